@@ -1,0 +1,38 @@
+using ChildShare.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace ChildShare.Cli;
+
+/// <summary>
+/// The command line's services: the same registrations as the function app, configured from
+/// environment variables with the app settings' names (<c>ChildShareStorage</c>,
+/// <c>Pseudonymization__KeySource</c>...). With nothing set, it targets Azurite with the
+/// development key of <c>local.settings.sample.json</c>.
+/// </summary>
+public static class CliHost
+{
+    /// <summary>The development key: for Azurite and sample data only, never for real children.</summary>
+    public const string DevelopmentKey = "bG9jYWwtZGV2ZWxvcG1lbnQta2V5LW5vdC1mb3ItcmVhbC1kYXRhLTAwMDA=";
+
+    public static ServiceProvider Build(IEnumerable<KeyValuePair<string, string?>>? overrides = null, LogLevel logLevel = LogLevel.Warning)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["ChildShareStorage"] = "UseDevelopmentStorage=true",
+                ["Pseudonymization:KeySource"] = "Settings",
+                ["Pseudonymization:LocalKey"] = DevelopmentKey,
+                ["Pseudonymization:LocalKeyVersion"] = "local-dev-1",
+            })
+            .AddEnvironmentVariables()
+            .AddInMemoryCollection(overrides ?? [])
+            .Build();
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(configuration);
+        services.AddLogging(logging => logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(logLevel));
+        services.AddChildShareCore(configuration);
+        return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
+    }
+}

@@ -1,0 +1,93 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Azure.Storage.Blobs.Models;
+using ChildShare.Core.Ingestion;
+using ChildShare.Core.Storage;
+
+namespace ChildShare.Cli;
+
+/// <summary>The operator's steps, one method each, shared by the commands and the demo.</summary>
+public sealed class Operator(ChildShareStorage storage, ProviderRegistry providers, ManifestStore manifests, IngestionService ingestion, TextWriter output)
+{
+    public static readonly JsonSerializerOptions PrintOptions = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter() },
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public async Task InitAsync(CancellationToken cancellationToken)
+    {
+        await storage.EnsureCreatedAsync(cancellationToken: cancellationToken);
+        await output.WriteLineAsync("Containers and tables are ready.");
+    }
+
+    public async Task RegisterProviderAsync(string id, string name, string kind, string? profileFile, CancellationToken cancellationToken)
+    {
+        await providers.RegisterAsync(id, name, kind, cancellationToken);
+        await output.WriteLineAsync($"Provider {id} registered ({kind}).");
+        if (profileFile is not null)
+        {
+            await SaveProfileAsync(id, profileFile, cancellationToken);
+        }
+    }
+
+    public async Task SaveProfileAsync(string providerId, string profileFile, CancellationToken cancellationToken)
+    {
+        var profile = await providers.SaveProfileAsync(providerId, await File.ReadAllTextAsync(profileFile, cancellationToken), cancellationToken);
+        await output.WriteLineAsync($"Provider {providerId}: mapping profile version {profile.Version} saved and active.");
+    }
+
+    /// <summary>Uploads a local file to <c>uploads/{provider}/{name}</c>, as a provider would.</summary>
+    public async Task<string> UploadAsync(string providerId, string file, string? name, CancellationToken cancellationToken)
+    {
+        var blobName = $"{providerId}/{name ?? Path.GetFileName(file)}";
+        await storage.Uploads.GetBlobClient(blobName).UploadAsync(file, overwrite: true, cancellationToken);
+        await output.WriteLineAsync($"Uploaded {file} to {storage.Uploads.Name}/{blobName}.");
+        return blobName;
+    }
+
+    public async Task<UploadManifest> IngestAsync(string blobName, CancellationToken cancellationToken)
+    {
+        var manifest = await ingestion.IngestAsync(storage.Uploads.GetBlobClient(blobName), cancellationToken);
+        await PrintAsync(manifest);
+        return manifest;
+    }
+
+    /// <summary>Ingests every upload blob that has no manifest yet: backfills, and local runs without Event Grid.</summary>
+    public async Task<IReadOnlyList<UploadManifest>> IngestPendingAsync(CancellationToken cancellationToken)
+    {
+        var done = await manifests.ListBlobNamesWithManifestAsync(cancellationToken);
+        var pending = new List<string>();
+        await foreach (var blob in storage.Uploads.GetBlobsAsync(new GetBlobsOptions(), cancellationToken))
+        {
+            if (!done.Contains(blob.Name))
+            {
+                pending.Add(blob.Name);
+            }
+        }
+
+        await output.WriteLineAsync($"{pending.Count} upload(s) without a manifest.");
+        var results = new List<UploadManifest>();
+        foreach (var blobName in pending)
+        {
+            results.Add(await IngestAsync(blobName, cancellationToken));
+        }
+
+        return results;
+    }
+
+    public async Task ShowManifestAsync(string uploadId, CancellationToken cancellationToken)
+    {
+        var manifest = await manifests.GetAsync(uploadId, cancellationToken);
+        if (manifest is null)
+        {
+            await output.WriteLineAsync($"No upload has the id {uploadId}.");
+            return;
+        }
+
+        await PrintAsync(manifest);
+    }
+
+    private Task PrintAsync(UploadManifest manifest) => output.WriteLineAsync(JsonSerializer.Serialize(manifest, PrintOptions));
+}

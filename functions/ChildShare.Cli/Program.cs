@@ -1,0 +1,94 @@
+using System.CommandLine;
+using ChildShare.Cli;
+using ChildShare.Cli.Synthetic;
+using ChildShare.Core.Ingestion;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+var root = new RootCommand("ChildShare operator command line: the function app's services, for local runs, backfills and administration.");
+var verbose = new Option<bool>("--verbose") { Description = "Show the services' information logs.", Recursive = true };
+root.Options.Add(verbose);
+
+Operator CreateOperator(ParseResult result, out ServiceProvider services)
+{
+    services = CliHost.Build(logLevel: result.GetValue(verbose) ? LogLevel.Information : LogLevel.Warning);
+    return ActivatorUtilities.CreateInstance<Operator>(services, Console.Out);
+}
+
+Command Define(string name, string description, Option[] options, Func<Operator, ParseResult, CancellationToken, Task> action)
+{
+    var command = new Command(name, description);
+    foreach (var option in options)
+    {
+        command.Options.Add(option);
+    }
+
+    command.SetAction(async (result, cancellationToken) =>
+    {
+        var op = CreateOperator(result, out var services);
+        await using (services)
+        {
+            await action(op, result, cancellationToken);
+        }
+
+        return 0;
+    });
+    return command;
+}
+
+Option<string> Required(string name, string description) => new(name) { Description = description, Required = true };
+
+var providerId = Required("--provider", "The provider id (lowercase letters, digits, dashes).");
+var providerName = Required("--name", "The provider's display name.");
+var providerKind = new Option<string>("--kind") { Description = $"One of {string.Join(", ", ProviderRegistry.Kinds)}.", DefaultValueFactory = _ => "Other" };
+var profileFile = new Option<string?>("--profile") { Description = "A mapping profile JSON file to save as the provider's new active version." };
+var file = Required("--file", "A local file.");
+var blobName = new Option<string?>("--as") { Description = "The path under uploads/{provider}/ (default: the file's name)." };
+var blob = Required("--blob", "The blob's path inside the uploads container: {provider}/....");
+var uploadId = Required("--id", "The upload id.");
+var samples = new Option<string>("--samples") { Description = "The folder of sample providers.", DefaultValueFactory = _ => Path.Combine(AppContext.BaseDirectory, "samples") };
+
+root.Subcommands.Add(Define("init", "Create the containers and tables.", [], (op, _, ct) => op.InitAsync(ct)));
+root.Subcommands.Add(Define("register-provider", "Register (or update) a provider, optionally with a mapping profile.",
+    [providerId, providerName, providerKind, profileFile],
+    (op, r, ct) => op.RegisterProviderAsync(r.GetValue(providerId)!, r.GetValue(providerName)!, r.GetValue(providerKind)!, r.GetValue(profileFile), ct)));
+root.Subcommands.Add(Define("save-profile", "Validate and save a provider's mapping profile as its new active version.",
+    [providerId, Required("--profile", "The mapping profile JSON file.")],
+    (op, r, ct) => op.SaveProfileAsync(r.GetValue(providerId)!, r.GetValue<string>("--profile")!, ct)));
+root.Subcommands.Add(Define("upload", "Upload a file to uploads/{provider}/, as the provider would.", [providerId, file, blobName],
+    (op, r, ct) => op.UploadAsync(r.GetValue(providerId)!, r.GetValue(file)!, r.GetValue(blobName), ct)));
+root.Subcommands.Add(Define("ingest", "Ingest one upload blob now (what the blob trigger does).", [blob],
+    (op, r, ct) => op.IngestAsync(r.GetValue(blob)!, ct)));
+root.Subcommands.Add(Define("ingest-pending", "Ingest every upload that has no manifest yet.", [], (op, _, ct) => op.IngestPendingAsync(ct)));
+root.Subcommands.Add(Define("manifest", "Show an upload's manifest.", [uploadId], (op, r, ct) => op.ShowManifestAsync(r.GetValue(uploadId)!, ct)));
+
+var demo = new Command("demo", "Run ingestion end to end on the sample providers and print every manifest.");
+demo.Options.Add(samples);
+demo.SetAction(async (result, cancellationToken) =>
+{
+    var op = CreateOperator(result, out var services);
+    await using (services)
+    {
+        return await Demo.RunAsync(op, result.GetValue(samples)!, Console.Out, cancellationToken);
+    }
+});
+root.Subcommands.Add(demo);
+
+var outDir = Required("--out", "The folder to write provider files and profiles to.");
+var size = new Option<string>("--size") { Description = "sample (3 providers, 300 children) or benchmark (5 providers, 100,000 children, 1,000,000 rows).", DefaultValueFactory = _ => "sample" };
+var generate = new Command("generate-community", "Write a seeded synthetic community's provider files, profiles and providers.json.");
+generate.Options.Add(outDir);
+generate.Options.Add(size);
+generate.SetAction(result =>
+{
+    var spec = result.GetValue(size) == "benchmark" ? CommunitySpec.Benchmark : CommunitySpec.Sample;
+    foreach (var written in new SyntheticCommunity(spec).WriteTo(result.GetValue(outDir)!))
+    {
+        Console.WriteLine($"wrote {written}");
+    }
+
+    return 0;
+});
+root.Subcommands.Add(generate);
+
+return await root.Parse(args).InvokeAsync();

@@ -1,0 +1,28 @@
+namespace ChildShare.Core.Ingestion;
+
+/// <summary>The fields of ChildShare's canonical model that a provider's columns map to.</summary>
+public enum CanonicalField
+{
+    LocalChildId,
+    StateStudentId,
+    FirstName,
+    MiddleName,
+    LastName,
+    Suffix,
+
+    /// <summary>A whole name in one column: "Last, First Middle" or "First Middle Last".</summary>
+    FullName,
+    BirthDate,
+    Sex,
+    Race,
+    Ethnicity,
+    Zip,
+    Grade,
+    School,
+    Program,
+    ServiceType,
+    ServiceStart,
+    ServiceEnd,
+    Hours,
+    DaysAttended,
+}

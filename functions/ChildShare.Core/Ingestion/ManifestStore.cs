@@ -1,0 +1,86 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Azure;
+using Azure.Data.Tables;
+using ChildShare.Core.Storage;
+
+namespace ChildShare.Core.Ingestion;
+
+/// <summary>
+/// Upload manifests (PK upload id, RK <c>manifest</c>) and the per-provider index of content
+/// already ingested (PK <c>content-{provider}</c>, RK SHA-256), in the manifests table.
+/// </summary>
+public class ManifestStore(ChildShareStorage storage)
+{
+    private const string ManifestRow = "manifest";
+
+    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
+
+    private TableClient Table => storage.Table(TableNames.Manifests);
+
+    /// <summary>Upload ids are 32 lowercase hex characters.</summary>
+    public static bool IsValidUploadId(string id) => id.Length == 32 && id.All(char.IsAsciiHexDigitLower);
+
+    public virtual async Task<UploadManifest?> GetAsync(string uploadId, CancellationToken cancellationToken = default)
+    {
+        if (!IsValidUploadId(uploadId))
+        {
+            return null;
+        }
+
+        var response = await Table.GetEntityIfExistsAsync<TableEntity>(uploadId, ManifestRow, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return response.HasValue ? JsonSerializer.Deserialize<UploadManifest>(response.Value!.GetString("Json"), JsonOptions) : null;
+    }
+
+    public virtual async Task SaveAsync(UploadManifest manifest, CancellationToken cancellationToken = default)
+    {
+        var entity = new TableEntity(manifest.UploadId, ManifestRow)
+        {
+            ["Json"] = JsonSerializer.Serialize(manifest, JsonOptions),
+            ["ProviderId"] = manifest.ProviderId,
+            ["BlobName"] = manifest.BlobName,
+            ["Status"] = manifest.Status.ToString(),
+        };
+        await Table.UpsertEntityAsync(entity, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The upload that first ingested this content for this provider, if any.</summary>
+    public virtual async Task<string?> FindContentAsync(string providerId, string sha256, CancellationToken cancellationToken = default)
+    {
+        var response = await Table.GetEntityIfExistsAsync<TableEntity>(ContentPartition(providerId), sha256, cancellationToken: cancellationToken)
+            .ConfigureAwait(false);
+        return response.HasValue ? response.Value!.GetString("UploadId") : null;
+    }
+
+    /// <summary>Records that this content is ingested; the first upload to record it keeps the entry.</summary>
+    public virtual async Task RecordContentAsync(string providerId, string sha256, string uploadId, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await Table.AddEntityAsync(new TableEntity(ContentPartition(providerId), sha256) { ["UploadId"] = uploadId }, cancellationToken)
+                .ConfigureAwait(false);
+        }
+        catch (RequestFailedException ex) when (ex.Status == 409)
+        {
+            // Already recorded by this upload's earlier attempt or by a racing twin: either way it is recorded.
+        }
+    }
+
+    /// <summary>Manifests of blob names, to find uploads that have none yet.</summary>
+    public virtual async Task<HashSet<string>> ListBlobNamesWithManifestAsync(CancellationToken cancellationToken = default)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        var filter = TableClient.CreateQueryFilter($"RowKey eq {ManifestRow}");
+        await foreach (var entity in Table.QueryAsync<TableEntity>(filter, select: ["BlobName"], cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            if (entity.GetString("BlobName") is { } name)
+            {
+                names.Add(name);
+            }
+        }
+
+        return names;
+    }
+
+    private static string ContentPartition(string providerId) => "content-" + providerId;
+}

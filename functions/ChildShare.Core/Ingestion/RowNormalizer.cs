@@ -1,0 +1,324 @@
+using System.Globalization;
+
+namespace ChildShare.Core.Ingestion;
+
+/// <summary>
+/// Turns one provider row into a canonical record, or a rejection naming the line, field and rule.
+/// Knows nothing of files or storage: it sees a row as a function from canonical field to raw text.
+/// </summary>
+public sealed class RowNormalizer
+{
+    private readonly MappingProfile _profile;
+    private readonly DateOnly _today;
+    private readonly DateOnly _oldestBirthDate;
+    private readonly DateOnly _youngestBirthDate;
+
+    public RowNormalizer(MappingProfile profile, IngestionOptions options, DateOnly today)
+    {
+        _profile = profile;
+        _today = today;
+        _oldestBirthDate = today.AddYears(-options.MaxChildAgeYears - 1).AddDays(1);
+        _youngestBirthDate = today.AddYears(-options.MinChildAgeYears);
+    }
+
+    /// <summary>Normalizes a row; <paramref name="cell"/> returns the trimmed cell of a field, or null where the field is unmapped or blank.</summary>
+    public NormalizationResult Normalize(int lineNumber, Func<CanonicalField, string?> cell)
+    {
+        var errors = new List<RowRejection>();
+        void Reject(CanonicalField field, string reason) => errors.Add(new RowRejection(lineNumber, field.ToString(), reason));
+
+        var localId = cell(CanonicalField.LocalChildId);
+        if (localId is null)
+        {
+            Reject(CanonicalField.LocalChildId, "is required and is empty");
+        }
+
+        var (first, middle, last, suffix) = ReadName(cell);
+        if (string.IsNullOrWhiteSpace(first))
+        {
+            Reject(CanonicalField.FirstName, "is required and is empty");
+        }
+
+        if (string.IsNullOrWhiteSpace(last))
+        {
+            Reject(CanonicalField.LastName, "is required and is empty");
+        }
+
+        DateOnly birthDate = default;
+        var birthText = cell(CanonicalField.BirthDate);
+        if (birthText is null)
+        {
+            Reject(CanonicalField.BirthDate, "is required and is empty");
+        }
+        else if (!TryParseDate(birthText, out birthDate))
+        {
+            Reject(CanonicalField.BirthDate, $"is not a date in the profile's formats ({string.Join(", ", _profile.DateFormats)})");
+        }
+        else if (birthDate > _today)
+        {
+            Reject(CanonicalField.BirthDate, "is in the future");
+        }
+        else if (birthDate < _oldestBirthDate || birthDate > _youngestBirthDate)
+        {
+            Reject(CanonicalField.BirthDate, "is not plausible for a child-serving program (outside the configured ages)");
+        }
+
+        var demographics = ReadDemographics(cell, Reject);
+        var service = ReadService(cell, Reject);
+
+        if (errors.Count > 0)
+        {
+            return NormalizationResult.Rejected(errors);
+        }
+
+        var identity = new ChildIdentity
+        {
+            LocalChildId = localId!,
+            StateStudentId = cell(CanonicalField.StateStudentId),
+            FirstName = NameNormalizer.Name(first!),
+            MiddleName = string.IsNullOrWhiteSpace(middle) ? null : NameNormalizer.Name(middle),
+            LastName = NameNormalizer.Name(last!),
+            Suffix = suffix,
+            BirthDate = birthDate,
+        };
+        return NormalizationResult.Accepted(new CanonicalRecord(lineNumber, identity, demographics, service));
+    }
+
+    private static (string? First, string? Middle, string? Last, string? Suffix) ReadName(Func<CanonicalField, string?> cell)
+    {
+        var first = cell(CanonicalField.FirstName);
+        var middle = cell(CanonicalField.MiddleName);
+        var last = cell(CanonicalField.LastName);
+        var suffix = cell(CanonicalField.Suffix);
+        var full = cell(CanonicalField.FullName);
+        if (full is not null && (first is null || last is null))
+        {
+            var split = NameNormalizer.SplitFullName(full);
+            first ??= split.First;
+            middle ??= split.Middle;
+            last ??= split.Last;
+            suffix ??= split.Suffix;
+        }
+
+        if (last is not null)
+        {
+            suffix ??= NameNormalizer.SuffixOf(last);
+        }
+
+        return (first, middle, last, suffix is null ? null : NameNormalizer.Fold(suffix));
+    }
+
+    private Demographics ReadDemographics(Func<CanonicalField, string?> cell, Action<CanonicalField, string> reject)
+    {
+        var sex = Sex.Unknown;
+        if (cell(CanonicalField.Sex) is { } sexText && !TryCode<Sex>(CanonicalField.Sex, sexText, CodeValues.TryParseSex, out sex))
+        {
+            reject(CanonicalField.Sex, "is not a known code (add it to the profile's code map)");
+        }
+
+        var races = new List<Race>();
+        if (cell(CanonicalField.Race) is { } raceText)
+        {
+            foreach (var code in raceText.Split(_profile.MultiValueSeparator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                if (TryCode<Race>(CanonicalField.Race, code, CodeValues.TryParseRace, out var race))
+                {
+                    if (race != Race.Unknown && !races.Contains(race))
+                    {
+                        races.Add(race);
+                    }
+                }
+                else
+                {
+                    reject(CanonicalField.Race, "is not a known code (add it to the profile's code map)");
+                    break;
+                }
+            }
+        }
+
+        var ethnicity = Ethnicity.Unknown;
+        if (cell(CanonicalField.Ethnicity) is { } ethnicityText
+            && !TryCode<Ethnicity>(CanonicalField.Ethnicity, ethnicityText, CodeValues.TryParseEthnicity, out ethnicity))
+        {
+            reject(CanonicalField.Ethnicity, "is not a known code (add it to the profile's code map)");
+        }
+
+        string? zip = null;
+        if (cell(CanonicalField.Zip) is { } zipText && !ZipCodes.TryNormalize(zipText, out zip))
+        {
+            reject(CanonicalField.Zip, "is not a 5-digit or ZIP+4 code");
+        }
+
+        string? grade = null;
+        string? parsedGrade = null;
+        if (cell(CanonicalField.Grade) is { } gradeText && !TryCode<string>(CanonicalField.Grade, gradeText, CodeValues.TryParseGrade, out parsedGrade))
+        {
+            reject(CanonicalField.Grade, "is not a grade (PK, K, 1 to 12) nor in the profile's code map");
+        }
+        else
+        {
+            grade = parsedGrade;
+        }
+
+        var race1 = races.Count switch
+        {
+            0 => Race.Unknown,
+            1 => races[0],
+            _ => Race.TwoOrMore,
+        };
+        return new Demographics
+        {
+            Sex = sex,
+            Race = race1,
+            Races = races,
+            Ethnicity = ethnicity,
+            Zip = zip,
+            Grade = grade,
+            School = cell(CanonicalField.School),
+        };
+    }
+
+    private ServiceRecord? ReadService(Func<CanonicalField, string?> cell, Action<CanonicalField, string> reject)
+    {
+        var startText = cell(CanonicalField.ServiceStart);
+        var program = cell(CanonicalField.Program);
+        var serviceType = cell(CanonicalField.ServiceType);
+        var endText = cell(CanonicalField.ServiceEnd);
+        if (startText is null)
+        {
+            if (program is not null || serviceType is not null || endText is not null)
+            {
+                reject(CanonicalField.ServiceStart, "is required when a service is given and is empty");
+            }
+
+            return null;
+        }
+
+        if (!TryParseDate(startText, out var start))
+        {
+            reject(CanonicalField.ServiceStart, "is not a date in the profile's formats");
+            return null;
+        }
+
+        DateOnly? end = null;
+        if (endText is not null)
+        {
+            if (!TryParseDate(endText, out var endDate))
+            {
+                reject(CanonicalField.ServiceEnd, "is not a date in the profile's formats");
+                return null;
+            }
+
+            if (endDate < start)
+            {
+                reject(CanonicalField.ServiceEnd, "is before the service start");
+                return null;
+            }
+
+            end = endDate;
+        }
+
+        if (program is null && serviceType is null)
+        {
+            reject(CanonicalField.Program, "a service needs a program or a service type");
+            return null;
+        }
+
+        double? hours = null;
+        if (cell(CanonicalField.Hours) is { } hoursText)
+        {
+            if (double.TryParse(hoursText, NumberStyles.Float, CultureInfo.InvariantCulture, out var h) && h >= 0 && h < 100_000)
+            {
+                hours = h;
+            }
+            else
+            {
+                reject(CanonicalField.Hours, "is not a non-negative number");
+            }
+        }
+
+        int? days = null;
+        if (cell(CanonicalField.DaysAttended) is { } daysText)
+        {
+            if (int.TryParse(daysText, NumberStyles.None, CultureInfo.InvariantCulture, out var d) && d <= 366 * 30)
+            {
+                days = d;
+            }
+            else
+            {
+                reject(CanonicalField.DaysAttended, "is not a whole number of days");
+            }
+        }
+
+        return new ServiceRecord
+        {
+            Program = MapFreeText(CanonicalField.Program, program) ?? MapFreeText(CanonicalField.ServiceType, serviceType)!,
+            ServiceType = MapFreeText(CanonicalField.ServiceType, serviceType) ?? "Unspecified",
+            Start = start,
+            End = end,
+            Hours = hours,
+            DaysAttended = days,
+        };
+    }
+
+    private string? MapFreeText(CanonicalField field, string? value)
+    {
+        if (value is null)
+        {
+            return null;
+        }
+
+        return _profile.CodeMaps.TryGetValue(field, out var map) && map.TryGetValue(value, out var mapped) ? mapped : value;
+    }
+
+    private delegate bool CodeParser<T>(string value, out T result);
+
+    private bool TryCode<T>(CanonicalField field, string value, CodeParser<T> parse, out T result)
+    {
+        if (_profile.CodeMaps.TryGetValue(field, out var map))
+        {
+            foreach (var (code, canonical) in map)
+            {
+                if (string.Equals(code.Trim(), value, StringComparison.OrdinalIgnoreCase))
+                {
+                    return parse(canonical, out result);
+                }
+            }
+        }
+
+        return parse(value, out result);
+    }
+
+    private bool TryParseDate(string text, out DateOnly date)
+    {
+        foreach (var format in _profile.DateFormats)
+        {
+            if (DateOnly.TryParseExact(text, format, CultureInfo.InvariantCulture, DateTimeStyles.AllowWhiteSpaces, out date))
+            {
+                return true;
+            }
+        }
+
+        // Excel exports often carry a midnight time after the date.
+        foreach (var format in _profile.DateFormats)
+        {
+            if (DateTime.TryParseExact(text, [format + " HH:mm:ss", format + " H:mm", format + " h:mm:ss tt", format + "'T'HH:mm:ss"],
+                    CultureInfo.InvariantCulture, DateTimeStyles.AllowWhiteSpaces, out var dateTime))
+            {
+                date = DateOnly.FromDateTime(dateTime);
+                return true;
+            }
+        }
+
+        date = default;
+        return false;
+    }
+}
+
+/// <summary>A canonical record, or the reasons the row was rejected.</summary>
+public readonly record struct NormalizationResult(CanonicalRecord? Record, IReadOnlyList<RowRejection> Rejections)
+{
+    public static NormalizationResult Accepted(CanonicalRecord record) => new(record, []);
+
+    public static NormalizationResult Rejected(IReadOnlyList<RowRejection> rejections) => new(null, rejections);
+}

@@ -1,0 +1,76 @@
+namespace ChildShare.Core.Ingestion;
+
+/// <summary>Where an upload stands.</summary>
+public enum UploadStatus
+{
+    /// <summary>Being read; a crashed attempt leaves this until the next delivery.</summary>
+    Processing,
+
+    /// <summary>Every row landed.</summary>
+    Completed,
+
+    /// <summary>The file landed; some rows were rejected and are listed in the rejects blob.</summary>
+    CompletedWithRejections,
+
+    /// <summary>The same content was already ingested for this provider; nothing was counted again.</summary>
+    Duplicate,
+
+    /// <summary>The file was not processed (unknown provider, no profile, unreadable header); it is kept.</summary>
+    NotProcessed,
+
+    /// <summary>Processing failed on every attempt; the file is kept and the reason recorded.</summary>
+    Failed,
+}
+
+/// <summary>The record of one uploaded file: what was read, what landed, and why anything did not.</summary>
+public sealed record UploadManifest
+{
+    public required string UploadId { get; init; }
+
+    public required string ProviderId { get; init; }
+
+    /// <summary>The blob's path inside the uploads container.</summary>
+    public required string BlobName { get; init; }
+
+    public string ContentSha256 { get; init; } = "";
+
+    public long ContentLength { get; init; }
+
+    public int ProfileVersion { get; init; }
+
+    public string? Encoding { get; init; }
+
+    public string KeyVersion { get; init; } = "";
+
+    public UploadStatus Status { get; init; }
+
+    /// <summary>Why the upload was not processed, failed or is a duplicate; never a child's data.</summary>
+    public string? Reason { get; init; }
+
+    /// <summary>For a duplicate, the upload that first brought the same content.</summary>
+    public string? DuplicateOf { get; init; }
+
+    public int RowsRead { get; init; }
+
+    public int RowsAccepted { get; init; }
+
+    public int RowsRejected { get; init; }
+
+    public int ChildrenTouched { get; init; }
+
+    public int ServicesWithdrawn { get; init; }
+
+    /// <summary>The blob (in the rejects container) listing each rejected row's line, field and reason.</summary>
+    public string? RejectsBlobName { get; init; }
+
+    public int Attempts { get; init; }
+
+    public DateTimeOffset ReceivedAt { get; init; }
+
+    public DateTimeOffset? CompletedAt { get; init; }
+
+    public double DurationSeconds { get; init; }
+
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool IsFinal => Status is not UploadStatus.Processing;
+}

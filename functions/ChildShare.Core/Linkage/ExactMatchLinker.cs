@@ -1,0 +1,26 @@
+using System.Globalization;
+using ChildShare.Core.Pseudonymization;
+
+namespace ChildShare.Core.Linkage;
+
+/// <summary>
+/// Links records whose folded first name, last name and birth date agree exactly. A record with a
+/// placeholder name never links: it becomes a child of its own, keyed by its provider and local id.
+/// </summary>
+public sealed class ExactMatchLinker : IChildLinker
+{
+    public const string ExactRule = "exact-name-birthdate";
+    public const string UnlinkableRule = "provider-local-only";
+
+    public ValueTask<ChildLink> LinkAsync(LinkSubject subject, Pseudonymizer pseudonymizer, CancellationToken cancellationToken = default)
+    {
+        var identity = subject.Identity;
+        if (identity.FirstName.Match is { } first && identity.LastName.Match is { } last)
+        {
+            var birth = identity.BirthDate.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+            return ValueTask.FromResult(new ChildLink(pseudonymizer.Token("child-exact-v1", first, last, birth), ExactRule));
+        }
+
+        return ValueTask.FromResult(new ChildLink(pseudonymizer.Token("child-local-v1", subject.ProviderId, subject.LocalToken), UnlinkableRule));
+    }
+}

@@ -1,0 +1,66 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace ChildShare.Core.Pseudonymization;
+
+/// <summary>
+/// Keyed tokens: HMAC-SHA256 under the pseudonymization key over a purpose label and normalized
+/// parts, truncated to 128 bits and written as lowercase hex. The purpose label keeps tokens made
+/// for different uses unrelated even when their inputs are equal.
+/// </summary>
+public sealed class Pseudonymizer(PseudonymKey key)
+{
+    private const char Separator = '\u001f';
+
+    /// <summary>Hex characters in a token (128 bits).</summary>
+    public const int TokenLength = 32;
+
+    public string KeyVersion => key.Version;
+
+    public string Token(string purpose, string part) => Token(purpose, [part]);
+
+    public string Token(string purpose, string part1, string part2) => Token(purpose, [part1, part2]);
+
+    public string Token(string purpose, params ReadOnlySpan<string> parts)
+    {
+        var length = purpose.Length;
+        foreach (var part in parts)
+        {
+            length += part.Length + 1;
+        }
+
+        var chars = ArrayPool<char>.Shared.Rent(length);
+        var bytes = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(length));
+        try
+        {
+            var written = 0;
+            purpose.CopyTo(chars.AsSpan(written));
+            written += purpose.Length;
+            foreach (var part in parts)
+            {
+                chars[written++] = Separator;
+                part.CopyTo(chars.AsSpan(written));
+                written += part.Length;
+            }
+
+            var byteCount = Encoding.UTF8.GetBytes(chars, 0, written, bytes, 0);
+            return TokenOfBytes(bytes.AsSpan(0, byteCount));
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(chars);
+            ArrayPool<byte>.Shared.Return(bytes);
+        }
+    }
+
+    /// <summary>The full 32-byte HMAC, for encodings (such as Bloom filters) that derive several values from one.</summary>
+    public void Mac(ReadOnlySpan<byte> data, Span<byte> destination) => HMACSHA256.HashData(key.Material, data, destination);
+
+    private string TokenOfBytes(ReadOnlySpan<byte> data)
+    {
+        Span<byte> mac = stackalloc byte[32];
+        HMACSHA256.HashData(key.Material, data, mac);
+        return Convert.ToHexStringLower(mac[..(TokenLength / 2)]);
+    }
+}

@@ -1,0 +1,50 @@
+using Azure.Identity;
+using Azure.Security.KeyVault.Secrets;
+using ChildShare.Core.Ingestion;
+using ChildShare.Core.Linkage;
+using ChildShare.Core.Pseudonymization;
+using ChildShare.Core.Storage;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace ChildShare.Core;
+
+/// <summary>Registers ChildShare's application services, for the function app and the command line alike.</summary>
+public static class ServiceCollectionExtensions
+{
+    public static IServiceCollection AddChildShareCore(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.SectionName);
+        services.AddOptions<IngestionOptions>().BindConfiguration(IngestionOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<PseudonymizationOptions>().BindConfiguration(PseudonymizationOptions.SectionName)
+            .Validate(o => o.KeySource != PseudonymKeySource.KeyVault || Uri.TryCreate(o.KeyVaultUri, UriKind.Absolute, out _),
+                "Pseudonymization:KeyVaultUri must be the vault's URI when KeySource is KeyVault.")
+            .Validate(o => o.KeySource != PseudonymKeySource.Settings || !string.IsNullOrWhiteSpace(o.LocalKey),
+                "Pseudonymization:LocalKey must hold a base64 key when KeySource is Settings.")
+            .ValidateOnStart();
+
+        services.TryAddSingleton(sp =>
+        {
+            var (tables, blobs) = StorageClientFactory.Create(configuration);
+            return new ChildShareStorage(tables, blobs, sp.GetRequiredService<IOptions<StorageOptions>>());
+        });
+
+        services.TryAddSingleton<ISecretSource>(sp =>
+            new KeyVaultSecretSource(new SecretClient(new Uri(sp.GetRequiredService<IOptions<PseudonymizationOptions>>().Value.KeyVaultUri),
+                new DefaultAzureCredential())));
+        services.TryAddSingleton<IPseudonymKeyProvider>(sp =>
+            sp.GetRequiredService<IOptions<PseudonymizationOptions>>().Value.KeySource == PseudonymKeySource.KeyVault
+                ? ActivatorUtilities.CreateInstance<KeyVaultKeyProvider>(sp)
+                : ActivatorUtilities.CreateInstance<SettingsKeyProvider>(sp));
+
+        services.TryAddSingleton<IChildLinker, ExactMatchLinker>();
+        services.TryAddSingleton<ProviderRegistry>();
+        services.TryAddSingleton<ManifestStore>();
+        services.TryAddSingleton<ActivitySummaryBuilder>();
+        services.TryAddSingleton<IngestionService>();
+        return services;
+    }
+}

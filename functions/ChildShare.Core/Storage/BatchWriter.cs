@@ -1,0 +1,133 @@
+using Azure;
+using Azure.Data.Tables;
+
+namespace ChildShare.Core.Storage;
+
+/// <summary>
+/// Buffers upserts and deletes and writes them as entity group transactions of up to 100 entities
+/// of one partition. Operations on the same entity collapse in the buffer (a later upsert merges
+/// over an earlier one, the last delete or upsert wins), so a transaction never names an entity
+/// twice. Memory stays bounded: when more than <c>maxBuffered</c> entities wait, the fullest
+/// partitions are written first. Not thread-safe: one writer per unit of work.
+/// </summary>
+public sealed class BatchWriter(int maxBuffered = 5000)
+{
+    public const int MaxBatchSize = 100;
+
+    private readonly Dictionary<(TableClient Table, string PartitionKey), Dictionary<string, TableTransactionAction>> _pending = [];
+    private int _buffered;
+
+    /// <summary>Entities written or deleted so far.</summary>
+    public long Written { get; private set; }
+
+    /// <summary>Transactions submitted so far.</summary>
+    public long Transactions { get; private set; }
+
+    public Task UpsertAsync(TableClient table, TableEntity entity, CancellationToken cancellationToken = default) =>
+        AddAsync(table, new TableTransactionAction(TableTransactionActionType.UpsertMerge, entity), cancellationToken);
+
+    /// <summary>Deletes an entity; one that is already gone is not an error.</summary>
+    public Task DeleteAsync(TableClient table, string partitionKey, string rowKey, CancellationToken cancellationToken = default) =>
+        AddAsync(table, new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(partitionKey, rowKey), ETag.All), cancellationToken);
+
+    public async Task FlushAsync(CancellationToken cancellationToken = default)
+    {
+        foreach (var key in _pending.Keys.ToList())
+        {
+            await WritePartitionAsync(key, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task AddAsync(TableClient table, TableTransactionAction action, CancellationToken cancellationToken)
+    {
+        var key = (table, action.Entity.PartitionKey);
+        if (!_pending.TryGetValue(key, out var partition))
+        {
+            partition = new Dictionary<string, TableTransactionAction>(StringComparer.Ordinal);
+            _pending[key] = partition;
+        }
+
+        var rowKey = action.Entity.RowKey;
+        if (partition.TryGetValue(rowKey, out var earlier))
+        {
+            partition[rowKey] = Combine(earlier, action);
+        }
+        else
+        {
+            partition[rowKey] = action;
+            _buffered++;
+        }
+
+        if (partition.Count >= MaxBatchSize)
+        {
+            await WritePartitionAsync(key, cancellationToken).ConfigureAwait(false);
+        }
+        else if (_buffered > maxBuffered)
+        {
+            var fullest = _pending.OrderByDescending(p => p.Value.Count).Take(Math.Max(1, _pending.Count / 2)).Select(p => p.Key).ToList();
+            foreach (var partitionKey in fullest)
+            {
+                await WritePartitionAsync(partitionKey, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static TableTransactionAction Combine(TableTransactionAction earlier, TableTransactionAction later)
+    {
+        if (earlier.ActionType != TableTransactionActionType.UpsertMerge || later.ActionType != TableTransactionActionType.UpsertMerge)
+        {
+            return later;
+        }
+
+        var merged = (TableEntity)earlier.Entity;
+        foreach (var property in (TableEntity)later.Entity)
+        {
+            merged[property.Key] = property.Value;
+        }
+
+        return earlier;
+    }
+
+    private async Task WritePartitionAsync((TableClient Table, string PartitionKey) key, CancellationToken cancellationToken)
+    {
+        if (!_pending.Remove(key, out var partition) || partition.Count == 0)
+        {
+            return;
+        }
+
+        _buffered -= partition.Count;
+        foreach (var chunk in partition.Values.Chunk(MaxBatchSize))
+        {
+            try
+            {
+                await key.Table.SubmitTransactionAsync(chunk, cancellationToken).ConfigureAwait(false);
+                Transactions++;
+            }
+            catch (TableTransactionFailedException ex) when (ex.Status == 404)
+            {
+                // A delete of an entity already gone (an earlier attempt got that far) fails the whole
+                // transaction; write the chunk one by one, where a missing entity is not an error.
+                await WriteOneByOneAsync(key.Table, chunk, cancellationToken).ConfigureAwait(false);
+            }
+
+            Written += chunk.Length;
+        }
+    }
+
+    private async Task WriteOneByOneAsync(TableClient table, TableTransactionAction[] actions, CancellationToken cancellationToken)
+    {
+        foreach (var action in actions)
+        {
+            if (action.ActionType == TableTransactionActionType.Delete)
+            {
+                await table.DeleteEntityAsync(action.Entity.PartitionKey, action.Entity.RowKey, ETag.All, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await table.UpsertEntityAsync((TableEntity)action.Entity, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
+            }
+
+            Transactions++;
+        }
+    }
+}
