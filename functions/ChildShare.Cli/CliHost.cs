@@ -16,7 +16,8 @@ public static class CliHost
     /// <summary>The development key: for Azurite and sample data only, never for real children.</summary>
     public const string DevelopmentKey = "bG9jYWwtZGV2ZWxvcG1lbnQta2V5LW5vdC1mb3ItcmVhbC1kYXRhLTAwMDA=";
 
-    public static ServiceProvider Build(IEnumerable<KeyValuePair<string, string?>>? overrides = null, LogLevel logLevel = LogLevel.Warning)
+    public static ServiceProvider Build(
+        IEnumerable<KeyValuePair<string, string?>>? overrides = null, LogLevel logLevel = LogLevel.Warning, Action<IServiceCollection>? configure = null)
     {
         var configuration = new ConfigurationBuilder()
             .AddInMemoryCollection(new Dictionary<string, string?>
@@ -32,6 +33,7 @@ public static class CliHost
         var services = new ServiceCollection();
         services.AddSingleton<IConfiguration>(configuration);
         services.AddLogging(logging => logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(logLevel));
+        configure?.Invoke(services);
         services.AddChildShareCore(configuration);
         return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
     }

@@ -1,0 +1,83 @@
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using ChildShare.Core.Storage;
+using Microsoft.Extensions.Options;
+
+namespace ChildShare.Tests.Support;
+
+/// <summary>
+/// A private corner of the Azurite account for one test class: tables with a unique prefix and
+/// containers with unique names, created before and deleted after, so tests run in parallel
+/// against one Azurite without seeing each other. Real blob and table protocol, never a fake.
+/// </summary>
+public sealed class TestStorage : IAsyncLifetime
+{
+    public const string ConnectionString = "UseDevelopmentStorage=true";
+
+    public TestStorage()
+    {
+        var id = Guid.NewGuid().ToString("N")[..10];
+        Options = new StorageOptions
+        {
+            TablePrefix = "t" + id,
+            UploadsContainer = "uploads-" + id,
+            RejectsContainer = "rejects-" + id,
+            ExportsContainer = "exports-" + id,
+        };
+        Tables = new TableServiceClient(ConnectionString);
+        Blobs = new BlobServiceClient(ConnectionString);
+        Storage = new ChildShareStorage(Tables, Blobs, Microsoft.Extensions.Options.Options.Create(Options));
+    }
+
+    public StorageOptions Options { get; }
+
+    public TableServiceClient Tables { get; }
+
+    public BlobServiceClient Blobs { get; }
+
+    public ChildShareStorage Storage { get; }
+
+    /// <summary>The settings that point the application's own DI wiring at this corner of Azurite.</summary>
+    public IEnumerable<KeyValuePair<string, string?>> Settings =>
+    [
+        new("ChildShareStorage", ConnectionString),
+        new("Storage:TablePrefix", Options.TablePrefix),
+        new("Storage:UploadsContainer", Options.UploadsContainer),
+        new("Storage:RejectsContainer", Options.RejectsContainer),
+        new("Storage:ExportsContainer", Options.ExportsContainer),
+    ];
+
+    public async Task InitializeAsync() => await Storage.EnsureCreatedAsync();
+
+    public async Task DisposeAsync()
+    {
+        await foreach (var table in Tables.QueryAsync(t => t.Name.CompareTo(Options.TablePrefix) >= 0 && t.Name.CompareTo(Options.TablePrefix + "~") < 0))
+        {
+            await Tables.DeleteTableAsync(table.Name);
+        }
+
+        foreach (var container in new[] { Options.UploadsContainer, Options.RejectsContainer, Options.ExportsContainer })
+        {
+            await Blobs.GetBlobContainerClient(container).DeleteIfExistsAsync();
+        }
+    }
+
+    /// <summary>Uploads text as a provider file and returns its blob client.</summary>
+    public async Task<BlobClient> UploadAsync(string blobName, byte[] content)
+    {
+        var blob = Storage.Uploads.GetBlobClient(blobName);
+        await blob.UploadAsync(new BinaryData(content), overwrite: true);
+        return blob;
+    }
+
+    public async Task<List<TableEntity>> ReadAllAsync(string logicalTable)
+    {
+        var entities = new List<TableEntity>();
+        await foreach (var entity in Storage.Table(logicalTable).QueryAsync<TableEntity>())
+        {
+            entities.Add(entity);
+        }
+
+        return entities;
+    }
+}
