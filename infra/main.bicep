@@ -7,7 +7,7 @@ targetScope = 'resourceGroup'
 
 metadata description = 'ChildShare: storage, Flex Consumption function app, Key Vault, Event Grid, monitoring and RBAC.'
 
-import { providerUploader, keyAdministrator } from 'modules/rbac.bicep'
+import { providerUploader, principal } from 'modules/rbac.bicep'
 
 @description('The environment: part of every name and tag.')
 @allowed([
@@ -57,7 +57,10 @@ param maximumInstanceCount int = 40
 param pseudonymizationSecretName string = 'pseudonymization-key'
 
 @description('Principals that may set and rotate the pseudonymization key (Key Vault Secrets Officer).')
-param keyAdministrators keyAdministrator[] = []
+param keyAdministrators principal[] = []
+
+@description('Operators of the command line: table and blob data of the data storage (Storage Table and Blob Data Contributor).')
+param dataOperators principal[] = []
 
 @description('Provider upload identities, each limited to its own folder of the uploads container.')
 param providerUploaders providerUploader[] = []
@@ -226,6 +229,7 @@ module rbac 'modules/rbac.bicep' = {
     uploadsContainerName: containers.uploads
     providerUploaders: providerUploaders
     keyAdministrators: keyAdministrators
+    dataOperators: dataOperators
   }
 }
 

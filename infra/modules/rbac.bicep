@@ -2,7 +2,8 @@
 //   the function app's identity: data plane of the data storage (blobs, tables, and queues for the
 //   blob trigger's poison queue), the host storage the Functions runtime needs, the vault's secrets
 //   (read only), and telemetry publishing (Application Insights has local auth off);
-//   optionally, key administrators (Key Vault Secrets Officer: set and rotate the key), and provider
+//   optionally, key administrators (Key Vault Secrets Officer: set and rotate the key), operators of
+//   the command line (table and blob data of the data storage), and provider
 //   upload identities, each limited by an ABAC condition to its own folder uploads/{providerId}/.
 // Assignment names are guid(scope id, principal id, role id): stable across redeployments.
 
@@ -22,9 +23,9 @@ type providerUploader = {
 }
 
 @export()
-@description('A principal that administers the pseudonymization key secret.')
-type keyAdministrator = {
-  @description('The object id of the administrator (a group is best).')
+@description('A person, group or service principal granted a role by this module.')
+type principal = {
+  @description('The object id (a group is best).')
   principalId: string
 
   @description('The kind of principal.')
@@ -53,7 +54,10 @@ param uploadsContainerName string
 param providerUploaders providerUploader[] = []
 
 @description('Principals that may set and rotate the pseudonymization key (Key Vault Secrets Officer).')
-param keyAdministrators keyAdministrator[] = []
+param keyAdministrators principal[] = []
+
+@description('Operators of the command line (register-provider, save-profile, manifest): table and blob data of the data storage. Not the key: ingesting with the key is the app\'s job.')
+param dataOperators principal[] = []
 
 // Built-in role definition ids (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles).
 // Storage Blob Data Contributor: read, write and delete blobs and containers.
@@ -207,6 +211,23 @@ resource uploaders 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
       principalType: uploader.principalType
       conditionVersion: '2.0'
       condition: replace(folderCondition, '{prefix}', '${uploader.providerId}/')
+    }
+  }
+]
+
+var operatorDataRoles = [
+  storageTableDataContributor
+  storageBlobDataContributor
+]
+
+resource operatorData 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for assignment in flatten(map(dataOperators, op => map(operatorDataRoles, role => { principal: op, role: role }))): {
+    name: guid(dataStorage.id, assignment.principal.principalId, assignment.role)
+    scope: dataStorage
+    properties: {
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', assignment.role)
+      principalId: assignment.principal.principalId
+      principalType: assignment.principal.principalType
     }
   }
 ]
