@@ -54,6 +54,13 @@ if [ "$built" -ne "${#templates[@]}" ] || [ "$built_params" -ne "${#params[@]}" 
   status=1
 fi
 
+# The deployment scripts at least parse.
+for script in "$infra"/scripts/*.sh; do
+  if ! bash -n "$script" 2>>"$log"; then
+    echo "$script(1,1) : Error bash: does not parse" >>"$log"
+  fi
+done
+
 # Diagnostics read: path(line,col) : Warning|Error|Info CODE: message
 # (A module's diagnostics appear once per command that compiles it: count each line once.)
 sort -u "$log" | sed "s|$infra/|infra/|" >"$out/unique.log"
