@@ -78,7 +78,6 @@ resource site 'Microsoft.Web/sites@2024-11-01' = {
     publicNetworkAccess: 'Enabled'
     siteConfig: {
       minTlsVersion: '1.2'
-      ftpsState: 'Disabled'
       http20Enabled: true
       appSettings: [for setting in items(appSettings): { name: setting.key, value: setting.value }]
     }
@@ -105,17 +104,10 @@ resource site 'Microsoft.Web/sites@2024-11-01' = {
 }
 
 // Deployments authenticate with Entra ID (az login); publishing user names and passwords are refused.
+// (Flex Consumption has no FTP, so there is no 'ftp' policy to set.)
 resource scmBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-11-01' = {
   parent: site
   name: 'scm'
-  properties: {
-    allow: false
-  }
-}
-
-resource ftpBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-11-01' = {
-  parent: site
-  name: 'ftp'
   properties: {
     allow: false
   }

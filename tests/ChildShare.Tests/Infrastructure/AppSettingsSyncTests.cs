@@ -3,6 +3,8 @@ using System.Reflection;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using ChildShare.Core.Storage;
+using ChildShare.Functions.Ingestion;
+using Microsoft.Azure.Functions.Worker;
 
 namespace ChildShare.Tests.Infrastructure;
 
@@ -123,13 +125,26 @@ public sealed partial class AppSettingsSyncTests
         var source = File.ReadAllText(MainBicep);
         var tables = BicepBlock(source, "var tables = [", ']')
             .Select(line => line.Trim().Trim('\'')).Where(line => line.Length > 0).ToHashSet(StringComparer.Ordinal);
-        var containers = BicepBlock(source, "var containers = {", '}')
-            .Select(line => BicepPropertyRegex().Match(line)).Where(m => m.Success)
-            .Select(m => m.Groups["value"].Value.Trim('\'')).ToHashSet(StringComparer.Ordinal);
+        var containers = TemplateContainers().Values.ToHashSet(StringComparer.Ordinal);
         var defaults = new StorageOptions();
 
         Assert.Subset(tables, TableNames.All.ToHashSet(StringComparer.Ordinal));
         Assert.Subset(containers, new HashSet<string>(StringComparer.Ordinal) { defaults.UploadsContainer, defaults.RejectsContainer, defaults.ExportsContainer });
+    }
+
+    [Fact]
+    public void BlobTrigger_UsesTheEventGridSourceOnTheTemplatesUploadsContainer()
+    {
+        // Flex Consumption supports only the Event Grid source; the post-deploy subscription filters on
+        // the template's uploads container, so the trigger's path must name the same container.
+        var trigger = typeof(IngestProviderUpload).GetMethod(nameof(IngestProviderUpload.RunAsync))!
+            .GetParameters().Select(p => p.GetCustomAttribute<BlobTriggerAttribute>()).Single(a => a is not null)!;
+        var containers = TemplateContainers();
+
+        Assert.Equal(BlobTriggerSource.EventGrid, trigger.Source);
+        Assert.Equal(StorageOptions.ConnectionName, trigger.Connection);
+        Assert.Equal(containers["uploads"], trigger.BlobPath.Split('/')[0]);
+        Assert.Equal(new StorageOptions().UploadsContainer, containers["uploads"]);
     }
 
     private static string MainBicep => Path.Combine(Root, "infra", "main.bicep");
@@ -151,6 +166,12 @@ public sealed partial class AppSettingsSyncTests
         Assert.NotEmpty(settings);
         return settings;
     }
+
+    /// <summary>The data storage containers of <c>var containers = { ... }</c> in main.bicep, by key.</summary>
+    private static Dictionary<string, string> TemplateContainers() =>
+        BicepBlock(File.ReadAllText(MainBicep), "var containers = {", '}')
+            .Select(line => BicepPropertyRegex().Match(line)).Where(m => m.Success)
+            .ToDictionary(m => m.Groups["name"].Value, m => m.Groups["value"].Value.Trim('\''), StringComparer.Ordinal);
 
     /// <summary>
     /// The lines between a declaration that opens a block at the end of its line and the line that
