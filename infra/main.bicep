@@ -1,0 +1,267 @@
+// ChildShare in one resource group: data storage, host storage, the function app on Flex
+// Consumption, Key Vault for the pseudonymization key, Event Grid for the blob trigger, monitoring,
+// and least-privilege role assignments. Deploy with a parameter file per environment
+// (main.dev.bicepparam, main.prod.bicepparam); the steps are in infra/DEPLOY.md.
+
+targetScope = 'resourceGroup'
+
+metadata description = 'ChildShare: storage, Flex Consumption function app, Key Vault, Event Grid, monitoring and RBAC.'
+
+import { providerUploader, principal } from 'modules/rbac.bicep'
+
+@description('The environment: part of every name and tag.')
+@allowed([
+  'dev'
+  'prod'
+])
+param environmentName string
+
+@description('The workload name: part of every name.')
+@minLength(2)
+@maxLength(10)
+param workload string = 'childshare'
+
+@description('The Azure region (one where Flex Consumption is offered). Defaults to the resource group\'s.')
+param location string = resourceGroup().location
+
+@description('Tags added to every resource.')
+param tags object = {}
+
+@description('Replication of the data storage account.')
+@allowed([
+  'Standard_LRS'
+  'Standard_ZRS'
+  'Standard_GRS'
+  'Standard_RAGRS'
+  'Standard_GZRS'
+  'Standard_RAGZRS'
+])
+param dataStorageSku string = 'Standard_LRS'
+
+@description('Days deleted data blobs and containers are kept.')
+@minValue(1)
+@maxValue(365)
+param dataDeleteRetentionDays int = 7
+
+@description('Days Log Analytics keeps logs.')
+@minValue(30)
+@maxValue(730)
+param logRetentionInDays int = 30
+
+@description('The most instances the function app scales out to.')
+@minValue(1)
+@maxValue(1000)
+param maximumInstanceCount int = 40
+
+@description('The Key Vault secret that holds the pseudonymization key (set by an operator, never by a template).')
+param pseudonymizationSecretName string = 'pseudonymization-key'
+
+@description('Principals that may set and rotate the pseudonymization key (Key Vault Secrets Officer).')
+param keyAdministrators principal[] = []
+
+@description('Operators of the command line: table and blob data of the data storage (Storage Table and Blob Data Contributor).')
+param dataOperators principal[] = []
+
+@description('Provider upload identities, each limited to its own folder of the uploads container.')
+param providerUploaders providerUploader[] = []
+
+@description('Per-environment values that replace entries of appSettings (same names); not for secrets.')
+param appSettingOverrides object = {}
+
+var abbrs = loadJsonContent('abbreviations.json')
+var token = uniqueString(subscription().id, resourceGroup().id, workload, environmentName)
+var allTags = union(tags, { workload: workload, environment: environmentName })
+
+// Containers of the data storage account. uploads, rejects and exports are read from the
+// Storage__*Container settings below; archive keeps processed uploads (not yet written by the code).
+var containers = {
+  uploads: 'uploads'
+  rejects: 'rejects'
+  exports: 'exports'
+  archive: 'archive'
+}
+
+// The logical tables of ChildShare.Core.Storage.TableNames (Storage__TablePrefix is '' in Azure).
+// The code creates any table it lacks; listing them here makes them part of the environment.
+var tables = [
+  'providers'
+  'manifests'
+  'identities'
+  'children'
+  'services'
+  'activity'
+  'uploadchildren'
+]
+
+// The blob trigger's poison queue, on the trigger's connection (ChildShareStorage).
+var queues = [
+  'webjobs-blobtrigger-poison'
+]
+
+var deploymentContainerName = 'app-package'
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  params: {
+    workspaceName: '${abbrs.logAnalyticsWorkspace}${workload}-${environmentName}'
+    appInsightsName: '${abbrs.appInsights}${workload}-${environmentName}'
+    location: location
+    tags: allTags
+    retentionInDays: logRetentionInDays
+  }
+}
+
+module dataStorage 'modules/storage.bicep' = {
+  name: 'data-storage'
+  params: {
+    name: '${abbrs.storageAccount}data${token}'
+    location: location
+    tags: allTags
+    skuName: dataStorageSku
+    allowSharedKeyAccess: false
+    containers: map(items(containers), c => c.value)
+    tables: tables
+    queues: queues
+    deleteRetentionDays: dataDeleteRetentionDays
+    logAnalyticsWorkspaceId: monitoring.outputs.workspaceId
+  }
+}
+
+module hostStorage 'modules/storage.bicep' = {
+  name: 'host-storage'
+  params: {
+    name: '${abbrs.storageAccount}host${token}'
+    location: location
+    tags: allTags
+    allowSharedKeyAccess: false
+    containers: [
+      deploymentContainerName
+    ]
+    logAnalyticsWorkspaceId: monitoring.outputs.workspaceId
+  }
+}
+
+module keyVault 'modules/keyvault.bicep' = {
+  name: 'key-vault'
+  params: {
+    name: take('${abbrs.keyVault}${workload}-${token}', 24)
+    location: location
+    tags: allTags
+    logAnalyticsWorkspaceId: monitoring.outputs.workspaceId
+  }
+}
+
+module eventGrid 'modules/eventgrid.bicep' = {
+  name: 'event-grid'
+  params: {
+    name: '${abbrs.eventGridSystemTopic}${dataStorage.outputs.name}'
+    location: location
+    tags: allTags
+    storageAccountId: dataStorage.outputs.id
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The function app's settings: the one place to add one. Names are those of
+// local.settings.sample.json, in their Azure form (identity-based connections instead of
+// connection strings); tests/ChildShare.Tests/Infrastructure/AppSettingsSyncTests.cs checks that
+// every setting of the sample and of the code's options is here. Values are strings.
+// FUNCTIONS_WORKER_RUNTIME is not set: Flex Consumption takes the runtime from functionAppConfig.
+// Pseudonymization__LocalKey and __LocalKeyVersion must never be set in Azure.
+// ---------------------------------------------------------------------------------------------
+var appSettings = {
+  // Functions host storage (locally AzureWebJobsStorage=UseDevelopmentStorage=true).
+  AzureWebJobsStorage__accountName: hostStorage.outputs.name
+  AzureWebJobsStorage__credential: 'managedidentity'
+
+  // Telemetry with Entra ID (the component's local auth is off).
+  APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.appInsightsConnectionString
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD'
+
+  // ChildShare's data storage: the blob trigger's connection and StorageClientFactory's
+  // (locally ChildShareStorage=UseDevelopmentStorage=true). The queue is the trigger's poison queue.
+  ChildShareStorage__blobServiceUri: dataStorage.outputs.blobEndpoint
+  ChildShareStorage__tableServiceUri: dataStorage.outputs.tableEndpoint
+  ChildShareStorage__queueServiceUri: dataStorage.outputs.queueEndpoint
+  ChildShareStorage__credential: 'managedidentity'
+
+  // StorageOptions
+  Storage__TablePrefix: ''
+  Storage__UploadsContainer: containers.uploads
+  Storage__RejectsContainer: containers.rejects
+  Storage__ExportsContainer: containers.exports
+
+  // PseudonymizationOptions: the key is the current version of a Key Vault secret.
+  Pseudonymization__KeySource: 'KeyVault'
+  Pseudonymization__KeyVaultUri: keyVault.outputs.uri
+  Pseudonymization__SecretName: pseudonymizationSecretName
+
+  // IngestionOptions
+  Ingestion__MinChildAgeYears: '0'
+  Ingestion__MaxChildAgeYears: '25'
+  Ingestion__MaxAttempts: '5'
+  Ingestion__MaxBufferedEntities: '5000'
+}
+
+module functionApp 'modules/functionapp.bicep' = {
+  name: 'function-app'
+  params: {
+    name: '${abbrs.functionApp}${workload}-${environmentName}-${token}'
+    planName: '${abbrs.functionAppPlan}${workload}-${environmentName}'
+    location: location
+    tags: allTags
+    deploymentStorageBlobEndpoint: hostStorage.outputs.blobEndpoint
+    deploymentContainerName: deploymentContainerName
+    maximumInstanceCount: maximumInstanceCount
+    appSettings: union(appSettings, appSettingOverrides)
+    logAnalyticsWorkspaceId: monitoring.outputs.workspaceId
+  }
+}
+
+module rbac 'modules/rbac.bicep' = {
+  name: 'rbac'
+  params: {
+    appPrincipalId: functionApp.outputs.principalId
+    dataStorageName: dataStorage.outputs.name
+    hostStorageName: hostStorage.outputs.name
+    keyVaultName: keyVault.outputs.name
+    appInsightsName: monitoring.outputs.appInsightsName
+    uploadsContainerName: containers.uploads
+    providerUploaders: providerUploaders
+    keyAdministrators: keyAdministrators
+    dataOperators: dataOperators
+  }
+}
+
+@description('The function app\'s name.')
+output functionAppName string = functionApp.outputs.name
+
+@description('The function app\'s host name.')
+output functionAppHostName string = functionApp.outputs.defaultHostName
+
+@description('The data storage account\'s name.')
+output dataStorageAccountName string = dataStorage.outputs.name
+
+@description('ChildShareStorage__blobServiceUri, for the operator command line.')
+output dataBlobServiceUri string = dataStorage.outputs.blobEndpoint
+
+@description('ChildShareStorage__tableServiceUri, for the operator command line.')
+output dataTableServiceUri string = dataStorage.outputs.tableEndpoint
+
+@description('The host storage account\'s name.')
+output hostStorageAccountName string = hostStorage.outputs.name
+
+@description('The Key Vault\'s name.')
+output keyVaultName string = keyVault.outputs.name
+
+@description('The Key Vault\'s URI.')
+output keyVaultUri string = keyVault.outputs.uri
+
+@description('The secret that holds the pseudonymization key.')
+output pseudonymizationSecretName string = pseudonymizationSecretName
+
+@description('The Event Grid system topic of the data storage account, for the post-deploy subscription.')
+output eventGridSystemTopicName string = eventGrid.outputs.name
+
+@description('The uploads container, for the post-deploy subscription.')
+output uploadsContainerName string = containers.uploads
