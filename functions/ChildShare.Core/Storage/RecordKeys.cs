@@ -10,14 +10,11 @@ namespace ChildShare.Core.Storage;
 /// </summary>
 public static class RecordKeys
 {
-    /// <summary>The row key of a child's state row in its services partition.</summary>
-    public const string ChildStateRow = "~child";
-
     /// <summary>The keyed token of a provider's local child id (trimmed, case-folded).</summary>
     public static string LocalToken(Pseudonymizer pseudonymizer, string providerId, string localChildId) =>
         pseudonymizer.Token("local-v1", providerId, localChildId.Trim().ToUpperInvariant());
 
-    /// <summary><c>{provider}|{local token}</c>: a child's services partition, and its row in summaries and memberships.</summary>
+    /// <summary><c>{provider}|{local token}</c>: a provider child's row key in summaries and staging.</summary>
     public static string ProviderChild(string providerId, string localToken) => providerId + "|" + localToken;
 
     /// <summary>The provider and local token of a <see cref="ProviderChild"/> key.</summary>
@@ -27,9 +24,23 @@ public static class RecordKeys
         return (key[..bar], key[(bar + 1)..]);
     }
 
-    /// <summary>A service record's row key: same program, service type and start date is the same record.</summary>
-    public static string ServiceRow(Pseudonymizer pseudonymizer, string program, string serviceType, DateOnly start) =>
-        "svc-" + pseudonymizer.Token("service-v1", program.Trim().ToUpperInvariant(), serviceType.Trim().ToUpperInvariant(),
+    /// <summary>A staging row key's provider child, and its service key when it stages a service.</summary>
+    public static (string ProviderChild, string? ServiceKey) SplitStagingRow(string rowKey)
+    {
+        var first = rowKey.IndexOf('|', StringComparison.Ordinal);
+        var second = first < 0 ? -1 : rowKey.IndexOf('|', first + 1);
+        return second < 0 ? (rowKey, null) : (rowKey[..second], rowKey[(second + 1)..]);
+    }
+
+    /// <summary>The partition of a child's memberships: the first two hex characters of its key.</summary>
+    public static string ChildBucket(string childKey) => childKey.Length >= 2 ? childKey[..2] : childKey;
+
+    /// <summary>The row of a provider child's membership in a community child.</summary>
+    public static string ChildMemberRow(string childKey, string providerChild) => childKey + "|" + providerChild;
+
+    /// <summary>A service record's key: same program, service type and start date is the same record.</summary>
+    public static string ServiceKey(Pseudonymizer pseudonymizer, string program, string serviceType, DateOnly start) =>
+        pseudonymizer.Token("service-v1", program.Trim().ToUpperInvariant(), serviceType.Trim().ToUpperInvariant(),
             start.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
 
     public static string IsoDate(DateOnly date) => date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);

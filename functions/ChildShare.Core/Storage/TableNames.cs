@@ -12,17 +12,27 @@ public static class TableNames
     /// <summary>Direct identifiers, only for consented identifiable reports. PK owning provider, RK local child token.</summary>
     public const string Identities = "identities";
 
-    /// <summary>Membership of provider records in community children. PK community child key, RK <c>{provider}|{local token}</c>.</summary>
-    public const string Children = "children";
+    /// <summary>
+    /// One row per provider child, without direct identifiers: community child key, demographics as
+    /// the provider reports them, and every service record (JSON). PK provider, RK local child token.
+    /// </summary>
+    public const string Records = "records";
 
-    /// <summary>Service and enrollment records. PK <c>{provider}|{local token}</c>, RK service key.</summary>
-    public const string Services = "services";
+    /// <summary>
+    /// Membership of provider children in community children. PK the child key's first two hex
+    /// characters (so memberships batch), RK <c>{child key}|{provider}|{local token}</c>.
+    /// </summary>
+    public const string Children = "children";
 
     /// <summary>Per child, provider and month activity summaries that reports read. PK <c>yyyy-MM</c>, RK <c>{provider}|{local token}</c>.</summary>
     public const string Activity = "activity";
 
-    /// <summary>The children touched by each upload, so summaries are rebuilt in bounded memory. PK upload id.</summary>
-    public const string UploadChildren = "uploadchildren";
+    /// <summary>
+    /// What each upload brings, staged in one partition per upload (PK upload id) so it is written in
+    /// 100-entity batches and read back in child order: RK <c>{provider}|{local token}</c> for the child,
+    /// <c>{provider}|{local token}|{service key}</c> for each service.
+    /// </summary>
+    public const string UploadStaging = "uploadstaging";
 
-    public static IReadOnlyList<string> All { get; } = [Providers, Manifests, Identities, Children, Services, Activity, UploadChildren];
+    public static IReadOnlyList<string> All { get; } = [Providers, Manifests, Identities, Records, Children, Activity, UploadStaging];
 }

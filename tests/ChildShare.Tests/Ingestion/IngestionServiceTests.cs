@@ -23,7 +23,9 @@ public sealed class IngestionServiceTests : IClassFixture<IngestionHarnessFixtur
         Assert.Equal(2, manifest.RowsAccepted);
         Assert.Equal(2, manifest.ChildrenTouched);
         var identities = await _harness.Storage.ReadAllAsync(TableNames.Identities);
-        Assert.Contains(identities, i => i.GetString("FirstName") == "Ana" && i.GetString("Zip") == "12345");
+        Assert.Contains(identities, i => i.GetString("FirstName") == "Ana" && i.GetString("BirthDate") == "2015-03-02");
+        var records = await _harness.Storage.ReadAllAsync(TableNames.Records);
+        Assert.Contains(records, r => r.GetString("Zip") == "12345" && r.GetString("Zip3") == "123" && r.GetString("Grade") == "4");
         var september = (await _harness.Storage.ReadAllAsync(TableNames.Activity)).Where(a => a.PartitionKey == "2026-09").ToList();
         Assert.Contains(september, s => s.GetString("Race") == "NativeHawaiianOrOtherPacificIslander");
     }

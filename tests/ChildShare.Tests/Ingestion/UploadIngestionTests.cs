@@ -32,7 +32,8 @@ public sealed class UploadIngestionTests : IAsyncLifetime
         Assert.Equal(UploadStatus.Completed, first.Status);
         Assert.Equal(first, second);
         Assert.Single(await _harness.Storage.ReadAllAsync(TableNames.Identities));
-        Assert.Equal(3, (await _harness.Storage.ReadAllAsync(TableNames.Services)).Count);
+        var record = Assert.Single(await _harness.Storage.ReadAllAsync(TableNames.Records));
+        Assert.Equal(2, StoredService.Deserialize(record.GetString("Services")).Count);
         Assert.Equal(2, (await _harness.Storage.ReadAllAsync(TableNames.Activity)).Count);
     }
 
@@ -50,7 +51,8 @@ public sealed class UploadIngestionTests : IAsyncLifetime
 
         Assert.Equal(UploadStatus.Completed, redone.Status);
         Assert.Equal(2, redone.Attempts);
-        Assert.Equal(2, (await _harness.Storage.ReadAllAsync(TableNames.Services)).Count);
+        var record = Assert.Single(await _harness.Storage.ReadAllAsync(TableNames.Records));
+        Assert.Single(StoredService.Deserialize(record.GetString("Services")));
         Assert.Single(await _harness.Storage.ReadAllAsync(TableNames.Children));
     }
 
@@ -209,9 +211,10 @@ public sealed class UploadIngestionTests : IAsyncLifetime
             """);
 
         Assert.Equal(1, manifest.ChildrenTouched);
-        var identity = Assert.Single(await _harness.Storage.ReadAllAsync(TableNames.Identities));
-        Assert.Equal("White", identity.GetString("Race"));
-        Assert.Equal("Female", identity.GetString("Sex"));
+        var record = Assert.Single(await _harness.Storage.ReadAllAsync(TableNames.Records));
+        Assert.Equal("White", record.GetString("Race"));
+        Assert.Equal("Female", record.GetString("Sex"));
+        Assert.Equal(3, StoredService.Deserialize(record.GetString("Services")).Count);
         var months = (await _harness.Storage.ReadAllAsync(TableNames.Activity)).Select(a => a.PartitionKey).Order().ToList();
         Assert.Equal(["2026-08", "2026-09", "2026-10"], months);
     }
@@ -227,7 +230,7 @@ public sealed class UploadIngestionTests : IAsyncLifetime
 
         var children = await _harness.Storage.ReadAllAsync(TableNames.Children);
         Assert.Equal(2, children.Count);
-        Assert.Single(children.Select(c => c.PartitionKey).Distinct());
+        Assert.Single(children.Select(c => c.GetString("ChildKey")).Distinct());
     }
 
     [Fact]

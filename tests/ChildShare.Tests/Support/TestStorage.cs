@@ -12,7 +12,12 @@ namespace ChildShare.Tests.Support;
 /// </summary>
 public sealed class TestStorage : IAsyncLifetime
 {
-    public const string ConnectionString = "UseDevelopmentStorage=true";
+    /// <summary>
+    /// Azurite on its default ports, unless CHILDSHARE_TEST_STORAGE names another storage connection
+    /// string (for example a second Azurite on other ports, so a long benchmark does not slow the tests).
+    /// </summary>
+    public static readonly string ConnectionString =
+        Environment.GetEnvironmentVariable("CHILDSHARE_TEST_STORAGE") is { Length: > 0 } custom ? custom : "UseDevelopmentStorage=true";
 
     public TestStorage()
     {

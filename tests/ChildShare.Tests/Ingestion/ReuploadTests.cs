@@ -1,0 +1,80 @@
+using ChildShare.Core.Ingestion;
+using ChildShare.Core.Storage;
+
+namespace ChildShare.Tests.Ingestion;
+
+/// <summary>What a corrected re-upload does to a provider's earlier records.</summary>
+public sealed class ReuploadTests : IAsyncLifetime
+{
+    private const string Header = "Id,First,Last,DOB,Sex,Race,Zip,Grade,Program,Start,End";
+    private readonly IngestionHarness _harness = new();
+
+    public Task InitializeAsync() => _harness.InitializeAsync();
+
+    public Task DisposeAsync() => _harness.DisposeAsync();
+
+    [Fact]
+    public async Task Upsert_CorrectedEndDate_ReplacesTheServiceAndRemovesStaleMonths()
+    {
+        await _harness.IngestTextAsync($"{IngestionHarness.ProviderId}/roster.csv",
+            $"{Header}\nA1,Ana,Lopez,2015-03-02,F,5,12345,3,Tutoring,2026-07-01,2026-09-30\n");
+
+        var corrected = await _harness.IngestTextAsync($"{IngestionHarness.ProviderId}/roster.csv",
+            $"{Header}\nA1,Ana,Lopez,2015-03-02,F,5,12345,3,Tutoring,2026-07-01,2026-07-31\n");
+
+        Assert.Equal(UploadStatus.Completed, corrected.Status);
+        var record = Assert.Single(await _harness.Storage.ReadAllAsync(TableNames.Records));
+        var service = Assert.Single(StoredService.Deserialize(record.GetString("Services")));
+        Assert.Equal("2026-07-31", service.End);
+        Assert.Equal(["2026-07"], (await _harness.Storage.ReadAllAsync(TableNames.Activity)).Select(a => a.PartitionKey));
+    }
+
+    [Fact]
+    public async Task Upsert_ServiceAbsentFromTheNewFile_IsKept()
+    {
+        await _harness.IngestTextAsync($"{IngestionHarness.ProviderId}/july.csv",
+            $"{Header}\nA1,Ana,Lopez,2015-03-02,F,5,12345,3,Tutoring,2026-07-01,2026-07-31\n");
+
+        await _harness.IngestTextAsync($"{IngestionHarness.ProviderId}/august.csv",
+            $"{Header}\nA1,Ana,Lopez,2015-03-02,F,5,12345,3,Arts,2026-08-01,2026-08-31\n");
+
+        var record = Assert.Single(await _harness.Storage.ReadAllAsync(TableNames.Records));
+        Assert.Equal(2, StoredService.Deserialize(record.GetString("Services")).Count);
+    }
+
+    [Fact]
+    public async Task ReplaceChildServices_CorrectedStartDate_WithdrawsTheOldServiceOfThatChildOnly()
+    {
+        var profile = MappingProfile.Parse(IngestionHarness.DefaultProfile) with { ReuploadPolicy = ReuploadPolicy.ReplaceChildServices };
+        await _harness.Providers.SaveProfileAsync(IngestionHarness.ProviderId, profile.ToJson());
+        await _harness.IngestTextAsync($"{IngestionHarness.ProviderId}/roster.csv", $"""
+            {Header}
+            A1,Ana,Lopez,2015-03-02,F,5,12345,3,Tutoring,2026-07-10,2026-08-31
+            B2,Ben,Okafor,2014-07-19,M,5,12345,4,Tutoring,2026-07-01,2026-07-31
+            """);
+
+        var corrected = await _harness.IngestTextAsync($"{IngestionHarness.ProviderId}/roster-fixed.csv",
+            $"{Header}\nA1,Ana,Lopez,2015-03-02,F,5,12345,3,Tutoring,2026-08-01,2026-08-31\n");
+
+        Assert.Equal(1, corrected.ServicesWithdrawn);
+        var records = await _harness.Storage.ReadAllAsync(TableNames.Records);
+        var services = records.ToDictionary(r => r.GetString("Grade"), r => StoredService.Deserialize(r.GetString("Services")));
+        Assert.Equal("2026-08-01", Assert.Single(services["3"]).Start);
+        Assert.Single(services["4"]);
+        var months = (await _harness.Storage.ReadAllAsync(TableNames.Activity)).Select(a => (a.PartitionKey, a.GetString("Grade"))).Order().ToList();
+        Assert.Equal([("2026-07", "4"), ("2026-08", "3")], months);
+    }
+
+    [Fact]
+    public async Task OpenService_CountsAsActiveThroughTheUploadDate()
+    {
+        await _harness.IngestTextAsync($"{IngestionHarness.ProviderId}/open.csv",
+            $"{Header}\nA1,Ana,Lopez,2015-03-02,F,5,12345,3,Tutoring,2026-09-20,\n");
+
+        var months = (await _harness.Storage.ReadAllAsync(TableNames.Activity)).ToDictionary(a => a.PartitionKey, a => a.GetInt64("DayMask"));
+
+        // The test clock says 2026-10-15: active 20 to 30 September and 1 to 15 October.
+        Assert.Equal(0b11111111111L << 19, months["2026-09"]);
+        Assert.Equal((1L << 15) - 1, months["2026-10"]);
+    }
+}
