@@ -1,6 +1,7 @@
 using ChildShare.Core.Agreements;
 using ChildShare.Core.Audit;
 using ChildShare.Core.Callers;
+using ChildShare.Core.Reporting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -18,6 +19,7 @@ public static class ReportingServiceCollectionExtensions
         services.TryAddSingleton<CallerResolver>();
         services.TryAddSingleton<AgreementStore>();
         services.TryAddSingleton<SharingDecisionPoint>();
+        services.TryAddSingleton<AggregateReportService>();
         return services;
     }
 }
