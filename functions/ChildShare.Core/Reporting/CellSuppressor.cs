@@ -63,11 +63,7 @@ public static class CellSuppressor
                 break;
             }
 
-            var candidate = lines.Where(l => l.Total == determined || l.Members.Contains(determined))
-                .SelectMany(l => l.Members.Append(l.Total))
-                .Where(k => !hidden.ContainsKey(k) && counts.GetValueOrDefault(k) > 0)
-                .OrderBy(k => counts.GetValueOrDefault(k)).ThenBy(k => k)
-                .FirstOrDefault(-1);
+            var candidate = NearestCandidate(lines, counts, hidden, determined);
             if (candidate == -1)
             {
                 break;
@@ -77,6 +73,30 @@ public static class CellSuppressor
         }
 
         return hidden;
+    }
+
+    /// <summary>
+    /// The smallest non-zero shown cell in the lines of <paramref name="determined"/>; if those lines
+    /// have none, in the lines of the hidden cells it is tied to, and so on outward.
+    /// </summary>
+    private static long NearestCandidate(List<(long Total, long[] Members)> lines, IReadOnlyDictionary<long, long> counts, Dictionary<long, SuppressionReason> hidden, long determined)
+    {
+        var visited = new HashSet<long> { determined };
+        var frontier = new List<long> { determined };
+        while (frontier.Count > 0)
+        {
+            var touching = lines.Where(l => frontier.Contains(l.Total) || l.Members.Any(frontier.Contains)).SelectMany(l => l.Members.Append(l.Total)).Distinct().ToList();
+            var candidate = touching.Where(k => !hidden.ContainsKey(k) && counts.GetValueOrDefault(k) > 0)
+                .OrderBy(k => counts.GetValueOrDefault(k)).ThenBy(k => k).FirstOrDefault(-1);
+            if (candidate != -1)
+            {
+                return candidate;
+            }
+
+            frontier = touching.Where(k => hidden.ContainsKey(k) && visited.Add(k)).ToList();
+        }
+
+        return -1;
     }
 
     private static bool ApplyLineRule(List<(long Total, long[] Members)> lines, IReadOnlyDictionary<long, long> counts, Dictionary<long, SuppressionReason> hidden)
