@@ -31,7 +31,8 @@ public sealed class GetAggregateReport(CallerResolver callers, AggregateReportSe
             return refusal!;
         }
 
-        var parameters = request.Query.ToDictionary(q => q.Key, q => (string?)string.Join(',', q.Value.Where(v => v is not null)), StringComparer.OrdinalIgnoreCase);
+        var parameters = request.Query.GroupBy(q => q.Key, StringComparer.OrdinalIgnoreCase)
+            .ToDictionary(g => g.Key, g => (string?)string.Join(',', g.SelectMany(q => q.Value).Where(v => !string.IsNullOrEmpty(v))), StringComparer.OrdinalIgnoreCase);
         ReportResult result;
         try
         {
