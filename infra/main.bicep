@@ -87,10 +87,14 @@ var tables = [
   'providers'
   'manifests'
   'identities'
+  'records'
   'children'
-  'services'
   'activity'
-  'uploadchildren'
+  'uploadstaging'
+  'agreements'
+  'principals'
+  'apikeys'
+  'audit'
 ]
 
 // The blob trigger's poison queue, on the trigger's connection (ChildShareStorage).
@@ -201,6 +205,10 @@ var appSettings = {
   Ingestion__MaxChildAgeYears: '25'
   Ingestion__MaxAttempts: '5'
   Ingestion__MaxBufferedEntities: '5000'
+  // Trust X-MS-CLIENT-PRINCIPAL only once App Service Authentication (Entra ID) is enabled on the app:
+  // it strips the header from incoming requests. Until then callers use API keys.
+  Callers__TrustClientPrincipalHeader: 'false'
+  Callers__DefaultApiKeyDays: '365'
 }
 
 module functionApp 'modules/functionapp.bicep' = {

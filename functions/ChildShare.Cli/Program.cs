@@ -91,4 +91,6 @@ generate.SetAction(result =>
 });
 root.Subcommands.Add(generate);
 
+AgreementCommands.AddTo(root, verbose);
+
 return await root.Parse(args).InvokeAsync();

@@ -45,6 +45,7 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<ManifestStore>();
         services.TryAddSingleton<ActivitySummaryBuilder>();
         services.TryAddSingleton<IngestionService>();
+        services.AddChildShareReporting();
         return services;
     }
 }

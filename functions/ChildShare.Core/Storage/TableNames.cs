@@ -34,5 +34,17 @@ public static class TableNames
     /// </summary>
     public const string UploadStaging = "uploadstaging";
 
-    public static IReadOnlyList<string> All { get; } = [Providers, Manifests, Identities, Records, Children, Activity, UploadStaging];
+    /// <summary>Data sharing agreements: PK <c>dsa</c>, RK agreement id (current version); PK <c>dsa-history</c>, RK <c>{id}|{version}</c>.</summary>
+    public const string Agreements = "agreements";
+
+    /// <summary>Entra principals mapped to an organization and role: PK tenant id, RK object id.</summary>
+    public const string Principals = "principals";
+
+    /// <summary>API keys, by id (only a SHA-256 hash of each key is stored): PK <c>key</c>, RK key id.</summary>
+    public const string ApiKeys = "apikeys";
+
+    /// <summary>The append-only audit: PK month <c>yyyy-MM</c>, RK time ticks and a random suffix.</summary>
+    public const string Audit = "audit";
+
+    public static IReadOnlyList<string> All { get; } = [Providers, Manifests, Identities, Records, Children, Activity, UploadStaging, Agreements, Principals, ApiKeys, Audit];
 }

@@ -28,5 +28,10 @@ public static class Problems
     public static ObjectResult BadRequest(string detail, IDictionary<string, object?>? extensions = null) =>
         Create(StatusCodes.Status400BadRequest, "The request is not valid", detail, extensions);
 
+    public static ObjectResult Unauthorized(string detail) => Create(StatusCodes.Status401Unauthorized, "Authentication required", detail);
+
+    public static ObjectResult Forbidden(string detail, IDictionary<string, object?>? extensions = null) =>
+        Create(StatusCodes.Status403Forbidden, "Not permitted", detail, extensions);
+
     public static ObjectResult NotFound(string detail) => Create(StatusCodes.Status404NotFound, "Not found", detail);
 }

@@ -1,0 +1,101 @@
+using System.Globalization;
+using System.Text.Json;
+using Azure.Data.Tables;
+using ChildShare.Core.Callers;
+using ChildShare.Core.Storage;
+
+namespace ChildShare.Core.Audit;
+
+/// <summary>
+/// One audit record: who (organization, role, credential id), what (event and outcome), with which
+/// parameters, relying on which agreements, and how much came back. Never a child's identifier:
+/// parameters are the request's query parameters, counts are counts.
+/// </summary>
+public sealed record AuditEntry(string Event, string Outcome)
+{
+    public Caller? Caller { get; init; }
+
+    /// <summary>Who acted when there is no HTTP caller (e.g. <c>operator</c> on the command line).</summary>
+    public string? Actor { get; init; }
+
+    public IReadOnlyDictionary<string, string>? Parameters { get; init; }
+
+    public IReadOnlyList<string> AgreementsRelied { get; init; } = [];
+
+    public IReadOnlyList<string> ProvidersIncluded { get; init; } = [];
+
+    public IReadOnlyList<string> ProvidersExcluded { get; init; } = [];
+
+    public long? RowsReturned { get; init; }
+
+    public long? CellsSuppressed { get; init; }
+
+    public string? Detail { get; init; }
+}
+
+/// <summary>The audit events ChildShare records.</summary>
+public static class AuditEvents
+{
+    public const string AggregateReport = "AggregateReport";
+    public const string AgreementCreated = "AgreementCreated";
+    public const string AgreementAmended = "AgreementAmended";
+    public const string AgreementTerminated = "AgreementTerminated";
+    public const string PrincipalMapped = "PrincipalMapped";
+    public const string PrincipalUnmapped = "PrincipalUnmapped";
+    public const string ApiKeyIssued = "ApiKeyIssued";
+    public const string ApiKeyRevoked = "ApiKeyRevoked";
+}
+
+/// <summary>
+/// The append-only audit table: PK the month (<c>yyyy-MM</c>), RK time ticks, an in-process sequence (order within one tick) and a random suffix.
+/// Entries are only ever added (an insert that fails on conflict), never updated or deleted by
+/// ChildShare. A write that fails throws, so the request that needed it fails too.
+/// </summary>
+public class AuditLog(ChildShareStorage storage, TimeProvider time)
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private static long _sequence;
+
+    /// <summary>Appends an entry and returns its keys.</summary>
+    public virtual async Task<(string PartitionKey, string RowKey)> AppendAsync(AuditEntry entry, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        var at = time.GetUtcNow();
+        var partitionKey = at.ToString("yyyy-MM", CultureInfo.InvariantCulture);
+        var sequence = Interlocked.Increment(ref _sequence);
+        var rowKey = string.Create(CultureInfo.InvariantCulture, $"{at.UtcTicks:D19}-{sequence:D12}-{Guid.NewGuid():N}");
+        var entity = new TableEntity(partitionKey, rowKey)
+        {
+            ["Event"] = entry.Event,
+            ["Outcome"] = entry.Outcome,
+            ["At"] = at,
+            ["OrganizationId"] = entry.Caller?.OrganizationId ?? "",
+            ["Role"] = entry.Caller?.Role ?? "",
+            ["AuthMethod"] = entry.Caller?.Method.ToString() ?? "",
+            ["CredentialId"] = entry.Caller?.CredentialId ?? "",
+            ["Actor"] = entry.Actor ?? "",
+            ["Parameters"] = JsonSerializer.Serialize(entry.Parameters ?? new Dictionary<string, string>(), Json),
+            ["Agreements"] = string.Join(',', entry.AgreementsRelied),
+            ["ProvidersIncluded"] = string.Join(',', entry.ProvidersIncluded),
+            ["ProvidersExcluded"] = string.Join(',', entry.ProvidersExcluded),
+            ["RowsReturned"] = entry.RowsReturned,
+            ["CellsSuppressed"] = entry.CellsSuppressed,
+            ["Detail"] = entry.Detail ?? "",
+        };
+        await storage.Table(TableNames.Audit).AddEntityAsync(entity, cancellationToken).ConfigureAwait(false);
+        return (partitionKey, rowKey);
+    }
+
+    /// <summary>The entries of one month, oldest first.</summary>
+    public async Task<List<TableEntity>> ReadMonthAsync(string month, CancellationToken cancellationToken = default)
+    {
+        var entries = new List<TableEntity>();
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {month}");
+        await foreach (var entity in storage.Table(TableNames.Audit).QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            entries.Add(entity);
+        }
+
+        return entries;
+    }
+}

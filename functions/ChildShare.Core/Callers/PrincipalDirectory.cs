@@ -1,0 +1,76 @@
+using Azure.Data.Tables;
+using ChildShare.Core.Audit;
+using ChildShare.Core.Ingestion;
+using ChildShare.Core.Storage;
+
+namespace ChildShare.Core.Callers;
+
+/// <summary>An Entra principal's organization and role.</summary>
+public sealed record PrincipalMapping(string TenantId, string ObjectId, string OrganizationId, string Role);
+
+/// <summary>
+/// The mapping from Entra principals to organizations and roles, as data (table <c>principals</c>,
+/// PK tenant id, RK object id), maintained by the operator; every change is audited.
+/// </summary>
+public class PrincipalDirectory(ChildShareStorage storage, AuditLog audit, TimeProvider time)
+{
+    private TableClient Table => storage.Table(TableNames.Principals);
+
+    public virtual async Task<PrincipalMapping?> FindAsync(string tenantId, string objectId, CancellationToken cancellationToken = default)
+    {
+        var response = await Table.GetEntityIfExistsAsync<TableEntity>(Normalize(tenantId), Normalize(objectId), cancellationToken: cancellationToken)
+            .ConfigureAwait(false);
+        if (!response.HasValue || response.Value is not { } entity)
+        {
+            return null;
+        }
+
+        return new PrincipalMapping(entity.PartitionKey, entity.RowKey, entity.GetString("OrganizationId") ?? "", entity.GetString("Role") ?? "");
+    }
+
+    public async Task<PrincipalMapping> MapAsync(string tenantId, string objectId, string organizationId, string role, string actor,
+        CancellationToken cancellationToken = default)
+    {
+        if (!ProviderRegistry.IsValidId(organizationId))
+        {
+            throw new ArgumentException("An organization id is 2 to 63 lowercase letters, digits and dashes.", nameof(organizationId));
+        }
+
+        if (!CallerRoles.IsValid(role))
+        {
+            throw new ArgumentException($"A role is one of {string.Join(", ", CallerRoles.All)}.", nameof(role));
+        }
+
+        if (!Guid.TryParse(tenantId, out _) || !Guid.TryParse(objectId, out _))
+        {
+            throw new ArgumentException("The tenant id and object id are GUIDs.", nameof(objectId));
+        }
+
+        var mapping = new PrincipalMapping(Normalize(tenantId), Normalize(objectId), organizationId, role);
+        await audit.AppendAsync(new AuditEntry(AuditEvents.PrincipalMapped, "Succeeded")
+        {
+            Actor = actor,
+            Parameters = new Dictionary<string, string> { ["tenantId"] = mapping.TenantId, ["objectId"] = mapping.ObjectId, ["organizationId"] = organizationId, ["role"] = role },
+        }, cancellationToken).ConfigureAwait(false);
+        await Table.UpsertEntityAsync(new TableEntity(mapping.TenantId, mapping.ObjectId)
+        {
+            ["OrganizationId"] = organizationId,
+            ["Role"] = role,
+            ["UpdatedAt"] = time.GetUtcNow(),
+        }, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+        return mapping;
+    }
+
+    public async Task<bool> UnmapAsync(string tenantId, string objectId, string actor, CancellationToken cancellationToken = default)
+    {
+        await audit.AppendAsync(new AuditEntry(AuditEvents.PrincipalUnmapped, "Succeeded")
+        {
+            Actor = actor,
+            Parameters = new Dictionary<string, string> { ["tenantId"] = Normalize(tenantId), ["objectId"] = Normalize(objectId) },
+        }, cancellationToken).ConfigureAwait(false);
+        var response = await Table.DeleteEntityAsync(Normalize(tenantId), Normalize(objectId), Azure.ETag.All, cancellationToken).ConfigureAwait(false);
+        return response.Status != 404;
+    }
+
+    private static string Normalize(string id) => id.Trim().ToLowerInvariant();
+}

@@ -1,0 +1,329 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Azure.Data.Tables;
+using ChildShare.Core.Agreements;
+using ChildShare.Core.Audit;
+using ChildShare.Core.Callers;
+using ChildShare.Core.Ingestion;
+using ChildShare.Core.Pseudonymization;
+using ChildShare.Core.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace ChildShare.Core.Reporting;
+
+/// <summary>What a report run read: for the benchmark and the logs.</summary>
+public sealed record ReportRunStats(long EntitiesRead, long EntitiesInPeriod, int Queries, int Children);
+
+/// <summary>
+/// The aggregate report: decides which providers the caller may see (<see cref="SharingDecisionPoint"/>),
+/// reads only the activity summaries of the period's months and those providers (one range query
+/// per month and provider), counts unique children per cell and margin, suppresses small cells
+/// with complementary suppression, applies the agreements' differencing protection, and audits
+/// the request before anything is returned.
+/// </summary>
+public sealed partial class AggregateReportService(
+    ChildShareStorage storage,
+    ProviderRegistry providers,
+    SharingDecisionPoint decisions,
+    AuditLog audit,
+    IPseudonymKeyProvider keys,
+    ILogger<AggregateReportService> logger)
+{
+    public const string CountedUnit =
+        "Unique children (by community child key) with at least one day of service in the period. A child counts once in each cell, subtotal and total "
+        + "it belongs to: a child served by three providers counts once in the total and once in each of the three provider rows, so rows of provider, "
+        + "program or service type can add up to more than their total.";
+
+    public const string DemographicRule =
+        "Each child has one value per demographic: the value from the most recently updated record of an included provider that has one (ties: the "
+        + "smallest provider id); none is Unknown. Age band is the age on the first day of the period: 0-4, 5-9, 10-14, 15-17, 18+.";
+
+    private const int ParallelQueries = 8;
+
+    private static readonly Dictionary<string, string> DemographicColumns = new(StringComparer.Ordinal)
+    {
+        [ReportDimensions.Sex] = "Sex",
+        [ReportDimensions.Race] = "Race",
+        [ReportDimensions.Ethnicity] = "Ethnicity",
+        [ReportDimensions.AgeBand] = "BirthDate",
+        [ReportDimensions.Grade] = "Grade",
+        [ReportDimensions.Zip3] = "Zip3",
+    };
+
+    private static readonly string[] GradeOrder = ["PK", "K", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"];
+    private static readonly string[] AgeOrder = ["0-4", "5-9", "10-14", "15-17", "18+"];
+
+    /// <summary>The statistics of the last run on this instance (the benchmark reads them).</summary>
+    public ReportRunStats? LastRun { get; private set; }
+
+    public async Task<ReportResult> RunAsync(Caller caller, IReadOnlyDictionary<string, string?> parameters, string? accept, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        ArgumentNullException.ThrowIfNull(parameters);
+        var watch = Stopwatch.StartNew();
+        var auditParameters = AggregateReportQuery.ForAudit(parameters);
+        var (query, errors) = AggregateReportQuery.Parse(parameters, accept);
+        if (query is null)
+        {
+            await AuditAsync(new AuditEntry(AuditEvents.AggregateReport, "BadRequest") { Caller = caller, Parameters = auditParameters, RowsReturned = 0 }, cancellationToken)
+                .ConfigureAwait(false);
+            LogBadRequest(logger, caller.OrganizationId, errors.Count);
+            return new ReportResult(ReportStatus.BadRequest, null, errors, []);
+        }
+
+        var registered = (await providers.ListAsync(cancellationToken).ConfigureAwait(false)).Select(p => p.Id);
+        var request = new SharingRequest(SharingMode.Aggregate, query.From, query.To, query.GroupBy);
+        var verdicts = await decisions.DecideAsync(caller, request, registered, cancellationToken).ConfigureAwait(false);
+        var included = verdicts.Where(v => v.Allowed).Select(v => new IncludedProvider(v.ProviderId, v.Agreement!.Id, v.Agreement.Version)).ToList();
+        var excluded = verdicts.Where(v => !v.Allowed).Select(v => new ExcludedProvider(v.ProviderId, v.Reason)).ToList();
+        if (included.Count == 0)
+        {
+            await AuditAsync(new AuditEntry(AuditEvents.AggregateReport, "Forbidden")
+            {
+                Caller = caller, Parameters = auditParameters, ProvidersExcluded = excluded.Select(e => e.ProviderId).ToList(), RowsReturned = 0,
+                Detail = string.Join(" ", excluded.Select(e => $"{e.ProviderId}: {e.Reason}")),
+            }, cancellationToken).ConfigureAwait(false);
+            LogForbidden(logger, caller.OrganizationId, excluded.Count);
+            return new ReportResult(ReportStatus.Forbidden, null, [], excluded);
+        }
+
+        var agreements = verdicts.Where(v => v.Allowed).Select(v => v.Agreement!).DistinctBy(a => a.Id).ToList();
+        var minimum = agreements.Max(a => a.MinimumCellSize);
+        var protection = agreements.Max(a => a.Protection);
+        var (rows, receipt, stats) = await BuildAsync(query, included.Select(i => i.ProviderId).ToList(), agreements, minimum, protection, cancellationToken)
+            .ConfigureAwait(false);
+        var pageRows = rows.Skip(query.Skip).Take(query.Top).ToList();
+        var metadata = new ReportMetadata(RecordKeys.IsoDate(query.From), RecordKeys.IsoDate(query.To), query.GroupBy, CountedUnit, DemographicRule,
+            included, excluded, receipt, rows.Count);
+        await AuditAsync(new AuditEntry(AuditEvents.AggregateReport, "Succeeded")
+        {
+            Caller = caller,
+            Parameters = auditParameters,
+            AgreementsRelied = agreements.Select(a => $"{a.Id}@{a.Version}").ToList(),
+            ProvidersIncluded = included.Select(i => i.ProviderId).ToList(),
+            ProvidersExcluded = excluded.Select(e => e.ProviderId).ToList(),
+            RowsReturned = pageRows.Count,
+            CellsSuppressed = receipt.CellsSuppressed,
+        }, cancellationToken).ConfigureAwait(false);
+        LastRun = stats;
+        LogServed(logger, caller.OrganizationId, query.To.DayNumber - query.From.DayNumber + 1, included.Count, stats.EntitiesRead, pageRows.Count,
+            receipt.CellsSuppressed, watch.ElapsedMilliseconds);
+        return new ReportResult(ReportStatus.Ok, new ReportPage(pageRows, metadata, query.Skip, query.Top, query.Format), [], excluded);
+    }
+
+    private async Task AuditAsync(AuditEntry entry, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await audit.AppendAsync(entry, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogAuditFailed(logger, entry.Event, ex.GetType().Name);
+            throw new AuditUnavailableException(ex);
+        }
+    }
+
+    internal async Task<(List<ReportRow> Rows, SuppressionReceipt Receipt, ReportRunStats Stats)> BuildAsync(
+        AggregateReportQuery query, IReadOnlyList<string> providerIds, IReadOnlyList<DataSharingAgreement> agreements, int minimum,
+        DifferencingProtection protection, CancellationToken cancellationToken)
+    {
+        var dims = query.GroupBy;
+        var demographics = dims.Where(DemographicColumns.ContainsKey).ToList();
+        var needsActivities = dims.Contains(ReportDimensions.Program) || dims.Contains(ReportDimensions.ServiceType);
+        var (aggregator, stats) = await ReadAsync(query, providerIds, demographics, needsActivities, cancellationToken).ConfigureAwait(false);
+
+        // Each child's interior cells, as value tuples; then every value seen, ordered.
+        var childCells = new List<HashSet<string[]>>(aggregator.Children);
+        var seen = dims.Select(_ => new HashSet<string>(StringComparer.Ordinal)).ToArray();
+        foreach (var state in aggregator.States)
+        {
+            var cells = new HashSet<string[]>(TupleComparer.Instance);
+            foreach (var (provider, program, serviceType) in state.Activities)
+            {
+                var tuple = new string[dims.Count];
+                for (var i = 0; i < dims.Count; i++)
+                {
+                    tuple[i] = dims[i] switch
+                    {
+                        ReportDimensions.Provider => provider,
+                        ReportDimensions.Program => string.IsNullOrWhiteSpace(program) ? ReportDimensions.Unknown : program,
+                        ReportDimensions.ServiceType => string.IsNullOrWhiteSpace(serviceType) ? ReportDimensions.Unknown : serviceType,
+                        _ => aggregator.Resolved(state, demographics.IndexOf(dims[i])),
+                    };
+                    seen[i].Add(tuple[i]);
+                }
+
+                cells.Add(tuple);
+            }
+
+            childCells.Add(cells);
+        }
+
+        var values = dims.Select((d, i) => (IReadOnlyList<string>)seen[i].Order(ValueComparer(d)).ToList()).ToList();
+        var index = values.Select(v => v.Select((value, i) => (value, i)).ToDictionary(p => p.value, p => p.i, StringComparer.Ordinal)).ToList();
+        var table = new CellTable(values);
+        var counts = table.Keys.ToDictionary(k => k, _ => 0L);
+        var masks = 1 << dims.Count;
+        var coordinates = new int[dims.Count];
+        var keysOfChild = new HashSet<long>();
+        foreach (var cells in childCells)
+        {
+            keysOfChild.Clear();
+            foreach (var tuple in cells)
+            {
+                for (var mask = 0; mask < masks; mask++)
+                {
+                    for (var i = 0; i < dims.Count; i++)
+                    {
+                        coordinates[i] = (mask & (1 << i)) != 0 ? CellTable.All : index[i][tuple[i]];
+                    }
+
+                    keysOfChild.Add(CellTable.Encode(coordinates));
+                }
+            }
+
+            if (cells.Count == 0)
+            {
+                keysOfChild.Add(CellTable.Encode(Enumerable.Repeat(CellTable.All, dims.Count).ToArray()));
+            }
+
+            foreach (var key in keysOfChild)
+            {
+                counts[key]++;
+            }
+        }
+
+        var hidden = CellSuppressor.Suppress(table, counts, minimum);
+        var noiseKey = protection == DifferencingProtection.Noise ? await NoiseKeyAsync(cancellationToken).ConfigureAwait(false) : [];
+        var from = RecordKeys.IsoDate(query.From);
+        var to = RecordKeys.IsoDate(query.To);
+        var queryScope = $"{from}|{to}|{string.Join(',', agreements.Select(a => a.Id).Order(StringComparer.Ordinal))}";
+        var rows = new List<ReportRow>(table.Keys.Count);
+        foreach (var key in table.Keys)
+        {
+            var shown = new Dictionary<string, string>(StringComparer.Ordinal);
+            for (var i = 0; i < dims.Count; i++)
+            {
+                var c = table.Coordinate(key, i);
+                shown[dims[i]] = c == CellTable.All ? ReportDimensions.AllValues : values[i][c];
+            }
+
+            string Column(string dimension) => shown.GetValueOrDefault(dimension, ReportDimensions.AllValues);
+            var level = table.Level(key);
+            var rowType = level == dims.Count ? "total" : level == 0 ? "cell" : "subtotal";
+            var isHidden = hidden.TryGetValue(key, out var reason);
+            long? children = isHidden ? null
+                : DifferencingGuard.Protect(counts[key], protection, noiseKey, queryScope + "|" + string.Join('|', dims.Select(Column)));
+            rows.Add(new ReportRow(from, to, rowType, Column(ReportDimensions.Provider), Column(ReportDimensions.Program), Column(ReportDimensions.ServiceType),
+                Column(ReportDimensions.Sex), Column(ReportDimensions.Race), Column(ReportDimensions.Ethnicity), Column(ReportDimensions.AgeBand),
+                Column(ReportDimensions.Grade), Column(ReportDimensions.Zip3), children, isHidden,
+                isHidden ? (reason == SuppressionReason.Primary ? "primary" : "complementary") : ""));
+        }
+
+        var primary = hidden.Count(h => h.Value == SuppressionReason.Primary);
+        var receipt = new SuppressionReceipt(minimum, hidden.Count, primary, hidden.Count - primary, protection.ToString(),
+        [
+            $"primary: {primary} cell(s) counted between 1 and {minimum - 1} children (the agreements' minimum cell size is {minimum}); zero is shown as zero.",
+            $"complementary: {hidden.Count - primary} further cell(s) hidden so that no hidden cell can be recomputed from totals, subtotals or other cells.",
+            protection switch
+            {
+                DifferencingProtection.Round5 => "differencing: shown counts are rounded to base 5 (1 and 2 show as 5), independently for cells and totals.",
+                DifferencingProtection.Noise => "differencing: shown counts carry keyed noise of -2 to +2 (never below 1), identical for identical queries.",
+                _ => "differencing: shown counts are exact; comparing overlapping periods can reveal small differences (see the documentation).",
+            },
+        ]);
+        return (rows, receipt, stats with { Children = aggregator.Children });
+    }
+
+    private async Task<(ChildAggregator Aggregator, ReportRunStats Stats)> ReadAsync(
+        AggregateReportQuery query, IReadOnlyList<string> providerIds, IReadOnlyList<string> demographics, bool needsActivities, CancellationToken cancellationToken)
+    {
+        var table = storage.Table(TableNames.Activity);
+        var select = new List<string> { "ChildKey", "ProviderId", "DayMask", "UpdatedAt" };
+        if (needsActivities)
+        {
+            select.Add("Activities");
+        }
+
+        select.AddRange(demographics.Select(d => DemographicColumns[d]));
+        var work = ActivityMonths.MonthsBetween(query.From, query.To).SelectMany(m => providerIds.Select(p => (m.Year, m.Month, Provider: p))).ToList();
+        var batches = new ConcurrentBag<List<SummaryRecord>>();
+        long read = 0;
+        await Parallel.ForEachAsync(work, new ParallelOptions { MaxDegreeOfParallelism = ParallelQueries, CancellationToken = cancellationToken }, async (item, ct) =>
+        {
+            var month = ActivityMonths.MonthKey(item.Year, item.Month);
+            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {month} and RowKey ge {item.Provider + "|"} and RowKey lt {item.Provider + "}"}");
+            var batch = new List<SummaryRecord>();
+            await foreach (var entity in table.QueryAsync<TableEntity>(filter, maxPerPage: 1000, select: select, cancellationToken: ct).ConfigureAwait(false))
+            {
+                batch.Add(new SummaryRecord(item.Year, item.Month, entity.GetString("ChildKey") ?? "", entity.GetString("ProviderId") ?? item.Provider,
+                    (uint)(entity.GetInt64("DayMask") ?? 0), entity.GetDateTimeOffset("UpdatedAt")?.UtcTicks ?? 0, needsActivities ? entity.GetString("Activities") : null,
+                    demographics.Select(d => entity.GetString(DemographicColumns[d])).ToArray()));
+            }
+
+            Interlocked.Add(ref read, batch.Count);
+            batches.Add(batch);
+        }).ConfigureAwait(false);
+
+        var aggregator = new ChildAggregator(query.From, query.To, needsActivities, demographics);
+        long inPeriod = 0;
+        foreach (var record in batches.SelectMany(b => b))
+        {
+            if (aggregator.Add(record))
+            {
+                inPeriod++;
+            }
+        }
+
+        return (aggregator, new ReportRunStats(read, inPeriod, work.Count, aggregator.Children));
+    }
+
+    private async Task<byte[]> NoiseKeyAsync(CancellationToken cancellationToken)
+    {
+        var key = await keys.GetCurrentKeyAsync(cancellationToken).ConfigureAwait(false);
+        return HMACSHA256.HashData(key.Material, Encoding.UTF8.GetBytes("report-noise-v1"));
+    }
+
+    private static IComparer<string> ValueComparer(string dimension) => Comparer<string>.Create((a, b) =>
+    {
+        static int Rank(string value, string[] order) => Array.IndexOf(order, value) is var i and >= 0 ? i : value == ReportDimensions.Unknown ? int.MaxValue : order.Length;
+        var order = dimension == ReportDimensions.Grade ? GradeOrder : dimension == ReportDimensions.AgeBand ? AgeOrder : [];
+        var byRank = Rank(a, order).CompareTo(Rank(b, order));
+        return byRank != 0 ? byRank : string.CompareOrdinal(a, b);
+    });
+
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Information,
+        Message = "Aggregate report for {OrganizationId}: {Days} days, {Providers} providers, {EntitiesRead} summaries read, {Rows} rows returned, {Suppressed} cells suppressed in {ElapsedMs} ms")]
+    private static partial void LogServed(ILogger logger, string organizationId, int days, int providers, long entitiesRead, int rows, int suppressed, long elapsedMs);
+
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "Aggregate report for {OrganizationId} refused: no agreement permits any of {Providers} providers")]
+    private static partial void LogForbidden(ILogger logger, string organizationId, int providers);
+
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Information, Message = "Aggregate report for {OrganizationId} rejected: {Errors} parameter error(s)")]
+    private static partial void LogBadRequest(ILogger logger, string organizationId, int errors);
+
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Error, Message = "Audit write for {Event} failed ({ErrorType}); the request fails")]
+    private static partial void LogAuditFailed(ILogger logger, string @event, string errorType);
+
+    private sealed class TupleComparer : IEqualityComparer<string[]>
+    {
+        public static readonly TupleComparer Instance = new();
+
+        public bool Equals(string[]? x, string[]? y) => x is not null && y is not null && x.AsSpan().SequenceEqual(y);
+
+        public int GetHashCode(string[] obj)
+        {
+            var hash = new HashCode();
+            foreach (var s in obj)
+            {
+                hash.Add(s, StringComparer.Ordinal);
+            }
+
+            return hash.ToHashCode();
+        }
+    }
+}

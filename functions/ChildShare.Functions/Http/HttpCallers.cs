@@ -1,0 +1,31 @@
+using ChildShare.Core.Callers;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+
+namespace ChildShare.Functions.Http;
+
+/// <summary>
+/// Reads a request's credentials and resolves its caller. HTTP triggers are anonymous at the
+/// Functions level so Power BI can call them with an API key alone; this check refuses every
+/// request without a caller (401) before anything else runs.
+/// </summary>
+public static class HttpCallers
+{
+    public static PresentedCredentials CredentialsOf(HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        static string? First(Microsoft.Extensions.Primitives.StringValues values) => values.Count > 0 ? values[0] : null;
+        return new PresentedCredentials(
+            First(request.Headers[ClientPrincipal.HeaderName]),
+            First(request.Headers[CallerResolver.ApiKeyHeaderName]),
+            First(request.Query[CallerResolver.ApiKeyQueryName]));
+    }
+
+    /// <summary>The caller, or the 401 problem to return.</summary>
+    public static async Task<(Caller? Caller, IActionResult? Refusal)> ResolveAsync(CallerResolver resolver, HttpRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(resolver);
+        var result = await resolver.ResolveAsync(CredentialsOf(request), cancellationToken);
+        return result.Caller is { } caller ? (caller, null) : (null, Problems.Unauthorized(result.Failure ?? "Authentication is required."));
+    }
+}

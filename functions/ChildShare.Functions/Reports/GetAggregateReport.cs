@@ -1,0 +1,99 @@
+using System.Globalization;
+using System.Text.Json;
+using ChildShare.Core.Callers;
+using ChildShare.Core.Reporting;
+using ChildShare.Functions.Http;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Extensions;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+
+namespace ChildShare.Functions.Reports;
+
+/// <summary>
+/// <c>GET /api/reports/aggregate</c>: counts of unique children for a period under the caller's
+/// data sharing agreements, small cells suppressed. JSON (<c>value</c> and <c>@odata.nextLink</c>)
+/// or CSV. Anonymous at the Functions level; the caller check refuses any request without a
+/// caller with a 401 problem.
+/// </summary>
+public sealed class GetAggregateReport(CallerResolver callers, AggregateReportService reports)
+{
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    [Function(nameof(GetAggregateReport))]
+    public async Task<IActionResult> RunAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "reports/aggregate")] HttpRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var (caller, refusal) = await HttpCallers.ResolveAsync(callers, request, cancellationToken);
+        if (caller is null)
+        {
+            return refusal!;
+        }
+
+        var parameters = request.Query.GroupBy(q => q.Key, StringComparer.OrdinalIgnoreCase)
+            .ToDictionary(g => g.Key, g => (string?)string.Join(',', g.SelectMany(q => q.Value).Where(v => !string.IsNullOrEmpty(v))), StringComparer.OrdinalIgnoreCase);
+        ReportResult result;
+        try
+        {
+            result = await reports.RunAsync(caller, parameters, request.Headers.Accept.ToString(), cancellationToken);
+        }
+        catch (AuditUnavailableException ex)
+        {
+            return Problems.Create(StatusCodes.Status503ServiceUnavailable, "Audit unavailable", ex.Message);
+        }
+
+        return result.Status switch
+        {
+            ReportStatus.BadRequest => Problems.BadRequest(string.Join(" ", result.Errors), new Dictionary<string, object?> { ["errors"] = result.Errors }),
+            ReportStatus.Forbidden => Problems.Forbidden(
+                "No data sharing agreement permits this caller an aggregate report over any provider's data for this period and grouping.",
+                new Dictionary<string, object?> { ["providersExcluded"] = result.Excluded }),
+            _ => Render(request, result.Page!),
+        };
+    }
+
+    private static IActionResult Render(HttpRequest request, ReportPage page)
+    {
+        var next = page.HasMore ? NextLink(request, page.Skip + page.Value.Count) : null;
+        if (page.Format == ReportFormat.Csv)
+        {
+            if (next is not null)
+            {
+                request.HttpContext.Response.Headers.Link = $"<{next}>; rel=\"next\"";
+            }
+
+            return new ContentResult { Content = ReportCsv.Write(page.Value), ContentType = "text/csv; charset=utf-8", StatusCode = StatusCodes.Status200OK };
+        }
+
+        var body = new Dictionary<string, object?> { ["value"] = page.Value };
+        if (next is not null)
+        {
+            body["@odata.nextLink"] = next;
+        }
+
+        body["metadata"] = page.Metadata;
+        return new ContentResult { Content = JsonSerializer.Serialize(body, Json), ContentType = "application/json; charset=utf-8", StatusCode = StatusCodes.Status200OK };
+    }
+
+    /// <summary>The next page's absolute URL: the same query with <c>$skip</c> moved on, and never the API key.</summary>
+    private static string NextLink(HttpRequest request, int skip)
+    {
+        var query = new QueryBuilder();
+        foreach (var (key, values) in request.Query)
+        {
+            if (string.Equals(key, CallerResolver.ApiKeyQueryName, StringComparison.OrdinalIgnoreCase) || string.Equals(key, "$skip", StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            foreach (var value in values)
+            {
+                query.Add(key, value ?? "");
+            }
+        }
+
+        query.Add("$skip", skip.ToString(CultureInfo.InvariantCulture));
+        return UriHelper.BuildAbsolute(request.Scheme, request.Host, request.PathBase, request.Path, query.ToQueryString());
+    }
+}

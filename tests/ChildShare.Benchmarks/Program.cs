@@ -1,0 +1,17 @@
+using ChildShare.Benchmarks;
+
+// Benchmarks run by hand against the local Azurite, never in CI or tests:
+//   dotnet run -c Release --project tests/ChildShare.Benchmarks -- report [--keep] [--reuse PREFIX]
+var mode = args.FirstOrDefault() ?? "";
+return mode switch
+{
+    "report" => await ReportBenchmark.RunAsync(args.Skip(1).ToArray()),
+    "cleanup" => await ReportBenchmark.CleanupAsync(args.Skip(1).ToArray()),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("usage: dotnet run -c Release --project tests/ChildShare.Benchmarks -- report [--keep] [--reuse PREFIX] | cleanup --prefix PREFIX");
+    return 2;
+}

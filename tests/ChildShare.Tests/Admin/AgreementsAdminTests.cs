@@ -1,0 +1,94 @@
+using System.Text;
+using System.Text.Json;
+using ChildShare.Core.Agreements;
+using ChildShare.Core.Callers;
+using ChildShare.Functions.Admin;
+using ChildShare.Tests.Agreements;
+using ChildShare.Tests.Support;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+
+namespace ChildShare.Tests.Admin;
+
+public sealed class AgreementsAdminTests : IAsyncLifetime
+{
+    private readonly TestStorage _storage = new();
+    private ServiceProvider _services = null!;
+    private string _adminKey = "";
+    private string _readerKey = "";
+
+    public async Task InitializeAsync()
+    {
+        await _storage.InitializeAsync();
+        _services = TestApp.Build(_storage, new FakeTimeProvider(TestApp.Now));
+        var keys = _services.GetRequiredService<ApiKeyStore>();
+        _adminKey = (await keys.IssueAsync("childshare-ops", CallerRoles.Admin, "ops", TimeSpan.FromDays(30), "test")).Key;
+        _readerKey = (await keys.IssueAsync("county-health", CallerRoles.Reader, "bi", TimeSpan.FromDays(30), "test")).Key;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _services.DisposeAsync();
+        await _storage.DisposeAsync();
+    }
+
+    private AgreementsAdmin Admin => ActivatorUtilities.CreateInstance<AgreementsAdmin>(_services);
+
+    private static HttpRequest Request(string? key, object? body = null)
+    {
+        var context = new DefaultHttpContext();
+        if (key is not null)
+        {
+            context.Request.Headers["X-Api-Key"] = key;
+        }
+
+        context.Request.Body = new MemoryStream(body is null ? [] : Encoding.UTF8.GetBytes(body as string ?? JsonSerializer.Serialize(body, AgreementJson.Options)));
+        return context.Request;
+    }
+
+    private static int Status(IActionResult result) => (result as ObjectResult)?.StatusCode ?? 200;
+
+    [Fact]
+    public async Task CreateAsync_Admin_201ThenListed()
+    {
+        var created = await Admin.CreateAsync(Request(_adminKey, AgreementTestData.Aggregate("dsa-http", "county-health", "district")), CancellationToken.None);
+        var list = await Admin.ListAsync(Request(_adminKey), CancellationToken.None);
+
+        Assert.Equal(201, Status(created));
+        Assert.Contains("dsa-http", JsonSerializer.Serialize(((ObjectResult)list).Value), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CreateAsync_ReaderOrAnonymous_403Or401()
+    {
+        var body = AgreementTestData.Aggregate("dsa-nope", "county-health", "district");
+
+        Assert.Equal(403, Status(await Admin.CreateAsync(Request(_readerKey, body), CancellationToken.None)));
+        Assert.Equal(401, Status(await Admin.CreateAsync(Request(null, body), CancellationToken.None)));
+        Assert.Null(await _services.GetRequiredService<AgreementStore>().GetAsync("dsa-nope"));
+    }
+
+    [Fact]
+    public async Task CreateAsync_InvalidBody_400Problem()
+    {
+        Assert.Equal(400, Status(await Admin.CreateAsync(Request(_adminKey, "{not json"), CancellationToken.None)));
+        Assert.Equal(400, Status(await Admin.CreateAsync(Request(_adminKey, AgreementTestData.Aggregate("dsa-bad", "county-health", "district") with { MinimumCellSize = 1 }),
+            CancellationToken.None)));
+    }
+
+    [Fact]
+    public async Task AmendAndTerminate_Admin_NewVersions()
+    {
+        await Admin.CreateAsync(Request(_adminKey, AgreementTestData.Aggregate("dsa-life", "county-health", "district")), CancellationToken.None);
+
+        var amended = await Admin.AmendAsync(Request(_adminKey, AgreementTestData.Aggregate("dsa-life", "county-health", "district") with { MinimumCellSize = 25 }), "dsa-life",
+            CancellationToken.None);
+        var terminated = await Admin.TerminateAsync(Request(_adminKey, new TerminationRequest("Ended by the board", null)), "dsa-life", CancellationToken.None);
+
+        Assert.Equal(25, ((DataSharingAgreement)((ObjectResult)amended).Value!).MinimumCellSize);
+        Assert.Equal(AgreementStatus.Terminated, ((DataSharingAgreement)((ObjectResult)terminated).Value!).Status);
+        Assert.Equal(404, Status(await Admin.AmendAsync(Request(_adminKey, AgreementTestData.Aggregate("dsa-none", "county-health", "district")), "dsa-none", CancellationToken.None)));
+    }
+}

@@ -1,0 +1,95 @@
+using Azure.Data.Tables;
+using ChildShare.Core.Agreements;
+using ChildShare.Core.Callers;
+using ChildShare.Core.Ingestion;
+using ChildShare.Core.Reporting;
+using ChildShare.Core.Storage;
+using ChildShare.Tests.Agreements;
+using ChildShare.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+
+namespace ChildShare.Tests.Reporting;
+
+/// <summary>
+/// What a caller learns by differencing two overlapping periods, and what the per-agreement
+/// protections leave of it. Eleven children are active all September; a twelfth only on the 30th.
+/// September 1-29 counts 11 and September 1-30 counts 12: both pass a minimum of 11, and their
+/// difference says one child (in that group) was served only on the 30th. Activity summaries are
+/// written directly here, the clearest way to place one child on one day.
+/// </summary>
+public sealed class DifferencingReportTests : IAsyncLifetime
+{
+    private readonly TestStorage _storage = new();
+    private ServiceProvider _services = null!;
+
+    public async Task InitializeAsync()
+    {
+        await _storage.InitializeAsync();
+        _services = TestApp.Build(_storage, new FakeTimeProvider(TestApp.Now));
+        await _services.GetRequiredService<ProviderRegistry>().RegisterAsync("p1", "Provider one", "Other");
+        var agreements = _services.GetRequiredService<AgreementStore>();
+        foreach (var protection in Enum.GetValues<DifferencingProtection>())
+        {
+            var org = protection.ToString().ToLowerInvariant() + "-org";
+            await agreements.CreateAsync(AgreementTestData.Aggregate("dsa-" + org, org, "p1") with { Protection = protection }, "test");
+        }
+
+        var activity = _storage.Storage.Table(TableNames.Activity);
+        for (var i = 0; i < 12; i++)
+        {
+            var mask = i < 11 ? (1u << 30) - 1 : 1u << 29;
+            await activity.AddEntityAsync(new TableEntity("2026-09", $"p1|token{i:D2}")
+            {
+                ["ChildKey"] = $"child{i:D2}", ["ProviderId"] = "p1", ["DayMask"] = (long)mask, ["UpdatedAt"] = TestApp.Now,
+                ["Activities"] = ActivityMonths.Serialize([new ActivityEntry("Tutoring", "Academic", mask)]), ["Sex"] = "Female",
+            });
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _services.DisposeAsync();
+        await _storage.DisposeAsync();
+    }
+
+    private async Task<long?> TotalAsync(DifferencingProtection protection, string to)
+    {
+        var caller = new Caller(protection.ToString().ToLowerInvariant() + "-org", CallerRoles.Reader, CallerAuthMethod.ApiKey, "k");
+        var result = await _services.GetRequiredService<AggregateReportService>().RunAsync(caller,
+            new Dictionary<string, string?> { ["from"] = "2026-09-01", ["to"] = to, ["groupBy"] = "sex" }, null);
+        Assert.Equal(protection.ToString(), result.Page!.Metadata.Suppression.DifferencingProtection);
+        return result.Page.Value.Single(r => r.RowType == "total").Children;
+    }
+
+    [Fact]
+    public async Task Report_OverlappingPeriodsWithoutProtection_DifferenceRevealsOneChild()
+    {
+        var shorter = await TotalAsync(DifferencingProtection.None, "2026-09-29");
+        var longer = await TotalAsync(DifferencingProtection.None, "2026-09-30");
+
+        Assert.Equal((11L, 12L), (shorter!.Value, longer!.Value));
+        Assert.Equal(1, longer - shorter);
+    }
+
+    [Fact]
+    public async Task Report_OverlappingPeriodsRounded_DifferenceHidden()
+    {
+        var shorter = await TotalAsync(DifferencingProtection.Round5, "2026-09-29");
+        var longer = await TotalAsync(DifferencingProtection.Round5, "2026-09-30");
+
+        Assert.Equal((10L, 10L), (shorter!.Value, longer!.Value));
+    }
+
+    [Fact]
+    public async Task Report_OverlappingPeriodsWithNoise_RepeatableAndWithinTwo()
+    {
+        var shorter = await TotalAsync(DifferencingProtection.Noise, "2026-09-29");
+        var again = await TotalAsync(DifferencingProtection.Noise, "2026-09-29");
+        var longer = await TotalAsync(DifferencingProtection.Noise, "2026-09-30");
+
+        Assert.Equal(shorter, again);
+        Assert.InRange(shorter!.Value, 9, 13);
+        Assert.InRange(longer!.Value, 10, 14);
+    }
+}
