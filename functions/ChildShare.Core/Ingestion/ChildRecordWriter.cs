@@ -55,7 +55,7 @@ internal sealed class ChildRecordWriter(
 
         if (record.Service is { } service)
         {
-            var key = RecordKeys.ServiceKey(pseudonymizer, service.Program, service.ServiceType, service.Start);
+            var key = RecordKeys.ServiceKey(service.Program, service.ServiceType, service.Start);
             var staged = new TableEntity(manifest.UploadId, providerChild + "|" + key)
             {
                 ["Program"] = service.Program,

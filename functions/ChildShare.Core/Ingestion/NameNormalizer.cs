@@ -25,6 +25,11 @@ public static class NameNormalizer
     /// <summary>Folds diacritics and case and keeps letters only; empty when nothing is left.</summary>
     public static string Fold(string value)
     {
+        if (IsPlainAsciiWord(value))
+        {
+            return value.Trim().ToUpperInvariant();
+        }
+
         var decomposed = value.Normalize(NormalizationForm.FormKD);
         var builder = new StringBuilder(decomposed.Length);
         foreach (var c in decomposed)
@@ -54,6 +59,12 @@ public static class NameNormalizer
     /// </summary>
     public static string? MatchForm(string value)
     {
+        if (IsPlainAsciiWord(value))
+        {
+            var upper = value.Trim().ToUpperInvariant();
+            return upper.Length == 0 || Placeholders.Contains(upper) || Titles.Contains(upper) || Suffixes.Contains(upper) ? null : upper;
+        }
+
         var words = Fold(value).Split(' ', StringSplitOptions.RemoveEmptyEntries)
             .Where(w => !Titles.Contains(w) && !Suffixes.Contains(w))
             .ToArray();
@@ -116,6 +127,26 @@ public static class NameNormalizer
         }
 
         return null;
+    }
+
+    /// <summary>The common case, folded without decomposition: one word of ASCII letters, maybe padded with spaces.</summary>
+    private static bool IsPlainAsciiWord(string value)
+    {
+        var span = value.AsSpan().Trim(' ');
+        if (span.IsEmpty)
+        {
+            return false;
+        }
+
+        foreach (var c in span)
+        {
+            if (!char.IsAsciiLetter(c))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     // Letters that compatibility decomposition leaves whole.

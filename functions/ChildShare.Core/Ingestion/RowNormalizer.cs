@@ -12,6 +12,7 @@ public sealed class RowNormalizer
     private readonly DateOnly _today;
     private readonly DateOnly _oldestBirthDate;
     private readonly DateOnly _youngestBirthDate;
+    private readonly Dictionary<CanonicalField, Dictionary<string, string>> _codeMaps;
 
     public RowNormalizer(MappingProfile profile, IngestionOptions options, DateOnly today)
     {
@@ -19,6 +20,9 @@ public sealed class RowNormalizer
         _today = today;
         _oldestBirthDate = today.AddYears(-options.MaxChildAgeYears - 1).AddDays(1);
         _youngestBirthDate = today.AddYears(-options.MinChildAgeYears);
+        _codeMaps = profile.CodeMaps.ToDictionary(
+            m => m.Key,
+            m => m.Value.ToDictionary(c => c.Key.Trim(), c => c.Value, StringComparer.OrdinalIgnoreCase));
     }
 
     /// <summary>Normalizes a row; <paramref name="cell"/> returns the trimmed cell of a field, or null where the field is unmapped or blank.</summary>
@@ -268,22 +272,16 @@ public sealed class RowNormalizer
             return null;
         }
 
-        return _profile.CodeMaps.TryGetValue(field, out var map) && map.TryGetValue(value, out var mapped) ? mapped : value;
+        return _codeMaps.TryGetValue(field, out var map) && map.TryGetValue(value, out var mapped) ? mapped : value;
     }
 
     private delegate bool CodeParser<T>(string value, out T result);
 
     private bool TryCode<T>(CanonicalField field, string value, CodeParser<T> parse, out T result)
     {
-        if (_profile.CodeMaps.TryGetValue(field, out var map))
+        if (_codeMaps.TryGetValue(field, out var map) && map.TryGetValue(value, out var canonical))
         {
-            foreach (var (code, canonical) in map)
-            {
-                if (string.Equals(code.Trim(), value, StringComparison.OrdinalIgnoreCase))
-                {
-                    return parse(canonical, out result);
-                }
-            }
+            return parse(canonical, out result);
         }
 
         return parse(value, out result);

@@ -13,6 +13,13 @@ public sealed class Pseudonymizer(PseudonymKey key)
 {
     private const char Separator = '\u001f';
 
+    // One HMAC per thread with the key's inner and outer pads computed once, not once per token.
+    [ThreadStatic]
+    private static IncrementalHash? t_hmac;
+
+    [ThreadStatic]
+    private static PseudonymKey? t_hmacKey;
+
     /// <summary>Hex characters in a token (128 bits).</summary>
     public const int TokenLength = 32;
 
@@ -60,7 +67,16 @@ public sealed class Pseudonymizer(PseudonymKey key)
     private string TokenOfBytes(ReadOnlySpan<byte> data)
     {
         Span<byte> mac = stackalloc byte[32];
-        HMACSHA256.HashData(key.Material, data, mac);
+        if (!ReferenceEquals(t_hmacKey, key) || t_hmac is null)
+        {
+            t_hmac?.Dispose();
+            t_hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, key.Material);
+            t_hmacKey = key;
+        }
+
+        var hmac = t_hmac;
+        hmac.AppendData(data);
+        hmac.GetHashAndReset(mac);
         return Convert.ToHexStringLower(mac[..(TokenLength / 2)]);
     }
 }

@@ -38,10 +38,17 @@ public static class RecordKeys
     /// <summary>The row of a provider child's membership in a community child.</summary>
     public static string ChildMemberRow(string childKey, string providerChild) => childKey + "|" + providerChild;
 
-    /// <summary>A service record's key: same program, service type and start date is the same record.</summary>
-    public static string ServiceKey(Pseudonymizer pseudonymizer, string program, string serviceType, DateOnly start) =>
-        pseudonymizer.Token("service-v1", program.Trim().ToUpperInvariant(), serviceType.Trim().ToUpperInvariant(),
-            start.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+    /// <summary>
+    /// A service record's key within its provider child: same program, service type and start date is
+    /// the same record. Unkeyed (SHA-256): it hashes no identifier, and its partition is already keyed.
+    /// </summary>
+    public static string ServiceKey(string program, string serviceType, DateOnly start)
+    {
+        var text = string.Concat(program.Trim().ToUpperInvariant(), "\u001f", serviceType.Trim().ToUpperInvariant());
+        Span<byte> hash = stackalloc byte[32];
+        System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text), hash);
+        return start.ToString("yyyyMMdd", CultureInfo.InvariantCulture) + "-" + Convert.ToHexStringLower(hash[..8]);
+    }
 
     public static string IsoDate(DateOnly date) => date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 
