@@ -1,0 +1,42 @@
+using ChildShare.Cli;
+using ChildShare.Core.Ingestion;
+using ChildShare.Core.Storage;
+using ChildShare.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ChildShare.Tests.Cli;
+
+/// <summary>README command 1, on a private corner of Azurite: the sample providers end to end, twice.</summary>
+public sealed class DemoTests : IAsyncLifetime
+{
+    private readonly TestStorage _storage = new();
+
+    public Task InitializeAsync() => _storage.InitializeAsync();
+
+    public Task DisposeAsync() => _storage.DisposeAsync();
+
+    [Fact]
+    public async Task Demo_SampleProviders_IngestWithRejectionsAndASecondRunCountsNothingTwice()
+    {
+        await using var services = TestApp.Build(_storage);
+        var output = new StringWriter();
+        var op = ActivatorUtilities.CreateInstance<Operator>(services, (TextWriter)output);
+        var samples = Path.Combine(AppContext.BaseDirectory, "samples");
+
+        var exit = await Demo.RunAsync(op, samples, output, CancellationToken.None);
+        var identities = (await _storage.ReadAllAsync(TableNames.Identities)).Count;
+        var activity = (await _storage.ReadAllAsync(TableNames.Activity)).Count;
+        var again = await Demo.RunAsync(op, samples, output, CancellationToken.None);
+
+        Assert.Equal(0, exit);
+        Assert.Equal(0, again);
+        var manifests = (await _storage.ReadAllAsync(TableNames.Manifests)).Where(m => m.RowKey == "manifest").ToList();
+        Assert.Equal(4, manifests.Count);
+        Assert.Equal(3, manifests.Count(m => m.GetString("Status") == nameof(UploadStatus.CompletedWithRejections)));
+        Assert.Single(manifests, m => m.GetString("Status") == nameof(UploadStatus.NotProcessed));
+        Assert.InRange(identities, 300, 700);
+        Assert.Equal(identities, (await _storage.ReadAllAsync(TableNames.Identities)).Count);
+        Assert.Equal(activity, (await _storage.ReadAllAsync(TableNames.Activity)).Count);
+        Assert.Contains("CompletedWithRejections", output.ToString(), StringComparison.Ordinal);
+    }
+}
