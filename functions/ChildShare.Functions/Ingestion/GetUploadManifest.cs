@@ -1,3 +1,4 @@
+using ChildShare.Core.Callers;
 using ChildShare.Core.Ingestion;
 using ChildShare.Functions.Http;
 using Microsoft.AspNetCore.Http;
@@ -6,21 +7,37 @@ using Microsoft.Azure.Functions.Worker;
 
 namespace ChildShare.Functions.Ingestion;
 
-/// <summary><c>GET /api/uploads/{id}</c>: the manifest of one upload (counts and reasons, never a child's data).</summary>
-public sealed class GetUploadManifest(ManifestStore manifests)
+/// <summary>
+/// <c>GET /api/uploads/{id}</c>: the manifest of one upload (counts and reasons, never a child's
+/// data), to the organization that uploaded it or an administrator.
+/// </summary>
+public sealed class GetUploadManifest(CallerResolver callers, ManifestStore manifests)
 {
     [Function(nameof(GetUploadManifest))]
     public async Task<IActionResult> RunAsync(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "uploads/{id}")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "uploads/{id}")] HttpRequest request,
         string id,
         CancellationToken cancellationToken)
     {
+        var (caller, refusal) = await HttpCallers.ResolveAsync(callers, request, cancellationToken);
+        if (caller is null)
+        {
+            return refusal!;
+        }
+
         if (!ManifestStore.IsValidUploadId(id))
         {
             return Problems.BadRequest("An upload id is 32 lowercase hexadecimal characters.");
         }
 
         var manifest = await manifests.GetAsync(id, cancellationToken);
-        return manifest is null ? Problems.NotFound($"No upload has the id {id}.") : new OkObjectResult(manifest);
+        if (manifest is null)
+        {
+            return Problems.NotFound($"No upload has the id {id}.");
+        }
+
+        return caller.IsAdmin || caller.OrganizationId == manifest.ProviderId
+            ? new OkObjectResult(manifest)
+            : Problems.Forbidden("Only the organization that uploaded a file, or an administrator, may read its manifest.");
     }
 }

@@ -1,4 +1,5 @@
 using System.Text;
+using ChildShare.Core.Callers;
 using ChildShare.Core.Ingestion;
 using ChildShare.Core.Pseudonymization;
 using ChildShare.Functions.Ingestion;
@@ -51,13 +52,17 @@ public sealed class IngestionFailureTests : IAsyncLifetime
         var trigger = new IngestProviderUpload(_harness.Ingestion);
         await trigger.RunAsync(blob, CancellationToken.None);
         var uploadId = IngestionService.UploadIdOf(blob.Name, (await UploadFileReader.FingerprintAsync(await blob.OpenReadAsync())).Sha256);
-        var http = new GetUploadManifest(_harness.Services.GetRequiredService<ManifestStore>());
+        var http = Manifests();
 
-        var result = await http.RunAsync(new DefaultHttpContext().Request, uploadId, CancellationToken.None);
+        var result = await http.RunAsync(await RequestAsAsync(IngestionHarness.ProviderId), uploadId, CancellationToken.None);
+        var otherOrganization = await http.RunAsync(await RequestAsAsync("someone-else"), uploadId, CancellationToken.None);
+        var anonymous = await http.RunAsync(new DefaultHttpContext().Request, uploadId, CancellationToken.None);
 
         var manifest = Assert.IsType<UploadManifest>(Assert.IsType<OkObjectResult>(result).Value);
         Assert.Equal(UploadStatus.Completed, manifest.Status);
         Assert.Equal(1, manifest.RowsAccepted);
+        Assert.Equal(403, Assert.IsType<ObjectResult>(otherOrganization).StatusCode);
+        Assert.Equal(401, Assert.IsType<ObjectResult>(anonymous).StatusCode);
     }
 
     [Theory]
@@ -65,14 +70,23 @@ public sealed class IngestionFailureTests : IAsyncLifetime
     [InlineData("0123456789abcdef0123456789abcdef", 404)]
     public async Task ManifestFunction_BadOrUnknownId_ReturnsAProblem(string id, int status)
     {
-        var http = new GetUploadManifest(_harness.Services.GetRequiredService<ManifestStore>());
-
-        var result = Assert.IsType<ObjectResult>(await http.RunAsync(new DefaultHttpContext().Request, id, CancellationToken.None));
+        var result = Assert.IsType<ObjectResult>(await Manifests().RunAsync(await RequestAsAsync(IngestionHarness.ProviderId), id, CancellationToken.None));
 
         Assert.Equal(status, result.StatusCode);
         var problem = Assert.IsType<ProblemDetails>(result.Value);
         Assert.Equal(status, problem.Status);
         Assert.Contains("application/problem+json", result.ContentTypes);
+    }
+
+    private GetUploadManifest Manifests() =>
+        new(_harness.Services.GetRequiredService<CallerResolver>(), _harness.Services.GetRequiredService<ManifestStore>());
+
+    private async Task<HttpRequest> RequestAsAsync(string organizationId)
+    {
+        var key = await _harness.Services.GetRequiredService<ApiKeyStore>().IssueAsync(organizationId, CallerRoles.Reader, "test", TimeSpan.FromDays(1), "test");
+        var context = new DefaultHttpContext();
+        context.Request.Headers[CallerResolver.ApiKeyHeaderName] = key.Key;
+        return context.Request;
     }
 
     [Fact]
