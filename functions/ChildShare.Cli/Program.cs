@@ -90,5 +90,6 @@ generate.SetAction(result =>
     return 0;
 });
 root.Subcommands.Add(generate);
+root.Subcommands.Add(LinkageCommands.Create(verbose));
 
 return await root.Parse(args).InvokeAsync();

@@ -24,7 +24,7 @@ internal sealed class ChildRecordWriter(
         var identity = record.Identity;
         var demographics = record.Demographics;
         var localToken = RecordKeys.LocalToken(pseudonymizer, providerId, identity.LocalChildId);
-        var link = await linker.LinkAsync(new LinkSubject(providerId, localToken, identity, demographics), pseudonymizer, cancellationToken)
+        var link = await linker.LinkAsync(new LinkSubject(providerId, localToken, identity, demographics) { UploadId = manifest.UploadId }, pseudonymizer, cancellationToken)
             .ConfigureAwait(false);
         var childPartition = RecordKeys.ProviderChild(providerId, localToken);
         var updatedAt = manifest.ReceivedAt;
