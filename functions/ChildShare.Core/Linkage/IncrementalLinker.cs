@@ -21,7 +21,7 @@ namespace ChildShare.Core.Linkage;
 /// Uploads must be linked one at a time (see LINKAGE.md).
 /// </summary>
 public sealed partial class IncrementalLinker(
-    ChildShareStorage storage, LinkageStore store, ILogger<IncrementalLinker> logger) : IChildLinker
+    ChildShareStorage storage, LinkageStore store, ILogger<IncrementalLinker> logger) : IChildLinker, IDisposable
 {
     public const string PendingRule = "pending";
     public const string SeedPurpose = "child-cluster-v1";
@@ -29,7 +29,12 @@ public sealed partial class IncrementalLinker(
 
     private readonly ConcurrentDictionary<string, UploadBuffer> _pending = new(StringComparer.Ordinal);
 
+    // Uploads are linked one at a time within an instance; across instances see LINKAGE.md.
+    private readonly SemaphoreSlim _oneAtATime = new(1, 1);
+
     public LinkRuleOptions Rules { get; init; } = LinkRuleOptions.Default;
+
+    public void Dispose() => _oneAtATime.Dispose();
 
     public static string SeedOf(Pseudonymizer pseudonymizer, string providerChild) => pseudonymizer.Token(SeedPurpose, providerChild);
 
@@ -50,6 +55,19 @@ public sealed partial class IncrementalLinker(
             return LinkCompletion.None;
         }
 
+        await _oneAtATime.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await LinkUploadAsync(uploadId, buffer, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _oneAtATime.Release();
+        }
+    }
+
+    private async Task<LinkCompletion> LinkUploadAsync(string uploadId, UploadBuffer buffer, CancellationToken cancellationToken)
+    {
         await store.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         var work = storage.Table(TableNames.UploadChildren);
         var total = LinkCompletion.None;

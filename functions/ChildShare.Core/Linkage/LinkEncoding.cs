@@ -94,7 +94,7 @@ public enum LinkTokenKind
 /// One record's linkage encoding: 128-bit keyed tokens by kind (zero where a field is missing)
 /// and keyed Bloom filters of name and address bigrams. No cleartext.
 /// </summary>
-public sealed class LinkEncoding(UInt128[] tokens, ulong[] nameBloom, ulong[] swappedNameBloom, ulong[]? addressBloom)
+public sealed class LinkEncoding(UInt128[] tokens, ulong[] nameBloom, ulong[] swappedNameBloom, ulong[]? addressBloom, bool fullName)
 {
     public const int KindCount = (int)LinkTokenKind.Zip + 1;
 
@@ -106,6 +106,9 @@ public sealed class LinkEncoding(UInt128[] tokens, ulong[] nameBloom, ulong[] sw
         [LinkTokenKind.StateId, LinkTokenKind.Dob, LinkTokenKind.DobDayMonthSwapped, LinkTokenKind.PhoneticNames];
 
     public UInt128[] Tokens { get; } = tokens;
+
+    /// <summary>Both the first and the last name are present (not empty, not a placeholder).</summary>
+    public bool FullName { get; } = fullName;
 
     public ulong[] NameBloom { get; } = nameBloom;
 
@@ -126,7 +129,7 @@ public sealed class LinkEncoding(UInt128[] tokens, ulong[] nameBloom, ulong[] sw
 
     public bool SameContent(LinkEncoding other) =>
         Tokens.AsSpan().SequenceEqual(other.Tokens) && NameBloom.AsSpan().SequenceEqual(other.NameBloom)
-        && (AddressBloom ?? []).AsSpan().SequenceEqual(other.AddressBloom ?? []);
+        && (AddressBloom ?? []).AsSpan().SequenceEqual(other.AddressBloom ?? []) && FullName == other.FullName;
 
     /// <summary>Compact text for storage: hex tokens (empty when missing), then the filters in base64.</summary>
     public string Serialize()
@@ -148,20 +151,20 @@ public sealed class LinkEncoding(UInt128[] tokens, ulong[] nameBloom, ulong[] sw
             builder.Append(ToBase64(AddressBloom));
         }
 
-        return builder.ToString();
+        return builder.Append(',').Append(FullName ? '1' : '0').ToString();
     }
 
     public static LinkEncoding Deserialize(string text)
     {
         var parts = text.Split(',');
         var tokens = new UInt128[KindCount];
-        for (var i = 0; i < KindCount && i < parts.Length - 3; i++)
+        for (var i = 0; i < KindCount && i < parts.Length - 4; i++)
         {
             tokens[i] = parts[i].Length == 0 ? UInt128.Zero : UInt128.Parse(parts[i], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
         }
 
-        var address = parts[^1];
-        return new LinkEncoding(tokens, FromBase64(parts[^3]), FromBase64(parts[^2]), address.Length == 0 ? null : FromBase64(address));
+        var address = parts[^2];
+        return new LinkEncoding(tokens, FromBase64(parts[^4]), FromBase64(parts[^3]), address.Length == 0 ? null : FromBase64(address), parts[^1] == "1");
     }
 
     private static string ToBase64(ulong[] bits)
@@ -284,7 +287,7 @@ public sealed class LinkEncoder(Pseudonymizer pseudonymizer)
             AddBigrams(address, "address", street, AddressHashes);
         }
 
-        return new LinkEncoding(tokens, name, swapped, address);
+        return new LinkEncoding(tokens, name, swapped, address, first is not null && last is not null);
     }
 
     /// <summary>

@@ -150,7 +150,9 @@ public static class LinkDecision
         var sameDob = a.Same(b, LinkTokenKind.Dob)
             || (a.Has(LinkTokenKind.DobDayMonthSwapped) && a[LinkTokenKind.DobDayMonthSwapped] == b[LinkTokenKind.Dob]);
         var eitherDice = Math.Max(dice, Math.Max(LinkEncoding.Dice(a.SwappedNameBloom, b.NameBloom), LinkEncoding.Dice(a.NameBloom, b.SwappedNameBloom)));
-        if (sameDob && eitherDice >= options.FuzzyDobDice && !off.Contains(LinkRule.FuzzyNameDob))
+        // The Bloom rules compare whole names: a record missing a name part goes to L8, which guards against twins.
+        var fullNames = a.FullName && b.FullName;
+        if (sameDob && fullNames && eitherDice >= options.FuzzyDobDice && !off.Contains(LinkRule.FuzzyNameDob))
         {
             return LinkRule.FuzzyNameDob;
         }
@@ -167,7 +169,7 @@ public static class LinkDecision
             + (a.Same(b, LinkTokenKind.DobMonthDay) ? 1 : 0);
         var addressDice = LinkEncoding.Dice(a.AddressBloom, b.AddressBloom);
         var samePlace = a.Same(b, LinkTokenKind.Zip) || addressDice >= options.AddressDice;
-        if (dobParts >= 1 && eitherDice >= options.PartialDobDice && samePlace && !off.Contains(LinkRule.FuzzyNamePartialDob))
+        if (dobParts >= 1 && fullNames && eitherDice >= options.PartialDobDice && samePlace && !off.Contains(LinkRule.FuzzyNamePartialDob))
         {
             return LinkRule.FuzzyNamePartialDob;
         }
@@ -179,7 +181,7 @@ public static class LinkDecision
 
         var dobMissing = !a.Has(LinkTokenKind.Dob) || !b.Has(LinkTokenKind.Dob);
         var addressKnown = a.AddressBloom is not null && b.AddressBloom is not null;
-        if (dobMissing && dice >= options.NoDobDice && a.Same(b, LinkTokenKind.Zip) && (!addressKnown || addressDice >= options.AddressDice)
+        if (dobMissing && fullNames && dice >= options.NoDobDice && a.Same(b, LinkTokenKind.Zip) && (!addressKnown || addressDice >= options.AddressDice)
             && !off.Contains(LinkRule.FuzzyNameNoDob))
         {
             return LinkRule.FuzzyNameNoDob;
