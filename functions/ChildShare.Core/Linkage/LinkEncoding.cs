@@ -227,6 +227,8 @@ public sealed class LinkEncoder(Pseudonymizer pseudonymizer)
 
     private const string BloomPurpose = "link-bloom-v1";
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Field, string Gram, int Hashes), ushort[]> _positions = new();
+
     public Pseudonymizer Pseudonymizer => pseudonymizer;
 
     public LinkEncoding Encode(LinkInput input)
@@ -320,6 +322,17 @@ public sealed class LinkEncoder(Pseudonymizer pseudonymizer)
 
     private void SetPositions(ulong[] filter, string field, string gram, int hashes)
     {
+        // The positions of a (field, bigram) depend only on the key: computed once per encoder.
+        var positions = _positions.GetOrAdd((field, gram, hashes), static (k, p) => Positions(p, k.Field, k.Gram, k.Hashes), pseudonymizer);
+        foreach (var position in positions)
+        {
+            filter[position / 64] |= 1UL << (position % 64);
+        }
+    }
+
+    private static ushort[] Positions(Pseudonymizer pseudonymizer, string field, string gram, int hashes)
+    {
+        var positions = new ushort[hashes];
         Span<byte> mac = stackalloc byte[32];
         var set = 0;
         for (var round = 0; set < hashes; round++)
@@ -328,10 +341,11 @@ public sealed class LinkEncoder(Pseudonymizer pseudonymizer)
             pseudonymizer.Mac(data, mac);
             for (var j = 0; j < 16 && set < hashes; j++, set++)
             {
-                var position = BinaryPrimitives.ReadUInt16LittleEndian(mac[(j * 2)..]) % BloomBits;
-                filter[position / 64] |= 1UL << (position % 64);
+                positions[set] = (ushort)(BinaryPrimitives.ReadUInt16LittleEndian(mac[(j * 2)..]) % BloomBits);
             }
         }
+
+        return positions;
     }
 
     private static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();

@@ -129,6 +129,17 @@ public static class LinkDecision
             return LinkRule.NameDob;
         }
 
+        // The remaining rules need the same birth date, part of it, the same state id, or a missing date: skip the filters otherwise.
+        var sameDob = a.Same(b, LinkTokenKind.Dob)
+            || (a.Has(LinkTokenKind.DobDayMonthSwapped) && a[LinkTokenKind.DobDayMonthSwapped] == b[LinkTokenKind.Dob]);
+        var dobParts = (a.Same(b, LinkTokenKind.DobYearMonth) ? 1 : 0) + (a.Same(b, LinkTokenKind.DobYearDay) ? 1 : 0)
+            + (a.Same(b, LinkTokenKind.DobMonthDay) ? 1 : 0);
+        var dobMissing = !a.Has(LinkTokenKind.Dob) || !b.Has(LinkTokenKind.Dob);
+        if (!sameDob && dobParts == 0 && !dobMissing && !a.Same(b, LinkTokenKind.StateId))
+        {
+            return LinkRule.None;
+        }
+
         var dice = LinkEncoding.Dice(a.NameBloom, b.NameBloom);
         if (a.Same(b, LinkTokenKind.LastInitialSexDob) && dice >= options.GuardDice && !off.Contains(LinkRule.LastInitialSexDob))
         {
@@ -147,9 +158,9 @@ public static class LinkDecision
             return LinkRule.PhoneticDob;
         }
 
-        var sameDob = a.Same(b, LinkTokenKind.Dob)
-            || (a.Has(LinkTokenKind.DobDayMonthSwapped) && a[LinkTokenKind.DobDayMonthSwapped] == b[LinkTokenKind.Dob]);
-        var eitherDice = Math.Max(dice, Math.Max(LinkEncoding.Dice(a.SwappedNameBloom, b.NameBloom), LinkEncoding.Dice(a.NameBloom, b.SwappedNameBloom)));
+        var eitherDice = dice >= options.PartialDobDice
+            ? dice
+            : Math.Max(dice, Math.Max(LinkEncoding.Dice(a.SwappedNameBloom, b.NameBloom), LinkEncoding.Dice(a.NameBloom, b.SwappedNameBloom)));
         // The Bloom rules compare whole names: a record missing a name part goes to L8, which guards against twins.
         var fullNames = a.FullName && b.FullName;
         if (sameDob && fullNames && eitherDice >= options.FuzzyDobDice && !off.Contains(LinkRule.FuzzyNameDob))
@@ -165,8 +176,6 @@ public static class LinkDecision
             return LinkRule.PartialNameDobZip;
         }
 
-        var dobParts = (a.Same(b, LinkTokenKind.DobYearMonth) ? 1 : 0) + (a.Same(b, LinkTokenKind.DobYearDay) ? 1 : 0)
-            + (a.Same(b, LinkTokenKind.DobMonthDay) ? 1 : 0);
         var addressDice = LinkEncoding.Dice(a.AddressBloom, b.AddressBloom);
         var samePlace = a.Same(b, LinkTokenKind.Zip) || addressDice >= options.AddressDice;
         if (dobParts >= 1 && fullNames && eitherDice >= options.PartialDobDice && samePlace && !off.Contains(LinkRule.FuzzyNamePartialDob))
@@ -179,7 +188,6 @@ public static class LinkDecision
             return LinkRule.StateIdFuzzyName;
         }
 
-        var dobMissing = !a.Has(LinkTokenKind.Dob) || !b.Has(LinkTokenKind.Dob);
         var addressKnown = a.AddressBloom is not null && b.AddressBloom is not null;
         if (dobMissing && fullNames && dice >= options.NoDobDice && a.Same(b, LinkTokenKind.Zip) && (!addressKnown || addressDice >= options.AddressDice)
             && !off.Contains(LinkRule.FuzzyNameNoDob))
