@@ -14,9 +14,9 @@ public sealed class FebrlQualityTests(ITestOutputHelper output)
     private static readonly Pseudonymizer Pseudonymizer = new(Febrl.TestKey());
 
     private static (IReadOnlyList<FebrlRecord> Records, IReadOnlyList<LinkEncoding> Encodings) Prepare(
-        string file, SameProviderDuplicates duplicates = SameProviderDuplicates.SameLocalId, bool withAddress = true)
+        string file, SameProviderDuplicates duplicates = SameProviderDuplicates.SameLocalId, bool withAddress = true, double stateIdShare = 0.5)
     {
-        var records = Febrl.Load(file, duplicates);
+        var records = Febrl.Load(file, duplicates, stateIdShare);
         var encoder = new LinkEncoder(Pseudonymizer);
         return (records, records.Select(r => encoder.Encode(r.Input(withAddress))).ToList());
     }
@@ -60,6 +60,12 @@ public sealed class FebrlQualityTests(ITestOutputHelper output)
         output.WriteLine(LinkageQuality.Measure(plain, plainEncodings, LinkRuleOptions.Default, Pseudonymizer).Line("all rules, no address (production)"));
         var (strict, strictEncodings) = Prepare(file, SameProviderDuplicates.DistinctLocalId);
         output.WriteLine(LinkageQuality.Measure(strict, strictEncodings, LinkRuleOptions.Default, Pseudonymizer).Line("all rules, provider duplicates"));
+        foreach (var share in new[] { 0.0, 0.25, 0.75 })
+        {
+            var (some, someEncodings) = Prepare(file, stateIdShare: share);
+            output.WriteLine(LinkageQuality.Measure(some, someEncodings, LinkRuleOptions.Default, Pseudonymizer).Line($"all rules, state id on {share:P0}"));
+        }
+
         Assert.True(all.Precision > 0.95);
     }
 
