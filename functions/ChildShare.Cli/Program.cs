@@ -90,6 +90,7 @@ generate.SetAction(result =>
     return 0;
 });
 root.Subcommands.Add(generate);
+root.Subcommands.Add(LinkageCommands.Create(verbose));
 
 AgreementCommands.AddTo(root, verbose);
 

@@ -40,7 +40,9 @@ public static class ServiceCollectionExtensions
                 ? ActivatorUtilities.CreateInstance<KeyVaultKeyProvider>(sp)
                 : ActivatorUtilities.CreateInstance<SettingsKeyProvider>(sp));
 
-        services.TryAddSingleton<IChildLinker, ExactMatchLinker>();
+        services.TryAddSingleton<LinkageStore>();
+        services.TryAddSingleton<LinkageAdmin>();
+        services.TryAddSingleton<IChildLinker, IncrementalLinker>();
         services.TryAddSingleton<ProviderRegistry>();
         services.TryAddSingleton<ManifestStore>();
         services.TryAddSingleton<ActivitySummaryBuilder>();

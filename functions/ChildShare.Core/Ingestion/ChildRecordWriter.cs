@@ -23,7 +23,8 @@ internal sealed class ChildRecordWriter(
         var providerId = manifest.ProviderId;
         var identity = record.Identity;
         var localToken = RecordKeys.LocalToken(pseudonymizer, providerId, identity.LocalChildId);
-        var link = await linker.LinkAsync(new LinkSubject(providerId, localToken, identity, record.Demographics), pseudonymizer, cancellationToken)
+        var link = await linker.LinkAsync(new LinkSubject(providerId, localToken, identity, record.Demographics) { UploadId = manifest.UploadId },
+                pseudonymizer, cancellationToken)
             .ConfigureAwait(false);
         var providerChild = RecordKeys.ProviderChild(providerId, localToken);
 

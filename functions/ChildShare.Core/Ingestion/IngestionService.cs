@@ -105,6 +105,7 @@ public sealed partial class IngestionService(
                 return await FinishAsync(manifest, stopwatch, cancellationToken).ConfigureAwait(false);
             }
 
+            await linker.CompleteUploadAsync(uploadId, cancellationToken).ConfigureAwait(false);
             var rebuilt = await summaries.RebuildForUploadAsync(uploadId, manifest.ReceivedAt, profile.ReuploadPolicy, cancellationToken)
                 .ConfigureAwait(false);
             await manifests.RecordContentAsync(providerId, fingerprint.Sha256, uploadId, cancellationToken).ConfigureAwait(false);

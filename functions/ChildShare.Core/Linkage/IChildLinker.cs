@@ -4,7 +4,17 @@ using ChildShare.Core.Pseudonymization;
 namespace ChildShare.Core.Linkage;
 
 /// <summary>One provider record to link to a community child.</summary>
-public sealed record LinkSubject(string ProviderId, string LocalToken, ChildIdentity Identity, Demographics Demographics);
+public sealed record LinkSubject(string ProviderId, string LocalToken, ChildIdentity Identity, Demographics Demographics)
+{
+    /// <summary>The upload the record comes from, for linkers that link an upload as a whole.</summary>
+    public string? UploadId { get; init; }
+}
+
+/// <summary>What linking an upload did: records linked, candidates read, records of earlier uploads moved, clusters merged.</summary>
+public sealed record LinkCompletion(int Records, int Candidates, int Moved, int ClustersMerged)
+{
+    public static LinkCompletion None { get; } = new(0, 0, 0, 0);
+}
 
 /// <summary>The community child key a record joins, and the rule that decided it (for operators).</summary>
 public sealed record ChildLink(string ChildKey, string Rule);
@@ -16,4 +26,11 @@ public sealed record ChildLink(string ChildKey, string Rule);
 public interface IChildLinker
 {
     ValueTask<ChildLink> LinkAsync(LinkSubject subject, Pseudonymizer pseudonymizer, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Called once the upload's rows are stored and before its summaries are rebuilt: a linker may
+    /// settle the upload's final child keys here, rewrite the keys of earlier records that a merge
+    /// moved and add them to the upload's work list.
+    /// </summary>
+    ValueTask<LinkCompletion> CompleteUploadAsync(string uploadId, CancellationToken cancellationToken = default) => ValueTask.FromResult(LinkCompletion.None);
 }

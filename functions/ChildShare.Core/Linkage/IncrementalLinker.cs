@@ -1,0 +1,154 @@
+using System.Collections.Concurrent;
+using ChildShare.Core.Ingestion;
+using ChildShare.Core.Pseudonymization;
+using ChildShare.Core.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace ChildShare.Core.Linkage;
+
+/// <summary>
+/// Privacy-preserving, incremental linkage backed by table storage. While an upload is parsed,
+/// each record is encoded (keyed tokens and keyed Bloom filters; no cleartext is kept) and its
+/// provisional key is its own seed. When the upload's rows are stored, <see cref="CompleteUploadAsync"/>
+/// links the upload in chunks: it reads the token index partitions of the chunk's lookup tokens,
+/// the candidates' stored encodings and the members of their clusters, runs the
+/// <see cref="LinkageEngine"/> over that neighbourhood, and writes back what changed: new nodes,
+/// merged clusters (records of earlier uploads that moved get their new child key in their records
+/// row and identity and a staging row in this upload, so the summary rebuild moves them and
+/// reports reflect the merge), and the final key of every record of the upload.
+/// Reads and writes grow with the upload and its candidates, never with the community.
+/// Uploads must be linked one at a time (see LINKAGE.md).
+/// </summary>
+public sealed partial class IncrementalLinker(
+    ChildShareStorage storage, LinkageStore store, ILogger<IncrementalLinker> logger) : IChildLinker, IDisposable
+{
+    public const string PendingRule = "pending";
+    public const string SeedPurpose = "child-cluster-v1";
+    private const int ChunkSize = 2000;
+
+    private readonly ConcurrentDictionary<string, UploadBuffer> _pending = new(StringComparer.Ordinal);
+
+    // Uploads are linked one at a time within an instance; across instances see LINKAGE.md.
+    private readonly SemaphoreSlim _oneAtATime = new(1, 1);
+
+    public LinkRuleOptions Rules { get; init; } = LinkRuleOptions.Default;
+
+    public void Dispose() => _oneAtATime.Dispose();
+
+    public static string SeedOf(Pseudonymizer pseudonymizer, string providerChild) => pseudonymizer.Token(SeedPurpose, providerChild);
+
+    public ValueTask<ChildLink> LinkAsync(LinkSubject subject, Pseudonymizer pseudonymizer, CancellationToken cancellationToken = default)
+    {
+        var key = RecordKeys.ProviderChild(subject.ProviderId, subject.LocalToken);
+        var seed = SeedOf(pseudonymizer, key);
+        var encoding = new LinkEncoder(pseudonymizer).Encode(LinkInput.From(subject.Identity, subject.Demographics));
+        var buffer = _pending.GetOrAdd(subject.UploadId ?? "", _ => new UploadBuffer());
+        buffer.Add(key, subject.ProviderId, seed, encoding);
+        return ValueTask.FromResult(new ChildLink(seed, PendingRule));
+    }
+
+    public async ValueTask<LinkCompletion> CompleteUploadAsync(string uploadId, CancellationToken cancellationToken = default)
+    {
+        if (!_pending.TryRemove(uploadId, out var buffer))
+        {
+            return LinkCompletion.None;
+        }
+
+        await _oneAtATime.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await LinkUploadAsync(uploadId, buffer, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _oneAtATime.Release();
+        }
+    }
+
+    private async Task<LinkCompletion> LinkUploadAsync(string uploadId, UploadBuffer buffer, CancellationToken cancellationToken)
+    {
+        await store.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        var staging = storage.Table(TableNames.UploadStaging);
+        var total = LinkCompletion.None;
+        foreach (var chunk in buffer.Records.Chunk(ChunkSize))
+        {
+            var engine = new LinkageEngine(Rules);
+            var lookups = chunk.SelectMany(r => r.Variants).SelectMany(v => v.Lookups());
+            var candidates = await store.CandidatesAsync(lookups, Rules.MaxBlockSize, cancellationToken).ConfigureAwait(false);
+            candidates.UnionWith(chunk.Select(r => r.Key));
+            var loaded = await store.LoadNeighbourhoodAsync(engine, candidates, cancellationToken).ConfigureAwait(false);
+            var clustersBefore = loaded.Values.Select(s => s.ClusterKey).Distinct(StringComparer.Ordinal).Count();
+
+            foreach (var record in chunk)
+            {
+                foreach (var variant in record.Variants)
+                {
+                    engine.Add(record.Key, record.ProviderId, record.Seed, variant);
+                }
+            }
+
+            var writer = new LinkageWriter();
+            var moved = await store.WriteChangesAsync(engine, loaded, chunk.Select(r => r.Key), writer, cancellationToken).ConfigureAwait(false);
+            var inUpload = chunk.Select(r => r.Key).ToHashSet(StringComparer.Ordinal);
+            var movedElsewhere = moved.Count(k => !inUpload.Contains(k));
+
+            // The upload's staging carries each record's final child key into the summary rebuild: the
+            // upload's own records, and the earlier records a merge moved (a staging row with only a
+            // child key rebuilds that child without touching its services).
+            foreach (var key in chunk.Select(r => r.Key).Concat(moved).Distinct(StringComparer.Ordinal))
+            {
+                await writer.UpsertAsync(staging, new Azure.Data.Tables.TableEntity(uploadId, key) { ["ChildKey"] = engine.ClusterKeyOf(key) }, cancellationToken)
+                    .ConfigureAwait(false);
+            }
+
+            await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+            var merged = clustersBefore - loaded.Values.Select(s => engine.ClusterKeyOf(s.Key)).Distinct(StringComparer.Ordinal).Count();
+            total = new LinkCompletion(total.Records + chunk.Length, total.Candidates + candidates.Count, total.Moved + movedElsewhere,
+                total.ClustersMerged + merged);
+        }
+
+        LogLinked(uploadId, total.Records, total.Candidates, total.Moved, total.ClustersMerged);
+        return total;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "Upload {UploadId} linked: {Records} records, {Candidates} candidates read, {Moved} earlier records moved, {Merged} clusters merged")]
+    private partial void LogLinked(string uploadId, int records, int candidates, int moved, int merged);
+
+    private sealed record PendingRecord(string Key, string ProviderId, string Seed, List<LinkEncoding> Variants);
+
+    private sealed class UploadBuffer
+    {
+        private readonly Dictionary<string, PendingRecord> _records = new(StringComparer.Ordinal);
+        private readonly Lock _lock = new();
+
+        public IReadOnlyList<PendingRecord> Records
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return _records.Values.ToList();
+                }
+            }
+        }
+
+        public void Add(string key, string providerId, string seed, LinkEncoding encoding)
+        {
+            lock (_lock)
+            {
+                if (!_records.TryGetValue(key, out var record))
+                {
+                    record = new PendingRecord(key, providerId, seed, []);
+                    _records[key] = record;
+                }
+
+                if (!record.Variants.Any(v => v.SameContent(encoding)))
+                {
+                    record.Variants.Add(encoding);
+                }
+            }
+        }
+    }
+}

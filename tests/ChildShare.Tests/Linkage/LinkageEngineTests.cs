@@ -1,0 +1,94 @@
+using System.Security.Cryptography;
+using System.Text;
+using ChildShare.Core.Ingestion;
+using ChildShare.Core.Linkage;
+using ChildShare.Core.Pseudonymization;
+
+namespace ChildShare.Tests.Linkage;
+
+public sealed class LinkageEngineTests
+{
+    private static readonly Pseudonymizer Key = new(new PseudonymKey("k1", SHA256.HashData(Encoding.UTF8.GetBytes("engine tests"))));
+    private static readonly LinkEncoder Encoder = new(Key);
+
+    private static LinkEncoding Enc(string first, string last, string dob, string? zip = "12345", string? ssid = null, Sex sex = Sex.Unknown) =>
+        Encoder.Encode(new LinkInput(NameNormalizer.MatchForm(first), NameNormalizer.MatchForm(last), dob[..4], dob[5..7], dob[8..], sex, zip, ssid));
+
+    [Theory]
+    [InlineData("ROBERT", "R163")]
+    [InlineData("RUPERT", "R163")]
+    [InlineData("ASHCRAFT", "A261")]
+    [InlineData("TYMCZAK", "T522")]
+    [InlineData("PFISTER", "P236")]
+    [InlineData("LEE", "L000")]
+    public void Soundex_matches_the_reference_codes(string name, string code) => Assert.Equal(code, Phonetic.Soundex(name));
+
+    [Fact]
+    public void Encodings_are_keyed_deterministic_and_round_trip()
+    {
+        var a = Enc("Ana", "Lopez", "2015-03-02");
+        Assert.True(a.SameContent(Enc("ana", "LÓPEZ", "2015-03-02")));
+        var other = new LinkEncoder(new Pseudonymizer(new PseudonymKey("k2", SHA256.HashData(Encoding.UTF8.GetBytes("another key")))));
+        var b = other.Encode(new LinkInput("ANA", "LOPEZ", "2015", "03", "02", Sex.Unknown, "12345", null));
+        Assert.NotEqual(a[LinkTokenKind.NameDob], b[LinkTokenKind.NameDob]);
+        Assert.True(LinkEncoding.Dice(a.NameBloom, b.NameBloom) < 0.5);
+        Assert.True(LinkEncoding.Deserialize(a.Serialize()).SameContent(a));
+        Assert.DoesNotContain("LOPEZ", a.Serialize(), StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public void Rules_give_their_reason_codes_in_precedence()
+    {
+        var options = LinkRuleOptions.Default;
+        Assert.Equal(LinkRule.StateIdDob, LinkDecision.Decide(Enc("Ana", "Lopez", "2015-03-02", ssid: "9"), Enc("Tina", "Smith", "2015-03-02", ssid: "9"), options));
+        Assert.Equal(LinkRule.NameDobZip3, LinkDecision.Decide(Enc("Ana", "Lopez", "2015-03-02"), Enc("Ana", "Lopez", "2015-03-02", "12399"), options));
+        Assert.Equal(LinkRule.NameDob, LinkDecision.Decide(Enc("Ana", "Lopez", "2015-03-02"), Enc("Ana", "Lopez", "2015-03-02", "99999"), options));
+        Assert.Equal(LinkRule.SwappedNameDob, LinkDecision.Decide(Enc("Ana", "Lopez", "2015-03-02"), Enc("Lopez", "Ana", "2015-03-02"), options));
+        Assert.Equal(LinkRule.PhoneticDob, LinkDecision.Decide(Enc("Jonathan", "Richardson", "2015-03-02"), Enc("Jonathon", "Richardson", "2015-03-02"), options));
+        Assert.Equal(LinkRule.FuzzyNameDob, LinkDecision.Decide(Enc("Jonathan", "Richardson", "2015-03-02"), Enc("Jonathan", "Richadson", "2015-03-02"), options));
+        Assert.Equal(LinkRule.FuzzyNamePartialDob, LinkDecision.Decide(Enc("Jonathan", "Richardson", "2015-03-02"), Enc("Jonathan", "Richardson", "2015-03-20"), options));
+        Assert.Equal(LinkRule.PartialNameDobZip, LinkDecision.Decide(Enc("Baby Girl", "Richardson", "2015-03-02"), Enc("Jonna", "Richardson", "2015-03-02"), options));
+
+        // Twins: same last name, birth date and zip, different first names.
+        Assert.Equal(LinkRule.None, LinkDecision.Decide(Enc("Naomi", "Dinnison", "2015-03-02"), Enc("Joshua", "Dinnison", "2015-03-02"), options));
+    }
+
+    [Fact]
+    public void Links_are_transitive_and_a_split_holds_when_records_return()
+    {
+        var engine = new LinkageEngine();
+        engine.Add("a|1", "a", "s1", Enc("Ana", "Lopez", "2015-03-02"));
+        engine.Add("b|1", "b", "s2", Enc("Tina", "Smith", "2015-03-02", ssid: "77"));
+        Assert.NotEqual(engine.ClusterKeyOf("a|1"), engine.ClusterKeyOf("b|1"));
+        engine.Add("c|1", "c", "s3", Enc("Ana", "Lopez", "2015-03-02", ssid: "77"));
+        Assert.Equal(engine.ClusterKeyOf("a|1"), engine.ClusterKeyOf("b|1"));
+        Assert.Equal("s1", engine.ClusterKeyOf("c|1"));
+
+        engine.Split("a|1", "b|1");
+        Assert.NotEqual(engine.ClusterKeyOf("a|1"), engine.ClusterKeyOf("b|1"));
+        engine.Add("a|1", "a", "s1", Enc("Ana", "Lopez", "2015-03-02", "12346"));
+        Assert.NotEqual(engine.ClusterKeyOf("a|1"), engine.ClusterKeyOf("b|1"));
+        Assert.Equal(2, engine.ClusterCount);
+    }
+
+    [Fact]
+    public void A_name_change_keeps_linking_through_the_earlier_variant()
+    {
+        var engine = new LinkageEngine();
+        engine.Add("a|1", "a", "s1", Enc("Ana", "Lopez", "2015-03-02"));
+        engine.Add("a|1", "a", "s1", Enc("Ana", "Whitfield", "2015-03-02"));
+        engine.Add("b|9", "b", "s9", Enc("Ana", "Lopez", "2015-03-02", "12999"));
+        Assert.Equal(engine.ClusterKeyOf("a|1"), engine.ClusterKeyOf("b|9"));
+        Assert.Equal(LinkDecision.Code(LinkRule.NameDob), engine.RuleOf("b|9"));
+    }
+
+    [Fact]
+    public void A_record_without_a_first_name_that_fits_twins_joins_neither()
+    {
+        var engine = new LinkageEngine();
+        engine.Add("a|1", "a", "s1", Enc("Naomi", "Dinnison", "2015-03-02"));
+        engine.Add("b|2", "b", "s2", Enc("Joshua", "Dinnison", "2015-03-02"));
+        engine.Add("c|3", "c", "s3", Enc("Baby", "Dinnison", "2015-03-02"));
+        Assert.Equal(3, engine.ClusterCount);
+    }
+}

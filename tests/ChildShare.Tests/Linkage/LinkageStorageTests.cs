@@ -1,0 +1,183 @@
+using System.Globalization;
+using System.Text;
+using Azure.Data.Tables;
+using ChildShare.Cli;
+using ChildShare.Core.Ingestion;
+using ChildShare.Core.Linkage;
+using ChildShare.Core.Pseudonymization;
+using ChildShare.Core.Storage;
+using ChildShare.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Xunit.Abstractions;
+
+namespace ChildShare.Tests.Linkage;
+
+/// <summary>
+/// Linkage end to end on Azurite through the real ingestion path: FEBRL dataset1 as three
+/// providers' uploads, the unique-child count read back from the <c>children</c> and <c>activity</c>
+/// tables, an upload that merges two clusters, and an operator split that survives re-ingestion.
+/// </summary>
+public sealed class LinkageStorageTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private const string Profile = """
+        {
+          "dateFormats": ["yyyy-MM-dd"],
+          "columns": {
+            "Id": "LocalChildId", "StateId": "StateStudentId", "First": "FirstName", "Last": "LastName", "DOB": "BirthDate",
+            "Zip": "Zip", "Program": "Program", "Start": "ServiceStart", "End": "ServiceEnd"
+          }
+        }
+        """;
+
+    private const string Header = "Id,StateId,First,Last,DOB,Zip,Program,Start,End";
+
+    private readonly TestStorage _storage = new();
+    private ServiceProvider _services = null!;
+
+    private IngestionService Ingestion => _services.GetRequiredService<IngestionService>();
+
+    public async Task InitializeAsync()
+    {
+        await _storage.InitializeAsync();
+        _services = TestApp.Build(_storage, new FakeTimeProvider(TestApp.Now));
+        var providers = _services.GetRequiredService<ProviderRegistry>();
+        foreach (var provider in Febrl.Providers)
+        {
+            await providers.RegisterAsync(provider, provider, "Other");
+            await providers.SaveProfileAsync(provider, Profile);
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _services.DisposeAsync();
+        await _storage.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Febrl_dataset1_uploads_count_each_child_once_like_the_engine()
+    {
+        var records = Febrl.Load("dataset1.csv");
+        var accepted = new List<FebrlRecord>();
+        foreach (var provider in Febrl.Providers)
+        {
+            var mine = records.Where(r => r.ProviderId == provider).ToList();
+            var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+            var manifest = await IngestAsync($"{provider}/febrl-dataset1.csv", mine.Select(Row));
+            output.WriteLine($"{provider}: {stopwatch.ElapsedMilliseconds} ms, {manifest.RowsAccepted} accepted, {manifest.RowsRejected} rejected (invalid or adult birth dates)");
+            accepted.AddRange(mine.Where(r => r.Given is not null && r.Surname is not null && r.Year is not null
+                && DateOnly.TryParseExact(r.DateText, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d)
+                && d <= DateOnly.FromDateTime(TestApp.Now.UtcDateTime) && d > DateOnly.FromDateTime(TestApp.Now.UtcDateTime).AddYears(-26)));
+        }
+
+        var children = await _storage.ReadAllAsync(TableNames.Children);
+        var stored = children.Select(c => c.GetString("ChildKey")).Distinct().Count();
+        var inActivity = (await _storage.ReadAllAsync(TableNames.Activity)).Select(a => a.GetString("ChildKey")).Distinct().Count();
+        var truth = accepted.Select(r => r.Entity).Distinct().Count();
+
+        // The same records through the in-memory engine, with the same key and the production fields.
+        var pseudonymizer = new Pseudonymizer(PseudonymKey.FromBase64("local-dev-1", CliHost.DevelopmentKey));
+        var encoder = new LinkEncoder(pseudonymizer);
+        var inputs = accepted.Select(r => r with { Postcode = Zip(r.Postcode) }).ToList();
+        var expected = LinkageQuality.Measure(inputs, inputs.Select(r => encoder.Encode(r.Input(false))).ToList(), LinkRuleOptions.Default, pseudonymizer);
+
+        output.WriteLine($"stored children {stored}, in activity {inActivity}, truth {truth}, engine {expected.FoundChildren}; "
+            + string.Create(CultureInfo.InvariantCulture, $"count error {(double)(stored - truth) / truth:P2}; engine P={expected.Precision:F4} R={expected.Recall:F4}"));
+        Assert.Equal(accepted.Count, children.Count);
+        Assert.Equal(stored, inActivity);
+        Assert.Equal(expected.FoundChildren, stored);
+        Assert.True(expected.Precision >= 0.99);
+        Assert.True((double)(stored - truth) / truth <= 0.20);
+    }
+
+    [Fact]
+    public async Task An_upload_that_connects_two_clusters_merges_them_and_a_split_survives_reingestion()
+    {
+        // A and B are different enough not to link; C is A by name and birth date, and B by state id and birth date.
+        await IngestAsync("prov-a/a.csv", ["A1,,Maria,Gonzalez,2015-03-02,12345,Tutoring,2026-09-01,2026-09-30"]);
+        await IngestAsync("prov-b/b.csv", ["B1,S-9988,Tina,Whitfield,2015-03-02,12345,Meals,2026-09-01,2026-09-30"]);
+        var a = await KeyOf("prov-a", "A1");
+        var b = await KeyOf("prov-b", "B1");
+        Assert.NotEqual(await ChildOf(a), await ChildOf(b));
+
+        await IngestAsync("prov-c/c.csv", ["C1,S9988,Maria,Gonzalez,2015-03-02,12345,Clinic,2026-09-01,2026-09-30"]);
+        var c = await KeyOf("prov-c", "C1");
+        var merged = await ChildOf(a);
+        Assert.Equal(merged, await ChildOf(b));
+        Assert.Equal(merged, await ChildOf(c));
+        Assert.All(await ActivityOf([a, b, c]), key => Assert.Equal(merged, key));
+        var admin = _services.GetRequiredService<LinkageAdmin>();
+        var shown = await admin.ShowAsync(a, default);
+        Assert.NotNull(shown);
+        Assert.Contains(shown.Value.Members, m => m.Rule == LinkDecision.Code(LinkRule.StateIdDob));
+        Assert.Contains(shown.Value.Members, m => m.Rule == LinkDecision.Code(LinkRule.NameDobZip3));
+
+        var split = await admin.SplitAsync(a, b, default);
+        Assert.NotEqual(split.ClusterA, split.ClusterB);
+        Assert.NotEqual(await ChildOf(a), await ChildOf(b));
+        Assert.Equal(await ChildOf(b), await ChildOf(c));
+        var activity = await ActivityOf([a, b]);
+        Assert.NotEqual(activity[0], activity[1]);
+
+        // Re-ingesting A (a new upload of the same child) and C does not undo the split.
+        await IngestAsync("prov-a/a2.csv", ["A1,,Maria,Gonzalez,2015-03-02,12345,Tutoring,2026-10-01,2026-10-10"]);
+        await IngestAsync("prov-c/c2.csv", ["C1,S9988,Maria,Gonzalez,2015-03-02,12345,Clinic,2026-10-01,2026-10-10"]);
+        Assert.NotEqual(await ChildOf(a), await ChildOf(b));
+        Assert.Equal(await ChildOf(b), await ChildOf(c));
+        var children = await _storage.ReadAllAsync(TableNames.Children);
+        Assert.Equal(2, children.Select(m => m.PartitionKey).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task A_weak_link_never_joins_two_local_ids_of_one_provider()
+    {
+        await IngestAsync("prov-a/twins.csv",
+        [
+            "T1,,Sam,Lee,2016-05-05,12345,Tutoring,2026-09-01,2026-09-30",
+            "T2,,Sam,Lee,2016-05-05,12345,Tutoring,2026-09-01,2026-09-30",
+        ]);
+        Assert.NotEqual(await ChildOf(await KeyOf("prov-a", "T1")), await ChildOf(await KeyOf("prov-a", "T2")));
+
+        // Another provider's record fits both: it joins one of them, never both.
+        await IngestAsync("prov-b/sam.csv", ["X1,,Sam,Lee,2016-05-05,12345,Meals,2026-09-01,2026-09-30"]);
+        Assert.NotEqual(await ChildOf(await KeyOf("prov-a", "T1")), await ChildOf(await KeyOf("prov-a", "T2")));
+    }
+
+    private static string Row(FebrlRecord r) => string.Join(',',
+        r.LocalId, r.StateId ?? "", Clean(r.Given), Clean(r.Surname), r.Year is null ? r.RawDate : r.DateText, Zip(r.Postcode) ?? "",
+        "Program-" + r.ProviderId, "2026-09-01", "2026-09-30");
+
+    private static string Clean(string? value) => (value ?? "").Replace(",", " ", StringComparison.Ordinal).Replace("\"", "", StringComparison.Ordinal);
+
+    /// <summary>FEBRL's 4-digit postcodes as 5-digit zip codes.</summary>
+    private static string? Zip(string? postcode) => postcode is { Length: 4 } && postcode.All(char.IsAsciiDigit) ? "1" + postcode : null;
+
+    private async Task<UploadManifest> IngestAsync(string blobName, IEnumerable<string> rows)
+    {
+        var content = Header + "\n" + string.Join("\n", rows) + "\n";
+        var blob = await _storage.UploadAsync(blobName, new UTF8Encoding(false).GetBytes(content));
+        var manifest = await Ingestion.IngestAsync(blob);
+        Assert.NotEqual(UploadStatus.Failed, manifest.Status);
+        return manifest;
+    }
+
+    private async Task<string> KeyOf(string providerId, string localId) =>
+        await _services.GetRequiredService<LinkageAdmin>().ProviderChildAsync(providerId, localId, default);
+
+    private async Task<string> ChildOf(string providerChild)
+    {
+        var rows = (await _storage.ReadAllAsync(TableNames.Children))
+            .Where(row => row.RowKey.EndsWith("|" + providerChild, StringComparison.Ordinal))
+            .Select(row => row.GetString("ChildKey"))
+            .ToList();
+
+        return Assert.Single(rows);
+    }
+
+    private async Task<List<string>> ActivityOf(IEnumerable<string> providerChildren)
+    {
+        var activity = await _storage.ReadAllAsync(TableNames.Activity);
+        return providerChildren.Select(k => activity.First(a => a.RowKey == k).GetString("ChildKey") ?? "").ToList();
+    }
+}
