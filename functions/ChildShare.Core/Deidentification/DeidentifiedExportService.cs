@@ -147,8 +147,10 @@ public sealed partial class DeidentifiedExportService(
         var (aggregator, providerChildren) = await ReadAsync(query, included, cancellationToken).ConfigureAwait(false);
         var key = await keys.GetCurrentKeyAsync(cancellationToken).ConfigureAwait(false);
         var pseudonymizer = new Pseudonymizer(key);
-        var children = aggregator.Entries.Select(e => new ExportChild(
-                pseudonymizer.Token("deid-research-v1", agreement.Id, e.Key), e.Key, Resolve(e.Value),
+        var entries = aggregator.Entries.ToList();
+        var researchIds = ResearchIds(pseudonymizer, agreement.Id, entries.Select(e => e.Key).ToList());
+        var children = entries.Select((e, i) => new ExportChild(
+                researchIds[i], e.Key, Resolve(e.Value),
                 e.Value.Activities.Select(x => x.Program).Where(p => !string.IsNullOrWhiteSpace(p)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList(),
                 e.Value.Activities.Select(x => x.ServiceType).Where(p => !string.IsNullOrWhiteSpace(p)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList()))
             .OrderBy(c => c.ResearchId, StringComparer.Ordinal).ToList();
@@ -163,6 +165,16 @@ public sealed partial class DeidentifiedExportService(
         var metadata = new ExportMetadata(agreement.Id, agreement.Version, RecordKeys.IsoDate(query.From), RecordKeys.IsoDate(query.To),
             query.Rows == ExportRows.Services ? "services" : "children", AggregateReportService.DemographicRule, ResearchIdRule, included, excluded, children.Count, summary);
         return (table, metadata);
+    }
+
+    /// <summary>The research id of each child key under an agreement (computed in parallel: one HMAC per child).</summary>
+    public static string[] ResearchIds(Pseudonymizer pseudonymizer, string agreementId, IReadOnlyList<string> childKeys)
+    {
+        ArgumentNullException.ThrowIfNull(pseudonymizer);
+        ArgumentNullException.ThrowIfNull(childKeys);
+        var ids = new string[childKeys.Count];
+        Parallel.For(0, childKeys.Count, i => ids[i] = pseudonymizer.Token("deid-research-v1", agreementId, childKeys[i]));
+        return ids;
     }
 
     /// <summary>The pure part: generalize and suppress, and lay out one row per released child.</summary>

@@ -56,6 +56,8 @@ public static class KAnonymizer
         var heights = attributes.Select(QuasiIdentifiers.Levels).ToArray();
 
         // Codes of every child at every level, the display value of every code, and the step maps.
+        // Only level 0 is computed per child; a higher level is a function of level 0 (the hierarchies
+        // are functional), so it is computed once per distinct level-0 value from a representative child.
         var codes = new int[a][][];
         var display = new List<string>[a][];
         var step = new int[a][][];
@@ -64,14 +66,36 @@ public static class KAnonymizer
             codes[i] = new int[heights[i]][];
             display[i] = new List<string>[heights[i]];
             step[i] = new int[heights[i]][];
-            for (var l = 0; l < heights[i]; l++)
+            var index0 = new Dictionary<string, int>(StringComparer.Ordinal);
+            var codes0 = new int[n];
+            var values0 = new List<string>();
+            var representative = new List<int>();
+            for (var r = 0; r < n; r++)
+            {
+                var key = QuasiIdentifiers.Key(attributes[i], 0, children[r], settings.PeriodStart, settings.SchoolDistricts);
+                if (!index0.TryGetValue(key, out var code))
+                {
+                    code = index0.Count;
+                    index0[key] = code;
+                    values0.Add(QuasiIdentifiers.Display(key));
+                    representative.Add(r);
+                }
+
+                codes0[r] = code;
+            }
+
+            codes[i][0] = codes0;
+            display[i][0] = values0;
+            var fromLeaf = Enumerable.Range(0, values0.Count).ToArray();
+            for (var l = 1; l < heights[i]; l++)
             {
                 var index = new Dictionary<string, int>(StringComparer.Ordinal);
-                var levelCodes = new int[n];
                 var values = new List<string>();
-                for (var r = 0; r < n; r++)
+                var leafToLevel = new int[values0.Count];
+                var map = new int[display[i][l - 1].Count];
+                for (var leaf = 0; leaf < values0.Count; leaf++)
                 {
-                    var key = QuasiIdentifiers.Key(attributes[i], l, children[r], settings.PeriodStart, settings.SchoolDistricts);
+                    var key = QuasiIdentifiers.Key(attributes[i], l, children[representative[leaf]], settings.PeriodStart, settings.SchoolDistricts);
                     if (!index.TryGetValue(key, out var code))
                     {
                         code = index.Count;
@@ -79,21 +103,20 @@ public static class KAnonymizer
                         values.Add(QuasiIdentifiers.Display(key));
                     }
 
-                    levelCodes[r] = code;
+                    leafToLevel[leaf] = code;
+                    map[fromLeaf[leaf]] = code;
+                }
+
+                var levelCodes = new int[n];
+                for (var r = 0; r < n; r++)
+                {
+                    levelCodes[r] = leafToLevel[codes0[r]];
                 }
 
                 codes[i][l] = levelCodes;
                 display[i][l] = values;
-                if (l > 0)
-                {
-                    var map = new int[display[i][l - 1].Count];
-                    for (var r = 0; r < n; r++)
-                    {
-                        map[codes[i][l - 1][r]] = levelCodes[r];
-                    }
-
-                    step[i][l] = map;
-                }
+                step[i][l] = map;
+                fromLeaf = leafToLevel;
             }
         }
 
