@@ -183,8 +183,13 @@ public sealed partial class DeidentifiedExportService(
         ArgumentNullException.ThrowIfNull(children);
         ArgumentNullException.ThrowIfNull(terms);
         var qis = QuasiIdentifierList(terms);
-        var settings = new AnonymizationSettings(qis, terms.K ?? minimumCellSize, terms.MaxSuppression, periodStart, terms.SchoolDistricts);
-        var result = KAnonymizer.Anonymize(children.Select(c => c.Demographics).ToList(), settings);
+        var sensitiveAttribute = terms.L > 1 ? DeidentificationTermsValidator.SensitiveAttributes
+            .FirstOrDefault(a => string.Equals(a, terms.SensitiveAttribute, StringComparison.OrdinalIgnoreCase)) : null;
+        var settings = new AnonymizationSettings(qis, terms.K ?? minimumCellSize, terms.MaxSuppression, periodStart, terms.SchoolDistricts,
+            sensitiveAttribute is null ? 1 : terms.L, sensitiveAttribute);
+        var sensitive = sensitiveAttribute is null ? null
+            : children.Select(c => string.Join(';', sensitiveAttribute == "programs" ? c.Programs : c.ServiceTypes)).ToList();
+        var result = KAnonymizer.Anonymize(children.Select(c => c.Demographics).ToList(), settings, sensitive);
         var columns = new List<string> { "researchId" };
         columns.AddRange(qis.Select(QuasiIdentifiers.Column));
         columns.AddRange(["programs", "serviceTypes"]);

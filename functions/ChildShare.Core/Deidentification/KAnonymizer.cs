@@ -2,13 +2,17 @@ namespace ChildShare.Core.Deidentification;
 
 /// <summary>What the engine is asked: which quasi-identifiers, which k, how much suppression.</summary>
 public sealed record AnonymizationSettings(
-    IReadOnlyList<string> QuasiIdentifiers, int K, double MaxSuppression, DateOnly PeriodStart, IReadOnlyDictionary<string, string>? SchoolDistricts = null);
+    IReadOnlyList<string> QuasiIdentifiers, int K, double MaxSuppression, DateOnly PeriodStart, IReadOnlyDictionary<string, string>? SchoolDistricts = null,
+    int L = 1, string? SensitiveAttribute = null);
 
 /// <summary>What was done to make an export k-anonymous; exported with it and audited.</summary>
 public sealed record AnonymizationSummary(
     int K,
     bool KAchievable,
     int KAchieved,
+    int L,
+    int LAchieved,
+    string? SensitiveAttribute,
     IReadOnlyDictionary<string, int> Levels,
     IReadOnlyDictionary<string, string> LevelDescriptions,
     int Records,
@@ -44,10 +48,25 @@ public sealed record AnonymizationResult(IReadOnlyList<string[]?> Values, Anonym
 /// </summary>
 public static class KAnonymizer
 {
-    public static AnonymizationResult Anonymize(IReadOnlyList<ResolvedChild> children, AnonymizationSettings settings)
+    /// <param name="children">The children, demographics resolved.</param>
+    /// <param name="settings">Quasi-identifiers, k, suppression limit, l.</param>
+    /// <param name="sensitive">Each child's value of the sensitive attribute, when <see cref="AnonymizationSettings.L"/> is above 1:
+    /// a class is then released only with at least l distinct values (distinct l-diversity), otherwise suppressed like a small one.</param>
+    public static AnonymizationResult Anonymize(IReadOnlyList<ResolvedChild> children, AnonymizationSettings settings, IReadOnlyList<string>? sensitive = null)
     {
         ArgumentNullException.ThrowIfNull(children);
         ArgumentNullException.ThrowIfNull(settings);
+        var diversity = sensitive is null ? 1 : Math.Max(1, settings.L);
+        var sensitiveCodes = new int[children.Count];
+        if (diversity > 1)
+        {
+            var sensitiveIndex = new Dictionary<string, int>(StringComparer.Ordinal);
+            for (var r = 0; r < children.Count; r++)
+            {
+                sensitiveCodes[r] = sensitiveIndex.TryGetValue(sensitive![r], out var code) ? code : sensitiveIndex[sensitive[r]] = sensitiveIndex.Count;
+            }
+        }
+
         var attributes = settings.QuasiIdentifiers;
         var a = attributes.Count;
         var n = children.Count;
@@ -166,7 +185,7 @@ public static class KAnonymizer
                 Classes classes;
                 if (height == 0)
                 {
-                    classes = Classes.FromRecords(codes, n);
+                    classes = Classes.FromRecords(codes, n, diversity, sensitiveCodes);
                     bottomClasses = classes;
                 }
                 else
@@ -181,7 +200,7 @@ public static class KAnonymizer
                 for (var c = 0; c < classes.Count; c++)
                 {
                     var count = classes.Counts[c];
-                    if (count < k)
+                    if (count < k || classes.Distinct(c) < diversity)
                     {
                         suppressed += count;
                         total += count * (double)a;
@@ -219,7 +238,7 @@ public static class KAnonymizer
                 levelNames[attr] = QuasiIdentifiers.LevelName(attr, top[attr] - 1);
             }
 
-            return new AnonymizationResult(new string[]?[n], new AnonymizationSummary(k, false, 0, top.ToDictionary(p => p.Key, p => p.Value - 1, StringComparer.Ordinal),
+            return new AnonymizationResult(new string[]?[n], new AnonymizationSummary(k, false, 0, diversity, 0, settings.SensitiveAttribute, top.ToDictionary(p => p.Key, p => p.Value - 1, StringComparer.Ordinal),
                 levelNames, n, n, limit, 0, n == 0 ? 0 : 1, n == 0 ? 0 : 1, 0, lattice.Size, evaluated, AnonymizationSummary.LossMetric));
         }
 
@@ -227,6 +246,7 @@ public static class KAnonymizer
         var chosen = lattice.Levels(best.Node);
         var rows = new string[]?[n];
         var keyOf = new Dictionary<long, int>();
+        var valuesOf = new Dictionary<long, HashSet<int>>();
         var tuple = new int[a];
         var perRecordKey = new long[n];
         var radix = chosen.Select((l, i) => (long)display[i][l].Count).ToArray();
@@ -240,12 +260,21 @@ public static class KAnonymizer
             var key = Classes.Encode(tuple, radix);
             perRecordKey[r] = key;
             keyOf[key] = keyOf.GetValueOrDefault(key) + 1;
+            if (diversity > 1)
+            {
+                if (!valuesOf.TryGetValue(key, out var set))
+                {
+                    valuesOf[key] = set = [];
+                }
+
+                set.Add(sensitiveCodes[r]);
+            }
         }
 
         var suppressedRecords = 0;
         for (var r = 0; r < n; r++)
         {
-            if (keyOf[perRecordKey[r]] < k)
+            if (keyOf[perRecordKey[r]] < k || (diversity > 1 && valuesOf[perRecordKey[r]].Count < diversity))
             {
                 suppressedRecords++;
                 continue;
@@ -260,15 +289,18 @@ public static class KAnonymizer
             rows[r] = row;
         }
 
-        var kept = keyOf.Values.Where(v => v >= k).ToList();
+        var keptKeys = keyOf.Where(p => p.Value >= k && (diversity <= 1 || valuesOf[p.Key].Count >= diversity)).Select(p => p.Key).ToList();
+        var kept = keptKeys.Select(x => keyOf[x]).ToList();
+        var lAchieved = diversity <= 1 ? 1 : keptKeys.Count == 0 ? 0 : keptKeys.Min(x => valuesOf[x].Count);
         foreach (var (attr, i) in attributes.Select((x, i) => (x, i)))
         {
             levelNames[attr] = QuasiIdentifiers.LevelName(attr, chosen[i]);
         }
 
-        var suppressionOnly = bottomClasses is null || n == 0 ? 0 : bottomClasses.Counts.Where(c => c < k).Sum() / (double)n;
+        var suppressionOnly = bottomClasses is null || n == 0 ? 0
+            : Enumerable.Range(0, bottomClasses.Count).Where(c => bottomClasses.Counts[c] < k || bottomClasses.Distinct(c) < diversity).Sum(c => bottomClasses.Counts[c]) / (double)n;
         return new AnonymizationResult(rows, new AnonymizationSummary(
-            k, true, kept.Count == 0 ? 0 : kept.Min(),
+            k, true, kept.Count == 0 ? 0 : kept.Min(), diversity, lAchieved, settings.SensitiveAttribute,
             attributes.Select((x, i) => (x, i)).ToDictionary(p => p.x, p => chosen[p.i], StringComparer.Ordinal),
             levelNames, n, suppressedRecords, limit, kept.Count, Math.Round(best.Loss, 6), Math.Round(suppressionOnly, 6),
             kept.Count == 0 ? 0 : Math.Round(kept.Average(), 3), lattice.Size, evaluated, AnonymizationSummary.LossMetric));
@@ -281,17 +313,24 @@ public static class KAnonymizer
         NotAnonymous,
     }
 
-    /// <summary>Equivalence classes of a node: the codes of each class (flattened) and its size.</summary>
-    private sealed class Classes(int attributes)
+    /// <summary>
+    /// Equivalence classes of a node: the codes of each class (flattened), its size and, under
+    /// l-diversity, up to l distinct sensitive values (enough to decide; more are not kept).
+    /// </summary>
+    private sealed class Classes(int attributes, int diversity)
     {
         private readonly List<int> _codes = [];
         private readonly List<int> _counts = [];
+        private readonly List<int> _sensitive = [];
+        private readonly List<int> _distinct = [];
 
         public int Count => _counts.Count;
 
         public List<int> Codes => _codes;
 
         public List<int> Counts => _counts;
+
+        public int Distinct(int c) => diversity <= 1 ? int.MaxValue : _distinct[c];
 
         public static long Encode(int[] tuple, long[] radix)
         {
@@ -304,13 +343,14 @@ public static class KAnonymizer
             return key;
         }
 
-        public static Classes FromRecords(int[][][] codes, int n)
+        public static Classes FromRecords(int[][][] codes, int n, int diversity, int[] sensitive)
         {
             var a = codes.Length;
-            var classes = new Classes(a);
+            var classes = new Classes(a, diversity);
             var radix = codes.Select((c, i) => (long)(c[0].Length == 0 ? 1 : c[0].Max() + 1)).ToArray();
             var index = new Dictionary<long, int>();
             var tuple = new int[a];
+            var one = new int[1];
             for (var r = 0; r < n; r++)
             {
                 for (var i = 0; i < a; i++)
@@ -318,7 +358,8 @@ public static class KAnonymizer
                     tuple[i] = codes[i][0][r];
                 }
 
-                classes.Add(index, tuple, radix);
+                one[0] = sensitive[r];
+                classes.Add(index, tuple, radix, 1, one);
             }
 
             return classes;
@@ -326,10 +367,11 @@ public static class KAnonymizer
 
         public Classes RollUp(int attribute, int[] map, int[] levels, List<string>[][] display)
         {
-            var result = new Classes(attributes);
+            var result = new Classes(attributes, diversity);
             var radix = levels.Select((l, i) => (long)display[i][l].Count).ToArray();
             var index = new Dictionary<long, int>(Math.Min(Count, 1 << 20));
             var tuple = new int[attributes];
+            var values = new int[Math.Max(1, diversity)];
             for (var c = 0; c < Count; c++)
             {
                 for (var i = 0; i < attributes; i++)
@@ -338,24 +380,65 @@ public static class KAnonymizer
                 }
 
                 tuple[attribute] = map[tuple[attribute]];
-                result.Add(index, tuple, radix, _counts[c]);
+                var distinct = 0;
+                if (diversity > 1)
+                {
+                    distinct = _distinct[c];
+                    _sensitive.CopyTo(c * diversity, values, 0, distinct);
+                }
+
+                result.Add(index, tuple, radix, _counts[c], values.AsSpan(0, distinct));
             }
 
             return result;
         }
 
-        private void Add(Dictionary<long, int> index, int[] tuple, long[] radix, int count = 1)
+        private void Add(Dictionary<long, int> index, int[] tuple, long[] radix, int count, ReadOnlySpan<int> sensitive)
         {
             var key = Encode(tuple, radix);
-            if (index.TryGetValue(key, out var c))
+            if (!index.TryGetValue(key, out var c))
             {
-                _counts[c] += count;
+                c = _counts.Count;
+                index[key] = c;
+                _codes.AddRange(tuple);
+                _counts.Add(0);
+                if (diversity > 1)
+                {
+                    for (var s = 0; s < diversity; s++)
+                    {
+                        _sensitive.Add(-1);
+                    }
+
+                    _distinct.Add(0);
+                }
+            }
+
+            _counts[c] += count;
+            if (diversity <= 1)
+            {
                 return;
             }
 
-            index[key] = _counts.Count;
-            _codes.AddRange(tuple);
-            _counts.Add(count);
+            foreach (var value in sensitive)
+            {
+                var distinct = _distinct[c];
+                if (distinct >= diversity)
+                {
+                    break;
+                }
+
+                var seen = false;
+                for (var s = 0; s < distinct; s++)
+                {
+                    seen |= _sensitive[(c * diversity) + s] == value;
+                }
+
+                if (!seen)
+                {
+                    _sensitive[(c * diversity) + distinct] = value;
+                    _distinct[c] = distinct + 1;
+                }
+            }
         }
     }
 

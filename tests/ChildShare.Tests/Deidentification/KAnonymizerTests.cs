@@ -155,3 +155,40 @@ public sealed class KAnonymizerTests
         });
     }
 }
+
+public sealed class LDiversityTests
+{
+    private static readonly DateOnly PeriodStart = new(2026, 9, 1);
+
+    [Fact]
+    public void HomogeneousClass_IsGeneralizedOrSuppressed_UntilLDiverse()
+    {
+        // 20 girls all in Health services, 20 boys in three kinds of service: sex alone would reveal the girls' service.
+        var children = Enumerable.Range(0, 40).Select(i => new ExportChild($"{i:x32}", "key" + i,
+            new ResolvedChild(new DateOnly(2015, 1, 1), i < 20 ? "Female" : "Male", "White", "NotHispanicOrLatino", "981", "3", "A"),
+            ["P"], [i < 20 ? "Health" : (i % 3) switch { 0 => "Academic", 1 => "Recreation", _ => "Health" }])).ToList();
+        var terms = new DeidentificationTerms { K = 5, QuasiIdentifiers = ["sex"], SensitiveAttribute = "serviceTypes", L = 2 };
+
+        var (table, summary) = DeidentifiedExportService.Anonymize(children, terms, 11, PeriodStart);
+
+        Assert.Equal(2, summary.L);
+        Assert.True(summary.LAchieved >= 2);
+        foreach (var group in table.Rows.GroupBy(r => r[1]))
+        {
+            Assert.True(group.Select(r => r[^1]).Distinct().Count() >= 2, $"class {group.Key} is not 2-diverse");
+        }
+
+        Assert.Equal(1, summary.Levels["sex"]); // the girls cannot be suppressed within 5%: sex is generalized
+    }
+
+    [Fact]
+    public void WithoutL_SexIsReleased()
+    {
+        var children = Enumerable.Range(0, 40).Select(i => new ExportChild($"{i:x32}", "key" + i,
+            new ResolvedChild(new DateOnly(2015, 1, 1), i < 20 ? "Female" : "Male", "White", "NotHispanicOrLatino", "981", "3", "A"), ["P"], ["Health"])).ToList();
+
+        var (_, summary) = DeidentifiedExportService.Anonymize(children, new DeidentificationTerms { K = 5, QuasiIdentifiers = ["sex"] }, 11, PeriodStart);
+
+        Assert.Equal(0, summary.Levels["sex"]);
+    }
+}
