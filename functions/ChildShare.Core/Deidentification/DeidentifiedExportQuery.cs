@@ -6,6 +6,7 @@ public enum ExportFormat
 {
     Json,
     Csv,
+    Parquet,
 }
 
 public enum ExportRows
@@ -24,7 +25,7 @@ public enum ExportDelivery
 /// <summary>
 /// The parameters of <c>GET /api/exports/deidentified</c>: <c>agreement</c> (required), <c>from</c>
 /// and <c>to</c> (the period, inclusive, <c>yyyy-MM-dd</c>, required), <c>format</c> (<c>json</c>,
-/// default, or <c>csv</c>; Accept <c>text/csv</c> also selects CSV), <c>rows</c> (<c>children</c>,
+/// default, <c>csv</c> or <c>parquet</c>; Accept <c>text/csv</c> also selects CSV), <c>rows</c> (<c>children</c>,
 /// default, or <c>services</c>), <c>delivery</c> (<c>auto</c>, default, <c>inline</c> or <c>link</c>).
 /// </summary>
 public sealed record DeidentifiedExportQuery(string AgreementId, DateOnly From, DateOnly To, ExportFormat Format, ExportRows Rows, ExportDelivery Delivery)
@@ -68,7 +69,8 @@ public sealed record DeidentifiedExportQuery(string AgreementId, DateOnly From, 
             null or "" => accept?.Contains("text/csv", StringComparison.OrdinalIgnoreCase) == true ? ExportFormat.Csv : ExportFormat.Json,
             "json" => ExportFormat.Json,
             "csv" => ExportFormat.Csv,
-            _ => Error<ExportFormat>("format is json or csv.", errors),
+            "parquet" => ExportFormat.Parquet,
+            _ => Error<ExportFormat>("format is json, csv or parquet.", errors),
         };
         var rows = (Get("rows")?.Trim().ToLowerInvariant()) switch
         {

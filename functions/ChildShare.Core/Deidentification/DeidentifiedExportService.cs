@@ -309,22 +309,33 @@ public sealed partial class DeidentifiedExportService(
     private async Task<ExportLink> WriteBlobAsync(DeidentifiedExportQuery query, ExportTable table, ExportMetadata metadata, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        var extension = query.Format == ExportFormat.Csv ? "csv" : "json";
+        var extension = query.Format switch { ExportFormat.Csv => "csv", ExportFormat.Parquet => "parquet", _ => "json" };
         var name = string.Create(CultureInfo.InvariantCulture, $"deidentified/{query.AgreementId}/{now:yyyyMMddHHmmss}-{Guid.NewGuid():N}.{extension}");
         var blob = storage.Exports.GetBlobClient(name);
-        var content = query.Format == ExportFormat.Csv ? table.ToCsv() : table.ToJson(metadata);
-        using (var stream = new MemoryStream(Encoding.UTF8.GetBytes(content)))
+        var content = query.Format switch
         {
-            await blob.UploadAsync(stream, new BlobUploadOptions
-            {
-                HttpHeaders = new BlobHttpHeaders { ContentType = query.Format == ExportFormat.Csv ? "text/csv; charset=utf-8" : "application/json; charset=utf-8" },
-            }, cancellationToken).ConfigureAwait(false);
+            ExportFormat.Csv => Encoding.UTF8.GetBytes(table.ToCsv()),
+            ExportFormat.Parquet => await table.ToParquetAsync(metadata, cancellationToken).ConfigureAwait(false),
+            _ => Encoding.UTF8.GetBytes(table.ToJson(metadata)),
+        };
+        using (var stream = new MemoryStream(content))
+        {
+            await blob.UploadAsync(stream, new BlobUploadOptions { HttpHeaders = new BlobHttpHeaders { ContentType = ContentTypeOf(query.Format) } }, cancellationToken)
+                .ConfigureAwait(false);
         }
 
         var expires = now.AddMinutes(options.Value.LinkMinutes);
         var uri = await links.IssueReadLinkAsync(blob, expires, cancellationToken).ConfigureAwait(false);
         return new ExportLink(uri, expires, extension, table.Rows.Count, metadata);
     }
+
+    /// <summary>The media type of a format.</summary>
+    public static string ContentTypeOf(ExportFormat format) => format switch
+    {
+        ExportFormat.Csv => "text/csv; charset=utf-8",
+        ExportFormat.Parquet => "application/vnd.apache.parquet",
+        _ => "application/json; charset=utf-8",
+    };
 
     private async Task AuditAsync(AuditEntry entry, CancellationToken cancellationToken)
     {

@@ -12,7 +12,7 @@ namespace ChildShare.Functions.Exports;
 /// <summary>
 /// <c>GET /api/exports/deidentified?agreement=&amp;from=&amp;to=</c>: one k-anonymous row per child
 /// (or per service record, where the agreement allows) under one data sharing agreement, JSON
-/// (<c>value</c> and <c>metadata</c>) or CSV; a large export (or <c>delivery=link</c>) is written to
+/// (<c>value</c> and <c>metadata</c>), CSV or Parquet (metadata in the file's key-value metadata); a large export (or <c>delivery=link</c>) is written to
 /// the exports container and answered with a short-lived read link. Anonymous at the Functions
 /// level; the caller check refuses any request without a caller with a 401 problem.
 /// </summary>
@@ -51,6 +51,8 @@ public sealed class GetDeidentifiedExport(CallerResolver callers, DeidentifiedEx
             {
                 Content = JsonSerializer.Serialize(link, Json), ContentType = "application/json; charset=utf-8", StatusCode = StatusCodes.Status200OK,
             },
+            _ when result.Format == ExportFormat.Parquet => new FileContentResult(await result.Table!.ToParquetAsync(result.Metadata!, cancellationToken),
+                DeidentifiedExportService.ContentTypeOf(ExportFormat.Parquet)) { FileDownloadName = "deidentified.parquet" },
             _ when result.Format == ExportFormat.Csv => new ContentResult
             {
                 Content = result.Table!.ToCsv(), ContentType = "text/csv; charset=utf-8", StatusCode = StatusCodes.Status200OK,

@@ -46,6 +46,21 @@ public sealed class DeidentifiedExportTests(ExportHarnessFixture fixture) : ICla
     }
 
     [Fact]
+    public async Task ChildRows_Parquet_SameRowsAsJson_WithTheSummaryInTheFileMetadata()
+    {
+        var json = ExportHarness.ParseJson((await _h.GetAsync(Query("dsa-research"))).Body);
+        var (status, contentType, body) = await _h.GetAsync(Query("dsa-research", "&format=parquet"));
+
+        Assert.Equal(200, status);
+        Assert.Equal("application/vnd.apache.parquet", contentType);
+        var (columns, rows, metadata) = await ExportHarness.ParseParquetAsync(Convert.FromBase64String(body));
+        ExportChecker.AssertSafe(columns, rows, 5, _h.Identifiers);
+        Assert.Equal(json.Columns, columns);
+        Assert.Equal(json.Rows.Select(r => string.Join('|', r)), rows.Select(r => string.Join('|', r)));
+        Assert.Contains("kAchieved", metadata["childshare.metadata"], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ResearchIds_StableWithinAnAgreement_UnrelatedAcrossAgreements()
     {
         var first = ExportHarness.ParseJson((await _h.GetAsync(Query("dsa-research"))).Body).Rows.Select(r => r[0]).ToHashSet();
@@ -126,6 +141,7 @@ public sealed class DeidentifiedExportTests(ExportHarnessFixture fixture) : ICla
     [InlineData("?agreement=dsa-research&api-key=RESEARCH", 400)]
     [InlineData("?from=2026-09-01&to=2026-09-30&api-key=RESEARCH", 400)]
     [InlineData("?agreement=dsa-research&from=2026-09-01&to=2026-09-30&format=xml&api-key=RESEARCH", 400)]
+    [InlineData("?agreement=dsa-research&from=2026-09-01&to=2026-09-30&groupBy=sex&api-key=RESEARCH", 400)]
     public async Task Refusals(string query, int expected)
     {
         var (status, _, body) = await _h.GetAsync(query.Replace("RESEARCH", _h.ResearchKey, StringComparison.Ordinal)

@@ -76,9 +76,38 @@ public sealed class ExportHarness : IAsyncLifetime
         return result switch
         {
             ContentResult content => (content.StatusCode ?? 200, content.ContentType ?? "", content.Content ?? ""),
+            FileContentResult file => (200, file.ContentType, Convert.ToBase64String(file.FileContents)),
             ObjectResult obj => (obj.StatusCode ?? 200, obj.ContentTypes.FirstOrDefault() ?? "", JsonSerializer.Serialize(obj.Value, GetDeidentifiedExport.Json)),
             _ => throw new InvalidOperationException("Unexpected result " + result.GetType().Name),
         };
+    }
+
+    /// <summary>The rows and key-value metadata of a Parquet export.</summary>
+    public static async Task<(List<string> Columns, List<string[]> Rows, IReadOnlyDictionary<string, string> Metadata)> ParseParquetAsync(byte[] content)
+    {
+        using var stream = new MemoryStream(content);
+        await using var reader = await Parquet.ParquetReader.CreateAsync(stream);
+        var fields = reader.Schema.DataFields;
+        var columns = fields.Select(f => f.Name).ToList();
+        var rows = new List<string[]>();
+        for (var g = 0; g < reader.RowGroupCount; g++)
+        {
+            using var group = reader.OpenRowGroupReader(g);
+            var values = new List<string[]>();
+            foreach (var field in fields)
+            {
+                var column = new string?[group.RowCount];
+                await group.ReadAsync(field, column.AsMemory());
+                values.Add(column.Select(v => v ?? "").ToArray());
+            }
+
+            for (var r = 0; r < group.RowCount; r++)
+            {
+                rows.Add(values.Select(v => v[r]).ToArray());
+            }
+        }
+
+        return (columns, rows, reader.CustomMetadata);
     }
 
     /// <summary>The rows of a JSON export as the checker reads them.</summary>
