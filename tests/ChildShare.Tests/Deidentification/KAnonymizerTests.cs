@@ -11,8 +11,8 @@ public sealed class KAnonymizerTests
     private static readonly string[] Races = ["White", "BlackOrAfricanAmerican", "Asian", "NativeHawaiianOrOtherPacificIslander", "AmericanIndianOrAlaskaNative", "TwoOrMore"];
     private static readonly string[] Grades = ["PK", "K", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"];
 
-    private static ExportChild Child(int i, ResolvedChild demographics) =>
-        new($"{i:x32}", "key" + i, demographics, ["Tutoring"], ["Academic"]);
+    private static ExportChild Child(int i, ResolvedChild demographics, string serviceType = "Academic") =>
+        new($"{i:x32}", "key" + i, demographics, ["Tutoring"], [serviceType]);
 
     private static ResolvedChild Typical(int i) => new(new DateOnly(2012, 1, 1).AddDays(i * 37 % 3000), i % 2 == 0 ? "Female" : "Male",
         i % 3 == 0 ? "BlackOrAfricanAmerican" : "White", i % 4 == 0 ? "HispanicOrLatino" : "NotHispanicOrLatino", "98" + (i % 3), Grades[i % Grades.Length],
@@ -137,7 +137,8 @@ public sealed class KAnonymizerTests
             from seed in Gen.Choose(0, int.MaxValue - 1)
             from k in Gen.Elements(2, 3, 5, 11)
             from skew in Gen.Choose(1, 4)
-            select (n, seed, k, skew);
+            from l in Gen.Elements(1, 1, 2, 3)
+            select (n, seed, k, skew, l);
         return Prop.ForAll(gen.ToArbitrary(), input =>
         {
             var random = new Random(input.seed);
@@ -145,13 +146,18 @@ public sealed class KAnonymizerTests
             var children = Enumerable.Range(0, input.n).Select(i => Child(i, new ResolvedChild(
                 random.Next(10) == 0 ? null : new DateOnly(2008, 1, 1).AddDays(random.Next(0, 6000)),
                 Pick(["Female", "Male", "NonBinary"]), Pick(Races), Pick(["NotHispanicOrLatino", "HispanicOrLatino", ""]),
-                Pick(["981", "982", "036", "983", "970"]), Pick(Grades), Pick(["A", "B", "C", "D", "E", "F", "G"])))).ToList();
-            var (table, summary) = Run(children, input.k);
+                Pick(["981", "982", "036", "983", "970"]), Pick(Grades), Pick(["A", "B", "C", "D", "E", "F", "G"])), Pick(["Academic", "Health", "Recreation", "Housing"]))).ToList();
+            var terms = new DeidentificationTerms { K = input.k, L = input.l, SensitiveAttribute = input.l > 1 ? "serviceTypes" : null };
+            var (table, summary) = DeidentifiedExportService.Anonymize(children, terms, 11, PeriodStart);
             var problems = ExportChecker.Problems(table.Columns, table.Rows, input.k, Identifiers(children));
-            var withinLimit = input.n < input.k ? table.Rows.Count == 0 : summary.RecordsSuppressed <= summary.SuppressionLimit;
+            var qi = Enumerable.Range(1, 7).ToArray();
+            problems.AddRange(table.Rows.GroupBy(r => string.Join('|', qi.Select(i => r[i])))
+                .Where(g => g.Select(r => r[^1]).Distinct().Count() < input.l).Select(g => $"class {g.Key} not {input.l}-diverse"));
+            var feasible = input.n >= input.k && children.Select(c => c.ServiceTypes[0]).Distinct().Count() >= input.l;
+            var withinLimit = feasible ? summary.KAchievable && summary.RecordsSuppressed <= summary.SuppressionLimit : !summary.KAchievable && table.Rows.Count == 0;
             var consistent = table.Rows.Count + summary.RecordsSuppressed == input.n;
             return (problems.Count == 0 && withinLimit && consistent)
-                .Label($"n {input.n}, k {input.k}: {string.Join("; ", problems.Take(3))}, suppressed {summary.RecordsSuppressed}/{summary.SuppressionLimit}");
+                .Label($"n {input.n}, k {input.k}, l {input.l}: {string.Join("; ", problems.Take(3))}, suppressed {summary.RecordsSuppressed}/{summary.SuppressionLimit}");
         });
     }
 }
