@@ -43,8 +43,8 @@ public static class ExportBenchmark
         {
             var ids = Stopwatch.StartNew();
             var researchIds = DeidentifiedExportService.ResearchIds(pseudonymizer, "dsa-bench", keys);
-            var children = input.Select((c, i) => new ExportChild(researchIds[i], c.Key, c.Demographics, ["Tutoring"], ["Academic"]))
-                .OrderBy(c => c.ResearchId, StringComparer.Ordinal).ToList();
+            var children = DeidentifiedExportService.InResearchIdOrder(
+                input.Select((c, i) => new ExportChild(researchIds[i], c.Key, c.Demographics, ["Tutoring"], ["Academic"])).ToList());
             idTimes.Add(ids.Elapsed.TotalMilliseconds);
             var (table, summary) = DeidentifiedExportService.Anonymize(children, terms, 11, periodStart);
             return (table.Rows.Count, summary);

@@ -153,7 +153,8 @@ public sealed partial class DeidentifiedExportService(
                 researchIds[i], e.Key, Resolve(e.Value),
                 e.Value.Activities.Select(x => x.Program).Where(p => !string.IsNullOrWhiteSpace(p)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList(),
                 e.Value.Activities.Select(x => x.ServiceType).Where(p => !string.IsNullOrWhiteSpace(p)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList()))
-            .OrderBy(c => c.ResearchId, StringComparer.Ordinal).ToList();
+            .ToList();
+        children = InResearchIdOrder(children);
         var (childTable, summary) = Anonymize(children, terms, agreement.MinimumCellSize, query.From);
         var table = childTable;
         if (query.Rows == ExportRows.Services)
@@ -175,6 +176,16 @@ public sealed partial class DeidentifiedExportService(
         var ids = new string[childKeys.Count];
         Parallel.For(0, childKeys.Count, i => ids[i] = pseudonymizer.Token("deid-research-v1", agreementId, childKeys[i]));
         return ids;
+    }
+
+    /// <summary>Children ordered by research id: the export's row order says nothing about ingestion or providers.</summary>
+    public static List<ExportChild> InResearchIdOrder(IReadOnlyList<ExportChild> children)
+    {
+        ArgumentNullException.ThrowIfNull(children);
+        var keys = children.Select(c => c.ResearchId).ToArray();
+        var items = children.ToArray();
+        Array.Sort(keys, items, StringComparer.Ordinal);
+        return [.. items];
     }
 
     /// <summary>The pure part: generalize and suppress, and lay out one row per released child.</summary>

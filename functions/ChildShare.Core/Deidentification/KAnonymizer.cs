@@ -245,11 +245,11 @@ public static class KAnonymizer
         var best = evaluatedAnonymous.OrderBy(e => e.Loss).ThenBy(e => e.Height).ThenBy(e => e.Node).First();
         var chosen = lattice.Levels(best.Node);
         var rows = new string[]?[n];
-        var keyOf = new Dictionary<long, int>();
-        var valuesOf = new Dictionary<long, HashSet<int>>();
+        var classOf = new TupleIndex(chosen.Select((l, i) => (long)display[i][l].Count).ToArray(), 1024);
+        var sizes = new List<int>();
+        var valuesOf = new List<HashSet<int>>();
         var tuple = new int[a];
-        var perRecordKey = new long[n];
-        var radix = chosen.Select((l, i) => (long)display[i][l].Count).ToArray();
+        var perRecordClass = new int[n];
         for (var r = 0; r < n; r++)
         {
             for (var i = 0; i < a; i++)
@@ -257,24 +257,26 @@ public static class KAnonymizer
                 tuple[i] = codes[i][chosen[i]][r];
             }
 
-            var key = Classes.Encode(tuple, radix);
-            perRecordKey[r] = key;
-            keyOf[key] = keyOf.GetValueOrDefault(key) + 1;
+            if (!classOf.TryGet(tuple, out var c))
+            {
+                c = sizes.Count;
+                classOf.Add(tuple, c);
+                sizes.Add(0);
+                valuesOf.Add([]);
+            }
+
+            perRecordClass[r] = c;
+            sizes[c]++;
             if (diversity > 1)
             {
-                if (!valuesOf.TryGetValue(key, out var set))
-                {
-                    valuesOf[key] = set = [];
-                }
-
-                set.Add(sensitiveCodes[r]);
+                valuesOf[c].Add(sensitiveCodes[r]);
             }
         }
 
         var suppressedRecords = 0;
         for (var r = 0; r < n; r++)
         {
-            if (keyOf[perRecordKey[r]] < k || (diversity > 1 && valuesOf[perRecordKey[r]].Count < diversity))
+            if (sizes[perRecordClass[r]] < k || (diversity > 1 && valuesOf[perRecordClass[r]].Count < diversity))
             {
                 suppressedRecords++;
                 continue;
@@ -289,8 +291,8 @@ public static class KAnonymizer
             rows[r] = row;
         }
 
-        var keptKeys = keyOf.Where(p => p.Value >= k && (diversity <= 1 || valuesOf[p.Key].Count >= diversity)).Select(p => p.Key).ToList();
-        var kept = keptKeys.Select(x => keyOf[x]).ToList();
+        var keptKeys = Enumerable.Range(0, sizes.Count).Where(c => sizes[c] >= k && (diversity <= 1 || valuesOf[c].Count >= diversity)).ToList();
+        var kept = keptKeys.Select(x => sizes[x]).ToList();
         var lAchieved = diversity <= 1 ? 1 : keptKeys.Count == 0 ? 0 : keptKeys.Min(x => valuesOf[x].Count);
         foreach (var (attr, i) in attributes.Select((x, i) => (x, i)))
         {
@@ -332,23 +334,12 @@ public static class KAnonymizer
 
         public int Distinct(int c) => diversity <= 1 ? int.MaxValue : _distinct[c];
 
-        public static long Encode(int[] tuple, long[] radix)
-        {
-            long key = 0;
-            for (var i = 0; i < tuple.Length; i++)
-            {
-                key = checked((key * radix[i]) + tuple[i]);
-            }
-
-            return key;
-        }
-
         public static Classes FromRecords(int[][][] codes, int n, int diversity, int[] sensitive)
         {
             var a = codes.Length;
             var classes = new Classes(a, diversity);
             var radix = codes.Select((c, i) => (long)(c[0].Length == 0 ? 1 : c[0].Max() + 1)).ToArray();
-            var index = new Dictionary<long, int>();
+            var index = new TupleIndex(radix, 1024);
             var tuple = new int[a];
             var one = new int[1];
             for (var r = 0; r < n; r++)
@@ -359,7 +350,7 @@ public static class KAnonymizer
                 }
 
                 one[0] = sensitive[r];
-                classes.Add(index, tuple, radix, 1, one);
+                classes.Add(index, tuple, 1, one);
             }
 
             return classes;
@@ -369,7 +360,7 @@ public static class KAnonymizer
         {
             var result = new Classes(attributes, diversity);
             var radix = levels.Select((l, i) => (long)display[i][l].Count).ToArray();
-            var index = new Dictionary<long, int>(Math.Min(Count, 1 << 20));
+            var index = new TupleIndex(radix, Math.Min(Count, 1 << 20));
             var tuple = new int[attributes];
             var values = new int[Math.Max(1, diversity)];
             for (var c = 0; c < Count; c++)
@@ -387,19 +378,18 @@ public static class KAnonymizer
                     _sensitive.CopyTo(c * diversity, values, 0, distinct);
                 }
 
-                result.Add(index, tuple, radix, _counts[c], values.AsSpan(0, distinct));
+                result.Add(index, tuple, _counts[c], values.AsSpan(0, distinct));
             }
 
             return result;
         }
 
-        private void Add(Dictionary<long, int> index, int[] tuple, long[] radix, int count, ReadOnlySpan<int> sensitive)
+        private void Add(TupleIndex index, int[] tuple, int count, ReadOnlySpan<int> sensitive)
         {
-            var key = Encode(tuple, radix);
-            if (!index.TryGetValue(key, out var c))
+            if (!index.TryGet(tuple, out var c))
             {
                 c = _counts.Count;
-                index[key] = c;
+                index.Add(tuple, c);
                 _codes.AddRange(tuple);
                 _counts.Add(0);
                 if (diversity > 1)
@@ -438,6 +428,74 @@ public static class KAnonymizer
                     _sensitive[(c * diversity) + distinct] = value;
                     _distinct[c] = distinct + 1;
                 }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Tuples of codes to class numbers: packed into one long (mixed radix) when the product of the
+    /// cardinalities fits, otherwise keyed by the tuple itself (very many distinct values).
+    /// </summary>
+    private sealed class TupleIndex
+    {
+        private readonly long[]? _radix;
+        private readonly Dictionary<long, int>? _packed;
+        private readonly Dictionary<int[], int>? _tuples;
+
+        public TupleIndex(long[] radix, int capacity)
+        {
+            var product = radix.Aggregate(1.0, (x, r) => x * Math.Max(1, r));
+            if (product < 4e18)
+            {
+                _radix = radix;
+                _packed = new Dictionary<long, int>(capacity);
+            }
+            else
+            {
+                _tuples = new Dictionary<int[], int>(capacity, TupleComparer.Instance);
+            }
+        }
+
+        public bool TryGet(int[] tuple, out int value) => _packed is not null ? _packed.TryGetValue(Pack(tuple), out value) : _tuples!.TryGetValue(tuple, out value);
+
+        public void Add(int[] tuple, int value)
+        {
+            if (_packed is not null)
+            {
+                _packed[Pack(tuple)] = value;
+            }
+            else
+            {
+                _tuples![(int[])tuple.Clone()] = value;
+            }
+        }
+
+        private long Pack(int[] tuple)
+        {
+            long key = 0;
+            for (var i = 0; i < tuple.Length; i++)
+            {
+                key = (key * _radix![i]) + tuple[i];
+            }
+
+            return key;
+        }
+
+        private sealed class TupleComparer : IEqualityComparer<int[]>
+        {
+            public static readonly TupleComparer Instance = new();
+
+            public bool Equals(int[]? x, int[]? y) => x is not null && y is not null && x.AsSpan().SequenceEqual(y);
+
+            public int GetHashCode(int[] obj)
+            {
+                var hash = new HashCode();
+                foreach (var v in obj)
+                {
+                    hash.Add(v);
+                }
+
+                return hash.ToHashCode();
             }
         }
     }

@@ -76,6 +76,20 @@ public sealed class KAnonymizerTests
     }
 
     [Fact]
+    public void VeryManyDistinctValues_DoNotOverflowTheClassKeys()
+    {
+        // Every child unique in five attributes: the product of cardinalities is far beyond 64 bits.
+        var children = Enumerable.Range(0, 2000).Select(i => Child(i, new ResolvedChild(new DateOnly(2000, 1, 1).AddDays(i * 11), "S" + i, "R" + i, "E" + i,
+            (100 + (i % 900)).ToString(System.Globalization.CultureInfo.InvariantCulture), "G" + i, "School" + i))).ToList();
+
+        var (table, summary) = Run(children);
+
+        ExportChecker.AssertSafe(table.Columns, table.Rows, 5, Identifiers(children));
+        Assert.True(summary.KAchievable);
+        Assert.True(summary.RecordsSuppressed <= summary.SuppressionLimit);
+    }
+
+    [Fact]
     public void RestrictedZip3_ExportedAs000()
     {
         var children = Enumerable.Range(0, 40).Select(i => Child(i, Typical(0) with { Zip3 = i % 2 == 0 ? "036" : "059" })).ToList();
