@@ -209,6 +209,8 @@ var appSettings = {
   // it strips the header from incoming requests. Until then callers use API keys.
   Callers__TrustClientPrincipalHeader: 'false'
   Callers__DefaultApiKeyDays: '365'
+  Deidentification__InlineRowLimit: '50000'
+  Deidentification__LinkMinutes: '15'
 }
 
 module functionApp 'modules/functionapp.bicep' = {

@@ -2,18 +2,20 @@ using ChildShare.Benchmarks;
 
 // Benchmarks run by hand against the local Azurite, never in CI or tests:
 //   dotnet run -c Release --project tests/ChildShare.Benchmarks -- report [--keep] [--reuse PREFIX]
-//   dotnet run -c Release --project tests/ChildShare.Benchmarks -- ingest cpu|azurite|memory [GB]
+//   dotnet run -c Release --project tests/ChildShare.Benchmarks -- ingest cpu|azurite|memory [GB]|breakdown
+//   dotnet run -c Release --project tests/ChildShare.Benchmarks -- export [--children N] [--k K] [--repeat R]   (in memory)
 var mode = args.FirstOrDefault() ?? "";
 return mode switch
 {
     "report" => await ReportBenchmark.RunAsync(args.Skip(1).ToArray()),
     "ingest" => await IngestionBenchmark.RunAsync(args.Skip(1).ToArray()),
+    "export" => await ExportBenchmark.RunAsync(args.Skip(1).ToArray()),
     "cleanup" => await ReportBenchmark.CleanupAsync(args.Skip(1).ToArray()),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: dotnet run -c Release --project tests/ChildShare.Benchmarks -- report [--keep] [--reuse PREFIX] | ingest cpu|azurite|memory [GB] | cleanup --prefix PREFIX");
+    Console.Error.WriteLine("usage: dotnet run -c Release --project tests/ChildShare.Benchmarks -- report [--keep] [--reuse PREFIX] | ingest cpu|azurite|memory [GB]|breakdown | export [--children N] [--k K] | cleanup --prefix PREFIX");
     return 2;
 }

@@ -69,6 +69,11 @@ public static class AgreementValidator
             errors.Add($"'{dimension}' is not a report dimension; the dimensions are {string.Join(", ", ReportDimensions.All)}.");
         }
 
+        if (agreement.DeIdentification is { } terms)
+        {
+            errors.AddRange(ChildShare.Core.Deidentification.DeidentificationTermsValidator.Validate(terms));
+        }
+
         if (string.IsNullOrWhiteSpace(agreement.Purpose))
         {
             errors.Add("An agreement states its purpose.");

@@ -69,6 +69,9 @@ public sealed record DataSharingAgreement
 
     public DifferencingProtection Protection { get; init; } = DifferencingProtection.None;
 
+    /// <summary>Terms of de-identified exports (k, quasi-identifiers, suppression limit...); null: the protective defaults of EXPORTS.md.</summary>
+    public ChildShare.Core.Deidentification.DeidentificationTerms? DeIdentification { get; init; }
+
     /// <summary>Where the signed agreement is kept (a document system URL or reference).</summary>
     public string DocumentReference { get; init; } = "";
 

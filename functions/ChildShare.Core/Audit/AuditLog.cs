@@ -37,6 +37,7 @@ public sealed record AuditEntry(string Event, string Outcome)
 public static class AuditEvents
 {
     public const string AggregateReport = "AggregateReport";
+    public const string DeidentifiedExport = "DeidentifiedExport";
     public const string AgreementCreated = "AgreementCreated";
     public const string AgreementAmended = "AgreementAmended";
     public const string AgreementTerminated = "AgreementTerminated";

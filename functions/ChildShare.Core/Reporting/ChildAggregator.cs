@@ -17,6 +17,9 @@ internal sealed class ChildAggregator(DateOnly from, DateOnly to, bool needsActi
 
     public IEnumerable<ChildState> States => _children.Values;
 
+    /// <summary>Each child's key and state, for the de-identified export (which turns the key into a research id).</summary>
+    public IEnumerable<KeyValuePair<string, ChildState>> Entries => _children;
+
     /// <summary>Adds one summary (one provider, child and month); returns whether it had activity in the period.</summary>
     public bool Add(SummaryRecord summary)
     {

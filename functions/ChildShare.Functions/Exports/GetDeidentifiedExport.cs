@@ -1,0 +1,63 @@
+using System.Text.Json;
+using ChildShare.Core.Callers;
+using ChildShare.Core.Deidentification;
+using ChildShare.Core.Reporting;
+using ChildShare.Functions.Http;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+
+namespace ChildShare.Functions.Exports;
+
+/// <summary>
+/// <c>GET /api/exports/deidentified?agreement=&amp;from=&amp;to=</c>: one k-anonymous row per child
+/// (or per service record, where the agreement allows) under one data sharing agreement, JSON
+/// (<c>value</c> and <c>metadata</c>), CSV or Parquet (metadata in the file's key-value metadata); a large export (or <c>delivery=link</c>) is written to
+/// the exports container and answered with a short-lived read link. Anonymous at the Functions
+/// level; the caller check refuses any request without a caller with a 401 problem.
+/// </summary>
+public sealed class GetDeidentifiedExport(CallerResolver callers, DeidentifiedExportService exports)
+{
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    [Function(nameof(GetDeidentifiedExport))]
+    public async Task<IActionResult> RunAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "exports/deidentified")] HttpRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var (caller, refusal) = await HttpCallers.ResolveAsync(callers, request, cancellationToken);
+        if (caller is null)
+        {
+            return refusal!;
+        }
+
+        var parameters = request.Query.GroupBy(q => q.Key, StringComparer.OrdinalIgnoreCase)
+            .ToDictionary(g => g.Key, g => (string?)string.Join(',', g.SelectMany(q => q.Value).Where(v => !string.IsNullOrEmpty(v))), StringComparer.OrdinalIgnoreCase);
+        ExportResult result;
+        try
+        {
+            result = await exports.RunAsync(caller, parameters, request.Headers.Accept.ToString(), cancellationToken);
+        }
+        catch (AuditUnavailableException ex)
+        {
+            return Problems.Create(StatusCodes.Status503ServiceUnavailable, "Audit unavailable", ex.Message);
+        }
+
+        return result.Status switch
+        {
+            ExportStatus.BadRequest => Problems.BadRequest(string.Join(" ", result.Errors), new Dictionary<string, object?> { ["errors"] = result.Errors }),
+            ExportStatus.Forbidden => Problems.Forbidden(string.Join(" ", result.Errors)),
+            _ when result.Link is { } link => new ContentResult
+            {
+                Content = JsonSerializer.Serialize(link, Json), ContentType = "application/json; charset=utf-8", StatusCode = StatusCodes.Status200OK,
+            },
+            _ when result.Format == ExportFormat.Parquet => new FileContentResult(await result.Table!.ToParquetAsync(result.Metadata!, cancellationToken),
+                DeidentifiedExportService.ContentTypeOf(ExportFormat.Parquet)) { FileDownloadName = "deidentified.parquet" },
+            _ when result.Format == ExportFormat.Csv => new ContentResult
+            {
+                Content = result.Table!.ToCsv(), ContentType = "text/csv; charset=utf-8", StatusCode = StatusCodes.Status200OK,
+            },
+            _ => new ContentResult { Content = result.Table!.ToJson(result.Metadata!), ContentType = "application/json; charset=utf-8", StatusCode = StatusCodes.Status200OK },
+        };
+    }
+}
