@@ -195,25 +195,21 @@ public static class ReportBenchmark
         return (total.Count, byProvider);
     }
 
-    /// <summary>The raw way: read every service row (each provider's partitions in parallel), keeping what a distinct count needs.</summary>
+    /// <summary>
+    /// The raw way: read every service row in one unfiltered query (Azurite evaluates partition-range
+    /// filters slowly, which would flatter the report), keeping what a distinct count needs.
+    /// </summary>
     private static async Task<List<(string Provider, string Start, string End, string ChildKey)>> RawScanAsync(ChildShareStorage storage)
     {
         var table = storage.Table(RawServices);
-        var rows = new ConcurrentBag<List<(string, string, string, string)>>();
-        await Parallel.ForEachAsync(SyntheticCommunity.ProviderCatalog.Select(p => p.Id), new ParallelOptions { MaxDegreeOfParallelism = 5 }, async (provider, ct) =>
+        var rows = new List<(string, string, string, string)>();
+        await foreach (var entity in table.QueryAsync<TableEntity>(filter: (string?)null, maxPerPage: 1000, select: ["ProviderId", "StartDate", "EndDate", "AsOf", "ChildKey"]))
         {
-            var list = new List<(string, string, string, string)>();
-            var filter = TableClient.CreateQueryFilter($"PartitionKey ge {provider + "|"} and PartitionKey lt {provider + "}"}");
-            await foreach (var entity in table.QueryAsync<TableEntity>(filter, maxPerPage: 1000, select: ["StartDate", "EndDate", "AsOf", "ChildKey"], cancellationToken: ct))
-            {
-                var end = entity.GetString("EndDate") is { Length: > 0 } e ? e : entity.GetString("AsOf") ?? "";
-                list.Add((provider, entity.GetString("StartDate") ?? "", end, entity.GetString("ChildKey") ?? ""));
-            }
+            var end = entity.GetString("EndDate") is { Length: > 0 } e ? e : entity.GetString("AsOf") ?? "";
+            rows.Add((entity.GetString("ProviderId") ?? "", entity.GetString("StartDate") ?? "", end, entity.GetString("ChildKey") ?? ""));
+        }
 
-            rows.Add(list);
-        });
-
-        return rows.SelectMany(r => r).ToList();
+        return rows;
     }
 
     /// <summary>Distinct child keys with a raw service row overlapping the period, in total and per provider.</summary>

@@ -43,6 +43,9 @@ public sealed partial class AggregateReportService(
 
     private const int ParallelQueries = 8;
 
+    /// <summary>The largest table (cells, subtotals and total) a report builds; beyond it the request is refused as too fine.</summary>
+    public const int MaxCells = 100_000;
+
     private static readonly Dictionary<string, string> DemographicColumns = new(StringComparer.Ordinal)
     {
         [ReportDimensions.Sex] = "Sex",
@@ -93,8 +96,21 @@ public sealed partial class AggregateReportService(
         var agreements = verdicts.Where(v => v.Allowed).Select(v => v.Agreement!).DistinctBy(a => a.Id).ToList();
         var minimum = agreements.Max(a => a.MinimumCellSize);
         var protection = agreements.Max(a => a.Protection);
-        var (rows, receipt, stats) = await BuildAsync(query, included.Select(i => i.ProviderId).ToList(), agreements, minimum, protection, cancellationToken)
-            .ConfigureAwait(false);
+        List<ReportRow> rows;
+        SuppressionReceipt receipt;
+        ReportRunStats stats;
+        try
+        {
+            (rows, receipt, stats) = await BuildAsync(query, included.Select(i => i.ProviderId).ToList(), agreements, minimum, protection, cancellationToken)
+                .ConfigureAwait(false);
+        }
+        catch (ReportTooLargeException ex)
+        {
+            await AuditAsync(new AuditEntry(AuditEvents.AggregateReport, "BadRequest") { Caller = caller, Parameters = auditParameters, RowsReturned = 0, Detail = ex.Message },
+                cancellationToken).ConfigureAwait(false);
+            return new ReportResult(ReportStatus.BadRequest, null, [ex.Message], excluded);
+        }
+
         var pageRows = rows.Skip(query.Skip).Take(query.Top).ToList();
         var metadata = new ReportMetadata(RecordKeys.IsoDate(query.From), RecordKeys.IsoDate(query.To), query.GroupBy, CountedUnit, DemographicRule,
             included, excluded, receipt, rows.Count);
@@ -164,6 +180,13 @@ public sealed partial class AggregateReportService(
         }
 
         var values = dims.Select((d, i) => (IReadOnlyList<string>)seen[i].Order(ValueComparer(d)).ToList()).ToList();
+        var size = values.Aggregate(1L, (product, v) => product * (v.Count + 1));
+        if (size > MaxCells)
+        {
+            throw new ReportTooLargeException(string.Create(CultureInfo.InvariantCulture,
+                $"This grouping makes {size:N0} cells for the period; a report has at most {MaxCells:N0}. Group by fewer or coarser dimensions."));
+        }
+
         var index = values.Select(v => v.Select((value, i) => (value, i)).ToDictionary(p => p.value, p => p.i, StringComparer.Ordinal)).ToList();
         var table = new CellTable(values);
         var counts = table.Keys.ToDictionary(k => k, _ => 0L);

@@ -63,6 +63,28 @@ public sealed class DifferencingReportTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Report_TooManyCells_BadRequestWithReason()
+    {
+        // 48 children in August, each with its own zip3, program and service type: 49^3 cells.
+        var activity = _storage.Storage.Table(TableNames.Activity);
+        for (var i = 0; i < 48; i++)
+        {
+            await activity.AddEntityAsync(new TableEntity("2026-08", $"p1|wide{i:D2}")
+            {
+                ["ChildKey"] = $"wide{i:D2}", ["ProviderId"] = "p1", ["DayMask"] = 1L, ["UpdatedAt"] = TestApp.Now, ["Zip3"] = $"{100 + i}",
+                ["Activities"] = ActivityMonths.Serialize([new ActivityEntry($"Program{i}", $"Type{i}", 1)]),
+            });
+        }
+
+        var caller = new Caller("none-org", CallerRoles.Reader, CallerAuthMethod.ApiKey, "k");
+        var result = await _services.GetRequiredService<AggregateReportService>().RunAsync(caller,
+            new Dictionary<string, string?> { ["from"] = "2026-08-01", ["to"] = "2026-08-31", ["groupBy"] = "zip3,program,serviceType" }, null);
+
+        Assert.Equal(ReportStatus.BadRequest, result.Status);
+        Assert.Contains("117,649 cells", result.Errors[0], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Report_OverlappingPeriodsWithoutProtection_DifferenceRevealsOneChild()
     {
         var shorter = await TotalAsync(DifferencingProtection.None, "2026-09-29");
