@@ -95,6 +95,9 @@ var tables = [
   'principals'
   'apikeys'
   'audit'
+  'consents'
+  'consentchildren'
+  'consentexpiry'
 ]
 
 // The blob trigger's poison queue, on the trigger's connection (ChildShareStorage).
@@ -209,6 +212,11 @@ var appSettings = {
   // it strips the header from incoming requests. Until then callers use API keys.
   Callers__TrustClientPrincipalHeader: 'false'
   Callers__DefaultApiKeyDays: '365'
+  // Parent consent (functions/ChildShare.Core/Consent/CONSENT.md): the expiry timer's NCRONTAB schedule (hourly), the renewal window, the cap on a consent's length.
+  Consent__ExpirySchedule: '0 0 * * * *'
+  Consent__RenewalWindowDays: '30'
+  Consent__MaxConsentDays: '365'
+  Consent__ExpiryParallelism: '8'
 }
 
 module functionApp 'modules/functionapp.bicep' = {

@@ -92,5 +92,6 @@ generate.SetAction(result =>
 root.Subcommands.Add(generate);
 
 AgreementCommands.AddTo(root, verbose);
+ConsentCommands.AddTo(root, verbose);
 
 return await root.Parse(args).InvokeAsync();

@@ -1,5 +1,6 @@
 using Azure.Identity;
 using Azure.Security.KeyVault.Secrets;
+using ChildShare.Core.Consent;
 using ChildShare.Core.Ingestion;
 using ChildShare.Core.Linkage;
 using ChildShare.Core.Pseudonymization;
@@ -46,6 +47,7 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<ActivitySummaryBuilder>();
         services.TryAddSingleton<IngestionService>();
         services.AddChildShareReporting();
+        services.AddChildShareConsent();
         return services;
     }
 }

@@ -44,6 +44,15 @@ public static class AuditEvents
     public const string PrincipalUnmapped = "PrincipalUnmapped";
     public const string ApiKeyIssued = "ApiKeyIssued";
     public const string ApiKeyRevoked = "ApiKeyRevoked";
+    public const string ConsentRecorded = "ConsentRecorded";
+    public const string ConsentRevoked = "ConsentRevoked";
+    public const string ConsentExpired = "ConsentExpired";
+    public const string ConsentSuperseded = "ConsentSuperseded";
+    public const string ConsentRenewalStarted = "ConsentRenewalStarted";
+    public const string ConsentRenewed = "ConsentRenewed";
+    public const string ConsentRenewalAbandoned = "ConsentRenewalAbandoned";
+    public const string ConsentExpiryRun = "ConsentExpiryRun";
+    public const string IdentifiableReport = "IdentifiableReport";
 }
 
 /// <summary>
