@@ -38,15 +38,16 @@ public partial class ConsentExpiryJob(
                 await foreach (var page in store.ExpiryPagesAsync(day, day == today ? now.AddSeconds(1) : null, PageSize, cancellationToken).ConfigureAwait(false))
                 {
                     rows += page.Values.Count;
-                    var changed = 0;
+                    var read = new System.Collections.Concurrent.ConcurrentBag<VersionedConsent>();
                     await Parallel.ForEachAsync(page.Values, new ParallelOptions { MaxDegreeOfParallelism = options.Value.ExpiryParallelism, CancellationToken = cancellationToken },
                         async (row, ct) =>
                         {
-                            if (await consents.ExpireAsync(row.GetString("ConsentId") ?? "", ct).ConfigureAwait(false))
+                            if (await store.GetAsync(row.GetString("ConsentId") ?? "", ct).ConfigureAwait(false) is { } consent)
                             {
-                                Interlocked.Increment(ref changed);
+                                read.Add(consent);
                             }
                         }).ConfigureAwait(false);
+                    var changed = await consents.ExpireManyAsync(read.ToList(), options.Value.ExpiryParallelism, cancellationToken).ConfigureAwait(false);
                     expired += changed;
                 }
             }

@@ -287,6 +287,40 @@ public partial class ConsentService(
         return false;
     }
 
+    /// <summary>
+    /// Expires the due active consents among <paramref name="candidates"/>: those of one partition in
+    /// transactions of 50 (If-Match each ETag); a batch that meets a concurrent change is re-applied
+    /// consent by consent. Returns how many it changed.
+    /// </summary>
+    public async Task<int> ExpireManyAsync(IReadOnlyList<VersionedConsent> candidates, int parallelism, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(candidates);
+        var actor = ConsentActor.System("timer");
+        var now = time.GetUtcNow();
+        var chunks = candidates.Where(c => c.Consent.Status == ConsentStatus.Active && c.Consent.ExpiresAt <= now)
+            .GroupBy(c => ConsentStore.Bucket(c.Consent.Id)).SelectMany(g => g.Chunk(BatchWriter.MaxBatchSize / 2)).ToList();
+        var changed = 0;
+        await Parallel.ForEachAsync(chunks, new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellationToken }, async (chunk, ct) =>
+        {
+            var changes = chunk.Select(c => (c, c.Consent with { Status = ConsentStatus.Expired, ExpiredAt = now, UpdatedAt = now, UpdatedBy = actor.Name })).ToList();
+            if (await store.TryReplaceManyAsync(changes, actor, AuditEvents.ConsentExpired, ct).ConfigureAwait(false))
+            {
+                Interlocked.Add(ref changed, chunk.Length);
+                return;
+            }
+
+            LogConflict(logger, chunk[0].Consent.Id, "expire batch");
+            foreach (var consent in chunk)
+            {
+                if (await ExpireAsync(consent.Consent.Id, ct).ConfigureAwait(false))
+                {
+                    Interlocked.Increment(ref changed);
+                }
+            }
+        }).ConfigureAwait(false);
+        return changed;
+    }
+
     /// <summary>The consents of the child that <paramref name="providerId"/> knows by <paramref name="localChildId"/>, those the caller is party to.</summary>
     public async Task<IReadOnlyList<VersionedConsent>?> ForChildAsync(Caller caller, string? providerId, string localChildId, CancellationToken cancellationToken = default)
     {

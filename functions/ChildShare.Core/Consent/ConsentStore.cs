@@ -147,6 +147,44 @@ public class ConsentStore(ChildShareStorage storage, AuditLog audit, TimeProvide
     }
 
     /// <summary>
+    /// Replaces several consents of one partition (at most 50) in one transaction, each If-Match its
+    /// ETag, with their history rows, and audits them in batches. False when any had changed (412):
+    /// nothing is written, and the caller re-applies one by one.
+    /// </summary>
+    public virtual async Task<bool> TryReplaceManyAsync(IReadOnlyList<(VersionedConsent Existing, ConsentRecord Changed)> changes, ConsentActor actor, string auditEvent,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(changes);
+        ArgumentNullException.ThrowIfNull(actor);
+        if (changes.Count == 0)
+        {
+            return true;
+        }
+
+        if (changes.Count > BatchWriter.MaxBatchSize / 2 || changes.Select(c => Bucket(c.Existing.Consent.Id)).Distinct().Count() != 1)
+        {
+            throw new ArgumentException("A batch holds at most 50 consents of one partition.", nameof(changes));
+        }
+
+        var next = changes.Select(c => (c.Existing, Next: c.Changed with { Version = c.Existing.Consent.Version + 1 })).ToList();
+        try
+        {
+            await Consents.SubmitTransactionAsync(next.SelectMany(c => new[]
+            {
+                new TableTransactionAction(TableTransactionActionType.UpdateReplace, ToEntity(c.Next, current: true), new ETag(c.Existing.ETag)),
+                new TableTransactionAction(TableTransactionActionType.Add, ToEntity(c.Next, current: false)),
+            }), cancellationToken).ConfigureAwait(false);
+        }
+        catch (TableTransactionFailedException ex) when (ex.Status is 412 or 409)
+        {
+            return false;
+        }
+
+        await audit.AppendManyAsync(next.Select(c => AuditEntryFor(auditEvent, c.Next, actor)).ToList(), cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>
     /// Loads consents in bulk (a migration of existing consents, or a test): current and history rows
     /// in 100-entity transactions per partition, with their indexes. Not audited per consent; the
     /// caller audits the load.
@@ -219,7 +257,10 @@ public class ConsentStore(ChildShareStorage storage, AuditLog audit, TimeProvide
     }
 
     private Task AuditAsync(string auditEvent, ConsentRecord consent, ConsentActor actor, CancellationToken cancellationToken) =>
-        audit.AppendAsync(new AuditEntry(auditEvent, "Succeeded")
+        audit.AppendAsync(AuditEntryFor(auditEvent, consent, actor), cancellationToken);
+
+    private static AuditEntry AuditEntryFor(string auditEvent, ConsentRecord consent, ConsentActor actor) =>
+        new(auditEvent, "Succeeded")
         {
             Caller = actor.Caller,
             Actor = actor.Name,
@@ -238,7 +279,7 @@ public class ConsentStore(ChildShareStorage storage, AuditLog audit, TimeProvide
             },
             // The revocation reason is free text a parent may have dictated: it stays in the consent row, not the audit.
             Detail = consent.Status == ConsentStatus.Revoked ? $"Revoked by {consent.RevokedBy}" : null,
-        }, cancellationToken);
+        };
 
     private static TableEntity ExpiryEntity(ConsentRecord consent) =>
         new(ExpiryPartition(DateOnly.FromDateTime(consent.ExpiresAt.UtcDateTime)), ExpiryRow(consent.ExpiresAt, consent.Id))
