@@ -37,7 +37,7 @@ public sealed class ConsentFunctions(CallerResolver callers, ConsentService cons
         }
 
         var (draft, invalid) = await ReadAsync<ConsentDraft>(request, cancellationToken);
-        return draft is null ? invalid! : await ChangeAsync(request, async () =>
+        return draft is null ? invalid! : await ChangeAsync(async () =>
         {
             var recorded = await consents.RecordAsync(caller, draft, cancellationToken);
             return Respond(request, StatusCodes.Status201Created, recorded, $"/api/consents/{recorded.Consent.Id}");
@@ -71,7 +71,7 @@ public sealed class ConsentFunctions(CallerResolver callers, ConsentService cons
         }
 
         var (body, invalid) = await ReadAsync<RevocationRequest>(request, cancellationToken);
-        return body is null ? invalid! : await ChangeAsync(request, async () =>
+        return body is null ? invalid! : await ChangeAsync(async () =>
             await consents.RevokeAsync(ConsentActor.Of(caller), id, body.Reason ?? "", cancellationToken) is { } revoked
                 ? Respond(request, StatusCodes.Status200OK, revoked)
                 : Problems.NotFound("No consent has this id."));
@@ -89,7 +89,7 @@ public sealed class ConsentFunctions(CallerResolver callers, ConsentService cons
 
         var (body, invalid) = await ReadAsync<ConsentRenewal>(request, cancellationToken);
         var ifMatch = request.Headers.IfMatch.ToString();
-        return body is null ? invalid! : await ChangeAsync(request, async () =>
+        return body is null ? invalid! : await ChangeAsync(async () =>
             await consents.RenewAsync(caller, id, body, string.IsNullOrEmpty(ifMatch) ? null : ifMatch, cancellationToken) is { } renewed
                 ? Respond(request, StatusCodes.Status201Created, renewed, $"/api/consents/{renewed.Consent.Id}")
                 : Problems.NotFound("No consent has this id."));
@@ -116,7 +116,7 @@ public sealed class ConsentFunctions(CallerResolver callers, ConsentService cons
             return Problems.BadRequest("child is the local id of the child (yours, or the named provider's for an Admin).");
         }
 
-        return await ChangeAsync(request, async () => await consents.ForChildAsync(caller, body.Provider, body.Child, cancellationToken) is { } found
+        return await ChangeAsync(async () => await consents.ForChildAsync(caller, body.Provider, body.Child, cancellationToken) is { } found
             ? Ok(new { value = found.Select(ConsentView.From) })
             : Problems.NotFound("Your organization has no record of this child."));
     }
@@ -181,9 +181,8 @@ public sealed class ConsentFunctions(CallerResolver callers, ConsentService cons
         }
     }
 
-    private static async Task<IActionResult> ChangeAsync(HttpRequest request, Func<Task<IActionResult>> change)
+    private static async Task<IActionResult> ChangeAsync(Func<Task<IActionResult>> change)
     {
-        _ = request;
         try
         {
             return await change();
