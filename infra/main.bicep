@@ -95,6 +95,14 @@ var tables = [
   'principals'
   'apikeys'
   'audit'
+  'consents'
+  'consentchildren'
+  'consentexpiry'
+  // ChildShare.Core.Linkage.LinkageTables: encodings, the token index, clusters, do-not-link constraints.
+  'linkrecords'
+  'linktokens'
+  'linkclusters'
+  'linkconstraints'
 ]
 
 // The blob trigger's poison queue, on the trigger's connection (ChildShareStorage).
@@ -211,6 +219,11 @@ var appSettings = {
   Callers__DefaultApiKeyDays: '365'
   Deidentification__InlineRowLimit: '50000'
   Deidentification__LinkMinutes: '15'
+  // Parent consent (functions/ChildShare.Core/Consent/CONSENT.md): the expiry timer's NCRONTAB schedule (hourly), the renewal window, the cap on a consent's length.
+  Consent__ExpirySchedule: '0 0 * * * *'
+  Consent__RenewalWindowDays: '30'
+  Consent__MaxConsentDays: '365'
+  Consent__ExpiryParallelism: '8'
 }
 
 module functionApp 'modules/functionapp.bicep' = {

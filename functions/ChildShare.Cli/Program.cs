@@ -93,5 +93,6 @@ root.Subcommands.Add(generate);
 root.Subcommands.Add(LinkageCommands.Create(verbose));
 
 AgreementCommands.AddTo(root, verbose);
+ConsentCommands.AddTo(root, verbose);
 
 return await root.Parse(args).InvokeAsync();

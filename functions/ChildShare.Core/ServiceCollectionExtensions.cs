@@ -1,6 +1,7 @@
 using Azure.Identity;
 using Azure.Security.KeyVault.Secrets;
 using ChildShare.Core.Deidentification;
+using ChildShare.Core.Consent;
 using ChildShare.Core.Ingestion;
 using ChildShare.Core.Linkage;
 using ChildShare.Core.Pseudonymization;
@@ -50,6 +51,7 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<IngestionService>();
         services.AddChildShareReporting();
         services.AddChildShareDeidentification();
+        services.AddChildShareConsent();
         return services;
     }
 }

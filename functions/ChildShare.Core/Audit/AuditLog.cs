@@ -45,6 +45,15 @@ public static class AuditEvents
     public const string PrincipalUnmapped = "PrincipalUnmapped";
     public const string ApiKeyIssued = "ApiKeyIssued";
     public const string ApiKeyRevoked = "ApiKeyRevoked";
+    public const string ConsentRecorded = "ConsentRecorded";
+    public const string ConsentRevoked = "ConsentRevoked";
+    public const string ConsentExpired = "ConsentExpired";
+    public const string ConsentSuperseded = "ConsentSuperseded";
+    public const string ConsentRenewalStarted = "ConsentRenewalStarted";
+    public const string ConsentRenewed = "ConsentRenewed";
+    public const string ConsentRenewalAbandoned = "ConsentRenewalAbandoned";
+    public const string ConsentExpiryRun = "ConsentExpiryRun";
+    public const string IdentifiableReport = "IdentifiableReport";
 }
 
 /// <summary>
@@ -61,11 +70,33 @@ public class AuditLog(ChildShareStorage storage, TimeProvider time)
     public virtual async Task<(string PartitionKey, string RowKey)> AppendAsync(AuditEntry entry, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(entry);
+        var entity = ToEntity(entry, time.GetUtcNow());
+        await storage.Table(TableNames.Audit).AddEntityAsync(entity, cancellationToken).ConfigureAwait(false);
+        return (entity.PartitionKey, entity.RowKey);
+    }
+
+    /// <summary>
+    /// Appends many entries of one moment (e.g. a job's per-item events) in transactions of up to 100
+    /// inserts: each transaction is all or nothing, and a failure throws.
+    /// </summary>
+    public virtual async Task AppendManyAsync(IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
         var at = time.GetUtcNow();
+        foreach (var chunk in entries.Select(e => ToEntity(e, at)).Chunk(100))
+        {
+            await storage.Table(TableNames.Audit).SubmitTransactionAsync(chunk.Select(e => new TableTransactionAction(TableTransactionActionType.Add, e)), cancellationToken)
+                .ConfigureAwait(false);
+        }
+    }
+
+    private static TableEntity ToEntity(AuditEntry entry, DateTimeOffset at)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
         var partitionKey = at.ToString("yyyy-MM", CultureInfo.InvariantCulture);
         var sequence = Interlocked.Increment(ref _sequence);
         var rowKey = string.Create(CultureInfo.InvariantCulture, $"{at.UtcTicks:D19}-{sequence:D12}-{Guid.NewGuid():N}");
-        var entity = new TableEntity(partitionKey, rowKey)
+        return new TableEntity(partitionKey, rowKey)
         {
             ["Event"] = entry.Event,
             ["Outcome"] = entry.Outcome,
@@ -83,8 +114,6 @@ public class AuditLog(ChildShareStorage storage, TimeProvider time)
             ["CellsSuppressed"] = entry.CellsSuppressed,
             ["Detail"] = entry.Detail ?? "",
         };
-        await storage.Table(TableNames.Audit).AddEntityAsync(entity, cancellationToken).ConfigureAwait(false);
-        return (partitionKey, rowKey);
     }
 
     /// <summary>The entries of one month, oldest first.</summary>

@@ -46,5 +46,15 @@ public static class TableNames
     /// <summary>The append-only audit: PK month <c>yyyy-MM</c>, RK time ticks and a random suffix.</summary>
     public const string Audit = "audit";
 
-    public static IReadOnlyList<string> All { get; } = [Providers, Manifests, Identities, Records, Children, Activity, UploadStaging, Agreements, Principals, ApiKeys, Audit];
+    /// <summary>Parent consents: PK first hex digit of the consent id, RK id (current version) or <c>{id}|v{version}</c> (history).</summary>
+    public const string Consents = "consents";
+
+    /// <summary>The consents of a child: PK community child key, RK consent id.</summary>
+    public const string ConsentChildren = "consentchildren";
+
+    /// <summary>Consents by expiry: PK <c>expiry-yyyy-MM-dd</c>, RK <c>{expiry}|{id}</c>; PK <c>cursor</c> for the expiry job.</summary>
+    public const string ConsentExpiry = "consentexpiry";
+
+    public static IReadOnlyList<string> All { get; } =
+        [Providers, Manifests, Identities, Records, Children, Activity, UploadStaging, Agreements, Principals, ApiKeys, Audit, Consents, ConsentChildren, ConsentExpiry];
 }

@@ -1,0 +1,537 @@
+using System.Globalization;
+using Azure.Data.Tables;
+using ChildShare.Core.Agreements;
+using ChildShare.Core.Audit;
+using ChildShare.Core.Callers;
+using ChildShare.Core.Ingestion;
+using ChildShare.Core.Pseudonymization;
+using ChildShare.Core.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace ChildShare.Core.Consent;
+
+/// <summary>A change made on a renewal whose ETag (If-Match) no longer matches.</summary>
+public sealed class ConsentPreconditionException(string message) : Exception(message);
+
+/// <summary>
+/// The consent life cycle as callers drive it: record, revoke, renew, list for a child, list those
+/// nearing expiry, and expire (the timer). Callers act only on consents they are party to (Admin on
+/// any). Concurrency: every change is a conditional replace of the consent's current row; on a
+/// conflict the change is re-read and re-applied. A revocation always wins: it follows a renewal
+/// to the consent that superseded it, and a renewal whose original (or whose new version) was
+/// revoked meanwhile is refused.
+/// </summary>
+public partial class ConsentService(
+    ConsentStore store, AgreementStore agreements, ChildShareStorage storage, IPseudonymKeyProvider keys, IOptions<ConsentOptions> options,
+    TimeProvider time, ILogger<ConsentService> logger)
+{
+    private const int MaxAttempts = 20;
+
+    private ConsentOptions Options => options.Value;
+
+    /// <summary>Records a consent for a child named by the owning provider's local id. The caller is that provider (or an Admin).</summary>
+    public async Task<VersionedConsent> RecordAsync(Caller caller, ConsentDraft draft, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        ArgumentNullException.ThrowIfNull(draft);
+        var provider = string.IsNullOrWhiteSpace(draft.ProviderId) ? caller.OrganizationId : draft.ProviderId.Trim();
+        if (!caller.IsAdmin && provider != caller.OrganizationId)
+        {
+            throw new ConsentForbiddenException("A consent is recorded by the provider whose local id names the child (or an Admin).");
+        }
+
+        var now = time.GetUtcNow();
+        var effective = draft.EffectiveFrom ?? now;
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(draft.LocalChildId))
+        {
+            errors.Add("localChildId names the child by the provider's local id.");
+        }
+
+        if (draft.GivenBy is null || string.IsNullOrWhiteSpace(draft.GivenBy.Name) || string.IsNullOrWhiteSpace(draft.GivenBy.Relationship))
+        {
+            errors.Add("givenBy states the parent or guardian's name and relationship to the child.");
+        }
+
+        ValidateOrganizations(draft.Sources, "sources", errors);
+        ValidateOrganizations(draft.Recipients, "recipients", errors);
+        if (string.IsNullOrWhiteSpace(draft.Purpose))
+        {
+            errors.Add("A consent states its purpose.");
+        }
+
+        var categories = ValidateCategories(draft.Categories, errors);
+        ValidateDisclosure(draft.Disclosure, errors);
+        ValidateSignature(draft.Signature, errors);
+        if (draft.DataFrom is { } from && draft.DataTo is { } to && to < from)
+        {
+            errors.Add("dataTo is before dataFrom.");
+        }
+
+        if (draft.GivenAt is { } given && given > now)
+        {
+            errors.Add("givenAt is in the future.");
+        }
+
+        await ValidateExpiryAsync(draft.ExpiresAt, effective, now, draft.AgreementId, errors, cancellationToken).ConfigureAwait(false);
+        if (errors.Count > 0)
+        {
+            throw new ConsentValidationException(errors);
+        }
+
+        var (childKey, localToken) = await ResolveChildAsync(provider, draft.LocalChildId, cancellationToken).ConfigureAwait(false)
+            ?? throw new ConsentValidationException([$"Provider {provider} has no record of this child: ingest the child's records before recording a consent."]);
+        var actor = ConsentActor.Of(caller);
+        var consent = new ConsentRecord
+        {
+            Id = ConsentStore.NewId(),
+            ChildKey = childKey,
+            OwnerProviderId = provider,
+            OwnerLocalToken = localToken,
+            GivenBy = draft.GivenBy!,
+            Sources = Distinct(draft.Sources),
+            Recipients = Distinct(draft.Recipients),
+            Purpose = draft.Purpose.Trim(),
+            Categories = categories,
+            DataFrom = draft.DataFrom,
+            DataTo = draft.DataTo,
+            Disclosure = draft.Disclosure! with { Sha256 = draft.Disclosure!.Sha256.ToLowerInvariant() },
+            Signature = draft.Signature!,
+            AgreementId = string.IsNullOrWhiteSpace(draft.AgreementId) ? null : draft.AgreementId,
+            GivenAt = draft.GivenAt ?? now,
+            EffectiveFrom = effective,
+            ExpiresAt = draft.ExpiresAt!.Value,
+            RecordedBy = actor.Name,
+            UpdatedAt = now,
+            UpdatedBy = actor.Name,
+        };
+        var recorded = await store.AddAsync(consent, actor, AuditEvents.ConsentRecorded, cancellationToken).ConfigureAwait(false);
+        LogRecorded(logger, consent.Id, provider, consent.Sources.Count, consent.Recipients.Count);
+        return recorded;
+    }
+
+    /// <summary>
+    /// Revokes a consent at once. A revocation of a consent that was renewed revokes the consent
+    /// that superseded it. Idempotent: revoking a revoked consent returns it unchanged.
+    /// </summary>
+    public async Task<VersionedConsent?> RevokeAsync(ConsentActor actor, string id, string reason, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(actor);
+        if (string.IsNullOrWhiteSpace(reason))
+        {
+            throw new ConsentValidationException(["A revocation states why (reason)."]);
+        }
+
+        var target = id;
+        for (var attempt = 0; attempt < MaxAttempts * 2; attempt++)
+        {
+            var current = await store.GetAsync(target, cancellationToken).ConfigureAwait(false);
+            if (current is null)
+            {
+                return null;
+            }
+
+            var consent = current.Consent;
+            if (attempt == 0 && actor.Caller is { IsAdmin: false } caller && !consent.IsParty(caller.OrganizationId))
+            {
+                throw new ConsentForbiddenException("Only an organization party to a consent (or an Admin) may revoke it.");
+            }
+
+            switch (consent.Status)
+            {
+                case ConsentStatus.Revoked or ConsentStatus.Abandoned:
+                    return current;
+                case ConsentStatus.Superseded when consent.SupersededBy is { } successor:
+                    target = successor;
+                    continue;
+            }
+
+            var now = time.GetUtcNow();
+            var revoked = consent with
+            {
+                Status = ConsentStatus.Revoked, RevokedAt = now, RevokedBy = actor.Name, RevocationReason = reason.Trim(), UpdatedAt = now, UpdatedBy = actor.Name,
+            };
+            if (await store.TryReplaceAsync(current, revoked, actor, AuditEvents.ConsentRevoked, cancellationToken).ConfigureAwait(false) is { } done)
+            {
+                LogRevoked(logger, done.Consent.Id, attempt);
+                return done;
+            }
+
+            LogConflict(logger, target, "revoke");
+        }
+
+        throw new ConsentConflictException("The consent kept changing; the revocation was not recorded. Try again.");
+    }
+
+    /// <summary>
+    /// Renews an active consent: a new consent (new id, <c>supersedes</c> the old) with a new expiry,
+    /// and the old one marked superseded. The new consent is written as Pending, the old one is then
+    /// superseded (If-Match), and the new one activated (If-Match): a revocation landing at any
+    /// point wins, and the renewal is refused with a conflict.
+    /// </summary>
+    public async Task<VersionedConsent?> RenewAsync(Caller caller, string id, ConsentRenewal renewal, string? ifMatch = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        ArgumentNullException.ThrowIfNull(renewal);
+        var current = await store.GetAsync(id, cancellationToken).ConfigureAwait(false);
+        if (current is null)
+        {
+            return null;
+        }
+
+        var old = current.Consent;
+        if (!caller.IsAdmin && caller.OrganizationId != old.OwnerProviderId && !old.Sources.Contains(caller.OrganizationId, StringComparer.Ordinal))
+        {
+            throw new ConsentForbiddenException("A consent is renewed by its owning provider or one of its sources (or an Admin).");
+        }
+
+        if (!string.IsNullOrEmpty(ifMatch) && ifMatch != "*" && ifMatch != current.ETag)
+        {
+            throw new ConsentPreconditionException("The consent has changed since it was read (If-Match does not match its ETag); read it again.");
+        }
+
+        var now = time.GetUtcNow();
+        EnsureRenewable(old, now);
+        var errors = new List<string>();
+        var categories = renewal.Categories is null ? old.Categories : ValidateCategories(renewal.Categories, errors);
+        if (renewal.Disclosure is not null)
+        {
+            ValidateDisclosure(renewal.Disclosure, errors);
+        }
+
+        ValidateSignature(renewal.Signature, errors);
+        await ValidateExpiryAsync(renewal.ExpiresAt, now, now, old.AgreementId, errors, cancellationToken).ConfigureAwait(false);
+        if (errors.Count > 0)
+        {
+            throw new ConsentValidationException(errors);
+        }
+
+        var actor = ConsentActor.Of(caller);
+        var pending = await store.AddAsync(old with
+        {
+            Id = ConsentStore.NewId(), Version = 1, Status = ConsentStatus.Pending, Supersedes = old.Id, SupersededBy = null,
+            Categories = categories, Disclosure = renewal.Disclosure ?? old.Disclosure, Signature = renewal.Signature!,
+            GivenAt = renewal.GivenAt ?? now, EffectiveFrom = now, ExpiresAt = renewal.ExpiresAt!.Value,
+            RevokedAt = null, RevokedBy = null, RevocationReason = null, ExpiredAt = null,
+            RecordedBy = actor.Name, UpdatedAt = now, UpdatedBy = actor.Name,
+        }, actor, AuditEvents.ConsentRenewalStarted, cancellationToken).ConfigureAwait(false);
+
+        // Step 2: supersede the original, unless something changed it first.
+        for (var attempt = 0; ; attempt++)
+        {
+            var superseded = old with { Status = ConsentStatus.Superseded, SupersededBy = pending.Consent.Id, UpdatedAt = now, UpdatedBy = actor.Name };
+            if (await store.TryReplaceAsync(current, superseded, actor, AuditEvents.ConsentSuperseded, cancellationToken).ConfigureAwait(false) is not null)
+            {
+                break;
+            }
+
+            LogConflict(logger, id, "renew");
+            current = await store.GetAsync(id, cancellationToken).ConfigureAwait(false)
+                ?? throw new InvalidOperationException("A consent row disappeared.");
+            old = current.Consent;
+            now = time.GetUtcNow();
+            if (old.Status != ConsentStatus.Active || now >= old.ExpiresAt || attempt >= MaxAttempts)
+            {
+                await AbandonAsync(pending, actor, cancellationToken).ConfigureAwait(false);
+                EnsureRenewable(old, now);
+                throw new ConsentConflictException("The consent kept changing while it was being renewed; the renewal was not made.");
+            }
+        }
+
+        // Step 3: activate the renewal, unless a revocation reached it first.
+        for (var attempt = 0; attempt < MaxAttempts; attempt++)
+        {
+            now = time.GetUtcNow();
+            var active = pending.Consent with { Status = ConsentStatus.Active, UpdatedAt = now, UpdatedBy = actor.Name };
+            if (await store.TryReplaceAsync(pending, active, actor, AuditEvents.ConsentRenewed, cancellationToken).ConfigureAwait(false) is { } done)
+            {
+                LogRenewed(logger, id, done.Consent.Id);
+                return done;
+            }
+
+            LogConflict(logger, pending.Consent.Id, "activate");
+            pending = await store.GetAsync(pending.Consent.Id, cancellationToken).ConfigureAwait(false)
+                ?? throw new InvalidOperationException("A consent row disappeared.");
+            if (pending.Consent.Status == ConsentStatus.Revoked)
+            {
+                throw new ConsentConflictException("The consent was revoked while it was being renewed; the revocation stands and the renewal was not made.");
+            }
+        }
+
+        throw new ConsentConflictException("The renewal kept changing; try again.");
+    }
+
+    /// <summary>Marks a consent past its expiry as expired; false when it is not active or not yet due (idempotent).</summary>
+    public async Task<bool> ExpireAsync(string id, CancellationToken cancellationToken = default)
+    {
+        var actor = ConsentActor.System("timer");
+        for (var attempt = 0; attempt < MaxAttempts; attempt++)
+        {
+            var current = await store.GetAsync(id, cancellationToken).ConfigureAwait(false);
+            var now = time.GetUtcNow();
+            if (current is null || current.Consent.Status != ConsentStatus.Active || current.Consent.ExpiresAt > now)
+            {
+                return false;
+            }
+
+            var expired = current.Consent with { Status = ConsentStatus.Expired, ExpiredAt = now, UpdatedAt = now, UpdatedBy = actor.Name };
+            if (await store.TryReplaceAsync(current, expired, actor, AuditEvents.ConsentExpired, cancellationToken).ConfigureAwait(false) is not null)
+            {
+                return true;
+            }
+
+            LogConflict(logger, id, "expire");
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Expires the due active consents among <paramref name="candidates"/>: those of one partition in
+    /// transactions of 50 (If-Match each ETag); a batch that meets a concurrent change is re-applied
+    /// consent by consent. Returns how many it changed.
+    /// </summary>
+    public async Task<int> ExpireManyAsync(IReadOnlyList<VersionedConsent> candidates, int parallelism, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(candidates);
+        var actor = ConsentActor.System("timer");
+        var now = time.GetUtcNow();
+        var chunks = candidates.Where(c => c.Consent.Status == ConsentStatus.Active && c.Consent.ExpiresAt <= now)
+            .GroupBy(c => ConsentStore.Bucket(c.Consent.Id)).SelectMany(g => g.Chunk(BatchWriter.MaxBatchSize / 2)).ToList();
+        var changed = 0;
+        await Parallel.ForEachAsync(chunks, new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellationToken }, async (chunk, ct) =>
+        {
+            var changes = chunk.Select(c => (c, c.Consent with { Status = ConsentStatus.Expired, ExpiredAt = now, UpdatedAt = now, UpdatedBy = actor.Name })).ToList();
+            if (await store.TryReplaceManyAsync(changes, actor, AuditEvents.ConsentExpired, ct).ConfigureAwait(false))
+            {
+                Interlocked.Add(ref changed, chunk.Length);
+                return;
+            }
+
+            LogConflict(logger, chunk[0].Consent.Id, "expire batch");
+            foreach (var consent in chunk)
+            {
+                if (await ExpireAsync(consent.Consent.Id, ct).ConfigureAwait(false))
+                {
+                    Interlocked.Increment(ref changed);
+                }
+            }
+        }).ConfigureAwait(false);
+        return changed;
+    }
+
+    /// <summary>The consents of the child that <paramref name="providerId"/> knows by <paramref name="localChildId"/>, those the caller is party to.</summary>
+    public async Task<IReadOnlyList<VersionedConsent>?> ForChildAsync(Caller caller, string? providerId, string localChildId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        var provider = string.IsNullOrWhiteSpace(providerId) ? caller.OrganizationId : providerId.Trim();
+        if (!caller.IsAdmin && provider != caller.OrganizationId)
+        {
+            throw new ConsentForbiddenException("A child is looked up by the caller's own local id (or by an Admin).");
+        }
+
+        if (await ResolveChildAsync(provider, localChildId, cancellationToken).ConfigureAwait(false) is not { } child)
+        {
+            return null;
+        }
+
+        var consents = await store.ForChildAsync(child.ChildKey, cancellationToken).ConfigureAwait(false);
+        return consents.Where(c => caller.IsAdmin || c.Consent.IsParty(caller.OrganizationId)).ToList();
+    }
+
+    /// <summary>
+    /// Active consents the organization is party to (null: any organization) that expire within
+    /// <paramref name="days"/> days (default: the renewal window). Reads only the expiry index days of the window.
+    /// </summary>
+    public async Task<IReadOnlyList<VersionedConsent>> ExpiringAsync(string? organizationId, int? days = null, CancellationToken cancellationToken = default)
+    {
+        var now = time.GetUtcNow();
+        var until = now.AddDays(days ?? Options.RenewalWindowDays);
+        var found = new List<VersionedConsent>();
+        for (var day = DateOnly.FromDateTime(now.UtcDateTime); day <= DateOnly.FromDateTime(until.UtcDateTime); day = day.AddDays(1))
+        {
+            await foreach (var page in store.ExpiryPagesAsync(day, null, 1000, cancellationToken).ConfigureAwait(false))
+            {
+                var due = page.Values.Where(r => (organizationId is null || ConsentStore.IndexNamesParty(r, organizationId))
+                    && r.GetDateTimeOffset("ExpiresAt") is { } at && at > now && at <= until).ToList();
+                var consents = await Task.WhenAll(due.Select(r => store.GetAsync(r.GetString("ConsentId") ?? "", cancellationToken))).ConfigureAwait(false);
+                found.AddRange(consents.OfType<VersionedConsent>().Where(c => c.Consent.IsInForce(now) || (c.Consent.Status == ConsentStatus.Active && c.Consent.EffectiveFrom > now)));
+            }
+        }
+
+        return found.OrderBy(c => c.Consent.ExpiresAt).ToList();
+    }
+
+    /// <summary>The community child key and the provider's local token for a local id, or null when the provider has no record of the child.</summary>
+    public async Task<(string ChildKey, string LocalToken)?> ResolveChildAsync(string providerId, string localChildId, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(localChildId) || !ProviderRegistry.IsValidId(providerId))
+        {
+            return null;
+        }
+
+        var pseudonymizer = new Pseudonymizer(await keys.GetCurrentKeyAsync(cancellationToken).ConfigureAwait(false));
+        var token = RecordKeys.LocalToken(pseudonymizer, providerId, localChildId);
+        var record = await storage.Table(TableNames.Records).GetEntityIfExistsAsync<TableEntity>(providerId, token, select: ["ChildKey"], cancellationToken: cancellationToken)
+            .ConfigureAwait(false);
+        return record.HasValue && record.Value?.GetString("ChildKey") is { Length: > 0 } childKey ? (childKey, token) : null;
+    }
+
+    private async Task AbandonAsync(VersionedConsent pending, ConsentActor actor, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; attempt < MaxAttempts; attempt++)
+        {
+            if (pending.Consent.Status is ConsentStatus.Revoked or ConsentStatus.Abandoned)
+            {
+                return;
+            }
+
+            var now = time.GetUtcNow();
+            var abandoned = pending.Consent with { Status = ConsentStatus.Abandoned, UpdatedAt = now, UpdatedBy = actor.Name };
+            if (await store.TryReplaceAsync(pending, abandoned, actor, AuditEvents.ConsentRenewalAbandoned, cancellationToken).ConfigureAwait(false) is not null)
+            {
+                return;
+            }
+
+            pending = await store.GetAsync(pending.Consent.Id, cancellationToken).ConfigureAwait(false) ?? throw new InvalidOperationException("A consent row disappeared.");
+        }
+    }
+
+    private static void EnsureRenewable(ConsentRecord consent, DateTimeOffset now)
+    {
+        var problem = consent.Status switch
+        {
+            ConsentStatus.Revoked => "The consent was revoked; it cannot be renewed (record a new consent).",
+            ConsentStatus.Superseded => "The consent was already renewed; renew the consent that superseded it.",
+            ConsentStatus.Expired => "The consent has expired; record a new consent.",
+            ConsentStatus.Active when now >= consent.ExpiresAt => "The consent has expired; record a new consent.",
+            ConsentStatus.Active => null,
+            _ => "The consent is not active.",
+        };
+        if (problem is not null)
+        {
+            throw new ConsentConflictException(problem);
+        }
+    }
+
+    private async Task ValidateExpiryAsync(DateTimeOffset? expiresAt, DateTimeOffset effective, DateTimeOffset now, string? agreementId, List<string> errors,
+        CancellationToken cancellationToken)
+    {
+        if (expiresAt is not { } expiry)
+        {
+            errors.Add("expiresAt is required: every consent expires.");
+            return;
+        }
+
+        if (expiry <= now || expiry <= effective)
+        {
+            errors.Add("expiresAt must be after now and after effectiveFrom.");
+        }
+
+        var cap = effective.AddDays(Options.MaxConsentDays);
+        if (expiry > cap)
+        {
+            errors.Add($"A consent may run at most {Options.MaxConsentDays} days (the community default): expiresAt must be on or before {cap.ToString("O", CultureInfo.InvariantCulture)}.");
+        }
+
+        if (string.IsNullOrWhiteSpace(agreementId))
+        {
+            return;
+        }
+
+        var agreement = await agreements.GetAsync(agreementId, cancellationToken).ConfigureAwait(false);
+        if (agreement is null || agreement.Status == AgreementStatus.Terminated)
+        {
+            errors.Add($"Agreement {agreementId} does not exist or is terminated.");
+        }
+        else if (!agreement.Modes.Contains(SharingMode.Identifiable))
+        {
+            errors.Add($"Agreement {agreementId} does not permit identifiable sharing.");
+        }
+        else if (agreement.LastDay is { } last && expiry > new DateTimeOffset(last.AddDays(1).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero))
+        {
+            errors.Add($"Agreement {agreementId} ends on {RecordKeys.IsoDate(last)}: the consent may not run past it.");
+        }
+    }
+
+    private static void ValidateOrganizations(IReadOnlyList<string>? organizations, string field, List<string> errors)
+    {
+        if (organizations is null || organizations.Count == 0)
+        {
+            errors.Add($"{field} names at least one organization.");
+            return;
+        }
+
+        foreach (var organization in organizations.Where(o => !ProviderRegistry.IsValidId(o)))
+        {
+            errors.Add($"'{organization}' in {field} is not a valid organization id.");
+        }
+    }
+
+    private static IReadOnlyList<string> ValidateCategories(IReadOnlyList<string>? categories, List<string> errors)
+    {
+        if (categories is null || categories.Count == 0)
+        {
+            errors.Add($"categories names at least one data category: {string.Join(", ", ConsentCategories.All)}.");
+            return [];
+        }
+
+        var known = new List<string>();
+        foreach (var category in categories)
+        {
+            if (ConsentCategories.Canonical(category) is { } canonical)
+            {
+                known.Add(canonical);
+            }
+            else
+            {
+                errors.Add($"'{category}' is not a data category; the categories are {string.Join(", ", ConsentCategories.All)}.");
+            }
+        }
+
+        return known.Distinct(StringComparer.Ordinal).ToList();
+    }
+
+    private static void ValidateDisclosure(ConsentDisclosure? disclosure, List<string> errors)
+    {
+        if (disclosure is null || string.IsNullOrWhiteSpace(disclosure.DocumentId) || string.IsNullOrWhiteSpace(disclosure.Version))
+        {
+            errors.Add("disclosure names the document shown to the parent (documentId, version, sha256).");
+        }
+        else if (disclosure.Sha256 is not { Length: 64 } hash || !hash.All(char.IsAsciiHexDigit))
+        {
+            errors.Add("disclosure.sha256 is the SHA-256 of the disclosure text, 64 hex digits.");
+        }
+    }
+
+    private static void ValidateSignature(ConsentSignature? signature, List<string> errors)
+    {
+        switch (signature)
+        {
+            case null:
+                errors.Add("signature states how the parent signed (method SignedForm with blobReference, or Electronic with evidence).");
+                break;
+            case { Method: SignatureMethod.SignedForm, BlobReference: null or "" }:
+                errors.Add("A signed form is kept as a blob: signature.blobReference is required.");
+                break;
+            case { Method: SignatureMethod.Electronic, Evidence: null or "" }:
+                errors.Add("An electronic signature needs its evidence (signature.evidence).");
+                break;
+        }
+    }
+
+    private static List<string> Distinct(IEnumerable<string> values) => values.Select(v => v.Trim()).Distinct(StringComparer.Ordinal).ToList();
+
+    [LoggerMessage(EventId = 7001, Level = LogLevel.Information, Message = "Consent {ConsentId} recorded by {ProviderId}: {Sources} source(s), {Recipients} recipient(s)")]
+    private static partial void LogRecorded(ILogger logger, string consentId, string providerId, int sources, int recipients);
+
+    [LoggerMessage(EventId = 7002, Level = LogLevel.Information, Message = "Consent {ConsentId} revoked after {Conflicts} conflict(s)")]
+    private static partial void LogRevoked(ILogger logger, string consentId, int conflicts);
+
+    [LoggerMessage(EventId = 7003, Level = LogLevel.Information, Message = "Consent {ConsentId} renewed as {NewConsentId}")]
+    private static partial void LogRenewed(ILogger logger, string consentId, string newConsentId);
+
+    [LoggerMessage(EventId = 7004, Level = LogLevel.Information, Message = "Consent {ConsentId} changed concurrently during {Operation}; re-reading")]
+    private static partial void LogConflict(ILogger logger, string consentId, string operation);
+}

@@ -1,0 +1,18 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace ChildShare.Core.Consent;
+
+/// <summary>Registers the consent store, life cycle, expiry job and identifiable report.</summary>
+public static class ConsentServiceCollectionExtensions
+{
+    public static IServiceCollection AddChildShareConsent(this IServiceCollection services)
+    {
+        services.AddOptions<ConsentOptions>().BindConfiguration(ConsentOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton<ConsentStore>();
+        services.TryAddSingleton<ConsentService>();
+        services.TryAddSingleton<ConsentExpiryJob>();
+        services.TryAddSingleton<IdentifiableReportService>();
+        return services;
+    }
+}

@@ -1,0 +1,18 @@
+namespace ChildShare.Core.Consent;
+
+/// <summary>A consent as the API shows it to the organizations party to it: without the child's community key or local token.</summary>
+public sealed record ConsentView(
+    string Id, int Version, ConsentStatus Status, string OwnerProviderId, ConsentGrantor GivenBy, IReadOnlyList<string> Sources, IReadOnlyList<string> Recipients,
+    string Purpose, IReadOnlyList<string> Categories, DateOnly? DataFrom, DateOnly? DataTo, ConsentDisclosure Disclosure, ConsentSignature Signature,
+    string? AgreementId, DateTimeOffset GivenAt, DateTimeOffset EffectiveFrom, DateTimeOffset ExpiresAt, DateTimeOffset? RevokedAt, string? RevokedBy,
+    string? RevocationReason, DateTimeOffset? ExpiredAt, string? Supersedes, string? SupersededBy, string RecordedBy, DateTimeOffset UpdatedAt, string ETag)
+{
+    public static ConsentView From(VersionedConsent versioned)
+    {
+        ArgumentNullException.ThrowIfNull(versioned);
+        var c = versioned.Consent;
+        return new(c.Id, c.Version, c.Status, c.OwnerProviderId, c.GivenBy, c.Sources, c.Recipients, c.Purpose, c.Categories, c.DataFrom, c.DataTo, c.Disclosure,
+            c.Signature, c.AgreementId, c.GivenAt, c.EffectiveFrom, c.ExpiresAt, c.RevokedAt, c.RevokedBy, c.RevocationReason, c.ExpiredAt, c.Supersedes,
+            c.SupersededBy, c.RecordedBy, c.UpdatedAt, versioned.ETag);
+    }
+}
