@@ -21,6 +21,14 @@ public static class HttpCallers
             First(request.Query[CallerResolver.ApiKeyQueryName]));
     }
 
+    /// <summary>The query string as one value per parameter name (case-insensitive; repeated names joined with commas).</summary>
+    public static Dictionary<string, string?> QueryParameters(HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return request.Query.GroupBy(q => q.Key, StringComparer.OrdinalIgnoreCase)
+            .ToDictionary(g => g.Key, g => (string?)string.Join(',', g.SelectMany(q => q.Value).Where(v => !string.IsNullOrEmpty(v))), StringComparer.OrdinalIgnoreCase);
+    }
+
     /// <summary>The caller, or the 401 problem to return.</summary>
     public static async Task<(Caller? Caller, IActionResult? Refusal)> ResolveAsync(CallerResolver resolver, HttpRequest request, CancellationToken cancellationToken)
     {

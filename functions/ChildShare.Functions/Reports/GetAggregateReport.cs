@@ -31,8 +31,7 @@ public sealed class GetAggregateReport(CallerResolver callers, AggregateReportSe
             return refusal!;
         }
 
-        var parameters = request.Query.GroupBy(q => q.Key, StringComparer.OrdinalIgnoreCase)
-            .ToDictionary(g => g.Key, g => (string?)string.Join(',', g.SelectMany(q => q.Value).Where(v => !string.IsNullOrEmpty(v))), StringComparer.OrdinalIgnoreCase);
+        var parameters = HttpCallers.QueryParameters(request);
         ReportResult result;
         try
         {
