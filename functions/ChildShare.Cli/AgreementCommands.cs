@@ -60,31 +60,8 @@ public static class AgreementCommands
             DocumentReference = r.GetValue(document)!,
         };
 
-        Command Define(string name, string description, Option[] options, Func<IServiceProvider, ParseResult, CancellationToken, Task> action)
-        {
-            var command = new Command(name, description);
-            foreach (var option in options)
-            {
-                command.Options.Add(option);
-            }
-
-            command.SetAction(async (ParseResult r, CancellationToken ct) =>
-            {
-                await using var services = CliHost.Build(logLevel: r.GetValue(verbose) ? LogLevel.Information : LogLevel.Warning);
-                try
-                {
-                    await action(services, r, ct);
-                    return 0;
-                }
-                catch (Exception ex) when (ex is AgreementValidationException or ArgumentException or FormatException)
-                {
-                    await Console.Error.WriteLineAsync(ex.Message);
-                    return 2;
-                }
-            });
-            root.Subcommands.Add(command);
-            return command;
-        }
+        Command Define(string name, string description, Option[] options, Func<IServiceProvider, ParseResult, CancellationToken, Task> action) =>
+            CliCommands.Add(root, verbose, name, description, options, action, ex => ex is AgreementValidationException or ArgumentException or FormatException);
 
         Option[] termsOptions = [id, title, parties, recipients, modes, purpose, from, to, minimum, dimensions, protection, document];
         Define("agreement-create", "Create a data sharing agreement (audited).", termsOptions, async (s, r, ct) =>

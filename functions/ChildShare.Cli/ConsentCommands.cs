@@ -23,31 +23,8 @@ public static class ConsentCommands
         var id = new Option<string>("--id") { Description = "The consent id.", Required = true };
         var reason = new Option<string>("--reason") { Description = "Why (as the parent stated it).", Required = true };
 
-        Command Define(string name, string description, Option[] options, Func<IServiceProvider, ParseResult, CancellationToken, Task> action)
-        {
-            var command = new Command(name, description);
-            foreach (var option in options)
-            {
-                command.Options.Add(option);
-            }
-
-            command.SetAction(async (ParseResult r, CancellationToken ct) =>
-            {
-                await using var services = CliHost.Build(logLevel: r.GetValue(verbose) ? LogLevel.Information : LogLevel.Warning);
-                try
-                {
-                    await action(services, r, ct);
-                    return 0;
-                }
-                catch (Exception ex) when (ex is ConsentValidationException or ConsentConflictException or ArgumentException)
-                {
-                    await Console.Error.WriteLineAsync(ex.Message);
-                    return 2;
-                }
-            });
-            root.Subcommands.Add(command);
-            return command;
-        }
+        Command Define(string name, string description, Option[] options, Func<IServiceProvider, ParseResult, CancellationToken, Task> action) =>
+            CliCommands.Add(root, verbose, name, description, options, action, ex => ex is ConsentValidationException or ConsentConflictException or ArgumentException);
 
         Define("expire-consents", "Mark consents past their expiry as expired and list those expiring soon (the timer's job, by hand; idempotent).", [],
             async (s, _, ct) =>

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using ChildShare.Core.Audit;
 using ChildShare.Core.Consent;
+using ChildShare.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace ChildShare.Tests.Consent;
@@ -153,7 +154,7 @@ public sealed class IdentifiableReportTests(ConsentHarnessFixture fixture) : ICl
         texts.AddRange(audit.Select(a => string.Join("|", a.Select(p => p.Value))));
         foreach (var identifier in _h.Identifiers.Append($"A{child:D3}").Append("A999-NOT-A-CHILD"))
         {
-            Assert.DoesNotContain(texts, t => t.Contains(identifier, StringComparison.OrdinalIgnoreCase));
+            Assert.DoesNotContain(texts, t => IdentifierSearch.AppearsIn(t, identifier));
         }
 
         var denied = audit.Last(a => a.GetString("Event") == AuditEvents.IdentifiableReport && a.GetString("Outcome") == "Denied");

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using ChildShare.Tests.Support;
 
 namespace ChildShare.Tests.Deidentification;
 
@@ -55,15 +56,9 @@ internal static partial class ExportChecker
                     problems.Add($"five digits (a zip or id) in {column}: {value}");
                 }
 
-                var words = Regex.Split(value, "[^A-Za-z0-9]+");
                 foreach (var id in forbidden)
                 {
-                    // A short id ("A056") is looked for as a whole word: as a substring it would turn up by
-                    // chance inside the hexadecimal research ids. Longer ones are looked for anywhere.
-                    var found = id.Length >= 8
-                        ? value.Contains(id, StringComparison.OrdinalIgnoreCase)
-                        : words.Contains(id, StringComparer.OrdinalIgnoreCase);
-                    if (found)
+                    if (IdentifierSearch.AppearsIn(value, id))
                     {
                         problems.Add($"identifier in {column}: {value} (matches \"{id}\")");
                     }
