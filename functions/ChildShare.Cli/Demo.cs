@@ -42,7 +42,9 @@ public static class Demo
             await output.WriteLineAsync($"{m.UploadId}  {m.ProviderId,-15}  {m.Status,-25}  {m.RowsRead,5}  {m.RowsAccepted,8}  {m.RowsRejected,8}");
         }
 
+        var (records, children) = await op.CountChildrenAsync(cancellationToken);
         await output.WriteLineAsync();
+        await output.WriteLineAsync($"{records} provider records link into {children} community children (a child served by several providers counts once).");
         await output.WriteLineAsync("Rejected rows are listed (line, field, reason) in the rejects container; run the demo again and every upload is recognized, nothing counted twice.");
         return manifests.All(m => m.Status is not UploadStatus.Failed) ? 0 : 1;
     }

@@ -77,6 +77,20 @@ public sealed class Operator(ChildShareStorage storage, ProviderRegistry provide
         return results;
     }
 
+    /// <summary>How many provider records there are, and how many community children they link into.</summary>
+    public async Task<(int ProviderRecords, int Children)> CountChildrenAsync(CancellationToken cancellationToken)
+    {
+        var records = 0;
+        var children = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var member in storage.Table(TableNames.Children).QueryAsync<Azure.Data.Tables.TableEntity>(select: ["ChildKey"], cancellationToken: cancellationToken))
+        {
+            records++;
+            children.Add(member.GetString("ChildKey") ?? "");
+        }
+
+        return (records, children.Count);
+    }
+
     public async Task ShowManifestAsync(string uploadId, CancellationToken cancellationToken)
     {
         var manifest = await manifests.GetAsync(uploadId, cancellationToken);

@@ -38,5 +38,9 @@ public sealed class DemoTests : IAsyncLifetime
         Assert.Equal(identities, (await _storage.ReadAllAsync(TableNames.Identities)).Count);
         Assert.Equal(activity, (await _storage.ReadAllAsync(TableNames.Activity)).Count);
         Assert.Contains("CompletedWithRejections", output.ToString(), StringComparison.Ordinal);
+        var (records, children) = await op.CountChildrenAsync(CancellationToken.None);
+        Assert.Equal(identities, records);
+        Assert.InRange(children, 250, 300);
+        Assert.Contains($"{records} provider records link into {children} community children", output.ToString(), StringComparison.Ordinal);
     }
 }
