@@ -76,7 +76,11 @@ public enum ReportStatus
 }
 
 /// <summary>What the report service answers: a page, or a bad request's errors, or a refusal and its reasons.</summary>
-public sealed record ReportResult(ReportStatus Status, ReportPage? Page, IReadOnlyList<string> Errors, IReadOnlyList<ExcludedProvider> Excluded);
+public sealed record ReportResult(ReportStatus Status, ReportPage? Page, IReadOnlyList<string> Errors, IReadOnlyList<ExcludedProvider> Excluded)
+{
+    /// <summary>What the run read and built (entities read, cells...), for the benchmark and diagnostics.</summary>
+    public ReportRunStats? Stats { get; init; }
+}
 
 /// <summary>The audit could not record a request, so the report is withheld.</summary>
 public sealed class AuditUnavailableException(Exception inner) : Exception("The audit could not record the request; the report is withheld.", inner);

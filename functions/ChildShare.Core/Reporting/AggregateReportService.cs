@@ -59,9 +59,6 @@ public sealed partial class AggregateReportService(
     private static readonly string[] GradeOrder = ["PK", "K", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"];
     private static readonly string[] AgeOrder = ["0-4", "5-9", "10-14", "15-17", "18+"];
 
-    /// <summary>The statistics of the last run on this instance (the benchmark reads them).</summary>
-    public ReportRunStats? LastRun { get; private set; }
-
     public async Task<ReportResult> RunAsync(Caller caller, IReadOnlyDictionary<string, string?> parameters, string? accept, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(caller);
@@ -124,10 +121,9 @@ public sealed partial class AggregateReportService(
             RowsReturned = pageRows.Count,
             CellsSuppressed = receipt.CellsSuppressed,
         }, cancellationToken).ConfigureAwait(false);
-        LastRun = stats;
         LogServed(logger, caller.OrganizationId, query.To.DayNumber - query.From.DayNumber + 1, included.Count, stats.EntitiesRead, pageRows.Count,
             receipt.CellsSuppressed, watch.ElapsedMilliseconds);
-        return new ReportResult(ReportStatus.Ok, new ReportPage(pageRows, metadata, query.Skip, query.Top, query.Format), [], excluded);
+        return new ReportResult(ReportStatus.Ok, new ReportPage(pageRows, metadata, query.Skip, query.Top, query.Format), [], excluded) { Stats = stats };
     }
 
     private async Task AuditAsync(AuditEntry entry, CancellationToken cancellationToken)
