@@ -19,10 +19,12 @@ public static class CliHost
     public static ServiceProvider Build(
         IEnumerable<KeyValuePair<string, string?>>? overrides = null, LogLevel logLevel = LogLevel.Warning, Action<IServiceCollection>? configure = null)
     {
+        // Azurite by default, unless the environment names identity-based storage (…__blobServiceUri).
+        var identityBasedStorage = Environment.GetEnvironmentVariable("ChildShareStorage__blobServiceUri") is { Length: > 0 };
         var configuration = new ConfigurationBuilder()
             .AddInMemoryCollection(new Dictionary<string, string?>
             {
-                ["ChildShareStorage"] = "UseDevelopmentStorage=true",
+                ["ChildShareStorage"] = identityBasedStorage ? null : "UseDevelopmentStorage=true",
                 ["Pseudonymization:KeySource"] = "Settings",
                 ["Pseudonymization:LocalKey"] = DevelopmentKey,
                 ["Pseudonymization:LocalKeyVersion"] = "local-dev-1",
