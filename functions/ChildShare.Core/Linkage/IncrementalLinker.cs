@@ -88,7 +88,7 @@ public sealed partial class IncrementalLinker(
                 }
             }
 
-            var writer = new LinkageWriter();
+            var writer = new BatchWriter(parallelism: LinkageStore.WriteParallelism);
             var moved = await store.WriteChangesAsync(engine, loaded, chunk.Select(r => r.Key), writer, cancellationToken).ConfigureAwait(false);
             var inUpload = chunk.Select(r => r.Key).ToHashSet(StringComparer.Ordinal);
             var movedElsewhere = moved.Count(k => !inUpload.Contains(k));

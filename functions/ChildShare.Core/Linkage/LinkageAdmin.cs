@@ -58,7 +58,7 @@ public sealed partial class LinkageAdmin(
 
         engine.Split(providerChildA, providerChildB);
         await store.AddConstraintAsync(providerChildA, providerChildB, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
-        var writer = new LinkageWriter();
+        var writer = new BatchWriter(parallelism: LinkageStore.WriteParallelism);
         var moved = await store.WriteChangesAsync(engine, loaded, [], writer, cancellationToken).ConfigureAwait(false);
 
         // The constraint lives on both nodes even when their cluster keys did not change.

@@ -30,6 +30,12 @@ public static class LinkageTables
 /// </summary>
 public sealed class LinkageStore(ChildShareStorage storage)
 {
+    /// <summary>
+    /// Transactions written at once: linkage writes touch many small partitions (one per token,
+    /// cluster and provider child), which one after another would cost a round trip each.
+    /// </summary>
+    public const int WriteParallelism = 16;
+
     private const int ParallelReads = 16;
     private readonly ConcurrentDictionary<string, bool> _created = new(StringComparer.Ordinal);
 
@@ -143,7 +149,7 @@ public sealed class LinkageStore(ChildShareStorage storage)
     /// and the child key in each moved record's row of the records table and its identity. Returns the keys whose child key changed.
     /// </summary>
     public async Task<List<string>> WriteChangesAsync(
-        LinkageEngine engine, IReadOnlyDictionary<string, LinkNodeState> loaded, IEnumerable<string> alsoWriteKeys, LinkageWriter writer,
+        LinkageEngine engine, IReadOnlyDictionary<string, LinkNodeState> loaded, IEnumerable<string> alsoWriteKeys, BatchWriter writer,
         CancellationToken cancellationToken)
     {
         var records = storage.Table(TableNames.Records);

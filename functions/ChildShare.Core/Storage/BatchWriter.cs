@@ -8,20 +8,17 @@ namespace ChildShare.Core.Storage;
 /// of one partition. Operations on the same entity collapse in the buffer (a later upsert merges
 /// over an earlier one, the last delete or upsert wins), so a transaction never names an entity
 /// twice. Memory stays bounded: when more than <c>maxBuffered</c> entities wait, the fullest
-/// partitions are written first. Not thread-safe: one writer per unit of work.
+/// partitions are written first. With <c>parallelism</c> above 1, a flush writes that many
+/// transactions at once (writes that touch many small partitions, such as linkage's, would
+/// otherwise cost a round trip each). Adding is not thread-safe: one writer per unit of work.
 /// </summary>
-public sealed class BatchWriter(int maxBuffered = 5000)
+public sealed class BatchWriter(int maxBuffered = 5000, int parallelism = 1)
 {
     public const int MaxBatchSize = 100;
 
     private readonly Dictionary<(TableClient Table, string PartitionKey), Dictionary<string, TableTransactionAction>> _pending = [];
     private int _buffered;
 
-    /// <summary>Entities written or deleted so far.</summary>
-    public long Written { get; private set; }
-
-    /// <summary>Transactions submitted so far.</summary>
-    public long Transactions { get; private set; }
 
     public Task UpsertAsync(TableClient table, TableEntity entity, CancellationToken cancellationToken = default) =>
         AddAsync(table, new TableTransactionAction(TableTransactionActionType.UpsertMerge, entity), cancellationToken);
@@ -30,13 +27,7 @@ public sealed class BatchWriter(int maxBuffered = 5000)
     public Task DeleteAsync(TableClient table, string partitionKey, string rowKey, CancellationToken cancellationToken = default) =>
         AddAsync(table, new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(partitionKey, rowKey), ETag.All), cancellationToken);
 
-    public async Task FlushAsync(CancellationToken cancellationToken = default)
-    {
-        foreach (var key in _pending.Keys.ToList())
-        {
-            await WritePartitionAsync(key, cancellationToken).ConfigureAwait(false);
-        }
-    }
+    public Task FlushAsync(CancellationToken cancellationToken = default) => WritePartitionsAsync(_pending.Keys.ToList(), cancellationToken);
 
     private async Task AddAsync(TableClient table, TableTransactionAction action, CancellationToken cancellationToken)
     {
@@ -65,10 +56,7 @@ public sealed class BatchWriter(int maxBuffered = 5000)
         else if (_buffered > maxBuffered)
         {
             var fullest = _pending.OrderByDescending(p => p.Value.Count).Take(Math.Max(1, _pending.Count / 2)).Select(p => p.Key).ToList();
-            foreach (var partitionKey in fullest)
-            {
-                await WritePartitionAsync(partitionKey, cancellationToken).ConfigureAwait(false);
-            }
+            await WritePartitionsAsync(fullest, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -88,33 +76,38 @@ public sealed class BatchWriter(int maxBuffered = 5000)
         return earlier;
     }
 
-    private async Task WritePartitionAsync((TableClient Table, string PartitionKey) key, CancellationToken cancellationToken)
+    private Task WritePartitionAsync((TableClient Table, string PartitionKey) key, CancellationToken cancellationToken) =>
+        WritePartitionsAsync([key], cancellationToken);
+
+    private async Task WritePartitionsAsync(List<(TableClient Table, string PartitionKey)> keys, CancellationToken cancellationToken)
     {
-        if (!_pending.Remove(key, out var partition) || partition.Count == 0)
+        var transactions = new List<(TableClient Table, TableTransactionAction[] Actions)>();
+        foreach (var key in keys)
         {
-            return;
+            if (_pending.Remove(key, out var partition))
+            {
+                _buffered -= partition.Count;
+                transactions.AddRange(partition.Values.Chunk(MaxBatchSize).Select(chunk => (key.Table, chunk)));
+            }
         }
 
-        _buffered -= partition.Count;
-        foreach (var chunk in partition.Values.Chunk(MaxBatchSize))
-        {
-            try
+        await Parallel.ForEachAsync(transactions, new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellationToken },
+            async (transaction, ct) =>
             {
-                await key.Table.SubmitTransactionAsync(chunk, cancellationToken).ConfigureAwait(false);
-                Transactions++;
-            }
-            catch (TableTransactionFailedException ex) when (ex.Status == 404)
-            {
-                // A delete of an entity already gone (an earlier attempt got that far) fails the whole
-                // transaction; write the chunk one by one, where a missing entity is not an error.
-                await WriteOneByOneAsync(key.Table, chunk, cancellationToken).ConfigureAwait(false);
-            }
-
-            Written += chunk.Length;
-        }
+                try
+                {
+                    await transaction.Table.SubmitTransactionAsync(transaction.Actions, ct).ConfigureAwait(false);
+                }
+                catch (TableTransactionFailedException ex) when (ex.Status == 404)
+                {
+                    // A delete of an entity already gone (an earlier attempt got that far) fails the whole
+                    // transaction; write the chunk one by one, where a missing entity is not an error.
+                    await WriteOneByOneAsync(transaction.Table, transaction.Actions, ct).ConfigureAwait(false);
+                }
+            }).ConfigureAwait(false);
     }
 
-    private async Task WriteOneByOneAsync(TableClient table, TableTransactionAction[] actions, CancellationToken cancellationToken)
+    private static async Task WriteOneByOneAsync(TableClient table, TableTransactionAction[] actions, CancellationToken cancellationToken)
     {
         foreach (var action in actions)
         {
@@ -126,8 +119,6 @@ public sealed class BatchWriter(int maxBuffered = 5000)
             {
                 await table.UpsertEntityAsync((TableEntity)action.Entity, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
             }
-
-            Transactions++;
         }
     }
 }
