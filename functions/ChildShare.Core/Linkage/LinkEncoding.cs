@@ -88,6 +88,15 @@ public enum LinkTokenKind
 
     /// <summary>Zip code (5 digits in production).</summary>
     Zip,
+
+    /// <summary>First + last name + zip (compared with a street address when the birth dates disagree).</summary>
+    NameZip,
+
+    /// <summary>Sex, where reported (a guard: two records that both report it and disagree are not L12's surname change).</summary>
+    Sex,
+
+    /// <summary>Lookup: Soundex of last and first name exchanged, in the <see cref="PhoneticNames"/> space.</summary>
+    PhoneticNamesSwapped,
 }
 
 /// <summary>
@@ -96,14 +105,14 @@ public enum LinkTokenKind
 /// </summary>
 public sealed class LinkEncoding(UInt128[] tokens, ulong[] nameBloom, ulong[] swappedNameBloom, ulong[]? addressBloom, bool fullName)
 {
-    public const int KindCount = (int)LinkTokenKind.Zip + 1;
+    public const int KindCount = (int)LinkTokenKind.PhoneticNamesSwapped + 1;
 
     /// <summary>The kinds written to the token index.</summary>
     public static readonly LinkTokenKind[] IndexedKinds = [LinkTokenKind.StateId, LinkTokenKind.Dob, LinkTokenKind.PhoneticNames];
 
     /// <summary>The kinds looked up in the token index to find candidates.</summary>
     public static readonly LinkTokenKind[] LookupKinds =
-        [LinkTokenKind.StateId, LinkTokenKind.Dob, LinkTokenKind.DobDayMonthSwapped, LinkTokenKind.PhoneticNames];
+        [LinkTokenKind.StateId, LinkTokenKind.Dob, LinkTokenKind.DobDayMonthSwapped, LinkTokenKind.PhoneticNames, LinkTokenKind.PhoneticNamesSwapped];
 
     public UInt128[] Tokens { get; } = tokens;
 
@@ -264,6 +273,11 @@ public sealed class LinkEncoder(Pseudonymizer pseudonymizer)
         Set(LinkTokenKind.SwappedNameDob, "link-name-dob-v1", first, last, dob);
         Set(LinkTokenKind.Dob, "link-dob-v1", dob);
         Set(LinkTokenKind.PhoneticNames, "link-phonetic-v1", firstSound, lastSound);
+        if (firstSound != lastSound)
+        {
+            Set(LinkTokenKind.PhoneticNamesSwapped, "link-phonetic-v1", lastSound, firstSound);
+        }
+
         Set(LinkTokenKind.DobYearMonth, "link-dob-ym-v1", Blank(input.Year), Blank(input.Month));
         Set(LinkTokenKind.DobYearDay, "link-dob-yd-v1", Blank(input.Year), Blank(input.Day));
         Set(LinkTokenKind.DobMonthDay, "link-dob-md-v1", Blank(input.Month), Blank(input.Day));
@@ -275,6 +289,11 @@ public sealed class LinkEncoder(Pseudonymizer pseudonymizer)
         Set(LinkTokenKind.LastDobZip, "link-last-dob-zip-v1", last, dob, zip);
         Set(LinkTokenKind.FirstDobZip, "link-first-dob-zip-v1", first, dob, zip);
         Set(LinkTokenKind.Zip, "link-zip-v1", zip);
+        Set(LinkTokenKind.NameZip, "link-name-zip-v1", last, first, zip);
+        if (input.Sex != Sex.Unknown)
+        {
+            Set(LinkTokenKind.Sex, "link-sex-v1", input.Sex.ToString());
+        }
 
         var name = new ulong[BloomBits / 64];
         AddBigrams(name, "first", first, NameHashes);

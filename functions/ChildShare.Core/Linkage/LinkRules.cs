@@ -46,6 +46,19 @@ public enum LinkRule
     /// <summary>L11: a birth date is missing or unreadable on one side, very similar names, same zip and similar address.</summary>
     FuzzyNameNoDob,
 
+    /// <summary>
+    /// L12: same first name, birth date and zip, a different last name (a child whose surname changed:
+    /// adoption, a parent's marriage), and no disagreement on sex where both report it. Twins differ in
+    /// first name, so they never fit; ambiguity-guarded like L8.
+    /// </summary>
+    SurnameChangedDobZip,
+
+    /// <summary>
+    /// L13: same first and last name, zip and street address, a birth date that disagrees (a mistyped or
+    /// swapped date). Only where both records carry an address: siblings never share a first name.
+    /// </summary>
+    NameZipAddress,
+
     /// <summary>Operator: the same provider child (same provider and local id).</summary>
     SameLocalId,
 }
@@ -64,6 +77,9 @@ public sealed record LinkRuleOptions
 
     /// <summary>L8, L10: address Dice that counts as the same address.</summary>
     public double AddressDice { get; init; } = 0.8;
+
+    /// <summary>L13: address Dice that counts as the same street address when nothing else but the name agrees.</summary>
+    public double SameAddressDice { get; init; } = 0.9;
 
     /// <summary>L9: name Dice with the same state student id.</summary>
     public double StateIdDice { get; init; } = 0.6;
@@ -102,6 +118,8 @@ public static class LinkDecision
         LinkRule.FuzzyNamePartialDob => "L9-bloom-name-partial-dob-zip",
         LinkRule.StateIdFuzzyName => "L10-ssid-bloom-name",
         LinkRule.FuzzyNameNoDob => "L11-bloom-name-zip-no-dob",
+        LinkRule.SurnameChangedDobZip => "L12-first-dob-zip-surname-changed",
+        LinkRule.NameZipAddress => "L13-name-zip-address",
         LinkRule.SameLocalId => "L0-same-local-id",
         _ => Unlinked,
     };
@@ -129,13 +147,13 @@ public static class LinkDecision
             return LinkRule.NameDob;
         }
 
-        // The remaining rules need the same birth date, part of it, the same state id, or a missing date: skip the filters otherwise.
+        // The remaining rules need the same birth date, part of it, the same state id, a missing date, or the same name and zip: skip the filters otherwise.
         var sameDob = a.Same(b, LinkTokenKind.Dob)
             || (a.Has(LinkTokenKind.DobDayMonthSwapped) && a[LinkTokenKind.DobDayMonthSwapped] == b[LinkTokenKind.Dob]);
         var dobParts = (a.Same(b, LinkTokenKind.DobYearMonth) ? 1 : 0) + (a.Same(b, LinkTokenKind.DobYearDay) ? 1 : 0)
             + (a.Same(b, LinkTokenKind.DobMonthDay) ? 1 : 0);
         var dobMissing = !a.Has(LinkTokenKind.Dob) || !b.Has(LinkTokenKind.Dob);
-        if (!sameDob && dobParts == 0 && !dobMissing && !a.Same(b, LinkTokenKind.StateId))
+        if (!sameDob && dobParts == 0 && !dobMissing && !a.Same(b, LinkTokenKind.StateId) && !a.Same(b, LinkTokenKind.NameZip))
         {
             return LinkRule.None;
         }
@@ -193,6 +211,17 @@ public static class LinkDecision
             && !off.Contains(LinkRule.FuzzyNameNoDob))
         {
             return LinkRule.FuzzyNameNoDob;
+        }
+
+        var sexDiffers = a.Has(LinkTokenKind.Sex) && b.Has(LinkTokenKind.Sex) && !a.Same(b, LinkTokenKind.Sex);
+        if (fullNames && a.Same(b, LinkTokenKind.FirstDobZip) && !sexDiffers && !off.Contains(LinkRule.SurnameChangedDobZip))
+        {
+            return LinkRule.SurnameChangedDobZip;
+        }
+
+        if (a.Same(b, LinkTokenKind.NameZip) && addressDice >= options.SameAddressDice && !off.Contains(LinkRule.NameZipAddress))
+        {
+            return LinkRule.NameZipAddress;
         }
 
         return LinkRule.None;

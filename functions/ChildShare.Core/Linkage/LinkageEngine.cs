@@ -30,6 +30,7 @@ public sealed class LinkageEngine(LinkRuleOptions? options = null)
     private readonly List<int> _parent = [];
     private readonly Dictionary<int, Cluster> _clusters = [];
     private readonly Dictionary<string, int> _loadedClusters = new(StringComparer.Ordinal);
+    private static readonly LinkRule[] AmbiguityGuarded = [LinkRule.PartialNameDobZip, LinkRule.SurnameChangedDobZip];
     private static readonly Dictionary<string, LinkRule> RulesByCode = Enum.GetValues<LinkRule>().ToDictionary(LinkDecision.Code, r => r, StringComparer.Ordinal);
 
     public int NodeCount => _nodes.Count;
@@ -231,11 +232,13 @@ public sealed class LinkageEngine(LinkRuleOptions? options = null)
             }
         }
 
-        // A record that lacks a name part and fits two different children (twins, siblings) joins neither.
-        var partial = links.Where(l => l.Rule == LinkRule.PartialNameDobZip).Select(l => Find(l.Other)).Distinct().Count();
-        if (partial > 1)
+        // A record that lacks a name part, or whose surname differs, and fits two different children joins neither.
+        foreach (var guarded in AmbiguityGuarded)
         {
-            links.RemoveAll(l => l.Rule == LinkRule.PartialNameDobZip);
+            if (links.Where(l => l.Rule == guarded).Select(l => Find(l.Other)).Distinct().Count() > 1)
+            {
+                links.RemoveAll(l => l.Rule == guarded);
+            }
         }
 
         foreach (var (other, rule) in links.OrderBy(l => l.Rule).ThenBy(l => _nodes[l.Other].Seed, StringComparer.Ordinal))

@@ -11,8 +11,8 @@ public sealed class LinkageEngineTests
     private static readonly Pseudonymizer Key = new(new PseudonymKey("k1", SHA256.HashData(Encoding.UTF8.GetBytes("engine tests"))));
     private static readonly LinkEncoder Encoder = new(Key);
 
-    private static LinkEncoding Enc(string first, string last, string dob, string? zip = "12345", string? ssid = null, Sex sex = Sex.Unknown) =>
-        Encoder.Encode(new LinkInput(NameNormalizer.MatchForm(first), NameNormalizer.MatchForm(last), dob[..4], dob[5..7], dob[8..], sex, zip, ssid));
+    private static LinkEncoding Enc(string first, string last, string dob, string? zip = "12345", string? ssid = null, Sex sex = Sex.Unknown, string? address = null) =>
+        Encoder.Encode(new LinkInput(NameNormalizer.MatchForm(first), NameNormalizer.MatchForm(last), dob[..4], dob[5..7], dob[8..], sex, zip, ssid, address));
 
     [Theory]
     [InlineData("ROBERT", "R163")]
@@ -48,9 +48,61 @@ public sealed class LinkageEngineTests
         Assert.Equal(LinkRule.FuzzyNameDob, LinkDecision.Decide(Enc("Jonathan", "Richardson", "2015-03-02"), Enc("Jonathan", "Richadson", "2015-03-02"), options));
         Assert.Equal(LinkRule.FuzzyNamePartialDob, LinkDecision.Decide(Enc("Jonathan", "Richardson", "2015-03-02"), Enc("Jonathan", "Richardson", "2015-03-20"), options));
         Assert.Equal(LinkRule.PartialNameDobZip, LinkDecision.Decide(Enc("Baby Girl", "Richardson", "2015-03-02"), Enc("Jonna", "Richardson", "2015-03-02"), options));
+        Assert.Equal(LinkRule.SurnameChangedDobZip, LinkDecision.Decide(Enc("Georgia", "Pegg", "2015-03-02"), Enc("Georgia", "Kyriacou", "2015-03-02"), options));
+        Assert.Equal(LinkRule.NameZipAddress, LinkDecision.Decide(
+            Enc("Amy", "Mccarthy", "2015-03-02", address: "12BANNERSTREET"), Enc("Amy", "Mccarthy", "2012-10-05", address: "12BANNERSTRET"), options));
 
         // Twins: same last name, birth date and zip, different first names.
         Assert.Equal(LinkRule.None, LinkDecision.Decide(Enc("Naomi", "Dinnison", "2015-03-02"), Enc("Joshua", "Dinnison", "2015-03-02"), options));
+    }
+
+    [Fact]
+    public void A_surname_change_links_only_on_the_same_first_name_birth_date_and_zip_and_never_across_sexes()
+    {
+        var options = LinkRuleOptions.Default;
+        Assert.Equal(LinkRule.SurnameChangedDobZip, LinkDecision.Decide(
+            Enc("Jordan", "Pegg", "2015-03-02", sex: Sex.Female), Enc("Jordan", "Kyriacou", "2015-03-02", sex: Sex.Female), options));
+        Assert.Equal(LinkRule.SurnameChangedDobZip, LinkDecision.Decide(
+            Enc("Jordan", "Pegg", "2015-03-02", sex: Sex.Female), Enc("Jordan", "Kyriacou", "2015-03-02"), options));
+        Assert.Equal(LinkRule.None, LinkDecision.Decide(
+            Enc("Jordan", "Pegg", "2015-03-02", sex: Sex.Female), Enc("Jordan", "Kyriacou", "2015-03-02", sex: Sex.Male), options));
+        Assert.Equal(LinkRule.None, LinkDecision.Decide(Enc("Jordan", "Pegg", "2015-03-02"), Enc("Jordan", "Kyriacou", "2015-03-02", "54321"), options));
+        Assert.Equal(LinkRule.None, LinkDecision.Decide(Enc("Jordan", "Pegg", "2015-03-02"), Enc("Jordan", "Kyriacou", "2015-03-03"), options));
+    }
+
+    [Fact]
+    public void A_new_surname_that_fits_two_children_joins_neither()
+    {
+        // One school has two Georgias born the same day in one zip; another provider's Georgia with a new surname could be either.
+        var engine = new LinkageEngine();
+        engine.Add("a|1", "a", "s1", Enc("Georgia", "Pegg", "2015-03-02"));
+        engine.Add("a|2", "a", "s2", Enc("Georgia", "Kyriacou", "2015-03-02"));
+        engine.Add("c|3", "c", "s3", Enc("Georgia", "Whetstone", "2015-03-02"));
+        Assert.Equal(3, engine.ClusterCount);
+    }
+
+    [Fact]
+    public void A_different_birth_date_links_on_name_zip_and_address_only_where_both_carry_an_address()
+    {
+        var options = LinkRuleOptions.Default;
+        Assert.Equal(LinkRule.None, LinkDecision.Decide(Enc("Amy", "Mccarthy", "2015-03-02"), Enc("Amy", "Mccarthy", "2012-10-05"), options));
+        Assert.Equal(LinkRule.None, LinkDecision.Decide(
+            Enc("Amy", "Mccarthy", "2015-03-02", address: "12BANNERSTREET"), Enc("Amy", "Mccarthy", "2012-10-05"), options));
+        Assert.Equal(LinkRule.None, LinkDecision.Decide(
+            Enc("Amy", "Mccarthy", "2015-03-02", address: "12BANNERSTREET"), Enc("Amy", "Mccarthy", "2012-10-05", address: "7OXLEYPLACE"), options));
+        Assert.Equal(LinkRule.None, LinkDecision.Decide(
+            Enc("Amy", "Mccarthy", "2015-03-02", address: "12BANNERSTREET"), Enc("Amy", "Mccarthy", "2012-10-05", "54321", address: "12BANNERSTREET"), options));
+    }
+
+    [Fact]
+    public void Records_with_first_and_last_name_exchanged_are_candidates_even_when_the_birth_date_differs()
+    {
+        // Neither the birth date nor the phonetic names block them together; the exchanged phonetic lookup does.
+        var engine = new LinkageEngine();
+        engine.Add("a|1", "a", "s1", Enc("Holly", "Whitehead", "2015-07-03"));
+        engine.Add("b|1", "b", "s2", Enc("Whitehead", "Holly", "2015-07-30"));
+        Assert.Equal(1, engine.ClusterCount);
+        Assert.Equal(LinkDecision.Code(LinkRule.FuzzyNamePartialDob), engine.RuleOf("b|1"));
     }
 
     [Fact]

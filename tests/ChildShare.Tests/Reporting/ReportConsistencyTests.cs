@@ -65,8 +65,8 @@ public sealed class ReportConsistencyTests : IAsyncLifetime
     public async Task Report_LinkageMergeAfterCorrectedName_ChildCountedOnce()
     {
         var (first, last, dob) = ReportHarness.Child(0);
-        // A last name too different for any fuzzy rule: a separate child until the clinic corrects it.
-        await IngestAsync("clinic", $"C0,{first},Zyxwvut,{dob},F,5,12345,3,Checkup,Health,2026-09-10,2026-09-10\n");
+        // A first and last name too different for any rule: a separate child until the clinic corrects it.
+        await IngestAsync("clinic", $"C0,Qwrtpk,Zyxwvut,{dob},F,5,12345,3,Checkup,Health,2026-09-10,2026-09-10\n");
         var beforeMerge = await TotalAsync("2026-09-01", "2026-09-30");
 
         await IngestAsync("clinic", $"C0,{first},{last},{dob},F,5,12345,3,Checkup,Health,2026-09-10,2026-09-10\n");
