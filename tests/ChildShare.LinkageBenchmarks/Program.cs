@@ -7,50 +7,24 @@ using ChildShare.Core.Ingestion;
 using ChildShare.Core.Linkage;
 using ChildShare.Core.Pseudonymization;
 using ChildShare.Core.Storage;
+using ChildShare.LinkageBenchmarks;
 
-// Links the synthetic benchmark community (100,000 children, 5 providers, 1,000,000 service rows)
-// with the in-memory linkage engine, and compares it with hashing the tokens alone in the same run.
-// Rows are read through the real parser and normalizer; each distinct provider child identity
-// (a row with a typo is a second variant) is one linkage input. Usage: [children] (default 100000).
-var children = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : CommunitySpec.Benchmark.Children;
+// Two benchmarks of record linkage on the synthetic community (the generator of the ingestion issue).
+//   memory [children]            links 100,000 children (default) from 5 providers with the in-memory engine, against
+//                                hashing the tokens alone in the same run: time, allocations, peak working set, quality.
+//   storage [children] [probe]   links the community through table storage (Azurite) upload by upload and, as the
+//                                store grows, times linking a probe upload of the same size each time: the ratio to
+//                                the first probe shows whether linking grows with the upload or with the community.
+var mode = args.FirstOrDefault() is "storage" or "memory" ? args[0] : "memory";
+var rest = args.SkipWhile(a => a is "storage" or "memory").ToArray();
+if (mode == "storage")
+{
+    return await StorageBenchmark.RunAsync(rest);
+}
+
+var children = rest.Length > 0 ? int.Parse(rest[0], CultureInfo.InvariantCulture) : CommunitySpec.Benchmark.Children;
 var spec = CommunitySpec.Benchmark with { Children = children, ServiceRows = children * 10 };
-var dir = Path.Combine(Path.GetTempPath(), $"childshare-linkage-bench-{children}");
-if (!File.Exists(Path.Combine(dir, "providers.json")))
-{
-    Console.WriteLine($"writing the synthetic community to {dir} ...");
-    new SyntheticCommunity(spec).WriteTo(dir);
-}
-
-var today = new DateOnly(2026, 10, 15);
-var subjects = new List<(string Provider, string LocalId, ChildIdentity Identity, Demographics Demographics)>();
-var seen = new HashSet<string>(StringComparer.Ordinal);
-foreach (var (id, _, _) in SyntheticCommunity.ProviderCatalog.Take(spec.Providers))
-{
-    var file = Directory.GetFiles(dir, id + ".*").Single(f => !f.EndsWith(".json", StringComparison.Ordinal));
-    var profile = MappingProfile.Parse(File.ReadAllText(Path.Combine(dir, id + ".profile.json")));
-    UploadFingerprint fingerprint;
-    using (var stream = File.OpenRead(file))
-    {
-        fingerprint = await UploadFileReader.FingerprintAsync(stream);
-    }
-
-    var normalizer = new RowNormalizer(profile, new IngestionOptions(), today);
-    using var content = File.OpenRead(file);
-    foreach (var row in UploadFileReader.ReadRows(content, UploadFileReader.EncodingFor(profile, fingerprint), profile.DelimiterFor(Path.GetFileName(file)), profile))
-    {
-        if (normalizer.Normalize(row.LineNumber, field => row[field]).Record is { } record)
-        {
-            var i = record.Identity;
-            var variant = $"{id}|{i.LocalChildId}|{i.FirstName.Match}|{i.LastName.Match}|{i.BirthDate}|{i.StateStudentId}|{record.Demographics.Sex}|{record.Demographics.Zip}";
-            if (seen.Add(variant))
-            {
-                subjects.Add((id, i.LocalChildId, i, record.Demographics));
-            }
-        }
-    }
-}
-
-seen.Clear();
+var subjects = await Community.LoadSubjectsAsync(spec);
 var pseudonymizer = new Pseudonymizer(new PseudonymKey("bench-1", SHA256.HashData(Encoding.UTF8.GetBytes("linkage benchmark key"))));
 var providerChildren = subjects.Select(s => s.Provider + "|" + s.LocalId).Distinct().Count();
 Console.WriteLine($"{subjects.Count:N0} distinct provider-child identities ({providerChildren:N0} provider children) from {spec.Providers} providers, {children:N0} children");
@@ -109,14 +83,15 @@ var (precision, recall) = PairQuality(byNode.Values.ToList());
 var total = encoding.Elapsed + linking.Elapsed;
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"""
     token hashing alone (local token + exact token per identity): {hashing.Elapsed.TotalSeconds:F2} s, allocated {hashAllocated / 1e6:F0} MB, retained {hashRetained / 1e6:F0} MB
-    linkage encoding (13 tokens + 2 name Bloom filters):          {encoding.Elapsed.TotalSeconds:F2} s
+    linkage encoding (up to {LinkEncoding.KindCount} tokens + 2 name Bloom filters):    {encoding.Elapsed.TotalSeconds:F2} s
     linkage engine (index, candidates, rules, clusters):           {linking.Elapsed.TotalSeconds:F2} s
     linkage total:                                                 {total.TotalSeconds:F2} s = {total / hashing.Elapsed:F1} x hashing alone; allocated {linkAllocated / 1e6:F0} MB, retained {linkRetained / 1e6:F0} MB
     peak working set: {peakAfterHashing / 1e6:F0} MB after hashing alone, {peak / 1e6:F0} MB after linking (whole process, parsed rows included)
     clusters {found:N0} for {trueChildren:N0} true children present (count error {(double)(found - trueChildren) / trueChildren:+0.00%;-0.00%}); pairwise precision {precision:F4}, recall {recall:F4}
     """));
+return 0;
 
-static List<string> RunHashing(List<(string Provider, string LocalId, ChildIdentity Identity, Demographics Demographics)> subjects, Pseudonymizer pseudonymizer)
+static List<string> RunHashing(List<Subject> subjects, Pseudonymizer pseudonymizer)
 {
     // What ingestion does per record with the exact-match linker: the local token and one child token.
     var tokens = new List<string>(subjects.Count * 2);
@@ -130,7 +105,7 @@ static List<string> RunHashing(List<(string Provider, string LocalId, ChildIdent
     return tokens;
 }
 
-static void RunLinking(List<(string Provider, string LocalId, ChildIdentity Identity, Demographics Demographics)> subjects, Pseudonymizer pseudonymizer)
+static void RunLinking(List<Subject> subjects, Pseudonymizer pseudonymizer)
 {
     var encoder = new LinkEncoder(pseudonymizer);
     var engine = new LinkageEngine();
