@@ -29,13 +29,30 @@ internal sealed class ProviderFormat
 
     static ProviderFormat() => Encoding.RegisterProvider(CodePagesEncodingProvider.Instance);
 
-    public static ProviderFormat For(int provider) => provider switch
+    /// <summary>The format of a provider; with <paramref name="streetAddresses"/>, the clinic's carries an address column.</summary>
+    public static ProviderFormat For(int provider, bool streetAddresses = false) => provider switch
     {
         0 => District(),
         1 => AfterSchool(),
-        2 => Clinic(),
+        2 => streetAddresses ? WithStreetAddress(Clinic(), "Address") : Clinic(),
         3 => EarlyLearning(),
         _ => SocialServices(),
+    };
+
+    /// <summary>The same format with the child's street address in one more, last, column (so spoiled cells keep their places).</summary>
+    private static ProviderFormat WithStreetAddress(ProviderFormat format, string column) => new()
+    {
+        Extension = format.Extension,
+        Delimiter = format.Delimiter,
+        Encoding = format.Encoding,
+        NewLine = format.NewLine,
+        Header = [.. format.Header, column],
+        Profile = format.Profile with
+        {
+            Columns = new Dictionary<string, CanonicalField>(format.Profile.Columns) { [column] = CanonicalField.StreetAddress },
+        },
+        Row = (child, random, typo) => [.. format.Row(child, random, typo), child.StreetAddress],
+        Spoil = format.Spoil,
     };
 
     private static string Name(string name, Random random, bool typo) => typo ? SyntheticCommunity.Typo(name, random) : name;

@@ -4,11 +4,16 @@ using ChildShare.Core.Ingestion;
 
 namespace ChildShare.Cli.Synthetic;
 
-/// <summary>Sizes and seed of a synthetic community.</summary>
-public sealed record CommunitySpec(int Children, int Providers, int ServiceRows, int Seed, double BadRowRate = 0.01, double TypoRate = 0.08)
+/// <summary>
+/// Sizes and seed of a synthetic community. With <paramref name="StreetAddresses"/>, the health clinic's
+/// file carries each child's street address in an "Address" column (mapped to StreetAddress).
+/// </summary>
+public sealed record CommunitySpec(
+    int Children, int Providers, int ServiceRows, int Seed, double BadRowRate = 0.01, double TypoRate = 0.08, bool StreetAddresses = false)
 {
-    /// <summary>The sample kept in the repository: 3 providers, a few hundred children.</summary>
-    public static CommunitySpec Sample { get; } = new(Children: 300, Providers: 3, ServiceRows: 900, Seed: 20261126, BadRowRate: 0.02, TypoRate: 0.1);
+    /// <summary>The sample kept in the repository: 3 providers, a few hundred children, street addresses at the clinic.</summary>
+    public static CommunitySpec Sample { get; } =
+        new(Children: 300, Providers: 3, ServiceRows: 900, Seed: 20261126, BadRowRate: 0.02, TypoRate: 0.1, StreetAddresses: true);
 
     /// <summary>The benchmark community of the issues: 100,000 children, 5 providers, 1,000,000 service rows.</summary>
     public static CommunitySpec Benchmark { get; } = new(Children: 100_000, Providers: 5, ServiceRows: 1_000_000, Seed: 7);
@@ -16,7 +21,7 @@ public sealed record CommunitySpec(int Children, int Providers, int ServiceRows,
 
 /// <summary>One synthetic child: the truth behind every provider row about them.</summary>
 public sealed record SyntheticChild(int Id, string First, string Middle, string Last, DateOnly BirthDate, Sex Sex, Race[] Races,
-    Ethnicity Ethnicity, string Zip, string Grade, string School, string StateId);
+    Ethnicity Ethnicity, string Zip, string Grade, string School, string StateId, string StreetAddress);
 
 /// <summary>
 /// A seeded generator of a community of children and the files its providers would upload: each
@@ -31,6 +36,8 @@ public sealed class SyntheticCommunity
     private static readonly string[] LastNames = ["Smith", "Johnson", "García", "Martínez", "Nguyen", "Williams", "Brown", "Rodríguez", "Kim", "Patel", "O'Brien", "Hernández", "Jones", "Lee", "Davis", "López", "Wilson", "Tupou", "Kahananui", "Begay", "Yazzie", "Chen", "Washington", "Jackson", "Müller", "Van der Berg", "Núñez", "Singh", "Okafor", "Fa'alogo", "Thompson", "White", "Harris", "Clark", "Lewis", "Robinson", "Walker", "Young", "Allen", "King", "Wright", "Scott", "Torres", "Hill", "Flores", "Green", "Adams", "Nelson", "Baker", "Hall", "Rivera", "Campbell", "Mitchell", "Carter", "Roberts"];
     private static readonly string[] Zips = ["12345", "12346", "12347", "12350", "12401", "12402", "12405", "02134", "12201", "12203"];
     private static readonly string[] Schools = ["Lincoln Elementary", "Roosevelt Elementary", "Jefferson Middle", "Central High", "Riverside K-8"];
+    private static readonly string[] Streets = ["Maple", "Oak", "Cedar", "Elm", "Willow", "Birch", "Walnut", "Sycamore", "Magnolia", "Juniper", "Hickory", "Laurel", "Dogwood"];
+    private static readonly string[] StreetSuffixes = ["St", "Ave", "Rd", "Dr", "Ln", "Ct", "Blvd", "Pl", "Way", "Ter"];
 
     private readonly CommunitySpec _spec;
     private readonly SyntheticChild[] _children;
@@ -65,7 +72,7 @@ public sealed class SyntheticCommunity
         for (var p = 0; p < providers.Count; p++)
         {
             var (id, name, kind) = providers[p];
-            var format = ProviderFormat.For(p);
+            var format = ProviderFormat.For(p, _spec.StreetAddresses);
             var members = MembersOf(p, random);
             var file = Path.Combine(directory, id + format.Extension);
             WriteProviderFile(file, format, members, rowsPerProvider, random);
@@ -141,7 +148,20 @@ public sealed class SyntheticCommunity
         var grade = age switch { < 5 => "PK", 5 => "K", _ => Math.Min(12, age - 5).ToString(CultureInfo.InvariantCulture) };
         var school = age switch { < 11 => Schools[random.Next(2)], < 14 => Schools[2], _ => Schools[3] };
         var stateId = (900_000_000 + id).ToString(CultureInfo.InvariantCulture);
-        return new SyntheticChild(id, first, middle, last, birth, sex, races, ethnicity, zip, grade, school, stateId);
+        return new SyntheticChild(id, first, middle, last, birth, sex, races, ethnicity, zip, grade, school, stateId, StreetAddressOf(id));
+    }
+
+    /// <summary>
+    /// A street address from the child's id alone, so it takes nothing from the seeded draws and adds
+    /// an address without changing any other field: "4821 N Maple St Apt 3".
+    /// </summary>
+    private static string StreetAddressOf(int id)
+    {
+        var number = 100 + id % 9900 * 7919 % 9900;
+        var direction = (id % 6) switch { 0 => "N ", 1 => "S ", _ => "" };
+        var unit = id % 7 == 0 ? " Apt " + (1 + id % 12).ToString(CultureInfo.InvariantCulture) : "";
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{number} {direction}{Streets[id / 3 % Streets.Length]} {StreetSuffixes[id % StreetSuffixes.Length]}{unit}");
     }
 
     internal static string Pick(Random random, string[] values) => values[random.Next(values.Length)];

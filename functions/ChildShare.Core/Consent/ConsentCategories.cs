@@ -3,7 +3,7 @@ namespace ChildShare.Core.Consent;
 /// <summary>
 /// The data categories a consent may cover, and what each releases in an identifiable report:
 /// <list type="bullet">
-/// <item><c>identity</c>: the identities row (local id, names, suffix, birth date, state student id).</item>
+/// <item><c>identity</c>: the identities row (local id, names, suffix, birth date, state student id, street address).</item>
 /// <item><c>demographics</c>: the record's birth date, sex, race(s), ethnicity and zip.</item>
 /// <item><c>academic</c>: the record's grade and school.</item>
 /// <item><c>enrollment</c>: each service record's program and dates (start, end, as of).</item>

@@ -287,7 +287,7 @@ public partial class IdentifiableReportService(
                 var row = await storage.Table(TableNames.Identities).GetEntityIfExistsAsync<TableEntity>(source, token, cancellationToken: cancellationToken).ConfigureAwait(false);
                 if (row.HasValue && row.Value is { } entity)
                 {
-                    identity.Add(Pick(entity, "LocalChildId", "FirstName", "MiddleName", "LastName", "Suffix", "BirthDate", "StateStudentId"));
+                    identity.Add(Pick(entity, "LocalChildId", "FirstName", "MiddleName", "LastName", "Suffix", "BirthDate", "StateStudentId", "StreetAddress"));
                 }
             }
 

@@ -25,4 +25,10 @@ public enum CanonicalField
     ServiceEnd,
     Hours,
     DaysAttended,
+
+    /// <summary>
+    /// Optional: the child's street address as one line ("123 N Main St Apt 4"). Kept as written with the
+    /// direct identifiers and offered to linkage in its match form (<see cref="AddressNormalizer"/>).
+    /// </summary>
+    StreetAddress,
 }

@@ -51,6 +51,9 @@ public sealed record ChildIdentity
     public string? Suffix { get; init; }
 
     public required DateOnly BirthDate { get; init; }
+
+    /// <summary>The street address as the provider wrote it (for display in consented identifiable reports), or null.</summary>
+    public string? StreetAddress { get; init; }
 }
 
 /// <summary>Demographics as one provider reports them.</summary>

@@ -6,7 +6,8 @@ using ChildShare.Core.Storage;
 namespace ChildShare.Core.Ingestion;
 
 /// <summary>
-/// Writes one accepted row: the identity (identities table, partitioned by owning provider) and,
+/// Writes one accepted row: the identity (identities table, partitioned by owning provider; the
+/// names, state student id and street address are written nowhere else) and,
 /// in the upload's staging partition, the child's link and demographics and the row's service.
 /// Everything lands in 100-entity batches of two partitions, whatever order the file is in; the
 /// summary rebuild then folds the staging into each child's record. All keys are deterministic.
@@ -42,6 +43,7 @@ internal sealed class ChildRecordWriter(
         SetIfPresent(identityEntity, "MiddleName", identity.MiddleName?.Display);
         SetIfPresent(identityEntity, "Suffix", identity.Suffix);
         SetIfPresent(identityEntity, "StateStudentId", identity.StateStudentId);
+        SetIfPresent(identityEntity, "StreetAddress", identity.StreetAddress);
         await writer.UpsertAsync(_identities, identityEntity, cancellationToken).ConfigureAwait(false);
 
         var child = new TableEntity(manifest.UploadId, providerChild)

@@ -149,8 +149,8 @@ public static class NameNormalizer
         return true;
     }
 
-    // Letters that compatibility decomposition leaves whole.
-    private static char FoldLetter(char c) => c switch
+    /// <summary>Letters that compatibility decomposition leaves whole, folded to their base letter.</summary>
+    internal static char FoldLetter(char c) => c switch
     {
         'ß' => 's',
         'ø' or 'Ø' => 'o',

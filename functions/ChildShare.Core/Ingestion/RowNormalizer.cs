@@ -67,6 +67,13 @@ public sealed class RowNormalizer
             Reject(CanonicalField.BirthDate, "is not plausible for a child-serving program (outside the configured ages)");
         }
 
+        // Optional: a blank cell is no address. Only its length is checked (never quoted: rejections carry no value).
+        var streetAddress = cell(CanonicalField.StreetAddress);
+        if (streetAddress is { Length: > AddressNormalizer.MaxLength })
+        {
+            Reject(CanonicalField.StreetAddress, $"is longer than {AddressNormalizer.MaxLength} characters");
+        }
+
         var demographics = ReadDemographics(cell, Reject);
         var service = ReadService(cell, Reject);
 
@@ -84,6 +91,7 @@ public sealed class RowNormalizer
             LastName = NameNormalizer.Name(last!),
             Suffix = suffix,
             BirthDate = birthDate,
+            StreetAddress = streetAddress,
         };
         return NormalizationResult.Accepted(new CanonicalRecord(lineNumber, identity, demographics, service));
     }

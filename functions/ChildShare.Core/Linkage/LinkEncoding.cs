@@ -9,9 +9,10 @@ namespace ChildShare.Core.Linkage;
 
 /// <summary>
 /// The normalized fields one record offers to linkage. Built from what ingestion has (names,
-/// birth date, sex, zip, state student id). The birth date is kept as its three parts so an
-/// evaluation can carry an invalid date (a typo such as 31 February) without losing it; a
-/// street address is optional and only used where a source has one (the FEBRL evaluation).
+/// birth date, sex, zip, state student id, street address). The birth date is kept as its three
+/// parts so an evaluation can carry an invalid date (a typo such as 31 February) without losing it;
+/// the street address is optional (only where the provider maps one) and is its
+/// <see cref="AddressNormalizer.MatchForm"/>.
 /// </summary>
 public sealed record LinkInput(
     string? First, string? Last, string? Year, string? Month, string? Day, Sex Sex, string? Zip, string? StateId, string? Address = null)
@@ -21,7 +22,7 @@ public sealed record LinkInput(
         identity.BirthDate.Year.ToString("D4", CultureInfo.InvariantCulture),
         identity.BirthDate.Month.ToString("D2", CultureInfo.InvariantCulture),
         identity.BirthDate.Day.ToString("D2", CultureInfo.InvariantCulture),
-        demographics.Sex, demographics.Zip, NormalizeStateId(identity.StateStudentId));
+        demographics.Sex, demographics.Zip, NormalizeStateId(identity.StateStudentId), AddressNormalizer.MatchForm(identity.StreetAddress));
 
     /// <summary>Upper case, letters and digits only; null when nothing is left.</summary>
     public static string? NormalizeStateId(string? value)

@@ -24,7 +24,8 @@ public sealed class DemoTests : IAsyncLifetime
         var samples = Path.Combine(AppContext.BaseDirectory, "samples");
 
         var exit = await Demo.RunAsync(op, samples, output, CancellationToken.None);
-        var identities = (await _storage.ReadAllAsync(TableNames.Identities)).Count;
+        var identityRows = await _storage.ReadAllAsync(TableNames.Identities);
+        var identities = identityRows.Count;
         var activity = (await _storage.ReadAllAsync(TableNames.Activity)).Count;
         var again = await Demo.RunAsync(op, samples, output, CancellationToken.None);
 
@@ -35,6 +36,8 @@ public sealed class DemoTests : IAsyncLifetime
         Assert.Equal(3, manifests.Count(m => m.GetString("Status") == nameof(UploadStatus.CompletedWithRejections)));
         Assert.Single(manifests, m => m.GetString("Status") == nameof(UploadStatus.NotProcessed));
         Assert.InRange(identities, 300, 700);
+        Assert.All(identityRows.Where(i => i.PartitionKey == "valley-clinic"), i => Assert.False(string.IsNullOrEmpty(i.GetString("StreetAddress"))));
+        Assert.DoesNotContain(identityRows, i => i.PartitionKey != "valley-clinic" && i.ContainsKey("StreetAddress"));
         Assert.Equal(identities, (await _storage.ReadAllAsync(TableNames.Identities)).Count);
         Assert.Equal(activity, (await _storage.ReadAllAsync(TableNames.Activity)).Count);
         Assert.Contains("CompletedWithRejections", output.ToString(), StringComparison.Ordinal);

@@ -35,7 +35,8 @@ public sealed class ConsentHarness : IAsyncLifetime
           "dateFormats": ["yyyy-MM-dd"],
           "columns": {
             "Id": "LocalChildId", "First": "FirstName", "Last": "LastName", "DOB": "BirthDate", "Sex": "Sex", "Grade": "Grade", "School": "School",
-            "Program": "Program", "Type": "ServiceType", "Start": "ServiceStart", "End": "ServiceEnd", "Hours": "Hours", "Days": "DaysAttended"
+            "Program": "Program", "Type": "ServiceType", "Start": "ServiceStart", "End": "ServiceEnd", "Hours": "Hours", "Days": "DaysAttended",
+            "Address": "StreetAddress"
           }
         }
         """;
@@ -52,7 +53,7 @@ public sealed class ConsentHarness : IAsyncLifetime
 
     public ServiceProvider Services { get; private set; } = null!;
 
-    /// <summary>Every name, local id and birth date the providers sent.</summary>
+    /// <summary>Every name, local id, birth date and street address (and its match form) the providers sent.</summary>
     public List<string> Identifiers { get; } = [];
 
     public string AfterschoolKey { get; private set; } = "";
@@ -74,6 +75,10 @@ public sealed class ConsentHarness : IAsyncLifetime
 
     public static (string First, string Last, string Dob) Child(int i) =>
         (FirstNames[i % FirstNames.Length], "Okonkwo-Ruiz", new DateOnly(2013, 2, 1).AddDays(i * 41).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <summary>The street address every provider sends for child <paramref name="i"/>.</summary>
+    public static string StreetAddress(int i) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{2200 + i * 41} Halloran Crest Dr Unit {1 + i}");
 
     /// <summary>A child no other test of this harness uses.</summary>
     public int NextChild()
@@ -122,13 +127,14 @@ public sealed class ConsentHarness : IAsyncLifetime
     {
         var (first, last, dob) = Child(i);
         var id = $"{prefix}{i:D3}";
-        Identifiers.AddRange([id, first + " " + last, first, last, dob]);
-        return $"{id},{first},{last},{dob},{(i % 2 == 0 ? "F" : "M")},{1 + (i % 12)},Lincoln Elementary,{program},{type},{start},{end},{hours},{days}";
+        var address = StreetAddress(i);
+        Identifiers.AddRange([id, first + " " + last, first, last, dob, address, AddressNormalizer.MatchForm(address)!]);
+        return $"{id},{first},{last},{dob},{(i % 2 == 0 ? "F" : "M")},{1 + (i % 12)},Lincoln Elementary,{program},{type},{start},{end},{hours},{days},{address}";
     }
 
     private async Task IngestAsync(string provider, IEnumerable<string> rows)
     {
-        var csv = "Id,First,Last,DOB,Sex,Grade,School,Program,Type,Start,End,Hours,Days\n" + string.Join("\n", rows) + "\n";
+        var csv = "Id,First,Last,DOB,Sex,Grade,School,Program,Type,Start,End,Hours,Days,Address\n" + string.Join("\n", rows) + "\n";
         var blob = await Storage.UploadAsync($"{provider}/september.csv", Encoding.UTF8.GetBytes(csv));
         var manifest = await Services.GetRequiredService<IngestionService>().IngestAsync(blob);
         if (manifest.Status != UploadStatus.Completed || manifest.RowsRejected > 0)

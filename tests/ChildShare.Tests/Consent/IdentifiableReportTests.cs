@@ -31,6 +31,7 @@ public sealed class IdentifiableReportTests(ConsentHarnessFixture fixture) : ICl
         Assert.Equal(first, identity["firstName"]);
         Assert.Equal(last, identity["lastName"]);
         Assert.Equal(dob, identity["birthDate"]);
+        Assert.Equal(ConsentHarness.StreetAddress(child), identity["streetAddress"]);
         var service = Assert.Single(district.Services!);
         Assert.Equal("Tutoring", service["program"]);
         Assert.Equal(12.5, Convert.ToDouble(service["hours"], System.Globalization.CultureInfo.InvariantCulture));

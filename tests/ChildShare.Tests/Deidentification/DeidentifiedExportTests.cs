@@ -1,6 +1,9 @@
 using System.Text.Json;
 using ChildShare.Core.Audit;
 using ChildShare.Core.Deidentification;
+using ChildShare.Core.Ingestion;
+using ChildShare.Core.Storage;
+using ChildShare.Tests.Reporting;
 using ChildShare.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -152,6 +155,29 @@ public sealed class DeidentifiedExportTests(ExportHarnessFixture fixture) : ICla
         if (expected != 200)
         {
             Assert.Contains("\"status\":" + expected, body, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task StreetAddresses_KeptWithTheIdentities_AppearInNoExport()
+    {
+        var identities = await _h.Reports.Storage.ReadAllAsync(TableNames.Identities);
+        var addresses = Enumerable.Range(0, 72).Select(ReportHarness.StreetAddress).ToList();
+        var forms = addresses.Select(a => AddressNormalizer.MatchForm(a)!).ToList();
+
+        var bodies = new List<string>();
+        foreach (var extra in new[] { "", "&format=csv", "&rows=services&format=csv" })
+        {
+            var (status, _, body) = await _h.GetAsync(Query("dsa-research", extra));
+            Assert.Equal(200, status);
+            bodies.Add(body);
+        }
+
+        Assert.All(identities, i => Assert.Contains(i.GetString("StreetAddress"), addresses));
+        foreach (var body in bodies)
+        {
+            Assert.DoesNotContain(addresses.Concat(forms), a => IdentifierSearch.AppearsIn(body, a));
+            Assert.DoesNotContain("Juniper", body, StringComparison.OrdinalIgnoreCase);
         }
     }
 

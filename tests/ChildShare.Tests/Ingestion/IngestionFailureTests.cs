@@ -96,14 +96,15 @@ public sealed class IngestionFailureTests : IAsyncLifetime
         await using var services = TestApp.Build(_harness.Storage, _harness.Time, configure: s =>
             s.AddLogging(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(new FakeLoggerProvider(logs))));
         var blob = await _harness.Storage.UploadAsync($"{IngestionHarness.ProviderId}/logs.csv", Encoding.UTF8.GetBytes(
-            "Id,First,Last,DOB,Zip\nSECRET-ID-1,Zacharias,Quintanilla,2015-03-02,12345\nSECRET-ID-2,Yolanda,Quintanilla,bad-date,99999\n"));
+            "Id,First,Last,DOB,Zip,Address\nSECRET-ID-1,Zacharias,Quintanilla,2015-03-02,12345,742 Evergreen Ter\n"
+            + "SECRET-ID-2,Yolanda,Quintanilla,bad-date,99999,19 Wisteria Lane Apt 3\n"));
 
         var manifest = await services.GetRequiredService<IngestionService>().IngestAsync(blob);
 
         Assert.Equal(UploadStatus.CompletedWithRejections, manifest.Status);
         var lines = logs.GetSnapshot().Select(r => r.Message + " " + string.Join(" ", r.StructuredState?.Select(s => s.Value) ?? [])).ToList();
         Assert.NotEmpty(lines);
-        foreach (var secret in new[] { "SECRET-ID", "Zacharias", "Yolanda", "Quintanilla", "2015-03-02", "bad-date" })
+        foreach (var secret in new[] { "SECRET-ID", "Zacharias", "Yolanda", "Quintanilla", "2015-03-02", "bad-date", "Evergreen", "EVERGREENTERRACE", "Wisteria" })
         {
             Assert.DoesNotContain(lines, line => line.Contains(secret, StringComparison.OrdinalIgnoreCase));
         }

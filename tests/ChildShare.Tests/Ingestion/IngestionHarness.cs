@@ -16,7 +16,8 @@ public sealed class IngestionHarness : IAsyncLifetime
           "dateFormats": ["yyyy-MM-dd", "MM/dd/yyyy"],
           "columns": {
             "Id": "LocalChildId", "First": "FirstName", "Last": "LastName", "DOB": "BirthDate", "Sex": "Sex",
-            "Race": "Race", "Zip": "Zip", "Grade": "Grade", "Program": "Program", "Start": "ServiceStart", "End": "ServiceEnd"
+            "Race": "Race", "Zip": "Zip", "Grade": "Grade", "Program": "Program", "Start": "ServiceStart", "End": "ServiceEnd",
+            "Address": "StreetAddress"
           },
           "codeMaps": { "Race": { "4": "NativeHawaiianOrOtherPacificIslander", "5": "White" } }
         }

@@ -16,6 +16,27 @@ public sealed class MappingProfileTests
     }
 
     [Fact]
+    public void Parse_StreetAddressColumn_IsAnOptionalField()
+    {
+        var profile = MappingProfile.Parse("""
+            { "columns": { "Id": "LocalChildId", "Name": "FullName", "DOB": "BirthDate", "Home Address": "StreetAddress" } }
+            """);
+
+        Assert.Equal(CanonicalField.StreetAddress, MappingProfile.Parse(profile.ToJson()).Columns["Home Address"]);
+    }
+
+    [Fact]
+    public void Parse_CodeMapForStreetAddress_IsRejected()
+    {
+        var error = Assert.Throws<ProfileValidationException>(() => MappingProfile.Parse("""
+            { "columns": { "Id": "LocalChildId", "Name": "FullName", "DOB": "BirthDate", "Addr": "StreetAddress" },
+              "codeMaps": { "StreetAddress": { "x": "y" } } }
+            """));
+
+        Assert.Contains(error.Errors, e => e.Contains("StreetAddress takes no code map", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Parse_MissingRequiredFields_ListsEveryProblem()
     {
         var error = Assert.Throws<ProfileValidationException>(() => MappingProfile.Parse("""{ "columns": { "First": "FirstName" } }"""));

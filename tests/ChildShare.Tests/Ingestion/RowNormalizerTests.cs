@@ -119,6 +119,39 @@ public sealed class RowNormalizerTests
     }
 
     [Fact]
+    public void Normalize_StreetAddress_IsKeptAsWritten()
+    {
+        var row = ValidRow();
+        row[CanonicalField.StreetAddress] = "123 N. Main St., Apt #4B";
+
+        var identity = Normalize(row).Record!.Identity;
+
+        Assert.Equal("123 N. Main St., Apt #4B", identity.StreetAddress);
+    }
+
+    [Fact]
+    public void Normalize_NoStreetAddress_IsAcceptedWithNone()
+    {
+        var result = Normalize(ValidRow());
+
+        Assert.Empty(result.Rejections);
+        Assert.Null(result.Record!.Identity.StreetAddress);
+    }
+
+    [Fact]
+    public void Normalize_OverlongStreetAddress_IsRejectedWithoutTheValue()
+    {
+        var row = ValidRow();
+        row[CanonicalField.StreetAddress] = "123 Main Street " + new string('x', AddressNormalizer.MaxLength);
+
+        var rejection = Assert.Single(Normalize(row).Rejections);
+
+        Assert.Equal((7, "StreetAddress"), (rejection.LineNumber, rejection.Field));
+        Assert.DoesNotContain("Main", rejection.Reason, StringComparison.Ordinal);
+        Assert.DoesNotContain("xxx", rejection.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Normalize_SeveralProblems_AreAllReported()
     {
         var row = new Dictionary<CanonicalField, string> { [CanonicalField.FullName] = "Lopez, Ana", [CanonicalField.Grade] = "14" };

@@ -262,6 +262,29 @@ public sealed class UploadIngestionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task IngestAsync_StreetAddress_IsStoredWithTheIdentityOnly()
+    {
+        var manifest = await _harness.IngestTextAsync(Blob("addresses.csv"), $"""
+            {Header},Address
+            A1,Ana,Lopez,2015-03-02,F,5,12345,3,Tutoring,2026-09-01,2026-09-30,"4417 N. Larkspur Hollow Rd, Apt #2"
+            A2,Ben,Okafor,2014-06-07,M,5,12345,3,Tutoring,2026-09-01,2026-09-30,
+            """);
+
+        Assert.Equal((UploadStatus.Completed, 2), (manifest.Status, manifest.RowsAccepted));
+        var identities = (await _harness.Storage.ReadAllAsync(TableNames.Identities)).ToDictionary(i => i.GetString("LocalChildId"));
+        Assert.Equal("4417 N. Larkspur Hollow Rd, Apt #2", identities["A1"].GetString("StreetAddress"));
+        Assert.False(identities["A2"].ContainsKey("StreetAddress"));
+        foreach (var table in TableNames.All.Where(t => t != TableNames.Identities))
+        {
+            foreach (var entity in await _harness.Storage.ReadAllAsync(table))
+            {
+                var values = entity.Select(p => p.Value?.ToString() ?? "").Append(entity.PartitionKey).Append(entity.RowKey).ToList();
+                Assert.DoesNotContain(values, v => v.Contains("Larkspur", StringComparison.OrdinalIgnoreCase));
+            }
+        }
+    }
+
+    [Fact]
     public async Task IngestAsync_FiftyThousandRows_AllLand()
     {
         var builder = new StringBuilder(Header).Append('\n');

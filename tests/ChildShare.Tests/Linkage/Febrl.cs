@@ -96,10 +96,10 @@ public static class Febrl
             }
 
             var stateId = Hash("ssid", r[0]) % 1000 < stateIdShare * 1000 ? Empty(r[10]) : null;
-            var address = Empty(string.Join(' ', new[] { r[3], r[4], r[6] }.Where(v => v.Length > 0)));
-            var folded = address is null ? null : NameNormalizer.Fold(address).Replace(" ", "", StringComparison.Ordinal);
+            // The production path: the address's match form, as LinkInput.From gives linkage (street number, street, suburb).
+            var address = AddressNormalizer.MatchForm(string.Join(' ', new[] { r[3], r[4], r[6] }.Where(v => v.Length > 0)));
             records.Add(new FebrlRecord(r[0], entity, provider, localId, Empty(r[1]), Empty(r[2]), year, month, day, Empty(r[7]), stateId,
-                string.IsNullOrEmpty(folded) ? null : folded, r[9]));
+                address, r[9]));
         }
 
         return records;

@@ -57,7 +57,7 @@ public sealed class FebrlQualityTests(ITestOutputHelper output)
 
         output.WriteLine(LinkageQuality.Measure(records, encodings, LinkRuleOptions.Only(), Pseudonymizer).Line("no rule (local ids only)"));
         var (plain, plainEncodings) = Prepare(file, withAddress: false);
-        output.WriteLine(LinkageQuality.Measure(plain, plainEncodings, LinkRuleOptions.Default, Pseudonymizer).Line("all rules, no address (production)"));
+        output.WriteLine(LinkageQuality.Measure(plain, plainEncodings, LinkRuleOptions.Default, Pseudonymizer).Line("all rules, no address"));
         var (strict, strictEncodings) = Prepare(file, SameProviderDuplicates.DistinctLocalId);
         output.WriteLine(LinkageQuality.Measure(strict, strictEncodings, LinkRuleOptions.Default, Pseudonymizer).Line("all rules, provider duplicates"));
         foreach (var share in new[] { 0.0, 0.25, 0.75 })

@@ -57,6 +57,26 @@ public sealed class LinkageEngineTests
     }
 
     [Fact]
+    public void LinkInput_From_gives_linkage_the_address_match_form_so_two_spellings_link_by_L13()
+    {
+        static LinkInput From(string dob, string? address) => LinkInput.From(
+            new ChildIdentity
+            {
+                LocalChildId = "A1", FirstName = NameNormalizer.Name("Amy"), LastName = NameNormalizer.Name("McCarthy"),
+                BirthDate = DateOnly.Parse(dob, System.Globalization.CultureInfo.InvariantCulture), StreetAddress = address,
+            },
+            new Demographics { Zip = "12345" });
+
+        var written = From("2015-03-02", "12 Banner St., Apt #4");
+        var other = From("2012-10-05", "12 BANNER STREET UNIT 4");
+
+        Assert.Equal("12BANNERSTREET4", written.Address);
+        Assert.Null(From("2015-03-02", null).Address);
+        Assert.Equal(LinkRule.NameZipAddress, LinkDecision.Decide(Encoder.Encode(written), Encoder.Encode(other), LinkRuleOptions.Default));
+        Assert.Equal(LinkRule.None, LinkDecision.Decide(Encoder.Encode(written), Encoder.Encode(From("2012-10-05", null)), LinkRuleOptions.Default));
+    }
+
+    [Fact]
     public void A_surname_change_links_only_on_the_same_first_name_birth_date_and_zip_and_never_across_sexes()
     {
         var options = LinkRuleOptions.Default;

@@ -269,6 +269,23 @@ public sealed class AggregateReportTests(ReportHarnessFixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task Report_NoResponse_CarriesAStreetAddress()
+    {
+        var addresses = Enumerable.Range(0, 72).Select(ReportHarness.StreetAddress).ToList();
+        var secrets = addresses.Concat(addresses.Select(a => AddressNormalizer.MatchForm(a)!)).ToList();
+        foreach (var groupBy in new[] { "", "provider", "sex,race,ageBand", "program,serviceType,zip3", "grade,ethnicity" })
+        {
+            foreach (var format in new[] { "", "&format=csv" })
+            {
+                var (status, _, body, _) = await _h.GetAsync($"?{September}&groupBy={groupBy}{format}&api-key={_h.CountyKey}");
+
+                Assert.Equal(200, status);
+                Assert.DoesNotContain(secrets, a => body.Contains(a, StringComparison.OrdinalIgnoreCase));
+            }
+        }
+    }
+
+    [Fact]
     public async Task Report_EveryLogLine_FreeOfIdentifiers()
     {
         _h.Logs.Clear();

@@ -32,7 +32,8 @@ public sealed class ReportHarness : IAsyncLifetime
           "dateFormats": ["yyyy-MM-dd"],
           "columns": {
             "Id": "LocalChildId", "First": "FirstName", "Last": "LastName", "DOB": "BirthDate", "Sex": "Sex", "Race": "Race",
-            "Zip": "Zip", "Grade": "Grade", "Program": "Program", "Type": "ServiceType", "Start": "ServiceStart", "End": "ServiceEnd"
+            "Zip": "Zip", "Grade": "Grade", "Program": "Program", "Type": "ServiceType", "Start": "ServiceStart", "End": "ServiceEnd",
+            "Address": "StreetAddress"
           },
           "codeMaps": { "Race": { "4": "NativeHawaiianOrOtherPacificIslander", "5": "White", "3": "BlackOrAfricanAmerican" } }
         }
@@ -40,6 +41,7 @@ public sealed class ReportHarness : IAsyncLifetime
 
     private static readonly string[] FirstNames = ["Ana", "Ben", "Chloe", "Diego", "Emma", "Farid", "Grace", "Hiro", "Imani", "Jose", "Kai", "Lucia"];
     private static readonly string[] LastNames = ["Lopez", "Okafor", "Nguyen", "Smith", "Tupou", "Begay", "Chen"];
+    private static readonly string[] Streets = ["Juniper Hollow Rd", "Quarry Ridge Ave", "Tamarack Ln", "Wickersham Blvd", "Pelham Ct", "Oriole Ter"];
 
     public TestStorage Storage { get; } = new();
 
@@ -55,12 +57,16 @@ public sealed class ReportHarness : IAsyncLifetime
 
     public string ExpiredKey { get; private set; } = "";
 
-    /// <summary>Every name, local id and birth date the providers sent: none may appear in a log, response or audit.</summary>
+    /// <summary>Every name, local id, birth date and street address (and its match form) the providers sent: none may appear in a log, response or audit.</summary>
     public List<string> Identifiers { get; } = [];
 
     public static (string First, string Last, string Dob) Child(int i) =>
         (FirstNames[i % FirstNames.Length], LastNames[i / FirstNames.Length % LastNames.Length] + (i >= FirstNames.Length * LastNames.Length ? "x" : ""),
             new DateOnly(2012, 1, 1).AddDays(i * 37).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <summary>The street address every provider sends for child <paramref name="i"/>.</summary>
+    public static string StreetAddress(int i) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{1000 + i * 37} {Streets[i % Streets.Length]} Apt {1 + i % 9}");
 
     public async Task InitializeAsync()
     {
@@ -98,13 +104,14 @@ public sealed class ReportHarness : IAsyncLifetime
         var sex = i == 5 ? "X" : i % 2 == 0 ? "F" : "M";
         var race = i == 7 ? "4" : i % 3 == 0 ? "3" : "5";
         var id = $"{prefix}{i:D3}";
-        Identifiers.AddRange([id, first + " " + last, last, dob]);
-        return $"{id},{first},{last},{dob},{sex},{race},1234{i % 10},{1 + (i % 12)},{program},{type},{start},{end}";
+        var address = StreetAddress(i);
+        Identifiers.AddRange([id, first + " " + last, last, dob, address, AddressNormalizer.MatchForm(address)!]);
+        return $"{id},{first},{last},{dob},{sex},{race},1234{i % 10},{1 + (i % 12)},{program},{type},{start},{end},{address}";
     }
 
     private async Task IngestAsync(string provider, IEnumerable<string> rows)
     {
-        var csv = "Id,First,Last,DOB,Sex,Race,Zip,Grade,Program,Type,Start,End\n" + string.Join("\n", rows) + "\n";
+        var csv = "Id,First,Last,DOB,Sex,Race,Zip,Grade,Program,Type,Start,End,Address\n" + string.Join("\n", rows) + "\n";
         var blob = await Storage.UploadAsync($"{provider}/september.csv", Encoding.UTF8.GetBytes(csv));
         var manifest = await Services.GetRequiredService<IngestionService>().IngestAsync(blob);
         if (manifest.Status != UploadStatus.Completed || manifest.RowsRejected > 0)
