@@ -25,12 +25,12 @@ public sealed class LinkageStorageTests(ITestOutputHelper output) : IAsyncLifeti
           "dateFormats": ["yyyy-MM-dd"],
           "columns": {
             "Id": "LocalChildId", "StateId": "StateStudentId", "First": "FirstName", "Last": "LastName", "DOB": "BirthDate",
-            "Zip": "Zip", "Program": "Program", "Start": "ServiceStart", "End": "ServiceEnd"
+            "Zip": "Zip", "Program": "Program", "Start": "ServiceStart", "End": "ServiceEnd", "Address": "StreetAddress"
           }
         }
         """;
 
-    private const string Header = "Id,StateId,First,Last,DOB,Zip,Program,Start,End";
+    private const string Header = "Id,StateId,First,Last,DOB,Zip,Program,Start,End,Address";
 
     private readonly TestStorage _storage = new();
     private ServiceProvider _services = null!;
@@ -76,11 +76,11 @@ public sealed class LinkageStorageTests(ITestOutputHelper output) : IAsyncLifeti
         var inActivity = (await _storage.ReadAllAsync(TableNames.Activity)).Select(a => a.GetString("ChildKey")).Distinct().Count();
         var truth = accepted.Select(r => r.Entity).Distinct().Count();
 
-        // The same records through the in-memory engine, with the same key and the production fields.
+        // The same records through the in-memory engine, with the same key and the fields ingestion has (the address included).
         var pseudonymizer = new Pseudonymizer(PseudonymKey.FromBase64("local-dev-1", CliHost.DevelopmentKey));
         var encoder = new LinkEncoder(pseudonymizer);
         var inputs = accepted.Select(r => r with { Postcode = Zip(r.Postcode) }).ToList();
-        var expected = LinkageQuality.Measure(inputs, inputs.Select(r => encoder.Encode(r.Input(false))).ToList(), LinkRuleOptions.Default, pseudonymizer);
+        var expected = LinkageQuality.Measure(inputs, inputs.Select(r => encoder.Encode(r.Input(true))).ToList(), LinkRuleOptions.Default, pseudonymizer);
 
         output.WriteLine($"stored children {stored}, in activity {inActivity}, truth {truth}, engine {expected.FoundChildren}; "
             + string.Create(CultureInfo.InvariantCulture, $"count error {(double)(stored - truth) / truth:P2}; engine P={expected.Precision:F4} R={expected.Recall:F4}"));
@@ -146,7 +146,7 @@ public sealed class LinkageStorageTests(ITestOutputHelper output) : IAsyncLifeti
 
     private static string Row(FebrlRecord r) => string.Join(',',
         r.LocalId, r.StateId ?? "", Clean(r.Given), Clean(r.Surname), r.Year is null ? r.RawDate : r.DateText, Zip(r.Postcode) ?? "",
-        "Program-" + r.ProviderId, "2026-09-01", "2026-09-30");
+        "Program-" + r.ProviderId, "2026-09-01", "2026-09-30", r.Address ?? "");
 
     private static string Clean(string? value) => (value ?? "").Replace(",", " ", StringComparison.Ordinal).Replace("\"", "", StringComparison.Ordinal);
 
