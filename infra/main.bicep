@@ -72,12 +72,15 @@ var abbrs = loadJsonContent('abbreviations.json')
 var token = uniqueString(subscription().id, resourceGroup().id, workload, environmentName)
 var allTags = union(tags, { workload: workload, environment: environmentName })
 
-// Containers of the data storage account. uploads, rejects and exports are read from the
+// Containers of the data storage account. uploads, rejects, exports and locks are read from the
 // Storage__*Container settings below; archive keeps processed uploads (not yet written by the code).
+// locks holds the linkage lock blob, leased by the instance that links (outside uploads, so the
+// Event Grid subscription never sees it).
 var containers = {
   uploads: 'uploads'
   rejects: 'rejects'
   exports: 'exports'
+  locks: 'locks'
   archive: 'archive'
 }
 
@@ -202,6 +205,7 @@ var appSettings = {
   Storage__UploadsContainer: containers.uploads
   Storage__RejectsContainer: containers.rejects
   Storage__ExportsContainer: containers.exports
+  Storage__LocksContainer: containers.locks
 
   // PseudonymizationOptions: the key is the current version of a Key Vault secret.
   Pseudonymization__KeySource: 'KeyVault'
@@ -213,6 +217,9 @@ var appSettings = {
   Ingestion__MaxChildAgeYears: '25'
   Ingestion__MaxAttempts: '5'
   Ingestion__MaxBufferedEntities: '5000'
+  // LinkageOptions: the cross-instance linkage lock (a blob lease in the locks container), see LINKAGE.md.
+  Linkage__LockLeaseSeconds: '60'
+  Linkage__LockTimeoutSeconds: '300'
   // Trust X-MS-CLIENT-PRINCIPAL only once App Service Authentication (Entra ID) is enabled on the app:
   // it strips the header from incoming requests. Until then callers use API keys.
   Callers__TrustClientPrincipalHeader: 'false'

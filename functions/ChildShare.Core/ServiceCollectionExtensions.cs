@@ -9,6 +9,7 @@ using ChildShare.Core.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace ChildShare.Core;
@@ -27,6 +28,7 @@ public static class ServiceCollectionExtensions
             .Validate(o => o.KeySource != PseudonymKeySource.Settings || !string.IsNullOrWhiteSpace(o.LocalKey),
                 "Pseudonymization:LocalKey must hold a base64 key when KeySource is Settings.")
             .ValidateOnStart();
+        services.AddOptions<LinkageOptions>().BindConfiguration(LinkageOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
 
         services.TryAddSingleton(sp =>
         {
@@ -43,6 +45,13 @@ public static class ServiceCollectionExtensions
                 : ActivatorUtilities.CreateInstance<SettingsKeyProvider>(sp));
 
         services.TryAddSingleton<LinkageStore>();
+        services.TryAddSingleton<ILinkageLock>(sp =>
+        {
+            var storage = sp.GetRequiredService<ChildShareStorage>();
+            return new BlobLeaseLinkageLock(storage.Locks, storage.LockName(BlobLeaseLinkageLock.LinkageBlobName),
+                sp.GetRequiredService<IOptions<LinkageOptions>>().Value, sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILogger<BlobLeaseLinkageLock>>());
+        });
         services.TryAddSingleton<LinkageAdmin>();
         services.TryAddSingleton<IChildLinker, IncrementalLinker>();
         services.TryAddSingleton<ProviderRegistry>();

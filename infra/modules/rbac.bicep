@@ -131,7 +131,7 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: appInsightsName
 }
 
-// The app on the data storage: uploads, rejects, exports and archive; the tables; the poison queue.
+// The app on the data storage: uploads, rejects, exports, locks (the linkage lock lease) and archive; the tables; the poison queue.
 var appDataRoles = [
   storageBlobDataContributor
   storageTableDataContributor

@@ -18,10 +18,11 @@ namespace ChildShare.Core.Linkage;
 /// row and identity and a staging row in this upload, so the summary rebuild moves them and
 /// reports reflect the merge), and the final key of every record of the upload.
 /// Reads and writes grow with the upload and its candidates, never with the community.
-/// Uploads must be linked one at a time (see LINKAGE.md).
+/// Each chunk is linked under <see cref="ILinkageLock"/>, so instances of the function app (and the
+/// operator's split) never link at the same time (see LINKAGE.md).
 /// </summary>
 public sealed partial class IncrementalLinker(
-    ChildShareStorage storage, LinkageStore store, ILogger<IncrementalLinker> logger) : IChildLinker, IDisposable
+    ChildShareStorage storage, LinkageStore store, ILinkageLock linkageLock, ILogger<IncrementalLinker> logger) : IChildLinker, IDisposable
 {
     public const string PendingRule = "pending";
     public const string SeedPurpose = "child-cluster-v1";
@@ -29,7 +30,7 @@ public sealed partial class IncrementalLinker(
 
     private readonly ConcurrentDictionary<string, UploadBuffer> _pending = new(StringComparer.Ordinal);
 
-    // Uploads are linked one at a time within an instance; across instances see LINKAGE.md.
+    // Chunks are linked one at a time within an instance (so they do not poll the linkage lock against each other).
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
 
     public LinkRuleOptions Rules { get; init; } = LinkRuleOptions.Default;
@@ -55,10 +56,30 @@ public sealed partial class IncrementalLinker(
             return LinkCompletion.None;
         }
 
+        await store.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        var total = LinkCompletion.None;
+        foreach (var chunk in buffer.Records.Chunk(ChunkSize))
+        {
+            var linked = await LinkChunkExclusivelyAsync(uploadId, chunk, cancellationToken).ConfigureAwait(false);
+            total = new LinkCompletion(total.Records + linked.Records, total.Candidates + linked.Candidates, total.Moved + linked.Moved,
+                total.ClustersMerged + linked.ClustersMerged);
+        }
+
+        LogLinked(uploadId, total.Records, total.Candidates, total.Moved, total.ClustersMerged);
+        return total;
+    }
+
+    /// <summary>
+    /// One chunk under the locks: the semaphore orders this instance's uploads, the linkage lock excludes
+    /// other instances. Both are taken per chunk, so a long upload lets others in between its chunks, and
+    /// each chunk reads its neighbourhood only once it holds the lock, so it sees what others wrote.
+    /// </summary>
+    private async Task<LinkCompletion> LinkChunkExclusivelyAsync(string uploadId, PendingRecord[] chunk, CancellationToken cancellationToken)
+    {
         await _oneAtATime.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return await LinkUploadAsync(uploadId, buffer, cancellationToken).ConfigureAwait(false);
+            return await linkageLock.RunExclusiveAsync(ct => LinkChunkAsync(uploadId, chunk, ct), cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -66,50 +87,41 @@ public sealed partial class IncrementalLinker(
         }
     }
 
-    private async Task<LinkCompletion> LinkUploadAsync(string uploadId, UploadBuffer buffer, CancellationToken cancellationToken)
+    private async Task<LinkCompletion> LinkChunkAsync(string uploadId, PendingRecord[] chunk, CancellationToken cancellationToken)
     {
-        await store.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         var staging = storage.Table(TableNames.UploadStaging);
-        var total = LinkCompletion.None;
-        foreach (var chunk in buffer.Records.Chunk(ChunkSize))
+        var engine = new LinkageEngine(Rules);
+        var lookups = chunk.SelectMany(r => r.Variants).SelectMany(v => v.Lookups());
+        var candidates = await store.CandidatesAsync(lookups, Rules.MaxBlockSize, cancellationToken).ConfigureAwait(false);
+        candidates.UnionWith(chunk.Select(r => r.Key));
+        var loaded = await store.LoadNeighbourhoodAsync(engine, candidates, cancellationToken).ConfigureAwait(false);
+        var clustersBefore = loaded.Values.Select(s => s.ClusterKey).Distinct(StringComparer.Ordinal).Count();
+
+        foreach (var record in chunk)
         {
-            var engine = new LinkageEngine(Rules);
-            var lookups = chunk.SelectMany(r => r.Variants).SelectMany(v => v.Lookups());
-            var candidates = await store.CandidatesAsync(lookups, Rules.MaxBlockSize, cancellationToken).ConfigureAwait(false);
-            candidates.UnionWith(chunk.Select(r => r.Key));
-            var loaded = await store.LoadNeighbourhoodAsync(engine, candidates, cancellationToken).ConfigureAwait(false);
-            var clustersBefore = loaded.Values.Select(s => s.ClusterKey).Distinct(StringComparer.Ordinal).Count();
-
-            foreach (var record in chunk)
+            foreach (var variant in record.Variants)
             {
-                foreach (var variant in record.Variants)
-                {
-                    engine.Add(record.Key, record.ProviderId, record.Seed, variant);
-                }
+                engine.Add(record.Key, record.ProviderId, record.Seed, variant);
             }
-
-            var writer = new BatchWriter(parallelism: LinkageStore.WriteParallelism);
-            var moved = await store.WriteChangesAsync(engine, loaded, chunk.Select(r => r.Key), writer, cancellationToken).ConfigureAwait(false);
-            var inUpload = chunk.Select(r => r.Key).ToHashSet(StringComparer.Ordinal);
-            var movedElsewhere = moved.Count(k => !inUpload.Contains(k));
-
-            // The upload's staging carries each record's final child key into the summary rebuild: the
-            // upload's own records, and the earlier records a merge moved (a staging row with only a
-            // child key rebuilds that child without touching its services).
-            foreach (var key in chunk.Select(r => r.Key).Concat(moved).Distinct(StringComparer.Ordinal))
-            {
-                await writer.UpsertAsync(staging, new Azure.Data.Tables.TableEntity(uploadId, key) { ["ChildKey"] = engine.ClusterKeyOf(key) }, cancellationToken)
-                    .ConfigureAwait(false);
-            }
-
-            await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
-            var merged = clustersBefore - loaded.Values.Select(s => engine.ClusterKeyOf(s.Key)).Distinct(StringComparer.Ordinal).Count();
-            total = new LinkCompletion(total.Records + chunk.Length, total.Candidates + candidates.Count, total.Moved + movedElsewhere,
-                total.ClustersMerged + merged);
         }
 
-        LogLinked(uploadId, total.Records, total.Candidates, total.Moved, total.ClustersMerged);
-        return total;
+        var writer = new BatchWriter(parallelism: LinkageStore.WriteParallelism);
+        var moved = await store.WriteChangesAsync(engine, loaded, chunk.Select(r => r.Key), writer, cancellationToken).ConfigureAwait(false);
+        var inUpload = chunk.Select(r => r.Key).ToHashSet(StringComparer.Ordinal);
+        var movedElsewhere = moved.Count(k => !inUpload.Contains(k));
+
+        // The upload's staging carries each record's final child key into the summary rebuild: the
+        // upload's own records, and the earlier records a merge moved (a staging row with only a
+        // child key rebuilds that child without touching its services).
+        foreach (var key in chunk.Select(r => r.Key).Concat(moved).Distinct(StringComparer.Ordinal))
+        {
+            await writer.UpsertAsync(staging, new Azure.Data.Tables.TableEntity(uploadId, key) { ["ChildKey"] = engine.ClusterKeyOf(key) }, cancellationToken)
+                .ConfigureAwait(false);
+        }
+
+        await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+        var merged = clustersBefore - loaded.Values.Select(s => engine.ClusterKeyOf(s.Key)).Distinct(StringComparer.Ordinal).Count();
+        return new LinkCompletion(chunk.Length, candidates.Count, movedElsewhere, merged);
     }
 
     [LoggerMessage(Level = LogLevel.Information,

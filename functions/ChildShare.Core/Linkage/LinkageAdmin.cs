@@ -20,7 +20,7 @@ public sealed record SplitResult(string ClusterA, string ClusterB, IReadOnlyList
 /// rebuilds the moved records' summaries, so reports reflect the split on their next run.
 /// </summary>
 public sealed partial class LinkageAdmin(
-    LinkageStore store, IPseudonymKeyProvider keys, ActivitySummaryBuilder summaries,
+    LinkageStore store, ILinkageLock linkageLock, IPseudonymKeyProvider keys, ActivitySummaryBuilder summaries,
     TimeProvider time, ILogger<LinkageAdmin> logger)
 {
     public async Task<string> ProviderChildAsync(string providerId, string localChildId, CancellationToken cancellationToken)
@@ -45,10 +45,23 @@ public sealed partial class LinkageAdmin(
             .Select(s => new ClusterMember(s.Key, s.Rule, s.Variants.Count, s.DoNotLink.Count > 0)).ToList());
     }
 
-    /// <summary>Separates two provider children for good. Throws when either was never linked.</summary>
+    /// <summary>
+    /// Separates two provider children for good. Throws when either was never linked. The cluster is
+    /// read, split and written back under the linkage lock, so an upload linked by the function app
+    /// at the same time cannot overwrite the split (or be overwritten by it).
+    /// </summary>
     public async Task<SplitResult> SplitAsync(string providerChildA, string providerChildB, CancellationToken cancellationToken)
     {
         await store.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        var (result, separated) = await linkageLock.RunExclusiveAsync(ct => SplitExclusivelyAsync(providerChildA, providerChildB, ct), cancellationToken)
+            .ConfigureAwait(false);
+        await summaries.RebuildChildrenAsync(result.Moved, cancellationToken).ConfigureAwait(false);
+        LogSplit(result.Moved.Count, separated);
+        return result;
+    }
+
+    private async Task<(SplitResult Result, bool Separated)> SplitExclusivelyAsync(string providerChildA, string providerChildB, CancellationToken cancellationToken)
+    {
         var engine = new LinkageEngine();
         var loaded = await store.LoadNeighbourhoodAsync(engine, [providerChildA, providerChildB], cancellationToken).ConfigureAwait(false);
         if (!loaded.ContainsKey(providerChildA) || !loaded.ContainsKey(providerChildB))
@@ -68,10 +81,8 @@ public sealed partial class LinkageAdmin(
         }
 
         await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
-        await summaries.RebuildChildrenAsync(moved, cancellationToken).ConfigureAwait(false);
         var separated = engine.ClusterKeyOf(providerChildA) != engine.ClusterKeyOf(providerChildB);
-        LogSplit(moved.Count, separated);
-        return new SplitResult(engine.ClusterKeyOf(providerChildA), engine.ClusterKeyOf(providerChildB), moved);
+        return (new SplitResult(engine.ClusterKeyOf(providerChildA), engine.ClusterKeyOf(providerChildB), moved), separated);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Linkage split: {Moved} provider children moved; separated: {Separated}")]

@@ -19,6 +19,11 @@ public class ChildShareStorage(TableServiceClient tables, BlobServiceClient blob
 
     public BlobContainerClient Exports => blobs.GetBlobContainerClient(_options.ExportsContainer);
 
+    public BlobContainerClient Locks => blobs.GetBlobContainerClient(_options.LocksContainer);
+
+    /// <summary>The name of a lock blob: scoped by the table prefix, like the tables it protects.</summary>
+    public string LockName(string logicalName) => _options.TablePrefix + logicalName;
+
     /// <summary>Creates every table and container that does not exist yet.</summary>
     public virtual async Task EnsureCreatedAsync(IEnumerable<string>? extraTables = null, CancellationToken cancellationToken = default)
     {
@@ -27,7 +32,7 @@ public class ChildShareStorage(TableServiceClient tables, BlobServiceClient blob
             await Table(name).CreateIfNotExistsAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        foreach (var container in new[] { Uploads, Rejects, Exports })
+        foreach (var container in new[] { Uploads, Rejects, Exports, Locks })
         {
             await container.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
         }

@@ -19,4 +19,7 @@ public sealed class StorageOptions
 
     /// <summary>The container large exports are written to before a short-lived link is handed out.</summary>
     public string ExportsContainer { get; set; } = "exports";
+
+    /// <summary>The container of lock blobs (the linkage lock), leased by whichever instance holds the lock.</summary>
+    public string LocksContainer { get; set; } = "locks";
 }

@@ -28,6 +28,7 @@ public sealed class TestStorage : IAsyncLifetime
             UploadsContainer = "uploads-" + id,
             RejectsContainer = "rejects-" + id,
             ExportsContainer = "exports-" + id,
+            LocksContainer = "locks-" + id,
         };
         Tables = new TableServiceClient(ConnectionString);
         Blobs = new BlobServiceClient(ConnectionString);
@@ -50,6 +51,7 @@ public sealed class TestStorage : IAsyncLifetime
         new("Storage:UploadsContainer", Options.UploadsContainer),
         new("Storage:RejectsContainer", Options.RejectsContainer),
         new("Storage:ExportsContainer", Options.ExportsContainer),
+        new("Storage:LocksContainer", Options.LocksContainer),
     ];
 
     public async Task InitializeAsync() => await Storage.EnsureCreatedAsync();
@@ -61,7 +63,7 @@ public sealed class TestStorage : IAsyncLifetime
             await Tables.DeleteTableAsync(table.Name);
         }
 
-        foreach (var container in new[] { Options.UploadsContainer, Options.RejectsContainer, Options.ExportsContainer })
+        foreach (var container in new[] { Options.UploadsContainer, Options.RejectsContainer, Options.ExportsContainer, Options.LocksContainer })
         {
             await Blobs.GetBlobContainerClient(container).DeleteIfExistsAsync();
         }

@@ -1,0 +1,23 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace ChildShare.Core.Linkage;
+
+/// <summary>The cross-instance linkage lock (section <c>Linkage</c>); see <see cref="BlobLeaseLinkageLock"/>.</summary>
+public sealed class LinkageOptions
+{
+    public const string SectionName = "Linkage";
+
+    /// <summary>
+    /// Duration of the blob lease that holds the linkage lock, in seconds (Azure allows 15 to 60). It is
+    /// renewed every third of it while a chunk is linked, so it bounds how long a crashed holder blocks others.
+    /// </summary>
+    [Range(15, 60)]
+    public int LockLeaseSeconds { get; set; } = 60;
+
+    /// <summary>
+    /// How long a chunk of an upload (or an operator split) waits for another instance to release the
+    /// lock before it gives up with <see cref="LinkageLockTimeoutException"/> (the upload is then retried).
+    /// </summary>
+    [Range(5, 3000)]
+    public int LockTimeoutSeconds { get; set; } = 300;
+}

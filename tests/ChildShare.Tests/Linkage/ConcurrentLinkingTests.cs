@@ -1,0 +1,178 @@
+using Azure.Data.Tables;
+using ChildShare.Cli;
+using ChildShare.Core.Ingestion;
+using ChildShare.Core.Linkage;
+using ChildShare.Core.Pseudonymization;
+using ChildShare.Core.Storage;
+using ChildShare.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace ChildShare.Tests.Linkage;
+
+/// <summary>
+/// Two Function instances on the same tables: two service providers built by the application's own
+/// wiring, so two <see cref="IncrementalLinker"/> objects and two linkage locks that share only storage
+/// (Azurite). The locks run on the real clock (the rest of each app keeps the tests' fake clock): a
+/// waiter's backoff must really elapse.
+/// </summary>
+public sealed class ConcurrentLinkingTests : IAsyncLifetime
+{
+    private static readonly Pseudonymizer Pseudonymizer = new(PseudonymKey.FromBase64("local-dev-1", CliHost.DevelopmentKey));
+
+    private readonly TestStorage _storage = new();
+    private ServiceProvider _first = null!;
+    private ServiceProvider _second = null!;
+
+    public async Task InitializeAsync()
+    {
+        await _storage.InitializeAsync();
+        _first = Instance();
+        _second = Instance();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _first.DisposeAsync();
+        await _second.DisposeAsync();
+        await _storage.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task CompleteUploadAsync_TwoInstancesLinkingAtOnce_KeepTheMergeOfEveryBridgingRecord()
+    {
+        // Four families. In each, A and B are one child seen by two providers, too different to link on
+        // their own; C (to come) bridges A (name, birth date, zip) and B (state id, birth date); D links
+        // to B. The C of families 0 and 1 and the D of families 2 and 3 arrive on one instance, the others
+        // on the other, so whichever instance writes last, a family would lose its merge without the lock.
+        var families = Enumerable.Range(0, 4).Select(Family).ToList();
+        foreach (var family in families)
+        {
+            await LinkAsync(_first, "u-a" + family.Number, family.A);
+            await LinkAsync(_first, "u-b" + family.Number, family.B);
+            Assert.NotEqual(await ClusterOf(family.A.Key), await ClusterOf(family.B.Key));
+        }
+
+        var first = Linker(_first);
+        var second = Linker(_second);
+        foreach (var family in families)
+        {
+            var (bridging, joining) = family.Number < 2 ? (first, second) : (second, first);
+            await bridging.LinkAsync(family.C.Subject(bridging == first ? "u-first" : "u-second"), Pseudonymizer);
+            await joining.LinkAsync(family.D.Subject(joining == first ? "u-first" : "u-second"), Pseudonymizer);
+        }
+
+        var completions = await Task.WhenAll(first.CompleteUploadAsync("u-first").AsTask(), second.CompleteUploadAsync("u-second").AsTask());
+
+        Assert.Equal(8, completions.Sum(c => c.Records));
+        var clusters = await _storage.ReadAllAsync(LinkageTables.Clusters);
+        var records = await _storage.ReadAllAsync(TableNames.Records);
+        foreach (var family in families)
+        {
+            // The cluster is keyed by A's seed (the smallest): B and D, which the other instance also
+            // linked, carry it too, in the linkage tables and in the records reports read.
+            var members = family.All.Select(m => m.Key).Order(StringComparer.Ordinal).ToList();
+            foreach (var member in family.All)
+            {
+                Assert.Equal(family.A.Seed, await ClusterOf(member.Key));
+                Assert.Equal(family.A.Seed, records.Single(r => RecordKeys.ProviderChild(r.PartitionKey, r.RowKey) == member.Key).GetString("ChildKey"));
+            }
+
+            Assert.Equal(members, clusters.Where(m => m.PartitionKey == family.A.Seed).Select(m => m.RowKey).Order(StringComparer.Ordinal));
+        }
+
+        Assert.Equal(families.Count, clusters.Select(m => m.PartitionKey).Distinct().Count());
+        Assert.Equal(families.Count * 4, clusters.Count);
+    }
+
+    [Fact]
+    public async Task SplitAsync_WhileAnotherInstanceLinks_WaitsForTheLockAndStillSplits()
+    {
+        var a = await LinkAsync(_first, "u-a", Child("prov-a", "A1", "Maria", "Gonzalez"));
+        var b = await LinkAsync(_first, "u-b", Child("prov-b", "B1", "Tina", "Whitfield", "S9988"));
+        var c = await LinkAsync(_first, "u-c", Child("prov-c", "C1", "Maria", "Gonzalez", "S9988"));
+        Assert.Equal(await ClusterOf(a), await ClusterOf(b));
+
+        // The other instance holds the linkage lock (as while it links a chunk).
+        var held = await _first.GetRequiredService<ILinkageLock>().AcquireAsync();
+        var split = _second.GetRequiredService<LinkageAdmin>().SplitAsync(a, b, default);
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        Assert.False(split.IsCompleted, "the split ran while another instance held the linkage lock");
+        Assert.Equal(await ClusterOf(a), await ClusterOf(b));
+
+        await held.DisposeAsync();
+        var result = await split.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.NotEqual(result.ClusterA, result.ClusterB);
+        Assert.NotEqual(await ClusterOf(a), await ClusterOf(b));
+        Assert.Equal(await ClusterOf(b), await ClusterOf(c));
+    }
+
+    private ServiceProvider Instance() => TestApp.Build(_storage, configure: services => services.AddSingleton<ILinkageLock>(sp =>
+        new BlobLeaseLinkageLock(_storage.Storage.Locks, _storage.Storage.LockName(BlobLeaseLinkageLock.LinkageBlobName),
+            new LinkageOptions { LockLeaseSeconds = 15, LockTimeoutSeconds = 60 }, TimeProvider.System, NullLogger<BlobLeaseLinkageLock>.Instance)));
+
+    private static IncrementalLinker Linker(ServiceProvider instance) => Assert.IsType<IncrementalLinker>(instance.GetRequiredService<IChildLinker>());
+
+    private static async Task<string> LinkAsync(ServiceProvider instance, string uploadId, TestChild child)
+    {
+        var linker = Linker(instance);
+        await linker.LinkAsync(child.Subject(uploadId), Pseudonymizer);
+        await linker.CompleteUploadAsync(uploadId);
+        return child.Key;
+    }
+
+    private async Task<string> ClusterOf(string providerChild)
+    {
+        var row = await _storage.Storage.Table(LinkageTables.Records).GetEntityAsync<TableEntity>(providerChild, LinkageTables.RecordRow);
+        return row.Value.GetString("ClusterKey") ?? "";
+    }
+
+    /// <summary>
+    /// Family <paramref name="number"/>: its own names and birth date, and A's local id taken so that A's
+    /// seed is the family's smallest (a cluster's key is its smallest seed): C's merge keys the cluster
+    /// by A while D alone would key B's cluster by B or D, so a lost merge shows in the keys.
+    /// </summary>
+    private static TestFamily Family(int number)
+    {
+        string[] firstA = ["Maria", "Sofia", "Elena", "Laura"];
+        string[] lastA = ["Gonzalez", "Castillo", "Moreno", "Delgado"];
+        string[] firstB = ["Tina", "Karen", "Wendy", "Brenda"];
+        string[] lastB = ["Whitfield", "Holloway", "Pritchard", "Ashworth"];
+        var born = new DateOnly(2010 + number, 1 + (3 * number), 2 + (5 * number));
+        var stateId = $"S99{number}8";
+        var b = Child("prov-b", $"B{number}", firstB[number], lastB[number], stateId, born);
+        var c = Child("prov-c", $"C{number}", firstA[number], lastA[number], stateId, born);
+        var d = Child("prov-d", $"D{number}", firstB[number], lastB[number], stateId, born);
+        var a = Enumerable.Range(0, 200).Select(i => Child("prov-a", $"A{number}-{i}", firstA[number], lastA[number], null, born))
+            .First(x => new[] { b, c, d }.All(other => string.CompareOrdinal(x.Seed, other.Seed) < 0));
+        return new TestFamily(number, a, b, c, d);
+    }
+
+    private static TestChild Child(string providerId, string localId, string first, string last, string? stateId = null, DateOnly? born = null)
+    {
+        var identity = new ChildIdentity
+        {
+            LocalChildId = localId,
+            StateStudentId = stateId,
+            FirstName = NameNormalizer.Name(first),
+            LastName = NameNormalizer.Name(last),
+            BirthDate = born ?? new DateOnly(2015, 3, 2),
+        };
+        return new TestChild(providerId, RecordKeys.LocalToken(Pseudonymizer, providerId, localId), identity, new Demographics { Zip = "12345" });
+    }
+
+    private sealed record TestFamily(int Number, TestChild A, TestChild B, TestChild C, TestChild D)
+    {
+        public IReadOnlyList<TestChild> All => [A, B, C, D];
+    }
+
+    private sealed record TestChild(string ProviderId, string LocalToken, ChildIdentity Identity, Demographics Demographics)
+    {
+        public string Key => RecordKeys.ProviderChild(ProviderId, LocalToken);
+
+        public string Seed => IncrementalLinker.SeedOf(Pseudonymizer, Key);
+
+        public LinkSubject Subject(string uploadId) => new(ProviderId, LocalToken, Identity, Demographics) { UploadId = uploadId };
+    }
+}

@@ -1,0 +1,248 @@
+using System.Diagnostics;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Specialized;
+using ChildShare.Core.Linkage;
+using ChildShare.Tests.Support;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace ChildShare.Tests.Linkage;
+
+/// <summary>
+/// The blob-lease linkage lock on Azurite (real lease protocol). Each <see cref="BlobLeaseLinkageLock"/>
+/// object stands for one Function instance; they share the lock blob of this test's locks container.
+/// The tests that need a lease to outlive or expire its 15 s minimum are in <see cref="LinkageLockExpiryTests"/>.
+/// </summary>
+public sealed class LinkageLockTests : IAsyncLifetime
+{
+    private readonly TestStorage _storage = new();
+
+    public Task InitializeAsync() => _storage.InitializeAsync();
+
+    public Task DisposeAsync() => _storage.DisposeAsync();
+
+    internal static BlobLeaseLinkageLock Lock(BlobContainerClient container, int leaseSeconds = 15, int timeoutSeconds = 30) =>
+        new(container, BlobLeaseLinkageLock.LinkageBlobName, new LinkageOptions { LockLeaseSeconds = leaseSeconds, LockTimeoutSeconds = timeoutSeconds },
+            TimeProvider.System, NullLogger<BlobLeaseLinkageLock>.Instance);
+
+    [Fact]
+    public async Task AcquireAsync_WhileAnotherInstanceHoldsTheLock_WaitsUntilItIsReleased()
+    {
+        var first = Lock(_storage.Storage.Locks);
+        var second = Lock(_storage.Storage.Locks);
+        var held = await first.AcquireAsync();
+
+        var waiting = second.AcquireAsync();
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        Assert.False(waiting.IsCompleted, "the second instance got the lock while the first held it");
+
+        var released = Stopwatch.GetTimestamp();
+        await held.DisposeAsync();
+        var handle = await waiting.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(Stopwatch.GetTimestamp() >= released);
+        Assert.False(handle.IsLost);
+        await handle.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task RunExclusiveAsync_ManyInstancesAtOnce_NeverOverlap()
+    {
+        var inside = 0;
+        var most = 0;
+        var runs = 0;
+        var instances = Enumerable.Range(0, 4).Select(_ => Lock(_storage.Storage.Locks)).ToList();
+
+        await Task.WhenAll(instances.Select(instance => Task.Run(async () =>
+        {
+            for (var i = 0; i < 2; i++)
+            {
+                await instance.RunExclusiveAsync(async ct =>
+                {
+                    var now = Interlocked.Increment(ref inside);
+                    InterlockedMax(ref most, now);
+                    await Task.Delay(200, ct);
+                    Interlocked.Decrement(ref inside);
+                    return Interlocked.Increment(ref runs);
+                });
+            }
+        })));
+
+        Assert.Equal(8, runs);
+        Assert.Equal(1, most);
+    }
+
+    [Fact]
+    public async Task AcquireAsync_WithoutContainerOrBlob_CreatesThemEvenWhenInstancesRace()
+    {
+        var container = _storage.Blobs.GetBlobContainerClient(_storage.Options.LocksContainer + "-new");
+        try
+        {
+            var instances = Enumerable.Range(0, 3).Select(_ => Lock(container)).ToList();
+            var acquisitions = instances.Select(async instance =>
+            {
+                var handle = await instance.AcquireAsync();
+                await handle.DisposeAsync();
+            });
+
+            await Task.WhenAll(acquisitions).WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.True(await container.GetBlobClient(BlobLeaseLinkageLock.LinkageBlobName).ExistsAsync());
+        }
+        finally
+        {
+            await container.DeleteIfExistsAsync();
+        }
+    }
+
+    [Fact]
+    public async Task AcquireAsync_HeldLongerThanTheTimeout_ThrowsAClearTimeoutException()
+    {
+        var holder = Lock(_storage.Storage.Locks);
+        var impatient = Lock(_storage.Storage.Locks, timeoutSeconds: 2);
+        await using var held = await holder.AcquireAsync();
+
+        var watch = Stopwatch.StartNew();
+        var error = await Assert.ThrowsAsync<LinkageLockTimeoutException>(() => impatient.AcquireAsync());
+
+        Assert.InRange(watch.Elapsed, TimeSpan.FromSeconds(1.9), TimeSpan.FromSeconds(8));
+        Assert.Contains(impatient.ToString(), error.Message, StringComparison.Ordinal);
+        Assert.Contains("more than 2 s", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Linkage__LockTimeoutSeconds", error.Message, StringComparison.Ordinal);
+        Assert.False(held.IsLost);
+    }
+
+    [Fact]
+    public async Task RunExclusiveAsync_WhenTheLeaseIsTakenAway_CancelsTheWorkAndThrowsLockLost()
+    {
+        var instance = new BlobLeaseLinkageLock(_storage.Storage.Locks, BlobLeaseLinkageLock.LinkageBlobName,
+            new LinkageOptions { LockLeaseSeconds = 15, LockTimeoutSeconds = 30 }, TimeProvider.System, NullLogger<BlobLeaseLinkageLock>.Instance)
+        {
+            RenewInterval = TimeSpan.FromMilliseconds(300),
+        };
+        var lockBlob = _storage.Storage.Locks.GetBlobClient(BlobLeaseLinkageLock.LinkageBlobName);
+        var cancelledAfter = TimeSpan.Zero;
+
+        var watch = Stopwatch.StartNew();
+        var error = await Assert.ThrowsAsync<LinkageLockLostException>(() => instance.RunExclusiveAsync<int>(async ct =>
+        {
+            // Someone breaks the lease (an operator, or another holder once it had expired).
+            await lockBlob.GetBlobLeaseClient().BreakAsync(TimeSpan.Zero, cancellationToken: CancellationToken.None);
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(30), ct);
+            }
+            finally
+            {
+                cancelledAfter = watch.Elapsed;
+            }
+
+            return 0;
+        }));
+
+        Assert.True(cancelledAfter < TimeSpan.FromSeconds(5), $"the work ran on for {cancelledAfter} after the lease was lost");
+        Assert.IsType<TaskCanceledException>(error.InnerException);
+        Assert.Contains("was lost", error.Message, StringComparison.Ordinal);
+
+        // The lock is free for the next holder.
+        await using var next = await Lock(_storage.Storage.Locks, timeoutSeconds: 5).AcquireAsync();
+        Assert.False(next.IsLost);
+    }
+
+    [Fact]
+    public async Task AcquireAsync_WhileAnotherInstanceLinksChunkAfterChunk_GetsInBetweenTwoChunks()
+    {
+        var busy = Lock(_storage.Storage.Locks);
+        var other = Lock(_storage.Storage.Locks);
+        var chunksDone = 0;
+        var firstChunkHeld = new TaskCompletionSource();
+
+        var longUpload = Task.Run(async () =>
+        {
+            for (var chunk = 0; chunk < 10; chunk++)
+            {
+                await busy.RunExclusiveAsync(async ct =>
+                {
+                    firstChunkHeld.TrySetResult();
+                    await Task.Delay(500, ct);
+                    return Interlocked.Increment(ref chunksDone);
+                });
+            }
+        });
+
+        await firstChunkHeld.Task;
+        var doneWhenOtherGotIn = await other.RunExclusiveAsync(_ => Task.FromResult(Volatile.Read(ref chunksDone)));
+        await longUpload;
+
+        // Without the hand-off, the busy instance re-acquires within milliseconds of each release and
+        // the waiter, polling every 2 s or so, would only get in after the last chunk.
+        Assert.InRange(doneWhenOtherGotIn, 1, 6);
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        int current;
+        while ((current = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, current) != current)
+        {
+        }
+    }
+}
+
+/// <summary>
+/// Leases are at least 15 s long, so these two tests take about that long each; they live in their own
+/// class so that xUnit runs them alongside <see cref="LinkageLockTests"/>.
+/// </summary>
+public sealed class LinkageLockExpiryTests : IAsyncLifetime
+{
+    private readonly TestStorage _storage = new();
+
+    public Task InitializeAsync() => _storage.InitializeAsync();
+
+    public Task DisposeAsync() => _storage.DisposeAsync();
+
+    [Fact]
+    public async Task RunExclusiveAsync_WorkOutlastingTheLease_KeepsTheLockByRenewingIt()
+    {
+        var holder = new BlobLeaseLinkageLock(_storage.Storage.Locks, BlobLeaseLinkageLock.LinkageBlobName,
+            new LinkageOptions { LockLeaseSeconds = 15, LockTimeoutSeconds = 60 }, TimeProvider.System, NullLogger<BlobLeaseLinkageLock>.Instance)
+        {
+            RenewInterval = TimeSpan.FromSeconds(1),
+        };
+        var contender = LinkageLockTests.Lock(_storage.Storage.Locks, timeoutSeconds: 60);
+        var holderDone = TimeSpan.Zero;
+        var contenderIn = TimeSpan.Zero;
+        var watch = Stopwatch.StartNew();
+        var held = new TaskCompletionSource();
+
+        var work = holder.RunExclusiveAsync(async ct =>
+        {
+            held.SetResult();
+            await Task.Delay(TimeSpan.FromSeconds(19), ct);
+            holderDone = watch.Elapsed;
+            return 0;
+        });
+        await held.Task;
+        var contending = contender.RunExclusiveAsync(_ =>
+        {
+            contenderIn = watch.Elapsed;
+            return Task.FromResult(0);
+        });
+
+        await Task.WhenAll(work, contending);
+
+        Assert.True(holderDone >= TimeSpan.FromSeconds(19));
+        Assert.True(contenderIn >= holderDone, $"the contender got the lock at {contenderIn}, before the holder finished at {holderDone}");
+    }
+
+    [Fact]
+    public async Task AcquireAsync_AfterAHolderDiedWithoutReleasing_GetsTheLockWhenItsLeaseExpires()
+    {
+        var blob = _storage.Storage.Locks.GetBlobClient(BlobLeaseLinkageLock.LinkageBlobName);
+        await blob.UploadAsync(BinaryData.FromString("lock"));
+        // A crashed instance: it took a 15 s lease and will never renew or release it.
+        await blob.GetBlobLeaseClient().AcquireAsync(TimeSpan.FromSeconds(15));
+
+        var watch = Stopwatch.StartNew();
+        await using var handle = await LinkageLockTests.Lock(_storage.Storage.Locks, timeoutSeconds: 40).AcquireAsync();
+
+        Assert.InRange(watch.Elapsed, TimeSpan.FromSeconds(12), TimeSpan.FromSeconds(25));
+        Assert.False(handle.IsLost);
+    }
+}
