@@ -219,7 +219,7 @@ var appSettings = {
   Ingestion__MaxBufferedEntities: '5000'
   // LinkageOptions: the cross-instance linkage lock (a blob lease in the locks container), see LINKAGE.md.
   Linkage__LockLeaseSeconds: '60'
-  Linkage__LockTimeoutSeconds: '300'
+  Linkage__LockTimeoutSeconds: '1800'
   // Trust X-MS-CLIENT-PRINCIPAL only once App Service Authentication (Entra ID) is enabled on the app:
   // it strips the header from incoming requests. Until then callers use API keys.
   Callers__TrustClientPrincipalHeader: 'false'

@@ -24,6 +24,7 @@ public sealed partial class IngestionService(
     IPseudonymKeyProvider keys,
     IChildLinker linker,
     ActivitySummaryBuilder summaries,
+    ILinkageLock linkageLock,
     IOptions<IngestionOptions> options,
     TimeProvider time,
     ILogger<IngestionService> logger)
@@ -105,9 +106,17 @@ public sealed partial class IngestionService(
                 return await FinishAsync(manifest, stopwatch, cancellationToken).ConfigureAwait(false);
             }
 
-            await linker.CompleteUploadAsync(uploadId, cancellationToken).ConfigureAwait(false);
-            var rebuilt = await summaries.RebuildForUploadAsync(uploadId, manifest.ReceivedAt, profile.ReuploadPolicy, cancellationToken)
-                .ConfigureAwait(false);
+            // Linking and the summary rebuild that carries its child keys run under one hold of the lock: a rebuild
+            // interleaved with another upload's merge could put an old child key back, or lose a service of a child
+            // both touch (both read and write its records row). Parsing and staging above run in parallel.
+            var (policy, receivedAt) = (profile.ReuploadPolicy, manifest.ReceivedAt);
+            var rebuilt = await linkageLock.RunExclusiveAsync(
+                async ct =>
+                {
+                    await linker.CompleteUploadAsync(uploadId, ct).ConfigureAwait(false);
+                    return await summaries.RebuildForUploadAsync(uploadId, receivedAt, policy, ct).ConfigureAwait(false);
+                },
+                cancellationToken).ConfigureAwait(false);
             await manifests.RecordContentAsync(providerId, fingerprint.Sha256, uploadId, cancellationToken).ConfigureAwait(false);
             manifest = manifest with
             {

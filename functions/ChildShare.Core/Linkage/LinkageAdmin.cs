@@ -47,15 +47,21 @@ public sealed partial class LinkageAdmin(
 
     /// <summary>
     /// Separates two provider children for good. Throws when either was never linked. The cluster is
-    /// read, split and written back under the linkage lock, so an upload linked by the function app
-    /// at the same time cannot overwrite the split (or be overwritten by it).
+    /// read, split and written back, and the moved records' summaries rebuilt, under the linkage lock, so
+    /// an upload ingested by the function app at the same time cannot overwrite the split (or be overwritten by it).
     /// </summary>
     public async Task<SplitResult> SplitAsync(string providerChildA, string providerChildB, CancellationToken cancellationToken)
     {
         await store.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
-        var (result, separated) = await linkageLock.RunExclusiveAsync(ct => SplitExclusivelyAsync(providerChildA, providerChildB, ct), cancellationToken)
-            .ConfigureAwait(false);
-        await summaries.RebuildChildrenAsync(result.Moved, cancellationToken).ConfigureAwait(false);
+        // The summaries are rebuilt under the lock too, so an upload's rebuild cannot interleave with them (see LINKAGE.md).
+        var (result, separated) = await linkageLock.RunExclusiveAsync(
+            async ct =>
+            {
+                var split = await SplitExclusivelyAsync(providerChildA, providerChildB, ct).ConfigureAwait(false);
+                await summaries.RebuildChildrenAsync(split.Result.Moved, ct).ConfigureAwait(false);
+                return split;
+            },
+            cancellationToken).ConfigureAwait(false);
         LogSplit(result.Moved.Count, separated);
         return result;
     }

@@ -9,15 +9,17 @@ public sealed class LinkageOptions
 
     /// <summary>
     /// Duration of the blob lease that holds the linkage lock, in seconds (Azure allows 15 to 60). It is
-    /// renewed every third of it while a chunk is linked, so it bounds how long a crashed holder blocks others.
+    /// renewed every third of it while held, so it bounds how long a crashed holder blocks others.
     /// </summary>
     [Range(15, 60)]
     public int LockLeaseSeconds { get; set; } = 60;
 
     /// <summary>
-    /// How long a chunk of an upload (or an operator split) waits for another instance to release the
-    /// lock before it gives up with <see cref="LinkageLockTimeoutException"/> (the upload is then retried).
+    /// How long an upload's second phase (linking and the summary rebuild) or an operator split waits for
+    /// another instance to release the lock before it gives up with <see cref="LinkageLockTimeoutException"/>
+    /// (the upload is then retried). The holder keeps it for a whole upload's second phase, so allow for
+    /// the largest upload's rebuild.
     /// </summary>
     [Range(5, 3000)]
-    public int LockTimeoutSeconds { get; set; } = 300;
+    public int LockTimeoutSeconds { get; set; } = 1800;
 }

@@ -108,9 +108,49 @@ public sealed class ConcurrentLinkingTests : IAsyncLifetime
         Assert.Equal(await ClusterOf(b), await ClusterOf(c));
     }
 
-    private ServiceProvider Instance() => TestApp.Build(_storage, configure: services => services.AddSingleton<ILinkageLock>(sp =>
-        new BlobLeaseLinkageLock(_storage.Storage.Locks, _storage.Storage.LockName(BlobLeaseLinkageLock.LinkageBlobName),
-            new LinkageOptions { LockLeaseSeconds = 15, LockTimeoutSeconds = 60 }, TimeProvider.System, NullLogger<BlobLeaseLinkageLock>.Instance)));
+    [Fact]
+    public async Task IngestAsync_WhileAnotherInstanceHoldsTheLock_StagesButSummarizesOnlyAfterIt()
+    {
+        const string profile = """
+            {
+              "dateFormats": ["yyyy-MM-dd"],
+              "columns": {
+                "Id": "LocalChildId", "First": "FirstName", "Last": "LastName", "DOB": "BirthDate", "Zip": "Zip",
+                "Program": "Program", "Start": "ServiceStart", "End": "ServiceEnd"
+              }
+            }
+            """;
+        var providers = _first.GetRequiredService<ProviderRegistry>();
+        await providers.RegisterAsync("prov-c", "prov-c", "Other");
+        await providers.SaveProfileAsync("prov-c", profile);
+        var blob = await _storage.UploadAsync("prov-c/roster.csv",
+            System.Text.Encoding.UTF8.GetBytes("Id,First,Last,DOB,Zip,Program,Start,End\nC1,Maria,Gonzalez,2015-03-02,12345,Meals,2026-09-01,2026-09-30\n"));
+
+        // Another instance holds the lock (as while it links and summarizes an upload): this upload is parsed and
+        // staged, but not summarized, so its rebuild cannot interleave with the other's merge. The exact-match
+        // linker takes no lock of its own, so what waits here is the summary rebuild itself.
+        var held = await _first.GetRequiredService<ILinkageLock>().AcquireAsync();
+        await using var exact = Instance(services => services.AddSingleton<IChildLinker, ExactMatchLinker>());
+        var ingest = exact.GetRequiredService<IngestionService>().IngestAsync(blob);
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        Assert.False(ingest.IsCompleted, "the upload completed while another instance held the linkage lock");
+        Assert.NotEmpty(await _storage.ReadAllAsync(TableNames.UploadStaging));
+        Assert.Empty(await _storage.ReadAllAsync(TableNames.Activity));
+
+        await held.DisposeAsync();
+        var manifest = await ingest.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(UploadStatus.Completed, manifest.Status);
+        Assert.Single(await _storage.ReadAllAsync(TableNames.Activity));
+    }
+
+    private ServiceProvider Instance(Action<IServiceCollection>? configure = null) => TestApp.Build(_storage, configure: services =>
+    {
+        configure?.Invoke(services);
+        services.AddSingleton<ILinkageLock>(sp =>
+            new BlobLeaseLinkageLock(_storage.Storage.Locks, _storage.Storage.LockName(BlobLeaseLinkageLock.LinkageBlobName),
+                new LinkageOptions { LockLeaseSeconds = 15, LockTimeoutSeconds = 60 }, TimeProvider.System, NullLogger<BlobLeaseLinkageLock>.Instance));
+    });
 
     private static IncrementalLinker Linker(ServiceProvider instance) => Assert.IsType<IncrementalLinker>(instance.GetRequiredService<IChildLinker>());
 

@@ -44,6 +44,36 @@ public sealed class LinkageLockTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RunExclusiveAsync_InsideWorkThatHoldsTheSameLock_RunsAtOnceAndOthersStillWait()
+    {
+        var instance = Lock(_storage.Storage.Locks);
+        var other = Lock(_storage.Storage.Locks);
+        Task<int>? outsider = null;
+        Task<int>? otherInstance = null;
+        var result = await instance.RunExclusiveAsync(async outer =>
+        {
+            // Nested (an upload's linking chunks inside its second phase): no second lease, no waiting for itself.
+            var inner = await instance.RunExclusiveAsync(_ => Task.FromResult(41), outer).WaitAsync(TimeSpan.FromSeconds(5), outer);
+
+            // An unrelated flow of the same process (another upload: it does not inherit this flow's context) waits.
+            using (ExecutionContext.SuppressFlow())
+            {
+                outsider = Task.Run(() => instance.RunExclusiveAsync(_ => Task.FromResult(0)));
+            }
+
+            otherInstance = other.RunExclusiveAsync(_ => Task.FromResult(0), CancellationToken.None);
+            await Task.Delay(TimeSpan.FromSeconds(1.5), outer);
+            Assert.False(outsider.IsCompleted, "another flow entered while the lock was held");
+            Assert.False(otherInstance.IsCompleted, "another instance entered while the lock was held");
+            return inner + 1;
+        });
+
+        Assert.Equal(42, result);
+        Assert.Equal(0, await outsider!.WaitAsync(TimeSpan.FromSeconds(15)));
+        Assert.Equal(0, await otherInstance!.WaitAsync(TimeSpan.FromSeconds(15)));
+    }
+
+    [Fact]
     public async Task RunExclusiveAsync_ManyInstancesAtOnce_NeverOverlap()
     {
         var inside = 0;
