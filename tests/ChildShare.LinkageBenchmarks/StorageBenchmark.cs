@@ -47,7 +47,8 @@ public static class StorageBenchmark
         var prefix = "lb" + Guid.NewGuid().ToString("N")[..8];
         var counter = new RequestCounter();
         await using var services = CliHost.Build([new("Storage:TablePrefix", prefix), new("Storage:UploadsContainer", prefix + "-up"),
-            new("Storage:RejectsContainer", prefix + "-rj"), new("Storage:ExportsContainer", prefix + "-ex")], configure: s => s.AddSingleton(sp =>
+            new("Storage:RejectsContainer", prefix + "-rj"), new("Storage:ExportsContainer", prefix + "-ex"),
+            new("Storage:LocksContainer", prefix + "-lk")], configure: s => s.AddSingleton(sp =>
             {
                 // The same storage the linker would get, with the request counter in the table pipeline.
                 var connection = sp.GetRequiredService<IConfiguration>()["ChildShareStorage"] ?? "UseDevelopmentStorage=true";

@@ -84,7 +84,7 @@ public enum LinkTokenKind
     /// <summary>Last name + birth date + zip (compared only when one record has no first name).</summary>
     LastDobZip,
 
-    /// <summary>First name + birth date + zip (compared only when one record has no last name).</summary>
+    /// <summary>First name + birth date + zip (L8 when one record has no last name; L12 when the last names differ).</summary>
     FirstDobZip,
 
     /// <summary>Zip code (5 digits in production).</summary>
@@ -136,6 +136,26 @@ public sealed class LinkEncoding(UInt128[] tokens, ulong[] nameBloom, ulong[] sw
     public IEnumerable<UInt128> Indexed() => IndexedKinds.Where(Has).Select(k => this[k]);
 
     public IEnumerable<UInt128> Lookups() => LookupKinds.Where(Has).Select(k => this[k]).Distinct();
+
+    /// <summary>
+    /// True when <paramref name="other"/> says everything this encoding says and perhaps more: every token
+    /// here is missing or equal there, and the filters are equal. An encoding stored before a token kind
+    /// existed is superseded by the same record encoded today, instead of counting as another variant.
+    /// </summary>
+    public bool IsSupersededBy(LinkEncoding other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        for (var i = 0; i < Tokens.Length; i++)
+        {
+            if (Tokens[i] != UInt128.Zero && Tokens[i] != other.Tokens[i])
+            {
+                return false;
+            }
+        }
+
+        return NameBloom.AsSpan().SequenceEqual(other.NameBloom) && SwappedNameBloom.AsSpan().SequenceEqual(other.SwappedNameBloom)
+            && (AddressBloom is null || AddressBloom.AsSpan().SequenceEqual(other.AddressBloom ?? [])) && FullName == other.FullName;
+    }
 
     public bool SameContent(LinkEncoding other) =>
         Tokens.AsSpan().SequenceEqual(other.Tokens) && NameBloom.AsSpan().SequenceEqual(other.NameBloom)

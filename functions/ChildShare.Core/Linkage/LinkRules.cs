@@ -48,14 +48,16 @@ public enum LinkRule
 
     /// <summary>
     /// L12: same first name, birth date and zip, a different last name (a child whose surname changed:
-    /// adoption, a parent's marriage), and no disagreement on sex where both report it. Twins differ in
-    /// first name, so they never fit; ambiguity-guarded like L8.
+    /// adoption, a parent's marriage), corroborated by a similar street address where both records carry
+    /// one, otherwise by the same sex where both report it. Twins differ in first name, so they never fit;
+    /// ambiguity-guarded like L8 (a record that fits two separate clusters joins neither).
     /// </summary>
     SurnameChangedDobZip,
 
     /// <summary>
     /// L13: same first and last name, zip and street address, a birth date that disagrees (a mistyped or
-    /// swapped date). Only where both records carry an address: siblings never share a first name.
+    /// swapped date) and no disagreement on sex. Only where both records carry an address: siblings never
+    /// share a first name.
     /// </summary>
     NameZipAddress,
 
@@ -72,19 +74,19 @@ public sealed record LinkRuleOptions
     /// <summary>L7: name Dice with the same birth date.</summary>
     public double FuzzyDobDice { get; init; } = 0.75;
 
-    /// <summary>L8: name Dice with two of three birth date parts.</summary>
+    /// <summary>L9: name Dice with two of three birth date parts.</summary>
     public double PartialDobDice { get; init; } = 0.85;
 
-    /// <summary>L8, L10: address Dice that counts as the same address.</summary>
+    /// <summary>L9, L11, L12: address Dice that counts as the same address.</summary>
     public double AddressDice { get; init; } = 0.8;
 
     /// <summary>L13: address Dice that counts as the same street address when nothing else but the name agrees.</summary>
     public double SameAddressDice { get; init; } = 0.9;
 
-    /// <summary>L9: name Dice with the same state student id.</summary>
+    /// <summary>L10: name Dice with the same state student id.</summary>
     public double StateIdDice { get; init; } = 0.6;
 
-    /// <summary>L10: name Dice without a birth date.</summary>
+    /// <summary>L11: name Dice without a birth date.</summary>
     public double NoDobDice { get; init; } = 0.85;
 
     /// <summary>A blocking key shared by more records than this is not used to find candidates.</summary>
@@ -213,13 +215,18 @@ public static class LinkDecision
             return LinkRule.FuzzyNameNoDob;
         }
 
-        var sexDiffers = a.Has(LinkTokenKind.Sex) && b.Has(LinkTokenKind.Sex) && !a.Same(b, LinkTokenKind.Sex);
-        if (fullNames && a.Same(b, LinkTokenKind.FirstDobZip) && !sexDiffers && !off.Contains(LinkRule.SurnameChangedDobZip))
+        // A new surname is weak evidence on its own (two Georgias born the same day in one zip), so L12 wants
+        // something more to agree: the address where both records carry one, otherwise the sex where both report it.
+        var sexKnown = a.Has(LinkTokenKind.Sex) && b.Has(LinkTokenKind.Sex);
+        var sexDiffers = sexKnown && !a.Same(b, LinkTokenKind.Sex);
+        var corroborated = addressKnown ? addressDice >= options.AddressDice : sexKnown && !sexDiffers;
+        if (fullNames && a.Same(b, LinkTokenKind.FirstDobZip) && !a.Same(b, LinkTokenKind.LastDobZip) && corroborated
+            && !off.Contains(LinkRule.SurnameChangedDobZip))
         {
             return LinkRule.SurnameChangedDobZip;
         }
 
-        if (a.Same(b, LinkTokenKind.NameZip) && addressDice >= options.SameAddressDice && !off.Contains(LinkRule.NameZipAddress))
+        if (a.Same(b, LinkTokenKind.NameZip) && !sameDob && !sexDiffers && addressDice >= options.SameAddressDice && !off.Contains(LinkRule.NameZipAddress))
         {
             return LinkRule.NameZipAddress;
         }

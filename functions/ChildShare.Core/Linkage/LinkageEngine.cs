@@ -85,12 +85,23 @@ public sealed class LinkageEngine(LinkRuleOptions? options = null)
         var node = _nodes[id];
         if (!node.Variants.Any(v => v.SameContent(encoding)))
         {
-            if (node.Variants.Count >= MaxVariants)
+            // The same record encoded with token kinds added since it was stored is upgraded in place, so it
+            // neither takes another variant's place nor misses the newer rules; anything else is a new variant.
+            var superseded = node.Variants.FindIndex(v => v.IsSupersededBy(encoding));
+            if (superseded >= 0)
             {
-                node.Variants.RemoveAt(0);
+                node.Variants[superseded] = encoding;
+            }
+            else
+            {
+                if (node.Variants.Count >= MaxVariants)
+                {
+                    node.Variants.RemoveAt(0);
+                }
+
+                node.Variants.Add(encoding);
             }
 
-            node.Variants.Add(encoding);
             node.VariantsChanged = true;
             Index(id, encoding);
         }

@@ -48,7 +48,8 @@ public sealed class LinkageEngineTests
         Assert.Equal(LinkRule.FuzzyNameDob, LinkDecision.Decide(Enc("Jonathan", "Richardson", "2015-03-02"), Enc("Jonathan", "Richadson", "2015-03-02"), options));
         Assert.Equal(LinkRule.FuzzyNamePartialDob, LinkDecision.Decide(Enc("Jonathan", "Richardson", "2015-03-02"), Enc("Jonathan", "Richardson", "2015-03-20"), options));
         Assert.Equal(LinkRule.PartialNameDobZip, LinkDecision.Decide(Enc("Baby Girl", "Richardson", "2015-03-02"), Enc("Jonna", "Richardson", "2015-03-02"), options));
-        Assert.Equal(LinkRule.SurnameChangedDobZip, LinkDecision.Decide(Enc("Georgia", "Pegg", "2015-03-02"), Enc("Georgia", "Kyriacou", "2015-03-02"), options));
+        Assert.Equal(LinkRule.SurnameChangedDobZip, LinkDecision.Decide(
+            Enc("Georgia", "Pegg", "2015-03-02", sex: Sex.Female), Enc("Georgia", "Kyriacou", "2015-03-02", sex: Sex.Female), options));
         Assert.Equal(LinkRule.NameZipAddress, LinkDecision.Decide(
             Enc("Amy", "Mccarthy", "2015-03-02", address: "12BANNERSTREET"), Enc("Amy", "Mccarthy", "2012-10-05", address: "12BANNERSTRET"), options));
 
@@ -77,17 +78,37 @@ public sealed class LinkageEngineTests
     }
 
     [Fact]
-    public void A_surname_change_links_only_on_the_same_first_name_birth_date_and_zip_and_never_across_sexes()
+    public void A_surname_change_links_only_on_the_same_first_name_birth_date_and_zip_with_more_evidence_agreeing()
     {
         var options = LinkRuleOptions.Default;
+        const string Street = "12BANNERSTREET";
+
+        // Corroborated: the same sex where both report it and no address, or a similar address.
         Assert.Equal(LinkRule.SurnameChangedDobZip, LinkDecision.Decide(
             Enc("Jordan", "Pegg", "2015-03-02", sex: Sex.Female), Enc("Jordan", "Kyriacou", "2015-03-02", sex: Sex.Female), options));
         Assert.Equal(LinkRule.SurnameChangedDobZip, LinkDecision.Decide(
+            Enc("Jordan", "Pegg", "2015-03-02", address: Street), Enc("Jordan", "Kyriacou", "2015-03-02", address: "12BANNERSTRET"), options));
+
+        // Not corroborated: nothing else known, one side's sex unknown, or a different address (even with the same sex).
+        Assert.Equal(LinkRule.None, LinkDecision.Decide(Enc("Jordan", "Pegg", "2015-03-02"), Enc("Jordan", "Kyriacou", "2015-03-02"), options));
+        Assert.Equal(LinkRule.None, LinkDecision.Decide(
             Enc("Jordan", "Pegg", "2015-03-02", sex: Sex.Female), Enc("Jordan", "Kyriacou", "2015-03-02"), options));
         Assert.Equal(LinkRule.None, LinkDecision.Decide(
+            Enc("Jordan", "Pegg", "2015-03-02", sex: Sex.Female, address: Street),
+            Enc("Jordan", "Kyriacou", "2015-03-02", sex: Sex.Female, address: "7OXLEYPLACE"), options));
+
+        // Contradicted or not the rule's case at all.
+        Assert.Equal(LinkRule.None, LinkDecision.Decide(
             Enc("Jordan", "Pegg", "2015-03-02", sex: Sex.Female), Enc("Jordan", "Kyriacou", "2015-03-02", sex: Sex.Male), options));
-        Assert.Equal(LinkRule.None, LinkDecision.Decide(Enc("Jordan", "Pegg", "2015-03-02"), Enc("Jordan", "Kyriacou", "2015-03-02", "54321"), options));
-        Assert.Equal(LinkRule.None, LinkDecision.Decide(Enc("Jordan", "Pegg", "2015-03-02"), Enc("Jordan", "Kyriacou", "2015-03-03"), options));
+        Assert.Equal(LinkRule.None, LinkDecision.Decide(
+            Enc("Jordan", "Pegg", "2015-03-02", sex: Sex.Female), Enc("Jordan", "Kyriacou", "2015-03-02", "54321", sex: Sex.Female), options));
+        Assert.Equal(LinkRule.None, LinkDecision.Decide(
+            Enc("Jordan", "Pegg", "2015-03-02", sex: Sex.Female), Enc("Jordan", "Kyriacou", "2015-03-03", sex: Sex.Female), options));
+
+        // With the name rules switched off, L12 still needs the last names to differ.
+        Assert.Equal(LinkRule.None, LinkDecision.Decide(
+            Enc("Jordan", "Pegg", "2015-03-02", sex: Sex.Female), Enc("Jordan", "Pegg", "2015-03-02", sex: Sex.Female),
+            LinkRuleOptions.Only(LinkRule.SurnameChangedDobZip)));
     }
 
     [Fact]
@@ -95,10 +116,43 @@ public sealed class LinkageEngineTests
     {
         // One school has two Georgias born the same day in one zip; another provider's Georgia with a new surname could be either.
         var engine = new LinkageEngine();
-        engine.Add("a|1", "a", "s1", Enc("Georgia", "Pegg", "2015-03-02"));
-        engine.Add("a|2", "a", "s2", Enc("Georgia", "Kyriacou", "2015-03-02"));
-        engine.Add("c|3", "c", "s3", Enc("Georgia", "Whetstone", "2015-03-02"));
+        engine.Add("a|1", "a", "s1", Enc("Georgia", "Pegg", "2015-03-02", sex: Sex.Female));
+        engine.Add("a|2", "a", "s2", Enc("Georgia", "Kyriacou", "2015-03-02", sex: Sex.Female));
+        engine.Add("c|3", "c", "s3", Enc("Georgia", "Whetstone", "2015-03-02", sex: Sex.Female));
         Assert.Equal(3, engine.ClusterCount);
+    }
+
+    [Fact]
+    public void A_new_surname_at_another_address_is_another_child()
+    {
+        // The limit of L12 without addresses: Georgias of one sex, born the same day in one zip, with different
+        // surnames at different providers, would join. Where the providers send addresses, different ones keep them apart.
+        var engine = new LinkageEngine();
+        engine.Add("a|1", "a", "s1", Enc("Georgia", "Pegg", "2015-03-02", sex: Sex.Female, address: "12BANNERSTREET"));
+        engine.Add("b|1", "b", "s2", Enc("Georgia", "Kyriacou", "2015-03-02", sex: Sex.Female, address: "7OXLEYPLACE"));
+        engine.Add("c|1", "c", "s3", Enc("Georgia", "Whetstone", "2015-03-02", sex: Sex.Female, address: "40MILNECOVE"));
+        Assert.Equal(3, engine.ClusterCount);
+    }
+
+    [Fact]
+    public void A_record_stored_before_newer_token_kinds_is_upgraded_in_place_not_kept_as_another_variant()
+    {
+        var today = Enc("Ana", "Lopez", "2015-03-02", sex: Sex.Female);
+        var tokens = today.Tokens.ToArray();
+        foreach (var added in new[] { LinkTokenKind.NameZip, LinkTokenKind.Sex, LinkTokenKind.PhoneticNamesSwapped })
+        {
+            tokens[(int)added] = UInt128.Zero;
+        }
+
+        var stored = new LinkEncoding(tokens, today.NameBloom, today.SwappedNameBloom, today.AddressBloom, today.FullName);
+        var engine = new LinkageEngine();
+        engine.Load(new LinkNodeState("a|1", "a", "s1", [stored], "s1", LinkDecision.Unlinked, []));
+
+        engine.Add("a|1", "a", "s1", today);
+
+        var variant = Assert.Single(engine.StateOf("a|1").Variants);
+        Assert.True(variant.SameContent(today));
+        Assert.True(Assert.Single(engine.Changes()).VariantsChanged);
     }
 
     [Fact]
@@ -112,6 +166,14 @@ public sealed class LinkageEngineTests
             Enc("Amy", "Mccarthy", "2015-03-02", address: "12BANNERSTREET"), Enc("Amy", "Mccarthy", "2012-10-05", address: "7OXLEYPLACE"), options));
         Assert.Equal(LinkRule.None, LinkDecision.Decide(
             Enc("Amy", "Mccarthy", "2015-03-02", address: "12BANNERSTREET"), Enc("Amy", "Mccarthy", "2012-10-05", "54321", address: "12BANNERSTREET"), options));
+        Assert.Equal(LinkRule.None, LinkDecision.Decide(
+            Enc("Amy", "Mccarthy", "2015-03-02", sex: Sex.Female, address: "12BANNERSTREET"),
+            Enc("Amy", "Mccarthy", "2012-10-05", sex: Sex.Male, address: "12BANNERSTREET"), options));
+
+        // With the earlier rules switched off, L13 still needs the birth dates to disagree.
+        Assert.Equal(LinkRule.None, LinkDecision.Decide(
+            Enc("Amy", "Mccarthy", "2015-03-02", address: "12BANNERSTREET"), Enc("Amy", "Mccarthy", "2015-03-02", address: "12BANNERSTREET"),
+            LinkRuleOptions.Only(LinkRule.NameZipAddress)));
     }
 
     [Fact]
