@@ -47,9 +47,11 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<LinkageStore>();
         services.TryAddSingleton<ILinkageLock>(sp =>
         {
+            // The system clock, never the app's TimeProvider: the lease expires in wall-clock time on the storage
+            // service, so renewals, a waiter's backoff and the timeout must run on it even where tests fake the clock.
             var storage = sp.GetRequiredService<ChildShareStorage>();
             return new BlobLeaseLinkageLock(storage.Locks, storage.LockName(BlobLeaseLinkageLock.LinkageBlobName),
-                sp.GetRequiredService<IOptions<LinkageOptions>>().Value, sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<IOptions<LinkageOptions>>().Value, TimeProvider.System,
                 sp.GetRequiredService<ILogger<BlobLeaseLinkageLock>>());
         });
         services.TryAddSingleton<LinkageAdmin>();

@@ -49,6 +49,7 @@ public sealed partial class IngestionService(
     /// Ingests a blob of the uploads container. Safe to call again for the same blob: a final
     /// manifest is returned as it is, and an interrupted attempt is redone with the same keys.
     /// Throws only to ask for a retry; after <see cref="IngestionOptions.MaxAttempts"/> the manifest says failed.
+    /// An attempt that gave up waiting for the linkage lock is retried without counting toward them.
     /// </summary>
     public async Task<UploadManifest> IngestAsync(BlobClient blob, CancellationToken cancellationToken = default)
     {
@@ -103,6 +104,7 @@ public sealed partial class IngestionService(
             manifest = await ParseAndStoreAsync(blob, manifest, profile, encoding, new Pseudonymizer(key), cancellationToken).ConfigureAwait(false);
             if (manifest.Status == UploadStatus.NotProcessed)
             {
+                linker.AbandonUpload(uploadId);
                 return await FinishAsync(manifest, stopwatch, cancellationToken).ConfigureAwait(false);
             }
 
@@ -127,8 +129,30 @@ public sealed partial class IngestionService(
             };
             return await FinishAsync(manifest, stopwatch, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (LinkageLockTimeoutException ex)
         {
+            // Nothing is wrong with the upload: others held the lock (a burst of uploads). This attempt does not
+            // count toward MaxAttempts, so waiting can never fail an upload; the trigger delivers it again.
+            linker.AbandonUpload(uploadId);
+            manifest = manifest with
+            {
+                Status = UploadStatus.Processing,
+                Attempts = manifest.Attempts - 1,
+                Reason = "Waiting for the linkage lock (other uploads held it); will be retried without counting an attempt.",
+            };
+            await manifests.SaveAsync(manifest, cancellationToken).ConfigureAwait(false);
+            LogWaitingForLock(uploadId, manifest.Attempts);
+            throw UploadRetryException.WaitingForLinkageLock(uploadId, ex);
+        }
+        catch (OperationCanceledException)
+        {
+            linker.AbandonUpload(uploadId);
+            throw;
+        }
+        catch (Exception ex)
+        {
+            linker.AbandonUpload(uploadId);
+
             // The message of a storage or parser exception is not ours to vouch for; keep only its kind.
             var reason = ex is RequestFailedException storageError
                 ? $"Storage error {storageError.Status} ({storageError.ErrorCode ?? "no code"}) on attempt {manifest.Attempts}."
@@ -256,11 +280,26 @@ public sealed partial class IngestionService(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Upload {UploadId} attempt {Attempt} failed with {ErrorType}; final: {Final}")]
     private partial void LogAttemptFailed(string uploadId, int attempt, string errorType, bool final);
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "Upload {UploadId} timed out waiting for the linkage lock; retried without counting an attempt ({Attempts} counted)")]
+    private partial void LogWaitingForLock(string uploadId, int attempts);
 }
 
 /// <summary>Thrown to have the trigger deliver the upload again; carries no data of the file.</summary>
-public sealed class UploadRetryException(string uploadId, int attempt)
-    : Exception($"Upload {uploadId} failed on attempt {attempt} and will be retried; its manifest has the reason.")
+public sealed class UploadRetryException : Exception
 {
-    public string UploadId { get; } = uploadId;
+    public UploadRetryException(string uploadId, int attempt)
+        : this(uploadId, $"Upload {uploadId} failed on attempt {attempt} and will be retried; its manifest has the reason.", null)
+    {
+    }
+
+    private UploadRetryException(string uploadId, string message, Exception? inner)
+        : base(message, inner) => UploadId = uploadId;
+
+    public string UploadId { get; }
+
+    /// <summary>The upload waited longer than the lock timeout; the attempt was not counted.</summary>
+    public static UploadRetryException WaitingForLinkageLock(string uploadId, LinkageLockTimeoutException inner) =>
+        new(uploadId, $"Upload {uploadId} waited too long for the linkage lock and will be retried; the attempt was not counted.", inner);
 }

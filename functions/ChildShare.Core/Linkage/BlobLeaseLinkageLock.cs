@@ -15,10 +15,17 @@ namespace ChildShare.Core.Linkage;
 /// cancelled before the lease could expire, so the holder stops writing. A waiter retries with jittered
 /// exponential backoff and gives up after <see cref="LinkageOptions.LockTimeoutSeconds"/>.
 /// <para>
-/// Blob leases are not fair: a holder that releases and at once acquires again (the next chunk of a long
-/// upload) would win against waiters that poll. So each failed attempt touches a second blob
-/// (<c>linkage.lock.waiting</c>); a holder that finds it changed while it held the lock pauses for
-/// <see cref="HandOffPause"/> (longer than a waiter's longest backoff) before its next acquisition.
+/// The lease is wall-clock time on the storage service, so the lock must run on
+/// <see cref="TimeProvider.System"/> (the app registers it so even where the rest of the app has a fake
+/// clock); tests that want another clock pass it to the constructor.
+/// </para>
+/// <para>
+/// Blob leases are not fair: a holder that releases and at once acquires again (the next upload of a busy
+/// instance) would win against waiters that poll. So a waiter touches a second blob
+/// (<c>linkage.lock.waiting</c>) on its first failed attempt and then at most every
+/// <see cref="AnnounceInterval"/> (each overwrite keeps a soft-deleted version where blob soft delete is on);
+/// a holder that finds it changed while it held the lock pauses for <see cref="HandOffPause"/> (longer than
+/// a waiter's longest backoff) before its next acquisition.
 /// </para>
 /// </summary>
 public sealed partial class BlobLeaseLinkageLock : ILinkageLock
@@ -37,7 +44,10 @@ public sealed partial class BlobLeaseLinkageLock : ILinkageLock
     private readonly TimeProvider _time;
     private readonly ILogger<BlobLeaseLinkageLock> _logger;
     private readonly string _name;
-    private long _handOffUntilTicks;
+    private const long NoHandOff = long.MinValue;
+
+    // The timestamp (of _time) of a release that had waiters, or NoHandOff.
+    private long _handOffFrom = NoHandOff;
 
     public BlobLeaseLinkageLock(BlobContainerClient container, string blobName, LinkageOptions options, TimeProvider time, ILogger<BlobLeaseLinkageLock> logger)
     {
@@ -70,6 +80,9 @@ public sealed partial class BlobLeaseLinkageLock : ILinkageLock
     /// <summary>How long a holder that had waiters stays away before acquiring again: longer than a waiter's longest pause.</summary>
     internal TimeSpan HandOffPause { get; init; } = TimeSpan.FromSeconds(3);
 
+    /// <summary>A waiter announces itself on its first failed attempt, then at most this often.</summary>
+    internal TimeSpan AnnounceInterval { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Pause after a renewal that failed for a reason other than losing the lease.</summary>
     internal TimeSpan RenewRetryDelay { get; init; } = TimeSpan.FromSeconds(1);
 
@@ -84,6 +97,7 @@ public sealed partial class BlobLeaseLinkageLock : ILinkageLock
         var attempts = 0;
         var creations = 0;
         var waitingLogged = false;
+        long? announced = null;
         while (true)
         {
             attempts++;
@@ -120,7 +134,12 @@ public sealed partial class BlobLeaseLinkageLock : ILinkageLock
                     waitingLogged = true;
                 }
 
-                await AnnounceWaitingAsync(cancellationToken).ConfigureAwait(false);
+                if (announced is not { } last || _time.GetElapsedTime(last) >= AnnounceInterval)
+                {
+                    announced = _time.GetTimestamp();
+                    await AnnounceWaitingAsync(cancellationToken).ConfigureAwait(false);
+                }
+
                 var pause = Min(Jitter(delay), Timeout - waited);
                 await Task.Delay(pause, _time, cancellationToken).ConfigureAwait(false);
                 delay = Min(delay * 2, MaxRetryDelay);
@@ -137,8 +156,14 @@ public sealed partial class BlobLeaseLinkageLock : ILinkageLock
 
     private async Task WaitForHandOffAsync(CancellationToken cancellationToken)
     {
-        var until = new DateTimeOffset(Interlocked.Exchange(ref _handOffUntilTicks, 0), TimeSpan.Zero);
-        var pause = until - _time.GetUtcNow();
+        var releasedAt = Interlocked.Exchange(ref _handOffFrom, NoHandOff);
+        if (releasedAt == NoHandOff)
+        {
+            return;
+        }
+
+        // Timestamps, not the UTC clock: a wall-clock jump must neither skip the pause nor stretch it.
+        var pause = HandOffPause - _time.GetElapsedTime(releasedAt);
         if (pause > TimeSpan.Zero)
         {
             LogHandingOff(_name, (long)pause.TotalMilliseconds);
@@ -146,7 +171,7 @@ public sealed partial class BlobLeaseLinkageLock : ILinkageLock
         }
     }
 
-    private void HandOffAfterRelease() => Interlocked.Exchange(ref _handOffUntilTicks, (_time.GetUtcNow() + HandOffPause).UtcTicks);
+    private void HandOffAfterRelease() => Interlocked.Exchange(ref _handOffFrom, _time.GetTimestamp());
 
     private async Task CreateLockBlobAsync(string? errorCode, CancellationToken cancellationToken)
     {
@@ -166,6 +191,9 @@ public sealed partial class BlobLeaseLinkageLock : ILinkageLock
         }
     }
 
+    /// <summary>What a best-effort step's failure may log: a storage error code or the exception's type, never a message.</summary>
+    private static string Describe(Exception ex) => ex is RequestFailedException failed ? Describe(failed) : ex.GetType().Name;
+
     /// <summary>Best effort: a waiter that cannot announce itself still gets the lock, only later.</summary>
     private async Task AnnounceWaitingAsync(CancellationToken cancellationToken)
     {
@@ -173,21 +201,29 @@ public sealed partial class BlobLeaseLinkageLock : ILinkageLock
         {
             await _waiting.UploadAsync(BinaryData.Empty, overwrite: true, cancellationToken).ConfigureAwait(false);
         }
-        catch (RequestFailedException ex)
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
-            LogAnnounceFailed(_name, ex.Status, ex.ErrorCode ?? "no code");
+            LogBestEffortFailed(_name, "announcing a waiter", Describe(ex));
         }
     }
 
-    /// <summary>The ETag of the waiting blob, or null when there is none (best effort: null on any storage error).</summary>
+    /// <summary>
+    /// The ETag of the waiting blob, or null when there is none (best effort: null on any failure other than
+    /// the caller's cancellation).
+    /// </summary>
     private async Task<ETag?> WaitingTagAsync(CancellationToken cancellationToken)
     {
         try
         {
             return (await _waiting.GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value.ETag;
         }
-        catch (RequestFailedException)
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
+            if (ex is not RequestFailedException { Status: 404 })
+            {
+                LogBestEffortFailed(_name, "reading the waiting blob", Describe(ex));
+            }
+
             return null;
         }
     }
@@ -204,8 +240,8 @@ public sealed partial class BlobLeaseLinkageLock : ILinkageLock
     [LoggerMessage(Level = LogLevel.Information, Message = "Linkage lock {Lock}: other instances waited; pausing {PauseMs} ms before acquiring again")]
     private partial void LogHandingOff(string @lock, long pauseMs);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Linkage lock {Lock}: could not announce a waiter (status {Status}, {ErrorCode})")]
-    private partial void LogAnnounceFailed(string @lock, int status, string errorCode);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Linkage lock {Lock}: {Step} failed ({Error}); ignored, it is best effort")]
+    private partial void LogBestEffortFailed(string @lock, string step, string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Linkage lock {Lock}: renewal failed ({Error}); retrying while the lease is still valid")]
     private partial void LogRenewalFailed(string @lock, string error);
@@ -261,6 +297,10 @@ public sealed partial class BlobLeaseLinkageLock : ILinkageLock
             return handle;
         }
 
+        /// <summary>
+        /// Stops renewing and releases the lease (not when it was lost: it is no longer ours). Never throws:
+        /// every step is best effort, so releasing cannot mask the outcome of the work under the lock.
+        /// </summary>
         public async ValueTask DisposeAsync()
         {
             if (Interlocked.Exchange(ref _disposed, 1) == 1)
@@ -268,9 +308,39 @@ public sealed partial class BlobLeaseLinkageLock : ILinkageLock
                 return;
             }
 
-            await _stop.CancelAsync().ConfigureAwait(false);
-            await _renewal.ConfigureAwait(false);
-            await ReleaseAsync(_owner, _lease).ConfigureAwait(false);
+            try
+            {
+                await StopRenewingAsync().ConfigureAwait(false);
+                if (!_isLost)
+                {
+                    await ReleaseAsync(_owner, _lease).ConfigureAwait(false);
+                }
+
+                await HandOffIfOthersWaitedAsync().ConfigureAwait(false);
+            }
+            finally
+            {
+                _work.Dispose();
+                _lost.Dispose();
+                _stop.Dispose();
+            }
+        }
+
+        private async Task StopRenewingAsync()
+        {
+            try
+            {
+                await _stop.CancelAsync().ConfigureAwait(false);
+                await _renewal.ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                _owner.LogBestEffortFailed(_owner._name, "stopping the renewal", Describe(ex));
+            }
+        }
+
+        private async Task HandOffIfOthersWaitedAsync()
+        {
             try
             {
                 using var timeout = new CancellationTokenSource(ReleaseTimeout, _owner._time);
@@ -279,14 +349,11 @@ public sealed partial class BlobLeaseLinkageLock : ILinkageLock
                     _owner.HandOffAfterRelease();
                 }
             }
-            catch (OperationCanceledException)
+            catch (Exception ex)
             {
-                // Best effort: without an answer, no pause; waiters still get in, only later.
+                // Without an answer, no pause; waiters still get in, only later.
+                _owner.LogBestEffortFailed(_owner._name, "checking for waiters", Describe(ex));
             }
-
-            _work.Dispose();
-            _lost.Dispose();
-            _stop.Dispose();
         }
 
         private static async Task ReleaseAsync(BlobLeaseLinkageLock owner, BlobLeaseClient lease)
@@ -296,9 +363,10 @@ public sealed partial class BlobLeaseLinkageLock : ILinkageLock
                 using var timeout = new CancellationTokenSource(ReleaseTimeout, owner._time);
                 await lease.ReleaseAsync(cancellationToken: timeout.Token).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is RequestFailedException or OperationCanceledException)
+            catch (Exception ex)
             {
-                owner.LogReleaseFailed(owner._name, ex is RequestFailedException failed ? Describe(failed) : "timed out");
+                // Azure.Core may throw an AggregateException after its retries, not only RequestFailedException.
+                owner.LogReleaseFailed(owner._name, ex is OperationCanceledException ? "timed out" : Describe(ex));
             }
         }
 
@@ -350,7 +418,7 @@ public sealed partial class BlobLeaseLinkageLock : ILinkageLock
                 }
                 catch (Exception ex)
                 {
-                    _owner.LogRenewalFailed(_owner._name, ex is RequestFailedException failed ? Describe(failed) : ex.GetType().Name);
+                    _owner.LogRenewalFailed(_owner._name, Describe(ex));
                     next = Min(_owner.RenewRetryDelay, _owner.RenewInterval);
                 }
             }

@@ -33,4 +33,12 @@ public interface IChildLinker
     /// moved and add them to the upload's work list.
     /// </summary>
     ValueTask<LinkCompletion> CompleteUploadAsync(string uploadId, CancellationToken cancellationToken = default) => ValueTask.FromResult(LinkCompletion.None);
+
+    /// <summary>
+    /// Called when an attempt at the upload fails or stops before <see cref="CompleteUploadAsync"/> ran: a
+    /// linker that buffers the upload's records drops them (a retry links the upload again from its rows).
+    /// </summary>
+    void AbandonUpload(string uploadId)
+    {
+    }
 }

@@ -18,11 +18,13 @@ namespace ChildShare.Core.Linkage;
 /// row and identity and a staging row in this upload, so the summary rebuild moves them and
 /// reports reflect the merge), and the final key of every record of the upload.
 /// Reads and writes grow with the upload and its candidates, never with the community.
-/// Each chunk is linked under <see cref="ILinkageLock"/>, so instances of the function app (and the
-/// operator's split) never link at the same time (see LINKAGE.md).
+/// Each chunk is linked under <see cref="ILinkageLock"/>, so no two flows (uploads of this or another
+/// instance of the function app, the operator's split) ever link at the same time (see LINKAGE.md).
+/// Ingestion calls it already holding the lock for the upload's whole second phase, so there the chunks run
+/// under that one hold; a caller without a hold (the benchmark, tests) takes the lock per chunk.
 /// </summary>
 public sealed partial class IncrementalLinker(
-    ChildShareStorage storage, LinkageStore store, ILinkageLock linkageLock, ILogger<IncrementalLinker> logger) : IChildLinker, IDisposable
+    ChildShareStorage storage, LinkageStore store, ILinkageLock linkageLock, ILogger<IncrementalLinker> logger) : IChildLinker
 {
     public const string PendingRule = "pending";
     public const string SeedPurpose = "child-cluster-v1";
@@ -30,12 +32,7 @@ public sealed partial class IncrementalLinker(
 
     private readonly ConcurrentDictionary<string, UploadBuffer> _pending = new(StringComparer.Ordinal);
 
-    // Chunks are linked one at a time within an instance (so they do not poll the linkage lock against each other).
-    private readonly SemaphoreSlim _oneAtATime = new(1, 1);
-
     public LinkRuleOptions Rules { get; init; } = LinkRuleOptions.Default;
-
-    public void Dispose() => _oneAtATime.Dispose();
 
     public static string SeedOf(Pseudonymizer pseudonymizer, string providerChild) => pseudonymizer.Token(SeedPurpose, providerChild);
 
@@ -48,6 +45,9 @@ public sealed partial class IncrementalLinker(
         buffer.Add(key, subject.ProviderId, seed, encoding);
         return ValueTask.FromResult(new ChildLink(seed, PendingRule));
     }
+
+    /// <summary>Drops the encodings buffered for an upload whose attempt failed before it was completed.</summary>
+    public void AbandonUpload(string uploadId) => _pending.TryRemove(uploadId, out _);
 
     public async ValueTask<LinkCompletion> CompleteUploadAsync(string uploadId, CancellationToken cancellationToken = default)
     {
@@ -70,22 +70,15 @@ public sealed partial class IncrementalLinker(
     }
 
     /// <summary>
-    /// One chunk under the locks: the semaphore orders this instance's uploads, the linkage lock excludes
-    /// other instances. Both are taken per chunk, so a long upload lets others in between its chunks, and
-    /// each chunk reads its neighbourhood only once it holds the lock, so it sees what others wrote.
+    /// One chunk under the linkage lock, which excludes every other flow, of this instance or another: each
+    /// acquisition takes a lease with a fresh id, so two uploads of one process exclude each other too (no
+    /// in-process lock besides, which could be taken in the opposite order to the lease). Under ingestion's
+    /// outer hold the chunk runs at once within it, and others wait for the whole second phase; a caller
+    /// without a hold takes the lock per chunk. Either way the chunk reads its neighbourhood only while the
+    /// lock is held, so it sees what others wrote.
     /// </summary>
-    private async Task<LinkCompletion> LinkChunkExclusivelyAsync(string uploadId, PendingRecord[] chunk, CancellationToken cancellationToken)
-    {
-        await _oneAtATime.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            return await linkageLock.RunExclusiveAsync(ct => LinkChunkAsync(uploadId, chunk, ct), cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _oneAtATime.Release();
-        }
-    }
+    private Task<LinkCompletion> LinkChunkExclusivelyAsync(string uploadId, PendingRecord[] chunk, CancellationToken cancellationToken) =>
+        linkageLock.RunExclusiveAsync(ct => LinkChunkAsync(uploadId, chunk, ct), cancellationToken);
 
     private async Task<LinkCompletion> LinkChunkAsync(string uploadId, PendingRecord[] chunk, CancellationToken cancellationToken)
     {

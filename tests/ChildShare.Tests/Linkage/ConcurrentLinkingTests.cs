@@ -13,8 +13,8 @@ namespace ChildShare.Tests.Linkage;
 /// <summary>
 /// Two Function instances on the same tables: two service providers built by the application's own
 /// wiring, so two <see cref="IncrementalLinker"/> objects and two linkage locks that share only storage
-/// (Azurite). The locks run on the real clock (the rest of each app keeps the tests' fake clock): a
-/// waiter's backoff must really elapse.
+/// (Azurite). The locks run on the system clock like the app's own (the rest of each app keeps the tests'
+/// fake clock), with a 15 s lease and a shorter timeout than the app's.
 /// </summary>
 public sealed class ConcurrentLinkingTests : IAsyncLifetime
 {
@@ -111,20 +111,7 @@ public sealed class ConcurrentLinkingTests : IAsyncLifetime
     [Fact]
     public async Task IngestAsync_WhileAnotherInstanceHoldsTheLock_StagesButSummarizesOnlyAfterIt()
     {
-        const string profile = """
-            {
-              "dateFormats": ["yyyy-MM-dd"],
-              "columns": {
-                "Id": "LocalChildId", "First": "FirstName", "Last": "LastName", "DOB": "BirthDate", "Zip": "Zip",
-                "Program": "Program", "Start": "ServiceStart", "End": "ServiceEnd"
-              }
-            }
-            """;
-        var providers = _first.GetRequiredService<ProviderRegistry>();
-        await providers.RegisterAsync("prov-c", "prov-c", "Other");
-        await providers.SaveProfileAsync("prov-c", profile);
-        var blob = await _storage.UploadAsync("prov-c/roster.csv",
-            System.Text.Encoding.UTF8.GetBytes("Id,First,Last,DOB,Zip,Program,Start,End\nC1,Maria,Gonzalez,2015-03-02,12345,Meals,2026-09-01,2026-09-30\n"));
+        var blob = await UploadRosterAsync();
 
         // Another instance holds the lock (as while it links and summarizes an upload): this upload is parsed and
         // staged, but not summarized, so its rebuild cannot interleave with the other's merge. The exact-match
@@ -144,13 +131,82 @@ public sealed class ConcurrentLinkingTests : IAsyncLifetime
         Assert.Single(await _storage.ReadAllAsync(TableNames.Activity));
     }
 
-    private ServiceProvider Instance(Action<IServiceCollection>? configure = null) => TestApp.Build(_storage, configure: services =>
+    [Fact]
+    public async Task IngestAsync_LockHeldLongerThanTheTimeout_RetriesWithoutCountingAnAttempt()
     {
-        configure?.Invoke(services);
-        services.AddSingleton<ILinkageLock>(sp =>
-            new BlobLeaseLinkageLock(_storage.Storage.Locks, _storage.Storage.LockName(BlobLeaseLinkageLock.LinkageBlobName),
-                new LinkageOptions { LockLeaseSeconds = 15, LockTimeoutSeconds = 60 }, TimeProvider.System, NullLogger<BlobLeaseLinkageLock>.Instance));
-    });
+        var blob = await UploadRosterAsync();
+
+        // A burst of uploads: another instance keeps the lock longer than this instance waits, on every delivery.
+        // With one attempt allowed, a counted timeout would fail the upload at once.
+        var held = await _first.GetRequiredService<ILinkageLock>().AcquireAsync();
+        await using var impatient = Instance(lockTimeoutSeconds: 1, settings: [new("Ingestion:MaxAttempts", "1")]);
+        var ingestion = impatient.GetRequiredService<IngestionService>();
+        var manifests = impatient.GetRequiredService<ManifestStore>();
+
+        var first = await Assert.ThrowsAsync<UploadRetryException>(() => ingestion.IngestAsync(blob));
+        var afterFirst = await manifests.GetAsync(first.UploadId);
+        var second = await Assert.ThrowsAsync<UploadRetryException>(() => ingestion.IngestAsync(blob));
+        var afterSecond = await manifests.GetAsync(second.UploadId);
+        await held.DisposeAsync();
+        var done = await ingestion.IngestAsync(blob);
+
+        Assert.IsType<LinkageLockTimeoutException>(first.InnerException);
+        foreach (var waiting in new[] { afterFirst, afterSecond })
+        {
+            Assert.NotNull(waiting);
+            Assert.Equal(UploadStatus.Processing, waiting.Status);
+            Assert.Equal(0, waiting.Attempts);
+            Assert.Contains("waiting for the linkage lock", waiting.Reason, StringComparison.OrdinalIgnoreCase);
+        }
+
+        Assert.Equal(UploadStatus.Completed, done.Status);
+        Assert.Equal(1, done.Attempts);
+        Assert.Single(await _storage.ReadAllAsync(TableNames.Activity));
+    }
+
+    [Fact]
+    public async Task AbandonUpload_BeforeTheUploadIsCompleted_DropsItsBufferedRecords()
+    {
+        var linker = Linker(_first);
+        var child = Child("prov-a", "A1", "Maria", "Gonzalez");
+        await linker.LinkAsync(child.Subject("u-abandoned"), Pseudonymizer);
+        await linker.LinkAsync(child.Subject("u-kept"), Pseudonymizer);
+
+        linker.AbandonUpload("u-abandoned");
+
+        Assert.Equal(LinkCompletion.None, await linker.CompleteUploadAsync("u-abandoned"));
+        Assert.Equal(1, (await linker.CompleteUploadAsync("u-kept")).Records);
+    }
+
+    private ServiceProvider Instance(
+        Action<IServiceCollection>? configure = null, int lockTimeoutSeconds = 60, IEnumerable<KeyValuePair<string, string?>>? settings = null) =>
+        TestApp.Build(_storage, settings: settings, configure: services =>
+        {
+            configure?.Invoke(services);
+            services.AddSingleton<ILinkageLock>(sp =>
+                new BlobLeaseLinkageLock(_storage.Storage.Locks, _storage.Storage.LockName(BlobLeaseLinkageLock.LinkageBlobName),
+                    new LinkageOptions { LockLeaseSeconds = 15, LockTimeoutSeconds = lockTimeoutSeconds }, TimeProvider.System,
+                    NullLogger<BlobLeaseLinkageLock>.Instance));
+        });
+
+    /// <summary>Registers provider prov-c with a profile and drops a one-row roster into its folder.</summary>
+    private async Task<Azure.Storage.Blobs.BlobClient> UploadRosterAsync()
+    {
+        const string profile = """
+            {
+              "dateFormats": ["yyyy-MM-dd"],
+              "columns": {
+                "Id": "LocalChildId", "First": "FirstName", "Last": "LastName", "DOB": "BirthDate", "Zip": "Zip",
+                "Program": "Program", "Start": "ServiceStart", "End": "ServiceEnd"
+              }
+            }
+            """;
+        var providers = _first.GetRequiredService<ProviderRegistry>();
+        await providers.RegisterAsync("prov-c", "prov-c", "Other");
+        await providers.SaveProfileAsync("prov-c", profile);
+        return await _storage.UploadAsync("prov-c/roster.csv",
+            System.Text.Encoding.UTF8.GetBytes("Id,First,Last,DOB,Zip,Program,Start,End\nC1,Maria,Gonzalez,2015-03-02,12345,Meals,2026-09-01,2026-09-30\n"));
+    }
 
     private static IncrementalLinker Linker(ServiceProvider instance) => Assert.IsType<IncrementalLinker>(instance.GetRequiredService<IChildLinker>());
 

@@ -3,6 +3,7 @@ using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Specialized;
 using ChildShare.Core.Linkage;
 using ChildShare.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace ChildShare.Tests.Linkage;
@@ -204,6 +205,130 @@ public sealed class LinkageLockTests : IAsyncLifetime
         // Without the hand-off, the busy instance re-acquires within milliseconds of each release and
         // the waiter, polling every 2 s or so, would only get in after the last chunk.
         Assert.InRange(doneWhenOtherGotIn, 1, 6);
+    }
+
+    [Fact]
+    public async Task AcquireAsync_WaitingWhileTheLockIsHeld_AnnouncesItselfOnlyOncePerInterval()
+    {
+        var holder = Lock(_storage.Storage.Locks);
+        var waiter = Lock(_storage.Storage.Locks);
+        var waitingBlob = _storage.Storage.Locks.GetBlobClient(BlobLeaseLinkageLock.LinkageBlobName + ".waiting");
+        var held = await holder.AcquireAsync();
+
+        var waiting = waiter.AcquireAsync();
+        await Task.Delay(TimeSpan.FromSeconds(0.5));
+        var announced = (await waitingBlob.GetPropertiesAsync()).Value.ETag;
+
+        // Meanwhile the waiter tried again about four times (backoff 100 ms doubling); soft delete would keep a
+        // version of every overwrite, so none of those attempts touched the blob again.
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.False(waiting.IsCompleted, "the waiter got the lock while it was held");
+        Assert.Equal(announced, (await waitingBlob.GetPropertiesAsync()).Value.ETag);
+
+        await held.DisposeAsync();
+        await using var handle = await waiting.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.False(handle.IsLost);
+    }
+
+    [Fact]
+    public async Task AppLock_WhileTheAppsClockIsFake_WaitsOnTheSystemClock()
+    {
+        // The app's own registration in two instances whose TimeProvider is a fake clock nobody advances: a lock on
+        // that clock would never wake from its backoff (nor renew its lease).
+        await using var first = TestApp.Build(_storage);
+        await using var second = TestApp.Build(_storage);
+        var held = await first.GetRequiredService<ILinkageLock>().AcquireAsync();
+
+        var waiting = second.GetRequiredService<ILinkageLock>().AcquireAsync();
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.False(waiting.IsCompleted, "the second instance got the lock while the first held it");
+        await held.DisposeAsync();
+
+        await using var handle = await waiting.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.False(handle.IsLost);
+    }
+
+    [Fact]
+    public async Task RunExclusiveAsync_NestedInATaskThatOutlivesTheOuterWork_AcquiresTheLockItself()
+    {
+        var instance = Lock(_storage.Storage.Locks);
+        var other = Lock(_storage.Storage.Locks);
+        var outerEnded = new TaskCompletionSource();
+        Task<int>? orphan = null;
+
+        await instance.RunExclusiveAsync(_ =>
+        {
+            // Fire and forget: the task inherits the hold but runs its locked work only after the hold ended.
+            orphan = Task.Run(async () =>
+            {
+                await outerEnded.Task;
+                return await instance.RunExclusiveAsync(ct => Task.FromResult(ct.IsCancellationRequested ? -1 : 1));
+            });
+            return Task.FromResult(0);
+        });
+
+        // Another instance takes the lock in between: the orphan must wait for it, not run on the ended hold.
+        var held = await other.AcquireAsync();
+        outerEnded.SetResult();
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        Assert.False(orphan!.IsCompleted, "work nested in an ended hold ran while another instance held the lock");
+        await held.DisposeAsync();
+
+        Assert.Equal(1, await orphan.WaitAsync(TimeSpan.FromSeconds(15)));
+    }
+
+    [Fact]
+    public async Task RunExclusiveAsync_NestedWorkStillRunningWhenTheOuterWorkEnds_IsCancelledAndThrowsLockLost()
+    {
+        var instance = Lock(_storage.Storage.Locks);
+        var nestedStarted = new TaskCompletionSource();
+        Task<int>? orphan = null;
+
+        await instance.RunExclusiveAsync(async _ =>
+        {
+            orphan = Task.Run(() => instance.RunExclusiveAsync(async ct =>
+            {
+                nestedStarted.SetResult();
+                await Task.Delay(TimeSpan.FromSeconds(30), ct);
+                return 1;
+            }));
+            await nestedStarted.Task;
+            return 0;
+        });
+
+        var error = await Assert.ThrowsAsync<LinkageLockLostException>(() => orphan!.WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.IsAssignableFrom<OperationCanceledException>(error.InnerException);
+    }
+
+    [Fact]
+    public async Task RunExclusiveAsync_NestedAfterTheOuterHoldWasLost_ThrowsLockLostWithoutRunning()
+    {
+        var instance = new BlobLeaseLinkageLock(_storage.Storage.Locks, BlobLeaseLinkageLock.LinkageBlobName,
+            new LinkageOptions { LockLeaseSeconds = 15, LockTimeoutSeconds = 30 }, TimeProvider.System, NullLogger<BlobLeaseLinkageLock>.Instance)
+        {
+            RenewInterval = TimeSpan.FromMilliseconds(300),
+        };
+        var lockBlob = _storage.Storage.Locks.GetBlobClient(BlobLeaseLinkageLock.LinkageBlobName);
+        var nestedRan = false;
+        Exception? nestedError = null;
+
+        await Assert.ThrowsAsync<LinkageLockLostException>(() => instance.RunExclusiveAsync(async ct =>
+        {
+            await lockBlob.GetBlobLeaseClient().BreakAsync(TimeSpan.Zero, cancellationToken: CancellationToken.None);
+            await Task.Delay(TimeSpan.FromSeconds(10), ct).ContinueWith(_ => { }, TaskScheduler.Default);
+            Assert.True(ct.IsCancellationRequested, "the lost lease was not noticed");
+
+            // Work that swallowed the cancellation and goes on to nested locked work.
+            nestedError = await Record.ExceptionAsync(() => instance.RunExclusiveAsync(_ =>
+            {
+                nestedRan = true;
+                return Task.FromResult(0);
+            }, CancellationToken.None));
+            return 0;
+        }));
+
+        Assert.IsType<LinkageLockLostException>(nestedError);
+        Assert.False(nestedRan, "nested work ran under a lost hold");
     }
 
     private static void InterlockedMax(ref int target, int value)
