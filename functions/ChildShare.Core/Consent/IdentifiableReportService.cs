@@ -75,6 +75,10 @@ public sealed record SourceRecords
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<Dictionary<string, string>>? Identity { get; init; }
 
+    /// <summary>The street address of each record that has one (the <c>address</c> category).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<Dictionary<string, string>>? Address { get; init; }
+
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<Dictionary<string, string>>? Demographics { get; init; }
 
@@ -207,7 +211,7 @@ public partial class IdentifiableReportService(
                 .ConfigureAwait(false));
         }
 
-        var rows = released.Sum(r => (r.Identity?.Count ?? 0) + (r.Demographics?.Count ?? 0) + (r.Academic?.Count ?? 0) + (r.Services?.Count ?? 0));
+        var rows = released.Sum(r => (r.Identity?.Count ?? 0) + (r.Address?.Count ?? 0) + (r.Demographics?.Count ?? 0) + (r.Academic?.Count ?? 0) + (r.Services?.Count ?? 0));
         var reliedIds = released.SelectMany(r => r.ConsentIds).Distinct(StringComparer.Ordinal).ToList();
         await AuditAsync(caller, "Succeeded", request, reliedIds, released.Select(r => r.AgreementId).Distinct(StringComparer.Ordinal).ToList(),
             released.Select(r => r.ProviderId).ToList(), denials.Select(d => d.ProviderId).ToList(), rows,
@@ -272,6 +276,7 @@ public partial class IdentifiableReportService(
         DataSharingAgreement agreement, IdentifiableReportRequest request, DateOnly today, CancellationToken cancellationToken)
     {
         List<Dictionary<string, string>>? identity = categories.Contains(ConsentCategories.Identity) ? [] : null;
+        List<Dictionary<string, string>>? address = categories.Contains(ConsentCategories.Address) ? [] : null;
         List<Dictionary<string, string>>? demographics = categories.Contains(ConsentCategories.Demographics) ? [] : null;
         List<Dictionary<string, string>>? academic = categories.Contains(ConsentCategories.Academic) ? [] : null;
         List<Dictionary<string, object>>? services = categories.Intersect(ConsentCategories.ServiceCategories).Any() ? [] : null;
@@ -282,12 +287,17 @@ public partial class IdentifiableReportService(
             To: Min(Min(c.DataTo, agreement.LastDay), request.To))).ToList();
         foreach (var token in tokens)
         {
-            if (identity is not null)
+            if (identity is not null || address is not null)
             {
                 var row = await storage.Table(TableNames.Identities).GetEntityIfExistsAsync<TableEntity>(source, token, cancellationToken: cancellationToken).ConfigureAwait(false);
                 if (row.HasValue && row.Value is { } entity)
                 {
-                    identity.Add(Pick(entity, "LocalChildId", "FirstName", "MiddleName", "LastName", "Suffix", "BirthDate", "StateStudentId", "StreetAddress"));
+                    // The street address is never part of identity: only a consent covering address releases it.
+                    identity?.Add(Pick(entity, "LocalChildId", "FirstName", "MiddleName", "LastName", "Suffix", "BirthDate", "StateStudentId"));
+                    if (address is not null && Pick(entity, "StreetAddress") is { Count: > 0 } street)
+                    {
+                        address.Add(street);
+                    }
                 }
             }
 
@@ -355,18 +365,24 @@ public partial class IdentifiableReportService(
             AgreementId = agreement.Id,
             Categories = categories,
             Identity = identity,
+            Address = address,
             Demographics = demographics,
             Academic = academic,
             Services = services,
         };
     }
 
+    /// <summary>
+    /// The named properties that hold a value. An empty (or blank) string is absent: ingestion writes one
+    /// to clear an optional identity field the latest upload no longer sends, and it is never released.
+    /// </summary>
     private static Dictionary<string, string> Pick(TableEntity entity, params string[] properties)
     {
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var property in properties)
         {
-            if (entity.TryGetValue(property, out var value) && value is not null && Convert.ToString(value, CultureInfo.InvariantCulture) is { Length: > 0 } text)
+            if (entity.TryGetValue(property, out var value) && value is not null && Convert.ToString(value, CultureInfo.InvariantCulture) is { } text
+                && !string.IsNullOrWhiteSpace(text))
             {
                 values[char.ToLowerInvariant(property[0]) + property[1..]] = text;
             }

@@ -11,6 +11,10 @@ namespace ChildShare.Core.Ingestion;
 /// in the upload's staging partition, the child's link and demographics and the row's service.
 /// Everything lands in 100-entity batches of two partitions, whatever order the file is in; the
 /// summary rebuild then folds the staging into each child's record. All keys are deterministic.
+/// The latest row is the truth for the identity: the identities upsert merges (linkage's child key
+/// and rule live on the same entity), so every optional identity field is written on every upsert,
+/// as an empty string when the row has none, to clear what an earlier upload sent. Readers treat an
+/// empty string as absent.
 /// </summary>
 internal sealed class ChildRecordWriter(
     ChildShareStorage storage, BatchWriter writer, Pseudonymizer pseudonymizer, IChildLinker linker, UploadManifest manifest)
@@ -39,11 +43,11 @@ internal sealed class ChildRecordWriter(
             ["KeyVersion"] = pseudonymizer.KeyVersion,
             ["LastUploadId"] = manifest.UploadId,
             ["UpdatedAt"] = manifest.ReceivedAt,
+            ["MiddleName"] = identity.MiddleName?.Display ?? "",
+            ["Suffix"] = identity.Suffix ?? "",
+            ["StateStudentId"] = identity.StateStudentId ?? "",
+            ["StreetAddress"] = identity.StreetAddress ?? "",
         };
-        SetIfPresent(identityEntity, "MiddleName", identity.MiddleName?.Display);
-        SetIfPresent(identityEntity, "Suffix", identity.Suffix);
-        SetIfPresent(identityEntity, "StateStudentId", identity.StateStudentId);
-        SetIfPresent(identityEntity, "StreetAddress", identity.StreetAddress);
         await writer.UpsertAsync(_identities, identityEntity, cancellationToken).ConfigureAwait(false);
 
         var child = new TableEntity(manifest.UploadId, providerChild)

@@ -18,7 +18,7 @@ using Microsoft.Extensions.Time.Testing;
 namespace ChildShare.Tests.Consent;
 
 /// <summary>
-/// A small community ingested through the real ingestion path (September 2026): children 0-11 at
+/// A small community ingested through the real ingestion path (September 2026): children 0-15 at
 /// <c>district</c> (ids D000..., Tutoring, Academic, with hours and days attended, grade and school),
 /// at <c>clinic</c> (C000..., Checkup, Health, on 16 September) and at <c>afterschool</c>
 /// (A000..., Sports, Recreation). The same child is one community child at all three.
@@ -28,7 +28,7 @@ namespace ChildShare.Tests.Consent;
 /// </summary>
 public sealed class ConsentHarness : IAsyncLifetime
 {
-    public const int ChildCount = 12;
+    public const int ChildCount = 16;
 
     private const string Profile = """
         {
@@ -41,7 +41,7 @@ public sealed class ConsentHarness : IAsyncLifetime
         }
         """;
 
-    private static readonly string[] FirstNames = ["Amara", "Bodhi", "Cyrus", "Dalia", "Esme", "Fintan", "Galen", "Halima", "Ines", "Jovan", "Kenji", "Liora"];
+    private static readonly string[] FirstNames = ["Amara", "Bodhi", "Cyrus", "Dalia", "Esme", "Fintan", "Galen", "Halima", "Ines", "Jovan", "Kenji", "Liora", "Maren", "Nnamdi", "Oriel", "Priya"];
 
     private int _nextChild;
 
@@ -123,19 +123,40 @@ public sealed class ConsentHarness : IAsyncLifetime
         SchoolBoardKey = (await keys.IssueAsync("school-board", CallerRoles.Reader, "case-system", TimeSpan.FromDays(90), "test")).Key;
     }
 
-    private string Row(string prefix, int i, string program, string type, string start, string end, string hours, string days)
+    /// <summary>
+    /// Uploads child <paramref name="i"/>'s district row again (same service) as <paramref name="blobName"/>, with the street address and
+    /// state student id given ("" for a blank cell), under the district profile extended with a <c>StateId</c> column.
+    /// </summary>
+    public async Task ReuploadDistrictChildAsync(int i, string blobName, string address, string stateId)
+    {
+        if (stateId.Length > 0)
+        {
+            Identifiers.Add(stateId);
+        }
+
+        var profile = Profile.Replace("\"Address\": \"StreetAddress\"", "\"Address\": \"StreetAddress\", \"StateId\": \"StateStudentId\"", StringComparison.Ordinal);
+        await Services.GetRequiredService<ProviderRegistry>().SaveProfileAsync("district", profile);
+        await IngestAsync("district", [Row("D", i, "Tutoring", "Academic", "2026-09-01", "2026-09-30", "12.5", "18", address) + "," + stateId], blobName, ",StateId");
+    }
+
+    private string Row(string prefix, int i, string program, string type, string start, string end, string hours, string days, string? address = null)
     {
         var (first, last, dob) = Child(i);
         var id = $"{prefix}{i:D3}";
-        var address = StreetAddress(i);
-        Identifiers.AddRange([id, first + " " + last, first, last, dob, address, AddressNormalizer.MatchForm(address)!]);
+        address ??= StreetAddress(i);
+        Identifiers.AddRange([id, first + " " + last, first, last, dob]);
+        if (address.Length > 0)
+        {
+            Identifiers.AddRange([address, AddressNormalizer.MatchForm(address)!]);
+        }
+
         return $"{id},{first},{last},{dob},{(i % 2 == 0 ? "F" : "M")},{1 + (i % 12)},Lincoln Elementary,{program},{type},{start},{end},{hours},{days},{address}";
     }
 
-    private async Task IngestAsync(string provider, IEnumerable<string> rows)
+    private async Task IngestAsync(string provider, IEnumerable<string> rows, string blobName = "september.csv", string extraColumns = "")
     {
-        var csv = "Id,First,Last,DOB,Sex,Grade,School,Program,Type,Start,End,Hours,Days,Address\n" + string.Join("\n", rows) + "\n";
-        var blob = await Storage.UploadAsync($"{provider}/september.csv", Encoding.UTF8.GetBytes(csv));
+        var csv = "Id,First,Last,DOB,Sex,Grade,School,Program,Type,Start,End,Hours,Days,Address" + extraColumns + "\n" + string.Join("\n", rows) + "\n";
+        var blob = await Storage.UploadAsync($"{provider}/{blobName}", Encoding.UTF8.GetBytes(csv));
         var manifest = await Services.GetRequiredService<IngestionService>().IngestAsync(blob);
         if (manifest.Status != UploadStatus.Completed || manifest.RowsRejected > 0)
         {

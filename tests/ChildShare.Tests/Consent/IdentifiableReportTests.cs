@@ -1,6 +1,7 @@
 using System.Text.Json;
 using ChildShare.Core.Audit;
 using ChildShare.Core.Consent;
+using ChildShare.Core.Storage;
 using ChildShare.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -31,7 +32,8 @@ public sealed class IdentifiableReportTests(ConsentHarnessFixture fixture) : ICl
         Assert.Equal(first, identity["firstName"]);
         Assert.Equal(last, identity["lastName"]);
         Assert.Equal(dob, identity["birthDate"]);
-        Assert.Equal(ConsentHarness.StreetAddress(child), identity["streetAddress"]);
+        Assert.False(identity.ContainsKey("streetAddress"));     // "address" was not consented
+        Assert.Null(district.Address);
         var service = Assert.Single(district.Services!);
         Assert.Equal("Tutoring", service["program"]);
         Assert.Equal(12.5, Convert.ToDouble(service["hours"], System.Globalization.CultureInfo.InvariantCulture));
@@ -40,6 +42,95 @@ public sealed class IdentifiableReportTests(ConsentHarnessFixture fixture) : ICl
         Assert.Null(district.Academic);                           // nor academic
         Assert.Equal(ConsentHarness.Child(child).First, Assert.Single(sources["clinic"].Identity!)["firstName"]);
         Assert.DoesNotContain(result.Report.Sources, s => s.ProviderId == "afterschool");
+    }
+
+    [Fact]
+    public async Task IdentityOnlyConsent_DoesNotReleaseTheStreetAddress()
+    {
+        var child = _h.NextChild();
+        await _h.GrantAsync(child, categories: ["identity"]);
+
+        var result = await _h.Reports.RunAsync(ConsentHarness.Afterschool, ConsentHarness.Ask(child));
+        var asked = await _h.Reports.RunAsync(ConsentHarness.Afterschool, ConsentHarness.Ask(child, "identity", "address"));
+
+        Assert.Equal(IdentifiableReportStatus.Ok, result.Status);
+        Assert.All(result.Report!.Sources, s =>
+        {
+            Assert.Null(s.Address);
+            Assert.DoesNotContain(s.Identity!, i => i.ContainsKey("streetAddress"));
+            Assert.DoesNotContain(s.Identity!.SelectMany(i => i.Values), v => v.Contains("Halloran", StringComparison.OrdinalIgnoreCase));
+        });
+        Assert.Equal(IdentifiableReportStatus.Forbidden, asked.Status);
+        Assert.Equal(ConsentDenialReasons.CategoryNotCovered, asked.Reason);
+    }
+
+    [Fact]
+    public async Task IdentityAndAddressConsent_ReleasesTheStreetAddress()
+    {
+        var child = _h.NextChild();
+        await _h.GrantAsync(child, categories: ["identity", "address"]);
+
+        var result = await _h.Reports.RunAsync(ConsentHarness.Afterschool, ConsentHarness.Ask(child));
+
+        Assert.Equal(IdentifiableReportStatus.Ok, result.Status);
+        var district = result.Report!.Sources.Single(s => s.ProviderId == "district");
+        Assert.Equal(["identity", "address"], district.Categories);
+        Assert.Equal(ConsentHarness.StreetAddress(child), Assert.Single(district.Address!)["streetAddress"]);
+        Assert.False(Assert.Single(district.Identity!).ContainsKey("streetAddress"));
+        Assert.Equal($"D{child:D3}", district.Identity![0]["localChildId"]);
+    }
+
+    [Fact]
+    public async Task ReuploadWithoutAddressOrStateId_IdentitiesClearedAndReportNoLongerReleasesThem()
+    {
+        var child = _h.NextChild();
+        await _h.GrantAsync(child, categories: ["identity", "address"], sources: ["district"]);
+        var stateId = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"95{child:D7}");
+        await _h.ReuploadDistrictChildAsync(child, "october.csv", ConsentHarness.StreetAddress(child), stateId);
+        var before = Assert.Single((await _h.Reports.RunAsync(ConsentHarness.Afterschool, ConsentHarness.Ask(child))).Report!.Sources);
+        Assert.Equal(stateId, Assert.Single(before.Identity!)["stateStudentId"]);
+        Assert.Equal(ConsentHarness.StreetAddress(child), Assert.Single(before.Address!)["streetAddress"]);
+
+        await _h.ReuploadDistrictChildAsync(child, "november.csv", address: "", stateId: "");
+        var result = await _h.Reports.RunAsync(ConsentHarness.Afterschool, ConsentHarness.Ask(child));
+
+        var stored = (await _h.Storage.ReadAllAsync(TableNames.Identities)).Single(i => i.GetString("LocalChildId") == $"D{child:D3}");
+        Assert.Equal("", stored.GetString("StreetAddress"));
+        Assert.Equal("", stored.GetString("StateStudentId"));
+        Assert.Equal(IdentifiableReportStatus.Ok, result.Status);
+        var district = Assert.Single(result.Report!.Sources);
+        var identity = Assert.Single(district.Identity!);
+        Assert.False(identity.ContainsKey("stateStudentId"));
+        Assert.False(identity.ContainsKey("streetAddress"));
+        Assert.Equal($"D{child:D3}", identity["localChildId"]);
+        Assert.Empty(district.Address!);
+    }
+
+    [Fact]
+    public async Task Http_UnknownCategory_Is400Problem_AndAddressIsAccepted()
+    {
+        var child = _h.NextChild();
+
+        var (unknown, unknownBody, _) = await ConsentHarness.CallAsync(r => _h.ConsentApi.RecordAsync(r, CancellationToken.None), "POST", "/api/consents",
+            _h.Draft(child, categories: ["identity", "home-address"]), _h.DistrictKey);
+        var (unknownAsked, unknownAskedBody, _) = await ConsentHarness.CallAsync(r => _h.ReportApi.RunAsync(r, CancellationToken.None), "POST", "/api/reports/identifiable",
+            new { child = $"A{child:D3}", categories = new[] { "home-address" } }, _h.AfterschoolKey);
+        var (created, _, _) = await ConsentHarness.CallAsync(r => _h.ConsentApi.RecordAsync(r, CancellationToken.None), "POST", "/api/consents",
+            _h.Draft(child, categories: ["identity", "Address"]), _h.DistrictKey);
+        var (status, body, _) = await ConsentHarness.CallAsync(r => _h.ReportApi.RunAsync(r, CancellationToken.None), "POST", "/api/reports/identifiable",
+            new { child = $"A{child:D3}", categories = new[] { "address" } }, _h.AfterschoolKey);
+
+        Assert.Equal(400, unknown);
+        var error = Assert.Single(JsonDocument.Parse(unknownBody).RootElement.GetProperty("errors").EnumerateArray()).GetString();
+        Assert.StartsWith("'home-address' is not a data category; the categories are identity, address,", error, StringComparison.Ordinal);
+        Assert.Equal(400, unknownAsked);
+        Assert.Contains("'home-address' is not a data category",
+            Assert.Single(JsonDocument.Parse(unknownAskedBody).RootElement.GetProperty("errors").EnumerateArray()).GetString(), StringComparison.Ordinal);
+        Assert.Equal(201, created);
+        Assert.Equal(200, status);
+        var district = JsonDocument.Parse(body).RootElement.GetProperty("sources").EnumerateArray().Single(s => s.GetProperty("providerId").GetString() == "district");
+        Assert.Equal(ConsentHarness.StreetAddress(child), district.GetProperty("address")[0].GetProperty("streetAddress").GetString());
+        Assert.False(district.TryGetProperty("identity", out _));
     }
 
     [Fact]

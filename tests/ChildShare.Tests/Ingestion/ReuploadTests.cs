@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using ChildShare.Core.Ingestion;
 using ChildShare.Core.Storage;
 
@@ -7,6 +8,14 @@ namespace ChildShare.Tests.Ingestion;
 public sealed class ReuploadTests : IAsyncLifetime
 {
     private const string Header = "Id,First,Last,DOB,Sex,Race,Zip,Grade,Program,Start,End";
+    private const string OptionalHeader = Header + ",Address,StateId,Middle,Suffix";
+
+    private static readonly string WithOptionalIdentityColumns = IngestionHarness.DefaultProfile.Replace(
+        "\"Address\": \"StreetAddress\"", "\"Address\": \"StreetAddress\", \"StateId\": \"StateStudentId\", \"Middle\": \"MiddleName\", \"Suffix\": \"Suffix\"",
+        StringComparison.Ordinal);
+
+    private static readonly string WithoutAddress = Regex.Replace(IngestionHarness.DefaultProfile, @",\s*""Address"": ""StreetAddress""", "");
+
     private readonly IngestionHarness _harness = new();
 
     public Task InitializeAsync() => _harness.InitializeAsync();
@@ -63,6 +72,50 @@ public sealed class ReuploadTests : IAsyncLifetime
         Assert.Single(services["4"]);
         var months = (await _harness.Storage.ReadAllAsync(TableNames.Activity)).Select(a => (a.PartitionKey, a.GetString("Grade"))).Order().ToList();
         Assert.Equal([("2026-07", "4"), ("2026-08", "3")], months);
+    }
+
+    [Fact]
+    public async Task Upsert_OptionalIdentityFieldsBlank_ClearsThemFromTheIdentity()
+    {
+        await _harness.Providers.SaveProfileAsync(IngestionHarness.ProviderId, WithOptionalIdentityColumns);
+        await _harness.IngestTextAsync($"{IngestionHarness.ProviderId}/july.csv",
+            $"{OptionalHeader}\nA1,Ana,Lopez,2015-03-02,F,5,12345,3,Tutoring,2026-07-01,2026-07-31,\"4417 N. Larkspur Hollow Rd, Apt #2\",900000077,Maria,Jr\n");
+        var first = Assert.Single(await _harness.Storage.ReadAllAsync(TableNames.Identities));
+        Assert.Equal(("4417 N. Larkspur Hollow Rd, Apt #2", "900000077", "Maria", "JR"),
+            (first.GetString("StreetAddress"), first.GetString("StateStudentId"), first.GetString("MiddleName"), first.GetString("Suffix")));
+
+        var blank = await _harness.IngestTextAsync($"{IngestionHarness.ProviderId}/august.csv",
+            $"{OptionalHeader}\nA1,Ana,Lopez,2015-03-02,F,5,12345,3,Tutoring,2026-07-01,2026-07-31,,,,\n");
+
+        Assert.Equal(UploadStatus.Completed, blank.Status);
+        var identity = Assert.Single(await _harness.Storage.ReadAllAsync(TableNames.Identities));
+        Assert.All(new[] { "StreetAddress", "StateStudentId", "MiddleName", "Suffix" }, f => Assert.Equal("", identity.GetString(f)));
+        Assert.Equal(("A1", "Ana", "Lopez"), (identity.GetString("LocalChildId"), identity.GetString("FirstName"), identity.GetString("LastName")));
+        Assert.False(string.IsNullOrEmpty(identity.GetString("ChildKey")));
+    }
+
+    [Fact]
+    public async Task Upsert_OptionalIdentityColumnsNoLongerMapped_ClearsThemFromTheIdentity()
+    {
+        await _harness.Providers.SaveProfileAsync(IngestionHarness.ProviderId, WithOptionalIdentityColumns);
+        await _harness.IngestTextAsync($"{IngestionHarness.ProviderId}/july.csv",
+            $"{OptionalHeader}\nA1,Ana,Lopez,2015-03-02,F,5,12345,3,Tutoring,2026-07-01,2026-07-31,\"4417 N. Larkspur Hollow Rd, Apt #2\",900000077,Maria,Jr\n");
+
+        await _harness.Providers.SaveProfileAsync(IngestionHarness.ProviderId, WithoutAddress);
+        var unmapped = await _harness.IngestTextAsync($"{IngestionHarness.ProviderId}/august.csv",
+            $"{Header}\nA1,Ana,Lopez,2015-03-02,F,5,12345,3,Tutoring,2026-08-01,2026-08-31\n");
+
+        Assert.DoesNotContain("StreetAddress", WithoutAddress, StringComparison.Ordinal);
+        Assert.Equal(UploadStatus.Completed, unmapped.Status);
+        var identity = Assert.Single(await _harness.Storage.ReadAllAsync(TableNames.Identities));
+        Assert.All(new[] { "StreetAddress", "StateStudentId", "MiddleName", "Suffix" }, f => Assert.Equal("", identity.GetString(f)));
+        foreach (var table in TableNames.All)
+        {
+            foreach (var entity in await _harness.Storage.ReadAllAsync(table))
+            {
+                Assert.DoesNotContain(entity.Select(p => p.Value?.ToString() ?? ""), v => v.Contains("Larkspur", StringComparison.OrdinalIgnoreCase) || v.Contains("900000077", StringComparison.Ordinal));
+            }
+        }
     }
 
     [Fact]
