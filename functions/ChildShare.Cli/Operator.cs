@@ -54,10 +54,13 @@ public sealed class Operator(ChildShareStorage storage, ProviderRegistry provide
         return manifest;
     }
 
-    /// <summary>Ingests every upload blob that has no manifest yet: backfills, and local runs without Event Grid.</summary>
+    /// <summary>
+    /// Ingests every upload blob without a final manifest: backfills, local runs without Event Grid, and
+    /// uploads left Processing (interrupted, or out of trigger deliveries while waiting for the linkage lock).
+    /// </summary>
     public async Task<IReadOnlyList<UploadManifest>> IngestPendingAsync(CancellationToken cancellationToken)
     {
-        var done = await manifests.ListBlobNamesWithManifestAsync(cancellationToken);
+        var done = await manifests.ListBlobNamesWithFinalManifestAsync(cancellationToken);
         var pending = new List<string>();
         await foreach (var blob in storage.Uploads.GetBlobsAsync(new GetBlobsOptions(), cancellationToken))
         {
@@ -67,7 +70,7 @@ public sealed class Operator(ChildShareStorage storage, ProviderRegistry provide
             }
         }
 
-        await output.WriteLineAsync($"{pending.Count} upload(s) without a manifest.");
+        await output.WriteLineAsync($"{pending.Count} upload(s) without a final manifest.");
         var results = new List<UploadManifest>();
         foreach (var blobName in pending)
         {

@@ -59,7 +59,7 @@ root.Subcommands.Add(Define("upload", "Upload a file to uploads/{provider}/, as 
     (op, r, ct) => op.UploadAsync(r.GetValue(providerId)!, r.GetValue(file)!, r.GetValue(blobName), ct)));
 root.Subcommands.Add(Define("ingest", "Ingest one upload blob now (what the blob trigger does).", [blob],
     (op, r, ct) => op.IngestAsync(r.GetValue(blob)!, ct)));
-root.Subcommands.Add(Define("ingest-pending", "Ingest every upload that has no manifest yet.", [], (op, _, ct) => op.IngestPendingAsync(ct)));
+root.Subcommands.Add(Define("ingest-pending", "Ingest every upload without a final manifest (new, interrupted, or left waiting).", [], (op, _, ct) => op.IngestPendingAsync(ct)));
 root.Subcommands.Add(Define("manifest", "Show an upload's manifest.", [uploadId], (op, r, ct) => op.ShowManifestAsync(r.GetValue(uploadId)!, ct)));
 
 var demo = new Command("demo", "Run ingestion end to end on the sample providers and print every manifest.");

@@ -31,6 +31,9 @@ public sealed partial class IngestionService(
 {
     private readonly IngestionOptions _options = options.Value;
 
+    // Uploads this process is ingesting now (by upload id).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _inFlight = new(StringComparer.Ordinal);
+
     /// <summary>The upload id of a blob's content: the same bytes at the same path are the same upload.</summary>
     public static string UploadIdOf(string blobName, string contentSha256)
     {
@@ -64,6 +67,26 @@ public sealed partial class IngestionService(
         }
 
         var uploadId = UploadIdOf(blobName, fingerprint.Sha256);
+
+        // Two deliveries of one blob in this process would share the linker's buffer of the upload: one at a time.
+        if (!_inFlight.TryAdd(uploadId, 0))
+        {
+            throw UploadRetryException.AlreadyInProgress(uploadId);
+        }
+
+        try
+        {
+            return await IngestAttemptAsync(blob, blobName, providerId, fingerprint, uploadId, stopwatch, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _inFlight.TryRemove(uploadId, out _);
+        }
+    }
+
+    private async Task<UploadManifest> IngestAttemptAsync(
+        BlobClient blob, string blobName, string providerId, UploadFingerprint fingerprint, string uploadId, Stopwatch stopwatch, CancellationToken cancellationToken)
+    {
         var existing = await manifests.GetAsync(uploadId, cancellationToken).ConfigureAwait(false);
         if (existing is { IsFinal: true })
         {
@@ -134,6 +157,11 @@ public sealed partial class IngestionService(
             // Nothing is wrong with the upload: others held the lock (a burst of uploads). This attempt does not
             // count toward MaxAttempts, so waiting can never fail an upload; the trigger delivers it again.
             linker.AbandonUpload(uploadId);
+            if (await FinishedMeanwhileAsync(uploadId, cancellationToken).ConfigureAwait(false) is { } finished)
+            {
+                return finished;
+            }
+
             manifest = manifest with
             {
                 Status = UploadStatus.Processing,
@@ -152,6 +180,10 @@ public sealed partial class IngestionService(
         catch (Exception ex)
         {
             linker.AbandonUpload(uploadId);
+            if (await FinishedMeanwhileAsync(uploadId, cancellationToken).ConfigureAwait(false) is { } finished)
+            {
+                return finished;
+            }
 
             // The message of a storage or parser exception is not ours to vouch for; keep only its kind.
             var reason = ex is RequestFailedException storageError
@@ -168,6 +200,16 @@ public sealed partial class IngestionService(
 
             throw new UploadRetryException(uploadId, manifest.Attempts);
         }
+    }
+
+    /// <summary>
+    /// The manifest, if another instance finished this upload while this attempt ran (a twin delivery):
+    /// a failed attempt must not write Processing over it.
+    /// </summary>
+    private async Task<UploadManifest?> FinishedMeanwhileAsync(string uploadId, CancellationToken cancellationToken)
+    {
+        var stored = await manifests.GetAsync(uploadId, cancellationToken).ConfigureAwait(false);
+        return stored is { IsFinal: true } ? stored : null;
     }
 
     private async Task<UploadManifest?> CheckProcessableAsync(UploadManifest manifest, CancellationToken cancellationToken)
@@ -298,6 +340,10 @@ public sealed class UploadRetryException : Exception
         : base(message, inner) => UploadId = uploadId;
 
     public string UploadId { get; }
+
+    /// <summary>Another delivery of the same upload is being ingested by this process; nothing was done.</summary>
+    public static UploadRetryException AlreadyInProgress(string uploadId) =>
+        new(uploadId, $"Upload {uploadId} is already being ingested by this instance; this delivery will be retried.", null);
 
     /// <summary>The upload waited longer than the lock timeout; the attempt was not counted.</summary>
     public static UploadRetryException WaitingForLinkageLock(string uploadId, LinkageLockTimeoutException inner) =>

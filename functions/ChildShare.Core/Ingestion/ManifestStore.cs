@@ -66,14 +66,18 @@ public class ManifestStore(ChildShareStorage storage)
         }
     }
 
-    /// <summary>Manifests of blob names, to find uploads that have none yet.</summary>
-    public virtual async Task<HashSet<string>> ListBlobNamesWithManifestAsync(CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Blob names whose manifest is final, to find uploads still to ingest: those without a manifest, and
+    /// those left <see cref="UploadStatus.Processing"/> (interrupted, or out of deliveries while waiting).
+    /// </summary>
+    public virtual async Task<HashSet<string>> ListBlobNamesWithFinalManifestAsync(CancellationToken cancellationToken = default)
     {
         var names = new HashSet<string>(StringComparer.Ordinal);
         var filter = TableClient.CreateQueryFilter($"RowKey eq {ManifestRow}");
-        await foreach (var entity in Table.QueryAsync<TableEntity>(filter, select: ["BlobName"], cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var entity in Table.QueryAsync<TableEntity>(filter, select: ["BlobName", "Status"], cancellationToken: cancellationToken)
+            .ConfigureAwait(false))
         {
-            if (entity.GetString("BlobName") is { } name)
+            if (entity.GetString("BlobName") is { } name && entity.GetString("Status") != nameof(UploadStatus.Processing))
             {
                 names.Add(name);
             }

@@ -95,6 +95,23 @@ public sealed class ReuploadTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task OneUpload_LaterRowOfTheSameChildWithBlankIdentifiers_KeepsWhatAnEarlierRowGave()
+    {
+        // A row per service: the second row leaves the optional identifiers blank. Whatever the row order, the file
+        // as a whole gave them, so they stay; a later upload that gives none clears them (test above).
+        await _harness.Providers.SaveProfileAsync(IngestionHarness.ProviderId, WithOptionalIdentityColumns);
+        var upload = await _harness.IngestTextAsync($"{IngestionHarness.ProviderId}/july.csv",
+            $"{OptionalHeader}\n"
+            + "A1,Ana,Lopez,2015-03-02,F,5,12345,3,Tutoring,2026-07-01,2026-07-31,\"4417 N. Larkspur Hollow Rd, Apt #2\",900000077,Maria,Jr\n"
+            + "A1,Ana,Lopez,2015-03-02,F,5,12345,3,Meals,2026-07-01,2026-07-31,,,,\n");
+
+        Assert.Equal(UploadStatus.Completed, upload.Status);
+        var identity = Assert.Single(await _harness.Storage.ReadAllAsync(TableNames.Identities));
+        Assert.Equal(("4417 N. Larkspur Hollow Rd, Apt #2", "900000077", "Maria", "JR"),
+            (identity.GetString("StreetAddress"), identity.GetString("StateStudentId"), identity.GetString("MiddleName"), identity.GetString("Suffix")));
+    }
+
+    [Fact]
     public async Task Upsert_OptionalIdentityColumnsNoLongerMapped_ClearsThemFromTheIdentity()
     {
         await _harness.Providers.SaveProfileAsync(IngestionHarness.ProviderId, WithOptionalIdentityColumns);

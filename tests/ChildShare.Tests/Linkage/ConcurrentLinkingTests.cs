@@ -132,6 +132,44 @@ public sealed class ConcurrentLinkingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task IngestAsync_SecondDeliveryWhileTheFirstIsInProgressInThisInstance_AsksForARetryAndTouchesNothing()
+    {
+        var blob = await UploadRosterAsync();
+
+        // The first delivery waits for the lock in its second phase; a twin delivery to the same instance must not
+        // share (or abandon) the first one's buffered records, so it asks to be delivered again later.
+        var held = await _first.GetRequiredService<ILinkageLock>().AcquireAsync();
+        var ingestion = _second.GetRequiredService<IngestionService>();
+        var first = ingestion.IngestAsync(blob);
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        var twin = await Assert.ThrowsAsync<UploadRetryException>(() => ingestion.IngestAsync(blob));
+        Assert.Contains("already being ingested", twin.Message, StringComparison.Ordinal);
+
+        await held.DisposeAsync();
+        var manifest = await first.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(UploadStatus.Completed, manifest.Status);
+        Assert.Equal(1, manifest.Attempts);
+        Assert.Equal(manifest, await ingestion.IngestAsync(blob));
+    }
+
+    [Fact]
+    public async Task IngestPending_PicksUpAnUploadLeftWaitingForTheLock_AndNothingOnceItIsFinal()
+    {
+        // An upload that ran out of trigger deliveries while waiting stays Processing; the operator's ingest-pending finishes it.
+        var blob = await UploadRosterAsync();
+        var held = await _first.GetRequiredService<ILinkageLock>().AcquireAsync();
+        await using var impatient = Instance(lockTimeoutSeconds: 1);
+        await Assert.ThrowsAsync<UploadRetryException>(() => impatient.GetRequiredService<IngestionService>().IngestAsync(blob));
+        await held.DisposeAsync();
+
+        var op = ActivatorUtilities.CreateInstance<Operator>(impatient, (TextWriter)new StringWriter());
+        var results = await op.IngestPendingAsync(CancellationToken.None);
+
+        Assert.Equal(UploadStatus.Completed, Assert.Single(results).Status);
+        Assert.Empty(await op.IngestPendingAsync(CancellationToken.None));
+    }
+
+    [Fact]
     public async Task IngestAsync_LockHeldLongerThanTheTimeout_RetriesWithoutCountingAnAttempt()
     {
         var blob = await UploadRosterAsync();
