@@ -2,18 +2,16 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Azure.Core;
+using Azure.Data.Tables;
 using ChildShare.Cli;
 using ChildShare.Cli.Synthetic;
 using ChildShare.Core.Linkage;
 using ChildShare.Core.Pseudonymization;
 using ChildShare.Core.Storage;
-using Azure.Core;
-using Azure.Core.Pipeline;
-using Azure.Data.Tables;
-using Azure.Storage.Blobs;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Options;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace ChildShare.LinkageBenchmarks;
 
@@ -51,10 +49,10 @@ public static class StorageBenchmark
             new("Storage:LocksContainer", prefix + "-lk")], configure: s => s.AddSingleton(sp =>
             {
                 // The same storage the linker would get, with the request counter in the table pipeline.
-                var connection = sp.GetRequiredService<IConfiguration>()["ChildShareStorage"] ?? "UseDevelopmentStorage=true";
                 var options = new TableClientOptions();
                 options.AddPolicy(counter, HttpPipelinePosition.PerCall);
-                return new ChildShareStorage(new TableServiceClient(connection, options), new BlobServiceClient(connection), sp.GetRequiredService<IOptions<StorageOptions>>());
+                var (tables, blobs) = StorageClientFactory.Create(sp.GetRequiredService<IConfiguration>(), options);
+                return new ChildShareStorage(tables, blobs, sp.GetRequiredService<IOptions<StorageOptions>>());
             }));
         var storage = services.GetRequiredService<ChildShareStorage>();
         await storage.EnsureCreatedAsync();
