@@ -21,9 +21,15 @@ public sealed class LinkageLockTests : IAsyncLifetime
 
     public Task DisposeAsync() => _storage.DisposeAsync();
 
-    internal static BlobLeaseLinkageLock Lock(BlobContainerClient container, int leaseSeconds = 15, int timeoutSeconds = 30) =>
-        new(container, BlobLeaseLinkageLock.LinkageBlobName, new LinkageOptions { LockLeaseSeconds = leaseSeconds, LockTimeoutSeconds = timeoutSeconds },
-            TimeProvider.System, NullLogger<BlobLeaseLinkageLock>.Instance);
+    /// <summary>One instance's lock on the shared lock blob; a short <paramref name="renewInterval"/> lets a test see renewals soon.</summary>
+    internal static BlobLeaseLinkageLock Lock(BlobContainerClient container, int leaseSeconds = 15, int timeoutSeconds = 30, TimeSpan? renewInterval = null)
+    {
+        var options = new LinkageOptions { LockLeaseSeconds = leaseSeconds, LockTimeoutSeconds = timeoutSeconds };
+        var logger = NullLogger<BlobLeaseLinkageLock>.Instance;
+        return renewInterval is { } interval
+            ? new BlobLeaseLinkageLock(container, BlobLeaseLinkageLock.LinkageBlobName, options, TimeProvider.System, logger) { RenewInterval = interval }
+            : new BlobLeaseLinkageLock(container, BlobLeaseLinkageLock.LinkageBlobName, options, TimeProvider.System, logger);
+    }
 
     [Fact]
     public async Task AcquireAsync_WhileAnotherInstanceHoldsTheLock_WaitsUntilItIsReleased()
@@ -143,11 +149,7 @@ public sealed class LinkageLockTests : IAsyncLifetime
     [Fact]
     public async Task RunExclusiveAsync_WhenTheLeaseIsTakenAway_CancelsTheWorkAndThrowsLockLost()
     {
-        var instance = new BlobLeaseLinkageLock(_storage.Storage.Locks, BlobLeaseLinkageLock.LinkageBlobName,
-            new LinkageOptions { LockLeaseSeconds = 15, LockTimeoutSeconds = 30 }, TimeProvider.System, NullLogger<BlobLeaseLinkageLock>.Instance)
-        {
-            RenewInterval = TimeSpan.FromMilliseconds(300),
-        };
+        var instance = Lock(_storage.Storage.Locks, renewInterval: TimeSpan.FromMilliseconds(300));
         var lockBlob = _storage.Storage.Locks.GetBlobClient(BlobLeaseLinkageLock.LinkageBlobName);
         var cancelledAfter = TimeSpan.Zero;
 
@@ -303,11 +305,7 @@ public sealed class LinkageLockTests : IAsyncLifetime
     [Fact]
     public async Task RunExclusiveAsync_NestedAfterTheOuterHoldWasLost_ThrowsLockLostWithoutRunning()
     {
-        var instance = new BlobLeaseLinkageLock(_storage.Storage.Locks, BlobLeaseLinkageLock.LinkageBlobName,
-            new LinkageOptions { LockLeaseSeconds = 15, LockTimeoutSeconds = 30 }, TimeProvider.System, NullLogger<BlobLeaseLinkageLock>.Instance)
-        {
-            RenewInterval = TimeSpan.FromMilliseconds(300),
-        };
+        var instance = Lock(_storage.Storage.Locks, renewInterval: TimeSpan.FromMilliseconds(300));
         var lockBlob = _storage.Storage.Locks.GetBlobClient(BlobLeaseLinkageLock.LinkageBlobName);
         var nestedRan = false;
         Exception? nestedError = null;
@@ -355,11 +353,7 @@ public sealed class LinkageLockExpiryTests : IAsyncLifetime
     [Fact]
     public async Task RunExclusiveAsync_WorkOutlastingTheLease_KeepsTheLockByRenewingIt()
     {
-        var holder = new BlobLeaseLinkageLock(_storage.Storage.Locks, BlobLeaseLinkageLock.LinkageBlobName,
-            new LinkageOptions { LockLeaseSeconds = 15, LockTimeoutSeconds = 60 }, TimeProvider.System, NullLogger<BlobLeaseLinkageLock>.Instance)
-        {
-            RenewInterval = TimeSpan.FromSeconds(1),
-        };
+        var holder = LinkageLockTests.Lock(_storage.Storage.Locks, timeoutSeconds: 60, renewInterval: TimeSpan.FromSeconds(1));
         var contender = LinkageLockTests.Lock(_storage.Storage.Locks, timeoutSeconds: 60);
         var holderDone = TimeSpan.Zero;
         var contenderIn = TimeSpan.Zero;
