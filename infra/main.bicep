@@ -101,6 +101,7 @@ var tables = [
   'consents'
   'consentchildren'
   'consentexpiry'
+  'consentsources'
   // ChildShare.Core.Linkage.LinkageTables: encodings, the token index, clusters, do-not-link constraints.
   'linkrecords'
   'linktokens'

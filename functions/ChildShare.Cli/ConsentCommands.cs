@@ -34,7 +34,7 @@ public static class ConsentCommands
                 Show(result.ExpiringSoon);
             });
         Define("consents-expiring", "List active consents expiring within the window.", [days, org], async (s, r, ct) =>
-            Show((await s.GetRequiredService<ConsentService>().ExpiringAsync(r.GetValue(org), r.GetValue(days), ct)).Select(ConsentView.From)));
+            Show((await s.GetRequiredService<ConsentService>().ListExpiringAsync(ConsentActor.System(actor), r.GetValue(org), r.GetValue(days), ct)).Select(ConsentView.From)));
         Define("consent-revoke", "Revoke a consent (audited).", [id, reason], async (s, r, ct) =>
             Show(ConsentView.From(await s.GetRequiredService<ConsentService>().RevokeAsync(ConsentActor.System(actor), r.GetValue(id)!, r.GetValue(reason)!, ct)
                 ?? throw new ArgumentException("No such consent."))));

@@ -58,6 +58,7 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<IChildLinker, IncrementalLinker>();
         services.TryAddSingleton<ProviderRegistry>();
         services.TryAddSingleton<ManifestStore>();
+        services.TryAddSingleton<UploadManifestReader>();
         services.TryAddSingleton<ActivitySummaryBuilder>();
         services.TryAddSingleton<IngestionService>();
         services.AddChildShareReporting();

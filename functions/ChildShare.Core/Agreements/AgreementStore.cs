@@ -2,6 +2,7 @@ using System.Text.Json;
 using Azure;
 using Azure.Data.Tables;
 using ChildShare.Core.Audit;
+using ChildShare.Core.Callers;
 using ChildShare.Core.Storage;
 
 namespace ChildShare.Core.Agreements;
@@ -9,8 +10,8 @@ namespace ChildShare.Core.Agreements;
 /// <summary>
 /// Data sharing agreements in Table Storage (<c>agreements</c>): the current version at PK <c>dsa</c>,
 /// RK id, and every version ever saved at PK <c>dsa-history</c>, RK <c>{id}|{version:D6}</c>.
-/// Create, amend and terminate each append an audit entry first; if the audit write fails, the
-/// change is not made.
+/// Create, amend and terminate each append an audit entry first (outcome Committing); if the audit
+/// write fails, the change is not made. Reads on behalf of a caller are audited before they are returned.
 /// </summary>
 public class AgreementStore(ChildShareStorage storage, AuditLog audit, TimeProvider time)
 {
@@ -42,6 +43,24 @@ public class AgreementStore(ChildShareStorage storage, AuditLog audit, TimeProvi
 
         var response = await Table.GetEntityIfExistsAsync<TableEntity>(Current, id, cancellationToken: cancellationToken).ConfigureAwait(false);
         return response.HasValue && response.Value is { } entity ? FromEntity(entity) : null;
+    }
+
+    /// <summary>Every agreement, to a caller who manages agreements; audited before it is returned.</summary>
+    public async Task<IReadOnlyList<DataSharingAgreement>> ListForAsync(Caller caller, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        var all = await ListAsync(cancellationToken).ConfigureAwait(false);
+        await AuditReadAsync(AuditEvents.AgreementsListed, caller, all.Select(a => a.Id).ToList(), cancellationToken).ConfigureAwait(false);
+        return all;
+    }
+
+    /// <summary>One agreement, to a caller who manages agreements; audited (also when there is none) before it is returned.</summary>
+    public async Task<DataSharingAgreement?> GetForAsync(Caller caller, string id, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        var agreement = await GetAsync(id, cancellationToken).ConfigureAwait(false);
+        await AuditReadAsync(AuditEvents.AgreementRead, caller, agreement is null ? [] : [agreement.Id], cancellationToken).ConfigureAwait(false);
+        return agreement;
     }
 
     public async Task<IReadOnlyList<DataSharingAgreement>> HistoryAsync(string id, CancellationToken cancellationToken = default)
@@ -148,8 +167,14 @@ public class AgreementStore(ChildShareStorage storage, AuditLog audit, TimeProvi
         return response.HasValue && response.Value is { } entity ? (FromEntity(entity), entity.ETag) : (null, default);
     }
 
+    private Task AuditReadAsync(string auditEvent, Caller caller, IReadOnlyList<string> ids, CancellationToken cancellationToken) =>
+        audit.AppendAsync(new AuditEntry(auditEvent, ids.Count > 0 ? AuditOutcomes.Succeeded : "NotFound")
+        {
+            Caller = caller, AgreementsRelied = ids, RowsReturned = ids.Count,
+        }, cancellationToken);
+
     private Task AuditAsync(string auditEvent, DataSharingAgreement agreement, string actor, CancellationToken cancellationToken) =>
-        audit.AppendAsync(new AuditEntry(auditEvent, "Succeeded")
+        audit.AppendAsync(new AuditEntry(auditEvent, AuditOutcomes.Committing)
         {
             Actor = actor,
             AgreementsRelied = [agreement.Id],

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Azure.Data.Tables;
 using ChildShare.Core.Callers;
 using ChildShare.Core.Storage;
+using Microsoft.Extensions.Logging;
 
 namespace ChildShare.Core.Audit;
 
@@ -54,14 +55,46 @@ public static class AuditEvents
     public const string ConsentRenewalAbandoned = "ConsentRenewalAbandoned";
     public const string ConsentExpiryRun = "ConsentExpiryRun";
     public const string IdentifiableReport = "IdentifiableReport";
+    public const string ConsentRead = "ConsentRead";
+    public const string ConsentSearched = "ConsentSearched";
+    public const string ConsentsExpiringListed = "ConsentsExpiringListed";
+    public const string ConsentAuthorized = "ConsentAuthorized";
+    public const string ConsentAuthorizationDeclined = "ConsentAuthorizationDeclined";
+    public const string ConsentAuthorizationWithdrawn = "ConsentAuthorizationWithdrawn";
+    public const string ConsentAuthorizationReviewed = "ConsentAuthorizationReviewed";
+    public const string ConsentAuthorizationsListed = "ConsentAuthorizationsListed";
+    public const string UploadManifestRead = "UploadManifestRead";
+    public const string AgreementRead = "AgreementRead";
+    public const string AgreementsListed = "AgreementsListed";
 }
+
+/// <summary>How an audit entry ends, where it is not a request's own outcome (Succeeded, Denied, NotFound...).</summary>
+public static class AuditOutcomes
+{
+    public const string Succeeded = "Succeeded";
+
+    /// <summary>
+    /// A change about to be written: the entry is appended strictly before the change, so every
+    /// committed change has one. An attempt that lost a race (or crashed) has the entry and no
+    /// change; the changed row's own version history says which attempts were applied.
+    /// </summary>
+    public const string Committing = "Committing";
+}
+
+/// <summary>
+/// The audit could not record a request or a change, so nothing is released and nothing changes.
+/// HTTP answers 503; the message names no data.
+/// </summary>
+public sealed class AuditUnavailableException(Exception inner)
+    : Exception("The audit could not record the request, so nothing was released or changed. Try again later.", inner);
 
 /// <summary>
 /// The append-only audit table: PK the month (<c>yyyy-MM</c>), RK time ticks, an in-process sequence (order within one tick) and a random suffix.
 /// Entries are only ever added (an insert that fails on conflict), never updated or deleted by
-/// ChildShare. A write that fails throws, so the request that needed it fails too.
+/// ChildShare. A write that fails throws <see cref="AuditUnavailableException"/>, so the request
+/// that needed it fails closed: every caller appends before it releases or changes anything.
 /// </summary>
-public class AuditLog(ChildShareStorage storage, TimeProvider time)
+public partial class AuditLog(ChildShareStorage storage, TimeProvider time, ILogger<AuditLog> logger)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private static long _sequence;
@@ -71,7 +104,16 @@ public class AuditLog(ChildShareStorage storage, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(entry);
         var entity = ToEntity(entry, time.GetUtcNow());
-        await storage.Table(TableNames.Audit).AddEntityAsync(entity, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await storage.Table(TableNames.Audit).AddEntityAsync(entity, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsOutage(ex))
+        {
+            LogOutage(logger, entry.Event, ex.GetType().Name);
+            throw new AuditUnavailableException(ex);
+        }
+
         return (entity.PartitionKey, entity.RowKey);
     }
 
@@ -85,10 +127,21 @@ public class AuditLog(ChildShareStorage storage, TimeProvider time)
         var at = time.GetUtcNow();
         foreach (var chunk in entries.Select(e => ToEntity(e, at)).Chunk(100))
         {
-            await storage.Table(TableNames.Audit).SubmitTransactionAsync(chunk.Select(e => new TableTransactionAction(TableTransactionActionType.Add, e)), cancellationToken)
-                .ConfigureAwait(false);
+            try
+            {
+                await storage.Table(TableNames.Audit).SubmitTransactionAsync(chunk.Select(e => new TableTransactionAction(TableTransactionActionType.Add, e)), cancellationToken)
+                    .ConfigureAwait(false);
+            }
+            catch (Exception ex) when (IsOutage(ex))
+            {
+                LogOutage(logger, entries[0].Event, ex.GetType().Name);
+                throw new AuditUnavailableException(ex);
+            }
         }
     }
+
+    /// <summary>Every failure of the audit write except a cancellation by the caller is an outage: the request fails closed.</summary>
+    private static bool IsOutage(Exception ex) => ex is not (OperationCanceledException or AuditUnavailableException or ArgumentException);
 
     private static TableEntity ToEntity(AuditEntry entry, DateTimeOffset at)
     {
@@ -128,4 +181,7 @@ public class AuditLog(ChildShareStorage storage, TimeProvider time)
 
         return entries;
     }
+
+    [LoggerMessage(EventId = 9001, Level = LogLevel.Error, Message = "Audit write for {Event} failed ({ErrorType}); the request fails closed")]
+    private static partial void LogOutage(ILogger logger, string @event, string errorType);
 }

@@ -30,6 +30,30 @@ public enum SignatureMethod
     Electronic,
 }
 
+/// <summary>A source organization's answer to releasing its data under a consent.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<OwnerDecision>))]
+public enum OwnerDecision
+{
+    /// <summary>Not answered yet: nothing of the source's is released.</summary>
+    Pending,
+
+    /// <summary>The source authorized releasing its data under this consent (by recording it, or afterwards).</summary>
+    Approved,
+
+    /// <summary>The source refused before ever approving.</summary>
+    Declined,
+
+    /// <summary>The source approved, then took its authorization back: releases stop at once.</summary>
+    Withdrawn,
+}
+
+/// <summary>
+/// One source's authorization of a consent. <see cref="DecidedBy"/> is the acting credential
+/// (<c>{org}/{method}/{credential}</c>), <see cref="Note"/> the source's own words (kept in the consent,
+/// never logged or audited).
+/// </summary>
+public sealed record OwnerAuthorization(string SourceId, OwnerDecision Decision, DateTimeOffset? DecidedAt = null, string? DecidedBy = null, string? Note = null);
+
 /// <summary>Who gave the consent: a parent or guardian (a name, never logged) and their relationship to the child.</summary>
 public sealed record ConsentGrantor(string Name, string Relationship);
 
@@ -102,6 +126,12 @@ public sealed record ConsentRecord
     /// <summary>The consent that renewed this one.</summary>
     public string? SupersededBy { get; init; }
 
+    /// <summary>
+    /// Each source's own authorization of releasing its data under this consent. A source without an
+    /// entry (a consent stored before authorizations existed) is <see cref="OwnerDecision.Pending"/>.
+    /// </summary>
+    public IReadOnlyList<OwnerAuthorization> Authorizations { get; init; } = [];
+
     public string RecordedBy { get; init; } = "";
 
     public DateTimeOffset UpdatedAt { get; init; }
@@ -113,6 +143,19 @@ public sealed record ConsentRecord
     public IEnumerable<string> Parties => Sources.Concat(Recipients).Append(OwnerProviderId).Distinct(StringComparer.Ordinal);
 
     public bool IsParty(string organizationId) => Parties.Contains(organizationId, StringComparer.Ordinal);
+
+    public bool IsSource(string organizationId) => Sources.Contains(organizationId, StringComparer.Ordinal);
+
+    /// <summary>The source's authorization (Pending when it has none).</summary>
+    public OwnerAuthorization AuthorizationOf(string sourceId) =>
+        Authorizations.FirstOrDefault(a => a.SourceId == sourceId) ?? new OwnerAuthorization(sourceId, OwnerDecision.Pending);
+
+    /// <summary>Whether the source itself authorized releasing its data under this consent.</summary>
+    public bool IsAuthorizedBy(string sourceId) => AuthorizationOf(sourceId).Decision == OwnerDecision.Approved;
+
+    /// <summary>Every source's authorization, in the order of <see cref="Sources"/>.</summary>
+    [JsonIgnore]
+    public IEnumerable<OwnerAuthorization> AuthorizationsBySource => Sources.Select(AuthorizationOf);
 
     /// <summary>Whether the consent may be relied on at <paramref name="now"/>: active, in effect and not past its expiry.</summary>
     public bool IsInForce(DateTimeOffset now) => Status == ConsentStatus.Active && EffectiveFrom <= now && now < ExpiresAt;
@@ -170,6 +213,14 @@ public sealed record ConsentRenewal
     public DateTimeOffset? GivenAt { get; init; }
 
     public IReadOnlyList<string>? Categories { get; init; }
+}
+
+/// <summary>What a source answers: <c>approve</c>, <c>decline</c> or <c>withdraw</c>, optionally with a note kept in the consent.</summary>
+public sealed record OwnerAuthorizationRequest
+{
+    public string Decision { get; init; } = "";
+
+    public string? Note { get; init; }
 }
 
 /// <summary>A consent that breaks the rules; <see cref="Errors"/> says which.</summary>

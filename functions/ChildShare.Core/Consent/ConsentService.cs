@@ -23,7 +23,7 @@ public sealed class ConsentPreconditionException(string message) : Exception(mes
 /// revoked meanwhile is refused.
 /// </summary>
 public partial class ConsentService(
-    ConsentStore store, AgreementStore agreements, ChildShareStorage storage, IPseudonymKeyProvider keys, IOptions<ConsentOptions> options,
+    ConsentStore store, AgreementStore agreements, ChildShareStorage storage, IPseudonymKeyProvider keys, AuditLog audit, IOptions<ConsentOptions> options,
     TimeProvider time, ILogger<ConsentService> logger)
 {
     private const int MaxAttempts = 20;
@@ -83,6 +83,7 @@ public partial class ConsentService(
         var (childKey, localToken) = await ResolveChildAsync(provider, draft.LocalChildId, cancellationToken).ConfigureAwait(false)
             ?? throw new ConsentValidationException([$"Provider {provider} has no record of this child: ingest the child's records before recording a consent."]);
         var actor = ConsentActor.Of(caller);
+        var sources = Distinct(draft.Sources);
         var consent = new ConsentRecord
         {
             Id = ConsentStore.NewId(),
@@ -90,8 +91,12 @@ public partial class ConsentService(
             OwnerProviderId = provider,
             OwnerLocalToken = localToken,
             GivenBy = draft.GivenBy!,
-            Sources = Distinct(draft.Sources),
+            Sources = sources,
             Recipients = Distinct(draft.Recipients),
+            // Recording is the recording organization's own authorization of releasing its own data; every other source decides for itself.
+            Authorizations = sources.Select(source => source == caller.OrganizationId
+                ? new OwnerAuthorization(source, OwnerDecision.Approved, now, actor.Name)
+                : new OwnerAuthorization(source, OwnerDecision.Pending)).ToList(),
             Purpose = draft.Purpose.Trim(),
             Categories = categories,
             DataFrom = draft.DataFrom,
@@ -208,10 +213,12 @@ public partial class ConsentService(
         }
 
         var actor = ConsentActor.Of(caller);
+        var disclosure = renewal.Disclosure is { } given ? given with { Sha256 = given.Sha256.ToLowerInvariant() } : old.Disclosure;
         var pending = await store.AddAsync(old with
         {
             Id = ConsentStore.NewId(), Version = 1, Status = ConsentStatus.Pending, Supersedes = old.Id, SupersededBy = null,
-            Categories = categories, Disclosure = renewal.Disclosure ?? old.Disclosure, Signature = renewal.Signature!,
+            Authorizations = RenewedAuthorizations(old, categories, disclosure, caller, actor, now),
+            Categories = categories, Disclosure = disclosure, Signature = renewal.Signature!,
             GivenAt = renewal.GivenAt ?? now, EffectiveFrom = now, ExpiresAt = renewal.ExpiresAt!.Value,
             RevokedAt = null, RevokedBy = null, RevocationReason = null, ExpiredAt = null,
             RecordedBy = actor.Name, UpdatedAt = now, UpdatedBy = actor.Name,
@@ -321,24 +328,89 @@ public partial class ConsentService(
         return changed;
     }
 
-    /// <summary>The consents of the child that <paramref name="providerId"/> knows by <paramref name="localChildId"/>, those the caller is party to.</summary>
+    /// <summary>
+    /// One consent, to an organization party to it (or an Admin), audited before it is returned; null
+    /// when no consent with this id is visible to the actor (a refusal is audited too).
+    /// </summary>
+    public async Task<VersionedConsent?> GetAsync(ConsentActor actor, string id, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(actor);
+        var found = await store.GetAsync(id, cancellationToken).ConfigureAwait(false);
+        var visible = found is not null && (actor.Caller is not { } caller || caller.IsAdmin || found.Consent.IsParty(caller.OrganizationId));
+        await AuditReadAsync(AuditEvents.ConsentRead, actor, visible ? AuditOutcomes.Succeeded : "NotFound",
+            visible ? [found!.Consent.Id] : [], new() { ["consentId"] = ConsentStore.IsValidId(id) ? id : "" }, cancellationToken).ConfigureAwait(false);
+        return visible ? found : null;
+    }
+
+    /// <summary>
+    /// The consents of the child that <paramref name="providerId"/> knows by <paramref name="localChildId"/>, those the caller is party to;
+    /// null when the provider has no record of the child. Audited (never the local id) before anything is returned.
+    /// </summary>
     public async Task<IReadOnlyList<VersionedConsent>?> ForChildAsync(Caller caller, string? providerId, string localChildId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(caller);
+        var actor = ConsentActor.Of(caller);
         var provider = string.IsNullOrWhiteSpace(providerId) ? caller.OrganizationId : providerId.Trim();
         if (!caller.IsAdmin && provider != caller.OrganizationId)
         {
+            await AuditReadAsync(AuditEvents.ConsentSearched, actor, "Forbidden", [], new() { ["provider"] = SafeOrganization(provider) }, cancellationToken)
+                .ConfigureAwait(false);
             throw new ConsentForbiddenException("A child is looked up by the caller's own local id (or by an Admin).");
         }
 
         if (await ResolveChildAsync(provider, localChildId, cancellationToken).ConfigureAwait(false) is not { } child)
         {
+            await AuditReadAsync(AuditEvents.ConsentSearched, actor, "NotFound", [], new() { ["provider"] = SafeOrganization(provider) }, cancellationToken)
+                .ConfigureAwait(false);
             return null;
         }
 
-        var consents = await store.ForChildAsync(child.ChildKey, cancellationToken).ConfigureAwait(false);
-        return consents.Where(c => caller.IsAdmin || c.Consent.IsParty(caller.OrganizationId)).ToList();
+        var consents = (await store.ForChildAsync(child.ChildKey, cancellationToken).ConfigureAwait(false))
+            .Where(c => caller.IsAdmin || c.Consent.IsParty(caller.OrganizationId)).ToList();
+        await AuditReadAsync(AuditEvents.ConsentSearched, actor, AuditOutcomes.Succeeded, consents.Select(c => c.Consent.Id).ToList(),
+            new() { ["provider"] = provider }, cancellationToken).ConfigureAwait(false);
+        return consents;
     }
+
+    /// <summary>
+    /// What <see cref="ExpiringAsync"/> finds for an actor: an organization's own consents (an Admin or
+    /// an operator may name another organization, or none for all), audited before they are returned.
+    /// </summary>
+    public async Task<IReadOnlyList<VersionedConsent>> ListExpiringAsync(ConsentActor actor, string? organizationId, int? days = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(actor);
+        var organization = string.IsNullOrWhiteSpace(organizationId) ? actor.Caller?.OrganizationId : organizationId.Trim();
+        var parameters = new Dictionary<string, string>
+        {
+            ["organization"] = SafeOrganization(organization ?? ""),
+            ["days"] = (days ?? Options.RenewalWindowDays).ToString(CultureInfo.InvariantCulture),
+        };
+        if (actor.Caller is { IsAdmin: false } caller && organization != caller.OrganizationId)
+        {
+            await AuditReadAsync(AuditEvents.ConsentsExpiringListed, actor, "Forbidden", [], parameters, cancellationToken).ConfigureAwait(false);
+            throw new ConsentForbiddenException("Only an Admin may list another organization's consents.");
+        }
+
+        var found = await ExpiringAsync(organization, days, cancellationToken).ConfigureAwait(false);
+        await AuditReadAsync(AuditEvents.ConsentsExpiringListed, actor, AuditOutcomes.Succeeded, found.Select(c => c.Consent.Id).ToList(), parameters, cancellationToken)
+            .ConfigureAwait(false);
+        return found;
+    }
+
+    /// <summary>Audits a read of consent data before it is released; an outage throws <see cref="AuditUnavailableException"/>.</summary>
+    private async Task AuditReadAsync(string auditEvent, ConsentActor actor, string outcome, IReadOnlyList<string> consentIds, Dictionary<string, string> parameters,
+        CancellationToken cancellationToken)
+    {
+        parameters["consents"] = string.Join(',', consentIds);
+        await audit.AppendAsync(new AuditEntry(auditEvent, outcome)
+        {
+            Caller = actor.Caller, Actor = actor.Name, Parameters = parameters, RowsReturned = consentIds.Count,
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>An organization id as given, for the audit, only when it is a valid id (never free text that could hold anything).</summary>
+    private static string SafeOrganization(string organization) => ProviderRegistry.IsValidId(organization) ? organization : "";
 
     /// <summary>
     /// Active consents the organization is party to (null: any organization) that expire within
@@ -396,6 +468,25 @@ public partial class ConsentService(
 
             pending = await store.GetAsync(pending.Consent.Id, cancellationToken).ConfigureAwait(false) ?? throw new InvalidOperationException("A consent row disappeared.");
         }
+    }
+
+    /// <summary>
+    /// The sources' authorizations of a renewal. A source that renews gives its own; a decline or a
+    /// withdrawal stands; an approval carries over only when the parent renewed the same terms (no new
+    /// category, the same disclosure), because the source approved releasing under those terms; any other
+    /// source is asked again.
+    /// </summary>
+    private static List<OwnerAuthorization> RenewedAuthorizations(
+        ConsentRecord old, IReadOnlyList<string> categories, ConsentDisclosure disclosure, Caller caller, ConsentActor actor, DateTimeOffset now)
+    {
+        var sameTerms = categories.All(c => old.Categories.Contains(c, StringComparer.Ordinal)) && disclosure == old.Disclosure;
+        return old.Sources.Select(source => old.AuthorizationOf(source) switch
+        {
+            _ when source == caller.OrganizationId => new OwnerAuthorization(source, OwnerDecision.Approved, now, actor.Name),
+            { Decision: OwnerDecision.Declined or OwnerDecision.Withdrawn } standing => standing,
+            { Decision: OwnerDecision.Approved } approved when sameTerms => approved,
+            _ => new OwnerAuthorization(source, OwnerDecision.Pending),
+        }).ToList();
     }
 
     private static void EnsureRenewable(ConsentRecord consent, DateTimeOffset now)

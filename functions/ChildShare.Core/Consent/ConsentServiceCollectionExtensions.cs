@@ -3,7 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace ChildShare.Core.Consent;
 
-/// <summary>Registers the consent store, life cycle, expiry job and identifiable report.</summary>
+/// <summary>Registers the consent store, life cycle, owners' authorizations, expiry job and identifiable report.</summary>
 public static class ConsentServiceCollectionExtensions
 {
     public static IServiceCollection AddChildShareConsent(this IServiceCollection services)
@@ -12,6 +12,8 @@ public static class ConsentServiceCollectionExtensions
         services.TryAddSingleton<ConsentStore>();
         services.TryAddSingleton<ConsentService>();
         services.TryAddSingleton<ConsentExpiryJob>();
+        services.TryAddSingleton<ChildRecordReader>();
+        services.TryAddSingleton<OwnerAuthorizationService>();
         services.TryAddSingleton<IdentifiableReportService>();
         return services;
     }

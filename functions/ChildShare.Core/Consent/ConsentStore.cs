@@ -27,8 +27,12 @@ public sealed record ConsentActor(Caller? Caller, string Name)
 /// <item><c>consentexpiry</c>: PK <c>expiry-yyyy-MM-dd</c> (UTC day of expiry), RK <c>{expiry yyyyMMddHHmmss}|{id}</c>,
 /// with the parties: the expiry job reads only the days that are due, the renewal list only the days
 /// of its window. PK <c>cursor</c>, RK <c>expiry</c> holds the first day the job has not finished.</item>
+/// <item><c>consentsources</c>: PK a source organization, RK consent id, with that source's decision and the
+/// consent's status: the list of consents awaiting a source's authorization reads one partition. It is an
+/// index, refreshed after each change; the consent row is the truth and every listing re-reads it.</item>
 /// </list>
-/// Every change is audited after it is written (the history row is written with it).
+/// Every change is audited strictly before it is written (outcome <see cref="AuditOutcomes.Committing"/>):
+/// when the audit cannot be written, nothing changes. The history row is written with the change.
 /// </summary>
 public class ConsentStore(ChildShareStorage storage, AuditLog audit, TimeProvider time)
 {
@@ -43,6 +47,8 @@ public class ConsentStore(ChildShareStorage storage, AuditLog audit, TimeProvide
     internal TableClient Children => storage.Table(TableNames.ConsentChildren);
 
     internal TableClient Expiry => storage.Table(TableNames.ConsentExpiry);
+
+    internal TableClient SourceIndex => storage.Table(TableNames.ConsentSources);
 
     public static string NewId() => Guid.NewGuid().ToString("N");
 
@@ -103,16 +109,17 @@ public class ConsentStore(ChildShareStorage storage, AuditLog audit, TimeProvide
     {
         ArgumentNullException.ThrowIfNull(consent);
         ArgumentNullException.ThrowIfNull(actor);
+        await AuditAsync(auditEvent, consent, actor, cancellationToken).ConfigureAwait(false);
         await EnsureCursorAsync(cancellationToken).ConfigureAwait(false);
         await Children.UpsertEntityAsync(new TableEntity(consent.ChildKey, consent.Id), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
         await Expiry.UpsertEntityAsync(ExpiryEntity(consent), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+        await IndexSourcesAsync(consent, cancellationToken).ConfigureAwait(false);
         var response = await Consents.SubmitTransactionAsync(
             [
                 new TableTransactionAction(TableTransactionActionType.Add, ToEntity(consent, current: true)),
                 new TableTransactionAction(TableTransactionActionType.Add, ToEntity(consent, current: false)),
             ], cancellationToken).ConfigureAwait(false);
         var etag = await ETagOfAsync(response, consent.Id, cancellationToken).ConfigureAwait(false);
-        await AuditAsync(auditEvent, consent, actor, cancellationToken).ConfigureAwait(false);
         return new VersionedConsent(consent, etag);
     }
 
@@ -126,6 +133,7 @@ public class ConsentStore(ChildShareStorage storage, AuditLog audit, TimeProvide
         ArgumentNullException.ThrowIfNull(existing);
         ArgumentNullException.ThrowIfNull(changed);
         var next = changed with { Version = existing.Consent.Version + 1 };
+        await AuditAsync(auditEvent, next, actor, cancellationToken).ConfigureAwait(false);
         Response<IReadOnlyList<Response>> response;
         try
         {
@@ -142,7 +150,7 @@ public class ConsentStore(ChildShareStorage storage, AuditLog audit, TimeProvide
         }
 
         var etag = await ETagOfAsync(response, next.Id, cancellationToken).ConfigureAwait(false);
-        await AuditAsync(auditEvent, next, actor, cancellationToken).ConfigureAwait(false);
+        await IndexSourcesAsync(next, cancellationToken).ConfigureAwait(false);
         return new VersionedConsent(next, etag);
     }
 
@@ -167,6 +175,7 @@ public class ConsentStore(ChildShareStorage storage, AuditLog audit, TimeProvide
         }
 
         var next = changes.Select(c => (c.Existing, Next: c.Changed with { Version = c.Existing.Consent.Version + 1 })).ToList();
+        await audit.AppendManyAsync(next.Select(c => AuditEntryFor(auditEvent, c.Next, actor)).ToList(), cancellationToken).ConfigureAwait(false);
         try
         {
             await Consents.SubmitTransactionAsync(next.SelectMany(c => new[]
@@ -180,7 +189,6 @@ public class ConsentStore(ChildShareStorage storage, AuditLog audit, TimeProvide
             return false;
         }
 
-        await audit.AppendManyAsync(next.Select(c => AuditEntryFor(auditEvent, c.Next, actor)).ToList(), cancellationToken).ConfigureAwait(false);
         return true;
     }
 
@@ -200,6 +208,10 @@ public class ConsentStore(ChildShareStorage storage, AuditLog audit, TimeProvide
             await writer.UpsertAsync(Consents, ToEntity(consent, current: false), cancellationToken).ConfigureAwait(false);
             await writer.UpsertAsync(Children, new TableEntity(consent.ChildKey, consent.Id), cancellationToken).ConfigureAwait(false);
             await writer.UpsertAsync(Expiry, ExpiryEntity(consent), cancellationToken).ConfigureAwait(false);
+            foreach (var row in SourceIndexEntities(consent))
+            {
+                await writer.UpsertAsync(SourceIndex, row, cancellationToken).ConfigureAwait(false);
+            }
         }
 
         await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
@@ -232,6 +244,44 @@ public class ConsentStore(ChildShareStorage storage, AuditLog audit, TimeProvide
     public static bool IndexNamesParty(TableEntity row, string organizationId) =>
         (row.GetString("Parties") ?? "").Contains("," + organizationId + ",", StringComparison.Ordinal);
 
+    /// <summary>
+    /// The active consents naming <paramref name="sourceId"/> as a source that it has not answered yet,
+    /// read from its index partition and confirmed against each consent row.
+    /// </summary>
+    public async Task<IReadOnlyList<VersionedConsent>> AwaitingAuthorizationAsync(string sourceId, CancellationToken cancellationToken = default)
+    {
+        var now = time.GetUtcNow();
+        var ids = new List<string>();
+        var filter = TableClient.CreateQueryFilter(
+            $"PartitionKey eq {sourceId} and Decision eq {nameof(OwnerDecision.Pending)} and Status eq {nameof(ConsentStatus.Active)} and ExpiresAt gt {now}");
+        await foreach (var row in SourceIndex.QueryAsync<TableEntity>(filter, select: ["RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            ids.Add(row.RowKey);
+        }
+
+        var consents = await Task.WhenAll(ids.Select(id => GetAsync(id, cancellationToken))).ConfigureAwait(false);
+        return consents.OfType<VersionedConsent>()
+            .Where(c => c.Consent.Status == ConsentStatus.Active && now < c.Consent.ExpiresAt && c.Consent.IsSource(sourceId)
+                && c.Consent.AuthorizationOf(sourceId).Decision == OwnerDecision.Pending)
+            .OrderBy(c => c.Consent.GivenAt).ThenBy(c => c.Consent.Id, StringComparer.Ordinal).ToList();
+    }
+
+    private async Task IndexSourcesAsync(ConsentRecord consent, CancellationToken cancellationToken)
+    {
+        foreach (var row in SourceIndexEntities(consent))
+        {
+            await SourceIndex.UpsertEntityAsync(row, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static IEnumerable<TableEntity> SourceIndexEntities(ConsentRecord consent) =>
+        consent.AuthorizationsBySource.Select(a => new TableEntity(a.SourceId, consent.Id)
+        {
+            ["Decision"] = a.Decision.ToString(),
+            ["Status"] = consent.Status.ToString(),
+            ["ExpiresAt"] = consent.ExpiresAt,
+        });
+
     private async Task EnsureCursorAsync(CancellationToken cancellationToken)
     {
         // The job starts from the day the first consent was recorded: every consent expires after the day it was recorded.
@@ -260,7 +310,7 @@ public class ConsentStore(ChildShareStorage storage, AuditLog audit, TimeProvide
         audit.AppendAsync(AuditEntryFor(auditEvent, consent, actor), cancellationToken);
 
     private static AuditEntry AuditEntryFor(string auditEvent, ConsentRecord consent, ConsentActor actor) =>
-        new(auditEvent, "Succeeded")
+        new(auditEvent, AuditOutcomes.Committing)
         {
             Caller = actor.Caller,
             Actor = actor.Name,
@@ -276,6 +326,7 @@ public class ConsentStore(ChildShareStorage storage, AuditLog audit, TimeProvide
                 ["expiresAt"] = consent.ExpiresAt.ToString("O", CultureInfo.InvariantCulture),
                 ["supersedes"] = consent.Supersedes ?? "",
                 ["supersededBy"] = consent.SupersededBy ?? "",
+                ["authorizations"] = string.Join(',', consent.AuthorizationsBySource.Select(a => a.SourceId + ":" + a.Decision)),
             },
             // The revocation reason is free text a parent may have dictated: it stays in the consent row, not the audit.
             Detail = consent.Status == ConsentStatus.Revoked ? $"Revoked by {consent.RevokedBy}" : null,

@@ -5,7 +5,8 @@ public sealed record ConsentView(
     string Id, int Version, ConsentStatus Status, string OwnerProviderId, ConsentGrantor GivenBy, IReadOnlyList<string> Sources, IReadOnlyList<string> Recipients,
     string Purpose, IReadOnlyList<string> Categories, DateOnly? DataFrom, DateOnly? DataTo, ConsentDisclosure Disclosure, ConsentSignature Signature,
     string? AgreementId, DateTimeOffset GivenAt, DateTimeOffset EffectiveFrom, DateTimeOffset ExpiresAt, DateTimeOffset? RevokedAt, string? RevokedBy,
-    string? RevocationReason, DateTimeOffset? ExpiredAt, string? Supersedes, string? SupersededBy, string RecordedBy, DateTimeOffset UpdatedAt, string ETag)
+    string? RevocationReason, DateTimeOffset? ExpiredAt, string? Supersedes, string? SupersededBy, IReadOnlyList<ConsentAuthorizationView> Authorizations,
+    string RecordedBy, DateTimeOffset UpdatedAt, string ETag)
 {
     public static ConsentView From(VersionedConsent versioned)
     {
@@ -13,6 +14,13 @@ public sealed record ConsentView(
         var c = versioned.Consent;
         return new(c.Id, c.Version, c.Status, c.OwnerProviderId, c.GivenBy, c.Sources, c.Recipients, c.Purpose, c.Categories, c.DataFrom, c.DataTo, c.Disclosure,
             c.Signature, c.AgreementId, c.GivenAt, c.EffectiveFrom, c.ExpiresAt, c.RevokedAt, c.RevokedBy, c.RevocationReason, c.ExpiredAt, c.Supersedes,
-            c.SupersededBy, c.RecordedBy, c.UpdatedAt, versioned.ETag);
+            c.SupersededBy, c.AuthorizationsBySource.Select(a => new ConsentAuthorizationView(a.SourceId, a.Decision, a.DecidedAt)).ToList(), c.RecordedBy, c.UpdatedAt,
+            versioned.ETag);
     }
 }
+
+/// <summary>
+/// Each source's answer as every party sees it: which source, what it decided and when. The acting
+/// credential and the source's note stay with the source (<see cref="AuthorizationReview"/>).
+/// </summary>
+public sealed record ConsentAuthorizationView(string SourceId, OwnerDecision Decision, DateTimeOffset? DecidedAt);

@@ -32,8 +32,15 @@ public static class ConsentDenialReasons
     /// <summary>No data sharing agreement permits the source to share identifiable data with the caller.</summary>
     public const string NoAgreement = "no-agreement";
 
+    /// <summary>The source has not (yet) authorized releasing its data under the consent in force.</summary>
+    public const string AwaitingOwnerAuthorization = "awaiting-owner-authorization";
+
+    /// <summary>The source declined, or withdrew its authorization of, the consent in force.</summary>
+    public const string OwnerDeclined = "owner-declined";
+
     /// <summary>The order in which one reason is chosen to summarize several.</summary>
-    public static readonly IReadOnlyList<string> Precedence = [Revoked, Expired, CategoryNotCovered, NoAgreement, NotYetEffective, NoConsent];
+    public static readonly IReadOnlyList<string> Precedence =
+        [Revoked, Expired, OwnerDeclined, AwaitingOwnerAuthorization, CategoryNotCovered, NoAgreement, NotYetEffective, NoConsent];
 }
 
 /// <summary>The request body: the recipient's own local id for the child, optionally categories and a period.</summary>
@@ -98,15 +105,16 @@ public sealed record IdentifiableReportResult(
 /// The identifiable child-level report. A recipient names a child it serves by its own local id;
 /// for each source organization named by a consent in which the recipient is a recipient, the
 /// source's records of the child are released when, at the moment of reading: a consent is active,
-/// in effect and not past its expiry (the timer is not relied on), it covers every requested
-/// category, and the decision point finds a data sharing agreement permitting the source to share
-/// identifiable data with the caller. Only the covered categories and the service records dated
+/// in effect and not past its expiry (the timer is not relied on), the source itself authorized that
+/// consent (it recorded it, or approved it afterwards, and has not withdrawn), the authorized consents
+/// cover every requested category, and the decision point finds a data sharing agreement permitting
+/// the source to share identifiable data with the caller. Only the covered categories and the service records dated
 /// within the consent's (and the agreement's) dates are released. Sources no consent names are
 /// never mentioned, not even as withheld. Every request is audited with the consents relied on;
 /// no identifier is logged or audited.
 /// </summary>
 public partial class IdentifiableReportService(
-    ConsentService consents, ConsentStore store, SharingDecisionPoint decisions, ChildShareStorage storage, AuditLog audit, TimeProvider time,
+    ConsentService consents, ConsentStore store, SharingDecisionPoint decisions, ChildRecordReader records, AuditLog audit, TimeProvider time,
     ILogger<IdentifiableReportService> logger)
 {
     public async Task<IdentifiableReportResult> RunAsync(Caller caller, IdentifiableReportRequest request, CancellationToken cancellationToken = default)
@@ -171,7 +179,7 @@ public partial class IdentifiableReportService(
         var allowed = new List<(string Source, List<ConsentRecord> Consents, List<string> Categories, DataSharingAgreement Agreement)>();
         foreach (var source in sources)
         {
-            var naming = mine.Where(c => c.Sources.Contains(source, StringComparer.Ordinal)).ToList();
+            var naming = mine.Where(c => c.IsSource(source)).ToList();
             var inForce = naming.Where(c => c.IsInForce(now)).ToList();
             if (inForce.Count == 0)
             {
@@ -179,14 +187,24 @@ public partial class IdentifiableReportService(
                 continue;
             }
 
-            var covered = inForce.SelectMany(c => c.Categories).Distinct(StringComparer.Ordinal).ToList();
+            // The data owner's own say: only consents the source itself authorized release its data.
+            var authorized = inForce.Where(c => c.IsAuthorizedBy(source)).ToList();
+            var covered = authorized.SelectMany(c => c.Categories).Distinct(StringComparer.Ordinal).ToList();
             var missing = requested?.Where(r => !covered.Contains(r, StringComparer.Ordinal)).ToList() ?? [];
+            if (authorized.Count == 0 || (missing.Count > 0 && inForce.Except(authorized).Any(c => missing.All(c.Categories.Contains))))
+            {
+                denials.Add(Unauthorized(source, inForce.Except(authorized).ToList()));
+                continue;
+            }
+
             if (missing.Count > 0)
             {
                 denials.Add(new SourceDenial(source, ConsentDenialReasons.CategoryNotCovered,
                     $"The consent in force for {source} does not cover {string.Join(", ", missing)}; it covers {string.Join(", ", covered)}."));
                 continue;
             }
+
+            inForce = authorized;
 
             if (!agreementDecisions.TryGetValue(source, out var decision) || !decision.Allowed || decision.Agreement is null)
             {
@@ -203,7 +221,7 @@ public partial class IdentifiableReportService(
             return await DenyAsync(caller, request, denials, mine.Select(c => c.Id).ToList(), cancellationToken).ConfigureAwait(false);
         }
 
-        var memberships = await MembershipsAsync(child.ChildKey, cancellationToken).ConfigureAwait(false);
+        var memberships = await records.MembershipsAsync(child.ChildKey, cancellationToken).ConfigureAwait(false);
         var released = new List<SourceRecords>();
         foreach (var (source, relied, categories, agreement) in allowed)
         {
@@ -250,27 +268,13 @@ public partial class IdentifiableReportService(
         return new(source, ConsentDenialReasons.NoConsent, $"No consent in force permits {source} to share with your organization.");
     }
 
-    /// <summary>The local tokens of every provider record of the community child (the membership rows of its bucket).</summary>
-    private async Task<Dictionary<string, List<string>>> MembershipsAsync(string childKey, CancellationToken cancellationToken)
-    {
-        var result = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-        var filter = TableClient.CreateQueryFilter(
-            $"PartitionKey eq {RecordKeys.ChildBucket(childKey)} and RowKey gt {childKey + "|"} and RowKey lt {childKey + "|~"}");
-        await foreach (var row in storage.Table(TableNames.Children).QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
-        {
-            if (row.GetString("ProviderId") is { } provider && row.GetString("LocalToken") is { } token)
-            {
-                if (!result.TryGetValue(provider, out var tokens))
-                {
-                    result[provider] = tokens = [];
-                }
-
-                tokens.Add(token);
-            }
-        }
-
-        return result;
-    }
+    /// <summary>Why a source whose consents in force it has not authorized is withheld: declined (or withdrawn) over awaiting.</summary>
+    private static SourceDenial Unauthorized(string source, List<ConsentRecord> unauthorized) =>
+        unauthorized.Any(c => c.AuthorizationOf(source).Decision is OwnerDecision.Declined or OwnerDecision.Withdrawn)
+        && unauthorized.All(c => c.AuthorizationOf(source).Decision != OwnerDecision.Pending)
+            ? new(source, ConsentDenialReasons.OwnerDeclined, $"{source} declined or withdrew its authorization of releasing its records under this consent.")
+            : new(source, ConsentDenialReasons.AwaitingOwnerAuthorization,
+                $"{source} has not authorized releasing its records under this consent yet; it decides through POST /api/consents/{{id}}/authorizations.");
 
     private async Task<SourceRecords> ReadSourceAsync(string source, List<string> tokens, List<ConsentRecord> relied, List<string> categories,
         DataSharingAgreement agreement, IdentifiableReportRequest request, DateOnly today, CancellationToken cancellationToken)
@@ -289,12 +293,11 @@ public partial class IdentifiableReportService(
         {
             if (identity is not null || address is not null)
             {
-                var row = await storage.Table(TableNames.Identities).GetEntityIfExistsAsync<TableEntity>(source, token, cancellationToken: cancellationToken).ConfigureAwait(false);
-                if (row.HasValue && row.Value is { } entity)
+                if (await records.IdentityAsync(source, token, cancellationToken).ConfigureAwait(false) is { } entity)
                 {
                     // The street address is never part of identity: only a consent covering address releases it.
-                    identity?.Add(Pick(entity, "LocalChildId", "FirstName", "MiddleName", "LastName", "Suffix", "BirthDate", "StateStudentId"));
-                    if (address is not null && Pick(entity, "StreetAddress") is { Count: > 0 } street)
+                    identity?.Add(ChildRecordReader.Values(entity, "LocalChildId", "FirstName", "MiddleName", "LastName", "Suffix", "BirthDate", "StateStudentId"));
+                    if (address is not null && ChildRecordReader.Values(entity, "StreetAddress") is { Count: > 0 } street)
                     {
                         address.Add(street);
                     }
@@ -306,14 +309,13 @@ public partial class IdentifiableReportService(
                 continue;
             }
 
-            var recordRow = await storage.Table(TableNames.Records).GetEntityIfExistsAsync<TableEntity>(source, token, cancellationToken: cancellationToken).ConfigureAwait(false);
-            if (!recordRow.HasValue || recordRow.Value is not { } record)
+            if (await records.RecordAsync(source, token, cancellationToken).ConfigureAwait(false) is not { } record)
             {
                 continue;
             }
 
-            demographics?.Add(Pick(record, "BirthDate", "Sex", "Race", "Races", "Ethnicity", "Zip"));
-            academic?.Add(Pick(record, "Grade", "School"));
+            demographics?.Add(ChildRecordReader.Values(record, "BirthDate", "Sex", "Race", "Races", "Ethnicity", "Zip"));
+            academic?.Add(ChildRecordReader.Values(record, "Grade", "School"));
             if (services is null)
             {
                 continue;
@@ -372,25 +374,6 @@ public partial class IdentifiableReportService(
         };
     }
 
-    /// <summary>
-    /// The named properties that hold a value. An empty (or blank) string is absent: ingestion writes one
-    /// to clear an optional identity field the latest upload no longer sends, and it is never released.
-    /// </summary>
-    private static Dictionary<string, string> Pick(TableEntity entity, params string[] properties)
-    {
-        var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var property in properties)
-        {
-            if (entity.TryGetValue(property, out var value) && value is not null && Convert.ToString(value, CultureInfo.InvariantCulture) is { } text
-                && !string.IsNullOrWhiteSpace(text))
-            {
-                values[char.ToLowerInvariant(property[0]) + property[1..]] = text;
-            }
-        }
-
-        return values;
-    }
-
     private static DateOnly? Max(DateOnly? a, DateOnly? b) => a is null ? b : b is null ? a : a > b ? a : b;
 
     private static DateOnly? Min(DateOnly? a, DateOnly? b) => a is null ? b : b is null ? a : a < b ? a : b;
@@ -398,31 +381,24 @@ public partial class IdentifiableReportService(
     private async Task AuditAsync(Caller caller, string outcome, IdentifiableReportRequest request, IReadOnlyList<string> consentIds, IReadOnlyList<string> agreementIds,
         IReadOnlyList<string> included, IReadOnlyList<string> excluded, long? rows, string? detail, CancellationToken cancellationToken)
     {
-        try
+        await audit.AppendAsync(new AuditEntry(AuditEvents.IdentifiableReport, outcome)
         {
-            await audit.AppendAsync(new AuditEntry(AuditEvents.IdentifiableReport, outcome)
+            Caller = caller,
+            // Never the child's local id: the consents relied on say which child, to those who may know.
+            Parameters = new Dictionary<string, string>
             {
-                Caller = caller,
-                // Never the child's local id: the consents relied on say which child, to those who may know.
-                Parameters = new Dictionary<string, string>
-                {
-                    ["consents"] = string.Join(',', consentIds),
-                    ["categories"] = string.Join(',', request.Categories ?? []),
-                    ["from"] = request.From is { } from ? RecordKeys.IsoDate(from) : "",
-                    ["to"] = request.To is { } to ? RecordKeys.IsoDate(to) : "",
-                },
-                AgreementsRelied = agreementIds,
-                ProvidersIncluded = included,
-                ProvidersExcluded = excluded,
-                RowsReturned = rows,
-                Detail = detail,
-            }, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is Azure.RequestFailedException or HttpRequestException or TimeoutException)
-        {
-            LogAuditFailed(logger, ex.GetType().Name);
-            throw new AuditUnavailableException(ex);
-        }
+                ["consents"] = string.Join(',', consentIds),
+                // Only the recognized categories: a rejected value is the caller's free text.
+                ["categories"] = string.Join(',', (request.Categories ?? []).Select(ConsentCategories.Canonical).OfType<string>()),
+                ["from"] = request.From is { } from ? RecordKeys.IsoDate(from) : "",
+                ["to"] = request.To is { } to ? RecordKeys.IsoDate(to) : "",
+            },
+            AgreementsRelied = agreementIds,
+            ProvidersIncluded = included,
+            ProvidersExcluded = excluded,
+            RowsReturned = rows,
+            Detail = detail,
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     [LoggerMessage(EventId = 7201, Level = LogLevel.Information, Message = "Identifiable report for {OrganizationId}: {Sources} source(s) released, {Withheld} withheld, {Rows} row(s)")]
@@ -433,7 +409,4 @@ public partial class IdentifiableReportService(
 
     [LoggerMessage(EventId = 7203, Level = LogLevel.Information, Message = "Identifiable report for {OrganizationId}: the organization has no record of the child named")]
     private static partial void LogNotFound(ILogger logger, string organizationId);
-
-    [LoggerMessage(EventId = 7204, Level = LogLevel.Error, Message = "Audit write for an identifiable report failed ({ErrorType}); the report is withheld")]
-    private static partial void LogAuditFailed(ILogger logger, string errorType);
 }

@@ -74,7 +74,7 @@ public sealed partial class DeidentifiedExportService(
         var (query, errors) = DeidentifiedExportQuery.Parse(parameters, accept);
         if (query is null)
         {
-            await AuditAsync(new AuditEntry(AuditEvents.DeidentifiedExport, "BadRequest") { Caller = caller, Parameters = auditParameters, RowsReturned = 0 }, cancellationToken)
+            await audit.AppendAsync(new AuditEntry(AuditEvents.DeidentifiedExport, "BadRequest") { Caller = caller, Parameters = auditParameters, RowsReturned = 0 }, cancellationToken)
                 .ConfigureAwait(false);
             return new ExportResult(ExportStatus.BadRequest, errors);
         }
@@ -106,7 +106,7 @@ public sealed partial class DeidentifiedExportService(
 
         if (refusal is not null)
         {
-            await AuditAsync(new AuditEntry(AuditEvents.DeidentifiedExport, "Forbidden")
+            await audit.AppendAsync(new AuditEntry(AuditEvents.DeidentifiedExport, "Forbidden")
             {
                 Caller = caller, Parameters = auditParameters, RowsReturned = 0, Detail = refusal,
                 ProvidersExcluded = verdicts.Where(v => !v.Allowed).Select(v => v.ProviderId).ToList(),
@@ -118,7 +118,7 @@ public sealed partial class DeidentifiedExportService(
         var (table, metadata) = await BuildAsync(query, agreement!, terms, included, verdicts.Count - included.Count, cancellationToken).ConfigureAwait(false);
         var summary = metadata.Anonymization;
         var useLink = query.Delivery == ExportDelivery.Link || (query.Delivery == ExportDelivery.Auto && table.Rows.Count > options.Value.InlineRowLimit);
-        await AuditAsync(new AuditEntry(AuditEvents.DeidentifiedExport, "Succeeded")
+        await audit.AppendAsync(new AuditEntry(AuditEvents.DeidentifiedExport, "Succeeded")
         {
             Caller = caller,
             Parameters = auditParameters,
@@ -348,18 +348,6 @@ public sealed partial class DeidentifiedExportService(
         _ => "application/json; charset=utf-8",
     };
 
-    private async Task AuditAsync(AuditEntry entry, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await audit.AppendAsync(entry, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            LogAuditFailed(logger, entry.Event, ex.GetType().Name);
-            throw new AuditUnavailableException(ex);
-        }
-    }
 
     [LoggerMessage(EventId = 6001, Level = LogLevel.Information,
         Message = "De-identified export for {OrganizationId}: {Providers} providers, {Children} children, {Suppressed} suppressed, k achieved {KAchieved}, {Rows} rows in {ElapsedMs} ms")]
@@ -368,8 +356,6 @@ public sealed partial class DeidentifiedExportService(
     [LoggerMessage(EventId = 6002, Level = LogLevel.Warning, Message = "De-identified export for {OrganizationId} refused")]
     private static partial void LogForbidden(ILogger logger, string organizationId);
 
-    [LoggerMessage(EventId = 6003, Level = LogLevel.Error, Message = "Audit write for {Event} failed ({ErrorType}); the export is withheld")]
-    private static partial void LogAuditFailed(ILogger logger, string @event, string errorType);
 }
 
 /// <summary>One child as the export sees it before anonymization: research id, the child key (never exported), resolved demographics, what it was served.</summary>

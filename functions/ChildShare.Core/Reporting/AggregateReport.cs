@@ -82,8 +82,5 @@ public sealed record ReportResult(ReportStatus Status, ReportPage? Page, IReadOn
     public ReportRunStats? Stats { get; init; }
 }
 
-/// <summary>The audit could not record a request, so the report is withheld.</summary>
-public sealed class AuditUnavailableException(Exception inner) : Exception("The audit could not record the request; the report is withheld.", inner);
-
 /// <summary>The grouping makes more cells than a report builds.</summary>
 public sealed class ReportTooLargeException(string message) : Exception(message);

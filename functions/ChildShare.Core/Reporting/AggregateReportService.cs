@@ -68,7 +68,7 @@ public sealed partial class AggregateReportService(
         var (query, errors) = AggregateReportQuery.Parse(parameters, accept);
         if (query is null)
         {
-            await AuditAsync(new AuditEntry(AuditEvents.AggregateReport, "BadRequest") { Caller = caller, Parameters = auditParameters, RowsReturned = 0 }, cancellationToken)
+            await audit.AppendAsync(new AuditEntry(AuditEvents.AggregateReport, "BadRequest") { Caller = caller, Parameters = auditParameters, RowsReturned = 0 }, cancellationToken)
                 .ConfigureAwait(false);
             LogBadRequest(logger, caller.OrganizationId, errors.Count);
             return new ReportResult(ReportStatus.BadRequest, null, errors, []);
@@ -81,7 +81,7 @@ public sealed partial class AggregateReportService(
         var excluded = verdicts.Where(v => !v.Allowed).Select(v => new ExcludedProvider(v.ProviderId, v.Reason)).ToList();
         if (included.Count == 0)
         {
-            await AuditAsync(new AuditEntry(AuditEvents.AggregateReport, "Forbidden")
+            await audit.AppendAsync(new AuditEntry(AuditEvents.AggregateReport, "Forbidden")
             {
                 Caller = caller, Parameters = auditParameters, ProvidersExcluded = excluded.Select(e => e.ProviderId).ToList(), RowsReturned = 0,
                 Detail = string.Join(" ", excluded.Select(e => $"{e.ProviderId}: {e.Reason}")),
@@ -103,7 +103,7 @@ public sealed partial class AggregateReportService(
         }
         catch (ReportTooLargeException ex)
         {
-            await AuditAsync(new AuditEntry(AuditEvents.AggregateReport, "BadRequest") { Caller = caller, Parameters = auditParameters, RowsReturned = 0, Detail = ex.Message },
+            await audit.AppendAsync(new AuditEntry(AuditEvents.AggregateReport, "BadRequest") { Caller = caller, Parameters = auditParameters, RowsReturned = 0, Detail = ex.Message },
                 cancellationToken).ConfigureAwait(false);
             return new ReportResult(ReportStatus.BadRequest, null, [ex.Message], excluded);
         }
@@ -111,7 +111,7 @@ public sealed partial class AggregateReportService(
         var pageRows = rows.Skip(query.Skip).Take(query.Top).ToList();
         var metadata = new ReportMetadata(RecordKeys.IsoDate(query.From), RecordKeys.IsoDate(query.To), query.GroupBy, CountedUnit, DemographicRule,
             included, excluded, receipt, rows.Count);
-        await AuditAsync(new AuditEntry(AuditEvents.AggregateReport, "Succeeded")
+        await audit.AppendAsync(new AuditEntry(AuditEvents.AggregateReport, "Succeeded")
         {
             Caller = caller,
             Parameters = auditParameters,
@@ -126,18 +126,6 @@ public sealed partial class AggregateReportService(
         return new ReportResult(ReportStatus.Ok, new ReportPage(pageRows, metadata, query.Skip, query.Top, query.Format), [], excluded) { Stats = stats };
     }
 
-    private async Task AuditAsync(AuditEntry entry, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await audit.AppendAsync(entry, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            LogAuditFailed(logger, entry.Event, ex.GetType().Name);
-            throw new AuditUnavailableException(ex);
-        }
-    }
 
     internal async Task<(List<ReportRow> Rows, SuppressionReceipt Receipt, ReportRunStats Stats)> BuildAsync(
         AggregateReportQuery query, IReadOnlyList<string> providerIds, IReadOnlyList<DataSharingAgreement> agreements, int minimum,
@@ -325,8 +313,6 @@ public sealed partial class AggregateReportService(
     [LoggerMessage(EventId = 4003, Level = LogLevel.Information, Message = "Aggregate report for {OrganizationId} rejected: {Errors} parameter error(s)")]
     private static partial void LogBadRequest(ILogger logger, string organizationId, int errors);
 
-    [LoggerMessage(EventId = 4004, Level = LogLevel.Error, Message = "Audit write for {Event} failed ({ErrorType}); the request fails")]
-    private static partial void LogAuditFailed(ILogger logger, string @event, string errorType);
 
     private sealed class TupleComparer : IEqualityComparer<string[]>
     {

@@ -55,6 +55,10 @@ public static class TableNames
     /// <summary>Consents by expiry: PK <c>expiry-yyyy-MM-dd</c>, RK <c>{expiry}|{id}</c>; PK <c>cursor</c> for the expiry job.</summary>
     public const string ConsentExpiry = "consentexpiry";
 
+    /// <summary>Consents by source organization, with its decision: PK source organization id, RK consent id (an index of <see cref="Consents"/>).</summary>
+    public const string ConsentSources = "consentsources";
+
     public static IReadOnlyList<string> All { get; } =
-        [Providers, Manifests, Identities, Records, Children, Activity, UploadStaging, Agreements, Principals, ApiKeys, Audit, Consents, ConsentChildren, ConsentExpiry];
+        [Providers, Manifests, Identities, Records, Children, Activity, UploadStaging, Agreements, Principals, ApiKeys, Audit, Consents, ConsentChildren, ConsentExpiry,
+            ConsentSources];
 }

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using ChildShare.Core.Agreements;
 using ChildShare.Core.Callers;
 using ChildShare.Functions.Http;
@@ -14,7 +13,8 @@ public sealed record TerminationRequest(string Reason, DateOnly? On);
 /// <summary>
 /// The agreements admin API, for callers with the <c>Admin</c> role. Routes live under
 /// <c>/api/manage/</c> because the Functions host reserves <c>/admin</c>. Every change is audited
-/// by <see cref="AgreementStore"/>.
+/// by <see cref="AgreementStore"/> before it is made, and every read before it is returned (503
+/// when the audit cannot be written).
 /// </summary>
 public sealed class AgreementsAdmin(CallerResolver callers, AgreementStore agreements)
 {
@@ -23,7 +23,7 @@ public sealed class AgreementsAdmin(CallerResolver callers, AgreementStore agree
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "manage/agreements")] HttpRequest request, CancellationToken cancellationToken)
     {
         var (caller, refusal) = await AdminAsync(request, cancellationToken);
-        return caller is null ? refusal! : new OkObjectResult(new { value = await agreements.ListAsync(cancellationToken) });
+        return caller is null ? refusal! : await Problems.GuardAsync(async () => new OkObjectResult(new { value = await agreements.ListForAsync(caller, cancellationToken) }));
     }
 
     [Function("GetAgreement")]
@@ -36,7 +36,9 @@ public sealed class AgreementsAdmin(CallerResolver callers, AgreementStore agree
             return refusal!;
         }
 
-        return await agreements.GetAsync(id, cancellationToken) is { } agreement ? new OkObjectResult(agreement) : Problems.NotFound($"No agreement has the id {id}.");
+        return await Problems.GuardAsync(async () => await agreements.GetForAsync(caller, id, cancellationToken) is { } agreement
+            ? new OkObjectResult(agreement)
+            : Problems.NotFound("No agreement has this id."));
     }
 
     [Function("CreateAgreement")]
@@ -49,13 +51,13 @@ public sealed class AgreementsAdmin(CallerResolver callers, AgreementStore agree
             return refusal!;
         }
 
-        var (draft, invalid) = await ReadAsync<DataSharingAgreement>(request, cancellationToken);
+        var (draft, invalid) = await JsonBodies.ReadAsync<DataSharingAgreement>(request, cancellationToken);
         if (draft is null)
         {
             return invalid!;
         }
 
-        return await ChangeAsync(async () =>
+        return await Problems.GuardAsync(async () =>
         {
             var created = await agreements.CreateAsync(draft, Actor(caller), cancellationToken);
             return new CreatedResult($"/api/manage/agreements/{created.Id}", created);
@@ -72,15 +74,15 @@ public sealed class AgreementsAdmin(CallerResolver callers, AgreementStore agree
             return refusal!;
         }
 
-        var (terms, invalid) = await ReadAsync<DataSharingAgreement>(request, cancellationToken);
+        var (terms, invalid) = await JsonBodies.ReadAsync<DataSharingAgreement>(request, cancellationToken);
         if (terms is null)
         {
             return invalid!;
         }
 
-        return await ChangeAsync(async () => await agreements.AmendAsync(id, terms, Actor(caller), cancellationToken) is { } amended
+        return await Problems.GuardAsync(async () => await agreements.AmendAsync(id, terms, Actor(caller), cancellationToken) is { } amended
             ? new OkObjectResult(amended)
-            : Problems.NotFound($"No agreement has the id {id}."));
+            : Problems.NotFound("No agreement has this id."));
     }
 
     [Function("TerminateAgreement")]
@@ -94,15 +96,15 @@ public sealed class AgreementsAdmin(CallerResolver callers, AgreementStore agree
             return refusal!;
         }
 
-        var (body, invalid) = await ReadAsync<TerminationRequest>(request, cancellationToken);
+        var (body, invalid) = await JsonBodies.ReadAsync<TerminationRequest>(request, cancellationToken);
         if (body is null)
         {
             return invalid!;
         }
 
-        return await ChangeAsync(async () => await agreements.TerminateAsync(id, body.Reason, Actor(caller), body.On, cancellationToken) is { } terminated
+        return await Problems.GuardAsync(async () => await agreements.TerminateAsync(id, body.Reason, Actor(caller), body.On, cancellationToken) is { } terminated
             ? new OkObjectResult(terminated)
-            : Problems.NotFound($"No agreement has the id {id}."));
+            : Problems.NotFound("No agreement has this id."));
     }
 
     private static string Actor(Caller caller) => $"{caller.OrganizationId}/{caller.Method}/{caller.CredentialId}";
@@ -117,36 +119,4 @@ public sealed class AgreementsAdmin(CallerResolver callers, AgreementStore agree
 
         return caller.IsAdmin ? (caller, null) : (null, Problems.Forbidden("Managing agreements needs the Admin role."));
     }
-
-    private static async Task<(T? Value, IActionResult? Invalid)> ReadAsync<T>(HttpRequest request, CancellationToken cancellationToken)
-        where T : class
-    {
-        try
-        {
-            var value = await JsonSerializer.DeserializeAsync<T>(request.Body, AgreementJson.Options, cancellationToken);
-            return value is null ? (null, Problems.BadRequest("The request body is empty.")) : (value, null);
-        }
-        catch (JsonException ex)
-        {
-            return (null, Problems.BadRequest($"The request body is not a valid {typeof(T).Name}: {ex.Message}"));
-        }
-    }
-
-    private static async Task<IActionResult> ChangeAsync(Func<Task<IActionResult>> change)
-    {
-        try
-        {
-            return await change();
-        }
-        catch (AgreementValidationException ex)
-        {
-            return Problems.BadRequest(ex.Message, new Dictionary<string, object?> { ["errors"] = ex.Errors });
-        }
-    }
-}
-
-/// <summary>The JSON options agreement bodies are read with (camelCase, enums as names).</summary>
-public static class AgreementJson
-{
-    public static JsonSerializerOptions Options { get; } = new(JsonSerializerDefaults.Web);
 }

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text.Json;
 using ChildShare.Core.Callers;
 using ChildShare.Core.Consent;
-using ChildShare.Core.Reporting;
 using ChildShare.Functions.Http;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
@@ -20,11 +19,12 @@ public sealed record ConsentSearchRequest(string Child, string? Provider = null)
 /// The consent API (see Core/Consent/CONSENT.md). Anonymous at the Functions level; every function
 /// resolves the caller first (401 without one). A child's local id only ever travels in a POST
 /// body, never in a URL, so it stays out of access logs, proxies and browser history.
-/// Responses carry the consent's ETag; a renewal honours If-Match.
+/// Responses carry the consent's ETag; a renewal honours If-Match. Every read and every change is
+/// audited by the services before anything is released or changed (503 when the audit is down).
 /// </summary>
-public sealed class ConsentFunctions(CallerResolver callers, ConsentService consents, ConsentStore store)
+public sealed class ConsentFunctions(CallerResolver callers, ConsentService consents, OwnerAuthorizationService authorizations)
 {
-    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    public static JsonSerializerOptions Json => JsonBodies.Options;
 
     [Function("RecordConsent")]
     public async Task<IActionResult> RecordAsync(
@@ -36,8 +36,8 @@ public sealed class ConsentFunctions(CallerResolver callers, ConsentService cons
             return refusal!;
         }
 
-        var (draft, invalid) = await ReadAsync<ConsentDraft>(request, cancellationToken);
-        return draft is null ? invalid! : await ChangeAsync(async () =>
+        var (draft, invalid) = await JsonBodies.ReadAsync<ConsentDraft>(request, cancellationToken);
+        return draft is null ? invalid! : await Problems.GuardAsync(async () =>
         {
             var recorded = await consents.RecordAsync(caller, draft, cancellationToken);
             return Respond(request, StatusCodes.Status201Created, recorded, $"/api/consents/{recorded.Consent.Id}");
@@ -54,10 +54,9 @@ public sealed class ConsentFunctions(CallerResolver callers, ConsentService cons
             return refusal!;
         }
 
-        var found = await store.GetAsync(id, cancellationToken);
-        return found is null || !(caller.IsAdmin || found.Consent.IsParty(caller.OrganizationId))
-            ? Problems.NotFound("No consent with this id is visible to your organization.")
-            : Respond(request, StatusCodes.Status200OK, found);
+        return await Problems.GuardAsync(async () => await consents.GetAsync(ConsentActor.Of(caller), id, cancellationToken) is { } found
+            ? Respond(request, StatusCodes.Status200OK, found)
+            : Problems.NotFound("No consent with this id is visible to your organization."));
     }
 
     [Function("RevokeConsent")]
@@ -70,8 +69,8 @@ public sealed class ConsentFunctions(CallerResolver callers, ConsentService cons
             return refusal!;
         }
 
-        var (body, invalid) = await ReadAsync<RevocationRequest>(request, cancellationToken);
-        return body is null ? invalid! : await ChangeAsync(async () =>
+        var (body, invalid) = await JsonBodies.ReadAsync<RevocationRequest>(request, cancellationToken);
+        return body is null ? invalid! : await Problems.GuardAsync(async () =>
             await consents.RevokeAsync(ConsentActor.Of(caller), id, body.Reason ?? "", cancellationToken) is { } revoked
                 ? Respond(request, StatusCodes.Status200OK, revoked)
                 : Problems.NotFound("No consent has this id."));
@@ -87,12 +86,63 @@ public sealed class ConsentFunctions(CallerResolver callers, ConsentService cons
             return refusal!;
         }
 
-        var (body, invalid) = await ReadAsync<ConsentRenewal>(request, cancellationToken);
+        var (body, invalid) = await JsonBodies.ReadAsync<ConsentRenewal>(request, cancellationToken);
         var ifMatch = request.Headers.IfMatch.ToString();
-        return body is null ? invalid! : await ChangeAsync(async () =>
+        return body is null ? invalid! : await Problems.GuardAsync(async () =>
             await consents.RenewAsync(caller, id, body, string.IsNullOrEmpty(ifMatch) ? null : ifMatch, cancellationToken) is { } renewed
                 ? Respond(request, StatusCodes.Status201Created, renewed, $"/api/consents/{renewed.Consent.Id}")
                 : Problems.NotFound("No consent has this id."));
+    }
+
+    /// <summary>
+    /// <c>GET /api/consents/{id}/authorizations</c>: for a source the consent names, the consent and the
+    /// source's own records of its child, to check before deciding. Nothing of another organization's.
+    /// </summary>
+    [Function("ReviewConsentAuthorization")]
+    public async Task<IActionResult> ReviewAuthorizationAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "consents/{id}/authorizations")] HttpRequest request, string id, CancellationToken cancellationToken)
+    {
+        var (caller, refusal) = await HttpCallers.ResolveAsync(callers, request, cancellationToken);
+        if (caller is null)
+        {
+            return refusal!;
+        }
+
+        return await Problems.GuardAsync(async () => await authorizations.ReviewAsync(caller, id, cancellationToken) is { } review
+            ? Ok(review)
+            : Problems.NotFound("No consent with this id names your organization as a source."));
+    }
+
+    /// <summary><c>POST /api/consents/{id}/authorizations</c> with <c>{"decision": "approve" | "decline" | "withdraw", "note"?}</c>: a source's decision for its own data.</summary>
+    [Function("DecideConsentAuthorization")]
+    public async Task<IActionResult> DecideAuthorizationAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "consents/{id}/authorizations")] HttpRequest request, string id, CancellationToken cancellationToken)
+    {
+        var (caller, refusal) = await HttpCallers.ResolveAsync(callers, request, cancellationToken);
+        if (caller is null)
+        {
+            return refusal!;
+        }
+
+        var (body, invalid) = await JsonBodies.ReadAsync<OwnerAuthorizationRequest>(request, cancellationToken);
+        return body is null ? invalid! : await Problems.GuardAsync(async () =>
+            await authorizations.DecideAsync(caller, id, body, cancellationToken) is { } decided
+                ? Respond(request, StatusCodes.Status200OK, decided)
+                : Problems.NotFound("No consent with this id is visible to your organization."));
+    }
+
+    /// <summary><c>GET /api/consents/awaiting-authorization</c>: the active consents naming the caller as a source that it has not answered.</summary>
+    [Function("ListConsentsAwaitingAuthorization")]
+    public async Task<IActionResult> AwaitingAuthorizationAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "consents/awaiting-authorization")] HttpRequest request, CancellationToken cancellationToken)
+    {
+        var (caller, refusal) = await HttpCallers.ResolveAsync(callers, request, cancellationToken);
+        if (caller is null)
+        {
+            return refusal!;
+        }
+
+        return await Problems.GuardAsync(async () => Ok(new { value = (await authorizations.AwaitingAsync(caller, cancellationToken)).Select(ConsentView.From) }));
     }
 
     [Function("SearchConsents")]
@@ -105,7 +155,7 @@ public sealed class ConsentFunctions(CallerResolver callers, ConsentService cons
             return refusal!;
         }
 
-        var (body, invalid) = await ReadAsync<ConsentSearchRequest>(request, cancellationToken);
+        var (body, invalid) = await JsonBodies.ReadAsync<ConsentSearchRequest>(request, cancellationToken);
         if (body is null)
         {
             return invalid!;
@@ -116,7 +166,7 @@ public sealed class ConsentFunctions(CallerResolver callers, ConsentService cons
             return Problems.BadRequest("child is the local id of the child (yours, or the named provider's for an Admin).");
         }
 
-        return await ChangeAsync(async () => await consents.ForChildAsync(caller, body.Provider, body.Child, cancellationToken) is { } found
+        return await Problems.GuardAsync(async () => await consents.ForChildAsync(caller, body.Provider, body.Child, cancellationToken) is { } found
             ? Ok(new { value = found.Select(ConsentView.From) })
             : Problems.NotFound("Your organization has no record of this child."));
     }
@@ -143,13 +193,8 @@ public sealed class ConsentFunctions(CallerResolver callers, ConsentService cons
         }
 
         var organization = request.Query["organization"].ToString();
-        if (organization.Length > 0 && organization != caller.OrganizationId && !caller.IsAdmin)
-        {
-            return Problems.Forbidden("Only an Admin may list another organization's consents.");
-        }
-
-        var found = await consents.ExpiringAsync(organization.Length > 0 ? organization : caller.OrganizationId, days, cancellationToken);
-        return Ok(new { value = found.Select(ConsentView.From) });
+        return await Problems.GuardAsync(async () =>
+            Ok(new { value = (await consents.ListExpiringAsync(ConsentActor.Of(caller), organization, days, cancellationToken)).Select(ConsentView.From) }));
     }
 
     private static ContentResult Ok(object body) =>
@@ -164,48 +209,5 @@ public sealed class ConsentFunctions(CallerResolver callers, ConsentService cons
         }
 
         return new ContentResult { Content = JsonSerializer.Serialize(ConsentView.From(consent), Json), ContentType = "application/json; charset=utf-8", StatusCode = status };
-    }
-
-    internal static async Task<(T? Value, IActionResult? Invalid)> ReadAsync<T>(HttpRequest request, CancellationToken cancellationToken)
-        where T : class
-    {
-        try
-        {
-            var value = await JsonSerializer.DeserializeAsync<T>(request.Body, Json, cancellationToken);
-            return value is null ? (null, Problems.BadRequest("The request body is empty.")) : (value, null);
-        }
-        catch (JsonException)
-        {
-            // The parser's message can quote the body, which may hold a child's local id: it is not echoed.
-            return (null, Problems.BadRequest($"The request body is not valid JSON for {typeof(T).Name}."));
-        }
-    }
-
-    private static async Task<IActionResult> ChangeAsync(Func<Task<IActionResult>> change)
-    {
-        try
-        {
-            return await change();
-        }
-        catch (ConsentValidationException ex)
-        {
-            return Problems.BadRequest(ex.Message, new Dictionary<string, object?> { ["errors"] = ex.Errors });
-        }
-        catch (ConsentForbiddenException ex)
-        {
-            return Problems.Forbidden(ex.Message);
-        }
-        catch (ConsentConflictException ex)
-        {
-            return Problems.Create(StatusCodes.Status409Conflict, "Conflict", ex.Message);
-        }
-        catch (ConsentPreconditionException ex)
-        {
-            return Problems.Create(StatusCodes.Status412PreconditionFailed, "Precondition failed", ex.Message);
-        }
-        catch (AuditUnavailableException ex)
-        {
-            return Problems.Create(StatusCodes.Status503ServiceUnavailable, "Audit unavailable", ex.Message);
-        }
     }
 }

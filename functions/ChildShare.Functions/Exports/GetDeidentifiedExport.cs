@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ChildShare.Core.Audit;
 using ChildShare.Core.Callers;
 using ChildShare.Core.Deidentification;
 using ChildShare.Core.Reporting;
@@ -37,9 +38,9 @@ public sealed class GetDeidentifiedExport(CallerResolver callers, DeidentifiedEx
         {
             result = await exports.RunAsync(caller, parameters, request.Headers.Accept.ToString(), cancellationToken);
         }
-        catch (AuditUnavailableException ex)
+        catch (AuditUnavailableException)
         {
-            return Problems.Create(StatusCodes.Status503ServiceUnavailable, "Audit unavailable", ex.Message);
+            return Problems.AuditUnavailable();
         }
 
         return result.Status switch

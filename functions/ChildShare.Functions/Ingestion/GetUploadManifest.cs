@@ -9,9 +9,9 @@ namespace ChildShare.Functions.Ingestion;
 
 /// <summary>
 /// <c>GET /api/uploads/{id}</c>: the manifest of one upload (counts and reasons, never a child's
-/// data), to the organization that uploaded it or an administrator.
+/// data), to the organization that uploaded it or an administrator; audited before it is returned.
 /// </summary>
-public sealed class GetUploadManifest(CallerResolver callers, ManifestStore manifests)
+public sealed class GetUploadManifest(CallerResolver callers, UploadManifestReader manifests)
 {
     [Function(nameof(GetUploadManifest))]
     public async Task<IActionResult> RunAsync(
@@ -30,14 +30,11 @@ public sealed class GetUploadManifest(CallerResolver callers, ManifestStore mani
             return Problems.BadRequest("An upload id is 32 lowercase hexadecimal characters.");
         }
 
-        var manifest = await manifests.GetAsync(id, cancellationToken);
-        if (manifest is null)
+        return await Problems.GuardAsync(async () => await manifests.ReadAsync(caller, id, cancellationToken) switch
         {
-            return Problems.NotFound($"No upload has the id {id}.");
-        }
-
-        return caller.IsAdmin || caller.OrganizationId == manifest.ProviderId
-            ? new OkObjectResult(manifest)
-            : Problems.Forbidden("Only the organization that uploaded a file, or an administrator, may read its manifest.");
+            (ManifestReadStatus.Ok, { } manifest) => new OkObjectResult(manifest),
+            (ManifestReadStatus.Forbidden, _) => Problems.Forbidden("Only the organization that uploaded a file, or an administrator, may read its manifest."),
+            _ => Problems.NotFound("No upload has this id."),
+        });
     }
 }

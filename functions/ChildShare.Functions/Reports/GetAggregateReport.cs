@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using ChildShare.Core.Audit;
 using ChildShare.Core.Callers;
 using ChildShare.Core.Reporting;
 using ChildShare.Functions.Http;
@@ -37,9 +38,9 @@ public sealed class GetAggregateReport(CallerResolver callers, AggregateReportSe
         {
             result = await reports.RunAsync(caller, parameters, request.Headers.Accept.ToString(), cancellationToken);
         }
-        catch (AuditUnavailableException ex)
+        catch (AuditUnavailableException)
         {
-            return Problems.Create(StatusCodes.Status503ServiceUnavailable, "Audit unavailable", ex.Message);
+            return Problems.AuditUnavailable();
         }
 
         return result.Status switch

@@ -1,8 +1,6 @@
 using System.Text.Json;
 using ChildShare.Core.Callers;
 using ChildShare.Core.Consent;
-using ChildShare.Core.Reporting;
-using ChildShare.Functions.Consent;
 using ChildShare.Functions.Http;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
@@ -29,28 +27,17 @@ public sealed class GetIdentifiableReport(CallerResolver callers, IdentifiableRe
             return refusal!;
         }
 
-        var (body, invalid) = await ConsentFunctions.ReadAsync<IdentifiableReportRequest>(request, cancellationToken);
-        if (body is null)
-        {
-            return invalid!;
-        }
+        var (body, invalid) = await JsonBodies.ReadAsync<IdentifiableReportRequest>(request, cancellationToken);
+        return body is null ? invalid! : await Problems.GuardAsync(async () => Render(await reports.RunAsync(caller, body, cancellationToken)));
+    }
 
-        IdentifiableReportResult result;
-        try
-        {
-            result = await reports.RunAsync(caller, body, cancellationToken);
-        }
-        catch (AuditUnavailableException ex)
-        {
-            return Problems.Create(StatusCodes.Status503ServiceUnavailable, "Audit unavailable", ex.Message);
-        }
-
-        return result.Status switch
+    private static IActionResult Render(IdentifiableReportResult result) =>
+        result.Status switch
         {
             IdentifiableReportStatus.BadRequest => Problems.BadRequest(string.Join(" ", result.Errors), new Dictionary<string, object?> { ["errors"] = result.Errors }),
             IdentifiableReportStatus.NotFound => Problems.NotFound("Your organization has no record of this child."),
             IdentifiableReportStatus.Forbidden => Problems.Forbidden(
-                "No consent in force and data sharing agreement permit releasing this child's records to your organization.",
+                "No consent in force, authorized by the source, and data sharing agreement permit releasing this child's records to your organization.",
                 new Dictionary<string, object?>
                 {
                     ["reason"] = result.Reason,
@@ -58,10 +45,9 @@ public sealed class GetIdentifiableReport(CallerResolver callers, IdentifiableRe
                 }),
             _ => new ContentResult
             {
-                Content = JsonSerializer.Serialize(result.Report, ConsentFunctions.Json),
+                Content = JsonSerializer.Serialize(result.Report, JsonBodies.Options),
                 ContentType = "application/json; charset=utf-8",
                 StatusCode = StatusCodes.Status200OK,
             },
         };
-    }
 }

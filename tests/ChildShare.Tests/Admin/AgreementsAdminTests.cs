@@ -44,7 +44,7 @@ public sealed class AgreementsAdminTests : IAsyncLifetime
             context.Request.Headers["X-Api-Key"] = key;
         }
 
-        context.Request.Body = new MemoryStream(body is null ? [] : Encoding.UTF8.GetBytes(body as string ?? JsonSerializer.Serialize(body, AgreementJson.Options)));
+        context.Request.Body = new MemoryStream(body is null ? [] : Encoding.UTF8.GetBytes(body as string ?? JsonSerializer.Serialize(body, ChildShare.Functions.Http.JsonBodies.Options)));
         return context.Request;
     }
 

@@ -63,11 +63,10 @@ public sealed class AgreementStoreTests : IAsyncLifetime
     [Fact]
     public async Task CreateAsync_AuditWriteFails_AgreementNotSaved()
     {
-        var broken = new Mock<AuditLog>(_storage.Storage, TimeProvider.System);
-        broken.Setup(a => a.AppendAsync(It.IsAny<AuditEntry>(), It.IsAny<CancellationToken>())).ThrowsAsync(new InvalidOperationException("audit down"));
-        var store = new AgreementStore(_storage.Storage, broken.Object, TimeProvider.System);
+        var broken = new AuditLog(new AuditOutageStorage(_storage), TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<AuditLog>.Instance);
+        var store = new AgreementStore(_storage.Storage, broken, TimeProvider.System);
 
-        await Assert.ThrowsAsync<InvalidOperationException>(() => store.CreateAsync(AgreementTestData.Aggregate("dsa-unaudited", "county-health", "district"), "admin"));
+        await Assert.ThrowsAsync<AuditUnavailableException>(() => store.CreateAsync(AgreementTestData.Aggregate("dsa-unaudited", "county-health", "district"), "admin"));
 
         Assert.Null(await Store.GetAsync("dsa-unaudited"));
     }

@@ -73,6 +73,8 @@ public sealed class ConsentHarness : IAsyncLifetime
 
     public IdentifiableReportService Reports => Services.GetRequiredService<IdentifiableReportService>();
 
+    public OwnerAuthorizationService Authorizations => Services.GetRequiredService<OwnerAuthorizationService>();
+
     public static (string First, string Last, string Dob) Child(int i) =>
         (FirstNames[i % FirstNames.Length], "Okonkwo-Ruiz", new DateOnly(2013, 2, 1).AddDays(i * 41).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
 
@@ -139,6 +141,26 @@ public sealed class ConsentHarness : IAsyncLifetime
         await IngestAsync("district", [Row("D", i, "Tutoring", "Academic", "2026-09-01", "2026-09-30", "12.5", "18", address) + "," + stateId], blobName, ",StateId");
     }
 
+    /// <summary>
+    /// Uploads, as <paramref name="provider"/>, one made-up row that copies child <paramref name="i"/>'s name,
+    /// birth date and address under a local id of the uploader's choosing: what an organization that never
+    /// served the child could send. It links to the community child like any other record.
+    /// </summary>
+    public async Task IngestClaimedChildAsync(string provider, string localId, int i, string blobName)
+    {
+        var registry = Services.GetRequiredService<ProviderRegistry>();
+        if (await registry.GetAsync(provider) is null)
+        {
+            await registry.RegisterAsync(provider, provider, "Other");
+            await registry.SaveProfileAsync(provider, Profile);
+        }
+
+        var (first, last, dob) = Child(i);
+        Identifiers.Add(localId);
+        await IngestAsync(provider, [$"{localId},{first},{last},{dob},{(i % 2 == 0 ? "F" : "M")},3,Lincoln Elementary,Sports,Recreation,2026-09-02,2026-09-25,,,{StreetAddress(i)}"],
+            blobName);
+    }
+
     private string Row(string prefix, int i, string program, string type, string start, string end, string hours, string days, string? address = null)
     {
         var (first, last, dob) = Child(i);
@@ -179,7 +201,29 @@ public sealed class ConsentHarness : IAsyncLifetime
         ExpiresAt = Time.GetUtcNow() + (runs ?? TimeSpan.FromDays(180)),
     };
 
-    public Task<VersionedConsent> GrantAsync(int child, TimeSpan? runs = null, IReadOnlyList<string>? categories = null, IReadOnlyList<string>? recipients = null,
+    /// <summary>
+    /// District records a consent (authorizing its own data by recording it) and every other source it
+    /// names that the harness knows (clinic) approves it: the consent the parent gave, with each data
+    /// owner's say. Use <see cref="RecordOnlyAsync"/> for a consent the other sources have not answered.
+    /// </summary>
+    public async Task<VersionedConsent> GrantAsync(int child, TimeSpan? runs = null, IReadOnlyList<string>? categories = null, IReadOnlyList<string>? recipients = null,
+        IReadOnlyList<string>? sources = null)
+    {
+        var recorded = await RecordOnlyAsync(child, runs, categories, recipients, sources);
+        foreach (var owner in new[] { Clinic, Afterschool }.Where(o => recorded.Consent.IsSource(o.OrganizationId)))
+        {
+            recorded = await ApproveAsync(owner, recorded.Consent.Id);
+        }
+
+        return recorded;
+    }
+
+    /// <summary>The source <paramref name="owner"/> approves releasing its data under the consent.</summary>
+    public async Task<VersionedConsent> ApproveAsync(Caller owner, string consentId) =>
+        (await Authorizations.DecideAsync(owner, consentId, new OwnerAuthorizationRequest { Decision = "approve" }))!;
+
+    /// <summary>District records a consent; no other source has answered it.</summary>
+    public Task<VersionedConsent> RecordOnlyAsync(int child, TimeSpan? runs = null, IReadOnlyList<string>? categories = null, IReadOnlyList<string>? recipients = null,
         IReadOnlyList<string>? sources = null) =>
         Consents.RecordAsync(District, Draft(child, runs, categories, recipients, sources));
 

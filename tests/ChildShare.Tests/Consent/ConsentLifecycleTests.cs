@@ -134,7 +134,8 @@ public sealed class ConsentLifecycleTests(ConsentHarnessFixture fixture) : IClas
         var original = await _h.GrantAsync(child);
         var racing = new RacingStore(_h, interruptBefore, () => _h.Consents.RevokeAsync(ConsentActor.Of(ConsentHarness.District), original.Consent.Id, "Parent withdrew"));
         var renewing = new ConsentService(racing, _h.Services.GetRequiredService<AgreementStore>(), _h.Services.GetRequiredService<ChildShareStorage>(),
-            _h.Services.GetRequiredService<IPseudonymKeyProvider>(), _h.Services.GetRequiredService<IOptions<ConsentOptions>>(), _h.Time, NullLogger<ConsentService>.Instance);
+            _h.Services.GetRequiredService<IPseudonymKeyProvider>(), _h.Services.GetRequiredService<AuditLog>(), _h.Services.GetRequiredService<IOptions<ConsentOptions>>(), _h.Time,
+            NullLogger<ConsentService>.Instance);
 
         var refused = await Assert.ThrowsAsync<ConsentConflictException>(() =>
             renewing.RenewAsync(ConsentHarness.District, original.Consent.Id, Renewal(_h.Time.GetUtcNow().AddDays(300))));

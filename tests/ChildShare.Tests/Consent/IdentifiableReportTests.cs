@@ -138,7 +138,7 @@ public sealed class IdentifiableReportTests(ConsentHarnessFixture fixture) : ICl
     {
         var child = _h.NextChild();
         var draft = _h.Draft(child, categories: ["services"]) with { DataFrom = new DateOnly(2026, 9, 10), DataTo = new DateOnly(2026, 9, 12) };
-        await _h.Consents.RecordAsync(ConsentHarness.District, draft);
+        await _h.ApproveAsync(ConsentHarness.Clinic, (await _h.Consents.RecordAsync(ConsentHarness.District, draft)).Consent.Id);
 
         var result = await _h.Reports.RunAsync(ConsentHarness.Afterschool, ConsentHarness.Ask(child));
 
@@ -164,7 +164,7 @@ public sealed class IdentifiableReportTests(ConsentHarnessFixture fixture) : ICl
         Assert.Equal(IdentifiableReportStatus.Forbidden, result.Status);
         Assert.Equal(ConsentDenialReasons.Revoked, result.Reason);
         var history = await _h.Store.HistoryAsync(consent.Consent.Id);
-        Assert.Equal([ConsentStatus.Active, ConsentStatus.Revoked], history.Select(v => v.Status));
+        Assert.Equal([ConsentStatus.Active, ConsentStatus.Active, ConsentStatus.Revoked], history.Select(v => v.Status)); // recorded, authorized by clinic, revoked
     }
 
     [Fact]
@@ -213,7 +213,7 @@ public sealed class IdentifiableReportTests(ConsentHarnessFixture fixture) : ICl
     {
         // school-board has a consent (the child is not served by it, so ask as district for clinic's data: district is no recipient of the agreement).
         var child = _h.NextChild();
-        await _h.Consents.RecordAsync(ConsentHarness.District, _h.Draft(child, sources: ["clinic"], recipients: ["district"]));
+        await _h.ApproveAsync(ConsentHarness.Clinic, (await _h.Consents.RecordAsync(ConsentHarness.District, _h.Draft(child, sources: ["clinic"], recipients: ["district"]))).Consent.Id);
 
         var result = await _h.Reports.RunAsync(ConsentHarness.District, new IdentifiableReportRequest { Child = $"D{child:D3}" });
 

@@ -79,7 +79,7 @@ public sealed class IngestionFailureTests : IAsyncLifetime
     }
 
     private GetUploadManifest Manifests() =>
-        new(_harness.Services.GetRequiredService<CallerResolver>(), _harness.Services.GetRequiredService<ManifestStore>());
+        new(_harness.Services.GetRequiredService<CallerResolver>(), _harness.Services.GetRequiredService<UploadManifestReader>());
 
     private async Task<HttpRequest> RequestAsAsync(string organizationId)
     {

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Azure.Data.Tables;
 using ChildShare.Core.Audit;
 using ChildShare.Core.Reporting;
+using ChildShare.Tests.Support;
 using ChildShare.Core.Storage;
 using ChildShare.Functions.Reports;
 using Microsoft.Extensions.DependencyInjection;
@@ -257,9 +258,8 @@ public sealed class AggregateReportTests(ReportHarnessFixture fixture) : IClassF
     [Fact]
     public async Task Report_AuditWriteFails_RequestFails()
     {
-        var broken = new Mock<AuditLog>(_h.Storage.Storage, TimeProvider.System);
-        broken.Setup(a => a.AppendAsync(It.IsAny<AuditEntry>(), It.IsAny<CancellationToken>())).ThrowsAsync(new RequestFailedExceptionStandIn());
-        var service = ActivatorUtilities.CreateInstance<AggregateReportService>(_h.Services, broken.Object);
+        var broken = new AuditLog(new AuditOutageStorage(_h.Storage), TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<AuditLog>.Instance);
+        var service = ActivatorUtilities.CreateInstance<AggregateReportService>(_h.Services, broken);
         var function = ActivatorUtilities.CreateInstance<GetAggregateReport>(_h.Services, service);
 
         var (status, _, body, _) = await _h.GetAsync($"?{September}&api-key={_h.CountyKey}", function: function);
@@ -308,6 +308,4 @@ public sealed class AggregateReportTests(ReportHarnessFixture fixture) : IClassF
             Assert.DoesNotContain(secrets, s => line.Contains(s, StringComparison.Ordinal));
         }
     }
-
-    private sealed class RequestFailedExceptionStandIn() : Exception("table service unavailable");
 }
