@@ -60,6 +60,8 @@ public sealed class ConsentHarness : IAsyncLifetime
 
     public string DistrictKey { get; private set; } = "";
 
+    public string ClinicKey { get; private set; } = "";
+
     public string SchoolBoardKey { get; private set; } = "";
 
     public static readonly Caller District = new("district", CallerRoles.Reader, CallerAuthMethod.ApiKey, "k-district");
@@ -122,6 +124,7 @@ public sealed class ConsentHarness : IAsyncLifetime
         var keys = Services.GetRequiredService<ApiKeyStore>();
         AfterschoolKey = (await keys.IssueAsync("afterschool", CallerRoles.Reader, "case-system", TimeSpan.FromDays(90), "test")).Key;
         DistrictKey = (await keys.IssueAsync("district", CallerRoles.Reader, "case-system", TimeSpan.FromDays(90), "test")).Key;
+        ClinicKey = (await keys.IssueAsync("clinic", CallerRoles.Reader, "case-system", TimeSpan.FromDays(90), "test")).Key;
         SchoolBoardKey = (await keys.IssueAsync("school-board", CallerRoles.Reader, "case-system", TimeSpan.FromDays(90), "test")).Key;
     }
 
@@ -232,13 +235,18 @@ public sealed class ConsentHarness : IAsyncLifetime
 
     /// <summary>Calls an HTTP function as the host would, with a JSON body and an API key header.</summary>
     public static async Task<(int Status, string Body, HttpContext Context)> CallAsync(Func<HttpRequest, Task<IActionResult>> function, string method, string path,
-        object? body, string? apiKey, string? ifMatch = null)
+        object? body, string? apiKey, string? ifMatch = null, string? query = null)
     {
         var context = new DefaultHttpContext();
         context.Request.Method = method;
         context.Request.Scheme = "https";
         context.Request.Host = new HostString("childshare.example.org");
         context.Request.Path = path;
+        if (query is not null)
+        {
+            context.Request.QueryString = new QueryString(query);
+        }
+
         if (apiKey is not null)
         {
             context.Request.Headers[CallerResolver.ApiKeyHeaderName] = apiKey;
@@ -251,12 +259,19 @@ public sealed class ConsentHarness : IAsyncLifetime
 
         context.Request.Body = new MemoryStream(body is null ? [] : JsonSerializer.SerializeToUtf8Bytes(body, ConsentFunctions.Json));
         var result = await function(context.Request);
-        return result switch
+
+        // The result is not executed (no MVC pipeline here): the response's content type is the one the result declares.
+        switch (result)
         {
-            ContentResult content => (content.StatusCode ?? 200, content.Content ?? "", context),
-            ObjectResult obj => (obj.StatusCode ?? 200, JsonSerializer.Serialize(obj.Value, ConsentFunctions.Json), context),
-            _ => throw new InvalidOperationException("Unexpected result " + result.GetType().Name),
-        };
+            case ContentResult content:
+                context.Response.ContentType = content.ContentType;
+                return (content.StatusCode ?? 200, content.Content ?? "", context);
+            case ObjectResult obj:
+                context.Response.ContentType = string.Join(", ", obj.ContentTypes);
+                return (obj.StatusCode ?? 200, JsonSerializer.Serialize(obj.Value, ConsentFunctions.Json), context);
+            default:
+                throw new InvalidOperationException("Unexpected result " + result.GetType().Name);
+        }
     }
 
     public ConsentFunctions ConsentApi => ActivatorUtilities.CreateInstance<ConsentFunctions>(Services);
