@@ -1,7 +1,17 @@
 using System.CommandLine;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace ChildShare.Cli;
+
+/// <summary>
+/// Where a command gets its services and writes its output: the application's services from the
+/// environment and the console, unless a test (or the demo) gives its own.
+/// </summary>
+public sealed record CliContext(Func<LogLevel, ServiceProvider> Services, TextWriter Out, TextWriter Error)
+{
+    public static CliContext Default { get; } = new(level => CliHost.Build(logLevel: level), Console.Out, Console.Error);
+}
 
 /// <summary>
 /// Adds a command that runs over the application's services: builds them per invocation, runs the
@@ -11,14 +21,16 @@ namespace ChildShare.Cli;
 public static class CliCommands
 {
     public static Command Add(
-        RootCommand root,
+        Command root,
         Option<bool> verbose,
         string name,
         string description,
         Option[] options,
         Func<IServiceProvider, ParseResult, CancellationToken, Task> action,
-        Func<Exception, bool> isOperatorError)
+        Func<Exception, bool> isOperatorError,
+        CliContext? context = null)
     {
+        var cli = context ?? CliContext.Default;
         var command = new Command(name, description);
         foreach (var option in options)
         {
@@ -27,7 +39,7 @@ public static class CliCommands
 
         command.SetAction(async (ParseResult r, CancellationToken ct) =>
         {
-            await using var services = CliHost.Build(logLevel: r.GetValue(verbose) ? LogLevel.Information : LogLevel.Warning);
+            await using var services = cli.Services(r.GetValue(verbose) ? LogLevel.Information : LogLevel.Warning);
             try
             {
                 await action(services, r, ct);
@@ -35,7 +47,7 @@ public static class CliCommands
             }
             catch (Exception ex) when (isOperatorError(ex))
             {
-                await Console.Error.WriteLineAsync(ex.Message);
+                await cli.Error.WriteLineAsync(ex.Message);
                 return 2;
             }
         });

@@ -50,7 +50,7 @@ public class ApiKeyStore(ChildShareStorage storage, AuditLog audit, TimeProvider
         var key = $"{Prefix}{keyId}_{secret}";
         var now = time.GetUtcNow();
         var info = new ApiKeyInfo(keyId, organizationId, role, label, now, now + lifetime, null);
-        await audit.AppendAsync(new AuditEntry(AuditEvents.ApiKeyIssued, "Succeeded")
+        await audit.AppendAsync(new AuditEntry(AuditEvents.ApiKeyIssued, AuditOutcomes.Committing)
         {
             Actor = actor,
             Parameters = new Dictionary<string, string> { ["keyId"] = keyId, ["organizationId"] = organizationId, ["role"] = role, ["label"] = label },
@@ -75,7 +75,7 @@ public class ApiKeyStore(ChildShareStorage storage, AuditLog audit, TimeProvider
             return false;
         }
 
-        await audit.AppendAsync(new AuditEntry(AuditEvents.ApiKeyRevoked, "Succeeded")
+        await audit.AppendAsync(new AuditEntry(AuditEvents.ApiKeyRevoked, AuditOutcomes.Committing)
         {
             Actor = actor,
             Parameters = new Dictionary<string, string> { ["keyId"] = keyId, ["organizationId"] = entity.GetString("OrganizationId") ?? "" },

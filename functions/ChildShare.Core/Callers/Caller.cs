@@ -16,6 +16,9 @@ public enum CallerAuthMethod
 {
     EntraId,
     ApiKey,
+
+    /// <summary>An operator at the command line, acting for a named organization (never over HTTP).</summary>
+    Operator,
 }
 
 /// <summary>
@@ -25,6 +28,13 @@ public enum CallerAuthMethod
 public sealed record Caller(string OrganizationId, string Role, CallerAuthMethod Method, string CredentialId)
 {
     public bool IsAdmin => Role == CallerRoles.Admin;
+
+    /// <summary>
+    /// An operator acting for <paramref name="organizationId"/> at the command line: the organization's
+    /// own rules apply (a Reader, never an Admin), and the audit names both (credential <c>operator:{user}</c>).
+    /// </summary>
+    public static Caller OperatorFor(string organizationId, string user) =>
+        new(organizationId, CallerRoles.Reader, CallerAuthMethod.Operator, "operator:" + user);
 }
 
 /// <summary>The outcome of resolving a request's credentials: a caller, or why there is none.</summary>

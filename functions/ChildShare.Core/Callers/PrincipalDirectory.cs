@@ -47,7 +47,7 @@ public class PrincipalDirectory(ChildShareStorage storage, AuditLog audit, TimeP
         }
 
         var mapping = new PrincipalMapping(Normalize(tenantId), Normalize(objectId), organizationId, role);
-        await audit.AppendAsync(new AuditEntry(AuditEvents.PrincipalMapped, "Succeeded")
+        await audit.AppendAsync(new AuditEntry(AuditEvents.PrincipalMapped, AuditOutcomes.Committing)
         {
             Actor = actor,
             Parameters = new Dictionary<string, string> { ["tenantId"] = mapping.TenantId, ["objectId"] = mapping.ObjectId, ["organizationId"] = organizationId, ["role"] = role },
@@ -63,7 +63,7 @@ public class PrincipalDirectory(ChildShareStorage storage, AuditLog audit, TimeP
 
     public async Task<bool> UnmapAsync(string tenantId, string objectId, string actor, CancellationToken cancellationToken = default)
     {
-        await audit.AppendAsync(new AuditEntry(AuditEvents.PrincipalUnmapped, "Succeeded")
+        await audit.AppendAsync(new AuditEntry(AuditEvents.PrincipalUnmapped, AuditOutcomes.Committing)
         {
             Actor = actor,
             Parameters = new Dictionary<string, string> { ["tenantId"] = Normalize(tenantId), ["objectId"] = Normalize(objectId) },
