@@ -71,7 +71,8 @@ public static class AgreementCommands
         Define("agreement-terminate", "Terminate an agreement (audited).", [id, reason, on], async (s, r, ct) =>
             Show(await s.GetRequiredService<AgreementStore>().TerminateAsync(r.GetValue(id)!, r.GetValue(reason)!, actor,
                 r.GetValue(on) is { Length: > 0 } day ? Day(day) : null, ct) ?? throw new ArgumentException("No such agreement.")));
-        Define("agreement-list", "List agreements.", [], async (s, _, ct) => Show(await s.GetRequiredService<AgreementStore>().ListAsync(ct)));
+        Define("agreement-list", "List agreements (audited).", [], async (s, _, ct) =>
+            Show(await s.GetRequiredService<AgreementStore>().ListForAsync(Caller.CommunityOperator(Environment.UserName), ct)));
         Define("principal-map", "Map an Entra principal to an organization and role (audited).", [tenant, objectId, org, role], async (s, r, ct) =>
             Show(await s.GetRequiredService<PrincipalDirectory>().MapAsync(r.GetValue(tenant)!, r.GetValue(objectId)!, r.GetValue(org)!, r.GetValue(role)!, actor, ct)));
         Define("principal-unmap", "Remove an Entra principal's mapping (audited).", [tenant, objectId], async (s, r, ct) =>

@@ -82,6 +82,8 @@ public static class ConsentCommands
         Define("expiring", "Active consents expiring within the window (all organizations, or --org).", [days, forOrganization], async (s, r, ct) =>
             Show((await s.GetRequiredService<ConsentService>().ListExpiringAsync(ConsentActor.System(actor), r.GetValue(forOrganization), r.GetValue(days), ct))
                 .Select(ConsentView.From)));
+        Define("reindex", "Rebuild the index of consents by source (consents stored before it existed, or after a crash); idempotent.", [], async (s, _, ct) =>
+            cli.Out.WriteLine($"{await s.GetRequiredService<ConsentStore>().ReindexSourcesAsync(ct)} consent(s) indexed by source."));
         root.Subcommands.Add(consent);
     }
 

@@ -1,13 +1,15 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Azure.Storage.Blobs.Models;
+using ChildShare.Core.Callers;
 using ChildShare.Core.Ingestion;
 using ChildShare.Core.Storage;
 
 namespace ChildShare.Cli;
 
 /// <summary>The operator's steps, one method each, shared by the commands and the demo.</summary>
-public sealed class Operator(ChildShareStorage storage, ProviderRegistry providers, ManifestStore manifests, IngestionService ingestion, TextWriter output)
+public sealed class Operator(
+    ChildShareStorage storage, ProviderRegistry providers, ManifestStore manifests, UploadManifestReader manifestReader, IngestionService ingestion, TextWriter output)
 {
     public static readonly JsonSerializerOptions PrintOptions = new(JsonSerializerDefaults.Web)
     {
@@ -96,10 +98,11 @@ public sealed class Operator(ChildShareStorage storage, ProviderRegistry provide
 
     public async Task ShowManifestAsync(string uploadId, CancellationToken cancellationToken)
     {
-        var manifest = await manifests.GetAsync(uploadId, cancellationToken);
+        // Audited as every manifest read is, before it is shown.
+        var (_, manifest) = await manifestReader.ReadAsync(Caller.CommunityOperator(Environment.UserName), uploadId, cancellationToken);
         if (manifest is null)
         {
-            await output.WriteLineAsync($"No upload has the id {uploadId}.");
+            await output.WriteLineAsync("No upload has this id.");
             return;
         }
 

@@ -34,6 +34,31 @@ public sealed record AuditEntry(string Event, string Outcome)
     public string? Detail { get; init; }
 }
 
+/// <summary>How lists of ids go into an audit entry's parameters without growing past a table property's limit.</summary>
+public static class AuditIds
+{
+    /// <summary>At most this many ids are written out; the count and a digest of the whole list are always written.</summary>
+    public const int MaxListed = 100;
+
+    /// <summary>
+    /// Adds <c>{name}</c> (the first <see cref="MaxListed"/> ids, comma-separated), <c>{name}Count</c> and,
+    /// when some were left out, <c>{name}Sha256</c> (of the whole comma-separated list, so the full set can be verified).
+    /// </summary>
+    public static Dictionary<string, string> Add(Dictionary<string, string> parameters, string name, IReadOnlyCollection<string> ids)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        ArgumentNullException.ThrowIfNull(ids);
+        parameters[name] = string.Join(',', ids.Take(MaxListed));
+        parameters[name + "Count"] = ids.Count.ToString(CultureInfo.InvariantCulture);
+        if (ids.Count > MaxListed)
+        {
+            parameters[name + "Sha256"] = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(string.Join(',', ids))));
+        }
+
+        return parameters;
+    }
+}
+
 /// <summary>The audit events ChildShare records.</summary>
 public static class AuditEvents
 {

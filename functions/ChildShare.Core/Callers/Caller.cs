@@ -35,6 +35,9 @@ public sealed record Caller(string OrganizationId, string Role, CallerAuthMethod
     /// </summary>
     public static Caller OperatorFor(string organizationId, string user) =>
         new(organizationId, CallerRoles.Reader, CallerAuthMethod.Operator, "operator:" + user);
+
+    /// <summary>The community's operator at the command line, acting for no organization (agreements, manifests): audited as <c>operator</c>.</summary>
+    public static Caller CommunityOperator(string user) => new("operator", CallerRoles.Admin, CallerAuthMethod.Operator, "operator:" + user);
 }
 
 /// <summary>The outcome of resolving a request's credentials: a caller, or why there is none.</summary>

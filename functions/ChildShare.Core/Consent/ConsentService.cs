@@ -28,6 +28,13 @@ public partial class ConsentService(
 {
     private const int MaxAttempts = 20;
 
+    // Free-text limits: generous for people, and together far below a table property's 64 KiB (a consent document is one property).
+    private const int MaxLocalIdLength = 200;
+    private const int MaxNameLength = 200;
+    private const int MaxShortTextLength = 200;
+    private const int MaxTextLength = 2000;
+    private const int MaxOrganizations = 50;
+
     private ConsentOptions Options => options.Value;
 
     /// <summary>Records a consent for a child named by the owning provider's local id. The caller is that provider (or an Admin).</summary>
@@ -38,20 +45,26 @@ public partial class ConsentService(
         var provider = string.IsNullOrWhiteSpace(draft.ProviderId) ? caller.OrganizationId : draft.ProviderId.Trim();
         if (!caller.IsAdmin && provider != caller.OrganizationId)
         {
+            await AuditRefusalAsync(AuditEvents.ConsentRecorded, ConsentActor.Of(caller), "Forbidden", null, cancellationToken).ConfigureAwait(false);
             throw new ConsentForbiddenException("A consent is recorded by the provider whose local id names the child (or an Admin).");
         }
 
         var now = time.GetUtcNow();
         var effective = draft.EffectiveFrom ?? now;
         var errors = new List<string>();
-        if (string.IsNullOrWhiteSpace(draft.LocalChildId))
+        if (string.IsNullOrWhiteSpace(draft.LocalChildId) || draft.LocalChildId.Length > MaxLocalIdLength)
         {
-            errors.Add("localChildId names the child by the provider's local id.");
+            errors.Add($"localChildId names the child by the provider's local id (at most {MaxLocalIdLength} characters).");
         }
 
         if (draft.GivenBy is null || string.IsNullOrWhiteSpace(draft.GivenBy.Name) || string.IsNullOrWhiteSpace(draft.GivenBy.Relationship))
         {
             errors.Add("givenBy states the parent or guardian's name and relationship to the child.");
+        }
+        else
+        {
+            Limit(draft.GivenBy.Name, MaxNameLength, "givenBy.name", errors);
+            Limit(draft.GivenBy.Relationship, MaxShortTextLength, "givenBy.relationship", errors);
         }
 
         ValidateOrganizations(draft.Sources, "sources", errors);
@@ -59,6 +72,17 @@ public partial class ConsentService(
         if (string.IsNullOrWhiteSpace(draft.Purpose))
         {
             errors.Add("A consent states its purpose.");
+        }
+
+        Limit(draft.Purpose, MaxTextLength, "purpose", errors);
+        if (effective > now.AddDays(Options.MaxConsentDays))
+        {
+            errors.Add($"effectiveFrom is at most {Options.MaxConsentDays} days ahead.");
+        }
+
+        if (draft.AgreementId is { Length: > 0 } agreementId && !AgreementValidator.IsValidId(agreementId))
+        {
+            errors.Add("agreementId is not a valid agreement id.");
         }
 
         var categories = ValidateCategories(draft.Categories, errors);
@@ -123,9 +147,9 @@ public partial class ConsentService(
     public async Task<VersionedConsent?> RevokeAsync(ConsentActor actor, string id, string reason, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(actor);
-        if (string.IsNullOrWhiteSpace(reason))
+        if (string.IsNullOrWhiteSpace(reason) || reason.Length > MaxTextLength)
         {
-            throw new ConsentValidationException(["A revocation states why (reason)."]);
+            throw new ConsentValidationException([$"A revocation states why (reason, at most {MaxTextLength} characters)."]);
         }
 
         var target = id;
@@ -134,18 +158,22 @@ public partial class ConsentService(
             var current = await store.GetAsync(target, cancellationToken).ConfigureAwait(false);
             if (current is null)
             {
+                await AuditRefusalAsync(AuditEvents.ConsentRevoked, actor, "NotFound", id, cancellationToken).ConfigureAwait(false);
                 return null;
             }
 
             var consent = current.Consent;
             if (attempt == 0 && actor.Caller is { IsAdmin: false } caller && !consent.IsParty(caller.OrganizationId))
             {
+                await AuditRefusalAsync(AuditEvents.ConsentRevoked, actor, "Forbidden", id, cancellationToken).ConfigureAwait(false);
                 throw new ConsentForbiddenException("Only an organization party to a consent (or an Admin) may revoke it.");
             }
 
             switch (consent.Status)
             {
                 case ConsentStatus.Revoked or ConsentStatus.Abandoned:
+                    // Nothing changes, but the consent is released to the caller: audited as such first.
+                    await AuditRefusalAsync(AuditEvents.ConsentRevoked, actor, "Unchanged", consent.Id, cancellationToken).ConfigureAwait(false);
                     return current;
                 case ConsentStatus.Superseded when consent.SupersededBy is { } successor:
                     target = successor;
@@ -179,15 +207,18 @@ public partial class ConsentService(
     {
         ArgumentNullException.ThrowIfNull(caller);
         ArgumentNullException.ThrowIfNull(renewal);
+        var actor = ConsentActor.Of(caller);
         var current = await store.GetAsync(id, cancellationToken).ConfigureAwait(false);
         if (current is null)
         {
+            await AuditRefusalAsync(AuditEvents.ConsentRenewalStarted, actor, "NotFound", id, cancellationToken).ConfigureAwait(false);
             return null;
         }
 
         var old = current.Consent;
         if (!caller.IsAdmin && caller.OrganizationId != old.OwnerProviderId && !old.Sources.Contains(caller.OrganizationId, StringComparer.Ordinal))
         {
+            await AuditRefusalAsync(AuditEvents.ConsentRenewalStarted, actor, "Forbidden", id, cancellationToken).ConfigureAwait(false);
             throw new ConsentForbiddenException("A consent is renewed by its owning provider or one of its sources (or an Admin).");
         }
 
@@ -206,18 +237,22 @@ public partial class ConsentService(
         }
 
         ValidateSignature(renewal.Signature, errors);
+        if (renewal.GivenAt is { } renewedAt && renewedAt > now)
+        {
+            errors.Add("givenAt is in the future.");
+        }
+
         await ValidateExpiryAsync(renewal.ExpiresAt, now, now, old.AgreementId, errors, cancellationToken).ConfigureAwait(false);
         if (errors.Count > 0)
         {
             throw new ConsentValidationException(errors);
         }
 
-        var actor = ConsentActor.Of(caller);
         var disclosure = renewal.Disclosure is { } given ? given with { Sha256 = given.Sha256.ToLowerInvariant() } : old.Disclosure;
         var pending = await store.AddAsync(old with
         {
             Id = ConsentStore.NewId(), Version = 1, Status = ConsentStatus.Pending, Supersedes = old.Id, SupersededBy = null,
-            Authorizations = RenewedAuthorizations(old, categories, disclosure, caller, actor, now),
+            Authorizations = RenewedAuthorizations(old, caller, actor, now),
             Categories = categories, Disclosure = disclosure, Signature = renewal.Signature!,
             GivenAt = renewal.GivenAt ?? now, EffectiveFrom = now, ExpiresAt = renewal.ExpiresAt!.Value,
             RevokedAt = null, RevokedBy = null, RevocationReason = null, ExpiredAt = null,
@@ -402,7 +437,7 @@ public partial class ConsentService(
     private async Task AuditReadAsync(string auditEvent, ConsentActor actor, string outcome, IReadOnlyList<string> consentIds, Dictionary<string, string> parameters,
         CancellationToken cancellationToken)
     {
-        parameters["consents"] = string.Join(',', consentIds);
+        AuditIds.Add(parameters, "consents", consentIds);
         await audit.AppendAsync(new AuditEntry(auditEvent, outcome)
         {
             Caller = actor.Caller, Actor = actor.Name, Parameters = parameters, RowsReturned = consentIds.Count,
@@ -471,23 +506,18 @@ public partial class ConsentService(
     }
 
     /// <summary>
-    /// The sources' authorizations of a renewal. A source that renews gives its own; a decline or a
-    /// withdrawal stands; an approval carries over only when the parent renewed the same terms (no new
-    /// category, the same disclosure), because the source approved releasing under those terms; any other
-    /// source is asked again.
+    /// The sources' authorizations of a renewal, which is a new consent: a source that renews gives its
+    /// own by renewing; a decline or a withdrawal stands; every other source is asked again. An approval
+    /// never carries over: it was given for one consent (its expiry and signature evidence), and a
+    /// renewer, possibly the recipient, must not extend it.
     /// </summary>
-    private static List<OwnerAuthorization> RenewedAuthorizations(
-        ConsentRecord old, IReadOnlyList<string> categories, ConsentDisclosure disclosure, Caller caller, ConsentActor actor, DateTimeOffset now)
-    {
-        var sameTerms = categories.All(c => old.Categories.Contains(c, StringComparer.Ordinal)) && disclosure == old.Disclosure;
-        return old.Sources.Select(source => old.AuthorizationOf(source) switch
+    private static List<OwnerAuthorization> RenewedAuthorizations(ConsentRecord old, Caller caller, ConsentActor actor, DateTimeOffset now) =>
+        old.Sources.Select(source => old.AuthorizationOf(source) switch
         {
             _ when source == caller.OrganizationId => new OwnerAuthorization(source, OwnerDecision.Approved, now, actor.Name),
             { Decision: OwnerDecision.Declined or OwnerDecision.Withdrawn } standing => standing,
-            { Decision: OwnerDecision.Approved } approved when sameTerms => approved,
             _ => new OwnerAuthorization(source, OwnerDecision.Pending),
         }).ToList();
-    }
 
     private static void EnsureRenewable(ConsentRecord consent, DateTimeOffset now)
     {
@@ -520,7 +550,7 @@ public partial class ConsentService(
             errors.Add("expiresAt must be after now and after effectiveFrom.");
         }
 
-        var cap = effective.AddDays(Options.MaxConsentDays);
+        var cap = effective > DateTimeOffset.MaxValue.AddDays(-Options.MaxConsentDays) ? DateTimeOffset.MaxValue : effective.AddDays(Options.MaxConsentDays);
         if (expiry > cap)
         {
             errors.Add($"A consent may run at most {Options.MaxConsentDays} days (the community default): expiresAt must be on or before {cap.ToString("O", CultureInfo.InvariantCulture)}.");
@@ -554,9 +584,15 @@ public partial class ConsentService(
             return;
         }
 
-        foreach (var organization in organizations.Where(o => !ProviderRegistry.IsValidId(o)))
+        if (organizations.Count > MaxOrganizations)
         {
-            errors.Add($"'{organization}' in {field} is not a valid organization id.");
+            errors.Add($"{field} names at most {MaxOrganizations} organizations.");
+            return;
+        }
+
+        foreach (var organization in organizations.Where(o => o is null || !ProviderRegistry.IsValidId(o)))
+        {
+            errors.Add(organization is null ? $"{field} holds an empty entry." : $"'{Truncated(organization)}' in {field} is not a valid organization id.");
         }
     }
 
@@ -569,7 +605,7 @@ public partial class ConsentService(
         }
 
         var known = new List<string>();
-        foreach (var category in categories)
+        foreach (var category in categories.Take(ConsentCategories.All.Count * 2))
         {
             if (ConsentCategories.Canonical(category) is { } canonical)
             {
@@ -577,7 +613,7 @@ public partial class ConsentService(
             }
             else
             {
-                errors.Add($"'{category}' is not a data category; the categories are {string.Join(", ", ConsentCategories.All)}.");
+                errors.Add($"'{Truncated(category ?? "")}' is not a data category; the categories are {string.Join(", ", ConsentCategories.All)}.");
             }
         }
 
@@ -589,8 +625,12 @@ public partial class ConsentService(
         if (disclosure is null || string.IsNullOrWhiteSpace(disclosure.DocumentId) || string.IsNullOrWhiteSpace(disclosure.Version))
         {
             errors.Add("disclosure names the document shown to the parent (documentId, version, sha256).");
+            return;
         }
-        else if (disclosure.Sha256 is not { Length: 64 } hash || !hash.All(char.IsAsciiHexDigit))
+
+        Limit(disclosure.DocumentId, MaxShortTextLength, "disclosure.documentId", errors);
+        Limit(disclosure.Version, MaxShortTextLength, "disclosure.version", errors);
+        if (disclosure.Sha256 is not { Length: 64 } hash || !hash.All(char.IsAsciiHexDigit))
         {
             errors.Add("disclosure.sha256 is the SHA-256 of the disclosure text, 64 hex digits.");
         }
@@ -609,10 +649,31 @@ public partial class ConsentService(
             case { Method: SignatureMethod.Electronic, Evidence: null or "" }:
                 errors.Add("An electronic signature needs its evidence (signature.evidence).");
                 break;
+            default:
+                Limit(signature.BlobReference, MaxTextLength, "signature.blobReference", errors);
+                Limit(signature.Evidence, MaxTextLength, "signature.evidence", errors);
+                break;
         }
     }
 
     private static List<string> Distinct(IEnumerable<string> values) => values.Select(v => v.Trim()).Distinct(StringComparer.Ordinal).ToList();
+
+    /// <summary>A free-text field too long to keep: a consent document stays far below a table property's 64 KiB.</summary>
+    private static void Limit(string? value, int max, string field, List<string> errors)
+    {
+        if (value is { Length: > 0 } && value.Length > max)
+        {
+            errors.Add($"{field} is at most {max} characters.");
+        }
+    }
+
+    /// <summary>A caller's value quoted back in an error, cut short: an error never carries a long input.</summary>
+    private static string Truncated(string value) => value.Length <= 40 ? value : value[..40] + "...";
+
+    /// <summary>A refused or unchanged change request, audited before the caller learns anything (an outage refuses it).</summary>
+    private async Task AuditRefusalAsync(string auditEvent, ConsentActor actor, string outcome, string? consentId, CancellationToken cancellationToken) =>
+        await AuditReadAsync(auditEvent, actor, outcome, consentId is not null && ConsentStore.IsValidId(consentId) ? [consentId] : [], [], cancellationToken)
+            .ConfigureAwait(false);
 
     [LoggerMessage(EventId = 7001, Level = LogLevel.Information, Message = "Consent {ConsentId} recorded by {ProviderId}: {Sources} source(s), {Recipients} recipient(s)")]
     private static partial void LogRecorded(ILogger logger, string consentId, string providerId, int sources, int recipients);

@@ -266,6 +266,34 @@ public class ConsentStore(ChildShareStorage storage, AuditLog audit, TimeProvide
             .OrderBy(c => c.Consent.GivenAt).ThenBy(c => c.Consent.Id, StringComparer.Ordinal).ToList();
     }
 
+    /// <summary>
+    /// Rebuilds the <c>consentsources</c> index from the consents themselves (current rows only, a page at a
+    /// time): for consents stored before the index existed, or after a crash between a change and its index
+    /// refresh. Idempotent. Returns how many consents it indexed.
+    /// </summary>
+    public async Task<int> ReindexSourcesAsync(CancellationToken cancellationToken = default)
+    {
+        var writer = new BatchWriter();
+        var indexed = 0;
+        await foreach (var entity in Consents.QueryAsync<TableEntity>(cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            if (entity.RowKey.Contains('|', StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            foreach (var row in SourceIndexEntities(FromEntity(entity)))
+            {
+                await writer.UpsertAsync(SourceIndex, row, cancellationToken).ConfigureAwait(false);
+            }
+
+            indexed++;
+        }
+
+        await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+        return indexed;
+    }
+
     private async Task IndexSourcesAsync(ConsentRecord consent, CancellationToken cancellationToken)
     {
         foreach (var row in SourceIndexEntities(consent))

@@ -385,14 +385,13 @@ public partial class IdentifiableReportService(
         {
             Caller = caller,
             // Never the child's local id: the consents relied on say which child, to those who may know.
-            Parameters = new Dictionary<string, string>
+            Parameters = AuditIds.Add(new Dictionary<string, string>
             {
-                ["consents"] = string.Join(',', consentIds),
                 // Only the recognized categories: a rejected value is the caller's free text.
                 ["categories"] = string.Join(',', (request.Categories ?? []).Select(ConsentCategories.Canonical).OfType<string>()),
                 ["from"] = request.From is { } from ? RecordKeys.IsoDate(from) : "",
                 ["to"] = request.To is { } to ? RecordKeys.IsoDate(to) : "",
-            },
+            }, "consents", consentIds),
             AgreementsRelied = agreementIds,
             ProvidersIncluded = included,
             ProvidersExcluded = excluded,

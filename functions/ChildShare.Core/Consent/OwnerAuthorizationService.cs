@@ -40,7 +40,7 @@ public partial class OwnerAuthorizationService(
         var found = await store.GetAsync(id, cancellationToken).ConfigureAwait(false);
         if (found is null || !found.Consent.IsSource(caller.OrganizationId))
         {
-            await AuditAsync(AuditEvents.ConsentAuthorizationReviewed, caller, "NotFound", ConsentStore.IsValidId(id) ? id : "", null, cancellationToken).ConfigureAwait(false);
+            await AuditAsync(AuditEvents.ConsentAuthorizationReviewed, caller, "NotFound", ConsentStore.IsValidId(id) ? [id] : [], null, cancellationToken).ConfigureAwait(false);
             return null;
         }
 
@@ -54,14 +54,17 @@ public partial class OwnerAuthorizationService(
             }
         }
 
-        await AuditAsync(AuditEvents.ConsentAuthorizationReviewed, caller, AuditOutcomes.Succeeded, found.Consent.Id, own.Count, cancellationToken).ConfigureAwait(false);
+        await AuditAsync(AuditEvents.ConsentAuthorizationReviewed, caller, AuditOutcomes.Succeeded, [found.Consent.Id], own.Count, cancellationToken).ConfigureAwait(false);
         return new AuthorizationReview(ConsentView.From(found), found.Consent.AuthorizationOf(caller.OrganizationId), own);
     }
 
     /// <summary>
     /// Records the caller's decision for its own data: <c>approve</c>, <c>decline</c> (before approving) or
-    /// <c>withdraw</c> (after; <c>decline</c> of an approved consent withdraws too). Idempotent: the same
-    /// decision again changes nothing. Null when no consent with this id is visible to the caller.
+    /// <c>withdraw</c> (after; <c>decline</c> of an approved consent withdraws too). A decline or a
+    /// withdrawal of a consent that was renewed reaches the consent in force (as a revocation does);
+    /// approving needs the consent in force, and a renewed one is approved by its own id. The same
+    /// decision again changes nothing (and is audited, as the consent is returned). Null when no
+    /// consent with this id is visible to the caller.
     /// </summary>
     public async Task<VersionedConsent?> DecideAsync(Caller caller, string id, OwnerAuthorizationRequest request, CancellationToken cancellationToken = default)
     {
@@ -81,21 +84,38 @@ public partial class OwnerAuthorizationService(
 
         var actor = ConsentActor.Of(caller);
         var source = caller.OrganizationId;
+        var target = id;
         for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
-            var current = await store.GetAsync(id, cancellationToken).ConfigureAwait(false);
+            var current = await store.GetAsync(target, cancellationToken).ConfigureAwait(false);
             if (current is null || !current.Consent.IsParty(source))
             {
+                await AuditAsync(AuditEvents.ConsentAuthorized, caller, "NotFound", ConsentStore.IsValidId(id) ? [id] : [], 0, cancellationToken).ConfigureAwait(false);
                 return null;
             }
 
             var consent = current.Consent;
             if (!consent.IsSource(source))
             {
+                await AuditAsync(AuditEvents.ConsentAuthorized, caller, "Forbidden", [consent.Id], 0, cancellationToken).ConfigureAwait(false);
                 throw new ConsentForbiddenException("Only a source named by the consent authorizes releasing its own data under it.");
             }
 
+            if (!approve && consent is { Status: ConsentStatus.Superseded, SupersededBy: { } successor })
+            {
+                target = successor;
+                continue;
+            }
+
             var now = time.GetUtcNow();
+            if (approve && !consent.IsInForce(now))
+            {
+                await AuditAsync(AuditEvents.ConsentAuthorized, caller, "Conflict", [consent.Id], 0, cancellationToken).ConfigureAwait(false);
+                throw new ConsentConflictException(consent.SupersededBy is { } renewal
+                    ? $"The consent was renewed as {renewal}: review and approve the renewal."
+                    : "Only a consent in force can be authorized; this one is not (revoked, expired or not yet effective).");
+            }
+
             var prior = consent.AuthorizationOf(source).Decision;
             var next = (approve, prior) switch
             {
@@ -104,13 +124,16 @@ public partial class OwnerAuthorizationService(
                 (false, OwnerDecision.Pending) => OwnerDecision.Declined,
                 (false, _) => prior,
             };
-            if (approve && !consent.IsInForce(now) && prior != OwnerDecision.Approved)
+            var auditEvent = next switch
             {
-                throw new ConsentConflictException("Only a consent in force can be authorized; this one is not (revoked, expired, superseded or not yet effective).");
-            }
-
+                OwnerDecision.Approved => AuditEvents.ConsentAuthorized,
+                OwnerDecision.Withdrawn => AuditEvents.ConsentAuthorizationWithdrawn,
+                _ => AuditEvents.ConsentAuthorizationDeclined,
+            };
             if (next == prior)
             {
+                // Nothing changes, but the consent is returned: audited as such first.
+                await AuditAsync(auditEvent, caller, "Unchanged", [consent.Id], 1, cancellationToken).ConfigureAwait(false);
                 return current;
             }
 
@@ -121,15 +144,9 @@ public partial class OwnerAuthorizationService(
                 UpdatedAt = now,
                 UpdatedBy = actor.Name,
             };
-            var auditEvent = next switch
-            {
-                OwnerDecision.Approved => AuditEvents.ConsentAuthorized,
-                OwnerDecision.Withdrawn => AuditEvents.ConsentAuthorizationWithdrawn,
-                _ => AuditEvents.ConsentAuthorizationDeclined,
-            };
             if (await store.TryReplaceAsync(current, changed, actor, auditEvent, cancellationToken).ConfigureAwait(false) is { } done)
             {
-                LogDecided(logger, consent.Id, source, next, attempt);
+                LogDecided(logger, done.Consent.Id, source, next, attempt);
                 return done;
             }
         }
@@ -142,17 +159,18 @@ public partial class OwnerAuthorizationService(
     {
         ArgumentNullException.ThrowIfNull(caller);
         var awaiting = await store.AwaitingAuthorizationAsync(caller.OrganizationId, cancellationToken).ConfigureAwait(false);
-        await AuditAsync(AuditEvents.ConsentAuthorizationsListed, caller, AuditOutcomes.Succeeded, string.Join(',', awaiting.Select(c => c.Consent.Id)), awaiting.Count,
+        await AuditAsync(AuditEvents.ConsentAuthorizationsListed, caller, AuditOutcomes.Succeeded, awaiting.Select(c => c.Consent.Id).ToList(), awaiting.Count,
             cancellationToken).ConfigureAwait(false);
         return awaiting;
     }
 
-    private async Task AuditAsync(string auditEvent, Caller caller, string outcome, string consentIds, long? rows, CancellationToken cancellationToken) =>
+    private async Task AuditAsync(string auditEvent, Caller caller, string outcome, IReadOnlyCollection<string> consentIds, long? rows,
+        CancellationToken cancellationToken) =>
         await audit.AppendAsync(new AuditEntry(auditEvent, outcome)
         {
             Caller = caller,
             Actor = ConsentActor.Of(caller).Name,
-            Parameters = new Dictionary<string, string> { ["consents"] = consentIds },
+            Parameters = AuditIds.Add([], "consents", consentIds),
             RowsReturned = rows,
         }, cancellationToken).ConfigureAwait(false);
 

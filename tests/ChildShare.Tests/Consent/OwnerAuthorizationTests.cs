@@ -185,25 +185,24 @@ public sealed class OwnerAuthorizationTests(ConsentHarnessFixture fixture) : ICl
     }
 
     [Fact]
-    public async Task Renewal_CarriesApprovalsOnlyForTheSameTerms_AndADeclineStands()
+    public async Task Renewal_AsksEveryOtherSourceAgain_TheRenewersOwnApproved_ADeclineStands()
     {
         var child = _h.NextChild();
         var consent = await _h.GrantAsync(child, sources: ["district", "clinic"]);
         var signature = new ConsentSignature(SignatureMethod.SignedForm, BlobReference: "consent-forms/2026/renewal.pdf");
 
-        var same = await _h.Consents.RenewAsync(ConsentHarness.District, consent.Consent.Id,
+        var renewed = await _h.Consents.RenewAsync(ConsentHarness.District, consent.Consent.Id,
             new ConsentRenewal { ExpiresAt = _h.Time.GetUtcNow().AddDays(200), Signature = signature });
-        var wider = await _h.Consents.RenewAsync(ConsentHarness.District, same!.Consent.Id,
-            new ConsentRenewal { ExpiresAt = _h.Time.GetUtcNow().AddDays(210), Signature = signature, Categories = ["identity", "address"] });
-        await _h.Authorizations.DecideAsync(ConsentHarness.Clinic, wider!.Consent.Id, new OwnerAuthorizationRequest { Decision = "decline" });
-        var latest = (await _h.Store.GetAsync(wider.Consent.Id))!;
-        var renewedAgain = await _h.Consents.RenewAsync(ConsentHarness.District, wider.Consent.Id,
-            new ConsentRenewal { ExpiresAt = _h.Time.GetUtcNow().AddDays(220), Signature = signature, Categories = ["identity"] }, latest.ETag);
+        var before = await _h.Reports.RunAsync(ConsentHarness.Afterschool, ConsentHarness.Ask(child));
+        await _h.Authorizations.DecideAsync(ConsentHarness.Clinic, renewed!.Consent.Id, new OwnerAuthorizationRequest { Decision = "decline" });
+        var again = await _h.Consents.RenewAsync(ConsentHarness.District, renewed.Consent.Id,
+            new ConsentRenewal { ExpiresAt = _h.Time.GetUtcNow().AddDays(210), Signature = signature });
 
-        Assert.Equal(OwnerDecision.Approved, same.Consent.AuthorizationOf("clinic").Decision);    // same terms: clinic's approval carries over
-        Assert.Equal(OwnerDecision.Pending, wider.Consent.AuthorizationOf("clinic").Decision);    // a new category: clinic is asked again
-        Assert.Equal(OwnerDecision.Approved, wider.Consent.AuthorizationOf("district").Decision); // the renewing source's own act
-        Assert.Equal(OwnerDecision.Declined, renewedAgain!.Consent.AuthorizationOf("clinic").Decision); // a decline stands
+        Assert.Equal(OwnerDecision.Pending, renewed.Consent.AuthorizationOf("clinic").Decision);   // an approval never carries to a new consent
+        Assert.Equal(OwnerDecision.Approved, renewed.Consent.AuthorizationOf("district").Decision); // the renewing source's own act
+        Assert.Equal(["district"], before.Report!.Sources.Select(s => s.ProviderId));
+        Assert.Equal(ConsentDenialReasons.AwaitingOwnerAuthorization, Assert.Single(before.Report.Withheld).Reason);
+        Assert.Equal(OwnerDecision.Declined, again!.Consent.AuthorizationOf("clinic").Decision);    // a decline stands
     }
 
     [Fact]
