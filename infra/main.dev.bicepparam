@@ -31,3 +31,10 @@ param dataOperators = admins
 // Provider upload identities for the dev environment, e.g.
 // { providerId: 'district-north', principalId: '<object id>', principalType: 'ServicePrincipal' }
 param providerUploaders = []
+
+// Entra ID sign-in (App Service Authentication) for callers such as Power BI with an organizational
+// account: the client id of the app registration (infra/DEPLOY.md, "Entra ID callers"), and optionally
+// its tenant, from the environment of whoever deploys. Unset: Entra ID sign-in is off, the app does not
+// trust X-MS-CLIENT-PRINCIPAL, and callers use API keys.
+param entraClientId = readEnvironmentVariable('CHILDSHARE_ENTRA_CLIENT_ID', '')
+param entraTenantId = readEnvironmentVariable('CHILDSHARE_ENTRA_TENANT_ID', '')
