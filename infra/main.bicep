@@ -74,7 +74,7 @@ param entraClientId string = ''
 @description('The Entra tenant that issues those tokens. Empty: the tenant of the deployment.')
 param entraTenantId string = ''
 
-@description('Token audiences App Service Authentication accepts. Empty: api://{client id} and https://{app host name}, the base URL Power BI asks a token for.')
+@description('Token audiences App Service Authentication accepts besides the client id and api://{client id}: e.g. https://childshare.contoso.org, a custom domain of the tenant in front of the app, which is the base URL Power BI asks a token for (infra/DEPLOY.md).')
 param entraAllowedAudiences string[] = []
 
 var abbrs = loadJsonContent('abbreviations.json')

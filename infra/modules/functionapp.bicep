@@ -57,7 +57,7 @@ param entraClientId string = ''
 @description('The Entra tenant that issues those tokens.')
 param entraTenantId string
 
-@description('Token audiences accepted. Empty: api://{client id} and https://{default host name} (the base URL Power BI asks a token for).')
+@description('Token audiences accepted besides the client id (always accepted: the audience of v2 tokens) and api://{client id}: e.g. a custom domain of the tenant that Power BI calls.')
 param entraAllowedAudiences string[] = []
 
 resource plan 'Microsoft.Web/serverfarms@2024-11-01' = {
@@ -168,12 +168,7 @@ resource authSettings 'Microsoft.Web/sites/config@2024-11-01' = {
               openIdIssuer: '${environment().authentication.loginEndpoint}${entraTenantId}/v2.0'
             }
             validation: {
-              allowedAudiences: empty(entraAllowedAudiences)
-                ? [
-                    'api://${entraClientId}'
-                    'https://${site.properties.defaultHostName}'
-                  ]
-                : entraAllowedAudiences
+              allowedAudiences: union(['api://${entraClientId}'], entraAllowedAudiences)
             }
             login: {
               disableWWWAuthenticate: false

@@ -15,6 +15,7 @@ public sealed class EntraTemplateTests(EntraTemplateTests.Snapshots snapshots) :
 {
     private const string ClientId = "0b1c2d3e-4f50-4617-8283-94a5b6c7d8e9";
     private const string TenantId = "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9";
+    private const string Audience = "https://childshare.contoso.example";
 
     public static TheoryData<string, bool> ParameterFilesBothWays => new()
     {
@@ -54,7 +55,9 @@ public sealed class EntraTemplateTests(EntraTemplateTests.Snapshots snapshots) :
         Assert.True(entra.GetProperty("enabled").GetBoolean());
         Assert.Equal(ClientId, entra.GetProperty("registration").GetProperty("clientId").GetString());
         Assert.Contains(TenantId, entra.GetProperty("registration").GetProperty("openIdIssuer").GetString(), StringComparison.Ordinal);
-        Assert.Contains($"api://{ClientId}", entra.GetProperty("validation").GetProperty("allowedAudiences").EnumerateArray().Select(a => a.GetString()));
+        var audiences = entra.GetProperty("validation").GetProperty("allowedAudiences").EnumerateArray().Select(a => a.GetString()).ToList();
+        Assert.Contains($"api://{ClientId}", audiences);
+        Assert.Contains(Audience, audiences);
         Assert.Contains(TenantId, deployment.AppSetting("Callers__EntraAuthority"), StringComparison.Ordinal);
     }
 
@@ -144,6 +147,7 @@ public sealed class EntraTemplateTests(EntraTemplateTests.Snapshots snapshots) :
                 {
                     ["CHILDSHARE_ENTRA_CLIENT_ID"] = clientId ?? "",
                     ["CHILDSHARE_ENTRA_TENANT_ID"] = clientId is null ? "" : TenantId,
+                    ["CHILDSHARE_ENTRA_AUDIENCE"] = clientId is null ? "" : Audience,
                     ["CHILDSHARE_ADMIN_ID"] = "",
                     ["CHILDSHARE_ADMIN_GROUP_ID"] = "",
                 }))).Value;
