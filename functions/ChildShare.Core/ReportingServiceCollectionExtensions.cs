@@ -16,7 +16,6 @@ public static class ReportingServiceCollectionExtensions
         services.TryAddSingleton<AuditLog>();
         services.TryAddSingleton<PrincipalDirectory>();
         services.TryAddSingleton<ApiKeyStore>();
-        services.TryAddSingleton<AppServiceAuthentication>();
         services.TryAddSingleton<CallerResolver>();
         services.TryAddSingleton<AgreementStore>();
         services.TryAddSingleton<SharingDecisionPoint>();

@@ -27,8 +27,8 @@ public partial class CallerResolver(
     /// sign in. API-key callers ignore it.
     /// </summary>
     public virtual string? Challenge =>
-        EntraSignInOn && options.Value.EntraAuthority is { Length: > 0 } authority
-            ? $"Bearer realm=\"{authority.TrimEnd('/')}\", authorization_uri=\"{authority.TrimEnd('/')}/oauth2/authorize\""
+        EntraSignInOn && Uri.TryCreate(options.Value.EntraAuthority, UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeHttps
+            ? $"Bearer realm=\"{uri.AbsoluteUri.TrimEnd('/')}\", authorization_uri=\"{uri.AbsoluteUri.TrimEnd('/')}/oauth2/authorize\""
             : null;
 
     private bool EntraSignInOn => options.Value.TrustClientPrincipalHeader && platform.IsEnabled;

@@ -149,6 +149,26 @@ public sealed class CallerTests : IAsyncLifetime
         Assert.Null(Resolver.Challenge); // no authority configured
     }
 
+    [Theory]
+    [InlineData("http://login.example.org/tenant")]
+    [InlineData("not a uri\r\nSet-Cookie: x")]
+    public void Challenge_AuthorityNotHttps_NoChallenge(string authority)
+    {
+        using var services = TestApp.Build(_storage, _time, [
+            new("Callers:TrustClientPrincipalHeader", "true"), new(AppServiceAuthentication.EnabledVariable, "True"), new("Callers:EntraAuthority", authority)]);
+
+        Assert.Null(services.GetRequiredService<CallerResolver>().Challenge);
+    }
+
+    [Fact]
+    public void Challenge_AppServiceAuthenticationOff_NoChallenge()
+    {
+        using var services = TestApp.Build(_storage, _time, [
+            new("Callers:TrustClientPrincipalHeader", "true"), new("Callers:EntraAuthority", "https://login.microsoftonline.com/" + Tenant)]);
+
+        Assert.Null(services.GetRequiredService<CallerResolver>().Challenge);
+    }
+
     [Fact]
     public async Task ResolveAsync_IssuedKeyInQueryOrHeader_ReturnsCaller()
     {
