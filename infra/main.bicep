@@ -65,8 +65,17 @@ param dataOperators principal[] = []
 @description('Provider upload identities, each limited to its own folder of the uploads container.')
 param providerUploaders providerUploader[] = []
 
-@description('Per-environment values that replace entries of appSettings (same names); not for secrets.')
+@description('Per-environment values that replace entries of appSettings (same names); not for secrets. The Entra ID caller settings cannot be overridden: they follow entraClientId.')
 param appSettingOverrides object = {}
+
+@description('Entra ID sign-in for callers (Power BI with an organizational account, scripts with a token): the client id of the app registration whose tokens App Service Authentication accepts. Empty: App Service Authentication is off and callers use API keys only.')
+param entraClientId string = ''
+
+@description('The Entra tenant that issues those tokens. Empty: the tenant of the deployment.')
+param entraTenantId string = ''
+
+@description('Token audiences App Service Authentication accepts besides the client id and api://{client id}: e.g. https://childshare.contoso.org, a custom domain of the tenant in front of the app, which is the base URL Power BI asks a token for (infra/DEPLOY.md).')
+param entraAllowedAudiences string[] = []
 
 var abbrs = loadJsonContent('abbreviations.json')
 var token = uniqueString(subscription().id, resourceGroup().id, workload, environmentName)
@@ -115,6 +124,17 @@ var queues = [
 ]
 
 var deploymentContainerName = 'app-package'
+
+// Entra ID sign-in: one parameter (entraClientId) turns App Service Authentication on in the function
+// app module AND makes the app trust the principal header it passes, so the two cannot disagree
+// (tests/ChildShare.Tests/Infrastructure/EntraTemplateTests.cs checks the compiled template). These
+// settings are applied after appSettingOverrides, so no override trusts the header on its own.
+var entraEnabled = !empty(entraClientId)
+var entraTenant = empty(entraTenantId) ? tenant().tenantId : entraTenantId
+var entraSettings = {
+  Callers__TrustClientPrincipalHeader: entraEnabled ? 'true' : 'false'
+  Callers__EntraAuthority: entraEnabled ? '${environment().authentication.loginEndpoint}${entraTenant}' : ''
+}
 
 module monitoring 'modules/monitoring.bicep' = {
   name: 'monitoring'
@@ -221,9 +241,10 @@ var appSettings = {
   // LinkageOptions: the cross-instance linkage lock (a blob lease in the locks container), see LINKAGE.md.
   Linkage__LockLeaseSeconds: '60'
   Linkage__LockTimeoutSeconds: '1800'
-  // Trust X-MS-CLIENT-PRINCIPAL only once App Service Authentication (Entra ID) is enabled on the app:
-  // it strips the header from incoming requests. Until then callers use API keys.
-  Callers__TrustClientPrincipalHeader: 'false'
+  // Trust X-MS-CLIENT-PRINCIPAL exactly when App Service Authentication (Entra ID) is on (entraSettings
+  // above); the app also checks the platform's WEBSITE_AUTH_ENABLED before believing the header.
+  Callers__TrustClientPrincipalHeader: entraSettings.Callers__TrustClientPrincipalHeader
+  Callers__EntraAuthority: entraSettings.Callers__EntraAuthority
   Callers__DefaultApiKeyDays: '365'
   Deidentification__InlineRowLimit: '50000'
   Deidentification__LinkMinutes: '15'
@@ -244,8 +265,11 @@ module functionApp 'modules/functionapp.bicep' = {
     deploymentStorageBlobEndpoint: hostStorage.outputs.blobEndpoint
     deploymentContainerName: deploymentContainerName
     maximumInstanceCount: maximumInstanceCount
-    appSettings: union(appSettings, appSettingOverrides)
+    appSettings: union(appSettings, appSettingOverrides, entraSettings)
     logAnalyticsWorkspaceId: monitoring.outputs.workspaceId
+    entraClientId: entraClientId
+    entraTenantId: entraTenant
+    entraAllowedAudiences: entraAllowedAudiences
   }
 }
 
@@ -269,6 +293,9 @@ output functionAppName string = functionApp.outputs.name
 
 @description('The function app\'s host name.')
 output functionAppHostName string = functionApp.outputs.defaultHostName
+
+@description('Whether App Service Authentication (Entra ID) is on, and so whether the app trusts X-MS-CLIENT-PRINCIPAL.')
+output entraSignInEnabled bool = entraEnabled
 
 @description('The data storage account\'s name.')
 output dataStorageAccountName string = dataStorage.outputs.name

@@ -31,3 +31,16 @@ param dataOperators = admins
 // Provider upload identities for the dev environment, e.g.
 // { providerId: 'district-north', principalId: '<object id>', principalType: 'ServicePrincipal' }
 param providerUploaders = []
+
+// Entra ID sign-in (App Service Authentication) for callers such as Power BI with an organizational
+// account: the client id of the app registration (infra/DEPLOY.md, "Entra ID callers"), optionally its
+// tenant and one more token audience (the custom domain Power BI calls), from the environment of whoever
+// deploys. Unset: Entra ID sign-in is off, the app does not trust X-MS-CLIENT-PRINCIPAL, and callers use
+// API keys.
+param entraClientId = readEnvironmentVariable('CHILDSHARE_ENTRA_CLIENT_ID', '')
+param entraTenantId = readEnvironmentVariable('CHILDSHARE_ENTRA_TENANT_ID', '')
+param entraAllowedAudiences = empty(readEnvironmentVariable('CHILDSHARE_ENTRA_AUDIENCE', ''))
+  ? []
+  : [
+      readEnvironmentVariable('CHILDSHARE_ENTRA_AUDIENCE', '')
+    ]

@@ -1,5 +1,6 @@
 using Azure.Identity;
 using Azure.Security.KeyVault.Secrets;
+using ChildShare.Core.Callers;
 using ChildShare.Core.Deidentification;
 using ChildShare.Core.Consent;
 using ChildShare.Core.Ingestion;
@@ -61,6 +62,8 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<UploadManifestReader>();
         services.TryAddSingleton<ActivitySummaryBuilder>();
         services.TryAddSingleton<IngestionService>();
+        // Reads the platform's WEBSITE_AUTH_ENABLED from the app's configuration (environment variables in Azure).
+        services.TryAddSingleton(new AppServiceAuthentication(configuration));
         services.AddChildShareReporting();
         services.AddChildShareDeidentification();
         services.AddChildShareConsent();

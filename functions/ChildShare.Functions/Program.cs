@@ -1,8 +1,10 @@
 using ChildShare.Core;
+using ChildShare.Functions.Http;
 using Microsoft.Azure.Functions.Worker.Builder;
 using Microsoft.Extensions.Hosting;
 
 var builder = FunctionsApplication.CreateBuilder(args);
 builder.ConfigureFunctionsWebApplication();
+builder.Logging.AddRequestLogFilters();
 builder.Services.AddChildShareCore(builder.Configuration);
 builder.Build().Run();

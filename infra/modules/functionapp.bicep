@@ -1,7 +1,8 @@
 // The function app on the Flex Consumption plan (FC1): .NET isolated, a system-assigned managed
 // identity, the deployment package in a host-storage container read with that identity, basic
-// (publishing) authentication off, and its logs to Log Analytics. The app settings come from the
-// caller as one object (main.bicep's appSettings), so there is one place to add a setting.
+// (publishing) authentication off, App Service Authentication (Entra ID) when a client id is given,
+// and its logs to Log Analytics. The app settings come from the caller as one object (main.bicep's
+// appSettings), so there is one place to add a setting.
 
 metadata description = 'Flex Consumption plan and function app with a system-assigned identity.'
 
@@ -49,6 +50,15 @@ param appSettings object
 
 @description('The Log Analytics workspace that receives FunctionAppLogs.')
 param logAnalyticsWorkspaceId string
+
+@description('Entra ID sign-in: the client id of the app registration whose tokens App Service Authentication accepts. Empty turns App Service Authentication off.')
+param entraClientId string = ''
+
+@description('The Entra tenant that issues those tokens.')
+param entraTenantId string
+
+@description('Token audiences accepted besides the client id (always accepted: the audience of v2 tokens) and api://{client id}: e.g. a custom domain of the tenant that Power BI calls.')
+param entraAllowedAudiences string[] = []
 
 resource plan 'Microsoft.Web/serverfarms@2024-11-01' = {
   name: planName
@@ -121,6 +131,56 @@ resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' 
     logs: [
       { category: 'FunctionAppLogs', enabled: true }
     ]
+  }
+}
+
+// App Service Authentication (Easy Auth), always deployed so that clearing entraClientId really turns
+// it off. It validates Entra ID bearer tokens and passes the caller to the app as X-MS-CLIENT-PRINCIPAL
+// (a header external requests cannot set while it is on); requests without a token still reach the
+// app (AllowAnonymous), which itself refuses any caller without an API key or a mapped principal.
+// No token store and no client secret: the app only needs the validated principal.
+var entraEnabled = !empty(entraClientId)
+
+resource authSettings 'Microsoft.Web/sites/config@2024-11-01' = {
+  parent: site
+  name: 'authsettingsV2'
+  properties: {
+    platform: {
+      enabled: entraEnabled
+      runtimeVersion: '~1'
+    }
+    globalValidation: {
+      requireAuthentication: false
+      unauthenticatedClientAction: 'AllowAnonymous'
+    }
+    httpSettings: {
+      requireHttps: true
+      forwardProxy: {
+        convention: 'NoProxy'
+      }
+    }
+    identityProviders: entraEnabled
+      ? {
+          azureActiveDirectory: {
+            enabled: true
+            registration: {
+              clientId: entraClientId
+              openIdIssuer: '${environment().authentication.loginEndpoint}${entraTenantId}/v2.0'
+            }
+            validation: {
+              allowedAudiences: union(['api://${entraClientId}'], entraAllowedAudiences)
+            }
+            login: {
+              disableWWWAuthenticate: false
+            }
+          }
+        }
+      : {}
+    login: {
+      tokenStore: {
+        enabled: false
+      }
+    }
   }
 }
 

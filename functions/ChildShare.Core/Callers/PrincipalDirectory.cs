@@ -16,8 +16,14 @@ public class PrincipalDirectory(ChildShareStorage storage, AuditLog audit, TimeP
 {
     private TableClient Table => storage.Table(TableNames.Principals);
 
+    /// <summary>The mapping of a principal, or null. Ids that are not GUIDs are never mapped and never reach storage.</summary>
     public virtual async Task<PrincipalMapping?> FindAsync(string tenantId, string objectId, CancellationToken cancellationToken = default)
     {
+        if (!AreGuids(tenantId, objectId))
+        {
+            return null;
+        }
+
         var response = await Table.GetEntityIfExistsAsync<TableEntity>(Normalize(tenantId), Normalize(objectId), cancellationToken: cancellationToken)
             .ConfigureAwait(false);
         if (!response.HasValue || response.Value is not { } entity)
@@ -41,7 +47,7 @@ public class PrincipalDirectory(ChildShareStorage storage, AuditLog audit, TimeP
             throw new ArgumentException($"A role is one of {string.Join(", ", CallerRoles.All)}.", nameof(role));
         }
 
-        if (!Guid.TryParse(tenantId, out _) || !Guid.TryParse(objectId, out _))
+        if (!AreGuids(tenantId, objectId))
         {
             throw new ArgumentException("The tenant id and object id are GUIDs.", nameof(objectId));
         }
@@ -63,6 +69,11 @@ public class PrincipalDirectory(ChildShareStorage storage, AuditLog audit, TimeP
 
     public async Task<bool> UnmapAsync(string tenantId, string objectId, string actor, CancellationToken cancellationToken = default)
     {
+        if (!AreGuids(tenantId, objectId))
+        {
+            throw new ArgumentException("The tenant id and object id are GUIDs.", nameof(objectId));
+        }
+
         await audit.AppendAsync(new AuditEntry(AuditEvents.PrincipalUnmapped, AuditOutcomes.Committing)
         {
             Actor = actor,
@@ -71,6 +82,9 @@ public class PrincipalDirectory(ChildShareStorage storage, AuditLog audit, TimeP
         var response = await Table.DeleteEntityAsync(Normalize(tenantId), Normalize(objectId), Azure.ETag.All, cancellationToken).ConfigureAwait(false);
         return response.Status != 404;
     }
+
+    private static bool AreGuids(string tenantId, string objectId) =>
+        Guid.TryParseExact(tenantId.Trim(), "D", out _) && Guid.TryParseExact(objectId.Trim(), "D", out _);
 
     private static string Normalize(string id) => id.Trim().ToLowerInvariant();
 }

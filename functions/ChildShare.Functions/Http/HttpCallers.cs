@@ -6,19 +6,22 @@ namespace ChildShare.Functions.Http;
 
 /// <summary>
 /// Reads a request's credentials and resolves its caller. HTTP triggers are anonymous at the
-/// Functions level so Power BI can call them with an API key alone; this check refuses every
-/// request without a caller (401) before anything else runs.
+/// Functions level (and App Service Authentication lets unauthenticated requests through) so Power BI
+/// can call them with an API key alone; this check refuses every request without a caller (401)
+/// before anything else runs.
 /// </summary>
 public static class HttpCallers
 {
     public static PresentedCredentials CredentialsOf(HttpRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        static string? First(Microsoft.Extensions.Primitives.StringValues values) => values.Count > 0 ? values[0] : null;
+
+        // A credential given twice is joined with a comma, which no key or principal reads as: refused, never guessed between.
+        static string? Value(Microsoft.Extensions.Primitives.StringValues values) => values.Count > 0 ? values.ToString() : null;
         return new PresentedCredentials(
-            First(request.Headers[ClientPrincipal.HeaderName]),
-            First(request.Headers[CallerResolver.ApiKeyHeaderName]),
-            First(request.Query[CallerResolver.ApiKeyQueryName]));
+            Value(request.Headers[ClientPrincipal.HeaderName]),
+            Value(request.Headers[CallerResolver.ApiKeyHeaderName]),
+            Value(request.Query[CallerResolver.ApiKeyQueryName]));
     }
 
     /// <summary>The query string as one value per parameter name (case-insensitive; repeated names joined with commas).</summary>
@@ -29,11 +32,21 @@ public static class HttpCallers
             .ToDictionary(g => g.Key, g => (string?)string.Join(',', g.SelectMany(q => q.Value).Where(v => !string.IsNullOrEmpty(v))), StringComparer.OrdinalIgnoreCase);
     }
 
-    /// <summary>The caller, or the 401 problem to return.</summary>
+    /// <summary>The caller, or the 401 problem to return (with the Entra ID challenge when sign-in is on).</summary>
     public static async Task<(Caller? Caller, IActionResult? Refusal)> ResolveAsync(CallerResolver resolver, HttpRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(resolver);
         var result = await resolver.ResolveAsync(CredentialsOf(request), cancellationToken);
-        return result.Caller is { } caller ? (caller, null) : (null, Problems.Unauthorized(result.Failure ?? "Authentication is required."));
+        if (result.Caller is { } caller)
+        {
+            return (caller, null);
+        }
+
+        if (resolver.Challenge is { } challenge)
+        {
+            request.HttpContext.Response.Headers.WWWAuthenticate = challenge;
+        }
+
+        return (null, Problems.Unauthorized(result.Failure ?? "Authentication is required."));
     }
 }

@@ -18,7 +18,8 @@ public sealed class CallerTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await _storage.InitializeAsync();
-        _services = TestApp.Build(_storage, _time, [new("Callers:TrustClientPrincipalHeader", "true")]);
+        // Entra ID sign-in as Azure runs it: the setting trusts the header and the platform says App Service Authentication is on.
+        _services = TestApp.Build(_storage, _time, [new("Callers:TrustClientPrincipalHeader", "true"), new(AppServiceAuthentication.EnabledVariable, "True")]);
     }
 
     public async Task DisposeAsync()
@@ -85,6 +86,87 @@ public sealed class CallerTests : IAsyncLifetime
         var result = await services.GetRequiredService<CallerResolver>().ResolveAsync(new PresentedCredentials(ClientPrincipal.Encode(Tenant, ObjectId), null, null));
 
         Assert.Null(result.Caller);
+    }
+
+    [Fact]
+    public async Task ResolveAsync_TrustedHeaderWithoutAppServiceAuthentication_ForgedAdminRefused()
+    {
+        // An operator set Callers__TrustClientPrincipalHeader=true by hand, but App Service Authentication
+        // is off: nothing strips the header, so anyone can write it. The platform's word decides.
+        await using var services = TestApp.Build(_storage, _time, [new("Callers:TrustClientPrincipalHeader", "true")]);
+        await services.GetRequiredService<PrincipalDirectory>().MapAsync(Tenant, ObjectId, "childshare-ops", CallerRoles.Admin, "test");
+
+        var result = await services.GetRequiredService<CallerResolver>().ResolveAsync(new PresentedCredentials(ClientPrincipal.Encode(Tenant, ObjectId), null, null));
+
+        Assert.Null(result.Caller);
+        Assert.Contains("App Service Authentication is not enabled", result.Failure, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ResolveAsync_PlatformSaysFalse_ForgedAdminRefused()
+    {
+        await using var services = TestApp.Build(_storage, _time, [new("Callers:TrustClientPrincipalHeader", "true"), new(AppServiceAuthentication.EnabledVariable, "False")]);
+        await services.GetRequiredService<PrincipalDirectory>().MapAsync(Tenant, ObjectId, "childshare-ops", CallerRoles.Admin, "test");
+
+        var result = await services.GetRequiredService<CallerResolver>().ResolveAsync(new PresentedCredentials(ClientPrincipal.Encode(Tenant, ObjectId), null, null));
+
+        Assert.Null(result.Caller);
+    }
+
+    [Theory]
+    [InlineData("11111111-2222-3333-4444-555555555555/x", "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee")]
+    [InlineData("../principals", "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee")]
+    [InlineData("11111111-2222-3333-4444-555555555555", "a/b")]
+    [InlineData("11111111-2222-3333-4444-555555555555", "x' or PartitionKey ne '")]
+    public async Task ResolveAsync_IdsThatAreNotGuids_FailWithoutEchoOrStorageError(string tenant, string objectId)
+    {
+        var result = await Resolver.ResolveAsync(new PresentedCredentials(ClientPrincipal.Encode(tenant, objectId), null, null));
+
+        Assert.Null(result.Caller);
+        Assert.Contains("is not a GUID", result.Failure, StringComparison.Ordinal);
+        Assert.DoesNotContain(tenant == Tenant ? objectId : tenant, result.Failure, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task FindAsync_IdsThatAreNotGuids_NullWithoutStorageError()
+    {
+        var directory = _services.GetRequiredService<PrincipalDirectory>();
+
+        Assert.Null(await directory.FindAsync("a/b", ObjectId));
+        Assert.Null(await directory.FindAsync(Tenant, "a#b"));
+        await Assert.ThrowsAsync<ArgumentException>(() => directory.UnmapAsync("a/b", ObjectId, "test"));
+    }
+
+    [Fact]
+    public void Challenge_EntraAuthoritySet_NamesTheAuthorizationEndpoint()
+    {
+        using var services = TestApp.Build(_storage, _time, [
+            new("Callers:TrustClientPrincipalHeader", "true"), new(AppServiceAuthentication.EnabledVariable, "True"),
+            new("Callers:EntraAuthority", "https://login.microsoftonline.com/" + Tenant)]);
+
+        Assert.Equal($"Bearer realm=\"https://login.microsoftonline.com/{Tenant}\", authorization_uri=\"https://login.microsoftonline.com/{Tenant}/oauth2/authorize\"",
+            services.GetRequiredService<CallerResolver>().Challenge);
+        Assert.Null(Resolver.Challenge); // no authority configured
+    }
+
+    [Theory]
+    [InlineData("http://login.example.org/tenant")]
+    [InlineData("not a uri\r\nSet-Cookie: x")]
+    public void Challenge_AuthorityNotHttps_NoChallenge(string authority)
+    {
+        using var services = TestApp.Build(_storage, _time, [
+            new("Callers:TrustClientPrincipalHeader", "true"), new(AppServiceAuthentication.EnabledVariable, "True"), new("Callers:EntraAuthority", authority)]);
+
+        Assert.Null(services.GetRequiredService<CallerResolver>().Challenge);
+    }
+
+    [Fact]
+    public void Challenge_AppServiceAuthenticationOff_NoChallenge()
+    {
+        using var services = TestApp.Build(_storage, _time, [
+            new("Callers:TrustClientPrincipalHeader", "true"), new("Callers:EntraAuthority", "https://login.microsoftonline.com/" + Tenant)]);
+
+        Assert.Null(services.GetRequiredService<CallerResolver>().Challenge);
     }
 
     [Fact]

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using ChildShare.Core.Storage;
 using ChildShare.Functions.Ingestion;
+using ChildShare.Tests.Support;
 using Microsoft.Azure.Functions.Worker;
 
 namespace ChildShare.Tests.Infrastructure;
@@ -45,7 +46,7 @@ public sealed partial class AppSettingsSyncTests
         ],
     };
 
-    private static readonly string Root = FindRepositoryRoot();
+    private static readonly string Root = RepositoryRoot.Path;
 
     [Fact]
     public void Template_SetsEverySettingOfTheSample()
@@ -240,19 +241,6 @@ public sealed partial class AppSettingsSyncTests
     private static bool IsScalar(Type type) =>
         type.IsPrimitive || type.IsEnum || type == typeof(string) || type == typeof(decimal) || type == typeof(TimeSpan)
         || type == typeof(DateTimeOffset) || type == typeof(DateTime) || type == typeof(Uri) || type == typeof(Guid);
-
-    private static string FindRepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "ChildShare.Functions.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"No folder above {AppContext.BaseDirectory} holds ChildShare.Functions.sln.");
-    }
 
     /// <summary>A Bicep object property on one line: <c>name: value</c> or <c>'name': value</c>.</summary>
     [GeneratedRegex(@"^\s*'?(?<name>[A-Za-z_][A-Za-z0-9_]*)'?\s*:\s*(?<value>.+?)\s*$")]
