@@ -94,7 +94,8 @@ public sealed partial class ParentPageService(
     public async Task<ParentPageResponse> HandleAsync(ParentPageRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var nonce = Convert.ToBase64String(RandomNumberGenerator.GetBytes(16));
+        // Hex: a valid CSP nonce that HTML attribute encoding leaves as it is.
+        var nonce = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         var text = ParentPageText.Choose(request.Language, request.AcceptLanguage);
         try
         {
