@@ -65,12 +65,11 @@ public static class ParentPageHtml
             html.Append("<p role=\"status\">").Append(text.Html("confirmedNotice", text.DateTime(confirmation.ConfirmedAt))).Append("</p>");
         }
 
-        if (model.CanConfirm)
+        // Where the consent waits for it, the confirmation comes first; otherwise it is offered near the end.
+        var confirmFirst = model.CanConfirm && model.Status == ParentPageStatus.AwaitingParent;
+        if (confirmFirst)
         {
-            html.Append("<section aria-labelledby=\"confirm\"><h2 id=\"confirm\">").Append(text.Html("confirmHeading")).Append("</h2><p>")
-                .Append(text.Html(model.Status == ParentPageStatus.AwaitingParent ? "confirmRequired" : "confirmOptional")).Append("</p>");
-            Form(html, pagePath + "/confirm", model.ConfirmFormToken, text, "primary", "confirmButton");
-            html.Append("</section>");
+            Confirm(html, model, text, pagePath, "confirmRequired");
         }
 
         html.Append("</section>");
@@ -142,6 +141,11 @@ public static class ParentPageHtml
 
         html.Append("</section>");
 
+        if (model.CanConfirm && !confirmFirst)
+        {
+            Confirm(html, model, text, pagePath, "confirmOptional");
+        }
+
         if (model.CanRevoke)
         {
             html.Append("<section aria-labelledby=\"revoke\"><h2 id=\"revoke\">").Append(text.Html("revokeHeading")).Append("</h2><p>")
@@ -201,6 +205,14 @@ public static class ParentPageHtml
 
             html.Append("</nav>");
         }
+    }
+
+    private static void Confirm(StringBuilder html, ParentPageModel model, ParentPageText text, string pagePath, string explanationKey)
+    {
+        html.Append("<section aria-labelledby=\"confirm\"><h2 id=\"confirm\">").Append(text.Html("confirmHeading")).Append("</h2><p>")
+            .Append(text.Html(explanationKey)).Append("</p>");
+        Form(html, pagePath + "/confirm", model.ConfirmFormToken, text, "primary", "confirmButton");
+        html.Append("</section>");
     }
 
     private static string Close(StringBuilder html) => html.Append("</main></body></html>").ToString();

@@ -38,6 +38,13 @@ public sealed class ParentPageCalls(IServiceProvider services)
         return html[start..html.IndexOf('"', start)];
     }
 
+    private static IHeaderDictionary WithContentType(HttpContext context, string? contentType)
+    {
+        // The result is not executed here: its declared content type is the response's.
+        context.Response.ContentType = contentType;
+        return context.Response.Headers;
+    }
+
     private static async Task<PageAnswer> CallAsync(string method, string path, string? query, Dictionary<string, StringValues>? form, string? acceptLanguage,
         string client, string? userAgent, Func<HttpRequest, Task<IActionResult>> function, Dictionary<string, string>? headers = null)
     {
@@ -76,7 +83,7 @@ public sealed class ParentPageCalls(IServiceProvider services)
         var result = await function(context.Request);
         return result switch
         {
-            ContentResult content => new PageAnswer(content.StatusCode ?? 200, content.Content ?? "", context.Response.Headers),
+            ContentResult content => new PageAnswer(content.StatusCode ?? 200, content.Content ?? "", WithContentType(context, content.ContentType)),
             StatusCodeResult code => new PageAnswer(code.StatusCode, "", context.Response.Headers),
             _ => throw new InvalidOperationException("Unexpected result " + result.GetType().Name),
         };
