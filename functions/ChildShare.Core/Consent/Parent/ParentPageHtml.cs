@@ -78,7 +78,8 @@ public static class ParentPageHtml
         Term(html, text, "sharedBy", List(c.Sources.Select(s => Name(model, s))));
         Term(html, text, "sharedWith", List(c.Recipients.Select(r => Name(model, r))));
         Term(html, text, "purpose", ParentPageText.Encode(c.Purpose));
-        Term(html, text, "categories", List(c.Categories.Select(k => text["category." + k])));
+        // Semicolons: a category's own words may hold a comma.
+        Term(html, text, "categories", ParentPageText.Encode(string.Join("; ", c.Categories.Select(k => text["category." + k]))));
         Term(html, text, "recordsDated", (c.DataFrom, c.DataTo) switch
         {
             (null, null) => text.Html("anyDate"),
