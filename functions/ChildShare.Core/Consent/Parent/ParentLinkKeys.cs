@@ -18,20 +18,23 @@ public sealed class ParentLinkKeys(IPseudonymKeyProvider keys)
     /// <summary>The HKDF info label that separates this key from every other use of the pseudonymization key.</summary>
     public const string Label = "childshare/parent-link/v1";
 
-    private (PseudonymKey Source, byte[] Derived)? _cached;
+    // One reference, replaced whole: concurrent requests never see a derived key paired with another source key.
+    private Derivation? _cached;
 
     public async Task<byte[]> GetKeyAsync(CancellationToken cancellationToken = default)
     {
         var source = await keys.GetCurrentKeyAsync(cancellationToken).ConfigureAwait(false);
-        if (_cached is { } cached && ReferenceEquals(cached.Source, source))
+        if (Volatile.Read(ref _cached) is { } cached && ReferenceEquals(cached.Source, source))
         {
             return cached.Derived;
         }
 
         var derived = HKDF.DeriveKey(HashAlgorithmName.SHA256, source.Material, 32, salt: [], info: Encoding.UTF8.GetBytes(Label));
-        _cached = (source, derived);
+        Volatile.Write(ref _cached, new Derivation(source, derived));
         return derived;
     }
+
+    private sealed record Derivation(PseudonymKey Source, byte[] Derived);
 
     /// <summary>HMAC-SHA256 under the link key over a use label and the data.</summary>
     public static byte[] Mac(byte[] key, string use, ReadOnlySpan<byte> data)
