@@ -77,8 +77,12 @@ param entraTenantId string = ''
 @description('Token audiences App Service Authentication accepts besides the client id and api://{client id}: e.g. https://childshare.contoso.org, a custom domain of the tenant in front of the app, which is the base URL Power BI asks a token for (infra/DEPLOY.md).')
 param entraAllowedAudiences string[] = []
 
+@description('The public address parent links start with (ParentLink__BaseUrl): the app\'s default host name, or a custom domain in front of it.')
+param parentLinkBaseUrl string = ''
+
 var abbrs = loadJsonContent('abbreviations.json')
 var token = uniqueString(subscription().id, resourceGroup().id, workload, environmentName)
+var functionAppName = '${abbrs.functionApp}${workload}-${environmentName}-${token}'
 var allTags = union(tags, { workload: workload, environment: environmentName })
 
 // Containers of the data storage account. uploads, rejects, exports and locks are read from the
@@ -91,6 +95,7 @@ var containers = {
   exports: 'exports'
   locks: 'locks'
   archive: 'archive'
+  disclosures: 'disclosures'
 }
 
 // The logical tables of ChildShare.Core.Storage.TableNames (Storage__TablePrefix is '' in Azure).
@@ -111,6 +116,9 @@ var tables = [
   'consentchildren'
   'consentexpiry'
   'consentsources'
+  'parentlinks'
+  'parentlinkrate'
+  'consentdisclosures'
   // ChildShare.Core.Linkage.LinkageTables: encodings, the token index, clusters, do-not-link constraints.
   'linkrecords'
   'linktokens'
@@ -227,6 +235,7 @@ var appSettings = {
   Storage__RejectsContainer: containers.rejects
   Storage__ExportsContainer: containers.exports
   Storage__LocksContainer: containers.locks
+  Storage__DisclosuresContainer: containers.disclosures
 
   // PseudonymizationOptions: the key is the current version of a Key Vault secret.
   Pseudonymization__KeySource: 'KeyVault'
@@ -253,12 +262,17 @@ var appSettings = {
   Consent__RenewalWindowDays: '30'
   Consent__MaxConsentDays: '365'
   Consent__ExpiryParallelism: '8'
+  // The parent's signed-link page (CONSENT.md): where links point, how long they last, the hourly limits per link and per client.
+  ParentLink__BaseUrl: empty(parentLinkBaseUrl) ? 'https://${functionAppName}.azurewebsites.net' : parentLinkBaseUrl
+  ParentLink__LinkDays: '30'
+  ParentLink__RequestsPerLinkPerHour: '60'
+  ParentLink__RequestsPerClientPerHour: '120'
 }
 
 module functionApp 'modules/functionapp.bicep' = {
   name: 'function-app'
   params: {
-    name: '${abbrs.functionApp}${workload}-${environmentName}-${token}'
+    name: functionAppName
     planName: '${abbrs.functionAppPlan}${workload}-${environmentName}'
     location: location
     tags: allTags

@@ -43,6 +43,10 @@ public static class AgreementCommands
         var keyId = new Option<string>("--key-id") { Description = "The key id (the 16 hex digits after csk_).", Required = true };
         var orgFilter = new Option<string?>("--org") { Description = "Only this organization's keys." };
         var actor = "operator:" + Environment.UserName;
+        var parentConfirmation = new Option<bool>("--require-parent-confirmation")
+        {
+            Description = "Identifiable consents under this agreement are in force only once the parent confirms them on the parent page.",
+        };
 
         DataSharingAgreement Terms(ParseResult r) => new()
         {
@@ -58,12 +62,13 @@ public static class AgreementCommands
             AllowedDimensions = r.GetValue(dimensions) is "all" ? ReportDimensions.All : List(r.GetValue(dimensions)).Select(d => ReportDimensions.Canonical(d) ?? d).ToList(),
             Protection = Enum.Parse<DifferencingProtection>(r.GetValue(protection)!, ignoreCase: true),
             DocumentReference = r.GetValue(document)!,
+            RequireParentConfirmation = r.GetValue(parentConfirmation),
         };
 
         Command Define(string name, string description, Option[] options, Func<IServiceProvider, ParseResult, CancellationToken, Task> action) =>
             CliCommands.Add(root, verbose, name, description, options, action, ex => ex is AgreementValidationException or ArgumentException or FormatException);
 
-        Option[] termsOptions = [id, title, parties, recipients, modes, purpose, from, to, minimum, dimensions, protection, document];
+        Option[] termsOptions = [id, title, parties, recipients, modes, purpose, from, to, minimum, dimensions, protection, document, parentConfirmation];
         Define("agreement-create", "Create a data sharing agreement (audited).", termsOptions, async (s, r, ct) =>
             Show(await s.GetRequiredService<AgreementStore>().CreateAsync(Terms(r), actor, ct)));
         Define("agreement-amend", "Amend an agreement: replaces its terms with a new version (audited).", termsOptions, async (s, r, ct) =>

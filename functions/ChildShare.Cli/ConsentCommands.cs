@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using ChildShare.Core.Callers;
 using ChildShare.Core.Consent;
+using ChildShare.Core.Consent.Parent;
 using ChildShare.Core.Ingestion;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -84,6 +85,32 @@ public static class ConsentCommands
                 .Select(ConsentView.From)));
         Define("reindex", "Rebuild the index of consents by source (consents stored before it existed, or after a crash); idempotent.", [], async (s, _, ct) =>
             cli.Out.WriteLine($"{await s.GetRequiredService<ConsentStore>().ReindexSourcesAsync(ct)} consent(s) indexed by source."));
+        var qr = new Option<string?>("--qr") { Description = "Also write the link's QR code to this PNG file (for a printed form)." };
+        var linkId = new Option<string>("--link") { Description = "The link id.", Required = true };
+        var document = new Option<string>("--document") { Description = "The disclosure document id (as consents name it).", Required = true };
+        var version = new Option<string>("--version") { Description = "The document's version.", Required = true };
+        var textFile = new Option<string>("--file") { Description = "The document's exact text (UTF-8).", Required = true };
+        Define("link", "Issue a signed link to the parent's page of a consent (prints the URL; --qr writes its QR code).", [asOrganization, id, qr], async (s, r, ct) =>
+        {
+            var issued = await s.GetRequiredService<ParentLinkService>().IssueAsync(As(r), r.GetValue(id)!, ct)
+                ?? throw new ArgumentException("No consent with this id is visible to the organization.");
+            if (r.GetValue(qr) is { Length: > 0 } png)
+            {
+                await File.WriteAllBytesAsync(png, Convert.FromBase64String(issued.QrCodePng), ct);
+            }
+
+            Show(new { issued.LinkId, issued.ConsentId, issued.Url, issued.ExpiresAt, qrCode = r.GetValue(qr) });
+        });
+        Define("link-revoke", "Revoke a parent link the organization issued (its page then shows a plain error).", [asOrganization, id, linkId], async (s, r, ct) =>
+            Show(await s.GetRequiredService<ParentLinkService>().RevokeAsync(As(r), r.GetValue(id)!, r.GetValue(linkId)!, ct)
+                ?? throw new ArgumentException("The consent has no link with this id issued by the organization.")));
+        Define("disclosure-upload", "Store the exact text of a disclosure document shown to parents (written once; prints its SHA-256 for consents).",
+            [asOrganization, document, version, textFile], async (s, r, ct) =>
+            {
+                var text = await File.ReadAllTextAsync(r.GetValue(textFile)!, ct);
+                var sha256 = await s.GetRequiredService<DisclosureDocuments>().UploadAsync(As(r), r.GetValue(document)!, r.GetValue(version)!, text, ct);
+                Show(new { documentId = r.GetValue(document), version = r.GetValue(version), sha256 });
+            });
         root.Subcommands.Add(consent);
     }
 

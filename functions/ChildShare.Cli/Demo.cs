@@ -46,6 +46,13 @@ public static class Demo
         await output.WriteLineAsync();
         await output.WriteLineAsync($"{records} provider records link into {children} community children (a child served by several providers counts once).");
         await output.WriteLineAsync("Rejected rows are listed (line, field, reason) in the rejects container; run the demo again and every upload is recognized, nothing counted twice.");
+        if (providers.Any(p => p.Id == "district-north") && providers.Any(p => p.Id == "bright-futures"))
+        {
+            // The parent's page (CONSENT.md): a sample consent for the district's first sample child, and its signed link.
+            await output.WriteLineAsync();
+            await op.ParentLinkAsync("district-north", "S100001", "bright-futures", cancellationToken);
+        }
+
         return manifests.All(m => m.Status is not UploadStatus.Failed) ? 0 : 1;
     }
 }

@@ -2,6 +2,8 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Azure.Storage.Blobs.Models;
 using ChildShare.Core.Callers;
+using ChildShare.Core.Consent;
+using ChildShare.Core.Consent.Parent;
 using ChildShare.Core.Ingestion;
 using ChildShare.Core.Storage;
 
@@ -9,7 +11,8 @@ namespace ChildShare.Cli;
 
 /// <summary>The operator's steps, one method each, shared by the commands and the demo.</summary>
 public sealed class Operator(
-    ChildShareStorage storage, ProviderRegistry providers, ManifestStore manifests, UploadManifestReader manifestReader, IngestionService ingestion, TextWriter output)
+    ChildShareStorage storage, ProviderRegistry providers, ManifestStore manifests, UploadManifestReader manifestReader, IngestionService ingestion,
+    ConsentService consents, ParentLinkService links, DisclosureDocuments disclosures, TimeProvider time, TextWriter output)
 {
     public static readonly JsonSerializerOptions PrintOptions = new(JsonSerializerDefaults.Web)
     {
@@ -107,6 +110,39 @@ public sealed class Operator(
         }
 
         await PrintAsync(manifest);
+    }
+
+    /// <summary>
+    /// The parent's side of the demo: <paramref name="owner"/> stores a disclosure text, records a consent for its child
+    /// <paramref name="localChildId"/> (sharing with <paramref name="recipient"/>), once, and prints a signed link to the parent's page.
+    /// </summary>
+    public async Task<IssuedParentLink?> ParentLinkAsync(string owner, string localChildId, string recipient, CancellationToken cancellationToken)
+    {
+        var caller = Caller.OperatorFor(owner, "demo");
+        const string notice = "Sample disclosure: your child's name, date of birth and program enrolment are shared with the after-school program to coordinate support. You may revoke at any time on your consent page.";
+        var sha256 = await disclosures.UploadAsync(caller, "demo-notice", "1", notice, cancellationToken);
+        var existing = await consents.ForChildAsync(caller, owner, localChildId, cancellationToken);
+        if (existing is null)
+        {
+            return null;
+        }
+
+        var consent = existing.FirstOrDefault(c => c.Consent.Status == ConsentStatus.Active)?.Consent ?? (await consents.RecordAsync(caller, new ConsentDraft
+        {
+            LocalChildId = localChildId,
+            GivenBy = new ConsentGrantor("Sample Parent", "parent"),
+            Sources = [owner],
+            Recipients = [recipient],
+            Purpose = "Coordinate after-school support (sample data)",
+            Categories = [ConsentCategories.Identity, ConsentCategories.Enrollment],
+            Disclosure = new ConsentDisclosure("demo-notice", "1", sha256),
+            Signature = new ConsentSignature(SignatureMethod.Electronic, Evidence: "demo"),
+            ExpiresAt = time.GetUtcNow().AddDays(90),
+        }, cancellationToken)).Consent;
+        var link = await links.IssueAsync(caller, consent.Id, cancellationToken);
+        await output.WriteLineAsync($"Parent link to consent {consent.Id} (open it where the function app runs; expires {link?.ExpiresAt:yyyy-MM-dd}):");
+        await output.WriteLineAsync(link?.Url);
+        return link;
     }
 
     private Task PrintAsync(UploadManifest manifest) => output.WriteLineAsync(JsonSerializer.Serialize(manifest, PrintOptions));

@@ -72,6 +72,13 @@ public sealed record DataSharingAgreement
     /// <summary>Terms of de-identified exports (k, quasi-identifiers, suppression limit...); null: the protective defaults of EXPORTS.md.</summary>
     public ChildShare.Core.Deidentification.DeidentificationTerms? DeIdentification { get; init; }
 
+    /// <summary>
+    /// Whether identifiable consents relied on under this agreement must be confirmed by the parent on the
+    /// parent page: a consent recorded under it stays Pending until the parent confirms, and the
+    /// identifiable report releases nothing under this agreement on a consent the parent has not confirmed.
+    /// </summary>
+    public bool RequireParentConfirmation { get; init; }
+
     /// <summary>Where the signed agreement is kept (a document system URL or reference).</summary>
     public string DocumentReference { get; init; } = "";
 

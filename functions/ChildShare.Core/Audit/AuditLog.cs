@@ -91,6 +91,12 @@ public static class AuditEvents
     public const string UploadManifestRead = "UploadManifestRead";
     public const string AgreementRead = "AgreementRead";
     public const string AgreementsListed = "AgreementsListed";
+    public const string ParentLinkIssued = "ParentLinkIssued";
+    public const string ParentLinkRevoked = "ParentLinkRevoked";
+    public const string ParentPageViewed = "ParentPageViewed";
+    public const string ParentPageRefused = "ParentPageRefused";
+    public const string ConsentConfirmedByParent = "ConsentConfirmedByParent";
+    public const string DisclosureDocumentUploaded = "DisclosureDocumentUploaded";
 }
 
 /// <summary>How an audit entry ends, where it is not a request's own outcome (Succeeded, Denied, NotFound...).</summary>

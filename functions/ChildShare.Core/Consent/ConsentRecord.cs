@@ -60,6 +60,13 @@ public sealed record ConsentGrantor(string Name, string Relationship);
 /// <summary>The disclosure shown to the parent: a document, its version and the SHA-256 (hex) of the exact text shown.</summary>
 public sealed record ConsentDisclosure(string DocumentId, string Version, string Sha256);
 
+/// <summary>
+/// The parent's own confirmation of the consent on the parent page: signature evidence the parent gave
+/// through their link (when, which link, a SHA-256 of the browser's user agent), not a claim of the
+/// recording organization.
+/// </summary>
+public sealed record ParentConfirmation(DateTimeOffset ConfirmedAt, string LinkId, string UserAgentSha256);
+
 /// <summary>How the consent was signed.</summary>
 public sealed record ConsentSignature(SignatureMethod Method, string? BlobReference = null, string? Evidence = null);
 
@@ -133,6 +140,20 @@ public sealed record ConsentRecord
     public IReadOnlyList<OwnerAuthorization> Authorizations { get; init; } = [];
 
     public string RecordedBy { get; init; } = "";
+
+    /// <summary>
+    /// Whether the parent must confirm the consent on the parent page before it is in force (its agreement
+    /// says so, <see cref="Agreements.DataSharingAgreement.RequireParentConfirmation"/>): it is recorded
+    /// <see cref="ConsentStatus.Pending"/> and becomes Active when the parent confirms.
+    /// </summary>
+    public bool ParentConfirmationRequired { get; init; }
+
+    /// <summary>The parent's confirmation on the parent page, once given.</summary>
+    public ParentConfirmation? ParentConfirmation { get; init; }
+
+    /// <summary>Whether the consent waits for the parent's confirmation before it is in force.</summary>
+    [JsonIgnore]
+    public bool AwaitsParentConfirmation => Status == ConsentStatus.Pending && ParentConfirmationRequired && ParentConfirmation is null;
 
     public DateTimeOffset UpdatedAt { get; init; }
 

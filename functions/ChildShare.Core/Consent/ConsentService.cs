@@ -98,12 +98,14 @@ public partial class ConsentService(
             errors.Add("givenAt is in the future.");
         }
 
-        await ValidateExpiryAsync(draft.ExpiresAt, effective, now, draft.AgreementId, errors, cancellationToken).ConfigureAwait(false);
+        var agreement = await ValidateExpiryAsync(draft.ExpiresAt, effective, now, draft.AgreementId, errors, cancellationToken).ConfigureAwait(false);
         if (errors.Count > 0)
         {
             throw new ConsentValidationException(errors);
         }
 
+        // Under an agreement that asks for it, the parent confirms on the parent page before the consent is in force.
+        var awaitParent = agreement?.RequireParentConfirmation == true;
         var (childKey, localToken) = await ResolveChildAsync(provider, draft.LocalChildId, cancellationToken).ConfigureAwait(false)
             ?? throw new ConsentValidationException([$"Provider {provider} has no record of this child: ingest the child's records before recording a consent."]);
         var actor = ConsentActor.Of(caller);
@@ -131,6 +133,8 @@ public partial class ConsentService(
             GivenAt = draft.GivenAt ?? now,
             EffectiveFrom = effective,
             ExpiresAt = draft.ExpiresAt!.Value,
+            Status = awaitParent ? ConsentStatus.Pending : ConsentStatus.Active,
+            ParentConfirmationRequired = awaitParent,
             RecordedBy = actor.Name,
             UpdatedAt = now,
             UpdatedBy = actor.Name,
@@ -242,11 +246,14 @@ public partial class ConsentService(
             errors.Add("givenAt is in the future.");
         }
 
-        await ValidateExpiryAsync(renewal.ExpiresAt, now, now, old.AgreementId, errors, cancellationToken).ConfigureAwait(false);
+        var agreement = await ValidateExpiryAsync(renewal.ExpiresAt, now, now, old.AgreementId, errors, cancellationToken).ConfigureAwait(false);
         if (errors.Count > 0)
         {
             throw new ConsentValidationException(errors);
         }
+
+        // A renewal is a new signature: where the parent confirms consents, they confirm the renewal too.
+        var awaitParent = old.ParentConfirmationRequired || agreement?.RequireParentConfirmation == true;
 
         var disclosure = renewal.Disclosure is { } given ? given with { Sha256 = given.Sha256.ToLowerInvariant() } : old.Disclosure;
         var pending = await store.AddAsync(old with
@@ -256,6 +263,7 @@ public partial class ConsentService(
             Categories = categories, Disclosure = disclosure, Signature = renewal.Signature!,
             GivenAt = renewal.GivenAt ?? now, EffectiveFrom = now, ExpiresAt = renewal.ExpiresAt!.Value,
             RevokedAt = null, RevokedBy = null, RevocationReason = null, ExpiredAt = null,
+            ParentConfirmationRequired = awaitParent, ParentConfirmation = null,
             RecordedBy = actor.Name, UpdatedAt = now, UpdatedBy = actor.Name,
         }, actor, AuditEvents.ConsentRenewalStarted, cancellationToken).ConfigureAwait(false);
 
@@ -281,6 +289,13 @@ public partial class ConsentService(
             }
         }
 
+        if (awaitParent)
+        {
+            // Step 3 is the parent's: the renewal stays Pending until they confirm it on the parent page.
+            LogAwaitingParent(logger, pending.Consent.Id);
+            return pending;
+        }
+
         // Step 3: activate the renewal, unless a revocation reached it first.
         for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
@@ -303,6 +318,64 @@ public partial class ConsentService(
 
         throw new ConsentConflictException("The renewal kept changing; try again.");
     }
+
+    /// <summary>
+    /// The parent confirms the consent on the parent page (through link <paramref name="linkId"/>): the
+    /// confirmation is kept as the parent's signature evidence, and a consent waiting for it becomes Active.
+    /// Idempotent: a consent already confirmed is returned unchanged. Refused (conflict) for a consent that is
+    /// revoked, expired, superseded or abandoned, and for a renewal whose original was not superseded by it.
+    /// </summary>
+    public async Task<VersionedConsent?> ConfirmByParentAsync(string id, string linkId, string userAgentSha256, CancellationToken cancellationToken = default)
+    {
+        var actor = ConsentActor.System(ParentActorName(linkId));
+        for (var attempt = 0; attempt < MaxAttempts; attempt++)
+        {
+            var current = await store.GetAsync(id, cancellationToken).ConfigureAwait(false);
+            if (current is null)
+            {
+                return null;
+            }
+
+            var consent = current.Consent;
+            if (consent.ParentConfirmation is not null)
+            {
+                return current;
+            }
+
+            var now = time.GetUtcNow();
+            var confirmable = now < consent.ExpiresAt && (consent.Status == ConsentStatus.Active || consent.AwaitsParentConfirmation);
+            if (confirmable && consent.Status == ConsentStatus.Pending && consent.Supersedes is { } original
+                && (await store.GetAsync(original, cancellationToken).ConfigureAwait(false))?.Consent.SupersededBy != consent.Id)
+            {
+                // A renewal interrupted before it superseded its original: activating it would leave two consents in force.
+                confirmable = false;
+            }
+
+            if (!confirmable)
+            {
+                throw new ConsentConflictException("This consent can no longer be confirmed (it is revoked, expired, superseded or not complete).");
+            }
+
+            var confirmed = consent with
+            {
+                Status = ConsentStatus.Active,
+                ParentConfirmation = new ParentConfirmation(now, linkId, userAgentSha256),
+                UpdatedAt = now,
+                UpdatedBy = actor.Name,
+            };
+            if (await store.TryReplaceAsync(current, confirmed, actor, AuditEvents.ConsentConfirmedByParent, cancellationToken).ConfigureAwait(false) is { } done)
+            {
+                return done;
+            }
+
+            LogConflict(logger, id, "parent confirmation");
+        }
+
+        throw new ConsentConflictException("The consent kept changing; the confirmation was not recorded. Try again.");
+    }
+
+    /// <summary>The actor of a parent acting through their link: what <c>revokedBy</c> and the audit show.</summary>
+    public static string ParentActorName(string linkId) => "parent/link/" + linkId;
 
     /// <summary>Marks a consent past its expiry as expired; false when it is not active or not yet due (idempotent).</summary>
     public async Task<bool> ExpireAsync(string id, CancellationToken cancellationToken = default)
@@ -536,13 +609,14 @@ public partial class ConsentService(
         }
     }
 
-    private async Task ValidateExpiryAsync(DateTimeOffset? expiresAt, DateTimeOffset effective, DateTimeOffset now, string? agreementId, List<string> errors,
-        CancellationToken cancellationToken)
+    /// <summary>Checks the expiry against the caps; returns the agreement the consent is given under, when it names one that exists.</summary>
+    private async Task<DataSharingAgreement?> ValidateExpiryAsync(DateTimeOffset? expiresAt, DateTimeOffset effective, DateTimeOffset now, string? agreementId,
+        List<string> errors, CancellationToken cancellationToken)
     {
         if (expiresAt is not { } expiry)
         {
             errors.Add("expiresAt is required: every consent expires.");
-            return;
+            return null;
         }
 
         if (expiry <= now || expiry <= effective)
@@ -558,7 +632,7 @@ public partial class ConsentService(
 
         if (string.IsNullOrWhiteSpace(agreementId))
         {
-            return;
+            return null;
         }
 
         var agreement = await agreements.GetAsync(agreementId, cancellationToken).ConfigureAwait(false);
@@ -574,6 +648,8 @@ public partial class ConsentService(
         {
             errors.Add($"Agreement {agreementId} ends on {RecordKeys.IsoDate(last)}: the consent may not run past it.");
         }
+
+        return agreement;
     }
 
     private static void ValidateOrganizations(IReadOnlyList<string>? organizations, string field, List<string> errors)
@@ -683,6 +759,9 @@ public partial class ConsentService(
 
     [LoggerMessage(EventId = 7003, Level = LogLevel.Information, Message = "Consent {ConsentId} renewed as {NewConsentId}")]
     private static partial void LogRenewed(ILogger logger, string consentId, string newConsentId);
+
+    [LoggerMessage(EventId = 7005, Level = LogLevel.Information, Message = "Consent renewal {ConsentId} waits for the parent's confirmation")]
+    private static partial void LogAwaitingParent(ILogger logger, string consentId);
 
     [LoggerMessage(EventId = 7004, Level = LogLevel.Information, Message = "Consent {ConsentId} changed concurrently during {Operation}; re-reading")]
     private static partial void LogConflict(ILogger logger, string consentId, string operation);

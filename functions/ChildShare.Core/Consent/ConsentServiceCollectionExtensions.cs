@@ -1,9 +1,10 @@
+using ChildShare.Core.Consent.Parent;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace ChildShare.Core.Consent;
 
-/// <summary>Registers the consent store, life cycle, owners' authorizations, expiry job and identifiable report.</summary>
+/// <summary>Registers the consent store, life cycle, owners' authorizations, expiry job, identifiable report and the parent's page.</summary>
 public static class ConsentServiceCollectionExtensions
 {
     public static IServiceCollection AddChildShareConsent(this IServiceCollection services)
@@ -15,6 +16,13 @@ public static class ConsentServiceCollectionExtensions
         services.TryAddSingleton<ChildRecordReader>();
         services.TryAddSingleton<OwnerAuthorizationService>();
         services.TryAddSingleton<IdentifiableReportService>();
+        services.AddOptions<ParentLinkOptions>().BindConfiguration(ParentLinkOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton<ParentLinkKeys>();
+        services.TryAddSingleton<ParentLinkService>();
+        services.TryAddSingleton<ParentRateLimiter>();
+        services.TryAddSingleton<DisclosureRecord>();
+        services.TryAddSingleton<DisclosureDocuments>();
+        services.TryAddSingleton<ParentPageService>();
         return services;
     }
 }

@@ -6,7 +6,7 @@ public sealed record ConsentView(
     string Purpose, IReadOnlyList<string> Categories, DateOnly? DataFrom, DateOnly? DataTo, ConsentDisclosure Disclosure, ConsentSignature Signature,
     string? AgreementId, DateTimeOffset GivenAt, DateTimeOffset EffectiveFrom, DateTimeOffset ExpiresAt, DateTimeOffset? RevokedAt, string? RevokedBy,
     string? RevocationReason, DateTimeOffset? ExpiredAt, string? Supersedes, string? SupersededBy, IReadOnlyList<ConsentAuthorizationView> Authorizations,
-    string RecordedBy, DateTimeOffset UpdatedAt, string ETag)
+    string RecordedBy, DateTimeOffset UpdatedAt, string ETag, bool ParentConfirmationRequired = false, ParentConfirmation? ParentConfirmation = null)
 {
     public static ConsentView From(VersionedConsent versioned)
     {
@@ -15,7 +15,7 @@ public sealed record ConsentView(
         return new(c.Id, c.Version, c.Status, c.OwnerProviderId, c.GivenBy, c.Sources, c.Recipients, c.Purpose, c.Categories, c.DataFrom, c.DataTo, c.Disclosure,
             c.Signature, c.AgreementId, c.GivenAt, c.EffectiveFrom, c.ExpiresAt, c.RevokedAt, c.RevokedBy, c.RevocationReason, c.ExpiredAt, c.Supersedes,
             c.SupersededBy, c.AuthorizationsBySource.Select(a => new ConsentAuthorizationView(a.SourceId, a.Decision, a.DecidedAt)).ToList(), c.RecordedBy, c.UpdatedAt,
-            versioned.ETag);
+            versioned.ETag, c.ParentConfirmationRequired, c.ParentConfirmation);
     }
 }
 

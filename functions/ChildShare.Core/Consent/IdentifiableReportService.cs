@@ -38,9 +38,12 @@ public static class ConsentDenialReasons
     /// <summary>The source declined, or withdrew its authorization of, the consent in force.</summary>
     public const string OwnerDeclined = "owner-declined";
 
+    /// <summary>The consent waits for the parent's own confirmation on the parent page (the agreement requires it).</summary>
+    public const string AwaitingParentConfirmation = "awaiting-parent-confirmation";
+
     /// <summary>The order in which one reason is chosen to summarize several.</summary>
     public static readonly IReadOnlyList<string> Precedence =
-        [Revoked, Expired, OwnerDeclined, AwaitingOwnerAuthorization, CategoryNotCovered, NoAgreement, NotYetEffective, NoConsent];
+        [Revoked, Expired, OwnerDeclined, AwaitingParentConfirmation, AwaitingOwnerAuthorization, CategoryNotCovered, NoAgreement, NotYetEffective, NoConsent];
 }
 
 /// <summary>The request body: the recipient's own local id for the child, optionally categories and a period.</summary>
@@ -114,8 +117,8 @@ public sealed record IdentifiableReportResult(
 /// no identifier is logged or audited.
 /// </summary>
 public partial class IdentifiableReportService(
-    ConsentService consents, ConsentStore store, SharingDecisionPoint decisions, ChildRecordReader records, AuditLog audit, TimeProvider time,
-    ILogger<IdentifiableReportService> logger)
+    ConsentService consents, ConsentStore store, SharingDecisionPoint decisions, ChildRecordReader records, AuditLog audit, Parent.DisclosureRecord disclosures,
+    TimeProvider time, ILogger<IdentifiableReportService> logger)
 {
     public async Task<IdentifiableReportResult> RunAsync(Caller caller, IdentifiableReportRequest request, CancellationToken cancellationToken = default)
     {
@@ -213,6 +216,22 @@ public partial class IdentifiableReportService(
                 continue;
             }
 
+            if (decision.Agreement.RequireParentConfirmation)
+            {
+                // This agreement relies only on consents the parent confirmed on the parent page themselves.
+                var confirmed = inForce.Where(c => c.ParentConfirmation is not null).ToList();
+                var confirmedCovered = confirmed.SelectMany(c => c.Categories).Distinct(StringComparer.Ordinal).ToList();
+                if (confirmed.Count == 0 || (requested?.Any(r => !confirmedCovered.Contains(r, StringComparer.Ordinal)) ?? false))
+                {
+                    denials.Add(new SourceDenial(source, ConsentDenialReasons.AwaitingParentConfirmation,
+                        $"Agreement {decision.Agreement.Id} requires the parent's own confirmation of the consent on the parent page; it has not been given."));
+                    continue;
+                }
+
+                inForce = confirmed;
+                covered = confirmedCovered;
+            }
+
             allowed.Add((source, inForce, requested ?? covered, decision.Agreement));
         }
 
@@ -231,9 +250,18 @@ public partial class IdentifiableReportService(
 
         var rows = released.Sum(r => (r.Identity?.Count ?? 0) + (r.Address?.Count ?? 0) + (r.Demographics?.Count ?? 0) + (r.Academic?.Count ?? 0) + (r.Services?.Count ?? 0));
         var reliedIds = released.SelectMany(r => r.ConsentIds).Distinct(StringComparer.Ordinal).ToList();
-        await AuditAsync(caller, "Succeeded", request, reliedIds, released.Select(r => r.AgreementId).Distinct(StringComparer.Ordinal).ToList(),
+        var entry = await AuditAsync(caller, "Succeeded", request, reliedIds, released.Select(r => r.AgreementId).Distinct(StringComparer.Ordinal).ToList(),
             released.Select(r => r.ProviderId).ToList(), denials.Select(d => d.ProviderId).ToList(), rows,
             denials.Count > 0 ? string.Join(',', denials.Select(d => d.ProviderId + ":" + d.Reason)) : null, cancellationToken).ConfigureAwait(false);
+
+        // The parent's record of disclosures, before anything is released (an outage withholds the report, like the audit's).
+        var reliedConsents = allowed.SelectMany(a => a.Consents).DistinctBy(c => c.Id).ToList();
+        await disclosures.RecordAsync(reliedConsents.Select(c =>
+        {
+            var under = released.Where(r => r.ConsentIds.Contains(c.Id, StringComparer.Ordinal)).ToList();
+            return (c.Id, new Parent.Disclosure(now, caller.OrganizationId, under.Select(r => r.ProviderId).ToList(),
+                under.SelectMany(r => r.Categories).Intersect(c.Categories, StringComparer.Ordinal).Distinct(StringComparer.Ordinal).ToList()));
+        }).ToList(), entry, cancellationToken).ConfigureAwait(false);
         LogServed(logger, caller.OrganizationId, released.Count, denials.Count, rows);
         return new(IdentifiableReportStatus.Ok, new IdentifiableReport(now, released, denials), null, denials, []);
     }
@@ -253,6 +281,12 @@ public partial class IdentifiableReportService(
         if (naming.Any(c => c.Status == ConsentStatus.Revoked))
         {
             return new(source, ConsentDenialReasons.Revoked, $"The consent for {source} was revoked.");
+        }
+
+        if (naming.Any(c => c.AwaitsParentConfirmation && now < c.ExpiresAt))
+        {
+            return new(source, ConsentDenialReasons.AwaitingParentConfirmation,
+                $"The consent for {source} is not in force until the parent confirms it on the parent page.");
         }
 
         if (naming.Any(c => c.Status == ConsentStatus.Expired || (c.Status == ConsentStatus.Active && now >= c.ExpiresAt)))
@@ -378,10 +412,10 @@ public partial class IdentifiableReportService(
 
     private static DateOnly? Min(DateOnly? a, DateOnly? b) => a is null ? b : b is null ? a : a < b ? a : b;
 
-    private async Task AuditAsync(Caller caller, string outcome, IdentifiableReportRequest request, IReadOnlyList<string> consentIds, IReadOnlyList<string> agreementIds,
-        IReadOnlyList<string> included, IReadOnlyList<string> excluded, long? rows, string? detail, CancellationToken cancellationToken)
+    private async Task<(string Partition, string Row)> AuditAsync(Caller caller, string outcome, IdentifiableReportRequest request, IReadOnlyList<string> consentIds,
+        IReadOnlyList<string> agreementIds, IReadOnlyList<string> included, IReadOnlyList<string> excluded, long? rows, string? detail, CancellationToken cancellationToken)
     {
-        await audit.AppendAsync(new AuditEntry(AuditEvents.IdentifiableReport, outcome)
+        return await audit.AppendAsync(new AuditEntry(AuditEvents.IdentifiableReport, outcome)
         {
             Caller = caller,
             // Never the child's local id: the consents relied on say which child, to those who may know.

@@ -21,6 +21,8 @@ public class ChildShareStorage(TableServiceClient tables, BlobServiceClient blob
 
     public BlobContainerClient Locks => blobs.GetBlobContainerClient(_options.LocksContainer);
 
+    public BlobContainerClient Disclosures => blobs.GetBlobContainerClient(_options.DisclosuresContainer);
+
     /// <summary>The name of a lock blob: scoped by the table prefix, like the tables it protects.</summary>
     public string LockName(string logicalName) => _options.TablePrefix + logicalName;
 
@@ -32,7 +34,7 @@ public class ChildShareStorage(TableServiceClient tables, BlobServiceClient blob
             await Table(name).CreateIfNotExistsAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        foreach (var container in new[] { Uploads, Rejects, Exports, Locks })
+        foreach (var container in new[] { Uploads, Rejects, Exports, Locks, Disclosures })
         {
             await container.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
         }

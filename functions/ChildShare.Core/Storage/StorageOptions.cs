@@ -22,4 +22,7 @@ public sealed class StorageOptions
 
     /// <summary>The container of lock blobs (the linkage lock), leased by whichever instance holds the lock.</summary>
     public string LocksContainer { get; set; } = "locks";
+
+    /// <summary>The disclosure documents shown to parents, at <c>{organization}/{documentId}/{version}</c> (UTF-8 text, written once).</summary>
+    public string DisclosuresContainer { get; set; } = "disclosures";
 }

@@ -58,7 +58,16 @@ public static class TableNames
     /// <summary>Consents by source organization, with its decision: PK source organization id, RK consent id (an index of <see cref="Consents"/>).</summary>
     public const string ConsentSources = "consentsources";
 
+    /// <summary>Parents' signed links: PK link id, RK <c>link</c> (the consent, the issuer, expiry, revocation).</summary>
+    public const string ParentLinks = "parentlinks";
+
+    /// <summary>The parent pages' rate-limit counters: PK the UTC hour <c>yyyyMMddHH</c>, RK <c>link|{id}</c> or <c>client|{keyed hash}</c>.</summary>
+    public const string ParentLinkRate = "parentlinkrate";
+
+    /// <summary>Each disclosure made under a consent, newest first: PK consent id, RK inverted ticks and the audit row key.</summary>
+    public const string ConsentDisclosures = "consentdisclosures";
+
     public static IReadOnlyList<string> All { get; } =
         [Providers, Manifests, Identities, Records, Children, Activity, UploadStaging, Agreements, Principals, ApiKeys, Audit, Consents, ConsentChildren, ConsentExpiry,
-            ConsentSources];
+            ConsentSources, ParentLinks, ParentLinkRate, ConsentDisclosures];
 }

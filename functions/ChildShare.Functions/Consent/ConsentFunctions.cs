@@ -1,7 +1,10 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Nodes;
+using ChildShare.Core.Audit;
 using ChildShare.Core.Callers;
 using ChildShare.Core.Consent;
+using ChildShare.Core.Consent.Parent;
 using ChildShare.Functions.Http;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
@@ -22,7 +25,7 @@ public sealed record ConsentSearchRequest(string Child, string? Provider = null)
 /// Responses carry the consent's ETag; a renewal honours If-Match. Every read and every change is
 /// audited by the services before anything is released or changed (503 when the audit is down).
 /// </summary>
-public sealed class ConsentFunctions(CallerResolver callers, ConsentService consents, OwnerAuthorizationService authorizations)
+public sealed class ConsentFunctions(CallerResolver callers, ConsentService consents, OwnerAuthorizationService authorizations, ParentLinkService links)
 {
     public static JsonSerializerOptions Json => JsonBodies.Options;
 
@@ -40,7 +43,8 @@ public sealed class ConsentFunctions(CallerResolver callers, ConsentService cons
         return draft is null ? invalid! : await Problems.GuardAsync(async () =>
         {
             var recorded = await consents.RecordAsync(caller, draft, cancellationToken);
-            return Respond(request, StatusCodes.Status201Created, recorded, $"/api/consents/{recorded.Consent.Id}");
+            return Respond(request, StatusCodes.Status201Created, recorded, $"/api/consents/{recorded.Consent.Id}",
+                await ParentLinkAsync(caller, recorded.Consent.Id, cancellationToken));
         });
     }
 
@@ -90,7 +94,8 @@ public sealed class ConsentFunctions(CallerResolver callers, ConsentService cons
         var ifMatch = request.Headers.IfMatch.ToString();
         return body is null ? invalid! : await Problems.GuardAsync(async () =>
             await consents.RenewAsync(caller, id, body, string.IsNullOrEmpty(ifMatch) ? null : ifMatch, cancellationToken) is { } renewed
-                ? Respond(request, StatusCodes.Status201Created, renewed, $"/api/consents/{renewed.Consent.Id}")
+                ? Respond(request, StatusCodes.Status201Created, renewed, $"/api/consents/{renewed.Consent.Id}",
+                    await ParentLinkAsync(caller, renewed.Consent.Id, cancellationToken))
                 : Problems.NotFound("No consent has this id."));
     }
 
@@ -200,7 +205,24 @@ public sealed class ConsentFunctions(CallerResolver callers, ConsentService cons
     private static ContentResult Ok(object body) =>
         new() { Content = JsonSerializer.Serialize(body, Json), ContentType = "application/json; charset=utf-8", StatusCode = StatusCodes.Status200OK };
 
-    private static ContentResult Respond(HttpRequest request, int status, VersionedConsent consent, string? location = null)
+    /// <summary>
+    /// A parent link for a consent just recorded or renewed. The consent is recorded either way: when the link
+    /// cannot be issued (its audit entry could not be written), the answer says so and the organization asks
+    /// for one with <c>POST /api/consents/{id}/links</c>.
+    /// </summary>
+    private async Task<JsonNode> ParentLinkAsync(Caller caller, string consentId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return JsonSerializer.SerializeToNode(await links.IssueAsync(caller, consentId, cancellationToken), Json)!;
+        }
+        catch (AuditUnavailableException)
+        {
+            return new JsonObject { ["error"] = "No parent link could be issued now; ask for one with POST /api/consents/{id}/links." };
+        }
+    }
+
+    private static ContentResult Respond(HttpRequest request, int status, VersionedConsent consent, string? location = null, JsonNode? parentLink = null)
     {
         request.HttpContext.Response.Headers.ETag = consent.ETag;
         if (location is not null)
@@ -208,6 +230,12 @@ public sealed class ConsentFunctions(CallerResolver callers, ConsentService cons
             request.HttpContext.Response.Headers.Location = location;
         }
 
-        return new ContentResult { Content = JsonSerializer.Serialize(ConsentView.From(consent), Json), ContentType = "application/json; charset=utf-8", StatusCode = status };
+        var body = JsonSerializer.SerializeToNode(ConsentView.From(consent), Json)!.AsObject();
+        if (parentLink is not null)
+        {
+            body["parentLink"] = parentLink;
+        }
+
+        return new ContentResult { Content = body.ToJsonString(Json), ContentType = "application/json; charset=utf-8", StatusCode = status };
     }
 }

@@ -31,6 +31,10 @@ public sealed class DemoTests : IAsyncLifetime
 
         Assert.Equal(0, exit);
         Assert.Equal(0, again);
+        var parentLinks = (await _storage.ReadAllAsync(TableNames.ParentLinks)).Select(l => l.GetString("ConsentId")).ToList();
+        Assert.Equal(2, parentLinks.Count);
+        Assert.Single(parentLinks.Distinct());
+        Assert.Contains("/api/parent/", output.ToString(), StringComparison.Ordinal);
         var manifests = (await _storage.ReadAllAsync(TableNames.Manifests)).Where(m => m.RowKey == "manifest").ToList();
         Assert.Equal(4, manifests.Count);
         Assert.Equal(3, manifests.Count(m => m.GetString("Status") == nameof(UploadStatus.CompletedWithRejections)));

@@ -4,12 +4,14 @@ using ChildShare.Core.Agreements;
 using ChildShare.Core.Audit;
 using ChildShare.Core.Callers;
 using ChildShare.Core.Consent;
+using ChildShare.Core.Consent.Parent;
 using ChildShare.Core.Storage;
 using ChildShare.Functions.Admin;
 using ChildShare.Functions.Consent;
 using ChildShare.Functions.Exports;
 using ChildShare.Functions.Ingestion;
 using ChildShare.Functions.Reports;
+using ChildShare.Tests.Consent.Parent;
 using ChildShare.Tests.Support;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
@@ -38,7 +40,7 @@ public sealed class AuditOutageTests(AuditOutageTests.Fixture fixture) : IClassF
     {
         var covered = typeof(AuditOutageTests).GetMethod(nameof(CallDuringOutageAsync), BindingFlags.NonPublic | BindingFlags.Instance)!;
         Assert.NotNull(covered);
-        Assert.Equal(HttpFunctionNames().Except(Unaudited).Order(), Cases.Keys.Order());
+        Assert.Equal(HttpFunctionNames().Except(Unaudited).Order(), Cases.Keys.Concat(PageCases.Keys).Order());
     }
 
     [Theory]
@@ -50,8 +52,18 @@ public sealed class AuditOutageTests(AuditOutageTests.Fixture fixture) : IClassF
         var (status, body, contentType) = await CallDuringOutageAsync(function);
 
         Assert.Equal(503, status);
-        Assert.Contains("application/problem+json", contentType, StringComparison.Ordinal);
-        Assert.Equal("Audit unavailable", JsonDocument.Parse(body).RootElement.GetProperty("title").GetString());
+        if (PageCases.ContainsKey(function))
+        {
+            // The parent's page answers a browser: the same refusal as a plain HTML page.
+            Assert.Contains("text/html", contentType, StringComparison.Ordinal);
+            Assert.Contains("Temporarily unavailable", body, StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.Contains("application/problem+json", contentType, StringComparison.Ordinal);
+            Assert.Equal("Audit unavailable", JsonDocument.Parse(body).RootElement.GetProperty("title").GetString());
+        }
+
         foreach (var secret in _h.Identifiers.Append("Parent Of-Child").Append(fixture.Consent.Consent.Id).Append(fixture.UploadId))
         {
             Assert.False(IdentifierSearch.AppearsIn(body, secret), $"{function}'s refusal releases data.");
@@ -94,11 +106,24 @@ public sealed class AuditOutageTests(AuditOutageTests.Fixture fixture) : IClassF
             new { reason = "Terminated during an audit outage" }, f.AdminKey),
         ["GetAggregateReport"] = f => f.Call<GetAggregateReport>((c, r) => c.RunAsync(r, default), "GET", "/api/reports/aggregate", null, f.Harness.AfterschoolKey,
             "?from=2026-09-01&to=2026-09-30"),
+        ["IssueParentLink"] = f => f.Call<ParentLinkFunctions>((c, r) => c.IssueAsync(r, f.Consent.Consent.Id, default), "POST", "/api/consents/x/links", null,
+            f.Harness.DistrictKey),
+        ["RevokeParentLink"] = f => f.Call<ParentLinkFunctions>((c, r) => c.RevokeAsync(r, f.Consent.Consent.Id, f.ParentLinkId, default), "POST",
+            "/api/consents/x/links/y/revoke", null, f.Harness.DistrictKey),
         ["GetDeidentifiedExport"] = f => f.Call<GetDeidentifiedExport>((c, r) => c.RunAsync(r, default), "GET", "/api/exports/deidentified", null,
             f.Harness.AfterschoolKey, "?agreement=dsa-identifiable&from=2026-09-01&to=2026-09-30"),
     };
 
-    private Task<(int Status, string Body, string ContentType)> CallDuringOutageAsync(string function) => Cases[function](fixture);
+    /// <summary>The parent page's routes (HTML), through the parent's link to the fixture's consent.</summary>
+    private static Dictionary<string, Func<Fixture, Task<(int, string, string)>>> PageCases { get; } = new()
+    {
+        ["ParentPage"] = f => f.Page(p => p.GetAsync(f.ParentToken)),
+        ["ParentPageRevoke"] = f => f.Page(p => p.PostAsync(f.ParentToken, "revoke", f.Form(ParentTokenPurpose.RevokeForm))),
+        ["ParentPageConfirm"] = f => f.Page(p => p.PostAsync(f.ParentToken, "confirm", f.Form(ParentTokenPurpose.ConfirmForm))),
+    };
+
+    private Task<(int Status, string Body, string ContentType)> CallDuringOutageAsync(string function) =>
+        (Cases.TryGetValue(function, out var call) ? call : PageCases[function])(fixture);
 
     private static IEnumerable<string> HttpFunctionNames() =>
         typeof(ConsentFunctions).Assembly.GetTypes().SelectMany(t => t.GetMethods())
@@ -109,7 +134,7 @@ public sealed class AuditOutageTests(AuditOutageTests.Fixture fixture) : IClassF
     private async Task<string> SnapshotAsync()
     {
         var rows = new List<string>();
-        foreach (var table in new[] { TableNames.Consents, TableNames.Agreements, TableNames.ConsentChildren })
+        foreach (var table in new[] { TableNames.Consents, TableNames.Agreements, TableNames.ConsentChildren, TableNames.ParentLinks, TableNames.ConsentDisclosures })
         {
             rows.AddRange((await _h.Storage.ReadAllAsync(table)).Select(e => $"{table}/{e.PartitionKey}/{e.RowKey}/{e.ETag}"));
         }
@@ -143,6 +168,26 @@ public sealed class AuditOutageTests(AuditOutageTests.Fixture fixture) : IClassF
             AdminKey = (await Harness.Services.GetRequiredService<ApiKeyStore>().IssueAsync("community-office", CallerRoles.Admin, "admin", TimeSpan.FromDays(1), "test")).Key;
             Agreement = (await Harness.Services.GetRequiredService<AgreementStore>().GetAsync("dsa-identifiable"))!;
             _outage = AuditOutage.Build(Harness.Storage, Harness.Time);
+            var link = (await Harness.Services.GetRequiredService<ParentLinkService>().IssueAsync(ConsentHarness.District, Consent.Consent.Id))!;
+            ParentLinkId = link.LinkId;
+            ParentToken = ParentPageCalls.TokenOf(link.Url);
+            _linkKey = await Harness.Services.GetRequiredService<ParentLinkKeys>().GetKeyAsync();
+        }
+
+        private byte[] _linkKey = [];
+
+        public string ParentLinkId { get; private set; } = "";
+
+        public string ParentToken { get; private set; } = "";
+
+        /// <summary>A valid form token of the fixture's link: the post reaches the change, which the audit outage stops.</summary>
+        public string Form(ParentTokenPurpose purpose) => ParentLinkToken.Create(_linkKey, purpose, ParentLinkId, Harness.Time.GetUtcNow().AddMinutes(30));
+
+        /// <summary>Calls the parent page built from the services whose audit is down.</summary>
+        public async Task<(int, string, string)> Page(Func<ParentPageCalls, Task<PageAnswer>> call)
+        {
+            var answer = await call(new ParentPageCalls(_outage));
+            return (answer.Status, answer.Html, answer.Header("Content-Type"));
         }
 
         /// <summary>Calls a function class built from the services whose audit is down.</summary>

@@ -164,6 +164,13 @@ public sealed class ConsentHarness : IAsyncLifetime
             blobName);
     }
 
+    /// <summary>Uploads, as district, one more child under <paramref name="localId"/> with the given names (which may hold anything a file can).</summary>
+    public async Task IngestDistrictChildAsync(string localId, string first, string last, string dob, string blobName)
+    {
+        Identifiers.AddRange([localId, first, last, dob]);
+        await IngestAsync("district", [$"{localId},{first},{last},{dob},F,3,Lincoln Elementary,Tutoring,Academic,2026-09-01,2026-09-30,12.5,18,"], blobName);
+    }
+
     private string Row(string prefix, int i, string program, string type, string start, string end, string hours, string days, string? address = null)
     {
         var (first, last, dob) = Child(i);

@@ -130,7 +130,7 @@ public sealed partial class AppSettingsSyncTests
         var defaults = new StorageOptions();
 
         Assert.Subset(tables, TableNames.All.ToHashSet(StringComparer.Ordinal));
-        Assert.Subset(containers, new HashSet<string>(StringComparer.Ordinal) { defaults.UploadsContainer, defaults.RejectsContainer, defaults.ExportsContainer, defaults.LocksContainer });
+        Assert.Subset(containers, new HashSet<string>(StringComparer.Ordinal) { defaults.UploadsContainer, defaults.RejectsContainer, defaults.ExportsContainer, defaults.LocksContainer, defaults.DisclosuresContainer });
     }
 
     [Fact]

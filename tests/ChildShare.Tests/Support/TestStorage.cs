@@ -29,6 +29,7 @@ public sealed class TestStorage : IAsyncLifetime
             RejectsContainer = "rejects-" + id,
             ExportsContainer = "exports-" + id,
             LocksContainer = "locks-" + id,
+            DisclosuresContainer = "disclosures-" + id,
         };
         Tables = new TableServiceClient(ConnectionString);
         Blobs = new BlobServiceClient(ConnectionString);
@@ -52,6 +53,7 @@ public sealed class TestStorage : IAsyncLifetime
         new("Storage:RejectsContainer", Options.RejectsContainer),
         new("Storage:ExportsContainer", Options.ExportsContainer),
         new("Storage:LocksContainer", Options.LocksContainer),
+        new("Storage:DisclosuresContainer", Options.DisclosuresContainer),
     ];
 
     public async Task InitializeAsync() => await Storage.EnsureCreatedAsync();
@@ -63,7 +65,7 @@ public sealed class TestStorage : IAsyncLifetime
             await Tables.DeleteTableAsync(table.Name);
         }
 
-        foreach (var container in new[] { Options.UploadsContainer, Options.RejectsContainer, Options.ExportsContainer, Options.LocksContainer })
+        foreach (var container in new[] { Options.UploadsContainer, Options.RejectsContainer, Options.ExportsContainer, Options.LocksContainer, Options.DisclosuresContainer })
         {
             await Blobs.GetBlobContainerClient(container).DeleteIfExistsAsync();
         }

@@ -1,0 +1,127 @@
+using System.Net;
+using ChildShare.Core.Consent.Parent;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+
+namespace ChildShare.Functions.Consent;
+
+/// <summary>
+/// The parent's page behind a signed link (CONSENT.md, "The parent's page"): <c>GET /api/parent/{token}</c>
+/// (<c>?step=revoke</c> for the confirmation step, <c>?lang=</c> for the language switch), and the form
+/// posts <c>/revoke</c> and <c>/confirm</c>. Anonymous: the signed token is the credential. Every answer is
+/// HTML with a strict Content-Security-Policy (no script, only the page's own nonce-tagged style), no
+/// framing, no caching and no referrer.
+/// </summary>
+public sealed class ParentPage(ParentPageService pages)
+{
+    [Function("ParentPage")]
+    public Task<IActionResult> ViewAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "parent/{token}")] HttpRequest request, string token, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var action = request.Query["step"].ToString() == "revoke" ? ParentPageAction.ConfirmRevoke : ParentPageAction.View;
+        return RunAsync(request, token, action, cancellationToken);
+    }
+
+    [Function("ParentPageRevoke")]
+    public Task<IActionResult> RevokeAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "parent/{token}/revoke")] HttpRequest request, string token, CancellationToken cancellationToken) =>
+        RunAsync(request, token, ParentPageAction.Revoke, cancellationToken);
+
+    [Function("ParentPageConfirm")]
+    public Task<IActionResult> ConfirmAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "parent/{token}/confirm")] HttpRequest request, string token, CancellationToken cancellationToken) =>
+        RunAsync(request, token, ParentPageAction.Confirm, cancellationToken);
+
+    private async Task<IActionResult> RunAsync(HttpRequest request, string token, ParentPageAction action, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        string? formToken = null;
+        var language = request.Query["lang"].ToString();
+        if (action is ParentPageAction.Revoke or ParentPageAction.Confirm && request.HasFormContentType)
+        {
+            var form = await request.ReadFormAsync(cancellationToken);
+            formToken = form["form"].ToString();
+            language = form["lang"].ToString() is { Length: > 0 } chosen ? chosen : language;
+        }
+
+        var response = await pages.HandleAsync(new ParentPageRequest
+        {
+            Token = token,
+            Action = action,
+            PagePath = request.PathBase + "/" + ParentLinkService.Route + token,
+            Language = language,
+            AcceptLanguage = request.Headers.AcceptLanguage.ToString(),
+            FormToken = formToken,
+            ClientAddress = ClientAddress(request),
+            UserAgent = request.Headers.UserAgent.ToString(),
+            CrossSite = IsCrossSite(request),
+        }, cancellationToken);
+        return Render(request.HttpContext.Response, response);
+    }
+
+    /// <summary>The response headers of every parent page, and the page (or, after a form post, a 303 back to it).</summary>
+    public static IActionResult Render(HttpResponse http, ParentPageResponse response)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        ArgumentNullException.ThrowIfNull(response);
+        var headers = http.Headers;
+        headers.ContentSecurityPolicy =
+            $"default-src 'none'; style-src 'nonce-{response.Nonce}'; img-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+        headers.XFrameOptions = "DENY";
+        headers.CacheControl = "no-store";
+        headers.Pragma = "no-cache";
+        headers["Referrer-Policy"] = "no-referrer";
+        headers.XContentTypeOptions = "nosniff";
+        if (response.RetryAfterSeconds is { } retry)
+        {
+            headers.RetryAfter = retry.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        if (response.Location is { } location)
+        {
+            headers.Location = location;
+            return new StatusCodeResult(response.Status);
+        }
+
+        return new ContentResult { Content = response.Html, ContentType = "text/html; charset=utf-8", StatusCode = response.Status };
+    }
+
+    /// <summary>
+    /// The client's address for the per-client limit: the last <c>X-Forwarded-For</c> entry (the one the
+    /// platform's front end appended; earlier entries are the client's own word), else the connection's peer.
+    /// </summary>
+    public static string? ClientAddress(HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var forwarded = request.Headers["X-Forwarded-For"].ToString().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault();
+        if (forwarded is not null)
+        {
+            if (IPEndPoint.TryParse(forwarded, out var endpoint))
+            {
+                return endpoint.Address.ToString();
+            }
+
+            return forwarded.Length <= 64 ? forwarded : forwarded[..64];
+        }
+
+        return request.HttpContext.Connection.RemoteIpAddress?.ToString();
+    }
+
+    /// <summary>A form post another site made the browser send: <c>Sec-Fetch-Site</c> says so, or an <c>Origin</c> names another host.</summary>
+    public static bool IsCrossSite(HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var site = request.Headers["Sec-Fetch-Site"].ToString();
+        if (site is "cross-site" or "same-site")
+        {
+            return true;
+        }
+
+        // With Referrer-Policy no-referrer the page's own posts send "Origin: null"; only a real other origin is refused.
+        var origin = request.Headers.Origin.ToString();
+        return origin.Length > 0 && origin != "null"
+            && (!Uri.TryCreate(origin, UriKind.Absolute, out var uri) || !string.Equals(uri.Authority, request.Host.Value, StringComparison.OrdinalIgnoreCase));
+    }
+}
