@@ -16,22 +16,29 @@ public static class CliHost
     /// <summary>The development key: for Azurite and sample data only, never for real children.</summary>
     public const string DevelopmentKey = "bG9jYWwtZGV2ZWxvcG1lbnQta2V5LW5vdC1mb3ItcmVhbC1kYXRhLTAwMDA=";
 
-    public static ServiceProvider Build(
-        IEnumerable<KeyValuePair<string, string?>>? overrides = null, LogLevel logLevel = LogLevel.Warning, Action<IServiceCollection>? configure = null)
+    /// <summary>The settings: development defaults, then environment variables, then <paramref name="overrides"/>.</summary>
+    public static IConfiguration Configuration(IEnumerable<KeyValuePair<string, string?>>? overrides = null)
     {
         // Azurite by default, unless the environment names identity-based storage (…__blobServiceUri).
         var identityBasedStorage = Environment.GetEnvironmentVariable("ChildShareStorage__blobServiceUri") is { Length: > 0 };
-        var configuration = new ConfigurationBuilder()
+        return new ConfigurationBuilder()
             .AddInMemoryCollection(new Dictionary<string, string?>
             {
                 ["ChildShareStorage"] = identityBasedStorage ? null : "UseDevelopmentStorage=true",
                 ["Pseudonymization:KeySource"] = "Settings",
                 ["Pseudonymization:LocalKey"] = DevelopmentKey,
                 ["Pseudonymization:LocalKeyVersion"] = "local-dev-1",
+                ["Consent:ExpirySchedule"] = "0 0 * * * *",
             })
             .AddEnvironmentVariables()
             .AddInMemoryCollection(overrides ?? [])
             .Build();
+    }
+
+    public static ServiceProvider Build(
+        IEnumerable<KeyValuePair<string, string?>>? overrides = null, LogLevel logLevel = LogLevel.Warning, Action<IServiceCollection>? configure = null)
+    {
+        var configuration = Configuration(overrides);
         var services = new ServiceCollection();
         services.AddSingleton<IConfiguration>(configuration);
         services.AddLogging(logging => logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(logLevel));

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Azure.Storage.Blobs.Models;
 using ChildShare.Core.Ingestion;
 using ChildShare.Core.Storage;
 
@@ -60,16 +59,7 @@ public sealed class Operator(ChildShareStorage storage, ProviderRegistry provide
     /// </summary>
     public async Task<IReadOnlyList<UploadManifest>> IngestPendingAsync(CancellationToken cancellationToken)
     {
-        var done = await manifests.ListBlobNamesWithFinalManifestAsync(cancellationToken);
-        var pending = new List<string>();
-        await foreach (var blob in storage.Uploads.GetBlobsAsync(new GetBlobsOptions(), cancellationToken))
-        {
-            if (!done.Contains(blob.Name))
-            {
-                pending.Add(blob.Name);
-            }
-        }
-
+        var pending = await manifests.ListPendingUploadsAsync(cancellationToken);
         await output.WriteLineAsync($"{pending.Count} upload(s) without a final manifest.");
         var results = new List<UploadManifest>();
         foreach (var blobName in pending)

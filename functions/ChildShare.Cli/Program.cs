@@ -1,5 +1,6 @@
 using System.CommandLine;
 using ChildShare.Cli;
+using ChildShare.Cli.Serve;
 using ChildShare.Cli.Synthetic;
 using ChildShare.Core.Ingestion;
 using Microsoft.Extensions.DependencyInjection;
@@ -91,6 +92,7 @@ generate.SetAction(result =>
 });
 root.Subcommands.Add(generate);
 root.Subcommands.Add(LinkageCommands.Create(verbose));
+root.Subcommands.Add(ServeCommand.Create(verbose));
 
 AgreementCommands.AddTo(root, verbose);
 ConsentCommands.AddTo(root, verbose);
