@@ -105,7 +105,8 @@ public class AuditLog(ChildShareStorage storage, TimeProvider time)
             ["Role"] = entry.Caller?.Role ?? "",
             ["AuthMethod"] = entry.Caller?.Method.ToString() ?? "",
             ["CredentialId"] = entry.Caller?.CredentialId ?? "",
-            ["Actor"] = entry.Actor ?? "",
+            // An operator acting for an organization (--as ORG) is audited as the organization and says so.
+            ["Actor"] = entry.Actor ?? entry.Caller?.OnBehalfOf ?? "",
             ["Parameters"] = JsonSerializer.Serialize(entry.Parameters ?? new Dictionary<string, string>(), Json),
             ["Agreements"] = string.Join(',', entry.AgreementsRelied),
             ["ProvidersIncluded"] = string.Join(',', entry.ProvidersIncluded),

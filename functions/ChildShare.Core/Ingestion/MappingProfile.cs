@@ -5,6 +5,7 @@ using System.Text.Json.Serialization;
 namespace ChildShare.Core.Ingestion;
 
 /// <summary>How a provider's re-upload treats that provider's earlier service records of the same children.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<ReuploadPolicy>))]
 public enum ReuploadPolicy
 {
     /// <summary>Records with the same key are corrected in place; earlier records absent from the new file stay.</summary>

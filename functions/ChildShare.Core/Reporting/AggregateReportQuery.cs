@@ -1,7 +1,9 @@
 using System.Globalization;
+using System.Text.Json.Serialization;
 
 namespace ChildShare.Core.Reporting;
 
+[JsonConverter(typeof(JsonStringEnumConverter<ReportFormat>))]
 public enum ReportFormat
 {
     Json,
