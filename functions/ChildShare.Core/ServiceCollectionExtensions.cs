@@ -60,6 +60,8 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<ManifestStore>();
         services.TryAddSingleton<ActivitySummaryBuilder>();
         services.TryAddSingleton<IngestionService>();
+        services.TryAddSingleton<UploadHistoryService>();
+        services.TryAddSingleton<HealthCheck>();
         services.AddChildShareReporting();
         services.AddChildShareDeidentification();
         services.AddChildShareConsent();

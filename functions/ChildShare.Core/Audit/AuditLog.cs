@@ -54,6 +54,8 @@ public static class AuditEvents
     public const string ConsentRenewalAbandoned = "ConsentRenewalAbandoned";
     public const string ConsentExpiryRun = "ConsentExpiryRun";
     public const string IdentifiableReport = "IdentifiableReport";
+    public const string UploadsListed = "UploadsListed";
+    public const string UploadRejectsRead = "UploadRejectsRead";
 }
 
 /// <summary>

@@ -34,6 +34,16 @@ public static class FunctionCatalog
     /// <summary>The Functions host's default route prefix (host.json sets no other).</summary>
     public const string RoutePrefix = "api";
 
+    /// <summary>HTTP functions anyone may call (everything else resolves a caller first and answers 401 without one).</summary>
+    public static readonly IReadOnlySet<string> Anonymous = new HashSet<string>(StringComparer.Ordinal)
+    {
+        // Says only whether storage and the key are reachable, for probes that hold no credential.
+        nameof(ChildShare.Functions.Http.GetHealth),
+
+        // Describes the API; holds no data.
+        nameof(ChildShare.Functions.Http.GetOpenApiDocument),
+    };
+
     private static readonly Lazy<Catalog> Functions = new(() => Read(typeof(FunctionCatalog).Assembly));
 
     public static IReadOnlyList<HttpFunction> Http => Functions.Value.Http;
@@ -45,7 +55,7 @@ public static class FunctionCatalog
     /// <summary>Every function name with a [Function] attribute, whatever its trigger.</summary>
     public static IReadOnlyList<string> All => Functions.Value.All;
 
-    internal static IReadOnlyList<string> ParametersOf(string route) =>
+    public static IReadOnlyList<string> ParametersOf(string route) =>
         route.Split('/').Where(s => s.StartsWith('{') && s.EndsWith('}'))
             .Select(s => s[1..^1].Split(':', '=', '?')[0].TrimStart('*')).ToList();
 
