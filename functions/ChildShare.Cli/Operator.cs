@@ -21,8 +21,14 @@ public sealed class Operator(ChildShareStorage storage, ProviderRegistry provide
         await output.WriteLineAsync("Containers and tables are ready.");
     }
 
+    /// <summary>Registers a provider and, when given, its profile: all or nothing, the profile is read and validated before anything is written.</summary>
     public async Task RegisterProviderAsync(string id, string name, string kind, string? profileFile, CancellationToken cancellationToken)
     {
+        if (profileFile is not null)
+        {
+            MappingProfile.Parse(await File.ReadAllTextAsync(profileFile, cancellationToken));
+        }
+
         await providers.RegisterAsync(id, name, kind, cancellationToken);
         await output.WriteLineAsync($"Provider {id} registered ({kind}).");
         if (profileFile is not null)
@@ -40,6 +46,12 @@ public sealed class Operator(ChildShareStorage storage, ProviderRegistry provide
     /// <summary>Uploads a local file to <c>uploads/{provider}/{name}</c>, as a provider would.</summary>
     public async Task<string> UploadAsync(string providerId, string file, string? name, CancellationToken cancellationToken)
     {
+        if (!ProviderRegistry.IsValidId(providerId))
+        {
+            // The folder is the provider's id: one with capitals would be kept but never processed.
+            throw new ArgumentException("A provider id is 2 to 63 lowercase letters, digits and dashes.", nameof(providerId));
+        }
+
         var blobName = $"{providerId}/{name ?? Path.GetFileName(file)}";
         await storage.Uploads.GetBlobClient(blobName).UploadAsync(file, overwrite: true, cancellationToken);
         await output.WriteLineAsync($"Uploaded {file} to {storage.Uploads.Name}/{blobName}.");
@@ -48,6 +60,11 @@ public sealed class Operator(ChildShareStorage storage, ProviderRegistry provide
 
     public async Task<UploadManifest> IngestAsync(string blobName, CancellationToken cancellationToken)
     {
+        if (!await storage.Uploads.GetBlobClient(blobName).ExistsAsync(cancellationToken))
+        {
+            throw new OperatorException($"No upload {storage.Uploads.Name}/{blobName}: upload it first (childshare upload), or check the name.");
+        }
+
         var manifest = await ingestion.IngestAsync(storage.Uploads.GetBlobClient(blobName), cancellationToken);
         await PrintAsync(manifest);
         return manifest;
@@ -89,8 +106,7 @@ public sealed class Operator(ChildShareStorage storage, ProviderRegistry provide
         var manifest = await manifests.GetAsync(uploadId, cancellationToken);
         if (manifest is null)
         {
-            await output.WriteLineAsync($"No upload has the id {uploadId}.");
-            return;
+            throw new OperatorException($"No upload has the id {uploadId}.");
         }
 
         await PrintAsync(manifest);

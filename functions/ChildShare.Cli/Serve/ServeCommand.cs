@@ -48,7 +48,12 @@ public static class ServeCommand
             catch (IOException ex)
             {
                 await Console.Error.WriteLineAsync($"Cannot listen on 127.0.0.1:{options.Port} ({ex.GetType().Name}): is another host running? Try --port.");
-                return 2;
+                return CliErrors.ExitCode;
+            }
+            catch (Exception ex) when (CliErrors.Describe(ex) is { } message)
+            {
+                await Console.Error.WriteLineAsync(message);
+                return CliErrors.ExitCode;
             }
 
             var baseUrl = LocalFunctionHost.BaseAddress(app).ToString().TrimEnd('/');
