@@ -18,7 +18,8 @@ public static class CliErrors
     {
         OperatorException => error.Message,
         ProfileValidationException profile => "The mapping profile is not valid:" + string.Concat(profile.Errors.Select(e => Environment.NewLine + "  - " + e)),
-        ArgumentException argument => argument.ParamName is { } name ? argument.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal) : argument.Message,
+        // A null argument is a bug, not the operator's mistake: it keeps its stack trace.
+        ArgumentException argument when argument is not ArgumentNullException => argument.ParamName is { } name ? argument.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal) : argument.Message,
         FileNotFoundException file => $"No such file: {file.FileName ?? file.Message}",
         DirectoryNotFoundException or UnauthorizedAccessException or PathTooLongException => error.Message,
         RequestFailedException { Status: 0 } or AggregateException { InnerExceptions: [RequestFailedException { Status: 0 }, ..] } or HttpRequestException =>

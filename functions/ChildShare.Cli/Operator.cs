@@ -65,7 +65,7 @@ public sealed class Operator(ChildShareStorage storage, ProviderRegistry provide
             throw new OperatorException($"No upload {storage.Uploads.Name}/{blobName}: upload it first (childshare upload), or check the name.");
         }
 
-        var manifest = await ingestion.IngestAsync(storage.Uploads.GetBlobClient(blobName), cancellationToken);
+        var manifest = await ingestion.IngestAsync(storage.Uploads.GetBlobClient(blobName), ConsoleIngestionProgress.ForConsole(), cancellationToken);
         await PrintAsync(manifest);
         return manifest;
     }

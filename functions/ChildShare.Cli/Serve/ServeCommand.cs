@@ -64,6 +64,12 @@ public static class ServeCommand
             }
 
             Console.WriteLine($"Uploads are ingested every {options.PollInterval.TotalSeconds:0} s; timers: {string.Join(", ", FunctionCatalog.Timer.Select(t => t.Name))}.");
+            if (app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ChildShare.Core.Callers.CallerOptions>>().Value.TrustClientPrincipalHeader)
+            {
+                // Only App Service Authentication makes that header trustworthy; here anyone who reaches the port could claim any principal.
+                await Console.Error.WriteLineAsync("Warning: Callers__TrustClientPrincipalHeader is true: any local caller can claim any Entra principal. Use API keys locally.");
+            }
+
             Console.WriteLine("An API key: childshare apikey-issue --org ORG [--role Reader|Admin], then");
             Console.WriteLine($"  curl -H 'X-Api-Key: csk_...' '{baseUrl}/{FunctionCatalog.RoutePrefix}/reports/aggregate?from=2026-09-01&to=2026-09-30&groupBy=provider'");
             try

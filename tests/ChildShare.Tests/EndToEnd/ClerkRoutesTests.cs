@@ -119,7 +119,7 @@ public sealed class ClerkRoutesTests(ServedApp app)
         {
             var listed = await app.GetAsync("/api/uploads", app.Key("clinic"));
             var first = listed.Json.GetProperty("value")[0];
-            return first.GetProperty("blobName").GetString() == "clinic/october.csv" ? first : (JsonElement?)null;
+            return first.GetProperty("blobName").GetString() == "clinic/october.csv" && first.GetProperty("status").GetString() != "Processing" ? first : (JsonElement?)null;
         });
 
         Assert.Equal("Completed", newest.GetProperty("status").GetString());
@@ -138,11 +138,11 @@ public sealed class ClerkRoutesTests(ServedApp app)
         Assert.Equal("timer", run.GetString("Actor"));
     }
 
-    /// <summary>Waits for something the host does in the background (at most a minute), then returns it.</summary>
+    /// <summary>Waits for something the host does in the background (at most two minutes), then returns it.</summary>
     private static async Task<T> WaitForAsync<T>(Func<Task<T?>> probe)
         where T : class
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         while (true)
         {
             if (await probe() is { } found)
@@ -156,7 +156,7 @@ public sealed class ClerkRoutesTests(ServedApp app)
 
     private static async Task<JsonElement> WaitForAsync(Func<Task<JsonElement?>> probe)
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         while (true)
         {
             if (await probe() is { } found)

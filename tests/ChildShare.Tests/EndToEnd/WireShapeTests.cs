@@ -213,6 +213,24 @@ public sealed class WireShapeTests(ServedApp app)
         Assert.Equal((400, "application/problem+json"), (response.Status, response.MediaType));
     }
 
+    [Fact]
+    public async Task Logs_RequestsWithTheKeyInTheQuery_NoLineHoldsAKeyOrAChildIdentifier()
+    {
+        // Power BI sends the key in the query string: no log line (the host's request logs included) may repeat it.
+        var key = app.Key("county-health");
+        await app.GetAsync($"/api/reports/aggregate?{Period}&groupBy=provider&api-key={Uri.EscapeDataString(key)}", null);
+        await app.GetAsync($"/api/uploads/{app.DistrictUpload}?api-key={Uri.EscapeDataString(app.Key("district"))}", null);
+
+        var lines = app.Logs.GetSnapshot().Select(l => l.Message + " " + l.Exception).ToList();
+
+        Assert.NotEmpty(lines);
+        Assert.DoesNotContain(lines, l => l.Contains(ChildShare.Core.Callers.ApiKeyStore.Prefix, StringComparison.Ordinal));
+        foreach (var identifier in app.Identifiers.Where(i => i.Length > 4))
+        {
+            Assert.DoesNotContain(lines, l => l.Contains(identifier, StringComparison.OrdinalIgnoreCase));
+        }
+    }
+
     /// <summary>The camelCase names of every enum-typed property of ChildShare's public types: on the wire each must be a string.</summary>
     private static readonly HashSet<string> EnumProperties = typeof(UploadManifest).Assembly.GetTypes().Concat(typeof(FunctionCatalog).Assembly.GetTypes())
         .Where(t => t.IsPublic).SelectMany(t => t.GetProperties(BindingFlags.Public | BindingFlags.Instance))
