@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
 using System.Text.Json;
+using ChildShare.Core.Audit;
 using ChildShare.Core.Callers;
 using ChildShare.Core.Consent;
 using ChildShare.Core.Deidentification;

@@ -1,3 +1,4 @@
+using ChildShare.Core.Audit;
 using ChildShare.Core.Callers;
 using ChildShare.Core.Ingestion;
 using ChildShare.Core.Reporting;

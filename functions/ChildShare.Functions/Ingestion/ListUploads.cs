@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using ChildShare.Core.Audit;
 using ChildShare.Core.Callers;
 using ChildShare.Core.Ingestion;
 using ChildShare.Core.Reporting;
