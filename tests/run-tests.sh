@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # README command 2, and what CI runs: every test of the solution, against Azurite.
-# Starts Azurite when none is running (and stops it after), then prints one line
-# "N passed, N failed, N skipped" summed from the TRX results, and fails when any test failed.
+# Starts its own Azurite on the ports of CHILDSHARE_AZURITE_PORT (default 10000; it stops when they are
+# taken, unless CHILDSHARE_AZURITE_REUSE=1) and stops it after; with CHILDSHARE_TEST_STORAGE set it
+# uses that storage instead and starts nothing. Then prints one line "N passed, N failed, N skipped"
+# summed from the TRX results, and fails when any test failed.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$root/infra/local/azurite.sh"
 trap azurite_down EXIT
-azurite_up
+if [ -z "${CHILDSHARE_TEST_STORAGE:-}" ]; then
+  azurite_up
+else
+  echo "tests: using CHILDSHARE_TEST_STORAGE; no emulator started"
+fi
 
 results="$(mktemp -d)"
 status=0

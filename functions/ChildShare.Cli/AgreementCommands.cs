@@ -37,7 +37,8 @@ public static class AgreementCommands
         var tenant = new Option<string>("--tenant") { Description = "Entra tenant id.", Required = true };
         var objectId = new Option<string>("--object-id") { Description = "Entra object id of the user, group-less app or managed identity.", Required = true };
         var org = new Option<string>("--org") { Description = "Organization id.", Required = true };
-        var role = new Option<string>("--role") { Description = "Reader or Admin.", DefaultValueFactory = _ => CallerRoles.Reader };
+        var role = new Option<string>("--role") { Description = "Reader or Admin (any case).", DefaultValueFactory = _ => CallerRoles.Reader };
+        CliErrors.OneOf(role, CallerRoles.All);
         var label = new Option<string>("--label") { Description = "What the key is for (e.g. power-bi).", DefaultValueFactory = _ => "power-bi" };
         var days = new Option<int>("--days") { Description = "Days until the key expires.", DefaultValueFactory = _ => 365 };
         var keyId = new Option<string>("--key-id") { Description = "The key id (the 16 hex digits after csk_).", Required = true };

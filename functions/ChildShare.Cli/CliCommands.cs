@@ -45,10 +45,10 @@ public static class CliCommands
                 await action(services, r, ct);
                 return 0;
             }
-            catch (Exception ex) when (isOperatorError(ex))
+            catch (Exception ex) when (isOperatorError(ex) || CliErrors.Describe(ex) is not null)
             {
-                await cli.Error.WriteLineAsync(ex.Message);
-                return 2;
+                await cli.Error.WriteLineAsync(CliErrors.Describe(ex) ?? ex.Message);
+                return CliErrors.ExitCode;
             }
         });
         root.Subcommands.Add(command);

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Azure.Storage.Blobs.Models;
 using ChildShare.Core.Callers;
 using ChildShare.Core.Consent;
 using ChildShare.Core.Consent.Parent;
@@ -27,8 +26,14 @@ public sealed class Operator(
         await output.WriteLineAsync("Containers and tables are ready.");
     }
 
+    /// <summary>Registers a provider and, when given, its profile: all or nothing, the profile is read and validated before anything is written.</summary>
     public async Task RegisterProviderAsync(string id, string name, string kind, string? profileFile, CancellationToken cancellationToken)
     {
+        if (profileFile is not null)
+        {
+            MappingProfile.Parse(await File.ReadAllTextAsync(profileFile, cancellationToken));
+        }
+
         await providers.RegisterAsync(id, name, kind, cancellationToken);
         await output.WriteLineAsync($"Provider {id} registered ({kind}).");
         if (profileFile is not null)
@@ -46,6 +51,12 @@ public sealed class Operator(
     /// <summary>Uploads a local file to <c>uploads/{provider}/{name}</c>, as a provider would.</summary>
     public async Task<string> UploadAsync(string providerId, string file, string? name, CancellationToken cancellationToken)
     {
+        if (!ProviderRegistry.IsValidId(providerId))
+        {
+            // The folder is the provider's id: one with capitals would be kept but never processed.
+            throw new ArgumentException("A provider id is 2 to 63 lowercase letters, digits and dashes.", nameof(providerId));
+        }
+
         var blobName = $"{providerId}/{name ?? Path.GetFileName(file)}";
         await storage.Uploads.GetBlobClient(blobName).UploadAsync(file, overwrite: true, cancellationToken);
         await output.WriteLineAsync($"Uploaded {file} to {storage.Uploads.Name}/{blobName}.");
@@ -54,7 +65,12 @@ public sealed class Operator(
 
     public async Task<UploadManifest> IngestAsync(string blobName, CancellationToken cancellationToken)
     {
-        var manifest = await ingestion.IngestAsync(storage.Uploads.GetBlobClient(blobName), cancellationToken);
+        if (!await storage.Uploads.GetBlobClient(blobName).ExistsAsync(cancellationToken))
+        {
+            throw new OperatorException($"No upload {storage.Uploads.Name}/{blobName}: upload it first (childshare upload), or check the name.");
+        }
+
+        var manifest = await ingestion.IngestAsync(storage.Uploads.GetBlobClient(blobName), ConsoleIngestionProgress.ForConsole(), cancellationToken);
         await PrintAsync(manifest);
         return manifest;
     }
@@ -65,16 +81,7 @@ public sealed class Operator(
     /// </summary>
     public async Task<IReadOnlyList<UploadManifest>> IngestPendingAsync(CancellationToken cancellationToken)
     {
-        var done = await manifests.ListBlobNamesWithFinalManifestAsync(cancellationToken);
-        var pending = new List<string>();
-        await foreach (var blob in storage.Uploads.GetBlobsAsync(new GetBlobsOptions(), cancellationToken))
-        {
-            if (!done.Contains(blob.Name))
-            {
-                pending.Add(blob.Name);
-            }
-        }
-
+        var pending = await manifests.ListPendingUploadsAsync(cancellationToken);
         await output.WriteLineAsync($"{pending.Count} upload(s) without a final manifest.");
         var results = new List<UploadManifest>();
         foreach (var blobName in pending)
@@ -105,8 +112,7 @@ public sealed class Operator(
         var (_, manifest) = await manifestReader.ReadAsync(Caller.CommunityOperator(Environment.UserName), uploadId, cancellationToken);
         if (manifest is null)
         {
-            await output.WriteLineAsync("No upload has this id.");
-            return;
+            throw new OperatorException($"No upload has the id {uploadId}.");
         }
 
         await PrintAsync(manifest);

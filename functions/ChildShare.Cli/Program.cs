@@ -1,5 +1,6 @@
 using System.CommandLine;
 using ChildShare.Cli;
+using ChildShare.Cli.Serve;
 using ChildShare.Cli.Synthetic;
 using ChildShare.Core.Ingestion;
 using Microsoft.Extensions.DependencyInjection;
@@ -28,10 +29,12 @@ Command Define(string name, string description, Option[] options, Func<Operator,
         var op = CreateOperator(result, out var services);
         await using (services)
         {
-            await action(op, result, cancellationToken);
+            return await CliErrors.RunAsync(async () =>
+            {
+                await action(op, result, cancellationToken);
+                return 0;
+            });
         }
-
-        return 0;
     });
     return command;
 }
@@ -39,22 +42,37 @@ Command Define(string name, string description, Option[] options, Func<Operator,
 Option<string> Required(string name, string description) => new(name) { Description = description, Required = true };
 
 var providerId = Required("--provider", "The provider id (lowercase letters, digits, dashes).");
+CliErrors.MustBeId(providerId);
 var providerName = Required("--name", "The provider's display name.");
-var providerKind = new Option<string>("--kind") { Description = $"One of {string.Join(", ", ProviderRegistry.Kinds)}.", DefaultValueFactory = _ => "Other" };
-var profileFile = new Option<string?>("--profile") { Description = "A mapping profile JSON file to save as the provider's new active version." };
+var providerKind = new Option<string>("--kind") { Description = $"One of {string.Join(", ", ProviderRegistry.Kinds)} (any case).", DefaultValueFactory = _ => "Other" };
+CliErrors.OneOf(providerKind, ProviderRegistry.Kinds);
+var profileFile = new Option<string>("--profile") { Description = "A mapping profile JSON file to save as the provider's new active version." };
+CliErrors.MustExist(profileFile);
+var requiredProfile = Required("--profile", "The mapping profile JSON file.");
+CliErrors.MustExist(requiredProfile);
 var file = Required("--file", "A local file.");
+CliErrors.MustExist(file);
 var blobName = new Option<string?>("--as") { Description = "The path under uploads/{provider}/ (default: the file's name)." };
 var blob = Required("--blob", "The blob's path inside the uploads container: {provider}/....");
+blob.Validators.Add(r =>
+{
+    if (r.Tokens.Count > 0 && !(r.Tokens[0].Value.Split('/') is [var owner, _, ..] && ProviderRegistry.IsValidId(owner)))
+    {
+        r.AddError("--blob is {provider}/{path}: the provider's id (lowercase letters, digits, dashes), a slash, then the file's path.");
+    }
+});
 var uploadId = Required("--id", "The upload id.");
+CliErrors.MustBeUploadId(uploadId);
 var samples = new Option<string>("--samples") { Description = "The folder of sample providers.", DefaultValueFactory = _ => Path.Combine(AppContext.BaseDirectory, "samples") };
+CliErrors.MustExistDirectory(samples);
 
 root.Subcommands.Add(Define("init", "Create the containers and tables.", [], (op, _, ct) => op.InitAsync(ct)));
 root.Subcommands.Add(Define("register-provider", "Register (or update) a provider, optionally with a mapping profile.",
     [providerId, providerName, providerKind, profileFile],
     (op, r, ct) => op.RegisterProviderAsync(r.GetValue(providerId)!, r.GetValue(providerName)!, r.GetValue(providerKind)!, r.GetValue(profileFile), ct)));
 root.Subcommands.Add(Define("save-profile", "Validate and save a provider's mapping profile as its new active version.",
-    [providerId, Required("--profile", "The mapping profile JSON file.")],
-    (op, r, ct) => op.SaveProfileAsync(r.GetValue(providerId)!, r.GetValue<string>("--profile")!, ct)));
+    [providerId, requiredProfile],
+    (op, r, ct) => op.SaveProfileAsync(r.GetValue(providerId)!, r.GetValue(requiredProfile)!, ct)));
 root.Subcommands.Add(Define("upload", "Upload a file to uploads/{provider}/, as the provider would.", [providerId, file, blobName],
     (op, r, ct) => op.UploadAsync(r.GetValue(providerId)!, r.GetValue(file)!, r.GetValue(blobName), ct)));
 root.Subcommands.Add(Define("ingest", "Ingest one upload blob now (what the blob trigger does).", [blob],
@@ -69,13 +87,14 @@ demo.SetAction(async (result, cancellationToken) =>
     var op = CreateOperator(result, out var services);
     await using (services)
     {
-        return await Demo.RunAsync(op, result.GetValue(samples)!, Console.Out, cancellationToken);
+        return await CliErrors.RunAsync(() => Demo.RunAsync(op, result.GetValue(samples)!, Console.Out, cancellationToken));
     }
 });
 root.Subcommands.Add(demo);
 
 var outDir = Required("--out", "The folder to write provider files and profiles to.");
 var size = new Option<string>("--size") { Description = "sample (3 providers, 300 children) or benchmark (5 providers, 100,000 children, 1,000,000 rows).", DefaultValueFactory = _ => "sample" };
+CliErrors.OneOf(size, ["sample", "benchmark"]);
 var generate = new Command("generate-community", "Write a seeded synthetic community's provider files, profiles and providers.json.");
 generate.Options.Add(outDir);
 generate.Options.Add(size);
@@ -91,8 +110,10 @@ generate.SetAction(result =>
 });
 root.Subcommands.Add(generate);
 root.Subcommands.Add(LinkageCommands.Create(verbose));
+root.Subcommands.Add(ServeCommand.Create(verbose));
 
 AgreementCommands.AddTo(root, verbose);
 ConsentCommands.AddTo(root, verbose);
+ModeCommands.AddTo(root, verbose);
 
 return await root.Parse(args).InvokeAsync();

@@ -64,6 +64,8 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<IngestionService>();
         // Reads the platform's WEBSITE_AUTH_ENABLED from the app's configuration (environment variables in Azure).
         services.TryAddSingleton(new AppServiceAuthentication(configuration));
+        services.TryAddSingleton<UploadHistoryService>();
+        services.TryAddSingleton<HealthCheck>();
         services.AddChildShareReporting();
         services.AddChildShareDeidentification();
         services.AddChildShareConsent();

@@ -97,6 +97,8 @@ public static class AuditEvents
     public const string ParentPageRefused = "ParentPageRefused";
     public const string ConsentConfirmedByParent = "ConsentConfirmedByParent";
     public const string DisclosureDocumentUploaded = "DisclosureDocumentUploaded";
+    public const string UploadsListed = "UploadsListed";
+    public const string UploadRejectsRead = "UploadRejectsRead";
 }
 
 /// <summary>How an audit entry ends, where it is not a request's own outcome (Succeeded, Denied, NotFound...).</summary>
@@ -189,7 +191,8 @@ public partial class AuditLog(ChildShareStorage storage, TimeProvider time, ILog
             ["Role"] = entry.Caller?.Role ?? "",
             ["AuthMethod"] = entry.Caller?.Method.ToString() ?? "",
             ["CredentialId"] = entry.Caller?.CredentialId ?? "",
-            ["Actor"] = entry.Actor ?? "",
+            // An operator acting for an organization (--as ORG) is audited as the organization and says so.
+            ["Actor"] = entry.Actor ?? entry.Caller?.OnBehalfOf ?? "",
             ["Parameters"] = JsonSerializer.Serialize(entry.Parameters ?? new Dictionary<string, string>(), Json),
             ["Agreements"] = string.Join(',', entry.AgreementsRelied),
             ["ProvidersIncluded"] = string.Join(',', entry.ProvidersIncluded),

@@ -1,7 +1,9 @@
 using System.Globalization;
+using System.Text.Json.Serialization;
 
 namespace ChildShare.Core.Deidentification;
 
+[JsonConverter(typeof(JsonStringEnumConverter<ExportFormat>))]
 public enum ExportFormat
 {
     Json,
@@ -9,12 +11,14 @@ public enum ExportFormat
     Parquet,
 }
 
+[JsonConverter(typeof(JsonStringEnumConverter<ExportRows>))]
 public enum ExportRows
 {
     Children,
     Services,
 }
 
+[JsonConverter(typeof(JsonStringEnumConverter<ExportDelivery>))]
 public enum ExportDelivery
 {
     Auto,

@@ -1,6 +1,9 @@
+using System.Text.Json.Serialization;
+
 namespace ChildShare.Core.Ingestion;
 
 /// <summary>The fields of ChildShare's canonical model that a provider's columns map to.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<CanonicalField>))]
 public enum CanonicalField
 {
     LocalChildId,

@@ -1,6 +1,9 @@
+using System.Text.Json.Serialization;
+
 namespace ChildShare.Core.Ingestion;
 
 /// <summary>Sex as reported. Unknown where the provider did not say.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<Sex>))]
 public enum Sex
 {
     Unknown,
@@ -10,6 +13,7 @@ public enum Sex
 }
 
 /// <summary>The US federal race categories, with "two or more" for children reported with several.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<Race>))]
 public enum Race
 {
     Unknown,
@@ -22,6 +26,7 @@ public enum Race
 }
 
 /// <summary>Hispanic or Latino ethnicity as reported.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<Ethnicity>))]
 public enum Ethnicity
 {
     Unknown,

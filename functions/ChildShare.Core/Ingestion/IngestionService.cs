@@ -31,6 +31,9 @@ public sealed partial class IngestionService(
 {
     private readonly IngestionOptions _options = options.Value;
 
+    // How often the parse reports progress: often enough for a display, rarely enough to cost nothing.
+    private const int ProgressEveryRows = 5000;
+
     // Uploads this process is ingesting now (by upload id).
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _inFlight = new(StringComparer.Ordinal);
 
@@ -54,13 +57,21 @@ public sealed partial class IngestionService(
     /// Throws only to ask for a retry; after <see cref="IngestionOptions.MaxAttempts"/> the manifest says failed.
     /// An attempt that gave up waiting for the linkage lock is retried without counting toward them.
     /// </summary>
-    public async Task<UploadManifest> IngestAsync(BlobClient blob, CancellationToken cancellationToken = default)
+    public Task<UploadManifest> IngestAsync(BlobClient blob, CancellationToken cancellationToken = default) => IngestAsync(blob, null, cancellationToken);
+
+    /// <inheritdoc cref="IngestAsync(BlobClient, CancellationToken)"/>
+    /// <param name="blob">The upload blob.</param>
+    /// <param name="progress">Told the phase and counts as the work goes (the command line shows them); counts only, never data.</param>
+    /// <param name="cancellationToken">Cancels the attempt; the next delivery redoes it.</param>
+    public async Task<UploadManifest> IngestAsync(BlobClient blob, IProgress<IngestionProgress>? progress, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(blob);
         var stopwatch = Stopwatch.StartNew();
         var blobName = blob.Name;
         var providerId = ProviderIdOf(blobName) ?? "";
 
         UploadFingerprint fingerprint;
+        progress?.Report(new IngestionProgress(IngestionPhase.Fingerprint, 0, 0, 0, 0, stopwatch.Elapsed));
         using (var firstPass = await blob.OpenReadAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             fingerprint = await UploadFileReader.FingerprintAsync(firstPass, cancellationToken).ConfigureAwait(false);
@@ -76,7 +87,9 @@ public sealed partial class IngestionService(
 
         try
         {
-            return await IngestAttemptAsync(blob, blobName, providerId, fingerprint, uploadId, stopwatch, cancellationToken).ConfigureAwait(false);
+            var manifest = await IngestAttemptAsync(blob, blobName, providerId, fingerprint, uploadId, stopwatch, progress, cancellationToken).ConfigureAwait(false);
+            progress?.Report(new IngestionProgress(IngestionPhase.Done, manifest.RowsRead, manifest.RowsRejected, fingerprint.Length, fingerprint.Length, stopwatch.Elapsed));
+            return manifest;
         }
         finally
         {
@@ -85,7 +98,8 @@ public sealed partial class IngestionService(
     }
 
     private async Task<UploadManifest> IngestAttemptAsync(
-        BlobClient blob, string blobName, string providerId, UploadFingerprint fingerprint, string uploadId, Stopwatch stopwatch, CancellationToken cancellationToken)
+        BlobClient blob, string blobName, string providerId, UploadFingerprint fingerprint, string uploadId, Stopwatch stopwatch, IProgress<IngestionProgress>? progress,
+        CancellationToken cancellationToken)
     {
         var existing = await manifests.GetAsync(uploadId, cancellationToken).ConfigureAwait(false);
         if (existing is { IsFinal: true })
@@ -124,7 +138,7 @@ public sealed partial class IngestionService(
             await manifests.SaveAsync(manifest, cancellationToken).ConfigureAwait(false);
             LogStarted(uploadId, providerId, manifest.Attempts);
 
-            manifest = await ParseAndStoreAsync(blob, manifest, profile, encoding, new Pseudonymizer(key), cancellationToken).ConfigureAwait(false);
+            manifest = await ParseAndStoreAsync(blob, manifest, profile, encoding, new Pseudonymizer(key), stopwatch, progress, cancellationToken).ConfigureAwait(false);
             if (manifest.Status == UploadStatus.NotProcessed)
             {
                 linker.AbandonUpload(uploadId);
@@ -134,11 +148,15 @@ public sealed partial class IngestionService(
             // Linking and the summary rebuild that carries its child keys run under one hold of the lock: a rebuild
             // interleaved with another upload's merge could put an old child key back, or lose a service of a child
             // both touch (both read and write its records row). Parsing and staging above run in parallel.
-            var (policy, receivedAt) = (profile.ReuploadPolicy, manifest.ReceivedAt);
+            var (policy, receivedAt, rowsRead, rowsRejected) = (profile.ReuploadPolicy, manifest.ReceivedAt, manifest.RowsRead, manifest.RowsRejected);
+            void Phase(IngestionPhase phase) =>
+                progress?.Report(new IngestionProgress(phase, rowsRead, rowsRejected, fingerprint.Length, fingerprint.Length, stopwatch.Elapsed));
+            Phase(IngestionPhase.Link);
             var rebuilt = await linkageLock.RunExclusiveAsync(
                 async ct =>
                 {
                     await linker.CompleteUploadAsync(uploadId, ct).ConfigureAwait(false);
+                    Phase(IngestionPhase.Summarize);
                     return await summaries.RebuildForUploadAsync(uploadId, receivedAt, policy, ct).ConfigureAwait(false);
                 },
                 cancellationToken).ConfigureAwait(false);
@@ -250,7 +268,8 @@ public sealed partial class IngestionService(
     }
 
     private async Task<UploadManifest> ParseAndStoreAsync(
-        BlobClient blob, UploadManifest manifest, MappingProfile profile, Encoding encoding, Pseudonymizer pseudonymizer, CancellationToken cancellationToken)
+        BlobClient blob, UploadManifest manifest, MappingProfile profile, Encoding encoding, Pseudonymizer pseudonymizer, Stopwatch stopwatch,
+        IProgress<IngestionProgress>? progress, CancellationToken cancellationToken)
     {
         var writer = new BatchWriter(_options.MaxBufferedEntities);
         var normalizer = new RowNormalizer(profile, _options, DateOnly.FromDateTime(manifest.ReceivedAt.UtcDateTime));
@@ -260,10 +279,16 @@ public sealed partial class IngestionService(
         try
         {
             using var content = await blob.OpenReadAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            progress?.Report(new IngestionProgress(IngestionPhase.Parse, 0, 0, 0, manifest.ContentLength, stopwatch.Elapsed));
             foreach (var row in UploadFileReader.ReadRows(content, encoding, profile.DelimiterFor(manifest.BlobName), profile))
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 read++;
+                if (progress is not null && read % ProgressEveryRows == 0)
+                {
+                    progress.Report(new IngestionProgress(IngestionPhase.Parse, read, rejected, content.Position, manifest.ContentLength, stopwatch.Elapsed));
+                }
+
                 var result = normalizer.Normalize(row.LineNumber, field => row[field]);
                 if (result.Record is { } record)
                 {

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Azure;
 using Azure.Data.Tables;
+using Azure.Storage.Blobs.Models;
 using ChildShare.Core.Storage;
 
 namespace ChildShare.Core.Ingestion;
@@ -84,6 +85,41 @@ public class ManifestStore(ChildShareStorage storage)
         }
 
         return names;
+    }
+
+    /// <summary>Every manifest of one provider's uploads, newest first (one query over the manifests table's manifest rows).</summary>
+    public virtual async Task<List<UploadManifest>> ListByProviderAsync(string providerId, CancellationToken cancellationToken = default)
+    {
+        var found = new List<UploadManifest>();
+        var filter = TableClient.CreateQueryFilter($"RowKey eq {ManifestRow} and ProviderId eq {providerId}");
+        await foreach (var entity in Table.QueryAsync<TableEntity>(filter, select: ["Json"], cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            if (JsonSerializer.Deserialize<UploadManifest>(entity.GetString("Json") ?? "null", JsonOptions) is { } manifest)
+            {
+                found.Add(manifest);
+            }
+        }
+
+        return found.OrderByDescending(m => m.ReceivedAt).ThenBy(m => m.UploadId, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>
+    /// The upload blobs still to ingest: those without a final manifest (new, interrupted, or left waiting
+    /// for the linkage lock). What <c>ingest-pending</c> and the local host's poller deliver to ingestion.
+    /// </summary>
+    public virtual async Task<List<string>> ListPendingUploadsAsync(CancellationToken cancellationToken = default)
+    {
+        var done = await ListBlobNamesWithFinalManifestAsync(cancellationToken).ConfigureAwait(false);
+        var pending = new List<string>();
+        await foreach (var blob in storage.Uploads.GetBlobsAsync(new GetBlobsOptions(), cancellationToken).ConfigureAwait(false))
+        {
+            if (!done.Contains(blob.Name))
+            {
+                pending.Add(blob.Name);
+            }
+        }
+
+        return pending;
     }
 
     private static string ContentPartition(string providerId) => "content-" + providerId;

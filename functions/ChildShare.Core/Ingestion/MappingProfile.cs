@@ -1,10 +1,12 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 
 namespace ChildShare.Core.Ingestion;
 
 /// <summary>How a provider's re-upload treats that provider's earlier service records of the same children.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<ReuploadPolicy>))]
 public enum ReuploadPolicy
 {
     /// <summary>Records with the same key are corrected in place; earlier records absent from the new file stay.</summary>
@@ -60,27 +62,99 @@ public sealed record MappingProfile
 
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
 
-    /// <summary>Parses and validates a profile; the exception lists every problem found.</summary>
+    /// <summary>
+    /// Parses and validates a profile; the exception lists every problem found. Each setting is read
+    /// on its own (and each column and code map entry), so one bad value does not hide the others:
+    /// a bad one is reported and left out, then the rest is validated as a whole.
+    /// </summary>
     public static MappingProfile Parse(string json)
     {
-        MappingProfile? profile;
+        JsonObject document;
         try
         {
-            profile = JsonSerializer.Deserialize<MappingProfile>(json, JsonOptions);
+            document = JsonNode.Parse(json ?? "") as JsonObject ?? throw new ProfileValidationException(["The profile must be a JSON object: { \"columns\": { ... }, ... }."]);
         }
         catch (JsonException ex)
         {
-            throw new ProfileValidationException([$"The profile is not valid JSON for a mapping profile: {ex.Message}"]);
+            throw new ProfileValidationException([string.Create(CultureInfo.InvariantCulture,
+                $"The profile is not valid JSON (line {ex.LineNumber + 1}, position {ex.BytePositionInLine + 1}).")]);
         }
 
-        if (profile is null)
+        var errors = new List<string>();
+        foreach (var (name, value) in document.ToList())
         {
-            throw new ProfileValidationException(["The profile is empty."]);
+            var setting = Settings.FirstOrDefault(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase));
+            if (setting is null)
+            {
+                errors.Add($"\"{name}\" is not a profile setting; the settings are {string.Join(", ", Settings.Select(p => p.Name))}.");
+                document.Remove(name);
+            }
+            else if (setting.Name == "columns" && value is JsonObject columns)
+            {
+                foreach (var (column, field) in columns.ToList().Where(c => !IsCanonicalField(c.Value)))
+                {
+                    errors.Add($"columns: \"{column}\" maps to {field?.ToJsonString() ?? "null"}, which is not a canonical field ({string.Join(", ", Enum.GetNames<CanonicalField>())}).");
+                    columns.Remove(column);
+                }
+            }
+            else if (setting.Name == "codeMaps" && value is JsonObject maps)
+            {
+                foreach (var (field, map) in maps.ToList())
+                {
+                    if (!IsCanonicalField(JsonValue.Create(field)))
+                    {
+                        errors.Add($"codeMaps: \"{field}\" is not a canonical field.");
+                        maps.Remove(field);
+                    }
+                    else if (map is not JsonObject codes || codes.Any(c => c.Value?.GetValueKind() != JsonValueKind.String))
+                    {
+                        errors.Add($"codeMaps.{field}: give an object of provider code to canonical value, both strings.");
+                        maps.Remove(field);
+                    }
+                }
+            }
+            else if (!Reads(value, setting.Type))
+            {
+                errors.Add($"{setting.Name}: {setting.Expected}.");
+                document.Remove(name);
+            }
         }
 
-        var errors = profile.Validate();
+        var profile = document.Deserialize<MappingProfile>(JsonOptions) ?? throw new ProfileValidationException(["The profile is empty."]);
+        errors.AddRange(profile.Validate());
         return errors.Count == 0 ? profile : throw new ProfileValidationException(errors);
     }
+
+    /// <summary>The settings a profile may hold: JSON name, type, and what a value must be.</summary>
+    private static readonly IReadOnlyList<ProfileSetting> Settings = typeof(MappingProfile)
+        .GetProperties(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance).Where(p => p.SetMethod is not null)
+        .Select(p => new ProfileSetting(JsonNamingPolicy.CamelCase.ConvertName(p.Name), p.PropertyType, Expected(p.PropertyType))).ToList();
+
+    private sealed record ProfileSetting(string Name, Type Type, string Expected);
+
+    private static string Expected(Type type) =>
+        type == typeof(string) ? "give a string"
+        : type == typeof(int) ? "give a whole number"
+        : type.IsEnum ? $"give one of {string.Join(", ", Enum.GetNames(type))}"
+        : type == typeof(IReadOnlyList<string>) ? "give a list of strings"
+        : "give an object";
+
+    private static bool Reads(JsonNode? value, Type type)
+    {
+        try
+        {
+            _ = value?.Deserialize(type, JsonOptions);
+            return !(type.IsEnum && value?.GetValueKind() != JsonValueKind.String);
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    private static bool IsCanonicalField(JsonNode? value) =>
+        value?.GetValueKind() == JsonValueKind.String && value.GetValue<string>() is var text
+        && !text.Any(char.IsAsciiDigit) && Enum.TryParse<CanonicalField>(text, ignoreCase: true, out _);
 
     /// <summary>Every problem with this profile, in words a provider's data manager can act on.</summary>
     public IReadOnlyList<string> Validate()

@@ -1,6 +1,9 @@
+using System.Text.Json.Serialization;
+
 namespace ChildShare.Core.Ingestion;
 
 /// <summary>Where an upload stands.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<UploadStatus>))]
 public enum UploadStatus
 {
     /// <summary>Being read; a crashed attempt leaves this until the next delivery.</summary>

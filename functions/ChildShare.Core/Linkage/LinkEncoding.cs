@@ -4,6 +4,7 @@ using System.Numerics;
 using System.Text;
 using ChildShare.Core.Ingestion;
 using ChildShare.Core.Pseudonymization;
+using System.Text.Json.Serialization;
 
 namespace ChildShare.Core.Linkage;
 
@@ -40,6 +41,7 @@ public sealed record LinkInput(
 }
 
 /// <summary>The keyed tokens of a record. Tokens marked "lookup" are never indexed: they are looked up in another kind's space.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<LinkTokenKind>))]
 public enum LinkTokenKind
 {
     /// <summary>State student id + birth date.</summary>

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace ChildShare.Core.Linkage;
 
 /// <summary>
@@ -5,6 +7,7 @@ namespace ChildShare.Core.Linkage;
 /// the reason code of their link. Only <see cref="StateIdDob"/> is strong; every other rule is
 /// weak and never joins two records of the same provider that carry different local ids.
 /// </summary>
+[JsonConverter(typeof(JsonStringEnumConverter<LinkRule>))]
 public enum LinkRule
 {
     /// <summary>No link.</summary>

@@ -1,6 +1,9 @@
+using System.Text.Json.Serialization;
+
 namespace ChildShare.Core.Pseudonymization;
 
 /// <summary>Where the pseudonymization key comes from.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<PseudonymKeySource>))]
 public enum PseudonymKeySource
 {
     /// <summary>A key in application settings: local runs and tests only.</summary>

@@ -1,7 +1,9 @@
 using System.Globalization;
+using System.Text.Json.Serialization;
 
 namespace ChildShare.Core.Reporting;
 
+[JsonConverter(typeof(JsonStringEnumConverter<ReportFormat>))]
 public enum ReportFormat
 {
     Json,
@@ -193,7 +195,8 @@ public sealed record AggregateReportQuery(DateOnly From, DateOnly To, IReadOnlyL
         return exclusiveEnd ? date.Value.AddDays(-1) : date;
     }
 
-    private static int Integer(string? text, string name, int fallback, int min, int max, List<string> errors)
+    /// <summary>A paging parameter: absent is <paramref name="fallback"/>; out of range adds an error.</summary>
+    internal static int Integer(string? text, string name, int fallback, int min, int max, List<string> errors)
     {
         if (string.IsNullOrWhiteSpace(text))
         {

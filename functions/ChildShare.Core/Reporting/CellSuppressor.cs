@@ -1,6 +1,9 @@
+using System.Text.Json.Serialization;
+
 namespace ChildShare.Core.Reporting;
 
 /// <summary>Why a cell is not shown.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<SuppressionReason>))]
 public enum SuppressionReason
 {
     /// <summary>Its count is between 1 and the agreement's minimum cell size less one.</summary>

@@ -1,5 +1,7 @@
 using ChildShare.Core.Callers;
+using System.Globalization;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Extensions;
 using Microsoft.AspNetCore.Mvc;
 
 namespace ChildShare.Functions.Http;
@@ -48,5 +50,27 @@ public static class HttpCallers
         }
 
         return (null, Problems.Unauthorized(result.Failure ?? "Authentication is required."));
+    }
+
+    /// <summary>The next page's absolute URL: the same query with <c>$skip</c> moved on, and never the API key.</summary>
+    public static string NextLink(HttpRequest request, int skip)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var query = new QueryBuilder();
+        foreach (var (key, values) in request.Query)
+        {
+            if (string.Equals(key, CallerResolver.ApiKeyQueryName, StringComparison.OrdinalIgnoreCase) || string.Equals(key, "$skip", StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            foreach (var value in values)
+            {
+                query.Add(key, value ?? "");
+            }
+        }
+
+        query.Add("$skip", skip.ToString(CultureInfo.InvariantCulture));
+        return UriHelper.BuildAbsolute(request.Scheme, request.Host, request.PathBase, request.Path, query.ToQueryString());
     }
 }

@@ -1,11 +1,9 @@
-using System.Globalization;
 using System.Text.Json;
 using ChildShare.Core.Audit;
 using ChildShare.Core.Callers;
 using ChildShare.Core.Reporting;
 using ChildShare.Functions.Http;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Extensions;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 
@@ -55,7 +53,7 @@ public sealed class GetAggregateReport(CallerResolver callers, AggregateReportSe
 
     private static IActionResult Render(HttpRequest request, ReportPage page)
     {
-        var next = page.HasMore ? NextLink(request, page.Skip + page.Value.Count) : null;
+        var next = page.HasMore ? HttpCallers.NextLink(request, page.Skip + page.Value.Count) : null;
         if (page.Format == ReportFormat.Csv)
         {
             if (next is not null)
@@ -74,26 +72,5 @@ public sealed class GetAggregateReport(CallerResolver callers, AggregateReportSe
 
         body["metadata"] = page.Metadata;
         return new ContentResult { Content = JsonSerializer.Serialize(body, Json), ContentType = "application/json; charset=utf-8", StatusCode = StatusCodes.Status200OK };
-    }
-
-    /// <summary>The next page's absolute URL: the same query with <c>$skip</c> moved on, and never the API key.</summary>
-    private static string NextLink(HttpRequest request, int skip)
-    {
-        var query = new QueryBuilder();
-        foreach (var (key, values) in request.Query)
-        {
-            if (string.Equals(key, CallerResolver.ApiKeyQueryName, StringComparison.OrdinalIgnoreCase) || string.Equals(key, "$skip", StringComparison.OrdinalIgnoreCase))
-            {
-                continue;
-            }
-
-            foreach (var value in values)
-            {
-                query.Add(key, value ?? "");
-            }
-        }
-
-        query.Add("$skip", skip.ToString(CultureInfo.InvariantCulture));
-        return UriHelper.BuildAbsolute(request.Scheme, request.Host, request.PathBase, request.Path, query.ToQueryString());
     }
 }

@@ -61,8 +61,8 @@ public sealed class MappingProfileTests
     [InlineData("""{ "columns": { "Id": "LocalChildId", "Name": "FullName", "DOB": "BirthDate" }, "encoding": "ebcdic" }""", "encoding")]
     [InlineData("""{ "columns": { "Id": "LocalChildId", "Name": "FullName", "DOB": "BirthDate", "D2": "BirthDate" } }""", "BirthDate")]
     [InlineData("""{ "columns": { "Id": "LocalChildId", "Name": "FullName", "DOB": "BirthDate", "P": "Program" } }""", "ServiceStart")]
-    [InlineData("""{ "columns": { "Id": "LocalChildId", "Name": "FullName", "DOB": "BirthDate" }, "colums": {} }""", "JSON")]
-    [InlineData("""{ "columns": { "Id": "NotAField" } }""", "JSON")]
+    [InlineData("""{ "columns": { "Id": "LocalChildId", "Name": "FullName", "DOB": "BirthDate" }, "colums": {} }""", "\"colums\" is not a profile setting")]
+    [InlineData("""{ "columns": { "Id": "NotAField" } }""", "\"Id\" maps to \"NotAField\", which is not a canonical field")]
     public void Parse_InvalidProfile_SaysWhy(string json, string mentioned)
     {
         var error = Assert.Throws<ProfileValidationException>(() => MappingProfile.Parse(json));
@@ -75,4 +75,42 @@ public sealed class MappingProfileTests
     [InlineData("roster.csv", ',')]
     public void DelimiterFor_NoDelimiterInProfile_FollowsExtension(string name, char expected) =>
         Assert.Equal(expected, MappingProfile.Parse(IngestionHarness.DefaultProfile).DelimiterFor(name));
+
+    [Fact]
+    public void Parse_SeveralBadValues_ListsEveryProblem()
+    {
+        // Each of these alone stopped the JSON reader, so only the first was ever reported.
+        var error = Assert.Throws<ProfileValidationException>(() => MappingProfile.Parse("""
+            { "columns": { "Id": "LocalChildId", "Born": "Birthday", "Name": "FullName", "Nick": "Nickname", "DOB": "BirthDate" },
+              "dateFormat": "MM/dd/yyyy",
+              "reuploadPolicy": "Sometimes",
+              "encoding": "latin-9",
+              "codeMaps": { "Shoe": { "1": "x" } } }
+            """));
+
+        Assert.Contains(error.Errors, e => e.Contains("\"Born\" maps to \"Birthday\"", StringComparison.Ordinal));
+        Assert.Contains(error.Errors, e => e.Contains("\"Nick\" maps to \"Nickname\"", StringComparison.Ordinal));
+        Assert.Contains(error.Errors, e => e.Contains("\"dateFormat\" is not a profile setting", StringComparison.Ordinal));
+        Assert.Contains(error.Errors, e => e.StartsWith("reuploadPolicy: give one of Upsert, ReplaceChildServices", StringComparison.Ordinal));
+        Assert.Contains(error.Errors, e => e.StartsWith("encoding must be one of", StringComparison.Ordinal));
+        Assert.Contains(error.Errors, e => e.Contains("\"Shoe\" is not a canonical field", StringComparison.Ordinal));
+        Assert.Equal(6, error.Errors.Count);
+    }
+
+    [Fact]
+    public void Parse_NotJson_OneProblemWithThePosition()
+    {
+        var error = Assert.Throws<ProfileValidationException>(() => MappingProfile.Parse("{ \"columns\": { \"Id\": LocalChildId } }"));
+
+        Assert.StartsWith("The profile is not valid JSON (line 1", Assert.Single(error.Errors), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_FieldNamesInAnyCase_Accepted()
+    {
+        var profile = MappingProfile.Parse("""{ "columns": { "Id": "localchildid", "Name": "FULLNAME", "DOB": "birthDate" }, "reuploadPolicy": "replacechildservices" }""");
+
+        Assert.Equal(CanonicalField.FullName, profile.Columns["Name"]);
+        Assert.Equal(ReuploadPolicy.ReplaceChildServices, profile.ReuploadPolicy);
+    }
 }

@@ -13,11 +13,12 @@ namespace ChildShare.Tests.Support;
 public sealed class TestStorage : IAsyncLifetime
 {
     /// <summary>
-    /// Azurite on its default ports, unless CHILDSHARE_TEST_STORAGE names another storage connection
-    /// string (for example a second Azurite on other ports, so a long benchmark does not slow the tests).
+    /// CHILDSHARE_TEST_STORAGE when it names a storage connection string (tests/run-tests.sh exports
+    /// the one of the Azurite it started), else Azurite on the ports of CHILDSHARE_AZURITE_PORT (the
+    /// one setting the scripts and the command line read; default 10000-10002).
     /// </summary>
     public static readonly string ConnectionString =
-        Environment.GetEnvironmentVariable("CHILDSHARE_TEST_STORAGE") is { Length: > 0 } custom ? custom : "UseDevelopmentStorage=true";
+        Environment.GetEnvironmentVariable("CHILDSHARE_TEST_STORAGE") is { Length: > 0 } custom ? custom : ChildShare.Cli.CliHost.EmulatorConnectionString();
 
     public TestStorage()
     {
