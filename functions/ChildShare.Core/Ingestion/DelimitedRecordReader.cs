@@ -49,7 +49,8 @@ internal sealed class DelimitedRecord(int lineNumber)
 /// a doubled quote inside is one quote; CRLF, LF or CR line ends) that bounds what one record can
 /// hold, so an unclosed quote cannot pull the rows after it into one value and no line is ever
 /// buffered whole. A record is <em>broken</em>, and only its first line is rejected, when a quoted
-/// value runs past its column's limit across a line break, is still open after
+/// value runs past its column's limit across a line break, runs on into a line that is a whole row of
+/// the header's width by itself, is still open after
 /// <see cref="FieldLimits.MaxLinesPerRow"/> lines or at the end of the file, when a row spanning
 /// lines has text after a closing quote or not the header's width, or when a line is longer than
 /// <see cref="FieldLimits.MaxRowCharacters"/> (skipped unread). The lines a broken record had taken
@@ -169,6 +170,14 @@ internal sealed class DelimitedRecordReader(TextReader text, char delimiter)
                             $"a quoted value runs on into a line longer than {FieldLimits.MaxRowCharacters} characters"));
                     }
 
+                    // A line that is a whole row on its own is a row the open quote is swallowing, even if a stray
+                    // quote later closes it in the right place (a value ending in '"' followed by a delimiter).
+                    if (_limits is not null && IsWholeRow(next.Text))
+                    {
+                        return record.Break(column, string.Create(CultureInfo.InvariantCulture,
+                            $"a quoted value runs on into line {next.Number}, which is a whole row of the header's {_width} columns (an unclosed quote?)"));
+                    }
+
                     total += next.Text.Length + 1;
                     if (total > FieldLimits.MaxRowCharacters)
                     {
@@ -258,6 +267,57 @@ internal sealed class DelimitedRecordReader(TextReader text, char delimiter)
         }
 
         return record;
+    }
+
+    /// <summary>Whether a line read alone is a whole row of the header's width: every quote closed, no text after one.</summary>
+    private bool IsWholeRow(string line)
+    {
+        var columns = 1;
+        var position = 0;
+        while (true)
+        {
+            if (position < line.Length && line[position] == '"')
+            {
+                var from = position + 1;
+                while (true)
+                {
+                    var quote = line.IndexOf('"', from);
+                    if (quote < 0)
+                    {
+                        return false;
+                    }
+
+                    if (quote + 1 < line.Length && line[quote + 1] == '"')
+                    {
+                        from = quote + 2;
+                        continue;
+                    }
+
+                    position = quote + 1;
+                    break;
+                }
+
+                var end = EndOfValue(line, position);
+                if (!line.AsSpan(position, end - position).IsWhiteSpace())
+                {
+                    return false;
+                }
+
+                position = end;
+            }
+            else
+            {
+                position = EndOfValue(line, position);
+            }
+
+            if (position == line.Length)
+            {
+                return columns == _width;
+            }
+
+            position++;
+            columns++;
+        }
     }
 
     private int EndOfValue(string text, int from)

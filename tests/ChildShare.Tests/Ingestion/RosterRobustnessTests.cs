@@ -27,15 +27,16 @@ public sealed class RosterRobustnessTests : IAsyncLifetime
 
     public Task DisposeAsync() => _harness.DisposeAsync();
 
-    private static string Row(int i) => string.Create(CultureInfo.InvariantCulture,
-        $"KID{i:D5},Given{i},Family{i},2015-{1 + i % 12:D2}-{1 + i % 28:D2},Lincoln Elementary,{100 + i} Oak St");
+    // Addresses only where a test needs them: one street shared by thousands of children makes linkage slow on Azurite.
+    private static string Row(int i, bool address = false) => string.Create(CultureInfo.InvariantCulture,
+        $"KID{i:D5},Given{i},Family{i},2015-{1 + i % 12:D2}-{1 + i % 28:D2},Lincoln Elementary,{(address ? $"{100 + i} Oak St" : "")}");
 
-    private static string Roster(int goodRows, string brokenRow)
+    private static string Roster(int goodRows, string brokenRow, bool addresses = false)
     {
         var text = new StringBuilder(Header).Append('\n').Append(brokenRow).Append('\n');
         for (var i = 1; i <= goodRows; i++)
         {
-            text.Append(Row(i)).Append('\n');
+            text.Append(Row(i, addresses)).Append('\n');
         }
 
         return text.ToString();
@@ -44,7 +45,7 @@ public sealed class RosterRobustnessTests : IAsyncLifetime
     [Fact]
     public async Task IngestAsync_UnclosedQuoteInSchool_NoOtherChildsDataLandsInTheRecord()
     {
-        var manifest = await _harness.IngestTextAsync($"{Provider}/unclosed.csv", Roster(120, "KID00000,Ana,Lopez,2015-03-02,\"Lincoln Elem,1 Elm St"));
+        var manifest = await _harness.IngestTextAsync($"{Provider}/unclosed.csv", Roster(120, "KID00000,Ana,Lopez,2015-03-02,\"Lincoln Elem,1 Elm St", addresses: true));
 
         Assert.Equal(UploadStatus.CompletedWithRejections, manifest.Status);
         Assert.Equal((121, 120, 1, 1), (manifest.RowsRead, manifest.RowsAccepted, manifest.RowsRejected, manifest.RowsUnreadable));
@@ -66,7 +67,7 @@ public sealed class RosterRobustnessTests : IAsyncLifetime
         Assert.Equal(9_999, (await _harness.Storage.ReadAllAsync(TableNames.Identities)).Count);
         var rejects = await ReadRejectsAsync(manifest);
         Assert.Equal(2, rejects.Count);
-        Assert.StartsWith("2,School,a quoted value runs on past the end of its line", rejects[1], StringComparison.Ordinal);
+        Assert.Equal("2,School,\"a quoted value runs on into line 3, which is a whole row of the header's 6 columns (an unclosed quote?)\"", rejects[1]);
     }
 
     [Fact]
@@ -138,7 +139,6 @@ public sealed class RosterRobustnessTests : IAsyncLifetime
     [Fact]
     public async Task BlobFunction_PathThatLeavesTheProviderFolder_IsNotProcessedAndNothingIsRead()
     {
-        await _harness.IngestTextAsync($"{IngestionHarness.ProviderId}/placeholder.csv", "Id,First,Last,DOB\n");
         var victim = await _harness.Storage.UploadAsync($"{Provider}/x.csv", Encoding.UTF8.GetBytes($"{Header}\n{Row(1)}\n"));
         const string delivered = IngestionHarness.ProviderId + "/../" + Provider + "/x.csv";
         var blob = _harness.Storage.Storage.Uploads.GetBlobClient(delivered);

@@ -37,7 +37,7 @@ public sealed class UploadFileReaderTests
         Assert.True(broken.IsUnreadable);
         var rejection = Assert.Single(broken.Problems);
         Assert.Equal((2, "School"), (rejection.LineNumber, rejection.Field));
-        Assert.Contains("limit of 200 characters", rejection.Reason, StringComparison.Ordinal);
+        Assert.Contains("runs on into line 3, which is a whole row of the header's 6 columns", rejection.Reason, StringComparison.Ordinal);
         Assert.All(rows.Skip(1), row => Assert.Empty(row.Problems));
         Assert.Equal(Enumerable.Range(3, 59), rows.Skip(1).Select(r => r.LineNumber));
         Assert.Equal(Enumerable.Range(1, 59).Select(i => "C" + i), rows.Skip(1).Select(r => r[CanonicalField.LocalChildId]));
@@ -45,22 +45,51 @@ public sealed class UploadFileReaderTests
     }
 
     [Fact]
-    public void ReadRows_UnclosedQuoteThatALaterQuoteCloses_IsBrokenAndTheRowsItTookAreReadAgain()
+    public void ReadRows_UnclosedQuoteThatAStrayQuoteClosesInTheRightPlace_IsBrokenAndTheRowsItTookAreReadAgain()
     {
-        // The quote opened on line 2 is "closed" by the opening quote of line 4's school: short enough to fit
-        // the limit, but text follows that quote, so the row cannot be trusted.
+        // The quote opened on line 2 is "closed" by the quote ending line 3's school, followed by a delimiter, so the
+        // row would even have the header's width: line 3 is a whole row on its own, so line 2 is broken.
         var rows = Read($"""
             {Header}
             C1,Ana,Lopez,2015-01-02,"Lincoln,
-            C2,Ben,Okafor,2014-03-04,Adams,
+            C2,Ben,Okafor,2014-03-04,Adams "East",
             C3,Cy,Tupou,2013-05-06,"Jefferson, East",
-            C4,Di,Begay,2012-07-08,Monroe,
             """);
 
-        Assert.Equal((2, "row"), (rows[0].Problems.Single().LineNumber, rows[0].Problems.Single().Field));
-        Assert.Equal(["C2", "C3", "C4"], rows.Skip(1).Select(r => r[CanonicalField.LocalChildId]));
-        Assert.Equal("Jefferson, East", rows[2][CanonicalField.School]);
+        var rejection = Assert.Single(rows[0].Problems);
+        Assert.Equal((2, "School"), (rejection.LineNumber, rejection.Field));
+        Assert.Equal(["C2", "C3"], rows.Skip(1).Select(r => r[CanonicalField.LocalChildId]));
+        Assert.Equal(["Adams \"East\"", "Jefferson, East"], rows.Skip(1).Select(r => r[CanonicalField.School]));
         Assert.All(rows.Skip(1), row => Assert.Empty(row.Problems));
+    }
+
+    [Fact]
+    public void ReadRows_UnclosedQuoteInTheLastColumnThatALaterQuoteCloses_IsBrokenByTheTextAfterIt()
+    {
+        // Notes is the last column: the lines it takes are not whole rows alone, but text follows the quote that closes it.
+        var rows = Read($"""
+            {Header}
+            C1,Ana,Lopez,2015-01-02,Adams,"call mom
+            then dad
+            see "file" first
+            C2,Ben,Okafor,2014-03-04,Adams,
+            """);
+
+        Assert.Contains("text follows a closing quote", Assert.Single(rows[0].Problems).Reason, StringComparison.Ordinal);
+        Assert.Equal([2, 3, 4], rows.Where(r => r.IsUnreadable).Select(r => r.LineNumber));
+        Assert.Equal("C2", Assert.Single(rows, r => !r.IsUnreadable)[CanonicalField.LocalChildId]);
+    }
+
+    [Fact]
+    public void ReadRows_QuotedValuePastItsFieldLimitAcrossLines_IsBroken()
+    {
+        var prose = new string('x', 90);
+        var rows = Read($"{Header}\nC1,Ana,Lopez,2015-01-02,\"{prose}\n{prose}\n{prose}\n{prose}\",\nC2,Ben,Okafor,2014-03-04,Adams,\n");
+
+        var rejection = Assert.Single(rows[0].Problems);
+        Assert.Equal((2, "School"), (rejection.LineNumber, rejection.Field));
+        Assert.Contains("past the column's limit of 200 characters", rejection.Reason, StringComparison.Ordinal);
+        Assert.Equal("C2", Assert.Single(rows, r => !r.IsUnreadable)[CanonicalField.LocalChildId]);
     }
 
     [Fact]
