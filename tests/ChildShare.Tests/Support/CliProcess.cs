@@ -18,7 +18,7 @@ public static class CliProcess
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "childshare.dll"));
+        start.ArgumentList.Add(CliAssembly());
         foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);
@@ -35,5 +35,18 @@ public static class CliProcess
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
         await process.WaitForExitAsync(timeout.Token);
         return new Result(process.ExitCode, await output, await error);
+    }
+
+    /// <summary>
+    /// The command line from its own build output (its deps.json resolves its own dependencies; the copy
+    /// beside the tests would resolve the test project's): functions/ChildShare.Cli/bin/{configuration}/{tfm}.
+    /// </summary>
+    private static string CliAssembly()
+    {
+        var testOutput = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var (framework, configuration) = (testOutput.Name, testOutput.Parent!.Name);
+        var repository = testOutput.Parent!.Parent!.Parent!.Parent!.Parent!.FullName;
+        var path = Path.Combine(repository, "functions", "ChildShare.Cli", "bin", configuration, framework, "childshare.dll");
+        return File.Exists(path) ? path : throw new FileNotFoundException("Build functions/ChildShare.Cli first.", path);
     }
 }
