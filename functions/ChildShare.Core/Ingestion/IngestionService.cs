@@ -67,7 +67,9 @@ public sealed partial class IngestionService(
     {
         var stopwatch = Stopwatch.StartNew();
         var pathProblem = UploadPaths.EscapeProblem(deliveredName)
-            ?? (deliveredName == blob.Name ? null : "The upload path resolves to another blob than the one named.");
+            ?? (deliveredName == blob.Name || Uri.UnescapeDataString(deliveredName) == blob.Name
+                ? null
+                : "The upload path resolves to another blob than the one named.");
         if (pathProblem is not null)
         {
             return await RefusePathAsync(deliveredName, pathProblem, stopwatch, cancellationToken).ConfigureAwait(false);

@@ -3,6 +3,7 @@ using System.Text;
 using ChildShare.Core.Ingestion;
 using ChildShare.Core.Storage;
 using ChildShare.Functions.Ingestion;
+using ChildShare.Tests.Support;
 
 namespace ChildShare.Tests.Ingestion;
 
@@ -154,6 +155,40 @@ public sealed class RosterRobustnessTests : IAsyncLifetime
         Assert.Equal(IngestionHarness.ProviderId, refused.GetString("ProviderId"));
         Assert.Empty(await _harness.Storage.ReadAllAsync(TableNames.Identities));
         Assert.DoesNotContain(manifests, m => m.GetString("BlobName") == victim.Name);
+    }
+
+    [Fact]
+    public async Task IngestAsync_FileOverwrittenBetweenItsTwoPasses_IsNotProcessedAndItsNewContentIsANewUpload()
+    {
+        var name = $"{Provider}/monthly.csv";
+        await _harness.Storage.UploadAsync(name, Encoding.UTF8.GetBytes($"{Header}\n{Row(1)}\n"));
+        var racing = new OverwrittenBeforeSecondRead(_harness.Storage, name, Encoding.UTF8.GetBytes($"{Header}\n{Row(2)}\n"));
+
+        var raced = await _harness.Ingestion.IngestAsync(racing);
+        var redelivered = await _harness.Ingestion.IngestAsync(_harness.Storage.Storage.Uploads.GetBlobClient(name));
+
+        Assert.Equal(UploadStatus.NotProcessed, raced.Status);
+        Assert.Contains("overwritten while it was read", raced.Reason, StringComparison.Ordinal);
+        Assert.Equal(UploadStatus.Completed, redelivered.Status);
+        Assert.NotEqual(raced.UploadId, redelivered.UploadId);
+        Assert.Equal("KID00002", Assert.Single(await _harness.Storage.ReadAllAsync(TableNames.Identities)).GetString("LocalChildId"));
+    }
+
+    /// <summary>A blob client whose blob another writer replaces just before the second read (the parse after the fingerprint).</summary>
+    private sealed class OverwrittenBeforeSecondRead(TestStorage storage, string name, byte[] replacement)
+        : Azure.Storage.Blobs.BlobClient(TestStorage.ConnectionString, storage.Options.UploadsContainer, name)
+    {
+        private int _reads;
+
+        public override async Task<Stream> OpenReadAsync(Azure.Storage.Blobs.Models.BlobOpenReadOptions options, CancellationToken cancellationToken = default)
+        {
+            if (++_reads == 2)
+            {
+                await storage.UploadAsync(Name, replacement);
+            }
+
+            return await base.OpenReadAsync(options, cancellationToken);
+        }
     }
 
     private async Task<List<string>> ReadRejectsAsync(UploadManifest manifest)
