@@ -34,10 +34,10 @@ public static class Demo
             await op.UploadAsync("unknown-org", stray, null, cancellationToken);
         }
 
-        var manifests = await op.IngestPendingAsync(cancellationToken);
+        var outcomes = await op.IngestPendingAsync(cancellationToken);
         await output.WriteLineAsync();
         await output.WriteLineAsync("upload                            provider         status                     read  accepted  rejected");
-        foreach (var m in manifests)
+        foreach (var m in outcomes.Select(o => o.Manifest).OfType<UploadManifest>())
         {
             await output.WriteLineAsync($"{m.UploadId}  {m.ProviderId,-15}  {m.Status,-25}  {m.RowsRead,5}  {m.RowsAccepted,8}  {m.RowsRejected,8}");
         }
@@ -53,6 +53,6 @@ public static class Demo
             await op.ParentLinkAsync("district-north", "S100001", "bright-futures", cancellationToken);
         }
 
-        return manifests.All(m => m.Status is not UploadStatus.Failed) ? 0 : 1;
+        return outcomes.Any(o => o.Failed) ? 1 : 0;
     }
 }

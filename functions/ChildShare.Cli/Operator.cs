@@ -48,49 +48,79 @@ public sealed class Operator(
         await output.WriteLineAsync($"Provider {providerId}: mapping profile version {profile.Version} saved and active.");
     }
 
-    /// <summary>Uploads a local file to <c>uploads/{provider}/{name}</c>, as a provider would.</summary>
+    /// <summary>
+    /// Uploads a local file to <c>uploads/{provider}/{name}</c>, as a provider would. A path that could
+    /// leave the provider's folder (<see cref="UploadPaths"/>) is refused before anything is written.
+    /// </summary>
     public async Task<string> UploadAsync(string providerId, string file, string? name, CancellationToken cancellationToken)
     {
         if (!ProviderRegistry.IsValidId(providerId))
         {
             // The folder is the provider's id: one with capitals would be kept but never processed.
-            throw new ArgumentException("A provider id is 2 to 63 lowercase letters, digits and dashes.", nameof(providerId));
+            throw new OperatorException("Refused: a provider id is 2 to 63 lowercase letters, digits and dashes.");
         }
 
-        var blobName = $"{providerId}/{name ?? Path.GetFileName(file)}";
-        await storage.Uploads.GetBlobClient(blobName).UploadAsync(file, overwrite: true, cancellationToken);
-        await output.WriteLineAsync($"Uploaded {file} to {storage.Uploads.Name}/{blobName}.");
-        return blobName;
+        var blob = storage.Uploads.GetBlobClient(RequireInsideFolder($"{providerId}/{name ?? Path.GetFileName(file)}"));
+        await blob.UploadAsync(file, overwrite: true, cancellationToken);
+        await output.WriteLineAsync($"Uploaded {file} to {storage.Uploads.Name}/{blob.Name}.");
+        return blob.Name;
     }
 
+    /// <summary>Ingests one upload now, as the trigger would; a path that could leave its provider's folder is refused.</summary>
     public async Task<UploadManifest> IngestAsync(string blobName, CancellationToken cancellationToken)
     {
-        if (!await storage.Uploads.GetBlobClient(blobName).ExistsAsync(cancellationToken))
+        var blob = storage.Uploads.GetBlobClient(RequireInsideFolder(blobName));
+        if (!await blob.ExistsAsync(cancellationToken))
         {
             throw new OperatorException($"No upload {storage.Uploads.Name}/{blobName}: upload it first (childshare upload), or check the name.");
         }
 
-        var manifest = await ingestion.IngestAsync(storage.Uploads.GetBlobClient(blobName), ConsoleIngestionProgress.ForConsole(), cancellationToken);
+        var manifest = await ingestion.IngestAsync(blob, ConsoleIngestionProgress.ForConsole(), cancellationToken);
         await PrintAsync(manifest);
         return manifest;
     }
 
     /// <summary>
-    /// Ingests every upload blob without a final manifest: backfills, local runs without Event Grid, and
-    /// uploads left Processing (interrupted, or out of trigger deliveries while waiting for the linkage lock).
+    /// Ingests every upload blob whose current version has no final manifest: new blobs, blobs
+    /// overwritten under the same name (a new ETag), backfills, local runs without Event Grid, and
+    /// uploads left Processing (interrupted, or out of trigger deliveries while waiting for the
+    /// linkage lock). An upload that fails does not stop the run: every outcome is reported.
     /// </summary>
-    public async Task<IReadOnlyList<UploadManifest>> IngestPendingAsync(CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<IngestOutcome>> IngestPendingAsync(CancellationToken cancellationToken)
     {
         var pending = await manifests.ListPendingUploadsAsync(cancellationToken);
-        await output.WriteLineAsync($"{pending.Count} upload(s) without a final manifest.");
-        var results = new List<UploadManifest>();
+        await output.WriteLineAsync($"{pending.Count} upload(s) without a final manifest for their current content.");
+        var outcomes = new List<IngestOutcome>();
         foreach (var blobName in pending)
         {
-            results.Add(await IngestAsync(blobName, cancellationToken));
+            try
+            {
+                // The listed name is the stored one; the service refuses (NotProcessed) one that could leave its folder.
+                var manifest = await ingestion.IngestAsync(storage.Uploads.GetBlobClient(blobName), cancellationToken);
+                await PrintAsync(manifest);
+                outcomes.Add(new IngestOutcome(blobName, manifest, null));
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                outcomes.Add(new IngestOutcome(blobName, null, IngestOutcome.Describe(ex)));
+            }
         }
 
-        return results;
+        foreach (var outcome in outcomes)
+        {
+            await output.WriteLineAsync(outcome.Manifest is { } m
+                ? $"{m.Status,-25} {m.UploadId}  {outcome.BlobName}"
+                : $"{"AttemptFailed",-25} {"",32}  {outcome.BlobName}: {outcome.Error}");
+        }
+
+        var failed = outcomes.Count(o => o.Failed);
+        await output.WriteLineAsync($"{outcomes.Count - failed} upload(s) finished, {failed} failed.");
+        return outcomes;
     }
+
+    /// <summary>A blob name the command line accepts: one that cannot leave its provider's folder.</summary>
+    private static string RequireInsideFolder(string blobName) =>
+        UploadPaths.EscapeProblem(blobName) is { } problem ? throw new OperatorException("Refused: " + problem) : blobName;
 
     /// <summary>How many provider records there are, and how many community children they link into.</summary>
     public async Task<(int ProviderRecords, int Children)> CountChildrenAsync(CancellationToken cancellationToken)
@@ -153,3 +183,21 @@ public sealed class Operator(
 
     private Task PrintAsync(UploadManifest manifest) => output.WriteLineAsync(JsonSerializer.Serialize(manifest, PrintOptions));
 }
+
+/// <summary>What <c>ingest-pending</c> did with one blob: its manifest, or why the attempt did not finish.</summary>
+public sealed record IngestOutcome(string BlobName, UploadManifest? Manifest, string? Error)
+{
+    public UploadStatus? Status => Manifest?.Status;
+
+    /// <summary>The attempt threw (it will be retried) or the upload ended Failed.</summary>
+    public bool Failed => Error is not null || Manifest is { Status: UploadStatus.Failed };
+
+    /// <summary>What went wrong, from the kind of error only: an exception's text could quote data.</summary>
+    public static string Describe(Exception error) => error switch
+    {
+        UploadRetryException retry => retry.Message,
+        Azure.RequestFailedException storage => $"storage error {storage.Status} ({storage.ErrorCode ?? "no code"})",
+        _ => error.GetType().Name,
+    };
+}
+

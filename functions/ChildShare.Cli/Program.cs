@@ -16,7 +16,15 @@ Operator CreateOperator(ParseResult result, out ServiceProvider services)
     return ActivatorUtilities.CreateInstance<Operator>(services, Console.Out);
 }
 
-Command Define(string name, string description, Option[] options, Func<Operator, ParseResult, CancellationToken, Task> action)
+Command Define(string name, string description, Option[] options, Func<Operator, ParseResult, CancellationToken, Task> action) =>
+    DefineWithExitCode(name, description, options, async (op, result, cancellationToken) =>
+    {
+        await action(op, result, cancellationToken);
+        return 0;
+    });
+
+// An error the operator can fix (a refused upload path, a missing file...) is one line on standard error and exit code 2 (CliErrors).
+Command DefineWithExitCode(string name, string description, Option[] options, Func<Operator, ParseResult, CancellationToken, Task<int>> action)
 {
     var command = new Command(name, description);
     foreach (var option in options)
@@ -29,11 +37,7 @@ Command Define(string name, string description, Option[] options, Func<Operator,
         var op = CreateOperator(result, out var services);
         await using (services)
         {
-            return await CliErrors.RunAsync(async () =>
-            {
-                await action(op, result, cancellationToken);
-                return 0;
-            });
+            return await CliErrors.RunAsync(() => action(op, result, cancellationToken));
         }
     });
     return command;
@@ -77,7 +81,9 @@ root.Subcommands.Add(Define("upload", "Upload a file to uploads/{provider}/, as 
     (op, r, ct) => op.UploadAsync(r.GetValue(providerId)!, r.GetValue(file)!, r.GetValue(blobName), ct)));
 root.Subcommands.Add(Define("ingest", "Ingest one upload blob now (what the blob trigger does).", [blob],
     (op, r, ct) => op.IngestAsync(r.GetValue(blob)!, ct)));
-root.Subcommands.Add(Define("ingest-pending", "Ingest every upload without a final manifest (new, interrupted, or left waiting).", [], (op, _, ct) => op.IngestPendingAsync(ct)));
+root.Subcommands.Add(DefineWithExitCode("ingest-pending",
+    "Ingest every upload whose current content has no final manifest (new, overwritten, interrupted, or left waiting); exit code 1 if any failed.", [],
+    async (op, _, ct) => (await op.IngestPendingAsync(ct)).Any(o => o.Failed) ? 1 : 0));
 root.Subcommands.Add(Define("manifest", "Show an upload's manifest.", [uploadId], (op, r, ct) => op.ShowManifestAsync(r.GetValue(uploadId)!, ct)));
 
 var demo = new Command("demo", "Run ingestion end to end on the sample providers and print every manifest.");

@@ -16,7 +16,9 @@ namespace ChildShare.Core.Ingestion;
 /// as an empty string when the upload has none, to clear what an earlier upload sent. Within one
 /// upload a child has a row per service, and a blank cell on a later row must not wipe what an earlier
 /// row of the same file said: the last value the upload gave for the child is carried forward. Readers
-/// treat an empty string as absent.
+/// treat an empty string as absent. Rows of one child that disagree on an identity value (compared in
+/// match form, so "Jose" and "JOSÉ" agree; a blank never disagrees) are counted: the last row's value is
+/// the one kept, as the upserts make it.
 /// </summary>
 internal sealed class ChildRecordWriter(
     ChildShareStorage storage, BatchWriter writer, Pseudonymizer pseudonymizer, IChildLinker linker, UploadManifest manifest)
@@ -25,8 +27,16 @@ internal sealed class ChildRecordWriter(
     private readonly TableClient _staging = storage.Table(TableNames.UploadStaging);
     private readonly string _asOf = RecordKeys.IsoDate(DateOnly.FromDateTime(manifest.ReceivedAt.UtcDateTime));
 
-    // Optional identity fields this upload gave per child (local token), only for children that had any.
-    private readonly Dictionary<string, OptionalIdentity> _optionalSoFar = new(StringComparer.Ordinal);
+    // What this upload said so far about each child (local token): the optional identity fields to carry
+    // forward, and a hash of each identity field's match form to notice rows that disagree.
+    private readonly Dictionary<string, ChildSoFar> _soFar = new(StringComparer.Ordinal);
+    private readonly SortedSet<string> _conflictFields = new(StringComparer.Ordinal);
+
+    /// <summary>Children (local ids) whose rows in this upload gave different values for an identity field.</summary>
+    public int ChildrenWithConflicts { get; private set; }
+
+    /// <summary>The identity fields that differed between rows of one child somewhere in this upload.</summary>
+    public IReadOnlyCollection<string> ConflictFields => _conflictFields;
 
     public async Task WriteAsync(CanonicalRecord record, CancellationToken cancellationToken)
     {
@@ -49,7 +59,9 @@ internal sealed class ChildRecordWriter(
             ["LastUploadId"] = manifest.UploadId,
             ["UpdatedAt"] = manifest.ReceivedAt,
         };
-        var optional = OptionalOf(localToken, identity);
+        var soFar = _soFar.TryGetValue(localToken, out var known) ? known : _soFar[localToken] = new ChildSoFar();
+        CountConflicts(soFar, identity);
+        var optional = OptionalOf(soFar, identity);
         identityEntity["MiddleName"] = optional.MiddleName;
         identityEntity["Suffix"] = optional.Suffix;
         identityEntity["StateStudentId"] = optional.StateStudentId;
@@ -84,22 +96,74 @@ internal sealed class ChildRecordWriter(
     }
 
     /// <summary>This row's optional identity fields, each falling back to the last value an earlier row of the upload gave.</summary>
-    private OptionalIdentity OptionalOf(string localToken, ChildIdentity identity)
+    private static OptionalIdentity OptionalOf(ChildSoFar soFar, ChildIdentity identity)
     {
-        var earlier = _optionalSoFar.GetValueOrDefault(localToken) ?? OptionalIdentity.None;
-        var current = new OptionalIdentity(
+        var earlier = soFar.Optional;
+        soFar.Optional = new OptionalIdentity(
             Pick(identity.MiddleName?.Display, earlier.MiddleName),
             Pick(identity.Suffix, earlier.Suffix),
             Pick(identity.StateStudentId, earlier.StateStudentId),
             Pick(identity.StreetAddress, earlier.StreetAddress));
-        if (current != OptionalIdentity.None)
-        {
-            _optionalSoFar[localToken] = current;
-        }
-
-        return current;
+        return soFar.Optional;
 
         static string Pick(string? value, string earlier) => string.IsNullOrWhiteSpace(value) ? earlier : value;
+    }
+
+    private void CountConflicts(ChildSoFar soFar, ChildIdentity identity)
+    {
+        var conflicting = false;
+        for (var field = 0; field < IdentityFields.Length; field++)
+        {
+            var form = MatchFormOf(IdentityFields[field], identity);
+            if (string.IsNullOrEmpty(form))
+            {
+                continue;
+            }
+
+            var hash = form.GetHashCode(StringComparison.Ordinal) | 1;    // never 0, which means "not given yet"
+            if (soFar.Forms[field] != 0 && soFar.Forms[field] != hash)
+            {
+                conflicting = true;
+                _conflictFields.Add(IdentityFields[field].ToString());
+            }
+
+            soFar.Forms[field] = hash;
+        }
+
+        if (conflicting && !soFar.Conflicting)
+        {
+            soFar.Conflicting = true;
+            ChildrenWithConflicts++;
+        }
+    }
+
+    private static readonly CanonicalField[] IdentityFields =
+    [
+        CanonicalField.FirstName, CanonicalField.MiddleName, CanonicalField.LastName, CanonicalField.Suffix,
+        CanonicalField.BirthDate, CanonicalField.StateStudentId, CanonicalField.StreetAddress,
+    ];
+
+    private static string? MatchFormOf(CanonicalField field, ChildIdentity identity) => field switch
+    {
+        CanonicalField.FirstName => NameForm(identity.FirstName),
+        CanonicalField.MiddleName => identity.MiddleName is { } middle ? NameForm(middle) : null,
+        CanonicalField.LastName => NameForm(identity.LastName),
+        CanonicalField.Suffix => identity.Suffix,
+        CanonicalField.BirthDate => RecordKeys.IsoDate(identity.BirthDate),
+        CanonicalField.StateStudentId => identity.StateStudentId?.Trim().ToUpperInvariant(),
+        CanonicalField.StreetAddress => identity.StreetAddress is { } address ? AddressNormalizer.MatchForm(address) ?? address.Trim().ToUpperInvariant() : null,
+        _ => null,
+    };
+
+    private static string NameForm(PersonName name) => name.Match ?? NameNormalizer.Fold(name.Display);
+
+    private sealed class ChildSoFar
+    {
+        public OptionalIdentity Optional { get; set; } = OptionalIdentity.None;
+
+        public int[] Forms { get; } = new int[IdentityFields.Length];
+
+        public bool Conflicting { get; set; }
     }
 
     private sealed record OptionalIdentity(string MiddleName, string Suffix, string StateStudentId, string StreetAddress)

@@ -4,6 +4,7 @@ using System.Text;
 using Azure;
 using Azure.Data.Tables;
 using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
 using ChildShare.Core.Linkage;
 using ChildShare.Core.Pseudonymization;
 using ChildShare.Core.Storage;
@@ -57,22 +58,49 @@ public sealed partial class IngestionService(
     /// Throws only to ask for a retry; after <see cref="IngestionOptions.MaxAttempts"/> the manifest says failed.
     /// An attempt that gave up waiting for the linkage lock is retried without counting toward them.
     /// </summary>
-    public Task<UploadManifest> IngestAsync(BlobClient blob, CancellationToken cancellationToken = default) => IngestAsync(blob, null, cancellationToken);
+    public Task<UploadManifest> IngestAsync(BlobClient blob, CancellationToken cancellationToken = default) =>
+        IngestAsync(blob, blob.Name, null, cancellationToken);
 
     /// <inheritdoc cref="IngestAsync(BlobClient, CancellationToken)"/>
     /// <param name="blob">The upload blob.</param>
     /// <param name="progress">Told the phase and counts as the work goes (the command line shows them); counts only, never data.</param>
     /// <param name="cancellationToken">Cancels the attempt; the next delivery redoes it.</param>
-    public async Task<UploadManifest> IngestAsync(BlobClient blob, IProgress<IngestionProgress>? progress, CancellationToken cancellationToken = default)
+    public Task<UploadManifest> IngestAsync(BlobClient blob, IProgress<IngestionProgress>? progress, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(blob);
+        return IngestAsync(blob, blob.Name, progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// Ingests a blob delivered under <paramref name="deliveredName"/> (the trigger's path, before any
+    /// client resolved it). A name that could leave its provider's folder (<see cref="UploadPaths"/>), or
+    /// that resolves to another blob, is not read: its manifest says <see cref="UploadStatus.NotProcessed"/>.
+    /// </summary>
+    public Task<UploadManifest> IngestAsync(BlobClient blob, string deliveredName, CancellationToken cancellationToken = default) =>
+        IngestAsync(blob, deliveredName, null, cancellationToken);
+
+    private async Task<UploadManifest> IngestAsync(BlobClient blob, string deliveredName, IProgress<IngestionProgress>? progress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(blob);
         var stopwatch = Stopwatch.StartNew();
+        var pathProblem = UploadPaths.EscapeProblem(deliveredName)
+            ?? (deliveredName == blob.Name || Uri.UnescapeDataString(deliveredName) == blob.Name
+                ? null
+                : "The upload path resolves to another blob than the one named.");
+        if (pathProblem is not null)
+        {
+            return await RefusePathAsync(deliveredName, pathProblem, stopwatch, cancellationToken).ConfigureAwait(false);
+        }
+
         var blobName = blob.Name;
         var providerId = ProviderIdOf(blobName) ?? "";
 
+        // Both passes read the version the fingerprint saw: a blob overwritten in between is a new upload, not a mix of two.
+        var properties = await blob.GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        var version = new BlobOpenReadOptions(allowModifications: false) { Conditions = new BlobRequestConditions { IfMatch = properties.Value.ETag } };
         UploadFingerprint fingerprint;
         progress?.Report(new IngestionProgress(IngestionPhase.Fingerprint, 0, 0, 0, 0, stopwatch.Elapsed));
-        using (var firstPass = await blob.OpenReadAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
+        using (var firstPass = await blob.OpenReadAsync(version, cancellationToken).ConfigureAwait(false))
         {
             fingerprint = await UploadFileReader.FingerprintAsync(firstPass, cancellationToken).ConfigureAwait(false);
         }
@@ -87,7 +115,8 @@ public sealed partial class IngestionService(
 
         try
         {
-            var manifest = await IngestAttemptAsync(blob, blobName, providerId, fingerprint, uploadId, stopwatch, progress, cancellationToken).ConfigureAwait(false);
+            var delivery = new Delivery(blob, blobName, providerId, ManifestStore.ETagText(properties.Value.ETag), version, fingerprint, uploadId, progress);
+            var manifest = await IngestAttemptAsync(delivery, stopwatch, cancellationToken).ConfigureAwait(false);
             progress?.Report(new IngestionProgress(IngestionPhase.Done, manifest.RowsRead, manifest.RowsRejected, fingerprint.Length, fingerprint.Length, stopwatch.Elapsed));
             return manifest;
         }
@@ -97,14 +126,48 @@ public sealed partial class IngestionService(
         }
     }
 
-    private async Task<UploadManifest> IngestAttemptAsync(
-        BlobClient blob, string blobName, string providerId, UploadFingerprint fingerprint, string uploadId, Stopwatch stopwatch, IProgress<IngestionProgress>? progress,
-        CancellationToken cancellationToken)
+    /// <summary>One delivery of a blob: its names, the version read, what the fingerprint found, and who is told the progress.</summary>
+    private sealed record Delivery(
+        BlobClient Blob, string BlobName, string ProviderId, string ETag, BlobOpenReadOptions Version, UploadFingerprint Fingerprint, string UploadId,
+        IProgress<IngestionProgress>? Progress);
+
+    private async Task<UploadManifest> RefusePathAsync(string deliveredName, string problem, Stopwatch stopwatch, CancellationToken cancellationToken)
     {
+        // The id of a refused name does not depend on content that was never read.
+        var uploadId = UploadIdOf(deliveredName, "");
+        if (await manifests.GetAsync(uploadId, cancellationToken).ConfigureAwait(false) is { IsFinal: true } existing)
+        {
+            return existing;
+        }
+
+        var folder = ProviderIdOf(deliveredName);
+        LogPathRefused(uploadId);
+        return await FinishAsync(new UploadManifest
+        {
+            UploadId = uploadId,
+            ProviderId = folder is not null && ProviderRegistry.IsValidId(folder) ? folder : "",
+            BlobName = deliveredName,
+            ReceivedAt = time.GetUtcNow(),
+            Status = UploadStatus.NotProcessed,
+            Reason = problem + " The file was not read.",
+            Attempts = 1,
+        }, stopwatch, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<UploadManifest> IngestAttemptAsync(Delivery delivery, Stopwatch stopwatch, CancellationToken cancellationToken)
+    {
+        var (blob, blobName, providerId, fingerprint, uploadId) = (delivery.Blob, delivery.BlobName, delivery.ProviderId, delivery.Fingerprint, delivery.UploadId);
         var existing = await manifests.GetAsync(uploadId, cancellationToken).ConfigureAwait(false);
         if (existing is { IsFinal: true })
         {
             LogRedelivered(uploadId, existing.Status);
+            if (existing.BlobETag != delivery.ETag)
+            {
+                // The same bytes uploaded again under the same name: remember this version, so ingest-pending knows it is done.
+                existing = existing with { BlobETag = delivery.ETag };
+                await manifests.SaveAsync(existing, cancellationToken).ConfigureAwait(false);
+            }
+
             return existing;
         }
 
@@ -118,6 +181,7 @@ public sealed partial class IngestionService(
         {
             ContentSha256 = fingerprint.Sha256,
             ContentLength = fingerprint.Length,
+            BlobETag = delivery.ETag,
             Status = UploadStatus.Processing,
             Attempts = (existing?.Attempts ?? 0) + 1,
         };
@@ -138,7 +202,8 @@ public sealed partial class IngestionService(
             await manifests.SaveAsync(manifest, cancellationToken).ConfigureAwait(false);
             LogStarted(uploadId, providerId, manifest.Attempts);
 
-            manifest = await ParseAndStoreAsync(blob, manifest, profile, encoding, new Pseudonymizer(key), stopwatch, progress, cancellationToken).ConfigureAwait(false);
+            manifest = await ParseAndStoreAsync(blob, delivery.Version, manifest, profile, encoding, new Pseudonymizer(key), stopwatch, delivery.Progress, cancellationToken)
+                .ConfigureAwait(false);
             if (manifest.Status == UploadStatus.NotProcessed)
             {
                 linker.AbandonUpload(uploadId);
@@ -150,7 +215,7 @@ public sealed partial class IngestionService(
             // both touch (both read and write its records row). Parsing and staging above run in parallel.
             var (policy, receivedAt, rowsRead, rowsRejected) = (profile.ReuploadPolicy, manifest.ReceivedAt, manifest.RowsRead, manifest.RowsRejected);
             void Phase(IngestionPhase phase) =>
-                progress?.Report(new IngestionProgress(phase, rowsRead, rowsRejected, fingerprint.Length, fingerprint.Length, stopwatch.Elapsed));
+                delivery.Progress?.Report(new IngestionProgress(phase, rowsRead, rowsRejected, fingerprint.Length, fingerprint.Length, stopwatch.Elapsed));
             Phase(IngestionPhase.Link);
             var rebuilt = await linkageLock.RunExclusiveAsync(
                 async ct =>
@@ -194,6 +259,17 @@ public sealed partial class IngestionService(
         {
             linker.AbandonUpload(uploadId);
             throw;
+        }
+        catch (RequestFailedException ex) when (ex.Status == 412 && ex.ErrorCode == BlobErrorCode.ConditionNotMet.ToString())
+        {
+            // The blob was overwritten after the fingerprint: its new content has another upload id and is ingested as such.
+            linker.AbandonUpload(uploadId);
+            manifest = manifest with
+            {
+                Status = UploadStatus.NotProcessed,
+                Reason = "The file was overwritten while it was read; its new content is a new upload.",
+            };
+            return await FinishAsync(manifest, stopwatch, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -268,17 +344,17 @@ public sealed partial class IngestionService(
     }
 
     private async Task<UploadManifest> ParseAndStoreAsync(
-        BlobClient blob, UploadManifest manifest, MappingProfile profile, Encoding encoding, Pseudonymizer pseudonymizer, Stopwatch stopwatch,
-        IProgress<IngestionProgress>? progress, CancellationToken cancellationToken)
+        BlobClient blob, BlobOpenReadOptions version, UploadManifest manifest, MappingProfile profile, Encoding encoding, Pseudonymizer pseudonymizer,
+        Stopwatch stopwatch, IProgress<IngestionProgress>? progress, CancellationToken cancellationToken)
     {
         var writer = new BatchWriter(_options.MaxBufferedEntities);
         var normalizer = new RowNormalizer(profile, _options, DateOnly.FromDateTime(manifest.ReceivedAt.UtcDateTime));
         var rejects = new RejectsWriter(storage.Rejects, manifest.BlobName, manifest.UploadId);
         var records = new ChildRecordWriter(storage, writer, pseudonymizer, linker, manifest);
-        int read = 0, accepted = 0, rejected = 0;
+        int read = 0, accepted = 0, rejected = 0, unreadable = 0;
         try
         {
-            using var content = await blob.OpenReadAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            using var content = await blob.OpenReadAsync(version, cancellationToken).ConfigureAwait(false);
             progress?.Report(new IngestionProgress(IngestionPhase.Parse, 0, 0, 0, manifest.ContentLength, stopwatch.Elapsed));
             foreach (var row in UploadFileReader.ReadRows(content, encoding, profile.DelimiterFor(manifest.BlobName), profile))
             {
@@ -287,6 +363,15 @@ public sealed partial class IngestionService(
                 if (progress is not null && read % ProgressEveryRows == 0)
                 {
                     progress.Report(new IngestionProgress(IngestionPhase.Parse, read, rejected, content.Position, manifest.ContentLength, stopwatch.Elapsed));
+                }
+
+                if (row.Problems.Count > 0)
+                {
+                    // Not read as a row (a broken quote, a line past its limit) or a cell past its field's limit.
+                    await rejects.WriteAsync(row.Problems, cancellationToken).ConfigureAwait(false);
+                    rejected++;
+                    unreadable += row.IsUnreadable ? 1 : 0;
+                    continue;
                 }
 
                 var result = normalizer.Normalize(row.LineNumber, field => row[field]);
@@ -311,12 +396,15 @@ public sealed partial class IngestionService(
         }
 
         await rejects.DisposeAsync().ConfigureAwait(false);
-        LogParsed(manifest.UploadId, read, accepted, rejected);
+        LogParsed(manifest.UploadId, read, accepted, rejected, unreadable, records.ChildrenWithConflicts);
         return manifest with
         {
             RowsRead = read,
             RowsAccepted = accepted,
             RowsRejected = rejected,
+            RowsUnreadable = unreadable,
+            IdentityConflicts = records.ChildrenWithConflicts,
+            IdentityConflictFields = records.ConflictFields.Count > 0 ? string.Join(",", records.ConflictFields) : null,
             RejectsBlobName = rejected > 0 ? rejects.BlobName : null,
         };
     }
@@ -339,8 +427,12 @@ public sealed partial class IngestionService(
     [LoggerMessage(Level = LogLevel.Information, Message = "Upload {UploadId} from provider {ProviderId}: attempt {Attempt} started")]
     private partial void LogStarted(string uploadId, string providerId, int attempt);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Upload {UploadId} parsed: {Read} rows read, {Accepted} accepted, {Rejected} rejected")]
-    private partial void LogParsed(string uploadId, int read, int accepted, int rejected);
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "Upload {UploadId} parsed: {Read} rows read, {Accepted} accepted, {Rejected} rejected ({Unreadable} unreadable), {Conflicts} children with conflicting identity values")]
+    private partial void LogParsed(string uploadId, int read, int accepted, int rejected, int unreadable, int conflicts);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Upload {UploadId} not read: its path could leave its provider folder")]
+    private partial void LogPathRefused(string uploadId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Upload {UploadId} finished {Status}: {Accepted} rows accepted, {Rejected} rejected in {Seconds} s")]
     private partial void LogFinished(string uploadId, UploadStatus status, int accepted, int rejected, double seconds);

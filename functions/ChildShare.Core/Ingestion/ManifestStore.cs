@@ -41,6 +41,7 @@ public class ManifestStore(ChildShareStorage storage)
             ["ProviderId"] = manifest.ProviderId,
             ["BlobName"] = manifest.BlobName,
             ["Status"] = manifest.Status.ToString(),
+            ["BlobETag"] = manifest.BlobETag,
         };
         await Table.UpsertEntityAsync(entity, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
     }
@@ -68,23 +69,27 @@ public class ManifestStore(ChildShareStorage storage)
     }
 
     /// <summary>
-    /// Blob names whose manifest is final, to find uploads still to ingest: those without a manifest, and
-    /// those left <see cref="UploadStatus.Processing"/> (interrupted, or out of deliveries while waiting).
+    /// The blob versions (name and ETag) whose manifest is final, to find uploads still to ingest: blobs
+    /// without a manifest, blobs overwritten under the same name since (a new ETag: the usual monthly
+    /// roster), and those left <see cref="UploadStatus.Processing"/> (interrupted, or out of deliveries
+    /// while waiting). Manifests written before ETags were recorded match no version: their blobs are
+    /// fingerprinted once more, found final, and remembered.
     /// </summary>
-    public virtual async Task<HashSet<string>> ListBlobNamesWithFinalManifestAsync(CancellationToken cancellationToken = default)
+    public virtual async Task<HashSet<(string BlobName, string ETag)>> ListFinalVersionsAsync(CancellationToken cancellationToken = default)
     {
-        var names = new HashSet<string>(StringComparer.Ordinal);
+        var versions = new HashSet<(string, string)>();
         var filter = TableClient.CreateQueryFilter($"RowKey eq {ManifestRow}");
-        await foreach (var entity in Table.QueryAsync<TableEntity>(filter, select: ["BlobName", "Status"], cancellationToken: cancellationToken)
+        await foreach (var entity in Table.QueryAsync<TableEntity>(filter, select: ["BlobName", "Status", "BlobETag"], cancellationToken: cancellationToken)
             .ConfigureAwait(false))
         {
-            if (entity.GetString("BlobName") is { } name && entity.GetString("Status") != nameof(UploadStatus.Processing))
+            if (entity.GetString("BlobName") is { } name && entity.GetString("BlobETag") is { Length: > 0 } etag
+                && entity.GetString("Status") != nameof(UploadStatus.Processing))
             {
-                names.Add(name);
+                versions.Add((name, etag));
             }
         }
 
-        return names;
+        return versions;
     }
 
     /// <summary>Every manifest of one provider's uploads, newest first (one query over the manifests table's manifest rows).</summary>
@@ -104,16 +109,17 @@ public class ManifestStore(ChildShareStorage storage)
     }
 
     /// <summary>
-    /// The upload blobs still to ingest: those without a final manifest (new, interrupted, or left waiting
-    /// for the linkage lock). What <c>ingest-pending</c> and the local host's poller deliver to ingestion.
+    /// The upload blobs still to ingest: those without a final manifest for their current content (new,
+    /// overwritten under an old name, interrupted, or left waiting for the linkage lock), matched by name
+    /// and ETag. What <c>ingest-pending</c> and the local host's poller deliver to ingestion.
     /// </summary>
     public virtual async Task<List<string>> ListPendingUploadsAsync(CancellationToken cancellationToken = default)
     {
-        var done = await ListBlobNamesWithFinalManifestAsync(cancellationToken).ConfigureAwait(false);
+        var done = await ListFinalVersionsAsync(cancellationToken).ConfigureAwait(false);
         var pending = new List<string>();
         await foreach (var blob in storage.Uploads.GetBlobsAsync(new GetBlobsOptions(), cancellationToken).ConfigureAwait(false))
         {
-            if (!done.Contains(blob.Name))
+            if (blob.Properties.ETag is not { } etag || !done.Contains((blob.Name, ETagText(etag))))
             {
                 pending.Add(blob.Name);
             }
@@ -121,6 +127,9 @@ public class ManifestStore(ChildShareStorage storage)
 
         return pending;
     }
+
+    /// <summary>An ETag as manifests record it: listings and property reads spell it with or without quotes.</summary>
+    public static string ETagText(ETag etag) => etag.ToString().Trim('"');
 
     private static string ContentPartition(string providerId) => "content-" + providerId;
 }

@@ -8,6 +8,8 @@ namespace ChildShare.Core.Ingestion;
 /// </summary>
 public sealed class RowNormalizer
 {
+    private static readonly int FieldCount = Enum.GetValues<CanonicalField>().Length;
+
     private readonly MappingProfile _profile;
     private readonly DateOnly _today;
     private readonly DateOnly _oldestBirthDate;
@@ -25,19 +27,42 @@ public sealed class RowNormalizer
             m => m.Value.ToDictionary(c => c.Key.Trim(), c => c.Value, StringComparer.OrdinalIgnoreCase));
     }
 
-    /// <summary>Normalizes a row; <paramref name="cell"/> returns the trimmed cell of a field, or null where the field is unmapped or blank.</summary>
-    public NormalizationResult Normalize(int lineNumber, Func<CanonicalField, string?> cell)
+    /// <summary>
+    /// Normalizes a row; <paramref name="rawCell"/> returns the trimmed cell of a field, or null where the
+    /// field is unmapped or blank. Control characters follow <see cref="ControlCharacters"/> in every cell.
+    /// </summary>
+    public NormalizationResult Normalize(int lineNumber, Func<CanonicalField, string?> rawCell)
     {
         var errors = new List<RowRejection>();
         void Reject(CanonicalField field, string reason) => errors.Add(new RowRejection(lineNumber, field.ToString(), reason));
 
-        var localId = cell(CanonicalField.LocalChildId);
+        // Every cell passes the control-character rule first: line breaks and tabs become a space, anything else rejects the row.
+        var cells = new string?[FieldCount];
+        for (var field = 0; field < FieldCount; field++)
+        {
+            if (rawCell((CanonicalField)field) is { } raw)
+            {
+                var clean = ControlCharacters.Clean(raw);
+                if (clean is null)
+                {
+                    // The row is rejected; the rest of the rules still run on the cell without its control characters.
+                    Reject((CanonicalField)field, ControlCharacters.RefusedReason);
+                    clean = string.Concat(raw.Where(c => !char.IsControl(c))).Trim();
+                }
+
+                cells[field] = clean is { Length: > 0 } ? clean : null;
+            }
+        }
+
+        string? Cell(CanonicalField field) => cells[(int)field];
+
+        var localId = Cell(CanonicalField.LocalChildId);
         if (localId is null)
         {
             Reject(CanonicalField.LocalChildId, "is required and is empty");
         }
 
-        var (first, middle, last, suffix) = ReadName(cell);
+        var (first, middle, last, suffix) = ReadName(Cell);
         if (string.IsNullOrWhiteSpace(first))
         {
             Reject(CanonicalField.FirstName, "is required and is empty");
@@ -49,7 +74,7 @@ public sealed class RowNormalizer
         }
 
         DateOnly birthDate = default;
-        var birthText = cell(CanonicalField.BirthDate);
+        var birthText = Cell(CanonicalField.BirthDate);
         if (birthText is null)
         {
             Reject(CanonicalField.BirthDate, "is required and is empty");
@@ -68,14 +93,14 @@ public sealed class RowNormalizer
         }
 
         // Optional: a blank cell is no address. Only its length is checked (never quoted: rejections carry no value).
-        var streetAddress = cell(CanonicalField.StreetAddress);
+        var streetAddress = Cell(CanonicalField.StreetAddress);
         if (streetAddress is { Length: > AddressNormalizer.MaxLength })
         {
             Reject(CanonicalField.StreetAddress, $"is longer than {AddressNormalizer.MaxLength} characters");
         }
 
-        var demographics = ReadDemographics(cell, Reject);
-        var service = ReadService(cell, Reject);
+        var demographics = ReadDemographics(Cell, Reject);
+        var service = ReadService(Cell, Reject);
 
         if (errors.Count > 0)
         {
@@ -85,7 +110,7 @@ public sealed class RowNormalizer
         var identity = new ChildIdentity
         {
             LocalChildId = localId!,
-            StateStudentId = cell(CanonicalField.StateStudentId),
+            StateStudentId = Cell(CanonicalField.StateStudentId),
             FirstName = NameNormalizer.Name(first!),
             MiddleName = string.IsNullOrWhiteSpace(middle) ? null : NameNormalizer.Name(middle),
             LastName = NameNormalizer.Name(last!),

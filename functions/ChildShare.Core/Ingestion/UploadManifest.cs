@@ -37,10 +37,14 @@ public sealed record UploadManifest
 
     public string ContentSha256 { get; init; } = "";
 
+    /// <summary>The blob's ETag when it was last delivered: <c>ingest-pending</c> knows a blob overwritten under the same name by it.</summary>
+    public string? BlobETag { get; init; }
+
     public long ContentLength { get; init; }
 
     public int ProfileVersion { get; init; }
 
+    /// <summary>The text encoding the file was read with: its byte order mark's, else the profile's (auto: UTF-8 or Windows-1252).</summary>
     public string? Encoding { get; init; }
 
     public string KeyVersion { get; init; } = "";
@@ -58,6 +62,18 @@ public sealed record UploadManifest
     public int RowsAccepted { get; init; }
 
     public int RowsRejected { get; init; }
+
+    /// <summary>
+    /// Of the rows rejected, lines that could not be read as a row at all (an unclosed quote, a line past its
+    /// limit); reading resumed at the next line that is a whole row of the header's width.
+    /// </summary>
+    public int RowsUnreadable { get; init; }
+
+    /// <summary>Children (local ids) whose rows in this file disagree on an identity value; the last row's value is kept.</summary>
+    public int IdentityConflicts { get; init; }
+
+    /// <summary>The identity fields that disagreed, comma-separated ("BirthDate,FirstName"); names only, never a value.</summary>
+    public string? IdentityConflictFields { get; init; }
 
     public int ChildrenTouched { get; init; }
 

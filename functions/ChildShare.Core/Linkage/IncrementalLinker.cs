@@ -151,6 +151,13 @@ public sealed partial class IncrementalLinker(
 
                 if (!record.Variants.Any(v => v.SameContent(encoding)))
                 {
+                    // Rows of one child that keep disagreeing (one id with hundreds of birth dates) must neither grow the
+                    // buffer without bound nor link through every value: the last variants stand, as the engine keeps them.
+                    if (record.Variants.Count >= LinkageEngine.MaxVariants)
+                    {
+                        record.Variants.RemoveAt(0);
+                    }
+
                     record.Variants.Add(encoding);
                 }
             }

@@ -14,9 +14,11 @@ public sealed class IngestProviderUpload(IngestionService ingestion)
     [Function(nameof(IngestProviderUpload))]
     public async Task RunAsync(
         [BlobTrigger("uploads/{name}", Source = BlobTriggerSource.EventGrid, Connection = "ChildShareStorage")] BlobClient blob,
+        string name,
         CancellationToken cancellationToken)
     {
-        // The service writes the manifest and logs the outcome; it throws only to ask for a retry.
-        await ingestion.IngestAsync(blob, cancellationToken);
+        // The service writes the manifest and logs the outcome; it throws only to ask for a retry. The name as delivered
+        // lets it refuse a path that the client resolved into another folder (a/../b/x.csv reads b/x.csv).
+        await ingestion.IngestAsync(blob, name, cancellationToken);
     }
 }

@@ -50,7 +50,7 @@ public sealed class IngestionFailureTests : IAsyncLifetime
     {
         var blob = await _harness.Storage.UploadAsync($"{IngestionHarness.ProviderId}/via-function.csv", Encoding.UTF8.GetBytes(Csv));
         var trigger = new IngestProviderUpload(_harness.Ingestion);
-        await trigger.RunAsync(blob, CancellationToken.None);
+        await trigger.RunAsync(blob, blob.Name, CancellationToken.None);
         var uploadId = IngestionService.UploadIdOf(blob.Name, (await UploadFileReader.FingerprintAsync(await blob.OpenReadAsync())).Sha256);
         var http = Manifests();
 
