@@ -34,7 +34,10 @@ public sealed partial class UploadPoller(
                 try
                 {
                     await FunctionInvoker.RunAsync(function.Class, function.Method, scope.ServiceProvider,
-                        function.Method.GetParameters().Select(p => p.ParameterType == typeof(CancellationToken) ? (object)cancellationToken : storage.Uploads.GetBlobClient(name)).ToArray());
+                        function.Method.GetParameters().Select(p =>
+                            p.ParameterType == typeof(CancellationToken) ? cancellationToken
+                            : p.ParameterType == typeof(string) ? name
+                            : (object)storage.Uploads.GetBlobClient(name)).ToArray());
                     delivered++;
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)

@@ -44,6 +44,20 @@ public static class FunctionCatalog
         nameof(ChildShare.Functions.Http.GetOpenApiDocument),
     };
 
+    /// <summary>
+    /// HTTP functions a parent reaches through a signed link (CONSENT.md): no caller is resolved, the
+    /// opaque token in the path is the credential, and a bad token is a plain page that reveals nothing.
+    /// </summary>
+    public static readonly IReadOnlySet<string> SignedLink = new HashSet<string>(StringComparer.Ordinal)
+    {
+        nameof(ChildShare.Functions.Consent.ParentPage),
+        "ParentPageRevoke",
+        "ParentPageConfirm",
+    };
+
+    /// <summary>HTTP functions that resolve no caller: <see cref="Anonymous"/> and <see cref="SignedLink"/>.</summary>
+    public static bool NeedsNoCaller(string functionName) => Anonymous.Contains(functionName) || SignedLink.Contains(functionName);
+
     private static readonly Lazy<Catalog> Functions = new(() => Read(typeof(FunctionCatalog).Assembly));
 
     public static IReadOnlyList<HttpFunction> Http => Functions.Value.Http;
@@ -88,7 +102,10 @@ public static class FunctionCatalog
                 }
                 else if (parameters.Select(p => p.GetCustomAttribute<BlobTriggerAttribute>()).OfType<BlobTriggerAttribute>().FirstOrDefault() is { } blob)
                 {
-                    Require(function.Name, parameters, p => p.ParameterType == typeof(BlobClient) || p.ParameterType == typeof(CancellationToken));
+                    // A string named by the path's only expression (uploads/{name}) is the blob's name in its container, as the host binds it.
+                    var named = ParametersOf(blob.BlobPath);
+                    Require(function.Name, parameters, p => p.ParameterType == typeof(BlobClient) || p.ParameterType == typeof(CancellationToken)
+                        || (p.ParameterType == typeof(string) && named.Count == 1 && named.Contains(p.Name!, StringComparer.OrdinalIgnoreCase)));
                     catalog.Blob.Add(new BlobFunction(function.Name, blob.BlobPath.Split('/')[0], blob.Connection ?? "AzureWebJobsStorage", type, method));
                 }
                 else if (parameters.Select(p => p.GetCustomAttribute<TimerTriggerAttribute>()).OfType<TimerTriggerAttribute>().FirstOrDefault() is { } timer)

@@ -70,7 +70,7 @@ public sealed class GetOpenApiDocument
                     }).ToList(),
                     Responses = new OpenApiResponses { ["200"] = new OpenApiResponse { Description = "Success (201 where a resource is created)." } },
                 };
-                if (!FunctionCatalog.Anonymous.Contains(function.Name))
+                if (!FunctionCatalog.NeedsNoCaller(function.Name))
                 {
                     operation.Responses["401"] = new OpenApiResponse { Description = "No caller: an RFC 9457 problem." };
                     operation.Responses["403"] = new OpenApiResponse { Description = "The caller may not: an RFC 9457 problem." };

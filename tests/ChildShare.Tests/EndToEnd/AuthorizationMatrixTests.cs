@@ -18,7 +18,7 @@ public sealed class AuthorizationMatrixTests(ServedApp app)
     public static TheoryData<string, string> RoutesAndCallersWithoutACaller()
     {
         var data = new TheoryData<string, string>();
-        foreach (var function in FunctionCatalog.Http.Where(f => !FunctionCatalog.Anonymous.Contains(f.Name)))
+        foreach (var function in FunctionCatalog.Http.Where(f => !FunctionCatalog.NeedsNoCaller(f.Name)))
         {
             foreach (var credential in NoCaller.Keys)
             {
@@ -73,9 +73,31 @@ public sealed class AuthorizationMatrixTests(ServedApp app)
     public void RefusalCases_CoverEveryRouteThatNeedsACaller()
     {
         var covered = RefusalCases().Select(c => c.Function).ToHashSet(StringComparer.Ordinal);
-        var missing = FunctionCatalog.Http.Select(f => f.Name).Where(n => !FunctionCatalog.Anonymous.Contains(n) && !covered.Contains(n)).ToList();
+        var missing = FunctionCatalog.Http.Select(f => f.Name).Where(n => !FunctionCatalog.NeedsNoCaller(n) && !OwnDataOnly.Contains(n) && !covered.Contains(n)).ToList();
 
         Assert.True(missing.Count == 0, "Add refusal cases (organization without agreement, recipient outside its agreement) for: " + string.Join(", ", missing));
+    }
+
+    /// <summary>
+    /// Routes that answer every caller with only its own organization's data, so there is no one to refuse:
+    /// the consents awaiting the caller's own authorization (tested below: another organization's do not show).
+    /// </summary>
+    private static readonly string[] OwnDataOnly = ["ListConsentsAwaitingAuthorization"];
+
+    [Fact]
+    public async Task AwaitingAuthorization_AnotherOrganization_SeesNoneOfTheSourcesConsents()
+    {
+        var created = await app.PostAsync("/api/consents", app.Key("district"), Merge(app.ConsentDraft(10), new { sources = new[] { "district", "clinic" } }));
+        Assert.Equal(201, created.Status);
+        var id = created.Json.GetProperty("id").GetString()!;
+
+        var mine = await app.GetAsync("/api/consents/awaiting-authorization", app.Key("clinic"));
+        var theirs = await app.GetAsync("/api/consents/awaiting-authorization", app.Key("school-board"));
+
+        Assert.Equal(200, mine.Status);
+        Assert.Contains(id, mine.Body, StringComparison.Ordinal);
+        Assert.Equal(200, theirs.Status);
+        Assert.DoesNotContain(id, theirs.Body, StringComparison.Ordinal);
     }
 
     public static TheoryData<string, string, int> Refusals()
@@ -142,6 +164,12 @@ public sealed class AuthorizationMatrixTests(ServedApp app)
         yield return ("ListExpiringConsents", "school-board", 403, Fixed("/api/consents/expiring?organization=district"));
         yield return ("ListUploads", "school-board", 403, Fixed("/api/uploads?provider=district"));
         yield return ("GetUploadRejects", "clinic", 403, a => Task.FromResult(($"/api/uploads/{a.DistrictUpload}/rejects", (object?)null)));
+        yield return ("ReviewConsentAuthorization", "school-board", 404, async a => ($"/api/consents/{await ConsentIdAsync(a)}/authorizations", null));
+        yield return ("ReviewConsentAuthorization", "clinic", 404, async a => ($"/api/consents/{await ConsentIdAsync(a)}/authorizations", null));
+        yield return ("DecideConsentAuthorization", "school-board", 404, async a => ($"/api/consents/{await ConsentIdAsync(a)}/authorizations", new { decision = "approve" }));
+        yield return ("DecideConsentAuthorization", "clinic", 403, async a => ($"/api/consents/{await ConsentIdAsync(a)}/authorizations", new { decision = "approve" }));
+        yield return ("IssueParentLink", "school-board", 404, async a => ($"/api/consents/{await ConsentIdAsync(a)}/links", null));
+        yield return ("RevokeParentLink", "school-board", 404, async a => ($"/api/consents/{await ConsentIdAsync(a)}/links/{new string('0', 22)}/revoke", null));
     }
 
     private static readonly SemaphoreSlim ConsentGate = new(1, 1);

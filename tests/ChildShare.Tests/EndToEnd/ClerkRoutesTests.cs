@@ -87,7 +87,7 @@ public sealed class ClerkRoutesTests(ServedApp app)
             {
                 var operation = item.GetProperty(method.ToLowerInvariant());
                 Assert.Equal(function.Name, operation.GetProperty("operationId").GetString());
-                Assert.Equal(!FunctionCatalog.Anonymous.Contains(function.Name), operation.TryGetProperty("security", out _));
+                Assert.Equal(!FunctionCatalog.NeedsNoCaller(function.Name), operation.TryGetProperty("security", out _));
             }
         }
 

@@ -81,7 +81,8 @@ public sealed class ServedApp : IAsyncLifetime
         await Storage.InitializeAsync();
         App = LocalFunctionHost.Create(
             new LocalHostOptions { Port = 0, PollInterval = TimeSpan.FromMilliseconds(200) },
-            Storage.Settings.Append(new("Callers:TrustClientPrincipalHeader", "true")),
+            // Entra callers as App Service Authentication delivers them: trusted only where the platform says it runs.
+            Storage.Settings.Append(new("Callers:TrustClientPrincipalHeader", "true")).Append(new(AppServiceAuthentication.EnabledVariable, "true")),
             services =>
             {
                 services.AddSingleton<TimeProvider>(Time);
