@@ -43,7 +43,7 @@ internal sealed class ChildRecordWriter(
             ["LocalChildId"] = identity.LocalChildId,
             ["FirstName"] = identity.FirstName.Display,
             ["LastName"] = identity.LastName.Display,
-            ["BirthDate"] = RecordKeys.IsoDate(identity.BirthDate),
+            ["BirthDate"] = identity.BirthDate is { } birth ? RecordKeys.IsoDate(birth) : "",
             ["ChildKey"] = link.ChildKey,
             ["KeyVersion"] = pseudonymizer.KeyVersion,
             ["LastUploadId"] = manifest.UploadId,
@@ -61,7 +61,7 @@ internal sealed class ChildRecordWriter(
             ["ChildKey"] = link.ChildKey,
             ["LinkRule"] = link.Rule,
             ["KeyVersion"] = pseudonymizer.KeyVersion,
-            ["BirthDate"] = RecordKeys.IsoDate(identity.BirthDate),
+            ["BirthDate"] = identity.BirthDate is { } born ? RecordKeys.IsoDate(born) : "",
         };
         ChildDemographics.Write(child, record.Demographics);
         await writer.UpsertAsync(_staging, child, cancellationToken).ConfigureAwait(false);

@@ -32,7 +32,7 @@ public sealed partial class IncrementalLinker(
 
     private readonly ConcurrentDictionary<string, UploadBuffer> _pending = new(StringComparer.Ordinal);
 
-    public LinkRuleOptions Rules { get; init; } = LinkRuleOptions.Default;
+    public LinkModelOptions Options { get; init; } = LinkModelOptions.Default;
 
     public static string SeedOf(Pseudonymizer pseudonymizer, string providerChild) => pseudonymizer.Token(SeedPurpose, providerChild);
 
@@ -83,9 +83,9 @@ public sealed partial class IncrementalLinker(
     private async Task<LinkCompletion> LinkChunkAsync(string uploadId, PendingRecord[] chunk, CancellationToken cancellationToken)
     {
         var staging = storage.Table(TableNames.UploadStaging);
-        var engine = new LinkageEngine(Rules);
+        var engine = new LinkageEngine(Options);
         var lookups = chunk.SelectMany(r => r.Variants).SelectMany(v => v.Lookups());
-        var candidates = await store.CandidatesAsync(lookups, Rules.MaxBlockSize, cancellationToken).ConfigureAwait(false);
+        var candidates = await store.CandidatesAsync(lookups, Options.MaxBlockSize, cancellationToken).ConfigureAwait(false);
         candidates.UnionWith(chunk.Select(r => r.Key));
         var loaded = await store.LoadNeighbourhoodAsync(engine, candidates, cancellationToken).ConfigureAwait(false);
         var clustersBefore = loaded.Values.Select(s => s.ClusterKey).Distinct(StringComparer.Ordinal).Count();

@@ -211,16 +211,21 @@ public sealed class LinkageStore(ChildShareStorage storage)
         ["ClusterKey"] = state.ClusterKey,
         ["Rule"] = state.Rule,
         ["DoNotLink"] = string.Join(';', state.DoNotLink.Order(StringComparer.Ordinal)),
+        ["MustLink"] = string.Join(';', state.MustLink.Order(StringComparer.Ordinal)),
     };
 
     public static LinkNodeState FromEntity(TableEntity entity) => new(
         entity.PartitionKey,
         entity.GetString("ProviderId") ?? "",
         entity.GetString("Seed") ?? "",
-        (entity.GetString("Variants") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries).Select(LinkEncoding.Deserialize).ToList(),
+        // A variant of an earlier encoding format is not read: the node keeps its cluster and links again when its provider sends it.
+        (entity.GetString("Variants") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries).Select(LinkEncoding.Deserialize).OfType<LinkEncoding>().ToList(),
         entity.GetString("ClusterKey") ?? "",
-        entity.GetString("Rule") ?? LinkDecision.Unlinked,
-        (entity.GetString("DoNotLink") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries));
+        entity.GetString("Rule") ?? LinkageEngine.Unlinked,
+        (entity.GetString("DoNotLink") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries))
+    {
+        MustLink = (entity.GetString("MustLink") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries),
+    };
 
     /// <summary>Records a do-not-link constraint (both directions) for audit; the nodes carry it for linking.</summary>
     public async Task AddConstraintAsync(string a, string b, DateTimeOffset at, CancellationToken cancellationToken)

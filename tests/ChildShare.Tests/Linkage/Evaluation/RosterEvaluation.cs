@@ -59,27 +59,42 @@ public static class RosterEvaluation
             };
             var normalized = normalizer.Normalize(++line, f => cells.TryGetValue(f, out var v) && v.Trim().Length > 0 ? v.Trim() : null);
             result.Add(normalized.Record is { } record
-                ? new EvaluatedRow(row, LinkInput.From(record.Identity, record.Demographics), IsIncomplete(record))
+                ? new EvaluatedRow(row, LinkInput.From(record.Identity, record.Demographics), record.Identity.IsIncomplete)
                 : new EvaluatedRow(row, null, false));
         }
 
         return result;
     }
 
-    private static bool IsIncomplete(CanonicalRecord record) =>
-        record.Identity.FirstName.Match is null || record.Identity.LastName.Match is null || LinkInput.From(record.Identity, record.Demographics).Year is null;
 
     /// <summary>Links the accepted rows provider by provider (one upload each) in the in-memory engine and measures.</summary>
-    public static RosterQuality Measure(string label, RosterSet set, IReadOnlyList<EvaluatedRow> rows, Func<LinkageEngine> engineFactory, Pseudonymizer pseudonymizer)
+    public static RosterQuality Measure(
+        string label, RosterSet set, IReadOnlyList<EvaluatedRow> rows, LinkModelOptions options, Pseudonymizer pseudonymizer,
+        BloomHardening hardening = LinkEncoder.DefaultHardening) =>
+        Measure(label, set, rows, options, Encode(rows, new LinkEncoder(pseudonymizer, hardening)), pseudonymizer);
+
+    /// <summary>The encodings of the accepted rows (null for a rejected row), to link them several times (ablation).</summary>
+    public static IReadOnlyList<LinkEncoding?> Encode(IReadOnlyList<EvaluatedRow> rows, LinkEncoder encoder)
     {
         ArgumentNullException.ThrowIfNull(rows);
-        ArgumentNullException.ThrowIfNull(engineFactory);
+        ArgumentNullException.ThrowIfNull(encoder);
+        return rows.Select(r => r.Input is null ? null : encoder.Encode(r.Input)).ToList();
+    }
+
+    public static RosterQuality Measure(
+        string label, RosterSet set, IReadOnlyList<EvaluatedRow> rows, LinkModelOptions options, IReadOnlyList<LinkEncoding?> encodings, Pseudonymizer pseudonymizer)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentNullException.ThrowIfNull(encodings);
+        ArgumentNullException.ThrowIfNull(pseudonymizer);
         var stopwatch = System.Diagnostics.Stopwatch.StartNew();
-        var encoder = new LinkEncoder(pseudonymizer);
-        var engine = engineFactory();
-        foreach (var row in rows.Where(r => r.Input is not null))
+        var engine = new LinkageEngine(options);
+        for (var i = 0; i < rows.Count; i++)
         {
-            engine.Add(row.Key, row.Row.ProviderId, pseudonymizer.Token("child-cluster-v1", row.Key), encoder.Encode(row.Input!));
+            if (encodings[i] is { } encoding)
+            {
+                engine.Add(rows[i].Key, rows[i].Row.ProviderId, pseudonymizer.Token("child-cluster-v1", rows[i].Key), encoding);
+            }
         }
 
         var clusters = rows.Select(r => r.Input is null ? null : engine.ClusterKeyOf(r.Key)).ToArray();
