@@ -38,22 +38,21 @@ public readonly record struct ComparisonPattern(byte First, byte Last, byte Birt
     public bool Strong => StateId == MatchModel.Agree && BirthDate == MatchModel.DobExact;
 
     /// <summary>
-    /// The same household: last name alike (exact or Dice at least 0.8), the names not exchanged, and the same address (Dice at least
-    /// 0.8), or the same zip where either has no address. Siblings and twins share all of it, so for such a pair the last name, zip
-    /// and address are one piece of evidence (<see cref="MatchModel.HouseholdWeight"/>), and the first name, birth date, sex and state
-    /// id are weighed against what siblings share (<see cref="MatchModel.USibling"/>): the twin guard.
+    /// The same household: a last name alike (at least some bigrams in common: Dice at least 0.4, so a mistyped surname still counts),
+    /// the names not exchanged, and the same address (Dice at least 0.8), or the same zip where either has no address. Siblings and
+    /// twins share all of it, so for such a pair the last name, zip and address are one piece of evidence
+    /// (<see cref="MatchModel.HouseholdWeight"/>), and the first name, birth date, sex and state id are weighed against what siblings
+    /// share (<see cref="MatchModel.USibling"/>): the twin guard.
     /// </summary>
-    public bool Household => !Swapped && Last is MatchModel.NameExact or MatchModel.LastDice80
+    public bool Household => !Swapped && Last is >= MatchModel.NameExact and <= MatchModel.LastDice40
         && (Address is MatchModel.AddressDice95 or MatchModel.AddressDice80 || (Address == Missing && Zip == MatchModel.Agree));
 
     /// <summary>
-    /// Explicit evidence of two different children, unless the state id agrees: both report a sex and it differs (and the first names
-    /// are not the same: twins of different sex never share one, a mistyped sex does), or one household with entirely different
-    /// first names (siblings, twins). Two clusters with such a pair between them are never joined by a weak link.
+    /// Explicit evidence of two different children, unless the state id agrees: both report a sex and it differs (a mistyped sex then
+    /// keeps one child apart, the price of never joining twins of different sex), or one household with entirely different first
+    /// names (siblings, twins). Two clusters with such a pair between them are never joined by a weak link.
     /// </summary>
-    public bool Contradicts =>
-        StateId != MatchModel.Agree && ((Sex == MatchModel.Different && First is not (MatchModel.NameExact or MatchModel.FirstNickname))
-            || (Household && First == MatchModel.FirstDifferent));
+    public bool Contradicts => StateId != MatchModel.Agree && (Sex == MatchModel.Different || (Household && First == MatchModel.FirstDifferent));
 
     /// <summary>A dense number for grouping equal patterns (estimation).</summary>
     public int Packed => First | Last << 3 | BirthDate << 6 | Zip << 9 | Address << 11 | StateId << 14 | Sex << 16 | (Swapped ? 1 << 18 : 0);
@@ -127,8 +126,8 @@ public sealed record MatchModel
     public static readonly Comparison[] Personal = [Comparison.First, Comparison.BirthDate, Comparison.Sex, Comparison.StateId];
 
     /// <summary>
-    /// The weight of being one household (last name, zip and address together), log2(P(household | match) / P(household | random pair)):
-    /// counted once for such a pair, instead of the three weights that would count the family three times.
+    /// The weight of being one household (address, or zip and last name), log2(P(household | match) / P(household | random pair)):
+    /// counted once for such a pair, instead of the weights that would count the family two or three times.
     /// </summary>
     public double HouseholdWeight { get; init; }
 
@@ -160,38 +159,38 @@ public sealed record MatchModel
     {
         M = new Dictionary<Comparison, double[]>
         {
-            [Comparison.First] = [0, 0.478, 0.00645, 0.0524, 0.175, 0.0692, 0.0778, 0.141],
-            [Comparison.Last] = [0, 0.559, 0.053, 0.152, 0.0821, 0.154],
-            [Comparison.BirthDate] = [0, 0.795, 0.0336, 0.16, 0.0113],
-            [Comparison.Zip] = [0, 0.91, 0.0896],
-            [Comparison.Address] = [0, 0.885, 0.0636, 0.0038, 0.0476],
-            [Comparison.StateId] = [0, 0.897, 0.103],
-            [Comparison.Sex] = [0, 0.959, 0.0414],
+            [Comparison.First] = [0, 0.492, 0.00629, 0.0558, 0.193, 0.0775, 0.0822, 0.0925],
+            [Comparison.Last] = [0, 0.563, 0.0557, 0.167, 0.0868, 0.128],
+            [Comparison.BirthDate] = [0, 0.78, 0.0348, 0.172, 0.0129],
+            [Comparison.Zip] = [0, 0.907, 0.0927],
+            [Comparison.Address] = [0, 0.877, 0.0677, 0.00408, 0.0511],
+            [Comparison.StateId] = [0, 0.925, 0.0745],
+            [Comparison.Sex] = [0, 0.971, 0.029],
         },
         U = new Dictionary<Comparison, double[]>
         {
-            [Comparison.First] = [0, 0.00597, 5.37E-06, 0.000671, 0.00571, 2.33E-05, 0.023, 0.965],
-            [Comparison.Last] = [0, 0.0085, 0.000969, 0.0025, 0.0175, 0.97],
-            [Comparison.BirthDate] = [0, 0.000306, 6.35E-05, 0.00938, 0.99],
-            [Comparison.Zip] = [0, 0.0236, 0.976],
-            [Comparison.Address] = [0, 9.46E-05, 0.000462, 0.00379, 0.996],
-            [Comparison.StateId] = [0, 7.84E-05, 1],
+            [Comparison.First] = [0, 0.0067, 1.8E-06, 0.000918, 0.00598, 4.85E-05, 0.0233, 0.963],
+            [Comparison.Last] = [0, 0.00904, 0.00129, 0.00284, 0.0176, 0.969],
+            [Comparison.BirthDate] = [0, 0.00021, 8.69E-05, 0.00928, 0.99],
+            [Comparison.Zip] = [0, 0.0233, 0.977],
+            [Comparison.Address] = [0, 6.97E-05, 0.000402, 0.0037, 0.996],
+            [Comparison.StateId] = [0, 4.15E-05, 1],
             [Comparison.Sex] = [0, 0.501, 0.499],
         },
         USibling = new Dictionary<Comparison, double[]>
         {
-            [Comparison.First] = [0, 0.00276, 0.000387, 0.000107, 0.00568, 0.00626, 0.0226, 0.962],
+            [Comparison.First] = [0, 0.00209, 0.000207, 9.46E-05, 0.00399, 0.00512, 0.0179, 0.971],
             [Comparison.Last] = [0, 0.2, 0.2, 0.2, 0.2, 0.2],
-            [Comparison.BirthDate] = [0, 0.108, 0.00355, 0.0159, 0.872],
+            [Comparison.BirthDate] = [0, 0.0626, 0.00209, 0.0115, 0.924],
             [Comparison.Zip] = [0, 0.5, 0.5],
             [Comparison.Address] = [0, 0.25, 0.25, 0.25, 0.25],
-            [Comparison.StateId] = [0, 0.000102, 1],
-            [Comparison.Sex] = [0, 0.474, 0.526],
+            [Comparison.StateId] = [0, 0.000146, 1],
+            [Comparison.Sex] = [0, 0.486, 0.514],
         },
-        Lambda = 0.0001618,
-        AcceptWeight = 16.81,
-        ReviewWeight = 12.59,
-        HouseholdWeight = 12.60,
+        Lambda = 0.0001412,
+        AcceptWeight = 17.24,
+        ReviewWeight = 12.79,
+        HouseholdWeight = 12.61,
     };
 }
 
@@ -245,7 +244,7 @@ public static class MatchScorer
         {
             // First and last name exchanged on one side: the same filters space holds both parts, so they compare across.
             double crossFirst = Dice(a.First, a.FirstBits, b.Last, b.LastBits), crossLast = Dice(a.Last, a.LastBits, b.First, b.FirstBits);
-            if (Math.Min(crossFirst, crossLast) >= 0.8 && crossFirst + crossLast > first + last + 0.4)
+            if (Math.Max(crossFirst, crossLast) >= 0.8 && crossFirst + crossLast > first + last + 0.4)
             {
                 (first, last, swapped) = (crossFirst, crossLast, true);
             }
