@@ -304,6 +304,7 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         candidates.Remove(id);
         var model = _options.Model;
         var accepted = new List<(int Other, PairScore Score)>();
+        (int Other, PairScore Score)? review = null;
         foreach (var other in candidates)
         {
             var best = default(PairScore);
@@ -326,10 +327,16 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
             {
                 accepted.Add((other, best));
             }
-            else if (best.Weight >= model.ReviewWeight)
+            else if (best.Weight >= model.ReviewWeight && (review is null || best.Weight > review.Value.Score.Weight))
             {
-                _reviews.Add((id, other, best.Weight, best.Pattern, false));
+                // Only the record's best uncertain pair is queued: a common name would otherwise queue dozens per record.
+                review = (other, best);
             }
+        }
+
+        if (review is { } uncertain)
+        {
+            _reviews.Add((id, uncertain.Other, uncertain.Score.Weight, uncertain.Score.Pattern, false));
         }
 
         if (accepted.Count == 0)

