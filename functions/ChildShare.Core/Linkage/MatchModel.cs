@@ -141,6 +141,28 @@ public sealed record MatchModel
     public double SiblingWeight(Comparison comparison, byte level) =>
         level == ComparisonPattern.Missing ? 0 : Math.Log2(M[comparison][level] / USibling[comparison][level]);
 
+    private (object M, object U, object S, double[][] Weights, double[][] Sibling)? _tables;
+
+    /// <summary>
+    /// The weights of every level, computed once per m and u (a pair is scored millions of times). Keyed by the dictionaries'
+    /// identity, so a copy made with <c>with</c> that replaces them computes its own.
+    /// </summary>
+    internal (double[][] Weights, double[][] Sibling) Tables()
+    {
+        var tables = _tables;
+        if (tables is { } t && ReferenceEquals(t.M, M) && ReferenceEquals(t.U, U) && ReferenceEquals(t.S, USibling))
+        {
+            return (t.Weights, t.Sibling);
+        }
+
+        var comparisons = Enum.GetValues<Comparison>();
+        var weights = comparisons.Select(c => Enumerable.Range(0, LevelNames[c].Length).Select(l => Weight(c, (byte)l)).ToArray()).ToArray();
+        var sibling = comparisons.Select(c => Enumerable.Range(0, LevelNames[c].Length)
+            .Select(l => Personal.Contains(c) ? SiblingWeight(c, (byte)l) : 0).ToArray()).ToArray();
+        _tables = (M, U, USibling, weights, sibling);
+        return (weights, sibling);
+    }
+
     /// <summary>The weight of a level: log2(m/u); 0 for a missing field.</summary>
     public double Weight(Comparison comparison, byte level) =>
         level == ComparisonPattern.Missing ? 0 : Math.Log2(M[comparison][level] / U[comparison][level]);
@@ -261,23 +283,25 @@ public static class MatchScorer
     {
         ArgumentNullException.ThrowIfNull(options);
         var model = options.Model;
-        double Part(Comparison c) => options.Disabled.Contains(c) ? 0 : model.Weight(c, pattern[c]);
+        var (weights, sibling) = model.Tables();
+        var disabled = options.Disabled;
+        Span<byte> levels = [pattern.First, pattern.Last, pattern.BirthDate, pattern.Zip, pattern.Address, pattern.StateId, pattern.Sex];
         if (options.TwinGuard && pattern.Household)
         {
             // One household: the family counts once, and what tells its children apart is weighed against siblings.
             var weight = model.HouseholdWeight;
             foreach (var c in MatchModel.Personal)
             {
-                weight += options.Disabled.Contains(c) ? 0 : model.SiblingWeight(c, pattern[c]);
+                weight += disabled.Count > 0 && disabled.Contains(c) ? 0 : sibling[(int)c][levels[(int)c]];
             }
 
             return new PairScore(pattern, weight, Guarded: true);
         }
 
         var sum = 0.0;
-        foreach (var c in Enum.GetValues<Comparison>())
+        for (var c = 0; c < levels.Length; c++)
         {
-            sum += Part(c);
+            sum += disabled.Count > 0 && disabled.Contains((Comparison)c) ? 0 : weights[c][levels[c]];
         }
 
         return new PairScore(pattern, sum, Guarded: false);
