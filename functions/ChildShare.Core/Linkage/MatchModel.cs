@@ -141,7 +141,8 @@ public sealed record MatchModel
     public double SiblingWeight(Comparison comparison, byte level) =>
         level == ComparisonPattern.Missing ? 0 : Math.Log2(M[comparison][level] / USibling[comparison][level]);
 
-    private (object M, object U, object S, double[][] Weights, double[][] Sibling)? _tables;
+    // A reference, so a reader on another thread sees a whole table or none (a struct of five fields could be read torn).
+    private WeightTables? _tables;
 
     /// <summary>
     /// The weights of every level, computed once per m and u (a pair is scored millions of times). Keyed by the dictionaries'
@@ -149,8 +150,8 @@ public sealed record MatchModel
     /// </summary>
     internal (double[][] Weights, double[][] Sibling) Tables()
     {
-        var tables = _tables;
-        if (tables is { } t && ReferenceEquals(t.M, M) && ReferenceEquals(t.U, U) && ReferenceEquals(t.S, USibling))
+        var t = _tables;
+        if (t is not null && ReferenceEquals(t.M, M) && ReferenceEquals(t.U, U) && ReferenceEquals(t.S, USibling))
         {
             return (t.Weights, t.Sibling);
         }
@@ -159,9 +160,11 @@ public sealed record MatchModel
         var weights = comparisons.Select(c => Enumerable.Range(0, LevelNames[c].Length).Select(l => Weight(c, (byte)l)).ToArray()).ToArray();
         var sibling = comparisons.Select(c => Enumerable.Range(0, LevelNames[c].Length)
             .Select(l => Personal.Contains(c) ? SiblingWeight(c, (byte)l) : 0).ToArray()).ToArray();
-        _tables = (M, U, USibling, weights, sibling);
+        _tables = new WeightTables(M, U, USibling, weights, sibling);
         return (weights, sibling);
     }
+
+    private sealed record WeightTables(object M, object U, object S, double[][] Weights, double[][] Sibling);
 
     /// <summary>The weight of a level: log2(m/u); 0 for a missing field.</summary>
     public double Weight(Comparison comparison, byte level) =>
