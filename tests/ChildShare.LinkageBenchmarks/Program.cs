@@ -15,11 +15,26 @@ using ChildShare.LinkageBenchmarks;
 //   storage [children] [probe]   links the community through table storage (Azurite) upload by upload and, as the
 //                                store grows, times linking a probe upload of the same size each time: the ratio to
 //                                the first probe shows whether linking grows with the upload or with the community.
-var mode = args.FirstOrDefault() is "storage" or "memory" ? args[0] : "memory";
-var rest = args.SkipWhile(a => a is "storage" or "memory").ToArray();
-if (mode == "storage")
+//   quality [tuning|reporting]   linkage quality on generated rosters (tuning or reporting seeds) and FEBRL, the ablation of the
+//                                model's comparisons, the twin guard's effect and the cost of each Bloom hardening.
+//   diagnose [two|six|twins]     tuning seed only: the patterns of the true pairs missed and the false pairs joined.
+//   grid [all]                   tuning seeds only: the twin guard's household weight against the accept weight.
+//   estimate                     estimates the model (EM) on the tuning seeds' rosters and prints it as the C# of MatchModel.Default.
+string[] modes = ["storage", "memory", "quality", "estimate", "diagnose", "grid"];
+var mode = modes.Contains(args.FirstOrDefault()) ? args[0] : "memory";
+var rest = args.SkipWhile(modes.Contains).ToArray();
+switch (mode)
 {
-    return await StorageBenchmark.RunAsync(rest);
+    case "storage":
+        return await StorageBenchmark.RunAsync(rest);
+    case "quality":
+        return QualityBenchmark.Run(rest);
+    case "estimate":
+        return QualityBenchmark.Estimate(rest);
+    case "diagnose":
+        return QualityBenchmark.Diagnose(rest);
+    case "grid":
+        return QualityBenchmark.Grid(rest);
 }
 
 var children = rest.Length > 0 ? int.Parse(rest[0], CultureInfo.InvariantCulture) : CommunitySpec.Benchmark.Children;
@@ -99,7 +114,7 @@ static List<string> RunHashing(List<Subject> subjects, Pseudonymizer pseudonymiz
     {
         tokens.Add(RecordKeys.LocalToken(pseudonymizer, provider, localId));
         tokens.Add(pseudonymizer.Token("child-exact-v1", identity.FirstName.Match ?? "", identity.LastName.Match ?? "",
-            identity.BirthDate.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)));
+            identity.BirthDate?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? ""));
     }
 
     return tokens;

@@ -164,9 +164,9 @@ public sealed class ActivitySummaryBuilder(ChildShareStorage storage, IOptions<I
 
         var services = StoredService.Deserialize(existing?.GetString("Services"));
         var withdrawn = 0;
-        // Only a row of the upload itself (it carries the birth date) makes the file the truth for the
-        // child; a staging row with just a child key (a re-link by a merge) leaves its services alone.
-        if (context.UploadId is not null && context.Policy == ReuploadPolicy.ReplaceChildServices && staged.Child?.GetString("BirthDate") is { Length: > 0 })
+        // Only a row of the upload itself (it carries the key version; a birth date may be missing) makes the file the truth for
+        // the child; a staging row with just a child key (a re-link by a merge) leaves its services alone.
+        if (context.UploadId is not null && context.Policy == ReuploadPolicy.ReplaceChildServices && staged.Child?.GetString("KeyVersion") is { Length: > 0 })
         {
             withdrawn = services.RemoveAll(s => s.UploadId != context.UploadId && staged.Services.All(n => n.Key != s.Key));
         }

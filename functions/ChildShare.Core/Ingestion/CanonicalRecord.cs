@@ -40,7 +40,11 @@ public enum Ethnicity
 /// </summary>
 public sealed record PersonName(string Display, string? Match);
 
-/// <summary>Who the child is, as one provider knows them.</summary>
+/// <summary>
+/// Who the child is, as one provider knows them. Only the local child id and one name part are required: a child without a
+/// birth date or without a first (or last) name is still a child served, accepted with an incomplete identity (see
+/// <see cref="IsIncomplete"/>); linkage links it with the evidence it has.
+/// </summary>
 public sealed record ChildIdentity
 {
     public required string LocalChildId { get; init; }
@@ -55,7 +59,11 @@ public sealed record ChildIdentity
 
     public string? Suffix { get; init; }
 
-    public required DateOnly BirthDate { get; init; }
+    /// <summary>Null when the row gave none, or one ingestion could not use (unreadable, in the future, outside the configured ages): the identity is then incomplete.</summary>
+    public DateOnly? BirthDate { get; init; }
+
+    /// <summary>True when the first name, the last name (or their matching forms: placeholders) or the birth date is missing.</summary>
+    public bool IsIncomplete => FirstName.Match is null || LastName.Match is null || BirthDate is null;
 
     /// <summary>The street address as the provider wrote it (for display in consented identifiable reports), or null.</summary>
     public string? StreetAddress { get; init; }
@@ -100,4 +108,8 @@ public sealed record ServiceRecord
 }
 
 /// <summary>One accepted upload row: one child and optionally one service record.</summary>
-public sealed record CanonicalRecord(int LineNumber, ChildIdentity Identity, Demographics Demographics, ServiceRecord? Service);
+public sealed record CanonicalRecord(int LineNumber, ChildIdentity Identity, Demographics Demographics, ServiceRecord? Service)
+{
+    /// <summary>Values of the row that could not be used and were left out (the row is kept): listed in the rejects file as notes.</summary>
+    public IReadOnlyList<RowRejection> Notes { get; init; } = [];
+}

@@ -53,7 +53,7 @@ internal sealed class ChildRecordWriter(
             ["LocalChildId"] = identity.LocalChildId,
             ["FirstName"] = identity.FirstName.Display,
             ["LastName"] = identity.LastName.Display,
-            ["BirthDate"] = RecordKeys.IsoDate(identity.BirthDate),
+            ["BirthDate"] = identity.BirthDate is { } birth ? RecordKeys.IsoDate(birth) : "",
             ["ChildKey"] = link.ChildKey,
             ["KeyVersion"] = pseudonymizer.KeyVersion,
             ["LastUploadId"] = manifest.UploadId,
@@ -73,7 +73,7 @@ internal sealed class ChildRecordWriter(
             ["ChildKey"] = link.ChildKey,
             ["LinkRule"] = link.Rule,
             ["KeyVersion"] = pseudonymizer.KeyVersion,
-            ["BirthDate"] = RecordKeys.IsoDate(identity.BirthDate),
+            ["BirthDate"] = identity.BirthDate is { } born ? RecordKeys.IsoDate(born) : "",
         };
         ChildDemographics.Write(child, record.Demographics);
         await writer.UpsertAsync(_staging, child, cancellationToken).ConfigureAwait(false);
@@ -149,7 +149,7 @@ internal sealed class ChildRecordWriter(
         CanonicalField.MiddleName => identity.MiddleName is { } middle ? NameForm(middle) : null,
         CanonicalField.LastName => NameForm(identity.LastName),
         CanonicalField.Suffix => identity.Suffix,
-        CanonicalField.BirthDate => RecordKeys.IsoDate(identity.BirthDate),
+        CanonicalField.BirthDate => identity.BirthDate is { } birthDate ? RecordKeys.IsoDate(birthDate) : null,
         CanonicalField.StateStudentId => identity.StateStudentId?.Trim().ToUpperInvariant(),
         CanonicalField.StreetAddress => identity.StreetAddress is { } address ? AddressNormalizer.MatchForm(address) ?? address.Trim().ToUpperInvariant() : null,
         _ => null,

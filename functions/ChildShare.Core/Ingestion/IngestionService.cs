@@ -351,7 +351,7 @@ public sealed partial class IngestionService(
         var normalizer = new RowNormalizer(profile, _options, DateOnly.FromDateTime(manifest.ReceivedAt.UtcDateTime));
         var rejects = new RejectsWriter(storage.Rejects, manifest.BlobName, manifest.UploadId);
         var records = new ChildRecordWriter(storage, writer, pseudonymizer, linker, manifest);
-        int read = 0, accepted = 0, rejected = 0, unreadable = 0;
+        int read = 0, accepted = 0, rejected = 0, unreadable = 0, incomplete = 0, noted = 0;
         try
         {
             using var content = await blob.OpenReadAsync(version, cancellationToken).ConfigureAwait(false);
@@ -379,6 +379,12 @@ public sealed partial class IngestionService(
                 {
                     await records.WriteAsync(record, cancellationToken).ConfigureAwait(false);
                     accepted++;
+                    incomplete += record.Identity.IsIncomplete ? 1 : 0;
+                    if (record.Notes.Count > 0)
+                    {
+                        await rejects.WriteAsync(record.Notes, cancellationToken).ConfigureAwait(false);
+                        noted++;
+                    }
                 }
                 else
                 {
@@ -405,7 +411,8 @@ public sealed partial class IngestionService(
             RowsUnreadable = unreadable,
             IdentityConflicts = records.ChildrenWithConflicts,
             IdentityConflictFields = records.ConflictFields.Count > 0 ? string.Join(",", records.ConflictFields) : null,
-            RejectsBlobName = rejected > 0 ? rejects.BlobName : null,
+            RowsIncompleteIdentity = incomplete,
+            RejectsBlobName = rejected + noted > 0 ? rejects.BlobName : null,
         };
     }
 

@@ -16,6 +16,9 @@ public sealed class RowNormalizer
     private readonly DateOnly _youngestBirthDate;
     private readonly Dictionary<CanonicalField, Dictionary<string, string>> _codeMaps;
 
+    /// <summary>A name part the row did not give: nothing to display, nothing to match.</summary>
+    private static readonly PersonName Absent = new("", null);
+
     public RowNormalizer(MappingProfile profile, IngestionOptions options, DateOnly today)
     {
         _profile = profile;
@@ -62,34 +65,37 @@ public sealed class RowNormalizer
             Reject(CanonicalField.LocalChildId, "is required and is empty");
         }
 
+        // A name part and the local id are required; a missing first or last name, or a birth date that is missing or cannot be
+        // used, leaves an incomplete identity: the child is still served and counted (see ChildIdentity).
         var (first, middle, last, suffix) = ReadName(Cell);
-        if (string.IsNullOrWhiteSpace(first))
+        if (string.IsNullOrWhiteSpace(first) && string.IsNullOrWhiteSpace(last))
         {
-            Reject(CanonicalField.FirstName, "is required and is empty");
+            Reject(CanonicalField.FirstName, "and LastName are both empty: one of them is required");
         }
 
-        if (string.IsNullOrWhiteSpace(last))
-        {
-            Reject(CanonicalField.LastName, "is required and is empty");
-        }
-
-        DateOnly birthDate = default;
+        var notes = new List<RowRejection>();
+        void Drop(CanonicalField field, string reason) => notes.Add(new RowRejection(lineNumber, field.ToString(), reason + "; the row was kept without it"));
+        DateOnly? birthDate = null;
         var birthText = Cell(CanonicalField.BirthDate);
         if (birthText is null)
         {
-            Reject(CanonicalField.BirthDate, "is required and is empty");
+            // No birth date: an incomplete identity, not an error of the file.
         }
-        else if (!TryParseDate(birthText, out birthDate))
+        else if (!TryParseDate(birthText, out var parsed))
         {
-            Reject(CanonicalField.BirthDate, $"is not a date in the profile's formats ({string.Join(", ", _profile.DateFormats)})");
+            Drop(CanonicalField.BirthDate, $"is not a date in the profile's formats ({string.Join(", ", _profile.DateFormats)})");
         }
-        else if (birthDate > _today)
+        else if (parsed > _today)
         {
-            Reject(CanonicalField.BirthDate, "is in the future");
+            Drop(CanonicalField.BirthDate, "is in the future");
         }
-        else if (birthDate < _oldestBirthDate || birthDate > _youngestBirthDate)
+        else if (parsed < _oldestBirthDate || parsed > _youngestBirthDate)
         {
-            Reject(CanonicalField.BirthDate, "is not plausible for a child-serving program (outside the configured ages)");
+            Drop(CanonicalField.BirthDate, "is not plausible for a child-serving program (outside the configured ages)");
+        }
+        else
+        {
+            birthDate = parsed;
         }
 
         // Optional: a blank cell is no address. Only its length is checked (never quoted: rejections carry no value).
@@ -111,14 +117,14 @@ public sealed class RowNormalizer
         {
             LocalChildId = localId!,
             StateStudentId = Cell(CanonicalField.StateStudentId),
-            FirstName = NameNormalizer.Name(first!),
+            FirstName = string.IsNullOrWhiteSpace(first) ? Absent : NameNormalizer.Name(first),
             MiddleName = string.IsNullOrWhiteSpace(middle) ? null : NameNormalizer.Name(middle),
-            LastName = NameNormalizer.Name(last!),
+            LastName = string.IsNullOrWhiteSpace(last) ? Absent : NameNormalizer.Name(last),
             Suffix = suffix,
             BirthDate = birthDate,
             StreetAddress = streetAddress,
         };
-        return NormalizationResult.Accepted(new CanonicalRecord(lineNumber, identity, demographics, service));
+        return NormalizationResult.Accepted(new CanonicalRecord(lineNumber, identity, demographics, service) { Notes = notes });
     }
 
     private static (string? First, string? Middle, string? Last, string? Suffix) ReadName(Func<CanonicalField, string?> cell)

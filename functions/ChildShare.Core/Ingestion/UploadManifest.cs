@@ -75,6 +75,12 @@ public sealed record UploadManifest
     /// <summary>The identity fields that disagreed, comma-separated ("BirthDate,FirstName"); names only, never a value.</summary>
     public string? IdentityConflictFields { get; init; }
 
+    /// <summary>
+    /// Accepted rows whose identity is incomplete (no first or last name, or no usable birth date): still children served and
+    /// counted, linked with the evidence they have. A birth date left out for being unusable is listed in the rejects file.
+    /// </summary>
+    public int RowsIncompleteIdentity { get; init; }
+
     public int ChildrenTouched { get; init; }
 
     public int ServicesWithdrawn { get; init; }

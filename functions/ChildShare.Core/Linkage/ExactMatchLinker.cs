@@ -5,7 +5,7 @@ namespace ChildShare.Core.Linkage;
 
 /// <summary>
 /// Links records whose folded first name, last name and birth date agree exactly. A record with a
-/// placeholder name never links: it becomes a child of its own, keyed by its provider and local id.
+/// placeholder or missing name, or without a birth date, never links: it becomes a child of its own, keyed by its provider and local id.
 /// </summary>
 public sealed class ExactMatchLinker : IChildLinker
 {
@@ -15,9 +15,9 @@ public sealed class ExactMatchLinker : IChildLinker
     public ValueTask<ChildLink> LinkAsync(LinkSubject subject, Pseudonymizer pseudonymizer, CancellationToken cancellationToken = default)
     {
         var identity = subject.Identity;
-        if (identity.FirstName.Match is { } first && identity.LastName.Match is { } last)
+        if (identity.FirstName.Match is { } first && identity.LastName.Match is { } last && identity.BirthDate is { } born)
         {
-            var birth = identity.BirthDate.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+            var birth = born.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
             return ValueTask.FromResult(new ChildLink(pseudonymizer.Token("child-exact-v1", first, last, birth), ExactRule));
         }
 

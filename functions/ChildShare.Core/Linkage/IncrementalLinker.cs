@@ -24,15 +24,16 @@ namespace ChildShare.Core.Linkage;
 /// under that one hold; a caller without a hold (the benchmark, tests) takes the lock per chunk.
 /// </summary>
 public sealed partial class IncrementalLinker(
-    ChildShareStorage storage, LinkageStore store, ILinkageLock linkageLock, ILogger<IncrementalLinker> logger) : IChildLinker
+    ChildShareStorage storage, LinkageStore store, ILinkageLock linkageLock, TimeProvider time, ILogger<IncrementalLinker> logger) : IChildLinker
 {
     public const string PendingRule = "pending";
     public const string SeedPurpose = "child-cluster-v1";
     private const int ChunkSize = 2000;
 
     private readonly ConcurrentDictionary<string, UploadBuffer> _pending = new(StringComparer.Ordinal);
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<Pseudonymizer, LinkEncoder> _encoders = [];
 
-    public LinkRuleOptions Rules { get; init; } = LinkRuleOptions.Default;
+    public LinkModelOptions Options { get; init; } = LinkModelOptions.Default;
 
     public static string SeedOf(Pseudonymizer pseudonymizer, string providerChild) => pseudonymizer.Token(SeedPurpose, providerChild);
 
@@ -40,11 +41,18 @@ public sealed partial class IncrementalLinker(
     {
         var key = RecordKeys.ProviderChild(subject.ProviderId, subject.LocalToken);
         var seed = SeedOf(pseudonymizer, key);
-        var encoding = new LinkEncoder(pseudonymizer).Encode(LinkInput.From(subject.Identity, subject.Demographics));
+        var encoding = EncoderFor(pseudonymizer).Encode(LinkInput.From(subject.Identity, subject.Demographics));
         var buffer = _pending.GetOrAdd(subject.UploadId ?? "", _ => new UploadBuffer());
         buffer.Add(key, subject.ProviderId, seed, encoding);
         return ValueTask.FromResult(new ChildLink(seed, PendingRule));
     }
+
+    /// <summary>
+    /// One encoder per pseudonymizer (ingestion makes one per upload): its caches of bigram positions and repeated tokens are only
+    /// worth their memory when reused across the upload's records, and they are dropped with it.
+    /// </summary>
+    private LinkEncoder EncoderFor(Pseudonymizer pseudonymizer) =>
+        _encoders.GetValue(pseudonymizer, static p => new LinkEncoder(p, LinkEncoder.DefaultHardening));
 
     /// <summary>Drops the encodings buffered for an upload whose attempt failed before it was completed.</summary>
     public void AbandonUpload(string uploadId) => _pending.TryRemove(uploadId, out _);
@@ -83,9 +91,9 @@ public sealed partial class IncrementalLinker(
     private async Task<LinkCompletion> LinkChunkAsync(string uploadId, PendingRecord[] chunk, CancellationToken cancellationToken)
     {
         var staging = storage.Table(TableNames.UploadStaging);
-        var engine = new LinkageEngine(Rules);
+        var engine = new LinkageEngine(Options);
         var lookups = chunk.SelectMany(r => r.Variants).SelectMany(v => v.Lookups());
-        var candidates = await store.CandidatesAsync(lookups, Rules.MaxBlockSize, cancellationToken).ConfigureAwait(false);
+        var candidates = await store.CandidatesAsync(lookups, Options.MaxBlockSize, cancellationToken).ConfigureAwait(false);
         candidates.UnionWith(chunk.Select(r => r.Key));
         var loaded = await store.LoadNeighbourhoodAsync(engine, candidates, cancellationToken).ConfigureAwait(false);
         var clustersBefore = loaded.Values.Select(s => s.ClusterKey).Distinct(StringComparer.Ordinal).Count();
@@ -101,6 +109,7 @@ public sealed partial class IncrementalLinker(
         var writer = new BatchWriter(parallelism: LinkageStore.WriteParallelism);
         var moved = await store.WriteChangesAsync(engine, loaded, chunk.Select(r => r.Key), writer, cancellationToken).ConfigureAwait(false);
         var inUpload = chunk.Select(r => r.Key).ToHashSet(StringComparer.Ordinal);
+        await store.WriteReviewsAsync(engine, inUpload, writer, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         var movedElsewhere = moved.Count(k => !inUpload.Contains(k));
 
         // The upload's staging carries each record's final child key into the summary rebuild: the

@@ -20,9 +20,9 @@ public sealed record LinkInput(
 {
     public static LinkInput From(ChildIdentity identity, Demographics demographics) => new(
         identity.FirstName.Match, identity.LastName.Match,
-        identity.BirthDate.Year.ToString("D4", CultureInfo.InvariantCulture),
-        identity.BirthDate.Month.ToString("D2", CultureInfo.InvariantCulture),
-        identity.BirthDate.Day.ToString("D2", CultureInfo.InvariantCulture),
+        identity.BirthDate?.Year.ToString("D4", CultureInfo.InvariantCulture),
+        identity.BirthDate?.Month.ToString("D2", CultureInfo.InvariantCulture),
+        identity.BirthDate?.Day.ToString("D2", CultureInfo.InvariantCulture),
         demographics.Sex, demographics.Zip, NormalizeStateId(identity.StateStudentId), AddressNormalizer.MatchForm(identity.StreetAddress));
 
     /// <summary>Upper case, letters and digits only; null when nothing is left.</summary>
@@ -44,32 +44,14 @@ public sealed record LinkInput(
 [JsonConverter(typeof(JsonStringEnumConverter<LinkTokenKind>))]
 public enum LinkTokenKind
 {
-    /// <summary>State student id + birth date.</summary>
-    StateIdDob,
-
-    /// <summary>State student id alone (indexed, a blocking key).</summary>
+    /// <summary>State student id (indexed, a blocking key; compared).</summary>
     StateId,
 
-    /// <summary>Last + first + birth date + zip3.</summary>
-    NameDobZip3,
-
-    /// <summary>Last + first + birth date.</summary>
-    NameDob,
-
-    /// <summary>Last + first initial + sex + birth date (only when sex is known).</summary>
-    LastInitialSexDob,
-
-    /// <summary>Soundex of first and last name + birth date.</summary>
-    PhoneticDob,
-
-    /// <summary>Lookup: first and last swapped, in the <see cref="NameDob"/> space.</summary>
-    SwappedNameDob,
-
-    /// <summary>Birth date alone (indexed, the main blocking key).</summary>
+    /// <summary>Birth date (indexed, the main blocking key; compared).</summary>
     Dob,
 
-    /// <summary>Soundex of first and last name, no date (indexed, blocking key for altered dates).</summary>
-    PhoneticNames,
+    /// <summary>Lookup: day and month transposed, in the <see cref="Dob"/> space.</summary>
+    DobDayMonthSwapped,
 
     /// <summary>Birth year + month.</summary>
     DobYearMonth,
@@ -80,54 +62,94 @@ public enum LinkTokenKind
     /// <summary>Birth month + day.</summary>
     DobMonthDay,
 
-    /// <summary>Lookup: day and month transposed, in the <see cref="Dob"/> space.</summary>
-    DobDayMonthSwapped,
-
-    /// <summary>Last name + birth date + zip (compared only when one record has no first name).</summary>
-    LastDobZip,
-
-    /// <summary>First name + birth date + zip (L8 when one record has no last name; L12 when the last names differ).</summary>
-    FirstDobZip,
-
-    /// <summary>Zip code (5 digits in production).</summary>
-    Zip,
-
-    /// <summary>First + last name + zip (compared with a street address when the birth dates disagree).</summary>
-    NameZip,
-
-    /// <summary>Sex, where reported (a guard: two records that both report it and disagree are not L12's surname change).</summary>
-    Sex,
+    /// <summary>Soundex of first and last name (indexed, the blocking key for altered dates).</summary>
+    PhoneticNames,
 
     /// <summary>Lookup: Soundex of last and first name exchanged, in the <see cref="PhoneticNames"/> space.</summary>
     PhoneticNamesSwapped,
+
+    /// <summary>Zip code.</summary>
+    Zip,
+
+    /// <summary>Sex, where reported.</summary>
+    Sex,
+
+    /// <summary>The canonical form of a given name that has nicknames (<see cref="Nicknames"/>) + the last name.</summary>
+    NicknameLast,
+
+    /// <summary>
+    /// The street address's match form (indexed: the blocking key of a household, for a record whose birth date and names are both
+    /// altered). It says no more than the address filter, which is equal for equal addresses too.
+    /// </summary>
+    Address,
 }
 
 /// <summary>
-/// One record's linkage encoding: 128-bit keyed tokens by kind (zero where a field is missing)
-/// and keyed Bloom filters of name and address bigrams. No cleartext.
+/// How the name and address Bloom filters are hardened against pattern-mining attacks, which need no key
+/// (see LINKAGE.md, "Hardening"). Each costs linkage quality; the benchmark measures each.
 /// </summary>
-public sealed class LinkEncoding(UInt128[] tokens, ulong[] nameBloom, ulong[] swappedNameBloom, ulong[]? addressBloom, bool fullName)
+public enum BloomHardening
 {
-    public const int KindCount = (int)LinkTokenKind.PhoneticNamesSwapped + 1;
+    /// <summary>Plain keyed filters.</summary>
+    None,
+
+    /// <summary>Every bigram is hashed with the record's birth year as a salt: filters of different birth years are unrelated.</summary>
+    BirthYearSalt,
+
+    /// <summary>The 1,024-bit filter is folded in half by XOR (Schnell, Borgs and Encarnação, 2016): 512 bits, each the parity of two.</summary>
+    XorFold,
+
+    /// <summary>The filter and its complement, permuted by a keyed permutation (Berger et al.): every filter has exactly half its bits set.</summary>
+    Balanced,
+}
+
+/// <summary>
+/// One record's linkage encoding: 128-bit keyed tokens by kind (zero where a field is missing) and keyed
+/// Bloom filters of the first name, the last name and the street address (null where missing). No cleartext.
+/// </summary>
+public sealed class LinkEncoding
+{
+    public const int KindCount = (int)LinkTokenKind.Address + 1;
+
+    /// <summary>The format version written first in <see cref="Serialize"/>; an encoding of another version is not read.</summary>
+    public const string FormatVersion = "v2";
 
     /// <summary>The kinds written to the token index.</summary>
-    public static readonly LinkTokenKind[] IndexedKinds = [LinkTokenKind.StateId, LinkTokenKind.Dob, LinkTokenKind.PhoneticNames];
+    public static readonly LinkTokenKind[] IndexedKinds = [LinkTokenKind.StateId, LinkTokenKind.Dob, LinkTokenKind.PhoneticNames, LinkTokenKind.Address];
 
     /// <summary>The kinds looked up in the token index to find candidates.</summary>
     public static readonly LinkTokenKind[] LookupKinds =
-        [LinkTokenKind.StateId, LinkTokenKind.Dob, LinkTokenKind.DobDayMonthSwapped, LinkTokenKind.PhoneticNames, LinkTokenKind.PhoneticNamesSwapped];
+        [LinkTokenKind.StateId, LinkTokenKind.Dob, LinkTokenKind.DobDayMonthSwapped, LinkTokenKind.PhoneticNames, LinkTokenKind.PhoneticNamesSwapped, LinkTokenKind.Address];
 
-    public UInt128[] Tokens { get; } = tokens;
+    public LinkEncoding(UInt128[] tokens, ulong[]? first, ulong[]? last, ulong[]? address)
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
+        Tokens = tokens;
+        First = first;
+        Last = last;
+        Address = address;
+        FirstBits = Count(first);
+        LastBits = Count(last);
+        AddressBits = Count(address);
+    }
+
+    public UInt128[] Tokens { get; }
+
+    /// <summary>The first-name filter, or null when the record has no first name (empty or a placeholder).</summary>
+    public ulong[]? First { get; }
+
+    public ulong[]? Last { get; }
+
+    public ulong[]? Address { get; }
+
+    internal int FirstBits { get; }
+
+    internal int LastBits { get; }
+
+    internal int AddressBits { get; }
 
     /// <summary>Both the first and the last name are present (not empty, not a placeholder).</summary>
-    public bool FullName { get; } = fullName;
-
-    public ulong[] NameBloom { get; } = nameBloom;
-
-    /// <summary>The name filter with first and last name exchanged, to compare against another record's <see cref="NameBloom"/>.</summary>
-    public ulong[] SwappedNameBloom { get; } = swappedNameBloom;
-
-    public ulong[]? AddressBloom { get; } = addressBloom;
+    public bool FullName => First is not null && Last is not null;
 
     public UInt128 this[LinkTokenKind kind] => Tokens[(int)kind];
 
@@ -139,34 +161,16 @@ public sealed class LinkEncoding(UInt128[] tokens, ulong[] nameBloom, ulong[] sw
 
     public IEnumerable<UInt128> Lookups() => LookupKinds.Where(Has).Select(k => this[k]).Distinct();
 
-    /// <summary>
-    /// True when <paramref name="other"/> says everything this encoding says and perhaps more: every token
-    /// here is missing or equal there, and the filters are equal. An encoding stored before a token kind
-    /// existed is superseded by the same record encoded today, instead of counting as another variant.
-    /// </summary>
-    public bool IsSupersededBy(LinkEncoding other)
+    public bool SameContent(LinkEncoding other)
     {
         ArgumentNullException.ThrowIfNull(other);
-        for (var i = 0; i < Tokens.Length; i++)
-        {
-            if (Tokens[i] != UInt128.Zero && Tokens[i] != other.Tokens[i])
-            {
-                return false;
-            }
-        }
-
-        return NameBloom.AsSpan().SequenceEqual(other.NameBloom) && SwappedNameBloom.AsSpan().SequenceEqual(other.SwappedNameBloom)
-            && (AddressBloom is null || AddressBloom.AsSpan().SequenceEqual(other.AddressBloom ?? [])) && FullName == other.FullName;
+        return Tokens.AsSpan().SequenceEqual(other.Tokens) && Equal(First, other.First) && Equal(Last, other.Last) && Equal(Address, other.Address);
     }
 
-    public bool SameContent(LinkEncoding other) =>
-        Tokens.AsSpan().SequenceEqual(other.Tokens) && NameBloom.AsSpan().SequenceEqual(other.NameBloom)
-        && (AddressBloom ?? []).AsSpan().SequenceEqual(other.AddressBloom ?? []) && FullName == other.FullName;
-
-    /// <summary>Compact text for storage: hex tokens (empty when missing), then the filters in base64.</summary>
+    /// <summary>Compact text for storage: the format version, hex tokens (empty when missing), then the filters in base64 (empty when missing).</summary>
     public string Serialize()
     {
-        var builder = new StringBuilder(KindCount * 33 + 400);
+        var builder = new StringBuilder(KindCount * 33 + 600).Append(FormatVersion).Append(',');
         foreach (var token in Tokens)
         {
             if (token != UInt128.Zero)
@@ -177,30 +181,69 @@ public sealed class LinkEncoding(UInt128[] tokens, ulong[] nameBloom, ulong[] sw
             builder.Append(',');
         }
 
-        builder.Append(ToBase64(NameBloom)).Append(',').Append(ToBase64(SwappedNameBloom)).Append(',');
-        if (AddressBloom is not null)
-        {
-            builder.Append(ToBase64(AddressBloom));
-        }
-
-        return builder.Append(',').Append(FullName ? '1' : '0').ToString();
+        return builder.Append(ToBase64(First)).Append(',').Append(ToBase64(Last)).Append(',').Append(ToBase64(Address)).ToString();
     }
 
-    public static LinkEncoding Deserialize(string text)
+    /// <summary>Reads <see cref="Serialize"/>'s form; null for an encoding of an earlier format (it needs the record again: see LINKAGE.md).</summary>
+    public static LinkEncoding? Deserialize(string text)
     {
+        ArgumentNullException.ThrowIfNull(text);
         var parts = text.Split(',');
-        var tokens = new UInt128[KindCount];
-        for (var i = 0; i < KindCount && i < parts.Length - 4; i++)
+        if (parts.Length != KindCount + 4 || parts[0] != FormatVersion)
         {
-            tokens[i] = parts[i].Length == 0 ? UInt128.Zero : UInt128.Parse(parts[i], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
+            return null;
         }
 
-        var address = parts[^2];
-        return new LinkEncoding(tokens, FromBase64(parts[^4]), FromBase64(parts[^3]), address.Length == 0 ? null : FromBase64(address), parts[^1] == "1");
+        var tokens = new UInt128[KindCount];
+        for (var i = 0; i < KindCount; i++)
+        {
+            var part = parts[i + 1];
+            tokens[i] = part.Length == 0 ? UInt128.Zero : UInt128.Parse(part, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
+        }
+
+        return new LinkEncoding(tokens, FromBase64(parts[^3]), FromBase64(parts[^2]), FromBase64(parts[^1]));
     }
 
-    private static string ToBase64(ulong[] bits)
+    /// <summary>Dice coefficient of two Bloom filters: 2|A∩B| / (|A| + |B|); 0 when either is missing or both are empty.</summary>
+    public static double Dice(ulong[]? a, ulong[]? b) => a is null || b is null ? 0 : Dice(a, Count(a), b, Count(b));
+
+    internal static double Dice(ulong[] a, int aBits, ulong[] b, int bBits)
     {
+        var ones = aBits + bBits;
+        if (ones == 0)
+        {
+            return 0;
+        }
+
+        var both = 0;
+        for (var i = 0; i < a.Length && i < b.Length; i++)
+        {
+            both += BitOperations.PopCount(a[i] & b[i]);
+        }
+
+        return 2.0 * both / ones;
+    }
+
+    private static int Count(ulong[]? bits)
+    {
+        var count = 0;
+        foreach (var word in bits ?? [])
+        {
+            count += BitOperations.PopCount(word);
+        }
+
+        return count;
+    }
+
+    private static bool Equal(ulong[]? a, ulong[]? b) => a is null ? b is null : b is not null && a.AsSpan().SequenceEqual(b);
+
+    private static string ToBase64(ulong[]? bits)
+    {
+        if (bits is null)
+        {
+            return "";
+        }
+
         var bytes = new byte[bits.Length * 8];
         for (var i = 0; i < bits.Length; i++)
         {
@@ -210,8 +253,13 @@ public sealed class LinkEncoding(UInt128[] tokens, ulong[] nameBloom, ulong[] sw
         return Convert.ToBase64String(bytes);
     }
 
-    private static ulong[] FromBase64(string text)
+    private static ulong[]? FromBase64(string text)
     {
+        if (text.Length == 0)
+        {
+            return null;
+        }
+
         var bytes = Convert.FromBase64String(text);
         var bits = new ulong[bytes.Length / 8];
         for (var i = 0; i < bits.Length; i++)
@@ -221,117 +269,192 @@ public sealed class LinkEncoding(UInt128[] tokens, ulong[] nameBloom, ulong[] sw
 
         return bits;
     }
-
-    /// <summary>Dice coefficient of two Bloom filters: 2|A∩B| / (|A| + |B|); 0 when both are empty.</summary>
-    public static double Dice(ulong[]? a, ulong[]? b)
-    {
-        if (a is null || b is null)
-        {
-            return 0;
-        }
-
-        int both = 0, ones = 0;
-        for (var i = 0; i < a.Length; i++)
-        {
-            both += BitOperations.PopCount(a[i] & b[i]);
-            ones += BitOperations.PopCount(a[i]) + BitOperations.PopCount(b[i]);
-        }
-
-        return ones == 0 ? 0 : 2.0 * both / ones;
-    }
 }
 
 /// <summary>
-/// Computes <see cref="LinkEncoding"/>s: every token is HMAC-SHA256 under the pseudonymization
-/// key with its own purpose label; Bloom filter bit positions come from the same key under the
-/// separate purpose <c>link-bloom-v1</c>, so no token and no bit position can be derived from another.
+/// Computes <see cref="LinkEncoding"/>s: every token is HMAC-SHA256 under the pseudonymization key with its
+/// own purpose label; Bloom filter bit positions come from the same key under the separate purpose
+/// <c>link-bloom-v2</c>, so no token and no bit position can be derived from another. Tokens of values that
+/// repeat (birth dates, zips, Soundex pairs, sex) and bigram positions are computed once per encoder and
+/// kept in process memory, like the key itself: an encoder is meant to live as long as its key version.
 /// </summary>
-public sealed class LinkEncoder(Pseudonymizer pseudonymizer)
+public sealed class LinkEncoder(Pseudonymizer pseudonymizer, BloomHardening hardening = BloomHardening.None)
 {
-    /// <summary>Bits in a name or address filter.</summary>
+    /// <summary>Bits in a name or address filter before hardening.</summary>
     public const int BloomBits = 1024;
 
     /// <summary>Bit positions set per name bigram.</summary>
-    public const int NameHashes = 30;
+    public const int NameHashes = 20;
 
     /// <summary>Bit positions set per address bigram.</summary>
     public const int AddressHashes = 15;
 
-    private const string BloomPurpose = "link-bloom-v1";
+    /// <summary>The production hardening (see LINKAGE.md, "Hardening": what each option costs).</summary>
+    public const BloomHardening DefaultHardening = BloomHardening.None;
+
+    private const string BloomPurpose = "link-bloom-v2";
+    private const int CacheLimit = 200_000;
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Field, string Gram, int Hashes), ushort[]> _positions = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Purpose, string Value), UInt128> _tokens = new();
+    private int[]? _permutation;
 
     public Pseudonymizer Pseudonymizer => pseudonymizer;
 
+    public BloomHardening Hardening => hardening;
+
     public LinkEncoding Encode(LinkInput input)
     {
+        ArgumentNullException.ThrowIfNull(input);
         var tokens = new UInt128[LinkEncoding.KindCount];
         var first = Blank(input.First);
         var last = Blank(input.Last);
-        var dob = input.HasFullDate ? $"{input.Year}-{input.Month}-{input.Day}" : null;
+        string? year = Blank(input.Year), month = Blank(input.Month), day = Blank(input.Day);
         var zip = Blank(input.Zip);
-        var zip3 = zip is { Length: >= 3 } ? zip[..3] : null;
         var stateId = Blank(input.StateId);
 
-        void Set(LinkTokenKind kind, string purpose, params string?[] parts)
+        if (stateId is not null)
         {
-            if (parts.All(p => p is not null))
+            tokens[(int)LinkTokenKind.StateId] = pseudonymizer.TokenValue("link-ssid-v2", stateId);
+        }
+
+        if (year is not null && month is not null && day is not null)
+        {
+            tokens[(int)LinkTokenKind.Dob] = Cached("link-dob-v2", $"{year}-{month}-{day}");
+            if (month != day)
             {
-                tokens[(int)kind] = Parse(pseudonymizer.Token(purpose, parts!));
+                tokens[(int)LinkTokenKind.DobDayMonthSwapped] = Cached("link-dob-v2", $"{year}-{day}-{month}");
             }
         }
 
-        Set(LinkTokenKind.StateIdDob, "link-ssid-dob-v1", stateId, dob);
-        Set(LinkTokenKind.StateId, "link-ssid-v1", stateId);
-        Set(LinkTokenKind.NameDobZip3, "link-name-dob-zip3-v1", last, first, dob, zip3);
-        Set(LinkTokenKind.NameDob, "link-name-dob-v1", last, first, dob);
+        if (year is not null && month is not null)
+        {
+            tokens[(int)LinkTokenKind.DobYearMonth] = Cached("link-dob-ym-v2", $"{year}-{month}");
+        }
+
+        if (year is not null && day is not null)
+        {
+            tokens[(int)LinkTokenKind.DobYearDay] = Cached("link-dob-yd-v2", $"{year}-{day}");
+        }
+
+        if (month is not null && day is not null)
+        {
+            tokens[(int)LinkTokenKind.DobMonthDay] = Cached("link-dob-md-v2", $"{month}-{day}");
+        }
+
+        if (first is not null && last is not null)
+        {
+            string firstSound = Phonetic.Soundex(first), lastSound = Phonetic.Soundex(last);
+            tokens[(int)LinkTokenKind.PhoneticNames] = Cached("link-phonetic-v2", firstSound + "|" + lastSound);
+            if (firstSound != lastSound)
+            {
+                tokens[(int)LinkTokenKind.PhoneticNamesSwapped] = Cached("link-phonetic-v2", lastSound + "|" + firstSound);
+            }
+
+            if (Nicknames.CanonicalOf(first) is { } canonical)
+            {
+                tokens[(int)LinkTokenKind.NicknameLast] = pseudonymizer.TokenValue("link-nickname-last-v2", canonical, last);
+            }
+        }
+
+        if (zip is not null)
+        {
+            tokens[(int)LinkTokenKind.Zip] = Cached("link-zip-v2", zip);
+        }
+
         if (input.Sex != Sex.Unknown)
         {
-            Set(LinkTokenKind.LastInitialSexDob, "link-last-init-sex-dob-v1", last, first?[..1], input.Sex.ToString(), dob);
+            tokens[(int)LinkTokenKind.Sex] = Cached("link-sex-v2", input.Sex.ToString());
         }
 
-        var firstSound = first is null ? null : Phonetic.Soundex(first);
-        var lastSound = last is null ? null : Phonetic.Soundex(last);
-        Set(LinkTokenKind.PhoneticDob, "link-phonetic-dob-v1", firstSound, lastSound, dob);
-        Set(LinkTokenKind.SwappedNameDob, "link-name-dob-v1", first, last, dob);
-        Set(LinkTokenKind.Dob, "link-dob-v1", dob);
-        Set(LinkTokenKind.PhoneticNames, "link-phonetic-v1", firstSound, lastSound);
-        if (firstSound != lastSound)
-        {
-            Set(LinkTokenKind.PhoneticNamesSwapped, "link-phonetic-v1", lastSound, firstSound);
-        }
-
-        Set(LinkTokenKind.DobYearMonth, "link-dob-ym-v1", Blank(input.Year), Blank(input.Month));
-        Set(LinkTokenKind.DobYearDay, "link-dob-yd-v1", Blank(input.Year), Blank(input.Day));
-        Set(LinkTokenKind.DobMonthDay, "link-dob-md-v1", Blank(input.Month), Blank(input.Day));
-        if (input.HasFullDate && input.Month != input.Day)
-        {
-            Set(LinkTokenKind.DobDayMonthSwapped, "link-dob-v1", $"{input.Year}-{input.Day}-{input.Month}");
-        }
-
-        Set(LinkTokenKind.LastDobZip, "link-last-dob-zip-v1", last, dob, zip);
-        Set(LinkTokenKind.FirstDobZip, "link-first-dob-zip-v1", first, dob, zip);
-        Set(LinkTokenKind.Zip, "link-zip-v1", zip);
-        Set(LinkTokenKind.NameZip, "link-name-zip-v1", last, first, zip);
-        if (input.Sex != Sex.Unknown)
-        {
-            Set(LinkTokenKind.Sex, "link-sex-v1", input.Sex.ToString());
-        }
-
-        var name = new ulong[BloomBits / 64];
-        AddBigrams(name, "first", first, NameHashes);
-        AddBigrams(name, "last", last, NameHashes);
-        var swapped = new ulong[BloomBits / 64];
-        AddBigrams(swapped, "first", last, NameHashes);
-        AddBigrams(swapped, "last", first, NameHashes);
-        ulong[]? address = null;
         if (Blank(input.Address) is { } street)
         {
-            address = new ulong[BloomBits / 64];
-            AddBigrams(address, "address", street, AddressHashes);
+            tokens[(int)LinkTokenKind.Address] = Cached("link-address-v2", street);
         }
 
-        return new LinkEncoding(tokens, name, swapped, address, first is not null && last is not null);
+        // The salt of BirthYearSalt: filters of records without a birth year share the empty salt.
+        var salt = hardening == BloomHardening.BirthYearSalt ? year ?? "" : "";
+        // Both name parts share one field space, so a first name can be compared with a last name (exchanged names).
+        return new LinkEncoding(tokens, Filter("name", first, NameHashes, salt), Filter("name", last, NameHashes, salt),
+            Filter("address", Blank(input.Address), AddressHashes, salt));
+    }
+
+    private UInt128 Cached(string purpose, string value)
+    {
+        if (_tokens.TryGetValue((purpose, value), out var token))
+        {
+            return token;
+        }
+
+        if (_tokens.Count > CacheLimit)
+        {
+            _tokens.Clear();
+        }
+
+        token = pseudonymizer.TokenValue(purpose, value);
+        _tokens[(purpose, value)] = token;
+        return token;
+    }
+
+    private ulong[]? Filter(string field, string? value, int hashes, string salt)
+    {
+        if (value is null)
+        {
+            return null;
+        }
+
+        var filter = new ulong[BloomBits / 64];
+        AddBigrams(filter, salt.Length == 0 ? field : field + "@" + salt, value, hashes);
+        return hardening switch
+        {
+            BloomHardening.XorFold => Fold(filter),
+            BloomHardening.Balanced => Balance(filter),
+            _ => filter,
+        };
+    }
+
+    private static ulong[] Fold(ulong[] filter)
+    {
+        var half = filter.Length / 2;
+        var folded = new ulong[half];
+        for (var i = 0; i < half; i++)
+        {
+            folded[i] = filter[i] ^ filter[i + half];
+        }
+
+        return folded;
+    }
+
+    /// <summary>The filter followed by its complement, permuted by a permutation that only the key decides.</summary>
+    private ulong[] Balance(ulong[] filter)
+    {
+        var permutation = _permutation ??= KeyedPermutation(2 * BloomBits);
+        var balanced = new ulong[2 * filter.Length];
+        for (var bit = 0; bit < 2 * BloomBits; bit++)
+        {
+            var source = bit < BloomBits ? (filter[bit / 64] >> (bit % 64) & 1) : ~(filter[(bit - BloomBits) / 64] >> ((bit - BloomBits) % 64)) & 1;
+            if (source != 0)
+            {
+                var to = permutation[bit];
+                balanced[to / 64] |= 1UL << (to % 64);
+            }
+        }
+
+        return balanced;
+    }
+
+    private int[] KeyedPermutation(int size)
+    {
+        var permutation = Enumerable.Range(0, size).ToArray();
+        Span<byte> mac = stackalloc byte[32];
+        for (var i = size - 1; i > 0; i--)
+        {
+            pseudonymizer.Mac(Encoding.UTF8.GetBytes($"{BloomPurpose}\u001fbalance\u001f{i}"), mac);
+            var j = (int)(BinaryPrimitives.ReadUInt32LittleEndian(mac) % (uint)(i + 1));
+            (permutation[i], permutation[j]) = (permutation[j], permutation[i]);
+        }
+
+        return permutation;
     }
 
     /// <summary>
@@ -339,33 +462,35 @@ public sealed class LinkEncoder(Pseudonymizer pseudonymizer)
     /// not double hashing: HMAC(key, purpose|field|bigram|round) gives 16 independent 16-bit values
     /// per round, each taken modulo the filter length.
     /// </summary>
-    private void AddBigrams(ulong[] filter, string field, string? value, int hashes)
+    private void AddBigrams(ulong[] filter, string field, string value, int hashes)
     {
-        if (value is null || value.Length < 2)
+        if (value.Length < 2)
         {
-            if (value is { Length: 1 })
-            {
-                SetPositions(filter, field, value, hashes);
-            }
-
+            SetPositions(filter, field, value, hashes);
             return;
         }
 
-        var seen = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i + 1 < value.Length; i++)
         {
-            var bigram = value.Substring(i, 2);
-            if (seen.Add(bigram))
-            {
-                SetPositions(filter, field, bigram, hashes);
-            }
+            // A repeated bigram sets the same bits again: no set of distinct bigrams is needed.
+            SetPositions(filter, field, value.Substring(i, 2), hashes);
         }
     }
 
     private void SetPositions(ulong[] filter, string field, string gram, int hashes)
     {
         // The positions of a (field, bigram) depend only on the key: computed once per encoder.
-        var positions = _positions.GetOrAdd((field, gram, hashes), static (k, p) => Positions(p, k.Field, k.Gram, k.Hashes), pseudonymizer);
+        if (!_positions.TryGetValue((field, gram, hashes), out var positions))
+        {
+            if (_positions.Count > CacheLimit)
+            {
+                _positions.Clear();
+            }
+
+            positions = Positions(pseudonymizer, field, gram, hashes);
+            _positions[(field, gram, hashes)] = positions;
+        }
+
         foreach (var position in positions)
         {
             filter[position / 64] |= 1UL << (position % 64);
@@ -391,8 +516,6 @@ public sealed class LinkEncoder(Pseudonymizer pseudonymizer)
     }
 
     private static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
-
-    private static UInt128 Parse(string hex) => UInt128.Parse(hex, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
 }
 
 /// <summary>American Soundex of a folded (A-Z) name.</summary>

@@ -1,3 +1,4 @@
+using ChildShare.Core.Audit;
 using ChildShare.Core.Ingestion;
 using ChildShare.Core.Pseudonymization;
 using ChildShare.Core.Storage;
@@ -12,15 +13,30 @@ public sealed record ClusterMember(string ProviderChild, string Rule, int Varian
 /// <summary>What a split did: the cluster keys the two records now have and the provider children that moved.</summary>
 public sealed record SplitResult(string ClusterA, string ClusterB, IReadOnlyList<string> Moved);
 
+/// <summary>What a merge did: the cluster key the two records now share and the provider children that moved.</summary>
+public sealed record MergeResult(string ClusterKey, IReadOnlyList<string> Moved);
+
+/// <summary>A pair for review: the two provider children (keyed), the model's weight and the agreement pattern of their fields. No value of any field.</summary>
+public sealed record ReviewItem(string ProviderChildA, string ProviderChildB, double Weight, string Pattern, bool Ambiguous);
+
+/// <summary>The audit events of linkage administration.</summary>
+public static class LinkageAuditEvents
+{
+    public const string ReviewListed = "LinkageReviewListed";
+    public const string Merged = "LinkageMerged";
+    public const string Split = "LinkageSplit";
+}
+
 /// <summary>
-/// Operator actions on linkage: show a record's cluster with the reason code of each member, and
-/// split a mistaken merge. A split records a do-not-link constraint between the two provider
+/// Operator actions on linkage: show a record's cluster with the reason code of each member, list the pairs the model was unsure
+/// of (<see cref="ReviewAsync"/>), confirm one (<see cref="MergeAsync"/>, a must-link constraint: the inverse of a split) and
+/// split a mistaken merge. Review, merge and split are audited (actor, the keyed provider children, the outcome). A split records a do-not-link constraint between the two provider
 /// children (on both nodes, so every later linking honours it, and in the constraints table for
 /// audit), re-forms the cluster from its members' own links, writes the new child keys and
 /// rebuilds the moved records' summaries, so reports reflect the split on their next run.
 /// </summary>
 public sealed partial class LinkageAdmin(
-    LinkageStore store, ILinkageLock linkageLock, IPseudonymKeyProvider keys, ActivitySummaryBuilder summaries,
+    LinkageStore store, ILinkageLock linkageLock, IPseudonymKeyProvider keys, ActivitySummaryBuilder summaries, AuditLog audit,
     TimeProvider time, ILogger<LinkageAdmin> logger)
 {
     public async Task<string> ProviderChildAsync(string providerId, string localChildId, CancellationToken cancellationToken)
@@ -46,11 +62,75 @@ public sealed partial class LinkageAdmin(
     }
 
     /// <summary>
+    /// The pairs queued for review, strongest first, leaving out those that have since been joined or separated by a constraint.
+    /// Audited: the listing itself is an access to linkage data.
+    /// </summary>
+    public async Task<IReadOnlyList<ReviewItem>> ReviewAsync(int max, string actor, CancellationToken cancellationToken)
+    {
+        await store.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        var queued = await store.ReadReviewsAsync(cancellationToken).ConfigureAwait(false);
+        var nodes = (await store.ReadNodesAsync(queued.SelectMany(q => new[] { q.KeyA, q.KeyB }), cancellationToken).ConfigureAwait(false))
+            .ToDictionary(n => n.Key, StringComparer.Ordinal);
+        var open = queued
+            .Where(q => nodes.TryGetValue(q.KeyA, out var a) && nodes.TryGetValue(q.KeyB, out var b)
+                && a.ClusterKey != b.ClusterKey && !a.DoNotLink.Contains(q.KeyB) && !b.DoNotLink.Contains(q.KeyA))
+            .OrderByDescending(q => q.Weight)
+            .Take(max)
+            .Select(q => new ReviewItem(q.KeyA, q.KeyB, q.Weight, q.Pattern, q.Ambiguous))
+            .ToList();
+        await audit.AppendAsync(new AuditEntry(LinkageAuditEvents.ReviewListed, "Succeeded")
+        {
+            Actor = actor,
+            Parameters = new Dictionary<string, string> { ["max"] = max.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+            RowsReturned = open.Count,
+        }, cancellationToken).ConfigureAwait(false);
+        return open;
+    }
+
+    /// <summary>
+    /// Confirms that two provider children are the same child: a must-link constraint on both nodes (every later re-forming of the
+    /// cluster keeps them together, and a re-ingestion never separates them), the clusters joined, the moved records' summaries
+    /// rebuilt, the review entry closed; all under the linkage lock, like a split. Throws when either was never linked or a
+    /// do-not-link constraint separates the two clusters. Audited.
+    /// </summary>
+    public async Task<MergeResult> MergeAsync(string providerChildA, string providerChildB, string actor, CancellationToken cancellationToken)
+    {
+        await store.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        var result = await linkageLock.RunExclusiveAsync(
+            async ct =>
+            {
+                var engine = new LinkageEngine();
+                var loaded = await store.LoadNeighbourhoodAsync(engine, [providerChildA, providerChildB], ct).ConfigureAwait(false);
+                if (!loaded.ContainsKey(providerChildA) || !loaded.ContainsKey(providerChildB))
+                {
+                    throw new InvalidOperationException("Both provider children must have been ingested and linked before they can be merged.");
+                }
+
+                engine.Merge(providerChildA, providerChildB);
+                var writer = new BatchWriter(parallelism: LinkageStore.WriteParallelism);
+                var moved = await store.WriteChangesAsync(engine, loaded, [], writer, ct).ConfigureAwait(false);
+                foreach (var key in new[] { providerChildA, providerChildB })
+                {
+                    await writer.UpsertAsync(store.Records, LinkageStore.ToEntity(engine.StateOf(key)), ct).ConfigureAwait(false);
+                }
+
+                await writer.FlushAsync(ct).ConfigureAwait(false);
+                await store.DeleteReviewAsync(providerChildA, providerChildB, ct).ConfigureAwait(false);
+                await summaries.RebuildChildrenAsync(moved, ct).ConfigureAwait(false);
+                return new MergeResult(engine.ClusterKeyOf(providerChildA), moved);
+            },
+            cancellationToken).ConfigureAwait(false);
+        await AuditChangeAsync(LinkageAuditEvents.Merged, actor, providerChildA, providerChildB, result.Moved.Count, cancellationToken).ConfigureAwait(false);
+        LogMerged(result.Moved.Count);
+        return result;
+    }
+
+    /// <summary>
     /// Separates two provider children for good. Throws when either was never linked. The cluster is
     /// read, split and written back, and the moved records' summaries rebuilt, under the linkage lock, so
-    /// an upload ingested by the function app at the same time cannot overwrite the split (or be overwritten by it).
+    /// an upload ingested by the function app at the same time cannot overwrite the split (or be overwritten by it). Audited.
     /// </summary>
-    public async Task<SplitResult> SplitAsync(string providerChildA, string providerChildB, CancellationToken cancellationToken)
+    public async Task<SplitResult> SplitAsync(string providerChildA, string providerChildB, string actor, CancellationToken cancellationToken)
     {
         await store.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         // The summaries are rebuilt under the lock too, so an upload's rebuild cannot interleave with them (see LINKAGE.md).
@@ -62,9 +142,19 @@ public sealed partial class LinkageAdmin(
                 return split;
             },
             cancellationToken).ConfigureAwait(false);
+        await AuditChangeAsync(LinkageAuditEvents.Split, actor, providerChildA, providerChildB, result.Moved.Count, cancellationToken).ConfigureAwait(false);
         LogSplit(result.Moved.Count, separated);
         return result;
     }
+
+    private Task AuditChangeAsync(string auditEvent, string actor, string a, string b, int moved, CancellationToken cancellationToken) =>
+        audit.AppendAsync(new AuditEntry(auditEvent, "Succeeded")
+        {
+            Actor = actor,
+            // Keyed provider-child keys ({provider}|{local token}), never a local id or a name.
+            Parameters = new Dictionary<string, string> { ["providerChildA"] = a, ["providerChildB"] = b },
+            RowsReturned = moved,
+        }, cancellationToken);
 
     private async Task<(SplitResult Result, bool Separated)> SplitExclusivelyAsync(string providerChildA, string providerChildB, CancellationToken cancellationToken)
     {
@@ -87,9 +177,13 @@ public sealed partial class LinkageAdmin(
         }
 
         await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+        await store.DeleteReviewAsync(providerChildA, providerChildB, cancellationToken).ConfigureAwait(false);
         var separated = engine.ClusterKeyOf(providerChildA) != engine.ClusterKeyOf(providerChildB);
         return (new SplitResult(engine.ClusterKeyOf(providerChildA), engine.ClusterKeyOf(providerChildB), moved), separated);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Linkage merge: {Moved} provider children moved")]
+    private partial void LogMerged(int moved);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Linkage split: {Moved} provider children moved; separated: {Separated}")]
     private partial void LogSplit(int moved, bool separated);

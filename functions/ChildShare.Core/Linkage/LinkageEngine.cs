@@ -2,27 +2,42 @@ namespace ChildShare.Core.Linkage;
 
 /// <summary>A provider child as linkage knows it, for loading into and reading out of the engine.</summary>
 public sealed record LinkNodeState(
-    string Key, string ProviderId, string Seed, IReadOnlyList<LinkEncoding> Variants, string ClusterKey, string Rule, IReadOnlyCollection<string> DoNotLink);
+    string Key, string ProviderId, string Seed, IReadOnlyList<LinkEncoding> Variants, string ClusterKey, string Rule, IReadOnlyCollection<string> DoNotLink)
+{
+    /// <summary>Operator must-link constraints (<c>linkage merge</c>): provider children confirmed to be this child.</summary>
+    public IReadOnlyCollection<string> MustLink { get; init; } = [];
+}
 
 /// <summary>A provider child whose cluster (or encoding, or reason) changed and must be written.</summary>
 public sealed record LinkChange(string Key, string ProviderId, string ClusterKey, string Rule, bool VariantsChanged, bool IsNew);
 
+/// <summary>A pair scored in the uncertain band (or refused as ambiguous) whose records are in different clusters: for review.</summary>
+public sealed record ReviewPair(string KeyA, string KeyB, double Weight, ComparisonPattern Pattern, bool Ambiguous);
+
 /// <summary>
-/// The linkage decision engine, in memory. Nodes are provider children (<c>{provider}|{local token}</c>)
-/// with every encoding variant seen for them (names change: old variants keep linking). A node's
-/// candidates come from a token index (birth date, phonetic names, state id); each candidate pair
-/// gets the first rule that holds (<see cref="LinkDecision"/>); links are tried strongest first and
-/// join clusters transitively, unless an operator's do-not-link constraint separates the two
-/// clusters, or the link is weak and the clusters share a provider. A cluster's key is the smallest
-/// seed of its members, so it is stable under merges and independent of arrival order.
+/// The linkage decision engine, in memory. Nodes are provider children (<c>{provider}|{local token}</c>) with every encoding
+/// variant seen for them (names change: old variants keep linking). A node's candidates come from a token index (birth date,
+/// phonetic names, state id); each candidate pair is scored by the Fellegi-Sunter model (<see cref="MatchScorer"/>) over its best
+/// pair of variants; links at or above the accept weight (and the strong link, same state id and birth date) are tried strongest
+/// first and join clusters transitively, unless an operator's do-not-link constraint separates the two clusters, or the link is
+/// weak and the clusters share a provider (two local ids of one provider are never joined by a weak link) or contradict each other
+/// (a pair between them of different sex, or of one household with clearly different first names: twins). A record whose best
+/// links go to two contradicting clusters with weights within the ambiguity margin joins neither. Pairs in the uncertain band are
+/// kept for review. A cluster's key is the smallest seed of its members: stable under merges, independent of arrival order.
 /// Work per added record grows with its candidates, not with the number of nodes.
 /// </summary>
-public sealed class LinkageEngine(LinkRuleOptions? options = null)
+public sealed class LinkageEngine(LinkModelOptions? options = null)
 {
     /// <summary>The most encoding variants kept per provider child.</summary>
     public const int MaxVariants = 4;
 
-    private readonly LinkRuleOptions _options = options ?? LinkRuleOptions.Default;
+    /// <summary>The reason code of a record that joined no other.</summary>
+    public const string Unlinked = "L-none-unlinked";
+
+    /// <summary>The reason code of a record an operator merged (<c>linkage merge</c>).</summary>
+    public const string OperatorMerge = "operator-merge";
+
+    private readonly LinkModelOptions _options = options ?? LinkModelOptions.Default;
     private readonly List<Node> _nodes = [];
     private readonly Dictionary<string, int> _byKey = new(StringComparer.Ordinal);
     private readonly Dictionary<UInt128, int> _head = [];
@@ -30,18 +45,21 @@ public sealed class LinkageEngine(LinkRuleOptions? options = null)
     private readonly List<int> _parent = [];
     private readonly Dictionary<int, Cluster> _clusters = [];
     private readonly Dictionary<string, int> _loadedClusters = new(StringComparer.Ordinal);
-    private static readonly LinkRule[] AmbiguityGuarded = [LinkRule.PartialNameDobZip, LinkRule.SurnameChangedDobZip];
-    private static readonly Dictionary<string, LinkRule> RulesByCode = Enum.GetValues<LinkRule>().ToDictionary(LinkDecision.Code, r => r, StringComparer.Ordinal);
+    private readonly List<(int A, int B, double Weight, ComparisonPattern Pattern, bool Ambiguous)> _reviews = [];
+    private readonly HashSet<int> _candidates = [];
 
     public int NodeCount => _nodes.Count;
 
     public int ClusterCount => _clusters.Count;
+
+    public LinkModelOptions Options => _options;
 
     public bool Contains(string key) => _byKey.ContainsKey(key);
 
     /// <summary>Loads a stored node with its stored cluster key; nodes loaded with equal keys form one cluster.</summary>
     public void Load(LinkNodeState state)
     {
+        ArgumentNullException.ThrowIfNull(state);
         if (_byKey.ContainsKey(state.Key))
         {
             return;
@@ -52,12 +70,10 @@ public sealed class LinkageEngine(LinkRuleOptions? options = null)
         node.Variants.AddRange(state.Variants);
         node.PersistedKey = state.ClusterKey;
         node.PersistedRule = state.Rule;
-        node.Best = RulesByCode.GetValueOrDefault(state.Rule);
-        foreach (var other in state.DoNotLink)
-        {
-            node.DoNotLink.Add(other);
-        }
-
+        node.BestReason = state.Rule == Unlinked ? null : state.Rule;
+        node.BestWeight = WeightOf(state.Rule);
+        node.DoNotLink.UnionWith(state.DoNotLink);
+        node.MustLink.UnionWith(state.MustLink);
         foreach (var variant in state.Variants)
         {
             Index(id, variant);
@@ -77,6 +93,7 @@ public sealed class LinkageEngine(LinkRuleOptions? options = null)
     /// <summary>Adds a record (a new provider child, or a variant of a known one) and links it. Returns its cluster key.</summary>
     public string Add(string key, string providerId, string seed, LinkEncoding encoding)
     {
+        ArgumentNullException.ThrowIfNull(encoding);
         if (!_byKey.TryGetValue(key, out var id))
         {
             id = NewNode(key, providerId, seed, isNew: true);
@@ -85,23 +102,12 @@ public sealed class LinkageEngine(LinkRuleOptions? options = null)
         var node = _nodes[id];
         if (!node.Variants.Any(v => v.SameContent(encoding)))
         {
-            // The same record encoded with token kinds added since it was stored is upgraded in place, so it
-            // neither takes another variant's place nor misses the newer rules; anything else is a new variant.
-            var superseded = node.Variants.FindIndex(v => v.IsSupersededBy(encoding));
-            if (superseded >= 0)
+            if (node.Variants.Count >= MaxVariants)
             {
-                node.Variants[superseded] = encoding;
-            }
-            else
-            {
-                if (node.Variants.Count >= MaxVariants)
-                {
-                    node.Variants.RemoveAt(0);
-                }
-
-                node.Variants.Add(encoding);
+                node.Variants.RemoveAt(0);
             }
 
+            node.Variants.Add(encoding);
             node.VariantsChanged = true;
             Index(id, encoding);
         }
@@ -117,9 +123,20 @@ public sealed class LinkageEngine(LinkRuleOptions? options = null)
     /// <summary>Members (keys) of every cluster.</summary>
     public IEnumerable<IReadOnlyList<string>> Clusters() => _clusters.Values.Select(c => (IReadOnlyList<string>)c.Members.Select(m => _nodes[m].Key).ToList());
 
+    /// <summary>The pairs scored in the uncertain band (or refused as ambiguous) whose records are still in different clusters.</summary>
+    public IReadOnlyList<ReviewPair> Reviews() => _reviews
+        .Where(r => Find(r.A) != Find(r.B) && !Constrained(_clusters[Find(r.A)], _clusters[Find(r.B)]))
+        .GroupBy(r => (Math.Min(r.A, r.B), Math.Max(r.A, r.B)))
+        .Select(g => g.MaxBy(r => r.Weight))
+        .Select(r => new ReviewPair(_nodes[r.A].Key, _nodes[r.B].Key, r.Weight, r.Pattern, r.Ambiguous))
+        .ToList();
+
+    /// <summary>The best score of two loaded provider children over their variants (for the review list and the operator).</summary>
+    public PairScore ScoreOf(string keyA, string keyB) => ScoreNodes(_byKey[keyA], _byKey[keyB]);
+
     /// <summary>
-    /// Records that two provider children are not the same child and re-forms their cluster from
-    /// its members' own links, honouring every constraint. Returns the keys of the cluster's members.
+    /// Records that two provider children are not the same child and re-forms their cluster from its members' own links,
+    /// honouring every constraint. Returns the keys of the cluster's members.
     /// </summary>
     public IReadOnlyList<string> Split(string keyA, string keyB)
     {
@@ -127,6 +144,55 @@ public sealed class LinkageEngine(LinkRuleOptions? options = null)
         var b = _byKey[keyB];
         _nodes[a].DoNotLink.Add(keyB);
         _nodes[b].DoNotLink.Add(keyA);
+        _nodes[a].MustLink.Remove(keyB);
+        _nodes[b].MustLink.Remove(keyA);
+        return Reform(a, b);
+    }
+
+    /// <summary>
+    /// Records that two provider children are the same child (an operator confirmed it: the inverse of <see cref="Split"/>) and joins
+    /// their clusters; the must-link constraint lives on both nodes, so every later re-forming keeps them together. Throws when a
+    /// do-not-link constraint between the two clusters forbids it (split that constraint's pair first).
+    /// </summary>
+    public void Merge(string keyA, string keyB)
+    {
+        var a = _byKey[keyA];
+        var b = _byKey[keyB];
+        _nodes[a].DoNotLink.Remove(keyB);
+        _nodes[b].DoNotLink.Remove(keyA);
+        if (Find(a) != Find(b) && Constrained(_clusters[Find(a)], _clusters[Find(b)]))
+        {
+            throw new InvalidOperationException("A do-not-link constraint separates the two clusters; split it first.");
+        }
+
+        _nodes[a].MustLink.Add(keyB);
+        _nodes[b].MustLink.Add(keyA);
+        foreach (var n in new[] { a, b })
+        {
+            _nodes[n].BestReason = OperatorMerge;
+            _nodes[n].BestWeight = double.PositiveInfinity;
+        }
+
+        Union(a, b, force: false);
+    }
+
+    /// <summary>Nodes whose cluster key, reason or encodings differ from what was loaded (or that are new).</summary>
+    public IReadOnlyList<LinkChange> Changes() =>
+        _nodes.Select((n, id) => (n, id))
+            .Where(x => x.n.IsNew || x.n.VariantsChanged || x.n.PersistedKey != ClusterKeyOf(x.id) || x.n.PersistedRule != x.n.Rule)
+            .Select(x => new LinkChange(x.n.Key, x.n.ProviderId, ClusterKeyOf(x.id), x.n.Rule, x.n.VariantsChanged, x.n.IsNew))
+            .ToList();
+
+    /// <summary>The stored form of a node.</summary>
+    public LinkNodeState StateOf(string key)
+    {
+        var id = _byKey[key];
+        var n = _nodes[id];
+        return new LinkNodeState(n.Key, n.ProviderId, n.Seed, n.Variants.ToList(), ClusterKeyOf(id), n.Rule, n.DoNotLink.ToList()) { MustLink = n.MustLink.ToList() };
+    }
+
+    private IReadOnlyList<string> Reform(int a, int b)
+    {
         var members = _clusters[Find(a)].Members.ToList();
         if (Find(a) != Find(b))
         {
@@ -142,43 +208,43 @@ public sealed class LinkageEngine(LinkRuleOptions? options = null)
         foreach (var m in members)
         {
             _clusters[m] = new Cluster(m, _nodes[m].Seed, _nodes[m].ProviderId);
-            _nodes[m].Best = LinkRule.None;
+            _nodes[m].BestReason = null;
+            _nodes[m].BestWeight = double.NegativeInfinity;
         }
 
-        var links = new List<(int A, int B, LinkRule Rule)>();
-        for (var i = 0; i < members.Count; i++)
+        // Operator merges first, then the members' own links, strongest first, under every constraint.
+        foreach (var m in members)
         {
-            for (var j = i + 1; j < members.Count; j++)
+            foreach (var other in _nodes[m].MustLink)
             {
-                var rule = DecideNodes(members[i], members[j]);
-                if (rule != LinkRule.None)
+                if (_byKey.TryGetValue(other, out var o) && members.Contains(o) && Find(m) != Find(o) && !Constrained(_clusters[Find(m)], _clusters[Find(o)]))
                 {
-                    links.Add((members[i], members[j], rule));
+                    _nodes[m].BestReason = _nodes[o].BestReason = OperatorMerge;
+                    _nodes[m].BestWeight = _nodes[o].BestWeight = double.PositiveInfinity;
+                    Union(m, o, force: false);
                 }
             }
         }
 
-        foreach (var (x, y, rule) in links.OrderBy(l => l.Rule))
+        var links = new List<(int A, int B, PairScore Score)>();
+        for (var i = 0; i < members.Count; i++)
         {
-            TryLink(x, y, rule);
+            for (var j = i + 1; j < members.Count; j++)
+            {
+                var score = ScoreNodes(members[i], members[j]);
+                if (score.Strong || score.Weight >= _options.Model.AcceptWeight)
+                {
+                    links.Add((members[i], members[j], score));
+                }
+            }
+        }
+
+        foreach (var (x, y, score) in links.OrderByDescending(l => l.Score.Strong).ThenByDescending(l => l.Score.Weight))
+        {
+            TryLink(x, y, score);
         }
 
         return members.Select(m => _nodes[m].Key).ToList();
-    }
-
-    /// <summary>Nodes whose cluster key, reason or encodings differ from what was loaded (or that are new).</summary>
-    public IReadOnlyList<LinkChange> Changes() =>
-        _nodes.Select((n, id) => (n, id))
-            .Where(x => x.n.IsNew || x.n.VariantsChanged || x.n.PersistedKey != ClusterKeyOf(x.id) || x.n.PersistedRule != x.n.Rule)
-            .Select(x => new LinkChange(x.n.Key, x.n.ProviderId, ClusterKeyOf(x.id), x.n.Rule, x.n.VariantsChanged, x.n.IsNew))
-            .ToList();
-
-    /// <summary>The stored form of a node.</summary>
-    public LinkNodeState StateOf(string key)
-    {
-        var id = _byKey[key];
-        var n = _nodes[id];
-        return new LinkNodeState(n.Key, n.ProviderId, n.Seed, n.Variants.ToList(), ClusterKeyOf(id), n.Rule, n.DoNotLink.ToList());
     }
 
     private int NewNode(string key, string providerId, string seed, bool isNew)
@@ -193,8 +259,14 @@ public sealed class LinkageEngine(LinkRuleOptions? options = null)
 
     private void Index(int id, LinkEncoding encoding)
     {
-        foreach (var token in encoding.Indexed())
+        foreach (var kind in LinkEncoding.IndexedKinds)
         {
+            if (!encoding.Has(kind))
+            {
+                continue;
+            }
+
+            var token = encoding[kind];
             var next = _head.TryGetValue(token, out var h) ? h : -1;
             _postings.Add((id, next));
             _head[token] = _postings.Count - 1;
@@ -203,80 +275,145 @@ public sealed class LinkageEngine(LinkRuleOptions? options = null)
 
     private void LinkFrom(int id, LinkEncoding encoding)
     {
-        var candidates = new HashSet<int>();
-        foreach (var token in encoding.Lookups())
+        var candidates = _candidates;
+        candidates.Clear();
+        var max = _options.MaxBlockSize;
+        foreach (var kind in LinkEncoding.LookupKinds)
         {
-            if (!_head.TryGetValue(token, out var p))
+            if (!encoding.Has(kind) || !_head.TryGetValue(encoding[kind], out var p))
             {
                 continue;
             }
 
-            var block = new List<int>();
-            for (; p >= 0 && block.Count <= _options.MaxBlockSize; p = _postings[p].Next)
+            // A block larger than the cap is not used; count it first so a huge block costs no inserts.
+            var size = 0;
+            for (var q = p; q >= 0 && size <= max; q = _postings[q].Next)
             {
-                block.Add(_postings[p].Node);
+                size++;
             }
 
-            if (block.Count <= _options.MaxBlockSize)
+            if (size <= max)
             {
-                candidates.UnionWith(block);
+                for (; p >= 0; p = _postings[p].Next)
+                {
+                    candidates.Add(_postings[p].Node);
+                }
             }
         }
 
         candidates.Remove(id);
-        var links = new List<(int Other, LinkRule Rule)>();
+        var model = _options.Model;
+        var accepted = new List<(int Other, PairScore Score)>();
+        (int Other, PairScore Score)? review = null;
         foreach (var other in candidates)
         {
-            var rule = LinkRule.None;
+            var best = default(PairScore);
+            var found = false;
             foreach (var variant in _nodes[other].Variants)
             {
-                var r = LinkDecision.Decide(encoding, variant, _options);
-                if (r != LinkRule.None && (rule == LinkRule.None || r < rule))
+                var score = MatchScorer.Score(encoding, variant, _options);
+                if (!found || Better(score, best))
                 {
-                    rule = r;
+                    (best, found) = (score, true);
                 }
             }
 
-            if (rule != LinkRule.None)
+            if (!found)
             {
-                links.Add((other, rule));
+                continue;
+            }
+
+            if (best.Strong || best.Weight >= model.AcceptWeight)
+            {
+                accepted.Add((other, best));
+            }
+            else if (best.Weight >= model.ReviewWeight && (review is null || best.Weight > review.Value.Score.Weight))
+            {
+                // Only the record's best uncertain pair is queued: a common name would otherwise queue dozens per record.
+                review = (other, best);
             }
         }
 
-        // A record that lacks a name part, or whose surname differs, and fits two different children joins neither.
-        foreach (var guarded in AmbiguityGuarded)
+        if (review is { } uncertain)
         {
-            if (links.Where(l => l.Rule == guarded).Select(l => Find(l.Other)).Distinct().Count() > 1)
-            {
-                links.RemoveAll(l => l.Rule == guarded);
-            }
+            _reviews.Add((id, uncertain.Other, uncertain.Score.Weight, uncertain.Score.Pattern, false));
         }
 
-        foreach (var (other, rule) in links.OrderBy(l => l.Rule).ThenBy(l => _nodes[l.Other].Seed, StringComparer.Ordinal))
+        if (accepted.Count == 0)
         {
-            TryLink(id, other, rule);
+            return;
+        }
+
+        accepted.Sort((x, y) => Better(x.Score, y.Score) ? -1 : Better(y.Score, x.Score) ? 1 : string.CompareOrdinal(_nodes[x.Other].Seed, _nodes[y.Other].Seed));
+        if (_options.TwinGuard)
+        {
+            RefuseAmbiguous(id, accepted);
+        }
+
+        foreach (var (other, score) in accepted)
+        {
+            TryLink(id, other, score);
         }
     }
 
-    private LinkRule DecideNodes(int a, int b)
+    /// <summary>
+    /// Twins: when the record's weak links go to two clusters that contradict each other and the best is not clearly better than
+    /// the other, the record joins neither (both pairs go to review).
+    /// </summary>
+    private void RefuseAmbiguous(int id, List<(int Other, PairScore Score)> accepted)
     {
-        var best = LinkRule.None;
+        var weak = accepted.Where(a => !a.Score.Strong).ToList();
+        if (weak.Count < 2)
+        {
+            return;
+        }
+
+        var bestByCluster = weak.GroupBy(a => Find(a.Other)).Select(g => g.First()).ToList();
+        if (bestByCluster.Count < 2)
+        {
+            return;
+        }
+
+        var top = bestByCluster[0];
+        var rivals = bestByCluster.Skip(1)
+            .Where(r => top.Score.Weight - r.Score.Weight < _options.AmbiguityMargin && Contradict(_clusters[Find(top.Other)], _clusters[Find(r.Other)]))
+            .ToList();
+        if (rivals.Count == 0)
+        {
+            return;
+        }
+
+        var refused = rivals.Select(r => Find(r.Other)).Append(Find(top.Other)).ToHashSet();
+        foreach (var a in weak.Where(a => refused.Contains(Find(a.Other))))
+        {
+            _reviews.Add((id, a.Other, a.Score.Weight, a.Score.Pattern, true));
+        }
+
+        accepted.RemoveAll(a => !a.Score.Strong && refused.Contains(Find(a.Other)));
+    }
+
+    private static bool Better(PairScore x, PairScore y) => x.Strong != y.Strong ? x.Strong : x.Weight > y.Weight;
+
+    private PairScore ScoreNodes(int a, int b)
+    {
+        var best = default(PairScore);
+        var found = false;
         foreach (var va in _nodes[a].Variants)
         {
             foreach (var vb in _nodes[b].Variants)
             {
-                var r = LinkDecision.Decide(va, vb, _options);
-                if (r != LinkRule.None && (best == LinkRule.None || r < best))
+                var score = MatchScorer.Score(va, vb, _options);
+                if (!found || Better(score, best))
                 {
-                    best = r;
+                    (best, found) = (score, true);
                 }
             }
         }
 
-        return best;
+        return found ? best : new PairScore(default, double.NegativeInfinity, false);
     }
 
-    private void TryLink(int a, int b, LinkRule rule)
+    private void TryLink(int a, int b, PairScore score)
     {
         var ra = Find(a);
         var rb = Find(b);
@@ -287,20 +424,51 @@ public sealed class LinkageEngine(LinkRuleOptions? options = null)
 
         var ca = _clusters[ra];
         var cb = _clusters[rb];
-        if (Constrained(ca, cb) || (!LinkDecision.IsStrong(rule) && ca.Providers.Overlaps(cb.Providers)))
+        if (Constrained(ca, cb))
         {
             return;
         }
 
+        if (!score.Strong && (ca.Providers.Overlaps(cb.Providers) || (_options.TwinGuard && Contradict(ca, cb))))
+        {
+            return;
+        }
+
+        var weight = score.Strong ? double.MaxValue : score.Weight;
         foreach (var n in new[] { a, b })
         {
-            if (_nodes[n].Best == LinkRule.None || rule < _nodes[n].Best)
+            if (weight > _nodes[n].BestWeight)
             {
-                _nodes[n].Best = rule;
+                _nodes[n].BestWeight = weight;
+                _nodes[n].BestReason = MatchScorer.Reason(score, _options);
             }
         }
 
         Union(a, b, force: false);
+    }
+
+    /// <summary>Two clusters contradict each other when a pair of their members' variants is of different sex or looks like twins.</summary>
+    private bool Contradict(Cluster a, Cluster b)
+    {
+        foreach (var x in a.Members)
+        {
+            foreach (var y in b.Members)
+            {
+                foreach (var vx in _nodes[x].Variants)
+                {
+                    foreach (var vy in _nodes[y].Variants)
+                    {
+                        var pattern = MatchScorer.Compare(vx, vy);
+                        if (pattern.Contradicts && !pattern.Strong)
+                        {
+                            return true;
+                        }
+                    }
+                }
+            }
+        }
+
+        return false;
     }
 
     private bool Constrained(Cluster a, Cluster b)
@@ -368,6 +536,33 @@ public sealed class LinkageEngine(LinkRuleOptions? options = null)
 
     private string ClusterKeyOf(int id) => _clusters[Find(id)].Key;
 
+    /// <summary>The weight a stored reason code carries, so a loaded node keeps its strongest link.</summary>
+    private static double WeightOf(string rule)
+    {
+        if (rule == OperatorMerge)
+        {
+            return double.PositiveInfinity;
+        }
+
+        if (rule.StartsWith("ssid+dob", StringComparison.Ordinal))
+        {
+            return double.MaxValue;
+        }
+
+        var at = rule.IndexOf('w', StringComparison.Ordinal);
+        if (at >= 0)
+        {
+            var end = rule.IndexOf(' ', at);
+            var text = end < 0 ? rule[(at + 1)..] : rule[(at + 1)..end];
+            if (double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var weight))
+            {
+                return weight;
+            }
+        }
+
+        return double.NegativeInfinity;
+    }
+
     private sealed class Node(string key, string providerId, string seed)
     {
         public string Key { get; } = key;
@@ -380,6 +575,8 @@ public sealed class LinkageEngine(LinkRuleOptions? options = null)
 
         public HashSet<string> DoNotLink { get; } = new(StringComparer.Ordinal);
 
+        public HashSet<string> MustLink { get; } = new(StringComparer.Ordinal);
+
         public bool IsNew { get; init; }
 
         public bool VariantsChanged { get; set; }
@@ -388,9 +585,11 @@ public sealed class LinkageEngine(LinkRuleOptions? options = null)
 
         public string? PersistedRule { get; set; }
 
-        public LinkRule Best { get; set; }
+        public double BestWeight { get; set; } = double.NegativeInfinity;
 
-        public string Rule => Best == LinkRule.None ? LinkDecision.Unlinked : LinkDecision.Code(Best);
+        public string? BestReason { get; set; }
+
+        public string Rule => BestReason ?? Unlinked;
     }
 
     private sealed class Cluster(int member, string key, string providerId)

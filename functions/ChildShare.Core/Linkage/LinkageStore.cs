@@ -19,7 +19,15 @@ public static class LinkageTables
     /// <summary>Operator do-not-link constraints, both directions: PK one provider child, RK the other.</summary>
     public const string Constraints = "linkconstraints";
 
-    public static IReadOnlyList<string> All { get; } = [Records, Tokens, Clusters, Constraints];
+    /// <summary>
+    /// Pairs scored in the uncertain band (or refused as ambiguous), for an operator's review: PK <c>pending</c>, RK
+    /// <c>{provider child}~{provider child}</c> (ordinal order): weight and agreement pattern only, never a value.
+    /// </summary>
+    public const string Review = "linkreview";
+
+    public static IReadOnlyList<string> All { get; } = [Records, Tokens, Clusters, Constraints, Review];
+
+    public const string ReviewPartition = "pending";
 
     public const string RecordRow = "link";
 }
@@ -46,6 +54,46 @@ public sealed class LinkageStore(ChildShareStorage storage)
     public TableClient Clusters => storage.Table(LinkageTables.Clusters);
 
     public TableClient Constraints => storage.Table(LinkageTables.Constraints);
+
+    public TableClient Review => storage.Table(LinkageTables.Review);
+
+    /// <summary>The review row of a pair (the two keys in ordinal order).</summary>
+    public static string ReviewKey(string a, string b) => string.CompareOrdinal(a, b) <= 0 ? a + "~" + b : b + "~" + a;
+
+    /// <summary>Queues the review pairs of the engine that touch <paramref name="keys"/> (an upload's chunk).</summary>
+    public async Task WriteReviewsAsync(LinkageEngine engine, IReadOnlySet<string> keys, BatchWriter writer, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        ArgumentNullException.ThrowIfNull(keys);
+        ArgumentNullException.ThrowIfNull(writer);
+        foreach (var pair in engine.Reviews().Where(r => keys.Contains(r.KeyA) || keys.Contains(r.KeyB)))
+        {
+            await writer.UpsertAsync(Review, new TableEntity(LinkageTables.ReviewPartition, ReviewKey(pair.KeyA, pair.KeyB))
+            {
+                ["Weight"] = Math.Round(pair.Weight, 2),
+                ["Pattern"] = MatchScorer.Describe(pair.Pattern),
+                ["Ambiguous"] = pair.Ambiguous,
+                ["UpdatedAt"] = at,
+            }, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Every queued review pair.</summary>
+    public async Task<List<(string KeyA, string KeyB, double Weight, string Pattern, bool Ambiguous)>> ReadReviewsAsync(CancellationToken cancellationToken)
+    {
+        var found = new List<(string, string, double, string, bool)>();
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {LinkageTables.ReviewPartition}");
+        await foreach (var row in Review.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            var keys = row.RowKey.Split('~');
+            found.Add((keys[0], keys[1], row.GetDouble("Weight") ?? 0, row.GetString("Pattern") ?? "", row.GetBoolean("Ambiguous") ?? false));
+        }
+
+        return found;
+    }
+
+    public async Task DeleteReviewAsync(string a, string b, CancellationToken cancellationToken) =>
+        await Review.DeleteEntityAsync(LinkageTables.ReviewPartition, ReviewKey(a, b), cancellationToken: cancellationToken).ConfigureAwait(false);
 
     /// <summary>Creates the linkage tables once per process and storage prefix.</summary>
     public async Task EnsureCreatedAsync(CancellationToken cancellationToken)
@@ -211,16 +259,21 @@ public sealed class LinkageStore(ChildShareStorage storage)
         ["ClusterKey"] = state.ClusterKey,
         ["Rule"] = state.Rule,
         ["DoNotLink"] = string.Join(';', state.DoNotLink.Order(StringComparer.Ordinal)),
+        ["MustLink"] = string.Join(';', state.MustLink.Order(StringComparer.Ordinal)),
     };
 
     public static LinkNodeState FromEntity(TableEntity entity) => new(
         entity.PartitionKey,
         entity.GetString("ProviderId") ?? "",
         entity.GetString("Seed") ?? "",
-        (entity.GetString("Variants") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries).Select(LinkEncoding.Deserialize).ToList(),
+        // A variant of an earlier encoding format is not read: the node keeps its cluster and links again when its provider sends it.
+        (entity.GetString("Variants") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries).Select(LinkEncoding.Deserialize).OfType<LinkEncoding>().ToList(),
         entity.GetString("ClusterKey") ?? "",
-        entity.GetString("Rule") ?? LinkDecision.Unlinked,
-        (entity.GetString("DoNotLink") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries));
+        entity.GetString("Rule") ?? LinkageEngine.Unlinked,
+        (entity.GetString("DoNotLink") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries))
+    {
+        MustLink = (entity.GetString("MustLink") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries),
+    };
 
     /// <summary>Records a do-not-link constraint (both directions) for audit; the nodes carry it for linking.</summary>
     public async Task AddConstraintAsync(string a, string b, DateTimeOffset at, CancellationToken cancellationToken)

@@ -31,6 +31,21 @@ public sealed class Pseudonymizer(PseudonymKey key)
 
     public string Token(string purpose, params ReadOnlySpan<string> parts)
     {
+        Span<byte> mac = stackalloc byte[32];
+        MacParts(purpose, parts, mac);
+        return Convert.ToHexStringLower(mac[..(TokenLength / 2)]);
+    }
+
+    /// <summary>The same 128 bits as <see cref="Token(string, ReadOnlySpan{string})"/>, as a number (its hex is the token), without the string.</summary>
+    public UInt128 TokenValue(string purpose, params ReadOnlySpan<string> parts)
+    {
+        Span<byte> mac = stackalloc byte[32];
+        MacParts(purpose, parts, mac);
+        return System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(mac);
+    }
+
+    private void MacParts(string purpose, ReadOnlySpan<string> parts, Span<byte> mac)
+    {
         var length = purpose.Length;
         foreach (var part in parts)
         {
@@ -52,7 +67,7 @@ public sealed class Pseudonymizer(PseudonymKey key)
             }
 
             var byteCount = Encoding.UTF8.GetBytes(chars, 0, written, bytes, 0);
-            return TokenOfBytes(bytes.AsSpan(0, byteCount));
+            MacOfBytes(bytes.AsSpan(0, byteCount), mac);
         }
         finally
         {
@@ -64,9 +79,8 @@ public sealed class Pseudonymizer(PseudonymKey key)
     /// <summary>The full 32-byte HMAC, for encodings (such as Bloom filters) that derive several values from one.</summary>
     public void Mac(ReadOnlySpan<byte> data, Span<byte> destination) => HMACSHA256.HashData(key.Material, data, destination);
 
-    private string TokenOfBytes(ReadOnlySpan<byte> data)
+    private void MacOfBytes(ReadOnlySpan<byte> data, Span<byte> mac)
     {
-        Span<byte> mac = stackalloc byte[32];
         if (!ReferenceEquals(t_hmacKey, key) || t_hmac is null)
         {
             t_hmac?.Dispose();
@@ -77,6 +91,5 @@ public sealed class Pseudonymizer(PseudonymKey key)
         var hmac = t_hmac;
         hmac.AppendData(data);
         hmac.GetHashAndReset(mac);
-        return Convert.ToHexStringLower(mac[..(TokenLength / 2)]);
     }
 }

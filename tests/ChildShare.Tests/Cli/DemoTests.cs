@@ -37,7 +37,9 @@ public sealed class DemoTests : IAsyncLifetime
         Assert.Contains("/api/parent/", output.ToString(), StringComparison.Ordinal);
         var manifests = (await _storage.ReadAllAsync(TableNames.Manifests)).Where(m => m.RowKey == "manifest").ToList();
         Assert.Equal(4, manifests.Count);
-        Assert.Equal(3, manifests.Count(m => m.GetString("Status") == nameof(UploadStatus.CompletedWithRejections)));
+        // Rows whose birth date cannot be used are kept (an incomplete identity, noted), so a file may complete without rejections.
+        Assert.Equal(3, manifests.Count(m => m.GetString("Status") is nameof(UploadStatus.CompletedWithRejections) or nameof(UploadStatus.Completed)));
+        Assert.Contains(manifests, m => m.GetString("Status") == nameof(UploadStatus.CompletedWithRejections));
         Assert.Single(manifests, m => m.GetString("Status") == nameof(UploadStatus.NotProcessed));
         Assert.InRange(identities, 300, 700);
         Assert.All(identityRows.Where(i => i.PartitionKey == "valley-clinic"), i => Assert.False(string.IsNullOrEmpty(i.GetString("StreetAddress"))));

@@ -101,7 +101,8 @@ public sealed class IngestionFailureTests : IAsyncLifetime
 
         var manifest = await services.GetRequiredService<IngestionService>().IngestAsync(blob);
 
-        Assert.Equal(UploadStatus.CompletedWithRejections, manifest.Status);
+        // The unreadable birth date leaves the second row incomplete (kept, noted in the rejects file, never in a log).
+        Assert.Equal((UploadStatus.Completed, 1), (manifest.Status, manifest.RowsIncompleteIdentity));
         var lines = logs.GetSnapshot().Select(r => r.Message + " " + string.Join(" ", r.StructuredState?.Select(s => s.Value) ?? [])).ToList();
         Assert.NotEmpty(lines);
         foreach (var secret in new[] { "SECRET-ID", "Zacharias", "Yolanda", "Quintanilla", "2015-03-02", "bad-date", "Evergreen", "EVERGREENTERRACE", "Wisteria" })

@@ -65,17 +65,51 @@ public sealed class RowNormalizerTests
     [InlineData("02/30/2015", "is not a date")]
     [InlineData("01/01/1950", "not plausible")]
     [InlineData("01/01/2027", "in the future")]
-    public void Normalize_BadBirthDate_IsRejectedWithFieldAndReason(string birthDate, string reason)
+    public void Normalize_UnusableBirthDate_KeepsTheRowWithoutItAndNotesFieldAndReason(string birthDate, string reason)
     {
         var row = ValidRow();
         row[CanonicalField.BirthDate] = birthDate;
 
+        var result = Normalize(row);
+
+        Assert.Empty(result.Rejections);
+        Assert.Null(result.Record!.Identity.BirthDate);
+        Assert.True(result.Record.Identity.IsIncomplete);
+        var note = Assert.Single(result.Record.Notes);
+        Assert.Equal(7, note.LineNumber);
+        Assert.Equal("BirthDate", note.Field);
+        Assert.Contains(reason, note.Reason, StringComparison.Ordinal);
+        Assert.DoesNotContain(birthDate, note.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Normalize_NoBirthDateOrNoFirstName_IsAcceptedWithAnIncompleteIdentity()
+    {
+        var row = ValidRow();
+        row.Remove(CanonicalField.BirthDate);
+        var noDate = Normalize(row).Record!;
+        row[CanonicalField.FullName] = "Lopez";
+        var noFirst = Normalize(row).Record!;
+
+        Assert.Null(noDate.Identity.BirthDate);
+        Assert.Empty(noDate.Notes);
+        Assert.True(noDate.Identity.IsIncomplete);
+        Assert.Equal("LOPEZ", noFirst.Identity.LastName.Match);
+        Assert.Null(noFirst.Identity.FirstName.Match);
+        Assert.True(noFirst.Identity.IsIncomplete);
+        Assert.False(Normalize(ValidRow()).Record!.Identity.IsIncomplete);
+    }
+
+    [Fact]
+    public void Normalize_NoNameAtAll_IsRejected()
+    {
+        var row = ValidRow();
+        row.Remove(CanonicalField.FullName);
+
         var rejection = Assert.Single(Normalize(row).Rejections);
 
-        Assert.Equal(7, rejection.LineNumber);
-        Assert.Equal("BirthDate", rejection.Field);
-        Assert.Contains(reason, rejection.Reason, StringComparison.Ordinal);
-        Assert.DoesNotContain(birthDate, rejection.Reason, StringComparison.Ordinal);
+        Assert.Equal("FirstName", rejection.Field);
+        Assert.Contains("one of them is required", rejection.Reason, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -158,7 +192,7 @@ public sealed class RowNormalizerTests
 
         var fields = Normalize(row).Rejections.Select(r => r.Field).ToList();
 
-        Assert.Equal(["LocalChildId", "BirthDate", "Grade"], fields);
+        Assert.Equal(["LocalChildId", "Grade"], fields);
     }
 
     [Fact]
@@ -180,8 +214,9 @@ public sealed class RowNormalizerTests
         row[CanonicalField.BirthDate] = "2015-03-02";
         var strict = new RowNormalizer(Profile, new IngestionOptions { MaxChildAgeYears = 10 }, Today);
 
-        var rejection = Assert.Single(strict.Normalize(2, field => row.GetValueOrDefault(field)).Rejections);
+        var record = strict.Normalize(2, field => row.GetValueOrDefault(field)).Record!;
 
-        Assert.Equal("BirthDate", rejection.Field);
+        Assert.Null(record.Identity.BirthDate);
+        Assert.Equal("BirthDate", Assert.Single(record.Notes).Field);
     }
 }

@@ -81,13 +81,13 @@ public sealed class UploadIngestionTests : IAsyncLifetime
             A5,Ed,Kim,2012-02-02,M,5,12345,3,Tutoring,2026-09-01,
             """);
 
+        // A2 has no birth date: still a child served, accepted with an incomplete identity.
         Assert.Equal(UploadStatus.CompletedWithRejections, manifest.Status);
-        Assert.Equal((5, 2, 3), (manifest.RowsRead, manifest.RowsAccepted, manifest.RowsRejected));
+        Assert.Equal((5, 3, 2, 1), (manifest.RowsRead, manifest.RowsAccepted, manifest.RowsRejected, manifest.RowsIncompleteIdentity));
         var rejects = await ReadRejectsAsync(manifest);
         Assert.Equal(
             [
                 "line,field,reason",
-                "3,BirthDate,is required and is empty",
                 "4,Race,is not a known code (add it to the profile's code map)",
                 "5,ServiceEnd,is before the service start",
             ],
@@ -149,10 +149,12 @@ public sealed class UploadIngestionTests : IAsyncLifetime
 
         var manifest = await _harness.IngestBytesAsync(Blob("quoted.csv"), bytes);
 
-        Assert.Equal((2, 1, 1), (manifest.RowsRead, manifest.RowsAccepted, manifest.RowsRejected));
-        Assert.Equal("4,BirthDate,is in the future", (await ReadRejectsAsync(manifest))[1]);
-        var identity = Assert.Single(await _harness.Storage.ReadAllAsync(TableNames.Identities));
-        Assert.Equal("Lopez, García", identity.GetString("LastName"));    // a line break in a cell becomes a space
+        // A birth date in the future is left out and noted; the row (and its child) is kept.
+        Assert.Equal((2, 2, 0, 1), (manifest.RowsRead, manifest.RowsAccepted, manifest.RowsRejected, manifest.RowsIncompleteIdentity));
+        Assert.Equal("4,BirthDate,is in the future; the row was kept without it", (await ReadRejectsAsync(manifest))[1]);
+        var identities = await _harness.Storage.ReadAllAsync(TableNames.Identities);
+        Assert.Equal("Lopez, García", identities.Single(i => i.GetString("LocalChildId") == "A1").GetString("LastName"));    // a line break in a cell becomes a space
+        Assert.Equal("", identities.Single(i => i.GetString("LocalChildId") == "A2").GetString("BirthDate"));
     }
 
     [Fact]
@@ -290,7 +292,7 @@ public sealed class UploadIngestionTests : IAsyncLifetime
         var builder = new StringBuilder(Header).Append('\n');
         for (var i = 0; i < 50_000; i++)
         {
-            // 12,500 children with four services each, one bad row in a thousand.
+            // 12,500 children with four services each, one unreadable birth date in a thousand rows.
             var child = i % 12_500;
             var birth = i % 1000 == 999 ? "not-a-date" : $"2015-{1 + child % 12:D2}-{1 + child % 28:D2}";
             builder.Append(System.Globalization.CultureInfo.InvariantCulture,
@@ -299,8 +301,10 @@ public sealed class UploadIngestionTests : IAsyncLifetime
 
         var manifest = await _harness.IngestTextAsync(Blob("big.csv"), builder.ToString());
 
-        Assert.Equal(UploadStatus.CompletedWithRejections, manifest.Status);
-        Assert.Equal((50_000, 49_950, 50), (manifest.RowsRead, manifest.RowsAccepted, manifest.RowsRejected));
+        // A row whose birth date cannot be read is kept without it (its child is still served): noted, not rejected.
+        Assert.Equal(UploadStatus.Completed, manifest.Status);
+        Assert.Equal((50_000, 50_000, 0, 50), (manifest.RowsRead, manifest.RowsAccepted, manifest.RowsRejected, manifest.RowsIncompleteIdentity));
+        Assert.NotNull(manifest.RejectsBlobName);
         Assert.Equal(12_500, manifest.ChildrenTouched);
         Assert.Equal(12_500, (await _harness.Storage.ReadAllAsync(TableNames.Identities)).Count);
     }

@@ -95,7 +95,7 @@ public sealed class ConcurrentLinkingTests : IAsyncLifetime
 
         // The other instance holds the linkage lock (as while it links a chunk).
         var held = await _first.GetRequiredService<ILinkageLock>().AcquireAsync();
-        var split = _second.GetRequiredService<LinkageAdmin>().SplitAsync(a, b, default);
+        var split = _second.GetRequiredService<LinkageAdmin>().SplitAsync(a, b, "operator:test", default);
         await Task.Delay(TimeSpan.FromSeconds(1.5));
         Assert.False(split.IsCompleted, "the split ran while another instance held the linkage lock");
         Assert.Equal(await ClusterOf(a), await ClusterOf(b));

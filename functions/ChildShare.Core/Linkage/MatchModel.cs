@@ -1,0 +1,416 @@
+using System.Globalization;
+using System.Text;
+
+namespace ChildShare.Core.Linkage;
+
+/// <summary>The fields a pair of encodings is compared on; each has levels (0 is always "missing on one side": no evidence).</summary>
+public enum Comparison
+{
+    First,
+    Last,
+    BirthDate,
+    Zip,
+    Address,
+    StateId,
+    Sex,
+}
+
+/// <summary>
+/// How two encodings compare, field by field: one level per <see cref="Comparison"/> (see <see cref="MatchModel.LevelNames"/>),
+/// whether the names agree only when exchanged, and whether the pair looks like two children of one household.
+/// </summary>
+public readonly record struct ComparisonPattern(byte First, byte Last, byte BirthDate, byte Zip, byte Address, byte StateId, byte Sex, bool Swapped)
+{
+    public const byte Missing = 0;
+
+    public byte this[Comparison comparison] => comparison switch
+    {
+        Comparison.First => First,
+        Comparison.Last => Last,
+        Comparison.BirthDate => BirthDate,
+        Comparison.Zip => Zip,
+        Comparison.Address => Address,
+        Comparison.StateId => StateId,
+        _ => Sex,
+    };
+
+    /// <summary>Same state student id and birth date: the one strong link (it may join two local ids of one provider).</summary>
+    public bool Strong => StateId == MatchModel.Agree && BirthDate == MatchModel.DobExact;
+
+    /// <summary>
+    /// The same household: a last name alike (at least some bigrams in common: Dice at least 0.4, so a mistyped surname still counts),
+    /// the names not exchanged, and the same address (Dice at least 0.8), or the same zip where either has no address. Siblings and
+    /// twins share all of it, so for such a pair the last name, zip and address are one piece of evidence
+    /// (<see cref="MatchModel.HouseholdWeight"/>), and the first name, birth date, sex and state id are weighed against what siblings
+    /// share (<see cref="MatchModel.USibling"/>): the twin guard.
+    /// </summary>
+    public bool Household => !Swapped && Last is >= MatchModel.NameExact and <= MatchModel.LastDice40
+        && (Address is MatchModel.AddressDice95 or MatchModel.AddressDice80 || (Address == Missing && Zip == MatchModel.Agree));
+
+    /// <summary>
+    /// Explicit evidence of two different children, unless the state id agrees: both report a sex and it differs (a mistyped sex then
+    /// keeps one child apart, the price of never joining twins of different sex), or one household with entirely different first
+    /// names (siblings, twins). Two clusters with such a pair between them are never joined by a weak link.
+    /// </summary>
+    public bool Contradicts => StateId != MatchModel.Agree && (Sex == MatchModel.Different || (Household && First == MatchModel.FirstDifferent));
+
+    /// <summary>A dense number for grouping equal patterns (estimation).</summary>
+    public int Packed => First | Last << 3 | BirthDate << 6 | Zip << 9 | Address << 11 | StateId << 14 | Sex << 16 | (Swapped ? 1 << 18 : 0);
+}
+
+/// <summary>One candidate pair's score: the pattern, the match weight (log2 of the likelihood ratio) and whether the twin guard judged it.</summary>
+public readonly record struct PairScore(ComparisonPattern Pattern, double Weight, bool Guarded)
+{
+    public bool Strong => Pattern.Strong;
+}
+
+/// <summary>
+/// A Fellegi-Sunter model over the comparison levels of encoded fields: for each comparison and level, m (the chance of the level
+/// for records of one child) and u (for records of different children); a level's weight is log2(m/u), a pair's weight the sum
+/// over its comparisons (missing fields add nothing). m and u are estimated from the data itself (<see cref="MatchModelEstimator"/>):
+/// u from random pairs, m by expectation-maximisation over the blocked candidate pairs, as Splink does. Pairs at or above
+/// <see cref="AcceptWeight"/> are linked, pairs from <see cref="ReviewWeight"/> are listed for review.
+/// </summary>
+public sealed record MatchModel
+{
+    // Level numbers (0 is missing for every comparison).
+    public const byte NameExact = 1;
+    public const byte FirstNickname = 2;
+    public const byte FirstDice80 = 3;
+    public const byte FirstDice60 = 4;
+    public const byte FirstPhonetic = 5;
+    public const byte FirstDice40 = 6;
+    public const byte FirstDifferent = 7;
+    public const byte LastDice80 = 2;
+    public const byte LastDice60 = 3;
+    public const byte LastDice40 = 4;
+    public const byte LastDifferent = 5;
+    public const byte DobExact = 1;
+    public const byte DobTransposed = 2;
+    public const byte DobTwoParts = 3;
+    public const byte DobDifferent = 4;
+    public const byte Agree = 1;
+    public const byte Different = 2;
+    public const byte AddressDice95 = 1;
+    public const byte AddressDice80 = 2;
+    public const byte AddressDice60 = 3;
+    public const byte AddressDifferent = 4;
+
+    public static readonly IReadOnlyDictionary<Comparison, string[]> LevelNames = new Dictionary<Comparison, string[]>
+    {
+        [Comparison.First] = ["missing", "exact", "nickname", "dice>=0.8", "dice>=0.6", "same-soundex", "dice>=0.4", "different"],
+        [Comparison.Last] = ["missing", "exact", "dice>=0.8", "dice>=0.6", "dice>=0.4", "different"],
+        [Comparison.BirthDate] = ["missing", "exact", "day-month-transposed", "two-of-three-parts", "different"],
+        [Comparison.Zip] = ["missing", "agree", "different"],
+        [Comparison.Address] = ["missing", "dice>=0.95", "dice>=0.8", "dice>=0.6", "different"],
+        [Comparison.StateId] = ["missing", "agree", "different"],
+        [Comparison.Sex] = ["missing", "agree", "different"],
+    };
+
+    /// <summary>m per comparison and level (index 0, missing, unused).</summary>
+    public required IReadOnlyDictionary<Comparison, double[]> M { get; init; }
+
+    /// <summary>u per comparison and level (index 0, missing, unused).</summary>
+    public required IReadOnlyDictionary<Comparison, double[]> U { get; init; }
+
+    /// <summary>The estimated chance that two records taken at random are of one child (the prior the weights, relative to random pairs, update).</summary>
+    public double Lambda { get; init; }
+
+    /// <summary>Pairs at or above this weight are linked (chosen from the estimated distribution; see LINKAGE.md).</summary>
+    public double AcceptWeight { get; init; }
+
+    /// <summary>Pairs at or above this weight and below <see cref="AcceptWeight"/> are listed for review.</summary>
+    public double ReviewWeight { get; init; }
+
+    /// <summary>The comparisons weighed against siblings for a pair of one household (<see cref="ComparisonPattern.Household"/>).</summary>
+    public static readonly Comparison[] Personal = [Comparison.First, Comparison.BirthDate, Comparison.Sex, Comparison.StateId];
+
+    /// <summary>
+    /// The weight of being one household (address, or zip and last name), log2(P(household | match) / P(household | random pair)):
+    /// counted once for such a pair, instead of the weights that would count the family two or three times.
+    /// </summary>
+    public double HouseholdWeight { get; init; }
+
+    /// <summary>
+    /// u of the <see cref="Personal"/> comparisons among pairs of one household that are not one child: siblings and twins (they never
+    /// share a first name, often not a sex, sometimes the birth date). Estimated by EM within the address blocks.
+    /// </summary>
+    public required IReadOnlyDictionary<Comparison, double[]> USibling { get; init; }
+
+    /// <summary>The weight of a level of a personal comparison within one household: log2(m / u among siblings).</summary>
+    public double SiblingWeight(Comparison comparison, byte level) =>
+        level == ComparisonPattern.Missing ? 0 : Math.Log2(M[comparison][level] / USibling[comparison][level]);
+
+    // A reference, so a reader on another thread sees a whole table or none (a struct of five fields could be read torn).
+    private WeightTables? _tables;
+
+    /// <summary>
+    /// The weights of every level, computed once per m and u (a pair is scored millions of times). Keyed by the dictionaries'
+    /// identity, so a copy made with <c>with</c> that replaces them computes its own.
+    /// </summary>
+    internal (double[][] Weights, double[][] Sibling) Tables()
+    {
+        var t = _tables;
+        if (t is not null && ReferenceEquals(t.M, M) && ReferenceEquals(t.U, U) && ReferenceEquals(t.S, USibling))
+        {
+            return (t.Weights, t.Sibling);
+        }
+
+        var comparisons = Enum.GetValues<Comparison>();
+        var weights = comparisons.Select(c => Enumerable.Range(0, LevelNames[c].Length).Select(l => Weight(c, (byte)l)).ToArray()).ToArray();
+        var sibling = comparisons.Select(c => Enumerable.Range(0, LevelNames[c].Length)
+            .Select(l => Personal.Contains(c) ? SiblingWeight(c, (byte)l) : 0).ToArray()).ToArray();
+        _tables = new WeightTables(M, U, USibling, weights, sibling);
+        return (weights, sibling);
+    }
+
+    private sealed record WeightTables(object M, object U, object S, double[][] Weights, double[][] Sibling);
+
+    /// <summary>The weight of a level: log2(m/u); 0 for a missing field.</summary>
+    public double Weight(Comparison comparison, byte level) =>
+        level == ComparisonPattern.Missing ? 0 : Math.Log2(M[comparison][level] / U[comparison][level]);
+
+    /// <summary>The estimated probability that a pair of this weight is a match, given <see cref="Lambda"/>.</summary>
+    public double Probability(double weight) => 1 / (1 + (1 - Lambda) / Lambda * Math.Pow(2, -weight));
+
+    /// <summary>The weight at which <see cref="Probability"/> reaches <paramref name="probability"/>.</summary>
+    public double WeightFor(double probability) => Math.Log2(probability / (1 - probability) * (1 - Lambda) / Lambda);
+
+    /// <summary>
+    /// The production model: m and u estimated (<see cref="MatchModelEstimator"/>) on generated rosters of the tuning seeds only,
+    /// never on a set whose figures are reported; the thresholds as LINKAGE.md explains. The benchmark's <c>estimate</c> prints them again.
+    /// </summary>
+    public static MatchModel Default { get; } = new()
+    {
+        M = new Dictionary<Comparison, double[]>
+        {
+            [Comparison.First] = [0, 0.492, 0.00629, 0.0558, 0.193, 0.0775, 0.0822, 0.0925],
+            [Comparison.Last] = [0, 0.563, 0.0557, 0.167, 0.0868, 0.128],
+            [Comparison.BirthDate] = [0, 0.78, 0.0348, 0.172, 0.0129],
+            [Comparison.Zip] = [0, 0.907, 0.0927],
+            [Comparison.Address] = [0, 0.877, 0.0677, 0.00408, 0.0511],
+            [Comparison.StateId] = [0, 0.925, 0.0745],
+            [Comparison.Sex] = [0, 0.971, 0.029],
+        },
+        U = new Dictionary<Comparison, double[]>
+        {
+            [Comparison.First] = [0, 0.0067, 1.8E-06, 0.000918, 0.00598, 4.85E-05, 0.0233, 0.963],
+            [Comparison.Last] = [0, 0.00904, 0.00129, 0.00284, 0.0176, 0.969],
+            [Comparison.BirthDate] = [0, 0.00021, 8.69E-05, 0.00928, 0.99],
+            [Comparison.Zip] = [0, 0.0233, 0.977],
+            [Comparison.Address] = [0, 6.97E-05, 0.000402, 0.0037, 0.996],
+            [Comparison.StateId] = [0, 4.15E-05, 1],
+            [Comparison.Sex] = [0, 0.501, 0.499],
+        },
+        USibling = new Dictionary<Comparison, double[]>
+        {
+            [Comparison.First] = [0, 0.00209, 0.000207, 9.46E-05, 0.00399, 0.00512, 0.0179, 0.971],
+            [Comparison.Last] = [0, 0.2, 0.2, 0.2, 0.2, 0.2],
+            [Comparison.BirthDate] = [0, 0.0626, 0.00209, 0.0115, 0.924],
+            [Comparison.Zip] = [0, 0.5, 0.5],
+            [Comparison.Address] = [0, 0.25, 0.25, 0.25, 0.25],
+            [Comparison.StateId] = [0, 0.000146, 1],
+            [Comparison.Sex] = [0, 0.486, 0.514],
+        },
+        Lambda = 0.0001412,
+        AcceptWeight = 17.24,
+        ReviewWeight = 12.79,
+        HouseholdWeight = 12.61,
+    };
+}
+
+/// <summary>What the engine links with: the model, the twin guard, comparisons switched off (ablation), and the block cap.</summary>
+public sealed record LinkModelOptions
+{
+    public MatchModel Model { get; init; } = MatchModel.Default;
+
+    /// <summary>Sibling-like pairs are judged on first name, sex and state id, and contradicting clusters never join (see LINKAGE.md).</summary>
+    public bool TwinGuard { get; init; } = true;
+
+    /// <summary>Comparisons switched off (for ablation): they add no weight.</summary>
+    public IReadOnlySet<Comparison> Disabled { get; init; } = new HashSet<Comparison>();
+
+    /// <summary>A blocking key shared by more records than this is not used to find candidates.</summary>
+    public int MaxBlockSize { get; init; } = 500;
+
+    /// <summary>
+    /// A record whose best links go to two clusters that contradict each other (twins) joins the best only when its weight is at
+    /// least this much higher than the other's; otherwise it joins neither (and both pairs go to review).
+    /// </summary>
+    public double AmbiguityMargin { get; init; } = 3;
+
+    public static LinkModelOptions Default { get; } = new();
+
+    public static LinkModelOptions Without(params Comparison[] comparisons) => new() { Disabled = comparisons.ToHashSet() };
+}
+
+/// <summary>Compares two encodings field by field and scores the pair under a model.</summary>
+public static class MatchScorer
+{
+    /// <summary>The comparison levels of two encodings.</summary>
+    public static ComparisonPattern Compare(LinkEncoding a, LinkEncoding b)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        var birth = BirthDateLevel(a, b);
+        byte zip = Both(a, b, LinkTokenKind.Zip) ? (a.Same(b, LinkTokenKind.Zip) ? MatchModel.Agree : MatchModel.Different) : ComparisonPattern.Missing;
+        byte stateId = Both(a, b, LinkTokenKind.StateId) ? (a.Same(b, LinkTokenKind.StateId) ? MatchModel.Agree : MatchModel.Different) : ComparisonPattern.Missing;
+        byte sex = Both(a, b, LinkTokenKind.Sex) ? (a.Same(b, LinkTokenKind.Sex) ? MatchModel.Agree : MatchModel.Different) : ComparisonPattern.Missing;
+        byte address = ComparisonPattern.Missing;
+        if (a.Address is not null && b.Address is not null)
+        {
+            var dice = LinkEncoding.Dice(a.Address, a.AddressBits, b.Address, b.AddressBits);
+            address = dice >= 0.95 ? MatchModel.AddressDice95 : dice >= 0.8 ? MatchModel.AddressDice80 : dice >= 0.6 ? MatchModel.AddressDice60 : MatchModel.AddressDifferent;
+        }
+
+        double first = Dice(a.First, a.FirstBits, b.First, b.FirstBits), last = Dice(a.Last, a.LastBits, b.Last, b.LastBits);
+        var swapped = false;
+        if (a.FullName && b.FullName && (first < 0.8 || last < 0.8))
+        {
+            // First and last name exchanged on one side: the same filters space holds both parts, so they compare across.
+            double crossFirst = Dice(a.First, a.FirstBits, b.Last, b.LastBits), crossLast = Dice(a.Last, a.LastBits, b.First, b.FirstBits);
+            if (Math.Max(crossFirst, crossLast) >= 0.8 && crossFirst + crossLast > first + last + 0.4)
+            {
+                (first, last, swapped) = (crossFirst, crossLast, true);
+            }
+        }
+
+        var firstLevel = FirstLevel(a, b, first, swapped);
+        var lastLevel = a.Last is null || b.Last is null ? ComparisonPattern.Missing
+            : last >= 0.999 ? MatchModel.NameExact : last >= 0.8 ? MatchModel.LastDice80 : last >= 0.6 ? MatchModel.LastDice60 : last >= 0.4 ? MatchModel.LastDice40 : MatchModel.LastDifferent;
+        return new ComparisonPattern(firstLevel, lastLevel, birth, zip, address, stateId, sex, swapped);
+    }
+
+    /// <summary>The pair's weight under the model, with the twin guard where it applies.</summary>
+    public static PairScore Score(ComparisonPattern pattern, LinkModelOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var model = options.Model;
+        var (weights, sibling) = model.Tables();
+        var disabled = options.Disabled;
+        Span<byte> levels = [pattern.First, pattern.Last, pattern.BirthDate, pattern.Zip, pattern.Address, pattern.StateId, pattern.Sex];
+        if (options.TwinGuard && pattern.Household)
+        {
+            // One household: the family counts once, and what tells its children apart is weighed against siblings.
+            var weight = model.HouseholdWeight;
+            foreach (var c in MatchModel.Personal)
+            {
+                weight += disabled.Count > 0 && disabled.Contains(c) ? 0 : sibling[(int)c][levels[(int)c]];
+            }
+
+            return new PairScore(pattern, weight, Guarded: true);
+        }
+
+        var sum = 0.0;
+        for (var c = 0; c < levels.Length; c++)
+        {
+            sum += disabled.Count > 0 && disabled.Contains((Comparison)c) ? 0 : weights[c][levels[c]];
+        }
+
+        return new PairScore(pattern, sum, Guarded: false);
+    }
+
+    public static PairScore Score(LinkEncoding a, LinkEncoding b, LinkModelOptions options) => Score(Compare(a, b), options);
+
+    /// <summary>
+    /// The reason code of a link: its weight and the comparisons that carried it (those adding weight), e.g.
+    /// <c>w+31.2 first=exact last=dice>=0.8 dob=exact zip=agree</c>; <c>ssid+dob</c> marks the strong link.
+    /// </summary>
+    public static string Reason(PairScore score, LinkModelOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var builder = new StringBuilder(score.Strong ? "ssid+dob " : "").Append(CultureInfo.InvariantCulture, $"w{score.Weight:+0.0;-0.0}");
+        foreach (var comparison in Enum.GetValues<Comparison>())
+        {
+            var level = score.Pattern[comparison];
+            if (level != ComparisonPattern.Missing && !options.Disabled.Contains(comparison) && options.Model.Weight(comparison, level) > 0)
+            {
+                builder.Append(' ').Append(Short(comparison)).Append('=').Append(MatchModel.LevelNames[comparison][level]);
+            }
+        }
+
+        if (score.Pattern.Swapped)
+        {
+            builder.Append(" names-exchanged");
+        }
+
+        if (score.Guarded)
+        {
+            builder.Append(" one-household");
+        }
+
+        return builder.ToString();
+    }
+
+    /// <summary>The agreement pattern of a pair as text (every comparison, missing ones included), for the review list.</summary>
+    public static string Describe(ComparisonPattern pattern) => string.Join(' ',
+        Enum.GetValues<Comparison>().Select(c => Short(c) + "=" + MatchModel.LevelNames[c][pattern[c]]).Append(pattern.Swapped ? "names-exchanged" : "").Where(s => s.Length > 0));
+
+    public static string Short(Comparison comparison) => comparison switch
+    {
+        Comparison.First => "first",
+        Comparison.Last => "last",
+        Comparison.BirthDate => "dob",
+        Comparison.Zip => "zip",
+        Comparison.Address => "address",
+        Comparison.StateId => "ssid",
+        _ => "sex",
+    };
+
+    private static bool Both(LinkEncoding a, LinkEncoding b, LinkTokenKind kind) => a.Has(kind) && b.Has(kind);
+
+    private static double Dice(ulong[]? a, int aBits, ulong[]? b, int bBits) => a is null || b is null ? -1 : LinkEncoding.Dice(a, aBits, b, bBits);
+
+    private static byte FirstLevel(LinkEncoding a, LinkEncoding b, double dice, bool swapped)
+    {
+        if (dice < 0)
+        {
+            return ComparisonPattern.Missing;
+        }
+
+        if (dice >= 0.999)
+        {
+            return MatchModel.NameExact;
+        }
+
+        if (!swapped && a.Same(b, LinkTokenKind.NicknameLast))
+        {
+            return MatchModel.FirstNickname;
+        }
+
+        if (dice >= 0.6)
+        {
+            return dice >= 0.8 ? MatchModel.FirstDice80 : MatchModel.FirstDice60;
+        }
+
+        // Two edits in a short name leave few bigrams in common; the Soundex of both names (a token the index holds anyway) may still agree.
+        var phonetic = swapped
+            ? a.Has(LinkTokenKind.PhoneticNamesSwapped) && a[LinkTokenKind.PhoneticNamesSwapped] == b[LinkTokenKind.PhoneticNames]
+            : a.Same(b, LinkTokenKind.PhoneticNames);
+        return phonetic ? MatchModel.FirstPhonetic : dice >= 0.4 ? MatchModel.FirstDice40 : MatchModel.FirstDifferent;
+    }
+
+    private static byte BirthDateLevel(LinkEncoding a, LinkEncoding b)
+    {
+        if (a.Same(b, LinkTokenKind.Dob))
+        {
+            return MatchModel.DobExact;
+        }
+
+        if (a.Has(LinkTokenKind.DobDayMonthSwapped) && a[LinkTokenKind.DobDayMonthSwapped] == b[LinkTokenKind.Dob])
+        {
+            return MatchModel.DobTransposed;
+        }
+
+        var aAny = a.Has(LinkTokenKind.DobYearMonth) || a.Has(LinkTokenKind.DobYearDay) || a.Has(LinkTokenKind.DobMonthDay);
+        var bAny = b.Has(LinkTokenKind.DobYearMonth) || b.Has(LinkTokenKind.DobYearDay) || b.Has(LinkTokenKind.DobMonthDay);
+        if (!aAny || !bAny)
+        {
+            return ComparisonPattern.Missing;
+        }
+
+        return a.Same(b, LinkTokenKind.DobYearMonth) || a.Same(b, LinkTokenKind.DobYearDay) || a.Same(b, LinkTokenKind.DobMonthDay)
+            ? MatchModel.DobTwoParts
+            : MatchModel.DobDifferent;
+    }
+}

@@ -1,0 +1,256 @@
+using System.Globalization;
+using System.Text;
+using ChildShare.Core.Linkage;
+using ChildShare.Core.Pseudonymization;
+using ChildShare.Tests.Linkage.Evaluation;
+
+namespace ChildShare.LinkageBenchmarks;
+
+/// <summary>
+/// Linkage quality, printed as the tables of LINKAGE.md. <c>quality tuning</c> measures on the tuning seeds only (where choices are
+/// made); <c>quality reporting</c> on the reporting seeds and FEBRL (dataset1 held out, dataset2 tuned-on), with the ablation of the
+/// model's comparisons, the twin guard's effect, the Bloom hardenings' cost and the model estimated by EM on each set itself.
+/// <c>quality ... small</c> uses a fifth of the children, for quick runs.
+/// </summary>
+public static class QualityBenchmark
+{
+    private static readonly Pseudonymizer Pseudonymizer = new(Febrl.TestKey());
+
+    public static int Run(string[] args)
+    {
+        var reporting = args.Contains("reporting");
+        var small = args.Contains("small");
+        var ablation = args.Contains("ablation") || reporting;
+        var seeds = reporting ? RosterSeeds.Reporting : RosterSeeds.Tuning;
+        Console.WriteLine($"{(reporting ? "REPORTING" : "TUNING")} seeds {string.Join(", ", seeds)}; model accept {MatchModel.Default.AcceptWeight}, review {MatchModel.Default.ReviewWeight}, household {MatchModel.Default.HouseholdWeight}");
+        Console.WriteLine("| set | precision | recall | children found / true | count error | rows rejected | twin pairs joined |");
+        Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- |");
+        var sets = new List<RosterSet>();
+        foreach (var seed in seeds.Take(small ? 1 : seeds.Length))
+        {
+            var scale = small ? 5 : 1;
+            sets.Add(HeldOutRosters.Generate(RosterSpec.TwoProviders(seed, 5_000 / scale)));
+            sets.Add(HeldOutRosters.Generate(RosterSpec.SixProviders(seed, 2_000 / scale)));
+            sets.Add(HeldOutRosters.Generate(RosterSpec.Twins(seed, children: 2_000 / scale)));
+            sets.Add(HeldOutRosters.Generate(RosterSpec.Twins(seed, identicalRecords: true, children: 2_000 / scale)));
+        }
+
+        if (reporting)
+        {
+            sets.Add(Febrl.Load("dataset1.csv"));
+            sets.Add(Febrl.Load("dataset1.csv", withAddress: false));
+            sets.Add(Tuned(Febrl.Load("dataset2.csv")));
+            sets.Add(Tuned(Febrl.Load("dataset2.csv", withAddress: false)));
+            sets.Add(Tuned(Febrl.Load("dataset2.csv", SameProviderDuplicates.DistinctLocalId)));
+        }
+
+        var details = new StringBuilder();
+        foreach (var set in sets)
+        {
+            var rows = RosterEvaluation.Normalize(set);
+            var encodings = RosterEvaluation.Encode(rows, new LinkEncoder(Pseudonymizer));
+            var quality = RosterEvaluation.Measure(set.Spec.Name, set, rows, LinkModelOptions.Default, encodings, Pseudonymizer);
+            Console.WriteLine(quality.TableRow());
+            details.AppendLine(quality.Line());
+            if (!ablation)
+            {
+                continue;
+            }
+
+            Add(details, RosterEvaluation.Measure("  twin guard off", set, rows, LinkModelOptions.Default with { TwinGuard = false }, encodings, Pseudonymizer));
+            foreach (var comparison in Enum.GetValues<Comparison>())
+            {
+                Add(details, RosterEvaluation.Measure("  without " + MatchScorer.Short(comparison), set, rows, LinkModelOptions.Without(comparison), encodings, Pseudonymizer));
+            }
+
+            foreach (var hardening in Enum.GetValues<BloomHardening>().Where(h => h != LinkEncoder.DefaultHardening))
+            {
+                Add(details, RosterEvaluation.Measure("  hardening " + hardening, set, rows, LinkModelOptions.Default, Pseudonymizer, hardening));
+            }
+
+            var estimate = MatchModelEstimator.Estimate(encodings.OfType<LinkEncoding>().ToList(), MatchModel.Default);
+            Add(details, RosterEvaluation.Measure(string.Create(CultureInfo.InvariantCulture,
+                $"  EM on this set (accept {estimate.Model.AcceptWeight:F1}, review {estimate.Model.ReviewWeight:F1}, lambda {estimate.Model.Lambda:F4})"),
+                set, rows, LinkModelOptions.Default with { Model = estimate.Model }, encodings, Pseudonymizer));
+        }
+
+        Console.WriteLine();
+        Console.WriteLine(details);
+        return 0;
+    }
+
+    /// <summary>Tuning seeds only: the household weight of the twin guard against the accept weight, over the four roster kinds.</summary>
+    public static int Grid(string[] args)
+    {
+        var prepared = RosterSeeds.Tuning.Take(args.Contains("all") ? 3 : 1).SelectMany(seed => new[]
+            {
+                RosterSpec.TwoProviders(seed), RosterSpec.SixProviders(seed), RosterSpec.Twins(seed), RosterSpec.Twins(seed, identicalRecords: true),
+            })
+            .Select(spec =>
+            {
+                var set = HeldOutRosters.Generate(spec);
+                var rows = RosterEvaluation.Normalize(set);
+                return (set, rows, RosterEvaluation.Encode(rows, new LinkEncoder(Pseudonymizer)));
+            }).ToList();
+        Console.WriteLine("household  accept  min P   min R   max |count|  twins joined  diff. sex");
+        foreach (var household in args.Contains("household") ? new[] { 6.0, 8, 10, 12, 14 } : [MatchModel.Default.HouseholdWeight])
+        {
+            foreach (var accept in new[] { 12.0, 13, 14, 15, 16, 17, 18, 19, 20 })
+            {
+                var options = LinkModelOptions.Default with { Model = MatchModel.Default with { HouseholdWeight = household, AcceptWeight = accept } };
+                var results = prepared.Select(p => RosterEvaluation.Measure("", p.set, p.rows, options, p.Item3, Pseudonymizer)).ToList();
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{household,9:F1}  {accept,6:F2}  {results.Min(r => r.Precision):F4}  {results.Min(r => r.Recall):F4}  {results.Max(r => Math.Abs(r.CountError)),10:P2}  {results.Sum(r => r.TwinsJoined),5}/{results.Sum(r => r.TwinPairs),-6}  {results.Sum(r => r.DifferentSexTwinsJoined)}"));
+            }
+        }
+
+        return 0;
+    }
+
+    /// <summary>Tuning seeds only: the agreement patterns of the true pairs left apart and of the false pairs joined, most common first.</summary>
+    public static int Diagnose(string[] args)
+    {
+        var kind = args.FirstOrDefault() ?? "two";
+        var seed = RosterSeeds.Tuning[0];
+        var set = HeldOutRosters.Generate(kind switch { "six" => RosterSpec.SixProviders(seed), "twins" => RosterSpec.Twins(seed), _ => RosterSpec.TwoProviders(seed) });
+        var rows = RosterEvaluation.Normalize(set);
+        var encodings = RosterEvaluation.Encode(rows, new LinkEncoder(Pseudonymizer));
+        var engine = new LinkageEngine();
+        for (var i = 0; i < rows.Count; i++)
+        {
+            if (encodings[i] is { } e)
+            {
+                engine.Add(rows[i].Key, rows[i].Row.ProviderId, Pseudonymizer.Token("child-cluster-v1", rows[i].Key), e);
+            }
+        }
+
+        var missed = new Dictionary<string, int>();
+        var examples = new List<(string Label, string Text)>();
+        var wrong = new Dictionary<string, int>();
+        var byChild = rows.Select((r, i) => (r, i)).Where(x => encodings[x.i] is not null).GroupBy(x => x.r.Row.Child).ToList();
+        foreach (var child in byChild)
+        {
+            var members = child.ToList();
+            for (var a = 0; a < members.Count; a++)
+            {
+                for (var b = a + 1; b < members.Count; b++)
+                {
+                    if (members[a].r.Key == members[b].r.Key || engine.ClusterKeyOf(members[a].r.Key) == engine.ClusterKeyOf(members[b].r.Key))
+                    {
+                        continue;
+                    }
+
+                    var score = MatchScorer.Score(encodings[members[a].i]!, encodings[members[b].i]!, LinkModelOptions.Default);
+                    var band = score.Weight >= MatchModel.Default.AcceptWeight ? "ACCEPTED-but-apart" : score.Weight >= MatchModel.Default.ReviewWeight ? "review" : "below";
+                    var label = $"{band}{(score.Guarded ? " guarded" : "")} {MatchScorer.Describe(score.Pattern)}";
+                    missed[label] = missed.GetValueOrDefault(label) + 1;
+                    if (args.Contains("examples") && missed[label] <= 3)
+                    {
+                        examples.Add((label, $"{members[a].r.Row.First} {members[a].r.Row.Last} {members[a].r.Row.BirthDate} / {members[b].r.Row.First} {members[b].r.Row.Last} {members[b].r.Row.BirthDate}"));
+                    }
+                }
+            }
+        }
+
+        foreach (var cluster in engine.Clusters())
+        {
+            var members = cluster.Select(k => rows.Select((r, i) => (r, i)).First(x => x.r.Key == k)).ToList();
+            for (var a = 0; a < members.Count; a++)
+            {
+                for (var b = a + 1; b < members.Count; b++)
+                {
+                    if (members[a].r.Row.Child != members[b].r.Row.Child)
+                    {
+                        var score = MatchScorer.Score(encodings[members[a].i]!, encodings[members[b].i]!, LinkModelOptions.Default);
+                        var label = string.Create(CultureInfo.InvariantCulture, $"w={score.Weight:F1}{(score.Guarded ? " guarded" : "")} {MatchScorer.Describe(score.Pattern)}");
+                        wrong[label] = wrong.GetValueOrDefault(label) + 1;
+                        if (args.Contains("examples") && wrong[label] <= 2)
+                        {
+                            examples.Add((label, $"{members[a].r.Row.First} {members[a].r.Row.Last} {members[a].r.Row.BirthDate} {members[a].r.Row.Sex} {members[a].r.Row.ProviderId} / {members[b].r.Row.First} {members[b].r.Row.Last} {members[b].r.Row.BirthDate} {members[b].r.Row.Sex} {members[b].r.Row.ProviderId}"));
+                        }
+                    }
+                }
+            }
+        }
+
+        Console.WriteLine($"missed true pairs: {missed.Values.Sum()}");
+        foreach (var (label, count) in missed.OrderByDescending(x => x.Value).Take(40))
+        {
+            Console.WriteLine($"  {count,5}  {label}");
+            foreach (var example in examples.Where(e => e.Label == label))
+            {
+                Console.WriteLine($"           e.g. {example.Text}");
+            }
+        }
+
+        Console.WriteLine($"false pairs joined: {wrong.Values.Sum()}");
+        foreach (var (label, count) in wrong.OrderByDescending(x => x.Value).Take(25))
+        {
+            Console.WriteLine($"  {count,5}  {label}");
+            foreach (var example in examples.Where(e => e.Label == label))
+            {
+                Console.WriteLine($"           e.g. {example.Text}");
+            }
+        }
+
+        return 0;
+    }
+
+    /// <summary>Estimates the model on the tuning seeds' rosters (no truth used) and prints it.</summary>
+    public static int Estimate(string[] args)
+    {
+        var encoder = new LinkEncoder(Pseudonymizer);
+        var encodings = new List<LinkEncoding>();
+        foreach (var seed in RosterSeeds.Tuning)
+        {
+            // The twins sets are a stress test of the twin guard, with 25% of children twins: the model learns a community's twin rate
+            // from the other sets (2% of children), as it would from a community's own data.
+            foreach (var spec in new[] { RosterSpec.TwoProviders(seed), RosterSpec.SixProviders(seed) })
+            {
+                var set = HeldOutRosters.Generate(spec);
+                encodings.AddRange(RosterEvaluation.Encode(RosterEvaluation.Normalize(set), encoder).OfType<LinkEncoding>());
+            }
+        }
+
+        var target = args.Length > 0 ? double.Parse(args[0], CultureInfo.InvariantCulture) : 0.002;
+        var estimate = MatchModelEstimator.Estimate(encodings, MatchModel.Default, targetFalseShare: target);
+        var model = estimate.Model;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{encodings.Count:N0} encodings, {estimate.CandidatePairs:N0} candidate pairs, {estimate.RandomPairs:N0} random pairs, {estimate.Iterations} iterations; expected false share accepted {estimate.ExpectedFalseShareAccepted:P3}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"lambda {model.Lambda:G4}, accept {model.AcceptWeight}, review {model.ReviewWeight:F2}"));
+        foreach (var comparison in Enum.GetValues<Comparison>())
+        {
+            var names = MatchModel.LevelNames[comparison];
+            Console.WriteLine($"  {comparison}: " + string.Join("  ", Enumerable.Range(1, names.Length - 1).Select(l => string.Create(CultureInfo.InvariantCulture,
+                $"{names[l]} m={model.M[comparison][l]:G3} u={model.U[comparison][l]:G3} w={model.Weight(comparison, (byte)l):+0.0;-0.0}"))));
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"household weight {model.HouseholdWeight:F2}"));
+        Console.WriteLine("accept weight by target expected false share: " + string.Join(", ", estimate.AcceptWeightByTarget.Select(x => string.Create(CultureInfo.InvariantCulture, $"{x.Key:P2} -> {x.Value:F2}"))));
+        foreach (var comparison in MatchModel.Personal)
+        {
+            var names = MatchModel.LevelNames[comparison];
+            Console.WriteLine($"  within a household, {comparison}: " + string.Join("  ", Enumerable.Range(1, names.Length - 1).Select(l => string.Create(CultureInfo.InvariantCulture,
+                $"{names[l]} u={model.USibling[comparison][l]:G3} w={model.SiblingWeight(comparison, (byte)l):+0.0;-0.0}"))));
+        }
+
+        Console.WriteLine("// MatchModel.Default, estimated by LinkageBenchmarks estimate on the tuning seeds");
+        Console.WriteLine("    public static MatchModel Default { get; } = new()");
+        Console.WriteLine("    {");
+        Console.WriteLine("        M = new Dictionary<Comparison, double[]>\n        {\n" + Table(model.M) + "\n        },");
+        Console.WriteLine("        U = new Dictionary<Comparison, double[]>\n        {\n" + Table(model.U) + "\n        },");
+        Console.WriteLine("        USibling = new Dictionary<Comparison, double[]>\n        {\n" + Table(model.USibling) + "\n        },");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"        Lambda = {model.Lambda:G4},\n        AcceptWeight = {model.AcceptWeight:F2},\n        ReviewWeight = {model.ReviewWeight:F2},\n        HouseholdWeight = {model.HouseholdWeight:F2},"));
+        Console.WriteLine("    };");
+        Console.WriteLine("// end");
+        return 0;
+    }
+
+    private static string Table(IReadOnlyDictionary<Comparison, double[]> values) => string.Join(Environment.NewLine, Enum.GetValues<Comparison>().Select(c =>
+        $"            [Comparison.{c}] = [{string.Join(", ", values[c].Select(v => v.ToString("G3", CultureInfo.InvariantCulture)))}],"));
+
+    private static RosterSet Tuned(RosterSet set) => set with { Spec = set.Spec with { Name = set.Spec.Name + " (TUNED-ON)" } };
+
+    private static void Add(StringBuilder details, RosterQuality quality) => details.AppendLine(quality.Line());
+}
