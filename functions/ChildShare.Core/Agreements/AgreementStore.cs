@@ -11,11 +11,25 @@ namespace ChildShare.Core.Agreements;
 /// RK id, and every version ever saved at PK <c>dsa-history</c>, RK <c>{id}|{version:D6}</c>.
 /// Create, amend and terminate each append an audit entry first; if the audit write fails, the
 /// change is not made.
+/// <para>
+/// Agreements stored before <see cref="DataSharingAgreement.DefaultProtection"/> became Round5 hold
+/// <c>"protection": "None"</c> whether or not anyone chose it: the serializer wrote the old default
+/// out, and the command line's <c>--protection</c> defaulted to None. Such a document (its entity
+/// has no <see cref="TermsFormatProperty"/>) is read with the new default, Round5; an operator who
+/// wants exact counts amends the agreement with <c>protection: None</c>, which is then a choice
+/// on record. The history keeps every version as it was written.
+/// </para>
 /// </summary>
 public class AgreementStore(ChildShareStorage storage, AuditLog audit, TimeProvider time)
 {
     private const string Current = "dsa";
     private const string History = "dsa-history";
+
+    /// <summary>Marks a document written with the Round5 default: its protection is what was asked for.</summary>
+    public const string TermsFormatProperty = "TermsFormat";
+
+    /// <summary>The terms format this code writes (1: before the Round5 default, never written as such).</summary>
+    public const int CurrentTermsFormat = 2;
 
     internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = false };
 
@@ -50,7 +64,7 @@ public class AgreementStore(ChildShareStorage storage, AuditLog audit, TimeProvi
         var filter = TableClient.CreateQueryFilter($"PartitionKey eq {History} and RowKey ge {id + "|"} and RowKey lt {id + "}"}");
         await foreach (var entity in Table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
-            versions.Add(FromEntity(entity));
+            versions.Add(FromEntity(entity, asWritten: true));
         }
 
         return versions;
@@ -165,8 +179,9 @@ public class AgreementStore(ChildShareStorage storage, AuditLog audit, TimeProvi
             ["Document"] = document,
             ["Version"] = agreement.Version,
             ["Status"] = agreement.Status.ToString(),
+            [TermsFormatProperty] = CurrentTermsFormat,
         };
-        await Table.AddEntityAsync(new TableEntity(History, $"{agreement.Id}|{agreement.Version:D6}") { ["Document"] = document }, cancellationToken)
+        await Table.AddEntityAsync(new TableEntity(History, $"{agreement.Id}|{agreement.Version:D6}") { ["Document"] = document, [TermsFormatProperty] = CurrentTermsFormat }, cancellationToken)
             .ConfigureAwait(false);
         if (etag is { } match)
         {
@@ -178,7 +193,13 @@ public class AgreementStore(ChildShareStorage storage, AuditLog audit, TimeProvi
         }
     }
 
-    private static DataSharingAgreement FromEntity(TableEntity entity) =>
-        JsonSerializer.Deserialize<DataSharingAgreement>(entity.GetString("Document") ?? "{}", Json)
-        ?? throw new InvalidOperationException("An agreement document could not be read.");
+    private static DataSharingAgreement FromEntity(TableEntity entity, bool asWritten = false)
+    {
+        var agreement = JsonSerializer.Deserialize<DataSharingAgreement>(entity.GetString("Document") ?? "{}", Json)
+            ?? throw new InvalidOperationException("An agreement document could not be read.");
+        var legacy = entity.GetInt32(TermsFormatProperty) is null or < CurrentTermsFormat;
+        return legacy && !asWritten && agreement.Protection == DifferencingProtection.None
+            ? agreement with { Protection = DataSharingAgreement.DefaultProtection }
+            : agreement;
+    }
 }
