@@ -68,7 +68,11 @@ public static class CellSuppressor
                 continue;
             }
 
-            var determined = hidden.Count <= SystemCheckLimit ? DeterminedCells(lines, hidden.Keys.ToList()).FirstOrDefault(-1) : -1;
+            // Hidden zeros count as unknowns while the whole system fits the limit; beyond it they are
+            // left out (taken as known, as when zeros were shown), so they never switch the check off
+            // for the small cells it protected before.
+            var unknowns = hidden.Count <= SystemCheckLimit ? hidden.Keys.ToList() : hidden.Where(h => h.Value != SuppressionReason.InsideSmallCell).Select(h => h.Key).ToList();
+            var determined = unknowns.Count <= SystemCheckLimit ? DeterminedCells(lines, unknowns).FirstOrDefault(-1) : -1;
             if (determined == -1)
             {
                 break;

@@ -59,6 +59,17 @@ public sealed class AgreementDefaultTermsTests : IAsyncLifetime
         await table.AddEntityAsync(new TableEntity("dsa-history", $"{id}|000001") { ["Document"] = document });
     }
 
+    /// <summary>POST /api/manage/agreements as an Admin caller; the status code.</summary>
+    private async Task<int?> AdminCreateAsync(string body)
+    {
+        var admin = (await _services.GetRequiredService<ApiKeyStore>().IssueAsync("ops", CallerRoles.Admin, "ops", TimeSpan.FromDays(1), "test")).Key;
+        var context = new DefaultHttpContext();
+        context.Request.Headers["X-Api-Key"] = admin;
+        context.Request.Body = new MemoryStream(Encoding.UTF8.GetBytes(body));
+        var result = await ActivatorUtilities.CreateInstance<AgreementsAdmin>(_services).CreateAsync(context.Request, CancellationToken.None);
+        return (result as ObjectResult)?.StatusCode;
+    }
+
     [Fact]
     public async Task CreateAsync_NoProtectionNamed_Round5()
     {
@@ -70,17 +81,11 @@ public sealed class AgreementDefaultTermsTests : IAsyncLifetime
     [Fact]
     public async Task AdminCreate_BodyWithoutProtection_Round5()
     {
-        var admin = (await _services.GetRequiredService<ApiKeyStore>().IssueAsync("ops", CallerRoles.Admin, "ops", TimeSpan.FromDays(1), "test")).Key;
         var body = JsonSerializer.Serialize(Unprotected("dsa-http"), AgreementJson.Options).Replace(",\"protection\":\"Round5\"", "", StringComparison.Ordinal)
             .Replace(",\"protection\":\"None\"", "", StringComparison.Ordinal);
         Assert.DoesNotContain("protection", body, StringComparison.Ordinal);
-        var context = new DefaultHttpContext();
-        context.Request.Headers["X-Api-Key"] = admin;
-        context.Request.Body = new MemoryStream(Encoding.UTF8.GetBytes(body));
 
-        var result = await ActivatorUtilities.CreateInstance<AgreementsAdmin>(_services).CreateAsync(context.Request, CancellationToken.None);
-
-        Assert.Equal(201, (result as ObjectResult)?.StatusCode);
+        Assert.Equal(201, await AdminCreateAsync(body));
         Assert.Equal(DifferencingProtection.Round5, (await Store.GetAsync("dsa-http"))!.Protection);
     }
 
@@ -88,16 +93,10 @@ public sealed class AgreementDefaultTermsTests : IAsyncLifetime
     public async Task AdminCreate_ProtectionAsAnUndefinedNumber_400()
     {
         // The JSON converter accepts numbers: 7 would sort above every protection and publish exact counts for any period.
-        var admin = (await _services.GetRequiredService<ApiKeyStore>().IssueAsync("ops", CallerRoles.Admin, "ops", TimeSpan.FromDays(1), "test")).Key;
         var body = JsonSerializer.Serialize(Unprotected("dsa-seven") with { Protection = DifferencingProtection.Noise }, AgreementJson.Options)
             .Replace("\"protection\":\"Noise\"", "\"protection\":7", StringComparison.Ordinal);
-        var context = new DefaultHttpContext();
-        context.Request.Headers["X-Api-Key"] = admin;
-        context.Request.Body = new MemoryStream(Encoding.UTF8.GetBytes(body));
 
-        var result = await ActivatorUtilities.CreateInstance<AgreementsAdmin>(_services).CreateAsync(context.Request, CancellationToken.None);
-
-        Assert.Equal(400, (result as ObjectResult)?.StatusCode);
+        Assert.Equal(400, await AdminCreateAsync(body));
         Assert.Null(await Store.GetAsync("dsa-seven"));
     }
 
