@@ -159,13 +159,14 @@ public sealed class AggregateReportTests(ReportHarnessFixture fixture) : IClassF
     {
         var query = $"?{September}&groupBy=provider,sex,race&api-key={_h.CountyKey}";
         var (_, _, json, _) = await _h.GetAsync(query);
-        var (_, csvType, csv, _) = await _h.GetAsync(query + "&format=csv");
+        var (_, csvType, csv, csvContext) = await _h.GetAsync(query + "&format=csv");
         var (_, _, accepted, _) = await _h.GetAsync(query, accept: "text/csv");
 
         Assert.StartsWith("text/csv", csvType, StringComparison.Ordinal);
         Assert.Equal(Rows(json), ReportCsv.Read(csv));
         Assert.Equal(csv, accepted);
         Assert.StartsWith(string.Join(',', ReportRow.Columns), csv, StringComparison.Ordinal);
+        Assert.Equal("None", csvContext.Response.Headers[GetAggregateReport.ProtectionHeader].ToString());
     }
 
     [Fact]
