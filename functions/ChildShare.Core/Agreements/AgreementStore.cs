@@ -11,21 +11,21 @@ namespace ChildShare.Core.Agreements;
 /// RK id, and every version ever saved at PK <c>dsa-history</c>, RK <c>{id}|{version:D6}</c>.
 /// Create, amend and terminate each append an audit entry first; if the audit write fails, the
 /// change is not made.
-/// <para>
-/// Agreements stored before <see cref="DataSharingAgreement.DefaultProtection"/> became Round5 hold
-/// <c>"protection": "None"</c> whether or not anyone chose it: the serializer wrote the old default
-/// out, and the command line's <c>--protection</c> defaulted to None. Such a document (its entity
-/// has no <see cref="TermsFormatProperty"/>) is read with the new default, Round5; an operator who
-/// wants exact counts amends the agreement with <c>protection: None</c>, which is then a choice
-/// on record. The history keeps every version as it was written.
-/// </para>
 /// </summary>
 public class AgreementStore(ChildShareStorage storage, AuditLog audit, TimeProvider time)
 {
     private const string Current = "dsa";
     private const string History = "dsa-history";
 
-    /// <summary>Marks a document written with the Round5 default: its protection is what was asked for.</summary>
+    /// <summary>
+    /// Marks a document written with the Round5 default: its protection is what was asked for.
+    /// Agreements stored before <see cref="DataSharingAgreement.DefaultProtection"/> became Round5 hold
+    /// <c>"protection": "None"</c> whether or not anyone chose it: the serializer wrote the old default
+    /// out, and the command line's <c>--protection</c> defaulted to None. Such a document (no
+    /// <c>TermsFormat</c> on its entity) is read with the new default, Round5; an operator who wants
+    /// exact counts amends the agreement with <c>protection: None</c>, which is then a choice on
+    /// record. The history keeps every version as it was written.
+    /// </summary>
     public const string TermsFormatProperty = "TermsFormat";
 
     /// <summary>The terms format this code writes (1: before the Round5 default, never written as such).</summary>
