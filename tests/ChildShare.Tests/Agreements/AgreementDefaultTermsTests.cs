@@ -81,7 +81,7 @@ public sealed class AgreementDefaultTermsTests : IAsyncLifetime
     [Fact]
     public async Task AdminCreate_BodyWithoutProtection_Round5()
     {
-        var body = JsonSerializer.Serialize(Unprotected("dsa-http"), AgreementJson.Options).Replace(",\"protection\":\"Round5\"", "", StringComparison.Ordinal)
+        var body = JsonSerializer.Serialize(Unprotected("dsa-http"), AgreementStore.Json).Replace(",\"protection\":\"Round5\"", "", StringComparison.Ordinal)
             .Replace(",\"protection\":\"None\"", "", StringComparison.Ordinal);
         Assert.DoesNotContain("protection", body, StringComparison.Ordinal);
 
@@ -93,7 +93,7 @@ public sealed class AgreementDefaultTermsTests : IAsyncLifetime
     public async Task AdminCreate_ProtectionAsAnUndefinedNumber_400()
     {
         // The JSON converter accepts numbers: 7 would sort above every protection and publish exact counts for any period.
-        var body = JsonSerializer.Serialize(Unprotected("dsa-seven") with { Protection = DifferencingProtection.Noise }, AgreementJson.Options)
+        var body = JsonSerializer.Serialize(Unprotected("dsa-seven") with { Protection = DifferencingProtection.Noise }, AgreementStore.Json)
             .Replace("\"protection\":\"Noise\"", "\"protection\":7", StringComparison.Ordinal);
 
         Assert.Equal(400, await AdminCreateAsync(body));
