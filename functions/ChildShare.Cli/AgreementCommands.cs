@@ -30,7 +30,11 @@ public static class AgreementCommands
         var to = new Option<string?>("--ends") { Description = "Ends on (yyyy-MM-dd), inclusive; omit for open-ended." };
         var minimum = new Option<int>("--min-cell") { Description = "Minimum cell size (2 to 100000).", DefaultValueFactory = _ => DataSharingAgreement.DefaultMinimumCellSize };
         var dimensions = new Option<string>("--dimensions") { Description = $"Allowed report dimensions, or 'all': {string.Join(", ", ReportDimensions.All)}.", DefaultValueFactory = _ => "all" };
-        var protection = new Option<string>("--protection") { Description = "None, Round5 or Noise.", DefaultValueFactory = _ => "None" };
+        var protection = new Option<string>("--protection")
+        {
+            Description = "Differencing protection: Round5 (default), Noise, or None (exact counts, one whole calendar month at a time).",
+            DefaultValueFactory = _ => DataSharingAgreement.DefaultProtection.ToString(),
+        };
         var document = new Option<string>("--document") { Description = "Reference to the signed document.", Required = true };
         var reason = new Option<string>("--reason") { Description = "Why the agreement ends.", Required = true };
         var on = new Option<string?>("--on") { Description = "Last day in force (yyyy-MM-dd); default today." };

@@ -18,6 +18,20 @@ public class AgreementStore(ChildShareStorage storage, AuditLog audit, TimeProvi
     private const string Current = "dsa";
     private const string History = "dsa-history";
 
+    /// <summary>
+    /// Marks a document written with the Round5 default: its protection is what was asked for.
+    /// Agreements stored before <see cref="DataSharingAgreement.DefaultProtection"/> became Round5 hold
+    /// <c>"protection": "None"</c> whether or not anyone chose it: the serializer wrote the old default
+    /// out, and the command line's <c>--protection</c> defaulted to None. Such a document (no
+    /// <c>TermsFormat</c> on its entity) is read with the new default, Round5; an operator who wants
+    /// exact counts amends the agreement with <c>protection: None</c>, which is then a choice on
+    /// record. The history keeps every version as it was written.
+    /// </summary>
+    public const string TermsFormatProperty = "TermsFormat";
+
+    /// <summary>The terms format this code writes (1: before the Round5 default, never written as such).</summary>
+    public const int CurrentTermsFormat = 2;
+
     internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = false };
 
     private TableClient Table => storage.Table(TableNames.Agreements);
@@ -69,7 +83,7 @@ public class AgreementStore(ChildShareStorage storage, AuditLog audit, TimeProvi
         var filter = TableClient.CreateQueryFilter($"PartitionKey eq {History} and RowKey ge {id + "|"} and RowKey lt {id + "}"}");
         await foreach (var entity in Table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
-            versions.Add(FromEntity(entity));
+            versions.Add(FromEntity(entity, asWritten: true));
         }
 
         return versions;
@@ -190,8 +204,9 @@ public class AgreementStore(ChildShareStorage storage, AuditLog audit, TimeProvi
             ["Document"] = document,
             ["Version"] = agreement.Version,
             ["Status"] = agreement.Status.ToString(),
+            [TermsFormatProperty] = CurrentTermsFormat,
         };
-        await Table.AddEntityAsync(new TableEntity(History, $"{agreement.Id}|{agreement.Version:D6}") { ["Document"] = document }, cancellationToken)
+        await Table.AddEntityAsync(new TableEntity(History, $"{agreement.Id}|{agreement.Version:D6}") { ["Document"] = document, [TermsFormatProperty] = CurrentTermsFormat }, cancellationToken)
             .ConfigureAwait(false);
         if (etag is { } match)
         {
@@ -203,7 +218,13 @@ public class AgreementStore(ChildShareStorage storage, AuditLog audit, TimeProvi
         }
     }
 
-    private static DataSharingAgreement FromEntity(TableEntity entity) =>
-        JsonSerializer.Deserialize<DataSharingAgreement>(entity.GetString("Document") ?? "{}", Json)
-        ?? throw new InvalidOperationException("An agreement document could not be read.");
+    private static DataSharingAgreement FromEntity(TableEntity entity, bool asWritten = false)
+    {
+        var agreement = JsonSerializer.Deserialize<DataSharingAgreement>(entity.GetString("Document") ?? "{}", Json)
+            ?? throw new InvalidOperationException("An agreement document could not be read.");
+        var legacy = entity.GetInt32(TermsFormatProperty) is null or < CurrentTermsFormat;
+        return legacy && !asWritten && agreement.Protection == DifferencingProtection.None
+            ? agreement with { Protection = DataSharingAgreement.DefaultProtection }
+            : agreement;
+    }
 }

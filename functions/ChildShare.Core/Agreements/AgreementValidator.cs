@@ -64,6 +64,12 @@ public static class AgreementValidator
             errors.Add($"The minimum cell size is between {DataSharingAgreement.SmallestMinimumCellSize} and {DataSharingAgreement.LargestMinimumCellSize:N0}.");
         }
 
+        if (!Enum.IsDefined(agreement.Protection))
+        {
+            // A number the JSON converter let through would sort as the strongest protection and publish exact counts.
+            errors.Add($"The protection is one of {string.Join(", ", Enum.GetNames<DifferencingProtection>())}.");
+        }
+
         foreach (var dimension in agreement.AllowedDimensions.Where(d => !ReportDimensions.IsKnown(d)))
         {
             errors.Add($"'{dimension}' is not a report dimension; the dimensions are {string.Join(", ", ReportDimensions.All)}.");

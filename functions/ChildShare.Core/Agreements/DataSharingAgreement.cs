@@ -19,8 +19,9 @@ public enum AgreementStatus
 }
 
 /// <summary>
-/// What an agreement asks of published aggregate counts against differencing of overlapping
-/// periods: nothing, deterministic rounding to base 5, or keyed deterministic noise (see REPORTS.md).
+/// What an agreement asks of published aggregate counts against differencing and combining reports:
+/// exact counts for one whole calendar month at a time (<see cref="None"/>), deterministic rounding
+/// to base 5 (<see cref="Round5"/>, the default), or keyed deterministic noise (see REPORTS.md).
 /// </summary>
 [JsonConverter(typeof(JsonStringEnumConverter<DifferencingProtection>))]
 public enum DifferencingProtection
@@ -43,6 +44,13 @@ public sealed record DataSharingAgreement
     public const int DefaultMinimumCellSize = 11;
     public const int SmallestMinimumCellSize = 2;
     public const int LargestMinimumCellSize = 100_000;
+
+    /// <summary>
+    /// The protection of an agreement that does not name one, and of an agreement stored before this
+    /// default existed (<see cref="AgreementStore"/>): reports of overlapping periods, shifted periods
+    /// and other groupings cannot be combined to recover a hidden count (REPORTS.md).
+    /// </summary>
+    public const DifferencingProtection DefaultProtection = DifferencingProtection.Round5;
 
     public required string Id { get; init; }
 
@@ -67,7 +75,8 @@ public sealed record DataSharingAgreement
     /// <summary>The report dimensions recipients may group by; empty allows none (only totals).</summary>
     public IReadOnlyList<string> AllowedDimensions { get; init; } = [];
 
-    public DifferencingProtection Protection { get; init; } = DifferencingProtection.None;
+    /// <summary>Differencing protection of aggregate reports; <c>None</c> (exact counts) answers one whole calendar month at a time.</summary>
+    public DifferencingProtection Protection { get; init; } = DefaultProtection;
 
     /// <summary>Terms of de-identified exports (k, quasi-identifiers, suppression limit...); null: the protective defaults of EXPORTS.md.</summary>
     public ChildShare.Core.Deidentification.DeidentificationTerms? DeIdentification { get; init; }

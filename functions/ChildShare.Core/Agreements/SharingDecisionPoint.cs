@@ -20,7 +20,8 @@ public sealed record SharingDecision(string ProviderId, bool Allowed, string Rea
 /// these dates?". An agreement is relied on only when all hold: the provider is a party, the
 /// caller's organization is a recipient, it is active, permits the mode, is in force today, covers
 /// the provider's data for every day of the requested period (a provider that joined mid-period is
-/// not covered for that period), and allows every requested dimension. When several agreements
+/// not covered for that period), allows every requested dimension, and, for exact aggregate counts
+/// (protection <c>None</c>), the period is one whole calendar month. When several agreements
 /// qualify, the most protective is relied on (largest minimum cell size, then strongest
 /// differencing protection, then id). When none does, the reason is the furthest any agreement got.
 /// </summary>
@@ -116,8 +117,19 @@ public class SharingDecisionPoint(AgreementStore agreements, TimeProvider time)
             return $"Agreement {id} does not allow grouping by {string.Join(", ", refused)}.";
         }
 
+        if (request.Mode == SharingMode.Aggregate && agreement.Protection == DifferencingProtection.None && !IsOneCalendarMonth(request.From, request.To))
+        {
+            var first = new DateOnly(request.From.Year, request.From.Month, 1);
+            return $"Agreement {id} publishes exact counts (protection None), so it answers one whole calendar month at a time, e.g. {Day(first)} to "
+                + $"{Day(first.AddMonths(1).AddDays(-1))}: reports of overlapping periods could be subtracted. Ask for a calendar month, or amend the agreement to Round5.";
+        }
+
         return null;
     }
+
+    /// <summary>True when the period is exactly one calendar month: no two such periods overlap unless they are the same.</summary>
+    public static bool IsOneCalendarMonth(DateOnly from, DateOnly to) =>
+        from.Day == 1 && to == from.AddMonths(1).AddDays(-1);
 
     private static string Day(DateOnly? day) => day?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "an unknown day";
 }

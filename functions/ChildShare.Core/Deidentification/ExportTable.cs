@@ -1,5 +1,5 @@
-using System.Text;
 using System.Text.Json;
+using ChildShare.Core.Csv;
 using Parquet;
 using Parquet.Schema;
 
@@ -10,18 +10,8 @@ public sealed record ExportTable(IReadOnlyList<string> Columns, IReadOnlyList<st
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    /// <summary>RFC 4180 CSV with a header row, UTF-8; Power BI reads it as is.</summary>
-    public string ToCsv()
-    {
-        var text = new StringBuilder();
-        text.AppendJoin(',', Columns.Select(Quote)).Append("\r\n");
-        foreach (var row in Rows)
-        {
-            text.AppendJoin(',', row.Select(Quote)).Append("\r\n");
-        }
-
-        return text.ToString();
-    }
+    /// <summary>CSV in the <see cref="SafeCsv"/> dialect (RFC 4180, header row, formula guard); Power BI reads it as is.</summary>
+    public string ToCsv() => SafeCsv.ToText(Columns, Rows);
 
     /// <summary>The rows as JSON objects (column name to value).</summary>
     public List<Dictionary<string, string>> ToObjects() =>
@@ -47,12 +37,5 @@ public sealed record ExportTable(IReadOnlyList<string> Columns, IReadOnlyList<st
         }
 
         return stream.ToArray();
-    }
-
-    private static string Quote(string value)
-    {
-        // A leading =, +, - or @ would be a formula in a spreadsheet.
-        var safe = value.Length > 0 && "=+-@".Contains(value[0], StringComparison.Ordinal) ? "'" + value : value;
-        return safe.AsSpan().IndexOfAny(",\"\r\n") >= 0 ? "\"" + safe.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : safe;
     }
 }

@@ -5,7 +5,8 @@ namespace ChildShare.Core.Reporting;
 /// <summary>
 /// One flat row of an aggregate report. Every row has every column, whatever the grouping, so
 /// Power BI sees one schema: a dimension not grouped by, or summed over in a subtotal or total,
-/// reads <c>(all)</c>. <see cref="Children"/> is null exactly when <see cref="Suppressed"/>.
+/// reads <c>(all)</c>. <see cref="Children"/> is null exactly when <see cref="Suppressed"/>, and then
+/// <see cref="SuppressionReason"/> is <see cref="Suppression"/> (otherwise empty).
 /// </summary>
 public sealed record ReportRow(
     string PeriodStart,
@@ -24,6 +25,13 @@ public sealed record ReportRow(
     bool Suppressed,
     string SuppressionReason)
 {
+    /// <summary>
+    /// The one <see cref="SuppressionReason"/> of every hidden cell. Small cells and the cells hidden
+    /// to protect them are labelled alike: a label "complementary" would tell a reader that the cell
+    /// holds at least the minimum, which with the shown margins can pin the small cell beside it.
+    /// </summary>
+    public const string Suppression = "small-cell";
+
     /// <summary>The columns, in order, as JSON property and CSV header names.</summary>
     public static readonly IReadOnlyList<string> Columns =
         ["periodStart", "periodEnd", "rowType", "provider", "program", "serviceType", "sex", "race", "ethnicity", "ageBand", "grade", "zip3", "children", "suppressed", "suppressionReason"];
@@ -35,12 +43,14 @@ public sealed record IncludedProvider(string ProviderId, string AgreementId, int
 /// <summary>A provider whose data is not in the report, and why.</summary>
 public sealed record ExcludedProvider(string ProviderId, string Reason);
 
-/// <summary>How many cells were hidden and why; never their values.</summary>
+/// <summary>
+/// How many cells were hidden and what protection the shown counts carry; never the values, and
+/// not which hidden cells are small and which were hidden to protect them: that split turns the
+/// bounds of hidden cells into exact values (REPORTS.md, "Differencing and combining reports").
+/// </summary>
 public sealed record SuppressionReceipt(
     int MinimumCellSize,
     int CellsSuppressed,
-    int PrimarySuppressed,
-    int ComplementarySuppressed,
     string DifferencingProtection,
     IReadOnlyList<string> Explanation);
 

@@ -222,29 +222,35 @@ public sealed partial class AggregateReportService(
             string Column(string dimension) => shown.GetValueOrDefault(dimension, ReportDimensions.AllValues);
             var level = table.Level(key);
             var rowType = level == dims.Count ? "total" : level == 0 ? "cell" : "subtotal";
-            var isHidden = hidden.TryGetValue(key, out var reason);
+            var isHidden = hidden.ContainsKey(key);
             long? children = isHidden ? null
                 : DifferencingGuard.Protect(counts[key], protection, noiseKey, queryScope + "|" + string.Join('|', dims.Select(Column)));
             rows.Add(new ReportRow(from, to, rowType, Column(ReportDimensions.Provider), Column(ReportDimensions.Program), Column(ReportDimensions.ServiceType),
                 Column(ReportDimensions.Sex), Column(ReportDimensions.Race), Column(ReportDimensions.Ethnicity), Column(ReportDimensions.AgeBand),
                 Column(ReportDimensions.Grade), Column(ReportDimensions.Zip3), children, isHidden,
-                isHidden ? (reason == SuppressionReason.Primary ? "primary" : "complementary") : ""));
+                isHidden ? ReportRow.Suppression : ""));
         }
 
-        var primary = hidden.Count(h => h.Value == SuppressionReason.Primary);
-        var receipt = new SuppressionReceipt(minimum, hidden.Count, primary, hidden.Count - primary, protection.ToString(),
+        var receipt = new SuppressionReceipt(minimum, hidden.Count, protection.ToString(),
         [
-            $"primary: {primary} cell(s) counted between 1 and {minimum - 1} children (the agreements' minimum cell size is {minimum}); zero is shown as zero.",
-            $"complementary: {hidden.Count - primary} further cell(s) hidden so that no hidden cell can be recomputed from totals, subtotals or other cells.",
-            protection switch
-            {
-                DifferencingProtection.Round5 => "differencing: shown counts are rounded to base 5 (1 and 2 show as 5), independently for cells and totals.",
-                DifferencingProtection.Noise => "differencing: shown counts carry keyed noise of -2 to +2 (never below 1), identical for identical queries.",
-                _ => "differencing: shown counts are exact; comparing overlapping periods can reveal small differences (see the documentation).",
-            },
+            $"suppression: {hidden.Count} cell(s) hidden: every cell counting 1 to {minimum - 1} children (the agreements' minimum cell size is {minimum}), "
+            + "and as many others as needed so that no hidden cell can be recomputed from the cells, subtotals and totals shown. Hidden cells are labelled alike; zero is shown as zero.",
+            ProtectionExplanation(protection),
         ]);
         return (rows, receipt, stats with { Children = aggregator.Children });
     }
+
+    /// <summary>What the receipt says of the differencing protection that applied.</summary>
+    public static string ProtectionExplanation(DifferencingProtection protection) => protection switch
+    {
+        DifferencingProtection.Round5 =>
+            "differencing: Round5. Shown counts are rounded to a multiple of 5 (1 to 7 show as 5, zero stays zero), independently for cells and totals, "
+            + "so reports of overlapping periods or of other groupings cannot be subtracted to recover a small or hidden count. Rows need not add up to totals.",
+        DifferencingProtection.Noise =>
+            "differencing: Noise. Shown counts carry keyed noise of -2 to +2 (never below 1, zero stays zero), identical for identical queries.",
+        _ =>
+            "differencing: None. Shown counts are exact; the agreement answers one whole calendar month at a time, so no two of its reports overlap and none can be subtracted from another.",
+    };
 
     private async Task<(ChildAggregator Aggregator, ReportRunStats Stats)> ReadAsync(
         AggregateReportQuery query, IReadOnlyList<string> providerIds, IReadOnlyList<string> demographics, bool needsActivities, CancellationToken cancellationToken)

@@ -11,12 +11,21 @@ public enum SuppressionReason
 
     /// <summary>Its count is safe, but it is hidden so that no primary cell can be recomputed from it.</summary>
     Complementary,
+
+    /// <summary>
+    /// A zero inside a primary cell (the same values on the primary cell's dimensions, spelled out on
+    /// others). Shown, it would tell that every child of the small group shares the remaining values
+    /// (no Male Pacific Islander child: the one or few there are all Female).
+    /// </summary>
+    InsideSmallCell,
 }
 
 /// <summary>
 /// Small-cell suppression with complementary suppression over a <see cref="CellTable"/>.
 /// <list type="number">
-/// <item>Primary: every cell (interior or margin) with 1 to minimum-1 children. Zero is shown as zero.</item>
+/// <item>Primary: every cell (interior or margin) with 1 to minimum-1 children. Zero is shown as zero,
+/// except inside a primary cell: there a zero would give away a value the whole small group shares, so
+/// it is hidden too (the cells inside a small cell are all small or zero, so the whole small group is hidden).</item>
 /// <item>Line rule: every line (a margin and the cells that add up to it) holds either no hidden cell or at
 /// least two, so no hidden cell is one subtraction away from known numbers. Where a line holds exactly one,
 /// the smallest non-zero shown member of that line is hidden too (the margin only when no member
@@ -52,6 +61,8 @@ public static class CellSuppressor
             return hidden;
         }
 
+        HideZerosInsideSmallCells(table, counts, hidden);
+
         var lines = table.Lines().ToList();
         for (var round = 0; round < table.Keys.Count; round++)
         {
@@ -60,7 +71,11 @@ public static class CellSuppressor
                 continue;
             }
 
-            var determined = hidden.Count <= SystemCheckLimit ? DeterminedCells(lines, hidden.Keys.ToList()).FirstOrDefault(-1) : -1;
+            // Hidden zeros count as unknowns while the whole system fits the limit; beyond it they are
+            // left out (taken as known, as when zeros were shown), so they never switch the check off
+            // for the small cells it protected before.
+            var unknowns = hidden.Count <= SystemCheckLimit ? hidden.Keys.ToList() : hidden.Where(h => h.Value != SuppressionReason.InsideSmallCell).Select(h => h.Key).ToList();
+            var determined = unknowns.Count <= SystemCheckLimit ? DeterminedCells(lines, unknowns).FirstOrDefault(-1) : -1;
             if (determined == -1)
             {
                 break;
@@ -76,6 +91,42 @@ public static class CellSuppressor
         }
 
         return hidden;
+    }
+
+    /// <summary>
+    /// Hides every zero cell one of whose margins (the cell with some of its values summed over) is
+    /// primary, unless a margin of it is a zero that stays shown: then every child's absence from it
+    /// is public already. Coarser cells are decided first, so a hidden zero hides the zeros inside it
+    /// too (shown, they would add up to it). A cell has at most 3 values, so at most 7 margins.
+    /// </summary>
+    private static void HideZerosInsideSmallCells(CellTable table, IReadOnlyDictionary<long, long> counts, Dictionary<long, SuppressionReason> hidden)
+    {
+        foreach (var key in table.Keys.Where(k => counts.GetValueOrDefault(k) == 0 && !hidden.ContainsKey(k)).OrderByDescending(table.Level))
+        {
+            var valued = Enumerable.Range(0, table.Dimensions).Where(d => table.Coordinate(key, d) != CellTable.All).ToArray();
+            var insideSmall = false;
+            var publicZero = false;
+            for (var mask = 1; mask < 1 << valued.Length; mask++)
+            {
+                var margin = key;
+                for (var i = 0; i < valued.Length; i++)
+                {
+                    if ((mask & (1 << i)) != 0)
+                    {
+                        margin = table.With(margin, valued[i], CellTable.All);
+                    }
+                }
+
+                hidden.TryGetValue(margin, out var reason);
+                insideSmall |= hidden.ContainsKey(margin) && reason == SuppressionReason.Primary;
+                publicZero |= counts.GetValueOrDefault(margin) == 0 && !hidden.ContainsKey(margin);
+            }
+
+            if (insideSmall && !publicZero)
+            {
+                hidden[key] = SuppressionReason.InsideSmallCell;
+            }
+        }
     }
 
     /// <summary>

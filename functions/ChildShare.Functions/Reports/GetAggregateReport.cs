@@ -51,6 +51,9 @@ public sealed class GetAggregateReport(CallerResolver callers, AggregateReportSe
         };
     }
 
+    /// <summary>On CSV responses: the differencing protection of the counts (Round5, Noise or None), as in the JSON receipt.</summary>
+    public const string ProtectionHeader = "X-ChildShare-Differencing-Protection";
+
     private static IActionResult Render(HttpRequest request, ReportPage page)
     {
         var next = page.HasMore ? HttpCallers.NextLink(request, page.Skip + page.Value.Count) : null;
@@ -60,6 +63,9 @@ public sealed class GetAggregateReport(CallerResolver callers, AggregateReportSe
             {
                 request.HttpContext.Response.Headers.Link = $"<{next}>; rel=\"next\"";
             }
+
+            // CSV rows carry no metadata: the protection that applied travels as a header.
+            request.HttpContext.Response.Headers[ProtectionHeader] = page.Metadata.Suppression.DifferencingProtection;
 
             return new ContentResult { Content = ReportCsv.Write(page.Value), ContentType = "text/csv; charset=utf-8", StatusCode = StatusCodes.Status200OK };
         }

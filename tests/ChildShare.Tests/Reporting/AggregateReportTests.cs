@@ -21,9 +21,9 @@ public sealed class AggregateReportTests(ReportHarnessFixture fixture) : IClassF
 
     private static JsonElement Metadata(string json) => JsonDocument.Parse(json).RootElement.GetProperty("metadata");
 
-    private async Task<List<ReportRow>> ReportAsync(string query)
+    private async Task<List<ReportRow>> ReportAsync(string query, string? key = null)
     {
-        var (status, _, body, _) = await _h.GetAsync($"?{query}&api-key={_h.CountyKey}");
+        var (status, _, body, _) = await _h.GetAsync($"?{query}&api-key={key ?? _h.CountyKey}");
         Assert.Equal(200, status);
         return Rows(body);
     }
@@ -41,8 +41,8 @@ public sealed class AggregateReportTests(ReportHarnessFixture fixture) : IClassF
     [Fact]
     public async Task Report_ChildServedByThreeProviders_CountsOnceInTotalAndOncePerProvider()
     {
-        // From 15 September the clinic is covered too; child 0 is at all three providers.
-        var rows = await ReportAsync("from=2026-09-15&to=2026-09-30&groupBy=provider");
+        // county-planning's agreement covers the clinic too; child 0 is at all three providers.
+        var rows = await ReportAsync($"{September}&groupBy=provider", _h.PlanningKey);
 
         Assert.Equal(40, rows.Single(r => r.Provider == "district").Children);
         Assert.Equal(21, rows.Single(r => r.Provider == "afterschool").Children);
@@ -75,10 +75,12 @@ public sealed class AggregateReportTests(ReportHarnessFixture fixture) : IClassF
         var nonBinary = rows.Single(r => r.Sex == "NonBinary");
         Assert.True(nonBinary.Suppressed);
         Assert.Null(nonBinary.Children);
-        Assert.Equal("primary", nonBinary.SuppressionReason);
+        Assert.Equal(ReportRow.Suppression, nonBinary.SuppressionReason);
         Assert.True(rows.Count(r => r.Suppressed) >= 2);
+        Assert.All(rows.Where(r => r.Suppressed), r => Assert.Equal(ReportRow.Suppression, r.SuppressionReason));
         var receipt = Metadata(body).GetProperty("suppression");
-        Assert.Equal(1, receipt.GetProperty("primarySuppressed").GetInt32());
+        Assert.Equal(rows.Count(r => r.Suppressed), receipt.GetProperty("cellsSuppressed").GetInt32());
+        Assert.False(receipt.TryGetProperty("primarySuppressed", out _));
         Assert.Equal(rows.Count(r => r.Suppressed), receipt.GetProperty("cellsSuppressed").GetInt32());
         Assert.Equal(11, receipt.GetProperty("minimumCellSize").GetInt32());
     }
@@ -103,7 +105,7 @@ public sealed class AggregateReportTests(ReportHarnessFixture fixture) : IClassF
                 {
                     var members = rows.Where(r => Value(r, d) != ReportDimensions.AllValues && dims.Where(o => o != d).All(o => Value(r, o) == Value(total, o))).ToList();
                     var unknown = members.Count(m => m.Suppressed) + (total.Suppressed ? 1 : 0);
-                    Assert.True(unknown != 1, $"{groupBy}: a line along {d} has exactly one hidden cell");
+                    Assert.True(unknown != 1, $"{groupBy}: a line along {d} has exactly one hidden cell: total {total} members {string.Join(" / ", members)}");
                 }
             }
 
@@ -158,13 +160,14 @@ public sealed class AggregateReportTests(ReportHarnessFixture fixture) : IClassF
     {
         var query = $"?{September}&groupBy=provider,sex,race&api-key={_h.CountyKey}";
         var (_, _, json, _) = await _h.GetAsync(query);
-        var (_, csvType, csv, _) = await _h.GetAsync(query + "&format=csv");
+        var (_, csvType, csv, csvContext) = await _h.GetAsync(query + "&format=csv");
         var (_, _, accepted, _) = await _h.GetAsync(query, accept: "text/csv");
 
         Assert.StartsWith("text/csv", csvType, StringComparison.Ordinal);
         Assert.Equal(Rows(json), ReportCsv.Read(csv));
         Assert.Equal(csv, accepted);
         Assert.StartsWith(string.Join(',', ReportRow.Columns), csv, StringComparison.Ordinal);
+        Assert.Equal("None", csvContext.Response.Headers[GetAggregateReport.ProtectionHeader].ToString());
     }
 
     [Fact]
@@ -223,7 +226,7 @@ public sealed class AggregateReportTests(ReportHarnessFixture fixture) : IClassF
     public async Task Report_DemographicConflict_MostRecentProviderWins()
     {
         // Child 0 is Female at every provider; children are grouped once: Female + Male + NonBinary = total.
-        var rows = await ReportAsync("from=2026-09-15&to=2026-09-30&groupBy=sex");
+        var rows = await ReportAsync($"{September}&groupBy=sex", _h.PlanningKey);
 
         var total = rows.Single(r => r.RowType == "total").Children;
         var female = rows.Single(r => r.Sex == "Female").Children;

@@ -76,10 +76,31 @@ public sealed class CellSuppressorTests
         // Row d0v0 has one non-zero cell (5): its row total equals it, so the total must go too.
         var (table, counts) = Additive([2, 2], c => (c[0], c[1]) switch { (0, 0) => 5, (0, 1) => 0, (1, 0) => 30, _ => 40 });
 
-        var hidden = CellSuppressor.Suppress(table, counts, 11).Keys.ToHashSet();
+        var hidden = CellSuppressor.Suppress(table, counts, 11);
 
-        Assert.Empty(LineSolver.Recoverable(table, counts, hidden));
-        Assert.DoesNotContain(CellTable.Encode([0, 1]), hidden);
+        Assert.Empty(LineSolver.Recoverable(table, counts, hidden.Keys.ToHashSet()));
+        Assert.Equal(SuppressionReason.Primary, hidden[CellTable.Encode([0, CellTable.All])]);
+        Assert.Equal(SuppressionReason.InsideSmallCell, hidden[CellTable.Encode([0, 1])]);
+    }
+
+    [Fact]
+    public void Suppress_ZeroInsideSmallGroup_HiddenAndNotRecoverable()
+    {
+        // One Pacific Islander child, Female: a shown 0 for Pacific Islander Male would give her sex away.
+        var (table, counts) = Additive([4, 2], c => (c[0], c[1]) switch { (0, 0) => 1, (0, 1) => 0, (1, _) => 20, (2, _) => 14, _ => 31 });
+
+        var hidden = CellSuppressor.Suppress(table, counts, 11);
+
+        Assert.Equal(SuppressionReason.InsideSmallCell, hidden[CellTable.Encode([0, 1])]);
+        Assert.Empty(LineSolver.Recoverable(table, counts, hidden.Keys.ToHashSet()));
+    }
+
+    [Fact]
+    public void Suppress_ZeroOutsideSmallCells_Shown()
+    {
+        var (table, counts) = Additive([2, 2], c => (c[0], c[1]) switch { (0, 0) => 30, (0, 1) => 0, _ => 20 });
+
+        Assert.Empty(CellSuppressor.Suppress(table, counts, 11));
     }
 
     [Fact]
@@ -111,7 +132,8 @@ public sealed class CellSuppressorTests
             var hidden = CellSuppressor.Suppress(table, counts, input.minimum);
             var recovered = LineSolver.Recoverable(table, counts, hidden.Keys.ToHashSet());
             var primaryShown = table.Keys.Any(k => counts[k] > 0 && counts[k] < input.minimum && !hidden.ContainsKey(k));
-            return (recovered.Count == 0 && !primaryShown && !hidden.Keys.Any(k => counts[k] == 0))
+            var zerosHiddenOnlyInsideSmallCells = hidden.All(h => counts[h.Key] == 0 == (h.Value == SuppressionReason.InsideSmallCell));
+            return (recovered.Count == 0 && !primaryShown && zerosHiddenOnlyInsideSmallCells)
                 .Label($"sizes {string.Join('x', input.sizes)}, min {input.minimum}: recovered {recovered.Count}, primary shown {primaryShown}");
         });
     }

@@ -13,7 +13,7 @@ namespace ChildShare.Tests.Reporting;
 
 /// <summary>
 /// What a caller learns by differencing two overlapping periods, and what the per-agreement
-/// protections leave of it. Eleven children are active all September; a twelfth only on the 30th.
+/// protections leave of it (exact counts are refused for anything but one calendar month). Eleven children are active all September; a twelfth only on the 30th.
 /// September 1-29 counts 11 and September 1-30 counts 12: both pass a minimum of 11, and their
 /// difference says one child (in that group) was served only on the 30th. Activity summaries are
 /// written directly here, the clearest way to place one child on one day.
@@ -53,11 +53,16 @@ public sealed class DifferencingReportTests : IAsyncLifetime
         await _storage.DisposeAsync();
     }
 
-    private async Task<long?> TotalAsync(DifferencingProtection protection, string to)
+    private Task<ReportResult> RunAsync(DifferencingProtection protection, string from, string to)
     {
         var caller = new Caller(protection.ToString().ToLowerInvariant() + "-org", CallerRoles.Reader, CallerAuthMethod.ApiKey, "k");
-        var result = await _services.GetRequiredService<AggregateReportService>().RunAsync(caller,
-            new Dictionary<string, string?> { ["from"] = "2026-09-01", ["to"] = to, ["groupBy"] = "sex" }, null);
+        return _services.GetRequiredService<AggregateReportService>().RunAsync(caller,
+            new Dictionary<string, string?> { ["from"] = from, ["to"] = to, ["groupBy"] = "sex" }, null);
+    }
+
+    private async Task<long?> TotalAsync(DifferencingProtection protection, string to)
+    {
+        var result = await RunAsync(protection, "2026-09-01", to);
         Assert.Equal(protection.ToString(), result.Page!.Metadata.Suppression.DifferencingProtection);
         return result.Page.Value.Single(r => r.RowType == "total").Children;
     }
@@ -84,14 +89,29 @@ public sealed class DifferencingReportTests : IAsyncLifetime
         Assert.Contains("117,649 cells", result.Errors[0], StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task Report_OverlappingPeriodsWithoutProtection_DifferenceRevealsOneChild()
+    [Theory]
+    [InlineData("2026-09-01", "2026-09-29")]
+    [InlineData("2026-09-02", "2026-09-30")]
+    [InlineData("2026-08-31", "2026-09-30")]
+    [InlineData("2026-09-01", "2026-10-01")]
+    [InlineData("2026-08-01", "2026-09-30")]
+    public async Task Report_ExactCountsOtherThanOneCalendarMonth_RefusedWithReason(string from, string to)
     {
-        var shorter = await TotalAsync(DifferencingProtection.None, "2026-09-29");
-        var longer = await TotalAsync(DifferencingProtection.None, "2026-09-30");
+        // Exact counts of September 1-29 (11) and September 1-30 (12) would tell one child was served only on the 30th.
+        var result = await RunAsync(DifferencingProtection.None, from, to);
 
-        Assert.Equal((11L, 12L), (shorter!.Value, longer!.Value));
-        Assert.Equal(1, longer - shorter);
+        Assert.Equal(ReportStatus.Forbidden, result.Status);
+        Assert.Contains("one whole calendar month at a time", Assert.Single(result.Excluded).Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Report_ExactCountsOneCalendarMonth_ServedAndTheReceiptSaysSo()
+    {
+        var result = await RunAsync(DifferencingProtection.None, "2026-09-01", "2026-09-30");
+
+        Assert.Equal(12, result.Page!.Value.Single(r => r.RowType == "total").Children);
+        Assert.Equal("None", result.Page.Metadata.Suppression.DifferencingProtection);
+        Assert.Contains(result.Page.Metadata.Suppression.Explanation, e => e.Contains("one whole calendar month at a time", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -35,7 +35,7 @@ public sealed class ReportConsistencyTests : IAsyncLifetime
         var district = string.Concat(Enumerable.Range(0, 12).Select(i =>
         {
             var (first, last, dob) = ReportHarness.Child(i);
-            return $"D{i},{first},{last},{dob},F,5,12345,3,Tutoring,Academic,2026-09-01,2026-09-30\n";
+            return $"D{i},{first},{last},{dob},F,5,12345,3,Tutoring,Academic,2026-08-01,2026-09-30\n";
         }));
         await IngestAsync("district", district);
     }
@@ -79,11 +79,12 @@ public sealed class ReportConsistencyTests : IAsyncLifetime
     public async Task Report_ReuploadCorrectsEndDate_CountFollows()
     {
         var (first, last, dob) = ReportHarness.Child(30);
-        await IngestAsync("district", $"D30,{first},{last},{dob},M,5,12345,3,Mentoring,Academic,2026-09-01,2026-09-30\n");
-        var before = await TotalAsync("2026-09-20", "2026-09-30");
+        // Exact counts come one calendar month at a time: the correction moves the service's end out of September.
+        await IngestAsync("district", $"D30,{first},{last},{dob},M,5,12345,3,Mentoring,Academic,2026-08-01,2026-09-30\n");
+        var before = await TotalAsync("2026-09-01", "2026-09-30");
 
-        await IngestAsync("district", $"D30,{first},{last},{dob},M,5,12345,3,Mentoring,Academic,2026-09-01,2026-09-05\n");
-        var after = await TotalAsync("2026-09-20", "2026-09-30");
+        await IngestAsync("district", $"D30,{first},{last},{dob},M,5,12345,3,Mentoring,Academic,2026-08-01,2026-08-05\n");
+        var after = await TotalAsync("2026-09-01", "2026-09-30");
 
         Assert.Equal((13L, 12L), (before!.Value, after!.Value));
     }

@@ -23,7 +23,9 @@ namespace ChildShare.Tests.Reporting;
 /// <item>clinic: children 0 and 60-71 (Checkup); it joins the county agreement on 2026-09-15.</item>
 /// </list>
 /// Child 0 is served by all three providers. Agreements: <c>dsa-county</c> (recipient county-health),
-/// <c>dsa-expired</c> (recipient old-partner, ended 2026-09-30). Today is 2026-10-15.
+/// <c>dsa-expired</c> (recipient old-partner, ended 2026-09-30), <c>dsa-planning</c> (recipient
+/// county-planning, all three providers from the start). Exact counts (protection None), so periods
+/// are calendar months. Today is 2026-10-15.
 /// </summary>
 public sealed class ReportHarness : IAsyncLifetime
 {
@@ -56,6 +58,9 @@ public sealed class ReportHarness : IAsyncLifetime
     public string OutsiderKey { get; private set; } = "";
 
     public string ExpiredKey { get; private set; } = "";
+
+    /// <summary>county-planning's key: every provider, the clinic included, for all of September.</summary>
+    public string PlanningKey { get; private set; } = "";
 
     /// <summary>Every name, local id, birth date and street address (and its match form) the providers sent: none may appear in a log, response or audit.</summary>
     public List<string> Identifiers { get; } = [];
@@ -92,10 +97,12 @@ public sealed class ReportHarness : IAsyncLifetime
             Parties = [new AgreementParty("district"), new AgreementParty("afterschool"), new AgreementParty("clinic", new DateOnly(2026, 9, 15))],
         }, "test");
         await agreements.CreateAsync(AgreementTestData.Aggregate("dsa-expired", "old-partner", "district") with { EndsOn = new DateOnly(2026, 9, 30) }, "test");
+        await agreements.CreateAsync(AgreementTestData.Aggregate("dsa-planning", "county-planning", "district", "afterschool", "clinic"), "test");
         var keys = Services.GetRequiredService<ApiKeyStore>();
         CountyKey = (await keys.IssueAsync("county-health", CallerRoles.Reader, "power-bi", TimeSpan.FromDays(90), "test")).Key;
         OutsiderKey = (await keys.IssueAsync("school-board", CallerRoles.Reader, "power-bi", TimeSpan.FromDays(90), "test")).Key;
         ExpiredKey = (await keys.IssueAsync("old-partner", CallerRoles.Reader, "power-bi", TimeSpan.FromDays(90), "test")).Key;
+        PlanningKey = (await keys.IssueAsync("county-planning", CallerRoles.Reader, "power-bi", TimeSpan.FromDays(90), "test")).Key;
     }
 
     private string Row(string prefix, int i, string program, string type, string start, string end)
