@@ -37,6 +37,9 @@ public sealed class CsvOutputsEndToEndTests : IAsyncLifetime
         "naïve café 中文 🙂",
     ];
 
+    /// <summary>The labels as they land: ingestion turns a line break inside a cell into a space (RowNormalizer), so the reports never see one.</summary>
+    private static readonly string[] Landed = Labels.Select(l => l.Replace('\n', ' ')).ToArray();
+
     private readonly TestStorage _storage = new();
     private ServiceProvider _services = null!;
     private string _countyKey = "";
@@ -108,8 +111,8 @@ public sealed class CsvOutputsEndToEndTests : IAsyncLifetime
         var (columns, csvRows) = ExportChecker.ParseCsv(csv);
 
         Assert.Equal(ReportRowColumns, columns);
-        Assert.Superset(Labels.ToHashSet(), jsonRows.Select(r => r[4]).Where(p => p != "(all)").ToHashSet());
-        Assert.Equal(Labels.Length, jsonRows.Select(r => r[4]).Distinct().Count(p => p != "(all)"));
+        Assert.Superset(Landed.ToHashSet(), jsonRows.Select(r => r[4]).Where(p => p != "(all)").ToHashSet());
+        Assert.Equal(Landed.Length, jsonRows.Select(r => r[4]).Distinct().Count(p => p != "(all)"));
         Assert.Equal(jsonRows.Select(r => r.Select(Spreadsheet.Expected)), csvRows);
         Assert.DoesNotContain(csvRows.SelectMany(r => r), Spreadsheet.RunsAsFormula);
     }
@@ -123,7 +126,7 @@ public sealed class CsvOutputsEndToEndTests : IAsyncLifetime
         var (columns, csvRows) = ExportChecker.ParseCsv(await GetAsync(export.RunAsync, "/api/exports/deidentified", query + "&format=csv"));
 
         Assert.Equal(json.Columns, columns);
-        Assert.Equal(Labels.Order(StringComparer.Ordinal), json.Rows.Select(r => r[columns.IndexOf("program")]).Distinct().Order(StringComparer.Ordinal));
+        Assert.Equal(Landed.Order(StringComparer.Ordinal), json.Rows.Select(r => r[columns.IndexOf("program")]).Distinct().Order(StringComparer.Ordinal));
         Assert.Equal(json.Rows.Select(r => r.Select(Spreadsheet.Expected)), csvRows);
         Assert.DoesNotContain(csvRows.SelectMany(r => r), Spreadsheet.RunsAsFormula);
     }
