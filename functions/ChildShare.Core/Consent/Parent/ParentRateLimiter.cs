@@ -22,7 +22,8 @@ public enum RateDecision
 /// by its instances: <c>parentlinkrate</c>, PK the hour (<c>yyyyMMddHH</c>), RK <c>link|{link id}</c> or
 /// <c>client|{keyed hash of the address}</c>, a <c>Count</c> raised with If-Match (a point read and a
 /// conditional write per key, never a query). The counter stops one past the limit, so a flood writes
-/// nothing more and is audited once per hour. Past hours are never read again.
+/// nothing more and is audited once per hour. Past hours are never read again, so <see cref="PurgeAsync"/>
+/// (the hourly <c>PurgeParentLinkRates</c> timer) deletes them.
 /// </summary>
 public class ParentRateLimiter(ChildShareStorage storage, TimeProvider time)
 {
@@ -66,5 +67,46 @@ public class ParentRateLimiter(ChildShareStorage storage, TimeProvider time)
 
         // So contended that the count could not be raised: refuse rather than let it pass uncounted.
         return RateDecision.Refused;
+    }
+
+    /// <summary>
+    /// Deletes the windows of every hour before the previous one (the previous hour stays, so a clock a
+    /// little behind another instance's never loses a count it still uses). Batches of at most 100
+    /// deletes, one partition each, as entity group transactions require. Returns the rows deleted.
+    /// </summary>
+    public virtual async Task<int> PurgeAsync(CancellationToken cancellationToken = default)
+    {
+        var table = storage.Table(TableNames.ParentLinkRate);
+        var oldestKept = time.GetUtcNow().UtcDateTime.AddHours(-1).ToString("yyyyMMddHH", CultureInfo.InvariantCulture);
+        var deleted = 0;
+        var batch = new List<TableTransactionAction>();
+        try
+        {
+            var rows = table.QueryAsync<TableEntity>(
+                TableClient.CreateQueryFilter($"PartitionKey lt {oldestKept}"), select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken);
+            await foreach (var row in rows.ConfigureAwait(false))
+            {
+                if (batch.Count == 100 || (batch.Count > 0 && batch[0].Entity.PartitionKey != row.PartitionKey))
+                {
+                    deleted += await DeleteAsync(table, batch, cancellationToken).ConfigureAwait(false);
+                }
+
+                batch.Add(new TableTransactionAction(TableTransactionActionType.Delete, row, ETag.All));
+            }
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            return 0; // No page has been opened since the table was provisioned.
+        }
+
+        return batch.Count > 0 ? deleted + await DeleteAsync(table, batch, cancellationToken).ConfigureAwait(false) : deleted;
+    }
+
+    private static async Task<int> DeleteAsync(TableClient table, List<TableTransactionAction> batch, CancellationToken cancellationToken)
+    {
+        var count = batch.Count;
+        await table.SubmitTransactionAsync(batch, cancellationToken).ConfigureAwait(false);
+        batch.Clear();
+        return count;
     }
 }
