@@ -39,11 +39,20 @@ public sealed class ParentPage(ParentPageService pages)
         ArgumentNullException.ThrowIfNull(request);
         string? formToken = null;
         var language = request.Query["lang"].ToString();
-        if (action is ParentPageAction.Revoke or ParentPageAction.Confirm && request.HasFormContentType)
+        // Only the page's own encoding: multipart bodies would be parsed (and spooled to disk) before the token is checked.
+        if (action is ParentPageAction.Revoke or ParentPageAction.Confirm && request.HasFormContentType
+            && request.ContentType!.StartsWith("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase))
         {
-            var form = await request.ReadFormAsync(cancellationToken);
-            formToken = form["form"].ToString();
-            language = form["lang"].ToString() is { Length: > 0 } chosen ? chosen : language;
+            try
+            {
+                var form = await request.ReadFormAsync(cancellationToken);
+                formToken = form["form"].ToString();
+                language = form["lang"].ToString() is { Length: > 0 } chosen ? chosen : language;
+            }
+            catch (Exception ex) when (ex is InvalidDataException or IOException)
+            {
+                // A body the form reader refuses (over its limits, cut short) is a post without a form token: a bad form, audited.
+            }
         }
 
         var response = await pages.HandleAsync(new ParentPageRequest

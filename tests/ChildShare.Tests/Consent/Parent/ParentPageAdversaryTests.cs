@@ -57,4 +57,31 @@ public sealed class ParentPageAdversaryTests(ConsentHarnessFixture fixture) : IC
         // Every refusal is audited: a confirmation that could not be recorded is one.
         Assert.Contains("not-confirmable", await RefusalReasonsAsync(linkId));
     }
+
+    [Theory]
+    // A multipart content type without its boundary: the form cannot be parsed.
+    [InlineData("multipart/form-data", "form=x")]
+    // A field name over the form reader's limit (2048).
+    [InlineData("application/x-www-form-urlencoded", "lang=en&")]
+    public async Task Post_UnreadableFormBody_PlainBadFormPageAuditedNotAnException(string contentType, string body)
+    {
+        var (consent, token, linkId) = await GrantWithLinkAsync();
+        var page = ActivatorUtilities.CreateInstance<ParentPage>(_h.Services);
+        var context = new DefaultHttpContext();
+        context.Request.Method = "POST";
+        context.Request.Scheme = "https";
+        context.Request.Host = new HostString("childshare.example.org");
+        context.Request.Path = $"/api/parent/{token}/revoke";
+        context.Request.Headers["X-Forwarded-For"] = "192.0.2.77";
+        context.Request.ContentType = contentType;
+        context.Request.Body = new MemoryStream(Encoding.UTF8.GetBytes(body.EndsWith('&') ? body + new string('k', 3000) + "=v" : body));
+
+        var result = await page.RevokeAsync(context.Request, token, CancellationToken.None);
+
+        var content = Assert.IsType<ContentResult>(result);
+        Assert.Equal(400, content.StatusCode);
+        Assert.Contains("default-src 'none'", context.Response.Headers.ContentSecurityPolicy.ToString(), StringComparison.Ordinal);
+        Assert.Equal(ConsentStatus.Active, (await _h.Store.GetAsync(consent.Consent.Id))!.Consent.Status);
+        Assert.Contains("bad-form", await RefusalReasonsAsync(linkId));
+    }
 }
