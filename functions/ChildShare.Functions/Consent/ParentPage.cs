@@ -109,13 +109,35 @@ public sealed class ParentPage(ParentPageService pages)
         {
             if (IPEndPoint.TryParse(forwarded, out var endpoint))
             {
-                return endpoint.Address.ToString();
+                return Client(endpoint.Address);
             }
 
             return forwarded.Length <= 64 ? forwarded : forwarded[..64];
         }
 
-        return request.HttpContext.Connection.RemoteIpAddress?.ToString();
+        return request.HttpContext.Connection.RemoteIpAddress is { } peer ? Client(peer) : null;
+    }
+
+    /// <summary>
+    /// One client per IPv6 /64: a device picks any address of its network's prefix at will (privacy
+    /// extensions), so counting whole addresses would let one client rotate past its limit. An IPv4-mapped
+    /// address is its IPv4 address.
+    /// </summary>
+    private static string Client(IPAddress address)
+    {
+        if (address.IsIPv4MappedToIPv6)
+        {
+            return address.MapToIPv4().ToString();
+        }
+
+        if (address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6)
+        {
+            return address.ToString();
+        }
+
+        var bytes = address.GetAddressBytes();
+        Array.Clear(bytes, 8, 8);
+        return new IPAddress(bytes) + "/64";
     }
 
     /// <summary>A form post another site made the browser send: <c>Sec-Fetch-Site</c> says so, or an <c>Origin</c> names another host.</summary>

@@ -84,4 +84,37 @@ public sealed class ParentPageAdversaryTests(ConsentHarnessFixture fixture) : IC
         Assert.Equal(ConsentStatus.Active, (await _h.Store.GetAsync(consent.Consent.Id))!.Consent.Status);
         Assert.Contains("bad-form", await RefusalReasonsAsync(linkId));
     }
+
+    [Fact]
+    public async Task View_ManyAddressesOfOneIpv6Prefix_ShareOneClientLimit()
+    {
+        var limit = _h.Services.GetRequiredService<IOptions<ParentLinkOptions>>().Value.RequestsPerClientPerHour;
+        // One household's /64: a device picks a new address in it whenever it likes (privacy extensions).
+        var prefix = "2001:db8:" + Random.Shared.Next(1, 0xffff).ToString("x") + ":" + Random.Shared.Next(1, 0xffff).ToString("x") + ":";
+        var statuses = new List<int>();
+        for (var i = 0; i < limit + 2; i++)
+        {
+            statuses.Add((await Calls.GetAsync(new string('A', ParentLinkToken.Length), client: prefix + ":" + (i + 1).ToString("x"))).Status);
+        }
+
+        Assert.All(statuses.Take(limit), s => Assert.Equal(404, s));
+        Assert.All(statuses.Skip(limit), s => Assert.Equal(429, s));
+    }
+
+    [Theory]
+    [InlineData("2001:db8:1:2::1", "2001:db8:1:2:ffff:ffff:ffff:fffe")]
+    [InlineData("[2001:db8:1:2::1]:443", "2001:db8:1:2::9")]
+    [InlineData("::ffff:203.0.113.7", "203.0.113.7")]
+    public void ClientAddress_OneIpv6PrefixOrAMappedIpv4_OneClient(string first, string second)
+    {
+        Assert.Equal(ClientOf(first), ClientOf(second));
+        Assert.NotEqual(ClientOf("2001:db8:1:2::1"), ClientOf("2001:db8:1:3::1"));
+    }
+
+    private static string? ClientOf(string forwarded)
+    {
+        var context = new DefaultHttpContext();
+        context.Request.Headers["X-Forwarded-For"] = forwarded;
+        return ParentPage.ClientAddress(context.Request);
+    }
 }
