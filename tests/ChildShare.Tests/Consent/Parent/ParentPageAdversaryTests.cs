@@ -111,6 +111,30 @@ public sealed class ParentPageAdversaryTests(ConsentHarnessFixture fixture) : IC
         Assert.NotEqual(ClientOf("2001:db8:1:2::1"), ClientOf("2001:db8:1:3::1"));
     }
 
+    [Fact]
+    public async Task View_AuditUnavailable_Plain503PageShowsNothing()
+    {
+        // Held on review (no fix needed): covered here because no other test exercised the outage path.
+        var (_, token, _) = await GrantWithLinkAsync();
+        var outage = new OutageAudit(_h.Services.GetRequiredService<ChildShareStorage>(), _h.Time);
+        var pages = ActivatorUtilities.CreateInstance<ParentPageService>(_h.Services, (AuditLog)outage);
+
+        var answer = await pages.HandleAsync(new ParentPageRequest { Token = token, PagePath = "/api/parent/" + token, ClientAddress = "192.0.2.78" });
+        var tampered = await pages.HandleAsync(new ParentPageRequest { Token = new string('A', ParentLinkToken.Length), PagePath = "/x", ClientAddress = "192.0.2.79" });
+
+        Assert.Equal(503, answer.Status);
+        Assert.Equal(503, tampered.Status);
+        Assert.Equal(answer.Html.Replace(answer.Nonce, "", StringComparison.Ordinal), tampered.Html.Replace(tampered.Nonce, "", StringComparison.Ordinal));
+        Assert.DoesNotContain("Coordinate", answer.Html, StringComparison.Ordinal);
+    }
+
+    private sealed class OutageAudit(ChildShareStorage storage, TimeProvider time)
+        : AuditLog(storage, time, Microsoft.Extensions.Logging.Abstractions.NullLogger<AuditLog>.Instance)
+    {
+        public override Task<(string PartitionKey, string RowKey)> AppendAsync(AuditEntry entry, CancellationToken cancellationToken = default) =>
+            throw new AuditUnavailableException(new InvalidOperationException("audit table down"));
+    }
+
     private static string? ClientOf(string forwarded)
     {
         var context = new DefaultHttpContext();
