@@ -39,11 +39,20 @@ public sealed class ParentPage(ParentPageService pages)
         ArgumentNullException.ThrowIfNull(request);
         string? formToken = null;
         var language = request.Query["lang"].ToString();
-        if (action is ParentPageAction.Revoke or ParentPageAction.Confirm && request.HasFormContentType)
+        // Only the page's own encoding: multipart bodies would be parsed (and spooled to disk) before the token is checked.
+        if (action is ParentPageAction.Revoke or ParentPageAction.Confirm && request.HasFormContentType
+            && request.ContentType!.StartsWith("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase))
         {
-            var form = await request.ReadFormAsync(cancellationToken);
-            formToken = form["form"].ToString();
-            language = form["lang"].ToString() is { Length: > 0 } chosen ? chosen : language;
+            try
+            {
+                var form = await request.ReadFormAsync(cancellationToken);
+                formToken = form["form"].ToString();
+                language = form["lang"].ToString() is { Length: > 0 } chosen ? chosen : language;
+            }
+            catch (Exception ex) when (ex is InvalidDataException or IOException)
+            {
+                // A body the form reader refuses (over its limits, cut short) is a post without a form token: a bad form, audited.
+            }
         }
 
         var response = await pages.HandleAsync(new ParentPageRequest
@@ -100,13 +109,35 @@ public sealed class ParentPage(ParentPageService pages)
         {
             if (IPEndPoint.TryParse(forwarded, out var endpoint))
             {
-                return endpoint.Address.ToString();
+                return Client(endpoint.Address);
             }
 
             return forwarded.Length <= 64 ? forwarded : forwarded[..64];
         }
 
-        return request.HttpContext.Connection.RemoteIpAddress?.ToString();
+        return request.HttpContext.Connection.RemoteIpAddress is { } peer ? Client(peer) : null;
+    }
+
+    /// <summary>
+    /// One client per IPv6 /64: a device picks any address of its network's prefix at will (privacy
+    /// extensions), so counting whole addresses would let one client rotate past its limit. An IPv4-mapped
+    /// address is its IPv4 address.
+    /// </summary>
+    private static string Client(IPAddress address)
+    {
+        if (address.IsIPv4MappedToIPv6)
+        {
+            return address.MapToIPv4().ToString();
+        }
+
+        if (address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6)
+        {
+            return address.ToString();
+        }
+
+        var bytes = address.GetAddressBytes();
+        Array.Clear(bytes, 8, 8);
+        return new IPAddress(bytes) + "/64";
     }
 
     /// <summary>A form post another site made the browser send: <c>Sec-Fetch-Site</c> says so, or an <c>Origin</c> names another host.</summary>

@@ -176,7 +176,8 @@ public sealed partial class ParentPageService(
                 }
                 catch (ConsentConflictException)
                 {
-                    // Revoked or expired meanwhile: the page shows how it stands.
+                    // Revoked or expired meanwhile: the page shows how it stands, and the audit records the refusal.
+                    await AuditRefusalAsync("not-confirmable", link.LinkId, link.ConsentId, cancellationToken).ConfigureAwait(false);
                 }
             }
 
