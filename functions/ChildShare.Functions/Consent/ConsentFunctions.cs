@@ -19,8 +19,8 @@ public sealed record RevocationRequest(string Reason);
 public sealed record ConsentSearchRequest(string Child, string? Provider = null);
 
 /// <summary>
-/// The consent API (see Core/Consent/CONSENT.md). Anonymous at the Functions level; every function
-/// resolves the caller first (401 without one). A child's local id only ever travels in a POST
+/// The consent API (see Core/Consent/CONSENT.md). Anonymous at the Functions level; the HTTP pipeline
+/// resolves the caller before any of these runs (401 without one). A child's local id only ever travels in a POST
 /// body, never in a URL, so it stays out of access logs, proxies and browser history.
 /// Responses carry the consent's ETag; a renewal honours If-Match. Every read and every change is
 /// audited by the services before anything is released or changed (503 when the audit is down).
