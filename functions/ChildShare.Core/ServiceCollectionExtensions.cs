@@ -1,5 +1,8 @@
+using Azure.Core;
 using Azure.Identity;
 using Azure.Security.KeyVault.Secrets;
+using ChildShare.Core.Agreements;
+using ChildShare.Core.Audit;
 using ChildShare.Core.Callers;
 using ChildShare.Core.Deidentification;
 using ChildShare.Core.Consent;
@@ -31,15 +34,17 @@ public static class ServiceCollectionExtensions
             .ValidateOnStart();
         services.AddOptions<LinkageOptions>().BindConfiguration(LinkageOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
 
+        // One credential for the app's storage and Key Vault clients: DefaultAzureCredential caches its tokens, so it is built once.
+        services.TryAddSingleton<TokenCredential>(_ => new DefaultAzureCredential());
         services.TryAddSingleton(sp =>
         {
-            var (tables, blobs) = StorageClientFactory.Create(configuration);
+            var (tables, blobs) = StorageClientFactory.Create(configuration, credential: sp.GetRequiredService<TokenCredential>());
             return new ChildShareStorage(tables, blobs, sp.GetRequiredService<IOptions<StorageOptions>>());
         });
 
         services.TryAddSingleton<ISecretSource>(sp =>
             new KeyVaultSecretSource(new SecretClient(new Uri(sp.GetRequiredService<IOptions<PseudonymizationOptions>>().Value.KeyVaultUri),
-                new DefaultAzureCredential())));
+                sp.GetRequiredService<TokenCredential>())));
         services.TryAddSingleton<IPseudonymKeyProvider>(sp =>
             sp.GetRequiredService<IOptions<PseudonymizationOptions>>().Value.KeySource == PseudonymKeySource.KeyVault
                 ? ActivatorUtilities.CreateInstance<KeyVaultKeyProvider>(sp)
@@ -66,6 +71,9 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton(new AppServiceAuthentication(configuration));
         services.TryAddSingleton<UploadHistoryService>();
         services.TryAddSingleton<HealthCheck>();
+        services.AddChildShareAudit();
+        services.AddChildShareCallers();
+        services.AddChildShareAgreements();
         services.AddChildShareReporting();
         services.AddChildShareDeidentification();
         services.AddChildShareConsent();

@@ -1,5 +1,6 @@
 using System.Reflection;
 using ChildShare.Functions.Hosting;
+using ChildShare.Functions.Http;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.Abstractions;
@@ -15,7 +16,11 @@ namespace ChildShare.Cli.Serve;
 /// </summary>
 public static class FunctionInvoker
 {
-    /// <summary>Runs an HTTP function for a request and executes its <see cref="IActionResult"/> as the worker's ASP.NET Core integration does.</summary>
+    /// <summary>
+    /// Runs an HTTP function for a request through <see cref="HttpPipeline"/> (the caller resolved, failures
+    /// mapped to problems, as the app's middleware does) and executes the resulting <see cref="IActionResult"/>
+    /// as the worker's ASP.NET Core integration does.
+    /// </summary>
     public static async Task InvokeAsync(HttpFunction function, HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(function);
@@ -27,8 +32,10 @@ public static class FunctionInvoker
             var t when t == typeof(CancellationToken) => context.RequestAborted,
             _ => routeValues.FirstOrDefault(v => string.Equals(v.Key, p.Name, StringComparison.OrdinalIgnoreCase)).Value?.ToString(),
         }).ToArray();
-        var result = await RunAsync(function.Class, function.Method, context.RequestServices, arguments);
-        if (result is IActionResult action && !context.RequestAborted.IsCancellationRequested)
+        var pipeline = context.RequestServices.GetRequiredService<HttpPipeline>();
+        var action = await pipeline.RunAsync(function.Name, context,
+            async () => await RunAsync(function.Class, function.Method, context.RequestServices, arguments) as IActionResult);
+        if (!context.RequestAborted.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
         {
             await action.ExecuteResultAsync(new ActionContext(context, context.GetRouteData(), new ActionDescriptor()));
         }

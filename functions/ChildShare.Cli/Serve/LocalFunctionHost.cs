@@ -1,6 +1,7 @@
 using System.Net;
 using ChildShare.Core;
 using ChildShare.Functions.Hosting;
+using ChildShare.Functions.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -32,8 +33,9 @@ public sealed record LocalHostOptions
 /// which is what the worker's ASP.NET Core integration (<c>ConfigureFunctionsWebApplication</c>,
 /// which calls <c>AddMvc</c>) does, so status codes, headers, content types and bodies are the app's.
 /// Blob-triggered functions are fed by <see cref="UploadPoller"/> and timer functions by
-/// <see cref="TimerScheduler"/>. An unknown route is a 404 with no body, and an exception a 500 with
-/// no body, as from the Functions host.
+/// <see cref="TimerScheduler"/>. Every HTTP function runs through the app's <see cref="HttpPipeline"/>
+/// (caller, problems, a 500 problem with a trace id for an unexpected exception). An unknown route is a
+/// 404 with no body, as from the Functions host; an exception while the result is written, a bare 500.
 /// </summary>
 public static partial class LocalFunctionHost
 {
@@ -56,6 +58,7 @@ public static partial class LocalFunctionHost
         builder.Services.AddMvc();
         configure?.Invoke(builder.Services);
         builder.Services.AddChildShareCore(builder.Configuration);
+        builder.Services.AddChildShareHttpPipeline();
         builder.Services.AddSingleton(options);
         builder.Services.AddHostedService<UploadPoller>();
         builder.Services.AddHostedService<TimerScheduler>();
@@ -89,7 +92,7 @@ public static partial class LocalFunctionHost
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !context.RequestAborted.IsCancellationRequested)
         {
-            // The exception's message could quote data: only its type is logged, and the caller gets a bare 500 as from the Functions host.
+            // Only what the pipeline could not catch (writing the result): the message could quote data, so only the type is logged.
             LogFunctionFailed(logger, function.Name, ex.GetType().Name);
             if (!context.Response.HasStarted)
             {

@@ -1,4 +1,4 @@
-using ChildShare.Core.Ingestion;
+using ChildShare.Core.Organizations;
 using ChildShare.Core.Reporting;
 
 namespace ChildShare.Core.Agreements;
@@ -28,7 +28,7 @@ public static class AgreementValidator
 
         foreach (var party in agreement.Parties)
         {
-            if (!ProviderRegistry.IsValidId(party.ProviderId))
+            if (!OrganizationIds.IsValid(party.ProviderId))
             {
                 errors.Add($"Party '{party.ProviderId}' is not a valid provider id.");
             }
@@ -44,7 +44,7 @@ public static class AgreementValidator
             errors.Add("An agreement names at least one recipient organization.");
         }
 
-        foreach (var recipient in agreement.Recipients.Where(r => !ProviderRegistry.IsValidId(r)))
+        foreach (var recipient in agreement.Recipients.Where(r => !OrganizationIds.IsValid(r)))
         {
             errors.Add($"Recipient '{recipient}' is not a valid organization id.");
         }
@@ -93,5 +93,5 @@ public static class AgreementValidator
         return errors;
     }
 
-    public static bool IsValidId(string id) => ProviderRegistry.IsValidId(id);
+    public static bool IsValidId(string id) => OrganizationIds.IsValid(id);
 }

@@ -3,7 +3,7 @@ using System.Text;
 using Azure;
 using Azure.Data.Tables;
 using ChildShare.Core.Audit;
-using ChildShare.Core.Ingestion;
+using ChildShare.Core.Organizations;
 using ChildShare.Core.Storage;
 
 namespace ChildShare.Core.Callers;
@@ -30,7 +30,7 @@ public class ApiKeyStore(ChildShareStorage storage, AuditLog audit, TimeProvider
     public async Task<IssuedApiKey> IssueAsync(string organizationId, string role, string label, TimeSpan lifetime, string actor,
         CancellationToken cancellationToken = default)
     {
-        if (!ProviderRegistry.IsValidId(organizationId))
+        if (!OrganizationIds.IsValid(organizationId))
         {
             throw new ArgumentException("An organization id is 2 to 63 lowercase letters, digits and dashes.", nameof(organizationId));
         }

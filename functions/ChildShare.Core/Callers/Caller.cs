@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using ChildShare.Core.Organizations;
 
 namespace ChildShare.Core.Callers;
 
@@ -38,7 +39,7 @@ public sealed record Caller(string OrganizationId, string Role, CallerAuthMethod
     /// </summary>
     public static Caller OperatorFor(string organizationId, string operatorName)
     {
-        if (!Ingestion.ProviderRegistry.IsValidId(organizationId))
+        if (!OrganizationIds.IsValid(organizationId))
         {
             throw new ArgumentException("An organization id is 2 to 63 lowercase letters, digits and dashes.", nameof(organizationId));
         }

@@ -1,6 +1,6 @@
 using Azure.Data.Tables;
 using ChildShare.Core.Audit;
-using ChildShare.Core.Ingestion;
+using ChildShare.Core.Organizations;
 using ChildShare.Core.Storage;
 
 namespace ChildShare.Core.Callers;
@@ -37,7 +37,7 @@ public class PrincipalDirectory(ChildShareStorage storage, AuditLog audit, TimeP
     public async Task<PrincipalMapping> MapAsync(string tenantId, string objectId, string organizationId, string role, string actor,
         CancellationToken cancellationToken = default)
     {
-        if (!ProviderRegistry.IsValidId(organizationId))
+        if (!OrganizationIds.IsValid(organizationId))
         {
             throw new ArgumentException("An organization id is 2 to 63 lowercase letters, digits and dashes.", nameof(organizationId));
         }

@@ -2,6 +2,7 @@ using System.Globalization;
 using Azure;
 using Azure.Data.Tables;
 using ChildShare.Core.Storage;
+using ChildShare.Core.Organizations;
 
 namespace ChildShare.Core.Ingestion;
 
@@ -22,8 +23,7 @@ public class ProviderRegistry(ChildShareStorage storage)
     private TableClient Table => storage.Table(TableNames.Providers);
 
     /// <summary>Provider ids are folder names and table keys: lowercase letters, digits and dashes.</summary>
-    public static bool IsValidId(string id) =>
-        id.Length is >= 2 and <= 63 && id.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-') && id[0] != '-';
+    public static bool IsValidId(string id) => OrganizationIds.IsValid(id);
 
     public virtual async Task RegisterAsync(string id, string displayName, string kind, CancellationToken cancellationToken = default)
     {

@@ -16,7 +16,9 @@ public static class StorageClientFactory
 {
     /// <param name="configuration">Where <c>ChildShareStorage</c> is read.</param>
     /// <param name="tableOptions">Client options for the tables (a benchmark adds a request counter to the pipeline).</param>
-    public static (TableServiceClient Tables, BlobServiceClient Blobs) Create(IConfiguration configuration, TableClientOptions? tableOptions = null)
+    /// <param name="credential">The app's one credential for identity-based settings without a <c>__clientId</c> (a new DefaultAzureCredential when null).</param>
+    public static (TableServiceClient Tables, BlobServiceClient Blobs) Create(IConfiguration configuration, TableClientOptions? tableOptions = null,
+        TokenCredential? credential = null)
     {
         var connectionString = configuration[StorageOptions.ConnectionName];
         if (!string.IsNullOrWhiteSpace(connectionString))
@@ -33,9 +35,9 @@ public static class StorageClientFactory
                 $"Set {StorageOptions.ConnectionName} to a connection string, or set {StorageOptions.ConnectionName}__blobServiceUri and __tableServiceUri.");
         }
 
-        TokenCredential credential = section["clientId"] is { Length: > 0 } clientId
+        TokenCredential identity = section["clientId"] is { Length: > 0 } clientId
             ? new ManagedIdentityCredential(ManagedIdentityId.FromUserAssignedClientId(clientId))
-            : new DefaultAzureCredential();
-        return (new TableServiceClient(new Uri(tableUri), credential, tableOptions), new BlobServiceClient(new Uri(blobUri), credential));
+            : credential ?? new DefaultAzureCredential();
+        return (new TableServiceClient(new Uri(tableUri), identity, tableOptions), new BlobServiceClient(new Uri(blobUri), identity));
     }
 }

@@ -19,13 +19,13 @@ public sealed record RevocationRequest(string Reason);
 public sealed record ConsentSearchRequest(string Child, string? Provider = null);
 
 /// <summary>
-/// The consent API (see Core/Consent/CONSENT.md). Anonymous at the Functions level; every function
-/// resolves the caller first (401 without one). A child's local id only ever travels in a POST
+/// The consent API (see Core/Consent/CONSENT.md). Anonymous at the Functions level; the HTTP pipeline
+/// resolves the caller before any of these runs (401 without one). A child's local id only ever travels in a POST
 /// body, never in a URL, so it stays out of access logs, proxies and browser history.
 /// Responses carry the consent's ETag; a renewal honours If-Match. Every read and every change is
 /// audited by the services before anything is released or changed (503 when the audit is down).
 /// </summary>
-public sealed class ConsentFunctions(CallerResolver callers, ConsentService consents, OwnerAuthorizationService authorizations, ParentLinkService links)
+public sealed class ConsentFunctions(ConsentService consents, OwnerAuthorizationService authorizations, ParentLinkService links)
 {
     public static JsonSerializerOptions Json => JsonBodies.Options;
 
@@ -33,70 +33,40 @@ public sealed class ConsentFunctions(CallerResolver callers, ConsentService cons
     public async Task<IActionResult> RecordAsync(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "consents")] HttpRequest request, CancellationToken cancellationToken)
     {
-        var (caller, refusal) = await HttpCallers.ResolveAsync(callers, request, cancellationToken);
-        if (caller is null)
-        {
-            return refusal!;
-        }
-
-        var (draft, invalid) = await JsonBodies.ReadAsync<ConsentDraft>(request, cancellationToken);
-        return draft is null ? invalid! : await Problems.GuardAsync(async () =>
-        {
-            var recorded = await consents.RecordAsync(caller, draft, cancellationToken);
-            return Respond(request, StatusCodes.Status201Created, recorded, $"/api/consents/{recorded.Consent.Id}",
-                await ParentLinkAsync(caller, recorded.Consent.Id, cancellationToken));
-        });
+        var caller = HttpPipeline.CallerOf(request);
+        var recorded = await consents.RecordAsync(caller, await JsonBodies.ReadAsync<ConsentDraft>(request, cancellationToken), cancellationToken);
+        return Respond(request, StatusCodes.Status201Created, recorded, $"/api/consents/{recorded.Consent.Id}",
+            await ParentLinkAsync(caller, recorded.Consent.Id, cancellationToken));
     }
 
     [Function("GetConsent")]
     public async Task<IActionResult> GetAsync(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "consents/{id:length(32)}")] HttpRequest request, string id, CancellationToken cancellationToken)
-    {
-        var (caller, refusal) = await HttpCallers.ResolveAsync(callers, request, cancellationToken);
-        if (caller is null)
-        {
-            return refusal!;
-        }
-
-        return await Problems.GuardAsync(async () => await consents.GetAsync(ConsentActor.Of(caller), id, cancellationToken) is { } found
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "consents/{id:length(32)}")] HttpRequest request, string id, CancellationToken cancellationToken) =>
+        await consents.GetAsync(ConsentActor.Of(HttpPipeline.CallerOf(request)), id, cancellationToken) is { } found
             ? Respond(request, StatusCodes.Status200OK, found)
-            : Problems.NotFound("No consent with this id is visible to your organization."));
-    }
+            : Problems.NotFound("No consent with this id is visible to your organization.");
 
     [Function("RevokeConsent")]
     public async Task<IActionResult> RevokeAsync(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "consents/{id}/revoke")] HttpRequest request, string id, CancellationToken cancellationToken)
     {
-        var (caller, refusal) = await HttpCallers.ResolveAsync(callers, request, cancellationToken);
-        if (caller is null)
-        {
-            return refusal!;
-        }
-
-        var (body, invalid) = await JsonBodies.ReadAsync<RevocationRequest>(request, cancellationToken);
-        return body is null ? invalid! : await Problems.GuardAsync(async () =>
-            await consents.RevokeAsync(ConsentActor.Of(caller), id, body.Reason ?? "", cancellationToken) is { } revoked
-                ? Respond(request, StatusCodes.Status200OK, revoked)
-                : Problems.NotFound("No consent has this id."));
+        var caller = HttpPipeline.CallerOf(request);
+        var body = await JsonBodies.ReadAsync<RevocationRequest>(request, cancellationToken);
+        return await consents.RevokeAsync(ConsentActor.Of(caller), id, body.Reason ?? "", cancellationToken) is { } revoked
+            ? Respond(request, StatusCodes.Status200OK, revoked)
+            : Problems.NotFound("No consent has this id.");
     }
 
     [Function("RenewConsent")]
     public async Task<IActionResult> RenewAsync(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "consents/{id}/renew")] HttpRequest request, string id, CancellationToken cancellationToken)
     {
-        var (caller, refusal) = await HttpCallers.ResolveAsync(callers, request, cancellationToken);
-        if (caller is null)
-        {
-            return refusal!;
-        }
-
-        var (body, invalid) = await JsonBodies.ReadAsync<ConsentRenewal>(request, cancellationToken);
+        var caller = HttpPipeline.CallerOf(request);
+        var body = await JsonBodies.ReadAsync<ConsentRenewal>(request, cancellationToken);
         var ifMatch = request.Headers.IfMatch.ToString();
-        return body is null ? invalid! : await Problems.GuardAsync(async () =>
-            await consents.RenewAsync(caller, id, body, string.IsNullOrEmpty(ifMatch) ? null : ifMatch, cancellationToken) is { } renewed
-                ? Respond(request, StatusCodes.Status201Created, renewed, $"/api/consents/{renewed.Consent.Id}",
-                    await ParentLinkAsync(caller, renewed.Consent.Id, cancellationToken))
-                : Problems.NotFound("No consent has this id."));
+        return await consents.RenewAsync(caller, id, body, string.IsNullOrEmpty(ifMatch) ? null : ifMatch, cancellationToken) is { } renewed
+            ? Respond(request, StatusCodes.Status201Created, renewed, $"/api/consents/{renewed.Consent.Id}", await ParentLinkAsync(caller, renewed.Consent.Id, cancellationToken))
+            : Problems.NotFound("No consent has this id.");
     }
 
     /// <summary>
@@ -105,87 +75,50 @@ public sealed class ConsentFunctions(CallerResolver callers, ConsentService cons
     /// </summary>
     [Function("ReviewConsentAuthorization")]
     public async Task<IActionResult> ReviewAuthorizationAsync(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "consents/{id}/authorizations")] HttpRequest request, string id, CancellationToken cancellationToken)
-    {
-        var (caller, refusal) = await HttpCallers.ResolveAsync(callers, request, cancellationToken);
-        if (caller is null)
-        {
-            return refusal!;
-        }
-
-        return await Problems.GuardAsync(async () => await authorizations.ReviewAsync(caller, id, cancellationToken) is { } review
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "consents/{id}/authorizations")] HttpRequest request, string id, CancellationToken cancellationToken) =>
+        await authorizations.ReviewAsync(HttpPipeline.CallerOf(request), id, cancellationToken) is { } review
             ? Ok(review)
-            : Problems.NotFound("No consent with this id names your organization as a source."));
-    }
+            : Problems.NotFound("No consent with this id names your organization as a source.");
 
     /// <summary><c>POST /api/consents/{id}/authorizations</c> with <c>{"decision": "approve" | "decline" | "withdraw", "note"?}</c>: a source's decision for its own data.</summary>
     [Function("DecideConsentAuthorization")]
     public async Task<IActionResult> DecideAuthorizationAsync(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "consents/{id}/authorizations")] HttpRequest request, string id, CancellationToken cancellationToken)
     {
-        var (caller, refusal) = await HttpCallers.ResolveAsync(callers, request, cancellationToken);
-        if (caller is null)
-        {
-            return refusal!;
-        }
-
-        var (body, invalid) = await JsonBodies.ReadAsync<OwnerAuthorizationRequest>(request, cancellationToken);
-        return body is null ? invalid! : await Problems.GuardAsync(async () =>
-            await authorizations.DecideAsync(caller, id, body, cancellationToken) is { } decided
-                ? Respond(request, StatusCodes.Status200OK, decided)
-                : Problems.NotFound("No consent with this id is visible to your organization."));
+        var caller = HttpPipeline.CallerOf(request);
+        var body = await JsonBodies.ReadAsync<OwnerAuthorizationRequest>(request, cancellationToken);
+        return await authorizations.DecideAsync(caller, id, body, cancellationToken) is { } decided
+            ? Respond(request, StatusCodes.Status200OK, decided)
+            : Problems.NotFound("No consent with this id is visible to your organization.");
     }
 
     /// <summary><c>GET /api/consents/awaiting-authorization</c>: the active consents naming the caller as a source that it has not answered.</summary>
     [Function("ListConsentsAwaitingAuthorization")]
     public async Task<IActionResult> AwaitingAuthorizationAsync(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "consents/awaiting-authorization")] HttpRequest request, CancellationToken cancellationToken)
-    {
-        var (caller, refusal) = await HttpCallers.ResolveAsync(callers, request, cancellationToken);
-        if (caller is null)
-        {
-            return refusal!;
-        }
-
-        return await Problems.GuardAsync(async () => Ok(new { value = (await authorizations.AwaitingAsync(caller, cancellationToken)).Select(ConsentView.From) }));
-    }
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "consents/awaiting-authorization")] HttpRequest request, CancellationToken cancellationToken) =>
+        Ok(new { value = (await authorizations.AwaitingAsync(HttpPipeline.CallerOf(request), cancellationToken)).Select(ConsentView.From) });
 
     [Function("SearchConsents")]
     public async Task<IActionResult> SearchAsync(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "consents/search")] HttpRequest request, CancellationToken cancellationToken)
     {
-        var (caller, refusal) = await HttpCallers.ResolveAsync(callers, request, cancellationToken);
-        if (caller is null)
-        {
-            return refusal!;
-        }
-
-        var (body, invalid) = await JsonBodies.ReadAsync<ConsentSearchRequest>(request, cancellationToken);
-        if (body is null)
-        {
-            return invalid!;
-        }
-
+        var caller = HttpPipeline.CallerOf(request);
+        var body = await JsonBodies.ReadAsync<ConsentSearchRequest>(request, cancellationToken);
         if (string.IsNullOrWhiteSpace(body.Child))
         {
             return Problems.BadRequest("child is the local id of the child (yours, or the named provider's for an Admin).");
         }
 
-        return await Problems.GuardAsync(async () => await consents.ForChildAsync(caller, body.Provider, body.Child, cancellationToken) is { } found
+        return await consents.ForChildAsync(caller, body.Provider, body.Child, cancellationToken) is { } found
             ? Ok(new { value = found.Select(ConsentView.From) })
-            : Problems.NotFound("Your organization has no record of this child."));
+            : Problems.NotFound("Your organization has no record of this child.");
     }
 
     [Function("ListExpiringConsents")]
     public async Task<IActionResult> ExpiringAsync(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "consents/expiring")] HttpRequest request, CancellationToken cancellationToken)
     {
-        var (caller, refusal) = await HttpCallers.ResolveAsync(callers, request, cancellationToken);
-        if (caller is null)
-        {
-            return refusal!;
-        }
-
+        var caller = HttpPipeline.CallerOf(request);
         int? days = null;
         if (request.Query["days"].ToString() is { Length: > 0 } text)
         {
@@ -198,8 +131,7 @@ public sealed class ConsentFunctions(CallerResolver callers, ConsentService cons
         }
 
         var organization = request.Query["organization"].ToString();
-        return await Problems.GuardAsync(async () =>
-            Ok(new { value = (await consents.ListExpiringAsync(ConsentActor.Of(caller), organization, days, cancellationToken)).Select(ConsentView.From) }));
+        return Ok(new { value = (await consents.ListExpiringAsync(ConsentActor.Of(caller), organization, days, cancellationToken)).Select(ConsentView.From) });
     }
 
     private static ContentResult Ok(object body) =>

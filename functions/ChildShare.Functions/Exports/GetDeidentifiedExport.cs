@@ -1,6 +1,4 @@
 using System.Text.Json;
-using ChildShare.Core.Audit;
-using ChildShare.Core.Callers;
 using ChildShare.Core.Deidentification;
 using ChildShare.Core.Reporting;
 using ChildShare.Functions.Http;
@@ -17,7 +15,7 @@ namespace ChildShare.Functions.Exports;
 /// the exports container and answered with a short-lived read link. Anonymous at the Functions
 /// level; the caller check refuses any request without a caller with a 401 problem.
 /// </summary>
-public sealed class GetDeidentifiedExport(CallerResolver callers, DeidentifiedExportService exports)
+public sealed class GetDeidentifiedExport(DeidentifiedExportService exports)
 {
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -26,22 +24,7 @@ public sealed class GetDeidentifiedExport(CallerResolver callers, DeidentifiedEx
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "exports/deidentified")] HttpRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var (caller, refusal) = await HttpCallers.ResolveAsync(callers, request, cancellationToken);
-        if (caller is null)
-        {
-            return refusal!;
-        }
-
-        var parameters = HttpCallers.QueryParameters(request);
-        ExportResult result;
-        try
-        {
-            result = await exports.RunAsync(caller, parameters, request.Headers.Accept.ToString(), cancellationToken);
-        }
-        catch (AuditUnavailableException)
-        {
-            return Problems.AuditUnavailable();
-        }
+        var result = await exports.RunAsync(HttpPipeline.CallerOf(request), HttpCallers.QueryParameters(request), request.Headers.Accept.ToString(), cancellationToken);
 
         return result.Status switch
         {

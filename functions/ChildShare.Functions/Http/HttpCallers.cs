@@ -7,10 +7,10 @@ using Microsoft.AspNetCore.Mvc;
 namespace ChildShare.Functions.Http;
 
 /// <summary>
-/// Reads a request's credentials and resolves its caller. HTTP triggers are anonymous at the
+/// Reads a request's credentials, query and paging links. HTTP triggers are anonymous at the
 /// Functions level (and App Service Authentication lets unauthenticated requests through) so Power BI
-/// can call them with an API key alone; this check refuses every request without a caller (401)
-/// before anything else runs.
+/// can call them with an API key alone; <see cref="HttpPipeline"/> resolves the caller from
+/// <see cref="CredentialsOf"/> and refuses every request without one (401) before the function runs.
 /// </summary>
 public static class HttpCallers
 {
@@ -32,24 +32,6 @@ public static class HttpCallers
         ArgumentNullException.ThrowIfNull(request);
         return request.Query.GroupBy(q => q.Key, StringComparer.OrdinalIgnoreCase)
             .ToDictionary(g => g.Key, g => (string?)string.Join(',', g.SelectMany(q => q.Value).Where(v => !string.IsNullOrEmpty(v))), StringComparer.OrdinalIgnoreCase);
-    }
-
-    /// <summary>The caller, or the 401 problem to return (with the Entra ID challenge when sign-in is on).</summary>
-    public static async Task<(Caller? Caller, IActionResult? Refusal)> ResolveAsync(CallerResolver resolver, HttpRequest request, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(resolver);
-        var result = await resolver.ResolveAsync(CredentialsOf(request), cancellationToken);
-        if (result.Caller is { } caller)
-        {
-            return (caller, null);
-        }
-
-        if (resolver.Challenge is { } challenge)
-        {
-            request.HttpContext.Response.Headers.WWWAuthenticate = challenge;
-        }
-
-        return (null, Problems.Unauthorized(result.Failure ?? "Authentication is required."));
     }
 
     /// <summary>The next page's absolute URL: the same query with <c>$skip</c> moved on, and never the API key.</summary>

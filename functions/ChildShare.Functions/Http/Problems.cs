@@ -1,6 +1,3 @@
-using ChildShare.Core.Agreements;
-using ChildShare.Core.Audit;
-using ChildShare.Core.Consent;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 
@@ -41,41 +38,8 @@ public static class Problems
     public static ObjectResult AuditUnavailable() =>
         Create(StatusCodes.Status503ServiceUnavailable, "Audit unavailable", "The audit could not record the request, so nothing was released or changed. Try again later.");
 
-    /// <summary>
-    /// Runs a function's service call and maps the exceptions the services use for a caller's mistakes
-    /// and for refusals to their problems: invalid (400), not permitted (403), conflict (409), stale
-    /// If-Match (412), audit outage (503, nothing released or changed). Their messages name no child data.
-    /// </summary>
-    public static async Task<IActionResult> GuardAsync(Func<Task<IActionResult>> call)
-    {
-        ArgumentNullException.ThrowIfNull(call);
-        try
-        {
-            return await call();
-        }
-        catch (ConsentValidationException ex)
-        {
-            return BadRequest(ex.Message, new Dictionary<string, object?> { ["errors"] = ex.Errors });
-        }
-        catch (AgreementValidationException ex)
-        {
-            return BadRequest(ex.Message, new Dictionary<string, object?> { ["errors"] = ex.Errors });
-        }
-        catch (ConsentForbiddenException ex)
-        {
-            return Forbidden(ex.Message);
-        }
-        catch (ConsentConflictException ex)
-        {
-            return Create(StatusCodes.Status409Conflict, "Conflict", ex.Message);
-        }
-        catch (ConsentPreconditionException ex)
-        {
-            return Create(StatusCodes.Status412PreconditionFailed, "Precondition failed", ex.Message);
-        }
-        catch (AuditUnavailableException)
-        {
-            return AuditUnavailable();
-        }
-    }
+    /// <summary>An unexpected failure: nothing of the exception, only the trace id to quote when reporting it.</summary>
+    public static ObjectResult InternalError(string traceId) =>
+        Create(StatusCodes.Status500InternalServerError, "Internal error", "The request failed. Quote the trace id when reporting it.",
+            new Dictionary<string, object?> { ["traceId"] = traceId });
 }

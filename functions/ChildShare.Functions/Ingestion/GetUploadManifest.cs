@@ -1,4 +1,3 @@
-using ChildShare.Core.Callers;
 using ChildShare.Core.Ingestion;
 using ChildShare.Functions.Http;
 using Microsoft.AspNetCore.Http;
@@ -11,7 +10,7 @@ namespace ChildShare.Functions.Ingestion;
 /// <c>GET /api/uploads/{id}</c>: the manifest of one upload (counts and reasons, never a child's
 /// data), to the organization that uploaded it or an administrator; audited before it is returned.
 /// </summary>
-public sealed class GetUploadManifest(CallerResolver callers, UploadManifestReader manifests)
+public sealed class GetUploadManifest(UploadManifestReader manifests)
 {
     [Function(nameof(GetUploadManifest))]
     public async Task<IActionResult> RunAsync(
@@ -19,22 +18,17 @@ public sealed class GetUploadManifest(CallerResolver callers, UploadManifestRead
         string id,
         CancellationToken cancellationToken)
     {
-        var (caller, refusal) = await HttpCallers.ResolveAsync(callers, request, cancellationToken);
-        if (caller is null)
-        {
-            return refusal!;
-        }
-
+        var caller = HttpPipeline.CallerOf(request);
         if (!ManifestStore.IsValidUploadId(id))
         {
             return Problems.BadRequest("An upload id is 32 lowercase hexadecimal characters.");
         }
 
-        return await Problems.GuardAsync(async () => await manifests.ReadAsync(caller, id, cancellationToken) switch
+        return await manifests.ReadAsync(caller, id, cancellationToken) switch
         {
             (ManifestReadStatus.Ok, { } manifest) => new OkObjectResult(manifest),
             (ManifestReadStatus.Forbidden, _) => Problems.Forbidden("Only the organization that uploaded a file, or an administrator, may read its manifest."),
             _ => Problems.NotFound("No upload has this id."),
-        });
+        };
     }
 }

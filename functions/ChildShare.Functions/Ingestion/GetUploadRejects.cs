@@ -1,5 +1,3 @@
-using ChildShare.Core.Audit;
-using ChildShare.Core.Callers;
 using ChildShare.Core.Ingestion;
 using ChildShare.Core.Reporting;
 using ChildShare.Functions.Http;
@@ -13,27 +11,13 @@ namespace ChildShare.Functions.Ingestion;
 /// <c>GET /api/uploads/{id}/rejects</c>: the rejected rows of one of the caller's own uploads as CSV
 /// (line, field, reason; never a value). Audited before anything is returned.
 /// </summary>
-public sealed class GetUploadRejects(CallerResolver callers, UploadHistoryService uploads)
+public sealed class GetUploadRejects(UploadHistoryService uploads)
 {
     [Function(nameof(GetUploadRejects))]
     public async Task<IActionResult> RunAsync(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "uploads/{id}/rejects")] HttpRequest request, string id, CancellationToken cancellationToken)
     {
-        var (caller, refusal) = await HttpCallers.ResolveAsync(callers, request, cancellationToken);
-        if (caller is null)
-        {
-            return refusal!;
-        }
-
-        UploadHistoryResult result;
-        try
-        {
-            result = await uploads.RejectsAsync(caller, id, cancellationToken);
-        }
-        catch (AuditUnavailableException ex)
-        {
-            return Problems.Create(StatusCodes.Status503ServiceUnavailable, "Audit unavailable", ex.Message);
-        }
+        var result = await uploads.RejectsAsync(HttpPipeline.CallerOf(request), id, cancellationToken);
 
         return result.Status == UploadHistoryStatus.Ok
             ? new ContentResult { Content = result.RejectsCsv, ContentType = "text/csv; charset=utf-8", StatusCode = StatusCodes.Status200OK }

@@ -1,7 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using ChildShare.Core.Audit;
-using ChildShare.Core.Callers;
 using ChildShare.Core.Ingestion;
 using ChildShare.Core.Reporting;
 using ChildShare.Functions.Http;
@@ -16,7 +14,7 @@ namespace ChildShare.Functions.Ingestion;
 /// a provider), newest first, as manifests (<c>value</c>, <c>@odata.nextLink</c> while more remain).
 /// Audited before anything is returned.
 /// </summary>
-public sealed class ListUploads(CallerResolver callers, UploadHistoryService uploads)
+public sealed class ListUploads(UploadHistoryService uploads)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
@@ -25,22 +23,9 @@ public sealed class ListUploads(CallerResolver callers, UploadHistoryService upl
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "uploads")] HttpRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var (caller, refusal) = await HttpCallers.ResolveAsync(callers, request, cancellationToken);
-        if (caller is null)
-        {
-            return refusal!;
-        }
-
         var query = HttpCallers.QueryParameters(request);
-        UploadHistoryResult result;
-        try
-        {
-            result = await uploads.ListAsync(caller, query.GetValueOrDefault("provider"), query.GetValueOrDefault("$top"), query.GetValueOrDefault("$skip"), cancellationToken);
-        }
-        catch (AuditUnavailableException ex)
-        {
-            return Problems.Create(StatusCodes.Status503ServiceUnavailable, "Audit unavailable", ex.Message);
-        }
+        var result = await uploads.ListAsync(HttpPipeline.CallerOf(request), query.GetValueOrDefault("provider"), query.GetValueOrDefault("$top"), query.GetValueOrDefault("$skip"),
+            cancellationToken);
 
         if (result.Status != UploadHistoryStatus.Ok)
         {

@@ -1,6 +1,4 @@
 using System.Text.Json;
-using ChildShare.Core.Audit;
-using ChildShare.Core.Callers;
 using ChildShare.Core.Reporting;
 using ChildShare.Functions.Http;
 using Microsoft.AspNetCore.Http;
@@ -15,7 +13,7 @@ namespace ChildShare.Functions.Reports;
 /// or CSV. Anonymous at the Functions level; the caller check refuses any request without a
 /// caller with a 401 problem.
 /// </summary>
-public sealed class GetAggregateReport(CallerResolver callers, AggregateReportService reports)
+public sealed class GetAggregateReport(AggregateReportService reports)
 {
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -24,22 +22,7 @@ public sealed class GetAggregateReport(CallerResolver callers, AggregateReportSe
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "reports/aggregate")] HttpRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var (caller, refusal) = await HttpCallers.ResolveAsync(callers, request, cancellationToken);
-        if (caller is null)
-        {
-            return refusal!;
-        }
-
-        var parameters = HttpCallers.QueryParameters(request);
-        ReportResult result;
-        try
-        {
-            result = await reports.RunAsync(caller, parameters, request.Headers.Accept.ToString(), cancellationToken);
-        }
-        catch (AuditUnavailableException)
-        {
-            return Problems.AuditUnavailable();
-        }
+        var result = await reports.RunAsync(HttpPipeline.CallerOf(request), HttpCallers.QueryParameters(request), request.Headers.Accept.ToString(), cancellationToken);
 
         return result.Status switch
         {

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using ChildShare.Core.Callers;
 using ChildShare.Core.Consent;
 using ChildShare.Functions.Http;
 using Microsoft.AspNetCore.Http;
@@ -14,21 +13,15 @@ namespace ChildShare.Functions.Reports;
 /// never in a URL. A refusal is a 403 problem with <c>reason</c> (no-consent, revoked, expired,
 /// not-yet-effective, category-not-covered, no-agreement) and no identifying data.
 /// </summary>
-public sealed class GetIdentifiableReport(CallerResolver callers, IdentifiableReportService reports)
+public sealed class GetIdentifiableReport(IdentifiableReportService reports)
 {
     [Function(nameof(GetIdentifiableReport))]
     public async Task<IActionResult> RunAsync(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "reports/identifiable")] HttpRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var (caller, refusal) = await HttpCallers.ResolveAsync(callers, request, cancellationToken);
-        if (caller is null)
-        {
-            return refusal!;
-        }
-
-        var (body, invalid) = await JsonBodies.ReadAsync<IdentifiableReportRequest>(request, cancellationToken);
-        return body is null ? invalid! : await Problems.GuardAsync(async () => Render(await reports.RunAsync(caller, body, cancellationToken)));
+        var caller = HttpPipeline.CallerOf(request);
+        return Render(await reports.RunAsync(caller, await JsonBodies.ReadAsync<IdentifiableReportRequest>(request, cancellationToken), cancellationToken));
     }
 
     private static IActionResult Render(IdentifiableReportResult result) =>

@@ -53,8 +53,8 @@ public sealed class AgreementsAdminTests : IAsyncLifetime
     [Fact]
     public async Task CreateAsync_Admin_201ThenListed()
     {
-        var created = await Admin.CreateAsync(Request(_adminKey, AgreementTestData.Aggregate("dsa-http", "county-health", "district")), CancellationToken.None);
-        var list = await Admin.ListAsync(Request(_adminKey), CancellationToken.None);
+        var created = await TestHttp.RunAsync(_services, Request(_adminKey, AgreementTestData.Aggregate("dsa-http", "county-health", "district")), r => Admin.CreateAsync(r, CancellationToken.None));
+        var list = await TestHttp.RunAsync(_services, Request(_adminKey), r => Admin.ListAsync(r, CancellationToken.None));
 
         Assert.Equal(201, Status(created));
         Assert.Contains("dsa-http", JsonSerializer.Serialize(((ObjectResult)list).Value), StringComparison.Ordinal);
@@ -65,30 +65,28 @@ public sealed class AgreementsAdminTests : IAsyncLifetime
     {
         var body = AgreementTestData.Aggregate("dsa-nope", "county-health", "district");
 
-        Assert.Equal(403, Status(await Admin.CreateAsync(Request(_readerKey, body), CancellationToken.None)));
-        Assert.Equal(401, Status(await Admin.CreateAsync(Request(null, body), CancellationToken.None)));
+        Assert.Equal(403, Status(await TestHttp.RunAsync(_services, Request(_readerKey, body), r => Admin.CreateAsync(r, CancellationToken.None))));
+        Assert.Equal(401, Status(await TestHttp.RunAsync(_services, Request(null, body), r => Admin.CreateAsync(r, CancellationToken.None))));
         Assert.Null(await _services.GetRequiredService<AgreementStore>().GetAsync("dsa-nope"));
     }
 
     [Fact]
     public async Task CreateAsync_InvalidBody_400Problem()
     {
-        Assert.Equal(400, Status(await Admin.CreateAsync(Request(_adminKey, "{not json"), CancellationToken.None)));
-        Assert.Equal(400, Status(await Admin.CreateAsync(Request(_adminKey, AgreementTestData.Aggregate("dsa-bad", "county-health", "district") with { MinimumCellSize = 1 }),
-            CancellationToken.None)));
+        Assert.Equal(400, Status(await TestHttp.RunAsync(_services, Request(_adminKey, "{not json"), r => Admin.CreateAsync(r, CancellationToken.None))));
+        Assert.Equal(400, Status(await TestHttp.RunAsync(_services, Request(_adminKey, AgreementTestData.Aggregate("dsa-bad", "county-health", "district") with { MinimumCellSize = 1 }), r => Admin.CreateAsync(r, CancellationToken.None))));
     }
 
     [Fact]
     public async Task AmendAndTerminate_Admin_NewVersions()
     {
-        await Admin.CreateAsync(Request(_adminKey, AgreementTestData.Aggregate("dsa-life", "county-health", "district")), CancellationToken.None);
+        await TestHttp.RunAsync(_services, Request(_adminKey, AgreementTestData.Aggregate("dsa-life", "county-health", "district")), r => Admin.CreateAsync(r, CancellationToken.None));
 
-        var amended = await Admin.AmendAsync(Request(_adminKey, AgreementTestData.Aggregate("dsa-life", "county-health", "district") with { MinimumCellSize = 25 }), "dsa-life",
-            CancellationToken.None);
-        var terminated = await Admin.TerminateAsync(Request(_adminKey, new TerminationRequest("Ended by the board", null)), "dsa-life", CancellationToken.None);
+        var amended = await TestHttp.RunAsync(_services, Request(_adminKey, AgreementTestData.Aggregate("dsa-life", "county-health", "district") with { MinimumCellSize = 25 }), r => Admin.AmendAsync(r, "dsa-life", CancellationToken.None));
+        var terminated = await TestHttp.RunAsync(_services, Request(_adminKey, new TerminationRequest("Ended by the board", null)), r => Admin.TerminateAsync(r, "dsa-life", CancellationToken.None));
 
         Assert.Equal(25, ((DataSharingAgreement)((ObjectResult)amended).Value!).MinimumCellSize);
         Assert.Equal(AgreementStatus.Terminated, ((DataSharingAgreement)((ObjectResult)terminated).Value!).Status);
-        Assert.Equal(404, Status(await Admin.AmendAsync(Request(_adminKey, AgreementTestData.Aggregate("dsa-none", "county-health", "district")), "dsa-none", CancellationToken.None)));
+        Assert.Equal(404, Status(await TestHttp.RunAsync(_services, Request(_adminKey, AgreementTestData.Aggregate("dsa-none", "county-health", "district")), r => Admin.AmendAsync(r, "dsa-none", CancellationToken.None))));
     }
 }

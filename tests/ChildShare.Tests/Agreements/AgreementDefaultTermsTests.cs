@@ -66,7 +66,7 @@ public sealed class AgreementDefaultTermsTests : IAsyncLifetime
         var context = new DefaultHttpContext();
         context.Request.Headers["X-Api-Key"] = admin;
         context.Request.Body = new MemoryStream(Encoding.UTF8.GetBytes(body));
-        var result = await ActivatorUtilities.CreateInstance<AgreementsAdmin>(_services).CreateAsync(context.Request, CancellationToken.None);
+        var result = await TestHttp.RunAsync(_services, context.Request, r => ActivatorUtilities.CreateInstance<AgreementsAdmin>(_services).CreateAsync(r, CancellationToken.None));
         return (result as ObjectResult)?.StatusCode;
     }
 

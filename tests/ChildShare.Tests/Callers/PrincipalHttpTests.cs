@@ -54,7 +54,7 @@ public sealed class PrincipalHttpTests : IAsyncLifetime
 
     private static async Task<(int Status, string Body, HttpResponse Response)> ListAsync(ServiceProvider services, HttpRequest request)
     {
-        var result = await ActivatorUtilities.CreateInstance<AgreementsAdmin>(services).ListAsync(request, CancellationToken.None);
+        var result = await TestHttp.RunAsync(services, request, r => ActivatorUtilities.CreateInstance<AgreementsAdmin>(services).ListAsync(r, CancellationToken.None));
         var objectResult = Assert.IsAssignableFrom<ObjectResult>(result);
         return (objectResult.StatusCode ?? 200, JsonSerializer.Serialize(objectResult.Value), request.HttpContext.Response);
     }

@@ -201,7 +201,7 @@ public sealed class AuditOutageTests(AuditOutageTests.Fixture fixture) : IClassF
             where T : class
         {
             var function = ActivatorUtilities.CreateInstance<T>(_outage);
-            var (status, text, context) = await ConsentHarness.CallAsync(r => run(function, r), method, path, body, key, query: query);
+            var (status, text, context) = await ConsentHarness.CallAsync(_outage, r => run(function, r), method, path, body, key, query: query);
             return (status, text, context.Response.ContentType ?? "");
         }
 

@@ -241,7 +241,7 @@ public sealed class ConsentHarness : IAsyncLifetime
         new() { Child = $"A{child:D3}", Categories = categories.Length == 0 ? null : categories };
 
     /// <summary>Calls an HTTP function as the host would, with a JSON body and an API key header.</summary>
-    public static async Task<(int Status, string Body, HttpContext Context)> CallAsync(Func<HttpRequest, Task<IActionResult>> function, string method, string path,
+    public static async Task<(int Status, string Body, HttpContext Context)> CallAsync(IServiceProvider services, Func<HttpRequest, Task<IActionResult>> function, string method, string path,
         object? body, string? apiKey, string? ifMatch = null, string? query = null)
     {
         var context = new DefaultHttpContext();
@@ -265,7 +265,7 @@ public sealed class ConsentHarness : IAsyncLifetime
         }
 
         context.Request.Body = new MemoryStream(body is null ? [] : JsonSerializer.SerializeToUtf8Bytes(body, ConsentFunctions.Json));
-        var result = await function(context.Request);
+        var result = await TestHttp.RunAsync(services, context, () => function(context.Request));
 
         // The result is not executed (no MVC pipeline here): the response's content type is the one the result declares.
         switch (result)

@@ -186,18 +186,18 @@ public sealed class ConsentLifecycleTests(ConsentHarnessFixture fixture) : IClas
     {
         var child = _h.NextChild();
         var draft = _h.Draft(child, runs: TimeSpan.FromDays(10));
-        var (created, createdBody, createdContext) = await ConsentHarness.CallAsync(r => _h.ConsentApi.RecordAsync(r, CancellationToken.None), "POST", "/api/consents", draft, _h.DistrictKey);
+        var (created, createdBody, createdContext) = await ConsentHarness.CallAsync(_h.Services, r => _h.ConsentApi.RecordAsync(r, CancellationToken.None), "POST", "/api/consents", draft, _h.DistrictKey);
         Assert.Equal(201, created);
         var id = JsonDocument.Parse(createdBody).RootElement.GetProperty("id").GetString()!;
         var etag = createdContext.Response.Headers.ETag.ToString();
         Assert.NotEmpty(etag);
         Assert.DoesNotContain("childKey", createdBody, StringComparison.OrdinalIgnoreCase);
 
-        var (found, foundBody, _) = await ConsentHarness.CallAsync(r => _h.ConsentApi.SearchAsync(r, CancellationToken.None), "POST", "/api/consents/search",
+        var (found, foundBody, _) = await ConsentHarness.CallAsync(_h.Services, r => _h.ConsentApi.SearchAsync(r, CancellationToken.None), "POST", "/api/consents/search",
             new { child = $"A{child:D3}" }, _h.AfterschoolKey);
-        var (outsider, _, _) = await ConsentHarness.CallAsync(r => _h.ConsentApi.SearchAsync(r, CancellationToken.None), "POST", "/api/consents/search",
+        var (outsider, _, _) = await ConsentHarness.CallAsync(_h.Services, r => _h.ConsentApi.SearchAsync(r, CancellationToken.None), "POST", "/api/consents/search",
             new { child = $"A{child:D3}", provider = "afterschool" }, _h.SchoolBoardKey);
-        var (expiring, expiringBody, _) = await ConsentHarness.CallAsync(r => _h.ConsentApi.ExpiringAsync(r, CancellationToken.None), "GET", "/api/consents/expiring",
+        var (expiring, expiringBody, _) = await ConsentHarness.CallAsync(_h.Services, r => _h.ConsentApi.ExpiringAsync(r, CancellationToken.None), "GET", "/api/consents/expiring",
             null, _h.AfterschoolKey);
         Assert.Equal(200, found);
         Assert.Equal(id, JsonDocument.Parse(foundBody).RootElement.GetProperty("value")[0].GetProperty("id").GetString());
@@ -207,11 +207,11 @@ public sealed class ConsentLifecycleTests(ConsentHarnessFixture fixture) : IClas
 
         await _h.Consents.RevokeAsync(ConsentActor.Of(ConsentHarness.Clinic), id, "Changed by another party");
         var renewal = Renewal(_h.Time.GetUtcNow().AddDays(100));
-        var (stale, _, _) = await ConsentHarness.CallAsync(r => _h.ConsentApi.RenewAsync(r, id, CancellationToken.None), "POST", $"/api/consents/{id}/renew",
+        var (stale, _, _) = await ConsentHarness.CallAsync(_h.Services, r => _h.ConsentApi.RenewAsync(r, id, CancellationToken.None), "POST", $"/api/consents/{id}/renew",
             renewal, _h.DistrictKey, ifMatch: etag);
-        var (revoked, revokedBody, _) = await ConsentHarness.CallAsync(r => _h.ConsentApi.RevokeAsync(r, id, CancellationToken.None), "POST", $"/api/consents/{id}/revoke",
+        var (revoked, revokedBody, _) = await ConsentHarness.CallAsync(_h.Services, r => _h.ConsentApi.RevokeAsync(r, id, CancellationToken.None), "POST", $"/api/consents/{id}/revoke",
             new { reason = "Parent withdrew" }, _h.DistrictKey);
-        var (renewRevoked, _, _) = await ConsentHarness.CallAsync(r => _h.ConsentApi.RenewAsync(r, id, CancellationToken.None), "POST", $"/api/consents/{id}/renew",
+        var (renewRevoked, _, _) = await ConsentHarness.CallAsync(_h.Services, r => _h.ConsentApi.RenewAsync(r, id, CancellationToken.None), "POST", $"/api/consents/{id}/renew",
             renewal, _h.DistrictKey);
 
         Assert.Equal(412, stale);

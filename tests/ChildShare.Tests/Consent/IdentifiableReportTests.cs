@@ -111,13 +111,13 @@ public sealed class IdentifiableReportTests(ConsentHarnessFixture fixture) : ICl
     {
         var child = _h.NextChild();
 
-        var (unknown, unknownBody, _) = await ConsentHarness.CallAsync(r => _h.ConsentApi.RecordAsync(r, CancellationToken.None), "POST", "/api/consents",
+        var (unknown, unknownBody, _) = await ConsentHarness.CallAsync(_h.Services, r => _h.ConsentApi.RecordAsync(r, CancellationToken.None), "POST", "/api/consents",
             _h.Draft(child, categories: ["identity", "home-address"]), _h.DistrictKey);
-        var (unknownAsked, unknownAskedBody, _) = await ConsentHarness.CallAsync(r => _h.ReportApi.RunAsync(r, CancellationToken.None), "POST", "/api/reports/identifiable",
+        var (unknownAsked, unknownAskedBody, _) = await ConsentHarness.CallAsync(_h.Services, r => _h.ReportApi.RunAsync(r, CancellationToken.None), "POST", "/api/reports/identifiable",
             new { child = $"A{child:D3}", categories = new[] { "home-address" } }, _h.AfterschoolKey);
-        var (created, _, _) = await ConsentHarness.CallAsync(r => _h.ConsentApi.RecordAsync(r, CancellationToken.None), "POST", "/api/consents",
+        var (created, _, _) = await ConsentHarness.CallAsync(_h.Services, r => _h.ConsentApi.RecordAsync(r, CancellationToken.None), "POST", "/api/consents",
             _h.Draft(child, categories: ["identity", "Address"]), _h.DistrictKey);
-        var (status, body, _) = await ConsentHarness.CallAsync(r => _h.ReportApi.RunAsync(r, CancellationToken.None), "POST", "/api/reports/identifiable",
+        var (status, body, _) = await ConsentHarness.CallAsync(_h.Services, r => _h.ReportApi.RunAsync(r, CancellationToken.None), "POST", "/api/reports/identifiable",
             new { child = $"A{child:D3}", categories = new[] { "address" } }, _h.AfterschoolKey);
 
         Assert.Equal(400, unknown);
@@ -229,11 +229,11 @@ public sealed class IdentifiableReportTests(ConsentHarnessFixture fixture) : ICl
         var consent = await _h.GrantAsync(child);
         await _h.Consents.RevokeAsync(ConsentActor.Of(ConsentHarness.District), consent.Consent.Id, "Parent withdrew");
 
-        var (status, body, _) = await ConsentHarness.CallAsync(r => _h.ReportApi.RunAsync(r, CancellationToken.None), "POST", "/api/reports/identifiable",
+        var (status, body, _) = await ConsentHarness.CallAsync(_h.Services, r => _h.ReportApi.RunAsync(r, CancellationToken.None), "POST", "/api/reports/identifiable",
             new { child = $"A{child:D3}" }, _h.AfterschoolKey);
-        var (unknownStatus, unknownBody, _) = await ConsentHarness.CallAsync(r => _h.ReportApi.RunAsync(r, CancellationToken.None), "POST", "/api/reports/identifiable",
+        var (unknownStatus, unknownBody, _) = await ConsentHarness.CallAsync(_h.Services, r => _h.ReportApi.RunAsync(r, CancellationToken.None), "POST", "/api/reports/identifiable",
             new { child = "A999-NOT-A-CHILD" }, _h.AfterschoolKey);
-        var (noKey, _, _) = await ConsentHarness.CallAsync(r => _h.ReportApi.RunAsync(r, CancellationToken.None), "POST", "/api/reports/identifiable",
+        var (noKey, _, _) = await ConsentHarness.CallAsync(_h.Services, r => _h.ReportApi.RunAsync(r, CancellationToken.None), "POST", "/api/reports/identifiable",
             new { child = $"A{child:D3}" }, null);
 
         Assert.Equal(403, status);
@@ -259,7 +259,7 @@ public sealed class IdentifiableReportTests(ConsentHarnessFixture fixture) : ICl
         var child = _h.NextChild();
         var consent = await _h.GrantAsync(child);
 
-        var (status, body, _) = await ConsentHarness.CallAsync(r => _h.ReportApi.RunAsync(r, CancellationToken.None), "POST", "/api/reports/identifiable",
+        var (status, body, _) = await ConsentHarness.CallAsync(_h.Services, r => _h.ReportApi.RunAsync(r, CancellationToken.None), "POST", "/api/reports/identifiable",
             new { child = $"A{child:D3}", categories = new[] { "academic" } }, _h.AfterschoolKey);
 
         Assert.Equal(200, status);

@@ -120,7 +120,7 @@ public sealed class OwnerAuthorizationAttackTests(ConsentHarnessFixture fixture)
         await using var outage = AuditOutage.Build(_h.Storage, _h.Time);
         var api = ActivatorUtilities.CreateInstance<ConsentFunctions>(outage);
 
-        var (status, body, _) = await ConsentHarness.CallAsync(r => api.DecideAuthorizationAsync(r, a.Consent.Id, CancellationToken.None), "POST",
+        var (status, body, _) = await ConsentHarness.CallAsync(outage, r => api.DecideAuthorizationAsync(r, a.Consent.Id, CancellationToken.None), "POST",
             $"/api/consents/{a.Consent.Id}/authorizations", new { decision = "approve" }, _h.ClinicKey);
 
         Assert.DoesNotContain("Parent Of-Child", body, StringComparison.Ordinal);
@@ -137,7 +137,7 @@ public sealed class OwnerAuthorizationAttackTests(ConsentHarnessFixture fixture)
         await using var outage = AuditOutage.Build(_h.Storage, _h.Time);
         var api = ActivatorUtilities.CreateInstance<ConsentFunctions>(outage);
 
-        var (status, body, _) = await ConsentHarness.CallAsync(r => api.RevokeAsync(r, a.Consent.Id, CancellationToken.None), "POST",
+        var (status, body, _) = await ConsentHarness.CallAsync(outage, r => api.RevokeAsync(r, a.Consent.Id, CancellationToken.None), "POST",
             $"/api/consents/{a.Consent.Id}/revoke", new { reason = "again" }, _h.AfterschoolKey);
 
         Assert.DoesNotContain("Parent Of-Child", body, StringComparison.Ordinal);
@@ -154,7 +154,7 @@ public sealed class OwnerAuthorizationAttackTests(ConsentHarnessFixture fixture)
         var draft = JsonSerializer.SerializeToNode(_h.Draft(child), ConsentFunctions.Json)!.AsObject();
         draft[field] = new System.Text.Json.Nodes.JsonArray((System.Text.Json.Nodes.JsonNode?)null);
 
-        var (status, _, _) = await ConsentHarness.CallAsync(r => _h.ConsentApi.RecordAsync(r, CancellationToken.None), "POST", "/api/consents", draft, _h.DistrictKey);
+        var (status, _, _) = await ConsentHarness.CallAsync(_h.Services, r => _h.ConsentApi.RecordAsync(r, CancellationToken.None), "POST", "/api/consents", draft, _h.DistrictKey);
 
         Assert.Equal(400, status);
     }
@@ -169,7 +169,7 @@ public sealed class OwnerAuthorizationAttackTests(ConsentHarnessFixture fixture)
             EffectiveFrom = new DateTimeOffset(9999, 12, 31, 0, 0, 0, TimeSpan.Zero), ExpiresAt = new DateTimeOffset(9999, 12, 31, 1, 0, 0, TimeSpan.Zero),
         };
 
-        var (status, _, _) = await ConsentHarness.CallAsync(r => _h.ConsentApi.RecordAsync(r, CancellationToken.None), "POST", "/api/consents", draft, _h.DistrictKey);
+        var (status, _, _) = await ConsentHarness.CallAsync(_h.Services, r => _h.ConsentApi.RecordAsync(r, CancellationToken.None), "POST", "/api/consents", draft, _h.DistrictKey);
 
         Assert.Equal(400, status);
     }
@@ -221,7 +221,7 @@ public sealed class OwnerAuthorizationAttackTests(ConsentHarnessFixture fixture)
         var template = (await _h.RecordOnlyAsync(child, sources: ["clinic"])).Consent;
         await _h.Store.ImportAsync(Enumerable.Range(0, 1000).Select(_ => template with { Id = ConsentStore.NewId() }));
 
-        var (status, _, _) = await ConsentHarness.CallAsync(r => _h.ConsentApi.AwaitingAuthorizationAsync(r, CancellationToken.None), "GET",
+        var (status, _, _) = await ConsentHarness.CallAsync(_h.Services, r => _h.ConsentApi.AwaitingAuthorizationAsync(r, CancellationToken.None), "GET",
             "/api/consents/awaiting-authorization", null, _h.ClinicKey);
 
         Assert.Equal(200, status);
@@ -234,7 +234,7 @@ public sealed class OwnerAuthorizationAttackTests(ConsentHarnessFixture fixture)
         var child = _h.NextChild();
         var draft = _h.Draft(child) with { Purpose = new string('p', 33_000) };
 
-        var (status, body, _) = await ConsentHarness.CallAsync(r => _h.ConsentApi.RecordAsync(r, CancellationToken.None), "POST", "/api/consents", draft, _h.DistrictKey);
+        var (status, body, _) = await ConsentHarness.CallAsync(_h.Services, r => _h.ConsentApi.RecordAsync(r, CancellationToken.None), "POST", "/api/consents", draft, _h.DistrictKey);
 
         Assert.Equal(400, status);
         Assert.Contains("purpose is at most 2000 characters.", body, StringComparison.Ordinal);

@@ -24,7 +24,7 @@ public sealed class OwnerAuthorizationTests(ConsentHarnessFixture fixture) : ICl
     {
         var child = _h.NextChild();
         var draft = _h.Draft(child, sources: ["district"], recipients: ["afterschool"], categories: ["identity", "address", "demographics"]) with { LocalChildId = $"A{child:D3}" };
-        var (recorded, recordedBody, _) = await ConsentHarness.CallAsync(r => _h.ConsentApi.RecordAsync(r, CancellationToken.None), "POST", "/api/consents", draft,
+        var (recorded, recordedBody, _) = await ConsentHarness.CallAsync(_h.Services, r => _h.ConsentApi.RecordAsync(r, CancellationToken.None), "POST", "/api/consents", draft,
             _h.AfterschoolKey);
         var (status, body, _) = await AskAsync(child);
 
@@ -83,15 +83,15 @@ public sealed class OwnerAuthorizationTests(ConsentHarnessFixture fixture) : ICl
         var consent = await _h.Consents.RecordAsync(ConsentHarness.SchoolBoard, draft);
         var id = consent.Consent.Id;
 
-        var (asked, askedBody, _) = await ConsentHarness.CallAsync(r => _h.ReportApi.RunAsync(r, CancellationToken.None), "POST", "/api/reports/identifiable",
+        var (asked, askedBody, _) = await ConsentHarness.CallAsync(_h.Services, r => _h.ReportApi.RunAsync(r, CancellationToken.None), "POST", "/api/reports/identifiable",
             new { child = claimed }, _h.SchoolBoardKey);
-        var (awaiting, awaitingBody, _) = await ConsentHarness.CallAsync(r => _h.ConsentApi.AwaitingAuthorizationAsync(r, CancellationToken.None), "GET",
+        var (awaiting, awaitingBody, _) = await ConsentHarness.CallAsync(_h.Services, r => _h.ConsentApi.AwaitingAuthorizationAsync(r, CancellationToken.None), "GET",
             "/api/consents/awaiting-authorization", null, _h.DistrictKey);
-        var (reviewed, reviewBody, _) = await ConsentHarness.CallAsync(r => _h.ConsentApi.ReviewAuthorizationAsync(r, id, CancellationToken.None), "GET",
+        var (reviewed, reviewBody, _) = await ConsentHarness.CallAsync(_h.Services, r => _h.ConsentApi.ReviewAuthorizationAsync(r, id, CancellationToken.None), "GET",
             $"/api/consents/{id}/authorizations", null, _h.DistrictKey);
-        var (declined, declinedBody, _) = await ConsentHarness.CallAsync(r => _h.ConsentApi.DecideAuthorizationAsync(r, id, CancellationToken.None), "POST",
+        var (declined, declinedBody, _) = await ConsentHarness.CallAsync(_h.Services, r => _h.ConsentApi.DecideAuthorizationAsync(r, id, CancellationToken.None), "POST",
             $"/api/consents/{id}/authorizations", new { decision = "decline", note = "No such parent on file" }, _h.DistrictKey);
-        var (after, afterBody, _) = await ConsentHarness.CallAsync(r => _h.ReportApi.RunAsync(r, CancellationToken.None), "POST", "/api/reports/identifiable",
+        var (after, afterBody, _) = await ConsentHarness.CallAsync(_h.Services, r => _h.ReportApi.RunAsync(r, CancellationToken.None), "POST", "/api/reports/identifiable",
             new { child = claimed }, _h.SchoolBoardKey);
 
         Assert.Equal(403, asked);
@@ -232,7 +232,7 @@ public sealed class OwnerAuthorizationTests(ConsentHarnessFixture fixture) : ICl
     }
 
     private Task<(int Status, string Body, Microsoft.AspNetCore.Http.HttpContext Context)> AskAsync(int child) =>
-        ConsentHarness.CallAsync(r => _h.ReportApi.RunAsync(r, CancellationToken.None), "POST", "/api/reports/identifiable", new { child = $"A{child:D3}" },
+        ConsentHarness.CallAsync(_h.Services, r => _h.ReportApi.RunAsync(r, CancellationToken.None), "POST", "/api/reports/identifiable", new { child = $"A{child:D3}" },
             _h.AfterschoolKey);
 
     private Task<IReadOnlyList<VersionedConsent>> AwaitingAsync(Caller source) => _h.Authorizations.AwaitingAsync(source);

@@ -84,7 +84,7 @@ public sealed class CsvOutputsEndToEndTests : IAsyncLifetime
     private static string Quote(string value) =>
         value.IndexOfAny([',', '"', '\n']) >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
 
-    private static async Task<string> GetAsync(Func<HttpRequest, CancellationToken, Task<IActionResult>> function, string path, string query)
+    private async Task<string> GetAsync(Func<HttpRequest, CancellationToken, Task<IActionResult>> function, string path, string query)
     {
         var context = new DefaultHttpContext();
         context.Request.Method = "GET";
@@ -92,7 +92,7 @@ public sealed class CsvOutputsEndToEndTests : IAsyncLifetime
         context.Request.Host = new HostString("childshare.example.org");
         context.Request.Path = path;
         context.Request.QueryString = new QueryString(query);
-        var result = Assert.IsType<ContentResult>(await function(context.Request, CancellationToken.None));
+        var result = Assert.IsType<ContentResult>(await TestHttp.RunAsync(_services, context.Request, r => function(r, CancellationToken.None)));
         Assert.Equal(200, result.StatusCode);
         return result.Content!;
     }

@@ -6,6 +6,7 @@ using ChildShare.Core.Storage;
 using ChildShare.Functions.Exports;
 using ChildShare.Tests.Agreements;
 using ChildShare.Tests.Reporting;
+using ChildShare.Tests.Support;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
@@ -72,7 +73,7 @@ public sealed class ExportHarness : IAsyncLifetime
             context.Request.Headers.Accept = accept;
         }
 
-        var result = await (function ?? Function).RunAsync(context.Request, CancellationToken.None);
+        var result = await TestHttp.RunAsync(Reports.Services, context.Request, r => (function ?? Function).RunAsync(r, CancellationToken.None));
         return result switch
         {
             ContentResult content => (content.StatusCode ?? 200, content.ContentType ?? "", content.Content ?? ""),

@@ -67,7 +67,7 @@ public sealed class LocalHostTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Function_Throws_Bare500AndOnlyTheErrorTypeLogged()
+    public async Task Function_Throws_500ProblemWithTraceIdAndOnlyTheErrorTypeLogged()
     {
         var (app, client) = await StartAsync(s => s.AddSingleton<ManifestStore>(sp => new ThrowingManifestStore(sp.GetRequiredService<ChildShareStorage>())));
         await using var _ = app;
@@ -78,9 +78,15 @@ public sealed class LocalHostTests : IAsyncLifetime
 
         using var response = await client.SendAsync(request);
 
+        // The served route runs through the app's HttpPipeline: a problem with only a trace id, the one the log names.
+        var body = await response.Content.ReadAsStringAsync();
         Assert.Equal(500, (int)response.StatusCode);
-        Assert.Empty(await response.Content.ReadAsStringAsync());
-        Assert.Contains(_logs.GetSnapshot(), l => l.Message.Contains("GetUploadManifest failed (InvalidOperationException)", StringComparison.Ordinal));
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.DoesNotContain(ThrowingManifestStore.Secret, body, StringComparison.Ordinal);
+        using var problem = System.Text.Json.JsonDocument.Parse(body);
+        var traceId = problem.RootElement.GetProperty("traceId").GetString();
+        Assert.False(string.IsNullOrEmpty(traceId));
+        Assert.Contains(_logs.GetSnapshot(), l => l.Message.Contains("GetUploadManifest failed (InvalidOperationException), trace " + traceId, StringComparison.Ordinal));
         Assert.DoesNotContain(_logs.GetSnapshot(), l => l.Message.Contains(ThrowingManifestStore.Secret, StringComparison.Ordinal));
     }
 

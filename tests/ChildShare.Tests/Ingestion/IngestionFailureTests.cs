@@ -54,9 +54,9 @@ public sealed class IngestionFailureTests : IAsyncLifetime
         var uploadId = IngestionService.UploadIdOf(blob.Name, (await UploadFileReader.FingerprintAsync(await blob.OpenReadAsync())).Sha256);
         var http = Manifests();
 
-        var result = await http.RunAsync(await RequestAsAsync(IngestionHarness.ProviderId), uploadId, CancellationToken.None);
-        var otherOrganization = await http.RunAsync(await RequestAsAsync("someone-else"), uploadId, CancellationToken.None);
-        var anonymous = await http.RunAsync(new DefaultHttpContext().Request, uploadId, CancellationToken.None);
+        var result = await Run(await RequestAsAsync(IngestionHarness.ProviderId), r => http.RunAsync(r, uploadId, CancellationToken.None));
+        var otherOrganization = await Run(await RequestAsAsync("someone-else"), r => http.RunAsync(r, uploadId, CancellationToken.None));
+        var anonymous = await Run(new DefaultHttpContext().Request, r => http.RunAsync(r, uploadId, CancellationToken.None));
 
         var manifest = Assert.IsType<UploadManifest>(Assert.IsType<OkObjectResult>(result).Value);
         Assert.Equal(UploadStatus.Completed, manifest.Status);
@@ -70,7 +70,7 @@ public sealed class IngestionFailureTests : IAsyncLifetime
     [InlineData("0123456789abcdef0123456789abcdef", 404)]
     public async Task ManifestFunction_BadOrUnknownId_ReturnsAProblem(string id, int status)
     {
-        var result = Assert.IsType<ObjectResult>(await Manifests().RunAsync(await RequestAsAsync(IngestionHarness.ProviderId), id, CancellationToken.None));
+        var result = Assert.IsType<ObjectResult>(await Run(await RequestAsAsync(IngestionHarness.ProviderId), r => Manifests().RunAsync(r, id, CancellationToken.None)));
 
         Assert.Equal(status, result.StatusCode);
         var problem = Assert.IsType<ProblemDetails>(result.Value);
@@ -78,8 +78,9 @@ public sealed class IngestionFailureTests : IAsyncLifetime
         Assert.Contains("application/problem+json", result.ContentTypes);
     }
 
-    private GetUploadManifest Manifests() =>
-        new(_harness.Services.GetRequiredService<CallerResolver>(), _harness.Services.GetRequiredService<UploadManifestReader>());
+    private GetUploadManifest Manifests() => new(_harness.Services.GetRequiredService<UploadManifestReader>());
+
+    private Task<IActionResult> Run(HttpRequest request, Func<HttpRequest, Task<IActionResult>> function) => TestHttp.RunAsync(_harness.Services, request, function);
 
     private async Task<HttpRequest> RequestAsAsync(string organizationId)
     {

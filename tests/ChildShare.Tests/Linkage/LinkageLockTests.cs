@@ -4,6 +4,7 @@ using Azure.Storage.Blobs.Specialized;
 using ChildShare.Core.Linkage;
 using ChildShare.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace ChildShare.Tests.Linkage;
@@ -21,11 +22,18 @@ public sealed class LinkageLockTests : IAsyncLifetime
 
     public Task DisposeAsync() => _storage.DisposeAsync();
 
+    /// <summary>What the lock logs when it is refused because another holder has the lease.</summary>
+    internal const string Waiting = "is held by another instance; waiting";
+
+    /// <summary>What the lock logs when it gets the lease after having been refused.</summary>
+    internal const string AcquiredAfterWaiting = "acquired after";
+
     /// <summary>One instance's lock on the shared lock blob; a short <paramref name="renewInterval"/> lets a test see renewals soon.</summary>
-    internal static BlobLeaseLinkageLock Lock(BlobContainerClient container, int leaseSeconds = 15, int timeoutSeconds = 30, TimeSpan? renewInterval = null)
+    internal static BlobLeaseLinkageLock Lock(BlobContainerClient container, int leaseSeconds = 15, int timeoutSeconds = 30, TimeSpan? renewInterval = null,
+        LogEvents<BlobLeaseLinkageLock>? events = null)
     {
         var options = new LinkageOptions { LockLeaseSeconds = leaseSeconds, LockTimeoutSeconds = timeoutSeconds };
-        var logger = NullLogger<BlobLeaseLinkageLock>.Instance;
+        ILogger<BlobLeaseLinkageLock> logger = events ?? (ILogger<BlobLeaseLinkageLock>)NullLogger<BlobLeaseLinkageLock>.Instance;
         return renewInterval is { } interval
             ? new BlobLeaseLinkageLock(container, BlobLeaseLinkageLock.LinkageBlobName, options, TimeProvider.System, logger) { RenewInterval = interval }
             : new BlobLeaseLinkageLock(container, BlobLeaseLinkageLock.LinkageBlobName, options, TimeProvider.System, logger);
@@ -34,18 +42,18 @@ public sealed class LinkageLockTests : IAsyncLifetime
     [Fact]
     public async Task AcquireAsync_WhileAnotherInstanceHoldsTheLock_WaitsUntilItIsReleased()
     {
+        var events = new LogEvents<BlobLeaseLinkageLock>();
         var first = Lock(_storage.Storage.Locks);
-        var second = Lock(_storage.Storage.Locks);
+        var second = Lock(_storage.Storage.Locks, events: events);
         var held = await first.AcquireAsync();
 
         var waiting = second.AcquireAsync();
-        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        await events.WaitForAsync(Waiting);
         Assert.False(waiting.IsCompleted, "the second instance got the lock while the first held it");
 
-        var released = Stopwatch.GetTimestamp();
         await held.DisposeAsync();
         var handle = await waiting.WaitAsync(TimeSpan.FromSeconds(10));
-        Assert.True(Stopwatch.GetTimestamp() >= released);
+        Assert.True(events.Saw(AcquiredAfterWaiting), "the second instance got the lock without having been refused first");
         Assert.False(handle.IsLost);
         await handle.DisposeAsync();
     }
@@ -53,8 +61,10 @@ public sealed class LinkageLockTests : IAsyncLifetime
     [Fact]
     public async Task RunExclusiveAsync_InsideWorkThatHoldsTheSameLock_RunsAtOnceAndOthersStillWait()
     {
-        var instance = Lock(_storage.Storage.Locks);
-        var other = Lock(_storage.Storage.Locks);
+        var instanceEvents = new LogEvents<BlobLeaseLinkageLock>();
+        var otherEvents = new LogEvents<BlobLeaseLinkageLock>();
+        var instance = Lock(_storage.Storage.Locks, events: instanceEvents);
+        var other = Lock(_storage.Storage.Locks, events: otherEvents);
         Task<int>? outsider = null;
         Task<int>? otherInstance = null;
         var result = await instance.RunExclusiveAsync(async outer =>
@@ -69,7 +79,7 @@ public sealed class LinkageLockTests : IAsyncLifetime
             }
 
             otherInstance = other.RunExclusiveAsync(_ => Task.FromResult(0), CancellationToken.None);
-            await Task.Delay(TimeSpan.FromSeconds(1.5), outer);
+            await Task.WhenAll(instanceEvents.WaitForAsync(Waiting), otherEvents.WaitForAsync(Waiting));
             Assert.False(outsider.IsCompleted, "another flow entered while the lock was held");
             Assert.False(otherInstance.IsCompleted, "another instance entered while the lock was held");
             return inner + 1;
@@ -132,14 +142,16 @@ public sealed class LinkageLockTests : IAsyncLifetime
     [Fact]
     public async Task AcquireAsync_HeldLongerThanTheTimeout_ThrowsAClearTimeoutException()
     {
+        var events = new LogEvents<BlobLeaseLinkageLock>();
         var holder = Lock(_storage.Storage.Locks);
-        var impatient = Lock(_storage.Storage.Locks, timeoutSeconds: 2);
+        var impatient = Lock(_storage.Storage.Locks, timeoutSeconds: 2, events: events);
         await using var held = await holder.AcquireAsync();
 
-        var watch = Stopwatch.StartNew();
         var error = await Assert.ThrowsAsync<LinkageLockTimeoutException>(() => impatient.AcquireAsync());
 
-        Assert.InRange(watch.Elapsed, TimeSpan.FromSeconds(1.9), TimeSpan.FromSeconds(8));
+        // It waited and retried until its timeout, then said so; not at once, not forever.
+        Assert.True(events.Saw(Waiting));
+        Assert.Contains(events.Messages, m => m.Contains("still held by another instance after 2 s", StringComparison.Ordinal) && !m.Contains("(1 attempts)", StringComparison.Ordinal));
         Assert.Contains(impatient.ToString(), error.Message, StringComparison.Ordinal);
         Assert.Contains("more than 2 s", error.Message, StringComparison.Ordinal);
         Assert.Contains("Linkage__LockTimeoutSeconds", error.Message, StringComparison.Ordinal);
@@ -253,7 +265,8 @@ public sealed class LinkageLockTests : IAsyncLifetime
     [Fact]
     public async Task RunExclusiveAsync_NestedInATaskThatOutlivesTheOuterWork_AcquiresTheLockItself()
     {
-        var instance = Lock(_storage.Storage.Locks);
+        var events = new LogEvents<BlobLeaseLinkageLock>();
+        var instance = Lock(_storage.Storage.Locks, events: events);
         var other = Lock(_storage.Storage.Locks);
         var outerEnded = new TaskCompletionSource();
         Task<int>? orphan = null;
@@ -272,7 +285,7 @@ public sealed class LinkageLockTests : IAsyncLifetime
         // Another instance takes the lock in between: the orphan must wait for it, not run on the ended hold.
         var held = await other.AcquireAsync();
         outerEnded.SetResult();
-        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        await events.WaitForAsync(Waiting);
         Assert.False(orphan!.IsCompleted, "work nested in an ended hold ran while another instance held the lock");
         await held.DisposeAsync();
 
@@ -350,34 +363,32 @@ public sealed class LinkageLockExpiryTests : IAsyncLifetime
 
     public Task DisposeAsync() => _storage.DisposeAsync();
 
+    private const string Waiting = LinkageLockTests.Waiting;
+
+    private const string AcquiredAfterWaiting = LinkageLockTests.AcquiredAfterWaiting;
+
     [Fact]
     public async Task RunExclusiveAsync_WorkOutlastingTheLease_KeepsTheLockByRenewingIt()
     {
         var holder = LinkageLockTests.Lock(_storage.Storage.Locks, timeoutSeconds: 60, renewInterval: TimeSpan.FromSeconds(1));
         var contender = LinkageLockTests.Lock(_storage.Storage.Locks, timeoutSeconds: 60);
-        var holderDone = TimeSpan.Zero;
-        var contenderIn = TimeSpan.Zero;
-        var watch = Stopwatch.StartNew();
+        var holderFinished = 0;
         var held = new TaskCompletionSource();
 
+        // The work outlasts the 15 s lease: without renewals the contender would get in before it finishes.
         var work = holder.RunExclusiveAsync(async ct =>
         {
             held.SetResult();
             await Task.Delay(TimeSpan.FromSeconds(19), ct);
-            holderDone = watch.Elapsed;
+            Volatile.Write(ref holderFinished, 1);
             return 0;
         });
         await held.Task;
-        var contending = contender.RunExclusiveAsync(_ =>
-        {
-            contenderIn = watch.Elapsed;
-            return Task.FromResult(0);
-        });
+        var contending = contender.RunExclusiveAsync(_ => Task.FromResult(Volatile.Read(ref holderFinished)));
 
         await Task.WhenAll(work, contending);
 
-        Assert.True(holderDone >= TimeSpan.FromSeconds(19));
-        Assert.True(contenderIn >= holderDone, $"the contender got the lock at {contenderIn}, before the holder finished at {holderDone}");
+        Assert.Equal(1, await contending);
     }
 
     [Fact]
@@ -388,10 +399,12 @@ public sealed class LinkageLockExpiryTests : IAsyncLifetime
         // A crashed instance: it took a 15 s lease and will never renew or release it.
         await blob.GetBlobLeaseClient().AcquireAsync(TimeSpan.FromSeconds(15));
 
-        var watch = Stopwatch.StartNew();
-        await using var handle = await LinkageLockTests.Lock(_storage.Storage.Locks, timeoutSeconds: 40).AcquireAsync();
+        var events = new LogEvents<BlobLeaseLinkageLock>();
+        await using var handle = await LinkageLockTests.Lock(_storage.Storage.Locks, timeoutSeconds: 40, events: events).AcquireAsync();
 
-        Assert.InRange(watch.Elapsed, TimeSpan.FromSeconds(12), TimeSpan.FromSeconds(25));
+        // Refused while the dead holder's lease ran, then in once it expired.
+        Assert.True(events.Saw(Waiting));
+        Assert.True(events.Saw(AcquiredAfterWaiting));
         Assert.False(handle.IsLost);
     }
 }

@@ -143,7 +143,7 @@ public sealed class ReportHarness : IAsyncLifetime
             context.Request.Headers.Accept = accept;
         }
 
-        var result = await (function ?? Function).RunAsync(context.Request, CancellationToken.None);
+        var result = await TestHttp.RunAsync(Services, context.Request, r => (function ?? Function).RunAsync(r, CancellationToken.None));
         return result switch
         {
             ContentResult content => (content.StatusCode ?? 200, content.ContentType ?? "", content.Content ?? "", context),

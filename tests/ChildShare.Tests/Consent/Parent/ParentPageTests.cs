@@ -363,7 +363,7 @@ public sealed class ParentPageTests(ConsentHarnessFixture fixture) : IClassFixtu
     public async Task RecordConsentHttp_ReturnsAParentLinkThatOpensThePage()
     {
         var child = _h.NextChild();
-        var (status, body, _) = await ConsentHarness.CallAsync(r => _h.ConsentApi.RecordAsync(r, CancellationToken.None), "POST", "/api/consents", _h.Draft(child),
+        var (status, body, _) = await ConsentHarness.CallAsync(_h.Services, r => _h.ConsentApi.RecordAsync(r, CancellationToken.None), "POST", "/api/consents", _h.Draft(child),
             _h.DistrictKey);
         var link = JsonDocument.Parse(body).RootElement.GetProperty("parentLink");
 

