@@ -60,7 +60,9 @@ public static class ReportBenchmark
             new("Storage:RejectsContainer", prefix + "-rj"), new("Storage:ExportsContainer", prefix + "-ex")]);
         var storage = services.GetRequiredService<ChildShareStorage>();
         Console.WriteLine($"table prefix {prefix}");
-        var data = Generate();
+        var size = int.TryParse(args.SkipWhile(a => a != "--children").Skip(1).FirstOrDefault(), out var n) ? n : CommunitySpec.Benchmark.Children;
+        var spec = CommunitySpec.Benchmark with { Children = size, ServiceRows = size * 10 };
+        var data = Generate(spec);
         try
         {
             if (reuse is null)
@@ -161,13 +163,15 @@ public static class ReportBenchmark
 
     private static async Task DeleteAsync(string prefix)
     {
-        var tables = new TableServiceClient("UseDevelopmentStorage=true");
+        // The Azurite the run used (the benchmark's own, when ChildShareStorage names one), never a default one by accident.
+        var connection = Environment.GetEnvironmentVariable("ChildShareStorage") is { Length: > 0 } c ? c : "UseDevelopmentStorage=true";
+        var tables = new TableServiceClient(connection);
         await foreach (var table in tables.QueryAsync(t => t.Name.CompareTo(prefix) >= 0 && t.Name.CompareTo(prefix + "~") < 0))
         {
             await tables.DeleteTableAsync(table.Name);
         }
 
-        var blobs = new Azure.Storage.Blobs.BlobServiceClient("UseDevelopmentStorage=true");
+        var blobs = new Azure.Storage.Blobs.BlobServiceClient(connection);
         foreach (var suffix in new[] { "-up", "-rj", "-ex" })
         {
             await blobs.GetBlobContainerClient(prefix + suffix).DeleteIfExistsAsync();
@@ -255,16 +259,16 @@ public static class ReportBenchmark
         }
     }
 
-    private static Community Generate()
+    private static Community Generate(CommunitySpec spec)
     {
         var watch = Stopwatch.StartNew();
-        var community = new SyntheticCommunity(CommunitySpec.Benchmark);
+        var community = new SyntheticCommunity(spec);
         var children = community.Children.ToArray();
         var random = new Random(20261126);
         var providerChildren = new List<ProviderChild>();
-        var rowsPerProvider = CommunitySpec.Benchmark.ServiceRows / CommunitySpec.Benchmark.Providers;
+        var rowsPerProvider = spec.ServiceRows / spec.Providers;
         var epoch = new DateOnly(2025, 1, 1);
-        for (var p = 0; p < CommunitySpec.Benchmark.Providers; p++)
+        for (var p = 0; p < spec.Providers; p++)
         {
             var provider = SyntheticCommunity.ProviderCatalog[p].Id;
             var members = children.Where(_ => random.NextDouble() < Shares[p]).Select(c => new ProviderChild(provider, p, c.Id, Token(provider, c.Id), [])).ToList();
