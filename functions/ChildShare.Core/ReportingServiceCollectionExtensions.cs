@@ -19,6 +19,8 @@ public static class ReportingServiceCollectionExtensions
         services.TryAddSingleton<CallerResolver>();
         services.TryAddSingleton<AgreementStore>();
         services.TryAddSingleton<SharingDecisionPoint>();
+        services.TryAddSingleton<ActivityStore>();
+        services.TryAddSingleton<ReportSnapshots>();
         services.TryAddSingleton<AggregateReportService>();
         return services;
     }
