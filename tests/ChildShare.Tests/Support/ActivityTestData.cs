@@ -17,7 +17,7 @@ public static class ActivityTestData
     {
         ArgumentNullException.ThrowIfNull(storage);
         var rows = new List<TableEntity>();
-        foreach (var entity in (await storage.ReadActivityMonthsAsync()).Where(e => e.PartitionKey != "layout"))
+        foreach (var entity in (await storage.ReadAllAsync(TableNames.Activity)).Where(e => e.PartitionKey != "layout"))
         {
             var year = int.Parse(entity.RowKey, CultureInfo.InvariantCulture);
             foreach (var child in ActivityStore.Decode(entity).Values)
