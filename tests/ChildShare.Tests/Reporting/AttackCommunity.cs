@@ -46,6 +46,7 @@ internal static class AttackCommunity
     /// </summary>
     public static async Task WriteAsync(ChildShareStorage storage, string provider, IReadOnlyList<MiniChild> children, DateTimeOffset updatedAt)
     {
+        var rows = new List<TableEntity>();
         for (var i = 0; i < children.Count; i++)
         {
             var child = children[i];
@@ -56,12 +57,14 @@ internal static class AttackCommunity
             }
 
             var age = child.AgeBand switch { "5-9" => 7, "10-14" => 12, _ => 16 };
-            await ActivityTestData.AddAsync(storage, new TableEntity("2026-09", $"{provider}|token{i:D3}")
+            rows.Add(new TableEntity("2026-09", $"{provider}|token{i:D3}")
             {
                 ["ChildKey"] = $"child{i:D3}", ["ProviderId"] = provider, ["DayMask"] = (long)mask, ["UpdatedAt"] = updatedAt,
                 ["Activities"] = ActivityMonths.Serialize([new ActivityEntry("Tutoring", "Academic", mask)]),
                 ["Sex"] = child.Sex, ["Race"] = child.Race, ["Ethnicity"] = child.Ethnicity, ["BirthDate"] = $"{2026 - age}-03-15",
             });
         }
+
+        await ActivityTestData.AddAllAsync(storage, rows);
     }
 }

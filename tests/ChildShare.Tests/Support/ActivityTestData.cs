@@ -52,31 +52,42 @@ public static class ActivityTestData
     /// Writes a month row (the shape above: PK month, RK provider child, ChildKey, Activities, UpdatedAt, demographics) into
     /// its bucket, beside the provider child's other months of that year.
     /// </summary>
-    public static async Task AddAsync(ChildShareStorage storage, TableEntity month)
+    public static Task AddAsync(ChildShareStorage storage, TableEntity month) => AddAllAsync(storage, [month]);
+
+    /// <summary>Writes month rows into the buckets in one write per touched bucket-year.</summary>
+    public static async Task AddAllAsync(ChildShareStorage storage, IReadOnlyList<TableEntity> months)
     {
         ArgumentNullException.ThrowIfNull(storage);
-        ArgumentNullException.ThrowIfNull(month);
+        ArgumentNullException.ThrowIfNull(months);
         var store = new ActivityStore(storage);
-        var year = int.Parse(month.PartitionKey[..4], CultureInfo.InvariantCulture);
-        var index = int.Parse(month.PartitionKey[5..7], CultureInfo.InvariantCulture) - 1;
-        var existing = (await store.ReadAsync([year])).Children.Select(c => c.Child).FirstOrDefault(c => c.ProviderChild == month.RowKey);
-        var activities = existing?.Activities.Select(a => new YearActivity(a.Program, a.ServiceType, (uint[])a.Months.Clone())).ToList() ?? [];
-        foreach (var entry in ActivityMonths.Deserialize(month.GetString("Activities")))
+        var years = months.Select(m => int.Parse(m.PartitionKey[..4], CultureInfo.InvariantCulture)).Distinct().ToList();
+        var existing = (await store.ReadAsync(years)).Children.ToDictionary(c => (c.Year, c.Child.ProviderChild), c => c.Child);
+        var changed = new Dictionary<(int Year, string ProviderChild), ProviderChildYear>();
+        foreach (var month in months)
         {
-            var activity = activities.FirstOrDefault(a => a.Program == entry.Program && a.ServiceType == entry.ServiceType);
-            if (activity is null)
+            var year = int.Parse(month.PartitionKey[..4], CultureInfo.InvariantCulture);
+            var index = int.Parse(month.PartitionKey[5..7], CultureInfo.InvariantCulture) - 1;
+            var before = changed.GetValueOrDefault((year, month.RowKey)) ?? existing.GetValueOrDefault((year, month.RowKey));
+            var activities = before?.Activities.Select(a => new YearActivity(a.Program, a.ServiceType, (uint[])a.Months.Clone())).ToList() ?? [];
+            foreach (var entry in ActivityMonths.Deserialize(month.GetString("Activities")))
             {
-                activity = new YearActivity(entry.Program, entry.ServiceType, new uint[12]);
-                activities.Add(activity);
+                var activity = activities.FirstOrDefault(a => a.Program == entry.Program && a.ServiceType == entry.ServiceType);
+                if (activity is null)
+                {
+                    activity = new YearActivity(entry.Program, entry.ServiceType, new uint[12]);
+                    activities.Add(activity);
+                }
+
+                activity.Months[index] |= entry.DayMask;
             }
 
-            activity.Months[index] |= entry.DayMask;
+            changed[(year, month.RowKey)] = new ProviderChildYear(month.RowKey, month.GetString("ChildKey") ?? "", month.GetDateTimeOffset("UpdatedAt")?.UtcTicks ?? 0,
+                ActivityStore.Demographics.Select(d => month.GetString(d) is { Length: > 0 } v ? v : null).ToArray(), activities);
         }
 
-        var child = new ProviderChildYear(month.RowKey, month.GetString("ChildKey") ?? "", month.GetDateTimeOffset("UpdatedAt")?.UtcTicks ?? 0,
-            ActivityStore.Demographics.Select(d => month.GetString(d) is { Length: > 0 } v ? v : null).ToArray(), activities);
         var layout = await store.BeginWriteAsync();
-        await store.ApplyAsync(layout, [new ActivityChange(month.RowKey, new Dictionary<int, ProviderChildYear> { [year] = child }, [])]);
+        await store.ApplyAsync(layout, changed.GroupBy(c => c.Key.ProviderChild)
+            .Select(g => new ActivityChange(g.Key, g.ToDictionary(c => c.Key.Year, c => c.Value), [])).ToList());
         await store.EndWriteAsync();
     }
 }
