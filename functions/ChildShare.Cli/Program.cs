@@ -121,5 +121,6 @@ root.Subcommands.Add(ServeCommand.Create(verbose));
 AgreementCommands.AddTo(root, verbose);
 ConsentCommands.AddTo(root, verbose);
 ModeCommands.AddTo(root, verbose);
+ActivityCommands.AddTo(root, verbose);
 
 return await root.Parse(args).InvokeAsync();

@@ -9,6 +9,8 @@ public static class ReportingServiceCollectionExtensions
 {
     public static IServiceCollection AddChildShareReporting(this IServiceCollection services)
     {
+        services.TryAddSingleton<ActivityStore>();
+        services.TryAddSingleton<ReportSnapshots>();
         services.TryAddSingleton<AggregateReportService>();
         return services;
     }

@@ -9,6 +9,7 @@ using ChildShare.Core.Consent;
 using ChildShare.Core.Ingestion;
 using ChildShare.Core.Linkage;
 using ChildShare.Core.Pseudonymization;
+using ChildShare.Core.Reporting;
 using ChildShare.Core.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -66,6 +67,7 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<ManifestStore>();
         services.TryAddSingleton<UploadManifestReader>();
         services.TryAddSingleton<ActivitySummaryBuilder>();
+        services.TryAddSingleton<ActivityStore>();
         services.TryAddSingleton<IngestionService>();
         // Reads the platform's WEBSITE_AUTH_ENABLED from the app's configuration (environment variables in Azure).
         services.TryAddSingleton(new AppServiceAuthentication(configuration));

@@ -1,7 +1,7 @@
 using ChildShare.Benchmarks;
 
 // Benchmarks run by hand against the local Azurite, never in CI or tests:
-//   dotnet run -c Release --project tests/ChildShare.Benchmarks -- report [--keep] [--reuse PREFIX]
+//   dotnet run -c Release --project tests/ChildShare.Benchmarks -- report [--children N] [--keep] [--reuse PREFIX]
 //   dotnet run -c Release --project tests/ChildShare.Benchmarks -- ingest cpu|azurite|memory [GB]|breakdown
 //   dotnet run -c Release --project tests/ChildShare.Benchmarks -- export [--children N] [--k K] [--repeat R]   (in memory)
 var mode = args.FirstOrDefault() ?? "";

@@ -39,7 +39,7 @@ public sealed record ExportResult(ExportStatus Status, IReadOnlyList<string> Err
 /// <summary>
 /// De-identified child-level exports under one agreement (see EXPORTS.md): the decision point says
 /// which providers' data the agreement releases for the period; the activity summaries of those
-/// providers and months give the children served in the period and their demographics, resolved
+/// providers and the period's years (<see cref="ActivityStore"/>) give the children served in the period and their demographics, resolved
 /// by the aggregate report's rule (<see cref="AggregateReportService.DemographicRule"/>, the same
 /// <see cref="ChildAggregator"/>); quasi-identifiers are generalized to k-anonymity by
 /// <see cref="KAnonymizer"/>; each child gets a research id keyed by the pseudonymization key and
@@ -47,6 +47,7 @@ public sealed record ExportResult(ExportStatus Status, IReadOnlyList<string> Err
 /// </summary>
 public sealed partial class DeidentifiedExportService(
     ChildShareStorage storage,
+    ActivityStore activity,
     ProviderRegistry providers,
     AgreementStore agreements,
     AuditLog audit,
@@ -240,37 +241,21 @@ public sealed partial class DeidentifiedExportService(
     private async Task<(ChildAggregator Aggregator, ConcurrentDictionary<string, ConcurrentBag<string>> ProviderChildren)> ReadAsync(
         DeidentifiedExportQuery query, IReadOnlyList<string> providerIds, CancellationToken cancellationToken)
     {
-        var table = storage.Table(TableNames.Activity);
-        var select = new List<string> { "RowKey", "ChildKey", "ProviderId", "DayMask", "UpdatedAt", "Activities" };
-        select.AddRange(Demographics);
-        var work = ActivityMonths.MonthsBetween(query.From, query.To).SelectMany(m => providerIds.Select(p => (m.Year, m.Month, Provider: p))).ToList();
-        var batches = new ConcurrentBag<List<(SummaryRecord Record, string RowKey)>>();
-        await Parallel.ForEachAsync(work, new ParallelOptions { MaxDegreeOfParallelism = ParallelReads, CancellationToken = cancellationToken }, async (item, ct) =>
-        {
-            var month = ActivityMonths.MonthKey(item.Year, item.Month);
-            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {month} and RowKey ge {item.Provider + "|"} and RowKey lt {item.Provider + "}"}");
-            var batch = new List<(SummaryRecord, string)>();
-            await foreach (var entity in table.QueryAsync<TableEntity>(filter, maxPerPage: 1000, select: select, cancellationToken: ct).ConfigureAwait(false))
-            {
-                batch.Add((new SummaryRecord(item.Year, item.Month, entity.GetString("ChildKey") ?? "", entity.GetString("ProviderId") ?? item.Provider,
-                    (uint)(entity.GetInt64("DayMask") ?? 0), entity.GetDateTimeOffset("UpdatedAt")?.UtcTicks ?? 0, entity.GetString("Activities"),
-                    Demographics.Select(d => entity.GetString(d)).ToArray()), entity.RowKey));
-            }
-
-            batches.Add(batch);
-        }).ConfigureAwait(false);
+        var read = await activity.ReadAsync(Enumerable.Range(query.From.Year, query.To.Year - query.From.Year + 1), cancellationToken).ConfigureAwait(false);
+        var included = providerIds.ToHashSet(StringComparer.Ordinal);
 
         // Deterministic order whatever order the parallel reads finished in.
         var aggregator = new ChildAggregator(query.From, query.To, needsActivities: true, Demographics);
         var providerChildren = new ConcurrentDictionary<string, ConcurrentBag<string>>(StringComparer.Ordinal);
-        foreach (var (record, rowKey) in batches.SelectMany(b => b).OrderBy(b => b.RowKey, StringComparer.Ordinal).ThenBy(b => b.Record.Year).ThenBy(b => b.Record.Month))
+        foreach (var (year, child) in read.Children.Where(c => included.Contains(c.Child.ProviderId))
+                     .OrderBy(c => c.Child.ProviderChild, StringComparer.Ordinal).ThenBy(c => c.Year))
         {
-            if (aggregator.Add(record))
+            if (aggregator.Add(year, child))
             {
-                var bag = providerChildren.GetOrAdd(record.ChildKey, _ => []);
-                if (!bag.Contains(rowKey))
+                var bag = providerChildren.GetOrAdd(child.ChildKey, _ => []);
+                if (!bag.Contains(child.ProviderChild))
                 {
-                    bag.Add(rowKey);
+                    bag.Add(child.ProviderChild);
                 }
             }
         }

@@ -1,4 +1,4 @@
-using Azure;
+using System.Globalization;
 using Azure.Data.Tables;
 using ChildShare.Core.Reporting;
 using ChildShare.Core.Storage;
@@ -10,17 +10,23 @@ namespace ChildShare.Core.Ingestion;
 public readonly record struct RebuildResult(int Children, int ServicesWithdrawn);
 
 /// <summary>
-/// Folds an upload's staging into each child's record and keeps the activity summaries (one entity
-/// per month and provider child) consistent with it: every child the upload names is rebuilt from
+/// Folds an upload's staging into each child's record and keeps the activity buckets
+/// (<see cref="ActivityStore"/>) consistent with it: every child the upload names is rebuilt from
 /// its whole record, so corrected services, withdrawn services and re-linked child keys show on the
-/// next report, and months that no longer have activity are removed. Reads the staging partition
-/// once, in child order, a page at a time, so memory does not grow with the upload; reads each
-/// child's record with a point read.
+/// next report, and years that no longer have activity are removed. Reads the staging partition
+/// once, in child order, a page at a time; reads each child's record with a point read. Changes are
+/// gathered over up to <see cref="FlushChildren"/> provider children and then written in this order:
+/// the buckets (one read-change-write per touched bucket and year), then memberships and records. A
+/// crash between the two leaves the records as they were, so the re-delivered upload plans the same
+/// changes from them and writes the same buckets again.
 /// </summary>
-public sealed class ActivitySummaryBuilder(ChildShareStorage storage, IOptions<IngestionOptions> options)
+public sealed class ActivitySummaryBuilder(ChildShareStorage storage, ActivityStore activity, IOptions<IngestionOptions> options)
 {
     private const int ChunkSize = 500;
     private const int ParallelReads = 8;
+
+    /// <summary>Provider children gathered before the buckets are written: each flush rewrites every touched bucket-year once.</summary>
+    public const int FlushChildren = 20_000;
 
     public async Task<RebuildResult> RebuildForUploadAsync(
         string uploadId, DateTimeOffset receivedAt, ReuploadPolicy policy, CancellationToken cancellationToken = default)
@@ -29,7 +35,7 @@ public sealed class ActivitySummaryBuilder(ChildShareStorage storage, IOptions<I
         var filter = TableClient.CreateQueryFilter($"PartitionKey eq {uploadId}");
         var chunk = new List<StagedChild>(ChunkSize);
         StagedChild? current = null;
-        var total = new RebuildResult(0, 0);
+        var pending = new Pending();
         var context = new RebuildContext(uploadId, receivedAt, policy);
         await foreach (var entity in staging.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
@@ -38,7 +44,7 @@ public sealed class ActivitySummaryBuilder(ChildShareStorage storage, IOptions<I
             {
                 if (chunk.Count == ChunkSize)
                 {
-                    total = Add(total, await RebuildAsync(chunk, context, cancellationToken).ConfigureAwait(false));
+                    await PlanAsync(chunk, context, pending, cancellationToken).ConfigureAwait(false);
                     chunk.Clear();
                 }
 
@@ -58,18 +64,56 @@ public sealed class ActivitySummaryBuilder(ChildShareStorage storage, IOptions<I
             }
         }
 
-        return Add(total, await RebuildAsync(chunk, context, cancellationToken).ConfigureAwait(false));
+        await PlanAsync(chunk, context, pending, cancellationToken).ConfigureAwait(false);
+        await FlushAsync(pending, cancellationToken).ConfigureAwait(false);
+        return new RebuildResult(pending.Rebuilt, pending.Withdrawn);
     }
 
     /// <summary>Rebuilds the summaries of provider children from their records alone, for example after a re-link.</summary>
-    public Task<RebuildResult> RebuildChildrenAsync(IEnumerable<string> providerChildren, CancellationToken cancellationToken = default) =>
-        RebuildAsync(providerChildren.Select(p => new StagedChild(p)).ToList(), new RebuildContext(null, null, ReuploadPolicy.Upsert), cancellationToken);
+    public async Task<RebuildResult> RebuildChildrenAsync(IEnumerable<string> providerChildren, CancellationToken cancellationToken = default)
+    {
+        var pending = new Pending();
+        var context = new RebuildContext(null, null, ReuploadPolicy.Upsert);
+        foreach (var chunk in providerChildren.Distinct(StringComparer.Ordinal).Chunk(ChunkSize))
+        {
+            await PlanAsync(chunk.Select(p => new StagedChild(p)).ToList(), context, pending, cancellationToken).ConfigureAwait(false);
+        }
 
-    private async Task<RebuildResult> RebuildAsync(List<StagedChild> children, RebuildContext context, CancellationToken cancellationToken)
+        await FlushAsync(pending, cancellationToken).ConfigureAwait(false);
+        return new RebuildResult(pending.Rebuilt, pending.Withdrawn);
+    }
+
+    /// <summary>
+    /// Rebuilds the whole activity store from the records table, with <paramref name="buckets"/> buckets: the way to change
+    /// the bucket count, and the migration from the month-summary shape (whose entities it deletes).
+    /// </summary>
+    public async Task<RebuildResult> RebuildAllAsync(int buckets, CancellationToken cancellationToken = default)
+    {
+        await activity.ResetAsync(buckets, cancellationToken).ConfigureAwait(false);
+        var pending = new Pending();
+        var context = new RebuildContext(null, null, ReuploadPolicy.Upsert);
+        var chunk = new List<StagedChild>(ChunkSize);
+        await foreach (var record in storage.Table(TableNames.Records).QueryAsync<TableEntity>(filter: (string?)null, select: ["PartitionKey", "RowKey"],
+            cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            chunk.Add(new StagedChild(RecordKeys.ProviderChild(record.PartitionKey, record.RowKey)));
+            if (chunk.Count == ChunkSize)
+            {
+                await PlanAsync(chunk, context, pending, cancellationToken, forgetPreviousYears: true).ConfigureAwait(false);
+                chunk.Clear();
+            }
+        }
+
+        await PlanAsync(chunk, context, pending, cancellationToken, forgetPreviousYears: true).ConfigureAwait(false);
+        await FlushAsync(pending, cancellationToken, force: true).ConfigureAwait(false);
+        return new RebuildResult(pending.Rebuilt, pending.Withdrawn);
+    }
+
+    private async Task PlanAsync(List<StagedChild> children, RebuildContext context, Pending pending, CancellationToken cancellationToken, bool forgetPreviousYears = false)
     {
         if (children.Count == 0)
         {
-            return new RebuildResult(0, 0);
+            return;
         }
 
         var records = storage.Table(TableNames.Records);
@@ -83,41 +127,46 @@ public sealed class ActivitySummaryBuilder(ChildShareStorage storage, IOptions<I
                 existing[index] = response.HasValue ? response.Value : null;
             }).ConfigureAwait(false);
 
-        var writer = new BatchWriter(options.Value.MaxBufferedEntities);
-        var activity = storage.Table(TableNames.Activity);
-        var memberships = storage.Table(TableNames.Children);
-        var rebuilt = 0;
-        var withdrawn = 0;
         for (var i = 0; i < children.Count; i++)
         {
-            var plan = Plan(children[i], existing[i], context);
-            if (plan is null)
+            if (Plan(children[i], existing[i], context) is { } plan)
             {
-                continue;
+                pending.Add(children[i].ProviderChild, forgetPreviousYears ? plan with { StaleYears = [] } : plan);
             }
+        }
 
-            rebuilt++;
-            withdrawn += plan.Withdrawn;
-            foreach (var summary in plan.Summaries)
-            {
-                await writer.UpsertAsync(activity, summary, cancellationToken).ConfigureAwait(false);
-            }
+        if (pending.Plans.Count >= FlushChildren)
+        {
+            await FlushAsync(pending, cancellationToken).ConfigureAwait(false);
+        }
+    }
 
-            foreach (var month in plan.StaleMonths)
-            {
-                await writer.DeleteAsync(activity, month, children[i].ProviderChild, cancellationToken).ConfigureAwait(false);
-            }
+    /// <summary>Writes what is pending: the buckets first (between the version bumps), then memberships and records.</summary>
+    private async Task FlushAsync(Pending pending, CancellationToken cancellationToken, bool force = false)
+    {
+        if (pending.Plans.Count == 0 && !force)
+        {
+            return;
+        }
 
+        var layout = await activity.BeginWriteAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        await activity.ApplyAsync(layout, pending.Plans.Select(p => new ActivityChange(p.ProviderChild, p.Plan.Years, p.Plan.StaleYears)).ToList(), cancellationToken)
+            .ConfigureAwait(false);
+        var writer = new BatchWriter(options.Value.MaxBufferedEntities);
+        var records = storage.Table(TableNames.Records);
+        var memberships = storage.Table(TableNames.Children);
+        foreach (var (providerChild, plan) in pending.Plans)
+        {
             if (plan.PreviousChildKey != plan.ChildKey)
             {
                 if (!string.IsNullOrEmpty(plan.PreviousChildKey))
                 {
                     await writer.DeleteAsync(memberships, RecordKeys.ChildBucket(plan.PreviousChildKey),
-                        RecordKeys.ChildMemberRow(plan.PreviousChildKey, children[i].ProviderChild), cancellationToken).ConfigureAwait(false);
+                        RecordKeys.ChildMemberRow(plan.PreviousChildKey, providerChild), cancellationToken).ConfigureAwait(false);
                 }
 
                 await writer.UpsertAsync(memberships, new TableEntity(RecordKeys.ChildBucket(plan.ChildKey),
-                    RecordKeys.ChildMemberRow(plan.ChildKey, children[i].ProviderChild))
+                    RecordKeys.ChildMemberRow(plan.ChildKey, providerChild))
                 {
                     ["ChildKey"] = plan.ChildKey,
                     ["ProviderId"] = plan.Record.PartitionKey,
@@ -129,7 +178,8 @@ public sealed class ActivitySummaryBuilder(ChildShareStorage storage, IOptions<I
         }
 
         await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
-        return new RebuildResult(rebuilt, withdrawn);
+        await activity.EndWriteAsync(cancellationToken).ConfigureAwait(false);
+        pending.Plans.Clear();
     }
 
     private static ChildPlan? Plan(StagedChild staged, TableEntity? existing, RebuildContext context)
@@ -185,36 +235,28 @@ public sealed class ActivitySummaryBuilder(ChildShareStorage storage, IOptions<I
         }
 
         var childKey = record.GetString("ChildKey") ?? "";
-        var summaries = new List<TableEntity>();
-        foreach (var (month, entries) in ActivityMonths.Build(Intervals(services)))
-        {
-            var summary = new TableEntity(month, staged.ProviderChild)
-            {
-                ["ChildKey"] = childKey,
-                ["ProviderId"] = providerId,
-                ["Activities"] = ActivityMonths.Serialize(entries),
-                ["DayMask"] = (long)entries.Aggregate(0u, (mask, entry) => mask | entry.DayMask),
-            };
-            foreach (var property in ChildDemographics.Properties)
-            {
-                summary[property] = record.GetString(property) ?? "";
-            }
-
-            summaries.Add(summary);
-        }
-
-        var previousMonths = (existing?.GetString("SummaryMonths") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries);
-        var months = summaries.Select(s => s.PartitionKey).ToHashSet(StringComparer.Ordinal);
-        record["Services"] = StoredService.Serialize(services);
-        record["SummaryMonths"] = string.Join(',', months.Order(StringComparer.Ordinal));
-        record["LinkedChildKey"] = childKey;
         if (context.UploadId is not null)
         {
             record["LastUploadId"] = context.UploadId;
             record["UpdatedAt"] = context.ReceivedAt;
         }
 
-        return new ChildPlan(record, childKey, previousChildKey, summaries, previousMonths.Where(m => !months.Contains(m)).ToList(), withdrawn);
+        var demographics = ActivityStore.Demographics.Select(d => record.GetString(d) is { Length: > 0 } v ? v : null).ToArray();
+        var updated = record.GetDateTimeOffset("UpdatedAt")?.UtcTicks ?? 0;
+        var years = ActivityStore.Years(staged.ProviderChild, childKey, updated, demographics, Intervals(services));
+        record["Services"] = StoredService.Serialize(services);
+        record["ActivityYears"] = string.Join(',', years.Keys.Order().Select(y => y.ToString(CultureInfo.InvariantCulture)));
+        record["LinkedChildKey"] = childKey;
+        return new ChildPlan(record, childKey, previousChildKey, years, PreviousYears(existing).Where(y => !years.ContainsKey(y)).ToList(), withdrawn);
+    }
+
+    /// <summary>The years the buckets hold for a record; for a record of the month-summary shape, the years of its months.</summary>
+    private static IEnumerable<int> PreviousYears(TableEntity? existing)
+    {
+        var text = existing?.GetString("ActivityYears") is { } years ? years
+            : string.Join(',', (existing?.GetString("SummaryMonths") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(m => m[..4]));
+        return text.Split(',', StringSplitOptions.RemoveEmptyEntries)
+            .Select(y => int.TryParse(y, NumberStyles.None, CultureInfo.InvariantCulture, out var year) ? year : 0).Where(y => y > 0).Distinct();
     }
 
     private static IEnumerable<ServiceInterval> Intervals(IEnumerable<StoredService> services)
@@ -230,8 +272,6 @@ public sealed class ActivitySummaryBuilder(ChildShareStorage storage, IOptions<I
         }
     }
 
-    private static RebuildResult Add(RebuildResult a, RebuildResult b) => new(a.Children + b.Children, a.ServicesWithdrawn + b.ServicesWithdrawn);
-
     private sealed class StagedChild(string providerChild)
     {
         public string ProviderChild { get; } = providerChild;
@@ -241,13 +281,29 @@ public sealed class ActivitySummaryBuilder(ChildShareStorage storage, IOptions<I
         public List<StoredService> Services { get; } = [];
     }
 
+    private sealed class Pending
+    {
+        public List<(string ProviderChild, ChildPlan Plan)> Plans { get; } = [];
+
+        public int Rebuilt { get; private set; }
+
+        public int Withdrawn { get; private set; }
+
+        public void Add(string providerChild, ChildPlan plan)
+        {
+            Plans.Add((providerChild, plan));
+            Rebuilt++;
+            Withdrawn += plan.Withdrawn;
+        }
+    }
+
     private sealed record RebuildContext(string? UploadId, DateTimeOffset? ReceivedAt, ReuploadPolicy Policy);
 
     private sealed record ChildPlan(
         TableEntity Record,
         string ChildKey,
         string? PreviousChildKey,
-        IReadOnlyList<TableEntity> Summaries,
-        IReadOnlyList<string> StaleMonths,
+        IReadOnlyDictionary<int, ProviderChildYear> Years,
+        IReadOnlyList<int> StaleYears,
         int Withdrawn);
 }

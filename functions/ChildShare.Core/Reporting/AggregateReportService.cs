@@ -15,17 +15,19 @@ using Microsoft.Extensions.Logging;
 namespace ChildShare.Core.Reporting;
 
 /// <summary>What a report run read: for the benchmark and the logs.</summary>
-public sealed record ReportRunStats(long EntitiesRead, long EntitiesInPeriod, int Queries, int Children);
+public sealed record ReportRunStats(long EntitiesRead, long EntitiesInPeriod, int Queries, int Children, bool FromSnapshot = false);
 
 /// <summary>
 /// The aggregate report: decides which providers the caller may see (<see cref="SharingDecisionPoint"/>),
-/// reads only the activity summaries of the period's months and those providers (one range query
-/// per month and provider), counts unique children per cell and margin, suppresses small cells
+/// reads the activity buckets of the period's years (<see cref="ActivityStore"/>, point reads) and
+/// keeps those providers' children, counts unique children per cell and margin, suppresses small cells
 /// with complementary suppression, applies the agreements' differencing protection, and audits
-/// the request before anything is returned.
+/// the request before anything is returned. A report is computed once per query and data version
+/// and its pages are served from the snapshot (<see cref="ReportSnapshots"/>).
 /// </summary>
 public sealed partial class AggregateReportService(
-    ChildShareStorage storage,
+    ActivityStore activity,
+    ReportSnapshots snapshots,
     ProviderRegistry providers,
     SharingDecisionPoint decisions,
     AuditLog audit,
@@ -41,12 +43,10 @@ public sealed partial class AggregateReportService(
         "Each child has one value per demographic: the value from the most recently updated record of an included provider that has one (ties: the "
         + "smallest provider id); none is Unknown. Age band is the age on the first day of the period: 0-4, 5-9, 10-14, 15-17, 18+.";
 
-    private const int ParallelQueries = 8;
-
     /// <summary>The largest table (cells, subtotals and total) a report builds; beyond it the request is refused as too fine.</summary>
     public const int MaxCells = 100_000;
 
-    private static readonly Dictionary<string, string> DemographicColumns = new(StringComparer.Ordinal)
+    internal static readonly Dictionary<string, string> DemographicColumns = new(StringComparer.Ordinal)
     {
         [ReportDimensions.Sex] = "Sex",
         [ReportDimensions.Race] = "Race",
@@ -98,8 +98,25 @@ public sealed partial class AggregateReportService(
         ReportRunStats stats;
         try
         {
-            (rows, receipt, stats) = await BuildAsync(query, included.Select(i => i.ProviderId).ToList(), agreements, minimum, protection, cancellationToken)
-                .ConfigureAwait(false);
+            var layout = await activity.LayoutAsync(cancellationToken).ConfigureAwait(false);
+            var noiseVersion = protection == DifferencingProtection.Noise ? (await keys.GetCurrentKeyAsync(cancellationToken).ConfigureAwait(false)).Version : null;
+            var snapshotKey = ReportSnapshots.Key(query, parameters, included, minimum, protection, noiseVersion, layout?.Version ?? 0);
+            // Never served or kept while a writer is between its version bumps: the buckets may be half old, half new.
+            var snapshot = layout is { Writing: false } ? await snapshots.GetAsync(snapshotKey, cancellationToken).ConfigureAwait(false) : null;
+            if (snapshot is not null)
+            {
+                (rows, receipt, stats) = (snapshot.Rows.ToList(), snapshot.Receipt, snapshot.Stats with { EntitiesRead = 0, Queries = 0, FromSnapshot = true });
+            }
+            else
+            {
+                (rows, receipt, stats) = await BuildAsync(query, included.Select(i => i.ProviderId).ToList(), agreements, minimum, protection, cancellationToken)
+                    .ConfigureAwait(false);
+                var after = await activity.LayoutAsync(cancellationToken).ConfigureAwait(false);
+                if (layout is { Writing: false } && after is { Writing: false } && after.Version == layout.Version)
+                {
+                    await snapshots.PutAsync(snapshotKey, new ReportSnapshot(rows, receipt, stats), cancellationToken).ConfigureAwait(false);
+                }
+            }
         }
         catch (ReportTooLargeException ex)
         {
@@ -255,44 +272,20 @@ public sealed partial class AggregateReportService(
     private async Task<(ChildAggregator Aggregator, ReportRunStats Stats)> ReadAsync(
         AggregateReportQuery query, IReadOnlyList<string> providerIds, IReadOnlyList<string> demographics, bool needsActivities, CancellationToken cancellationToken)
     {
-        var table = storage.Table(TableNames.Activity);
-        var select = new List<string> { "ChildKey", "ProviderId", "DayMask", "UpdatedAt" };
-        if (needsActivities)
-        {
-            select.Add("Activities");
-        }
-
-        select.AddRange(demographics.Select(d => DemographicColumns[d]));
-        var work = ActivityMonths.MonthsBetween(query.From, query.To).SelectMany(m => providerIds.Select(p => (m.Year, m.Month, Provider: p))).ToList();
-        var batches = new ConcurrentBag<List<SummaryRecord>>();
-        long read = 0;
-        await Parallel.ForEachAsync(work, new ParallelOptions { MaxDegreeOfParallelism = ParallelQueries, CancellationToken = cancellationToken }, async (item, ct) =>
-        {
-            var month = ActivityMonths.MonthKey(item.Year, item.Month);
-            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {month} and RowKey ge {item.Provider + "|"} and RowKey lt {item.Provider + "}"}");
-            var batch = new List<SummaryRecord>();
-            await foreach (var entity in table.QueryAsync<TableEntity>(filter, maxPerPage: 1000, select: select, cancellationToken: ct).ConfigureAwait(false))
-            {
-                batch.Add(new SummaryRecord(item.Year, item.Month, entity.GetString("ChildKey") ?? "", entity.GetString("ProviderId") ?? item.Provider,
-                    (uint)(entity.GetInt64("DayMask") ?? 0), entity.GetDateTimeOffset("UpdatedAt")?.UtcTicks ?? 0, needsActivities ? entity.GetString("Activities") : null,
-                    demographics.Select(d => entity.GetString(DemographicColumns[d])).ToArray()));
-            }
-
-            Interlocked.Add(ref read, batch.Count);
-            batches.Add(batch);
-        }).ConfigureAwait(false);
-
+        var read = await activity.ReadAsync(Enumerable.Range(query.From.Year, query.To.Year - query.From.Year + 1), cancellationToken).ConfigureAwait(false);
+        var included = providerIds.ToHashSet(StringComparer.Ordinal);
         var aggregator = new ChildAggregator(query.From, query.To, needsActivities, demographics);
         long inPeriod = 0;
-        foreach (var record in batches.SelectMany(b => b))
+        foreach (var (year, child) in read.Children)
         {
-            if (aggregator.Add(record))
+            // Other providers' children share the buckets; they never reach the aggregator.
+            if (included.Contains(child.ProviderId) && aggregator.Add(year, child))
             {
                 inPeriod++;
             }
         }
 
-        return (aggregator, new ReportRunStats(read, inPeriod, work.Count, aggregator.Children));
+        return (aggregator, new ReportRunStats(read.EntitiesRead, inPeriod, read.Queries, aggregator.Children));
     }
 
     private async Task<byte[]> NoiseKeyAsync(CancellationToken cancellationToken)

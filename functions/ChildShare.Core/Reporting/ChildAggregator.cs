@@ -3,7 +3,7 @@ using System.Globalization;
 namespace ChildShare.Core.Reporting;
 
 /// <summary>
-/// Folds activity summaries into one record per community child for a period: the provider,
+/// Folds the activity buckets' provider-child years into one record per community child for a period: the provider,
 /// program and service type combinations the child was active in (on at least one day of the
 /// period), and one value per demographic by the resolution rule: the value from the most recently
 /// updated included provider record that has one (ties: the smallest provider id); none is Unknown.
@@ -20,49 +20,66 @@ internal sealed class ChildAggregator(DateOnly from, DateOnly to, bool needsActi
     /// <summary>Each child's key and state, for the de-identified export (which turns the key into a research id).</summary>
     public IEnumerable<KeyValuePair<string, ChildState>> Entries => _children;
 
-    /// <summary>Adds one summary (one provider, child and month); returns whether it had activity in the period.</summary>
-    public bool Add(SummaryRecord summary)
+    private readonly Dictionary<int, uint[]> _periodMasks = [];
+    // Report dimensions (sex, ageBand) or stored column names (Sex, BirthDate): the column a bucket keeps each in.
+    private readonly int[] _demographicIndex = demographics.Select(d => ActivityStore.Demographics.ToList().IndexOf(AggregateReportService.DemographicColumns.GetValueOrDefault(d, d))).ToArray();
+
+    /// <summary>Adds one provider child's year from a bucket; returns whether it had activity in the period.</summary>
+    public bool Add(int year, ProviderChildYear child)
     {
-        var mask = ActivityMonths.MaskOf(summary.Year, summary.Month, from, to);
-        if ((summary.DayMask & mask) == 0 || string.IsNullOrEmpty(summary.ChildKey))
+        if (string.IsNullOrEmpty(child.ChildKey))
         {
             return false;
         }
 
-        if (!_children.TryGetValue(summary.ChildKey, out var state))
+        if (!_periodMasks.TryGetValue(year, out var period))
         {
-            state = new ChildState(demographics.Count);
-            _children[summary.ChildKey] = state;
+            period = Enumerable.Range(1, 12).Select(m => ActivityMonths.MaskOf(year, m, from, to)).ToArray();
+            _periodMasks[year] = period;
         }
 
-        if (needsActivities)
+        ChildState? state = null;
+        var providerId = child.ProviderId;
+        foreach (var activity in child.Activities)
         {
-            foreach (var entry in ActivityMonths.Deserialize(summary.Activities))
+            var active = false;
+            for (var m = 0; m < 12 && !active; m++)
             {
-                if ((entry.DayMask & mask) != 0)
-                {
-                    state.Activities.Add((summary.ProviderId, entry.Program, entry.ServiceType));
-                }
+                active = (activity.Months[m] & period[m]) != 0;
             }
+
+            if (!active)
+            {
+                continue;
+            }
+
+            if (state is null && !_children.TryGetValue(child.ChildKey, out state))
+            {
+                state = new ChildState(demographics.Count);
+                _children[child.ChildKey] = state;
+            }
+
+            state.Activities.Add(needsActivities ? (providerId, activity.Program, activity.ServiceType) : (providerId, "", ""));
         }
-        else
+
+        if (state is null)
         {
-            state.Activities.Add((summary.ProviderId, "", ""));
+            return false;
         }
 
         for (var i = 0; i < demographics.Count; i++)
         {
-            var value = summary.Demographics[i];
+            var value = _demographicIndex[i] >= 0 ? child.Demographics[_demographicIndex[i]] : null;
             if (string.IsNullOrWhiteSpace(value))
             {
                 continue;
             }
 
             var current = state.Demographics[i];
-            if (current.Value is null || summary.UpdatedTicks > current.Ticks
-                || (summary.UpdatedTicks == current.Ticks && string.CompareOrdinal(summary.ProviderId, current.ProviderId) < 0))
+            if (current.Value is null || child.UpdatedTicks > current.Ticks
+                || (child.UpdatedTicks == current.Ticks && string.CompareOrdinal(providerId, current.ProviderId) < 0))
             {
-                state.Demographics[i] = (value, summary.UpdatedTicks, summary.ProviderId);
+                state.Demographics[i] = (value, child.UpdatedTicks, providerId);
             }
         }
 
@@ -85,7 +102,3 @@ internal sealed class ChildAggregator(DateOnly from, DateOnly to, bool needsActi
         public (string? Value, long Ticks, string ProviderId)[] Demographics { get; } = new (string?, long, string)[demographicCount];
     }
 }
-
-/// <summary>The parts of an activity summary entity a report reads.</summary>
-internal readonly record struct SummaryRecord(
-    int Year, int Month, string ChildKey, string ProviderId, uint DayMask, long UpdatedTicks, string? Activities, string?[] Demographics);

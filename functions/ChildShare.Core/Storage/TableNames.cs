@@ -24,7 +24,11 @@ public static class TableNames
     /// </summary>
     public const string Children = "children";
 
-    /// <summary>Per child, provider and month activity summaries that reports read. PK <c>yyyy-MM</c>, RK <c>{provider}|{local token}</c>.</summary>
+    /// <summary>
+    /// The activity buckets reports and exports read (Reporting/STORAGE.md): PK <c>b{bucket, 3 hex}</c>, RK <c>{yyyy}</c>, one entity
+    /// per bucket and year holding every provider child of the bucket active that year (binary properties <c>D00</c>..); PK and RK
+    /// <c>layout</c>: the bucket count and the data version report snapshots are keyed on.
+    /// </summary>
     public const string Activity = "activity";
 
     /// <summary>

@@ -26,7 +26,7 @@ public sealed class DemoTests : IAsyncLifetime
         var exit = await Demo.RunAsync(op, samples, output, CancellationToken.None);
         var identityRows = await _storage.ReadAllAsync(TableNames.Identities);
         var identities = identityRows.Count;
-        var activity = (await _storage.ReadAllAsync(TableNames.Activity)).Count;
+        var activity = (await _storage.ReadActivityMonthsAsync()).Count;
         var again = await Demo.RunAsync(op, samples, output, CancellationToken.None);
 
         Assert.Equal(0, exit);
@@ -45,7 +45,7 @@ public sealed class DemoTests : IAsyncLifetime
         Assert.All(identityRows.Where(i => i.PartitionKey == "valley-clinic"), i => Assert.False(string.IsNullOrEmpty(i.GetString("StreetAddress"))));
         Assert.DoesNotContain(identityRows, i => i.PartitionKey != "valley-clinic" && !string.IsNullOrEmpty(i.GetString("StreetAddress")));
         Assert.Equal(identities, (await _storage.ReadAllAsync(TableNames.Identities)).Count);
-        Assert.Equal(activity, (await _storage.ReadAllAsync(TableNames.Activity)).Count);
+        Assert.Equal(activity, (await _storage.ReadActivityMonthsAsync()).Count);
         Assert.Contains("CompletedWithRejections", output.ToString(), StringComparison.Ordinal);
         var (records, children) = await op.CountChildrenAsync(CancellationToken.None);
         Assert.Equal(identities, records);

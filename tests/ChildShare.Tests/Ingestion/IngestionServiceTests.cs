@@ -1,4 +1,5 @@
 using Azure.Data.Tables;
+using ChildShare.Tests.Support;
 using ChildShare.Core.Ingestion;
 using ChildShare.Core.Storage;
 
@@ -26,7 +27,7 @@ public sealed class IngestionServiceTests : IClassFixture<IngestionHarnessFixtur
         Assert.Contains(identities, i => i.GetString("FirstName") == "Ana" && i.GetString("BirthDate") == "2015-03-02");
         var records = await _harness.Storage.ReadAllAsync(TableNames.Records);
         Assert.Contains(records, r => r.GetString("Zip") == "12345" && r.GetString("Zip3") == "123" && r.GetString("Grade") == "4");
-        var september = (await _harness.Storage.ReadAllAsync(TableNames.Activity)).Where(a => a.PartitionKey == "2026-09").ToList();
+        var september = (await _harness.Storage.ReadActivityMonthsAsync()).Where(a => a.PartitionKey == "2026-09").ToList();
         Assert.Contains(september, s => s.GetString("Race") == "NativeHawaiianOrOtherPacificIslander");
     }
 }

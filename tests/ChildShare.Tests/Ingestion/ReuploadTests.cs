@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using ChildShare.Tests.Support;
 using ChildShare.Core.Ingestion;
 using ChildShare.Core.Storage;
 
@@ -35,7 +36,7 @@ public sealed class ReuploadTests : IAsyncLifetime
         var record = Assert.Single(await _harness.Storage.ReadAllAsync(TableNames.Records));
         var service = Assert.Single(StoredService.Deserialize(record.GetString("Services")));
         Assert.Equal("2026-07-31", service.End);
-        Assert.Equal(["2026-07"], (await _harness.Storage.ReadAllAsync(TableNames.Activity)).Select(a => a.PartitionKey));
+        Assert.Equal(["2026-07"], (await _harness.Storage.ReadActivityMonthsAsync()).Select(a => a.PartitionKey));
     }
 
     [Fact]
@@ -70,7 +71,7 @@ public sealed class ReuploadTests : IAsyncLifetime
         var services = records.ToDictionary(r => r.GetString("Grade"), r => StoredService.Deserialize(r.GetString("Services")));
         Assert.Equal("2026-08-01", Assert.Single(services["3"]).Start);
         Assert.Single(services["4"]);
-        var months = (await _harness.Storage.ReadAllAsync(TableNames.Activity)).Select(a => (a.PartitionKey, a.GetString("Grade"))).Order().ToList();
+        var months = (await _harness.Storage.ReadActivityMonthsAsync()).Select(a => (a.PartitionKey, a.GetString("Grade"))).Order().ToList();
         Assert.Equal([("2026-07", "4"), ("2026-08", "3")], months);
     }
 
@@ -141,7 +142,7 @@ public sealed class ReuploadTests : IAsyncLifetime
         await _harness.IngestTextAsync($"{IngestionHarness.ProviderId}/open.csv",
             $"{Header}\nA1,Ana,Lopez,2015-03-02,F,5,12345,3,Tutoring,2026-09-20,\n");
 
-        var months = (await _harness.Storage.ReadAllAsync(TableNames.Activity)).ToDictionary(a => a.PartitionKey, a => a.GetInt64("DayMask"));
+        var months = (await _harness.Storage.ReadActivityMonthsAsync()).ToDictionary(a => a.PartitionKey, a => a.GetInt64("DayMask"));
 
         // The test clock says 2026-10-15: active 20 to 30 September and 1 to 15 October.
         Assert.Equal(0b11111111111L << 19, months["2026-09"]);

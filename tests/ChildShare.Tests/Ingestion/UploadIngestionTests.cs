@@ -1,5 +1,6 @@
 using System.Text;
 using Azure.Storage.Blobs;
+using ChildShare.Tests.Support;
 using ChildShare.Core.Ingestion;
 using ChildShare.Core.Storage;
 
@@ -34,7 +35,7 @@ public sealed class UploadIngestionTests : IAsyncLifetime
         Assert.Single(await _harness.Storage.ReadAllAsync(TableNames.Identities));
         var record = Assert.Single(await _harness.Storage.ReadAllAsync(TableNames.Records));
         Assert.Equal(2, StoredService.Deserialize(record.GetString("Services")).Count);
-        Assert.Equal(2, (await _harness.Storage.ReadAllAsync(TableNames.Activity)).Count);
+        Assert.Equal(2, (await _harness.Storage.ReadActivityMonthsAsync()).Count);
     }
 
     [Fact]
@@ -217,7 +218,7 @@ public sealed class UploadIngestionTests : IAsyncLifetime
         Assert.Equal("White", record.GetString("Race"));
         Assert.Equal("Female", record.GetString("Sex"));
         Assert.Equal(3, StoredService.Deserialize(record.GetString("Services")).Count);
-        var months = (await _harness.Storage.ReadAllAsync(TableNames.Activity)).Select(a => a.PartitionKey).Order().ToList();
+        var months = (await _harness.Storage.ReadActivityMonthsAsync()).Select(a => a.PartitionKey).Order().ToList();
         Assert.Equal(["2026-08", "2026-09", "2026-10"], months);
     }
 

@@ -122,13 +122,13 @@ public sealed class ConcurrentLinkingTests : IAsyncLifetime
         await Task.Delay(TimeSpan.FromSeconds(2));
         Assert.False(ingest.IsCompleted, "the upload completed while another instance held the linkage lock");
         Assert.NotEmpty(await _storage.ReadAllAsync(TableNames.UploadStaging));
-        Assert.Empty(await _storage.ReadAllAsync(TableNames.Activity));
+        Assert.Empty(await _storage.ReadActivityMonthsAsync());
 
         await held.DisposeAsync();
         var manifest = await ingest.WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.Equal(UploadStatus.Completed, manifest.Status);
-        Assert.Single(await _storage.ReadAllAsync(TableNames.Activity));
+        Assert.Single(await _storage.ReadActivityMonthsAsync());
     }
 
     [Fact]
@@ -199,7 +199,7 @@ public sealed class ConcurrentLinkingTests : IAsyncLifetime
 
         Assert.Equal(UploadStatus.Completed, done.Status);
         Assert.Equal(1, done.Attempts);
-        Assert.Single(await _storage.ReadAllAsync(TableNames.Activity));
+        Assert.Single(await _storage.ReadActivityMonthsAsync());
     }
 
     [Fact]

@@ -72,7 +72,7 @@ public sealed class LinkageStorageTests(ITestOutputHelper output) : IAsyncLifeti
 
         var children = await _storage.ReadAllAsync(TableNames.Children);
         var stored = children.Select(c => c.GetString("ChildKey")).Distinct().Count();
-        var inActivity = (await _storage.ReadAllAsync(TableNames.Activity)).Select(a => a.GetString("ChildKey")).Distinct().Count();
+        var inActivity = (await _storage.ReadActivityMonthsAsync()).Select(a => a.GetString("ChildKey")).Distinct().Count();
 
         // The same rows through the normalizer and the in-memory engine, with the same key (RosterEvaluation.Today is the app's today).
         var pseudonymizer = new Pseudonymizer(PseudonymKey.FromBase64("local-dev-1", CliHost.DevelopmentKey));
@@ -206,7 +206,7 @@ public sealed class LinkageStorageTests(ITestOutputHelper output) : IAsyncLifeti
 
     private async Task<List<string>> ActivityOf(IEnumerable<string> providerChildren)
     {
-        var activity = await _storage.ReadAllAsync(TableNames.Activity);
+        var activity = await _storage.ReadActivityMonthsAsync();
         return providerChildren.Select(k => activity.First(a => a.RowKey == k).GetString("ChildKey") ?? "").ToList();
     }
 }

@@ -248,7 +248,7 @@ public sealed class AggregateReportTests(ReportHarnessFixture fixture) : IClassF
         Assert.Equal(Rows(body).Count, served.GetInt64("RowsReturned"));
         Assert.Equal(Metadata(body).GetProperty("suppression").GetProperty("cellsSuppressed").GetInt32(), served.GetInt64("CellsSuppressed"));
         Assert.Contains(audit, e => e.GetString("Outcome") == "Forbidden" && e.GetString("OrganizationId") == "school-board");
-        var childKeys = (await _h.Storage.ReadAllAsync(TableNames.Activity)).Select(a => a.GetString("ChildKey")!).ToList();
+        var childKeys = (await _h.Storage.ReadActivityMonthsAsync()).Select(a => a.GetString("ChildKey")!).ToList();
         foreach (var entry in audit)
         {
             var text = string.Join("|", entry.Select(p => p.Value?.ToString()));
@@ -303,7 +303,7 @@ public sealed class AggregateReportTests(ReportHarnessFixture fixture) : IClassF
 
         var lines = _h.Logs.GetSnapshot().Select(r => r.Message + " " + string.Join(",", r.StructuredState?.Select(s => s.Value) ?? [])).ToList();
         Assert.NotEmpty(lines);
-        var activity = await _h.Storage.ReadAllAsync(TableNames.Activity);
+        var activity = await _h.Storage.ReadActivityMonthsAsync();
         var secrets = activity.Select(a => a.GetString("ChildKey")!).Concat(activity.Select(a => a.RowKey.Split('|')[1])).Concat(_h.Identifiers)
             .Append(_h.CountyKey).Append(_h.OutsiderKey).ToList();
         foreach (var line in lines)

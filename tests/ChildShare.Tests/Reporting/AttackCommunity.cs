@@ -1,5 +1,7 @@
 using Azure.Data.Tables;
+using ChildShare.Tests.Support;
 using ChildShare.Core.Reporting;
+using ChildShare.Core.Storage;
 
 namespace ChildShare.Tests.Reporting;
 
@@ -42,8 +44,9 @@ internal static class AttackCommunity
     /// as ingestion would: one per child, its day mask, demographics and a birth date in its age band
     /// (15 March, far from any period start, so the band is the same for every period here).
     /// </summary>
-    public static async Task WriteAsync(TableClient activity, string provider, IReadOnlyList<MiniChild> children, DateTimeOffset updatedAt)
+    public static async Task WriteAsync(ChildShareStorage storage, string provider, IReadOnlyList<MiniChild> children, DateTimeOffset updatedAt)
     {
+        var rows = new List<TableEntity>();
         for (var i = 0; i < children.Count; i++)
         {
             var child = children[i];
@@ -54,12 +57,14 @@ internal static class AttackCommunity
             }
 
             var age = child.AgeBand switch { "5-9" => 7, "10-14" => 12, _ => 16 };
-            await activity.AddEntityAsync(new TableEntity("2026-09", $"{provider}|token{i:D3}")
+            rows.Add(new TableEntity("2026-09", $"{provider}|token{i:D3}")
             {
                 ["ChildKey"] = $"child{i:D3}", ["ProviderId"] = provider, ["DayMask"] = (long)mask, ["UpdatedAt"] = updatedAt,
                 ["Activities"] = ActivityMonths.Serialize([new ActivityEntry("Tutoring", "Academic", mask)]),
                 ["Sex"] = child.Sex, ["Race"] = child.Race, ["Ethnicity"] = child.Ethnicity, ["BirthDate"] = $"{2026 - age}-03-15",
             });
         }
+
+        await ActivityTestData.AddAllAsync(storage, rows);
     }
 }

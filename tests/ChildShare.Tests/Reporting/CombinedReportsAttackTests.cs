@@ -52,7 +52,7 @@ public sealed class CombinedReportsAttackTests : IAsyncLifetime
             EffectiveFrom = new DateOnly(2025, 1, 1), AllowedDimensions = ReportDimensions.All, DocumentReference = "https://docs.example.org/dsa/default",
         }, "test");
         await agreements.CreateAsync(AgreementTestData.Aggregate("dsa-exact", "exact-org", "p1") with { Protection = DifferencingProtection.None }, "test");
-        await AttackCommunity.WriteAsync(_storage.Storage.Table(TableNames.Activity), "p1", AttackCommunity.Generate(Seed), TestApp.Now);
+        await AttackCommunity.WriteAsync(_storage.Storage, "p1", AttackCommunity.Generate(Seed), TestApp.Now);
     }
 
     public async Task DisposeAsync()

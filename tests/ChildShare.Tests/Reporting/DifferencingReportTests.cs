@@ -35,11 +35,10 @@ public sealed class DifferencingReportTests : IAsyncLifetime
             await agreements.CreateAsync(AgreementTestData.Aggregate("dsa-" + org, org, "p1") with { Protection = protection }, "test");
         }
 
-        var activity = _storage.Storage.Table(TableNames.Activity);
         for (var i = 0; i < 12; i++)
         {
             var mask = i < 11 ? (1u << 30) - 1 : 1u << 29;
-            await activity.AddEntityAsync(new TableEntity("2026-09", $"p1|token{i:D2}")
+            await ActivityTestData.AddAsync(_storage.Storage, new TableEntity("2026-09", $"p1|token{i:D2}")
             {
                 ["ChildKey"] = $"child{i:D2}", ["ProviderId"] = "p1", ["DayMask"] = (long)mask, ["UpdatedAt"] = TestApp.Now,
                 ["Activities"] = ActivityMonths.Serialize([new ActivityEntry("Tutoring", "Academic", mask)]), ["Sex"] = "Female",
@@ -71,10 +70,9 @@ public sealed class DifferencingReportTests : IAsyncLifetime
     public async Task Report_TooManyCells_BadRequestWithReason()
     {
         // 48 children in August, each with its own zip3, program and service type: 49^3 cells.
-        var activity = _storage.Storage.Table(TableNames.Activity);
         for (var i = 0; i < 48; i++)
         {
-            await activity.AddEntityAsync(new TableEntity("2026-08", $"p1|wide{i:D2}")
+            await ActivityTestData.AddAsync(_storage.Storage, new TableEntity("2026-08", $"p1|wide{i:D2}")
             {
                 ["ChildKey"] = $"wide{i:D2}", ["ProviderId"] = "p1", ["DayMask"] = 1L, ["UpdatedAt"] = TestApp.Now, ["Zip3"] = $"{100 + i}",
                 ["Activities"] = ActivityMonths.Serialize([new ActivityEntry($"Program{i}", $"Type{i}", 1)]),
