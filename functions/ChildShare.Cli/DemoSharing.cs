@@ -14,7 +14,7 @@ namespace ChildShare.Cli;
 /// created once (a second run finds them); an API key is issued at every run for the closing
 /// <c>curl</c> lines.
 /// </summary>
-internal sealed class DemoSharing(IServiceProvider services, TextWriter output, Func<string, Task<int>> run)
+public sealed class DemoSharing(IServiceProvider services, TextWriter output, Func<string, Task<int>> run)
 {
     /// <summary>The sample providers the demo's agreements name.</summary>
     public static readonly IReadOnlyList<string> SampleProviders = ["district-north", "bright-futures", "valley-clinic"];

@@ -84,7 +84,8 @@ public sealed class PowerBiQueryTests(ServedApp app)
 /// <summary>Just enough of the M language to read a Web.Contents call's options out of a query's text.</summary>
 internal static class PowerQueryText
 {
-    public static string WithoutComments(string m) => Regex.Replace(m, @"//[^\n]*", "");
+    /// <summary>The query without its line comments (whole lines starting with <c>//</c>; a URL's <c>//</c> stays).</summary>
+    public static string WithoutComments(string m) => Regex.Replace(m, @"^[ \t]*//[^\n]*", "", RegexOptions.Multiline);
 
     /// <summary>A let binding whose value is a text or number literal: <c>Name = "value",</c>.</summary>
     public static string Binding(string m, string name)
