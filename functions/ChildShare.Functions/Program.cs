@@ -7,4 +7,5 @@ var builder = FunctionsApplication.CreateBuilder(args);
 builder.ConfigureFunctionsWebApplication();
 builder.Logging.AddRequestLogFilters();
 builder.Services.AddChildShareCore(builder.Configuration);
+builder.Services.AddChildShareTelemetry(builder.Configuration);
 builder.Build().Run();
