@@ -120,6 +120,12 @@ public sealed partial class AggregateReportService(
                     allowed.Select(v => v.Agreement!).DistinctBy(a => a.Id).ToList(), minimum, protection, cancellationToken).ConfigureAwait(false);
                 rows.AddRange(periodRows);
                 built.Add((periodReceipt, periodStats));
+                if (rows.Count > MaxCells)
+                {
+                    // A series is held whole for paging: bounded like one report's table.
+                    throw new ReportTooLargeException(string.Create(CultureInfo.InvariantCulture,
+                        $"This series makes more than {MaxCells:N0} rows; a report has at most {MaxCells:N0}. Ask for fewer months, or group by fewer or coarser dimensions."));
+                }
             }
 
             (receipt, stats) = built.Count == 1 && query.Interval == ReportInterval.None ? built[0] : Combine(built, minimum, protection);
