@@ -51,10 +51,13 @@ public static class ModeCommands
         var top = new Option<int?>("--top") { Description = "At most this many rows (a page; default all up to 5000)." };
         var skip = new Option<int?>("--skip") { Description = "Skip this many rows (the next page)." };
         var reportFormat = FormatOption("table", "json", "csv");
+        var interval = new Option<string?>("--interval") { Description = "month: one row-set per calendar month (the period from a month's first day to a month's last day)." };
+        interval.AcceptOnlyFromAmong("month");
         var aggregate = Define("aggregate", "Unique children by the chosen dimensions under the organization's agreements, small cells suppressed.",
-            [asOrg, from, to, groupBy, top, skip, reportFormat, output]);
+            [asOrg, from, to, groupBy, interval, top, skip, reportFormat, output]);
         aggregate.SetAction((r, ct) => RunAsync(services, r, verbose, run => AggregateAsync(run,
-            Caller(r, asOrg), r.GetValue(from)!, r.GetValue(to)!, r.GetValue(groupBy)!, r.GetValue(top), r.GetValue(skip), r.GetValue(reportFormat)!, r.GetValue(output)), ct));
+            Caller(r, asOrg), r.GetValue(from)!, r.GetValue(to)!, r.GetValue(groupBy)!, r.GetValue(interval), r.GetValue(top), r.GetValue(skip), r.GetValue(reportFormat)!,
+            r.GetValue(output)), ct));
         report.Subcommands.Add(aggregate);
 
         var child = new Option<string>("--child") { Description = "The acting organization's own local id for the child.", Required = true };
@@ -146,9 +149,15 @@ public static class ModeCommands
         }
     }
 
-    private static async Task<int> AggregateAsync(Invocation run, Caller caller, string from, string to, string groupBy, int? top, int? skip, string format, string? file)
+    private static async Task<int> AggregateAsync(Invocation run, Caller caller, string from, string to, string groupBy, string? interval, int? top, int? skip,
+        string format, string? file)
     {
         var parameters = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase) { ["from"] = from, ["to"] = to, ["groupBy"] = groupBy };
+        if (interval is not null)
+        {
+            parameters["interval"] = interval;
+        }
+
         if (top is { } t)
         {
             parameters["$top"] = t.ToString(CultureInfo.InvariantCulture);
@@ -198,12 +207,14 @@ public static class ModeCommands
     {
         var metadata = page.Metadata;
         writer.WriteLine($"Unique children, {metadata.PeriodStart} to {metadata.PeriodEnd}, by {string.Join(", ", metadata.GroupBy)}");
-        var headers = new List<string> { "row" };
+        // A time series (interval=month) says which month each row counts.
+        var series = page.Value.Any(r => r.PeriodStart != metadata.PeriodStart || r.PeriodEnd != metadata.PeriodEnd);
+        var headers = series ? new List<string> { "month", "row" } : new List<string> { "row" };
         headers.AddRange(metadata.GroupBy);
         headers.Add("children");
         TextTable.Write(writer, headers, page.Value.Select(row =>
         {
-            var cells = new List<string> { row.RowType };
+            var cells = series ? new List<string> { row.PeriodStart[..7], row.RowType } : new List<string> { row.RowType };
             cells.AddRange(metadata.GroupBy.Select(d => ValueOf(row, d)));
             cells.Add(row.Suppressed ? $"suppressed ({row.SuppressionReason})" : row.Children?.ToString(CultureInfo.InvariantCulture) ?? "");
             return (IReadOnlyList<string>)cells;

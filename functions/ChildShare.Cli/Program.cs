@@ -86,15 +86,18 @@ root.Subcommands.Add(DefineWithExitCode("ingest-pending",
     async (op, _, ct) => (await op.IngestPendingAsync(ct)).Any(o => o.Failed) ? 1 : 0));
 root.Subcommands.Add(Define("manifest", "Show an upload's manifest.", [uploadId], (op, r, ct) => op.ShowManifestAsync(r.GetValue(uploadId)!, ct)));
 
-var demo = new Command("demo", "Run ingestion end to end on the sample providers and print every manifest.");
+var demo = new Command("demo", "Ingest the sample providers, print every manifest, then show the three sharing modes (aggregate, de-identified, identifiable).");
+var keep = new Option<bool>("--keep") { Description = "Leave the emulator and its data running for exploration (infra/local/demo.sh reads it too)." };
 demo.Options.Add(samples);
+demo.Options.Add(keep);
 demo.SetAction(async (result, cancellationToken) =>
 {
-    var op = CreateOperator(result, out var services);
-    await using (services)
-    {
-        return await CliErrors.RunAsync(() => Demo.RunAsync(op, result.GetValue(samples)!, Console.Out, cancellationToken));
-    }
+    var level = result.GetValue(verbose) ? LogLevel.Information : LogLevel.Warning;
+    await using var services = CliHost.Build(logLevel: level);
+    return await CliErrors.RunAsync(() => Demo.RunAsync(services,
+        // The modes' refusals are shown as the commands print them; their warning logs would only repeat them.
+        _ => CliHost.Build(logLevel: result.GetValue(verbose) ? LogLevel.Information : LogLevel.Error), result.GetValue(samples)!, Console.Out, result.GetValue(keep),
+        cancellationToken));
 });
 root.Subcommands.Add(demo);
 

@@ -10,4 +10,5 @@ builder.UseWhen<HttpPipelineMiddleware>(HttpPipelineMiddleware.IsHttpTrigger);
 builder.Logging.AddRequestLogFilters();
 builder.Services.AddChildShareCore(builder.Configuration);
 builder.Services.AddChildShareHttpPipeline();
+builder.Services.AddChildShareTelemetry(builder.Configuration);
 builder.Build().Run();

@@ -10,14 +10,22 @@ public enum ReportFormat
     Csv,
 }
 
+/// <summary>One row-set for the whole period, or one per calendar month (<c>interval=month</c>, a time series).</summary>
+public enum ReportInterval
+{
+    None,
+    Month,
+}
+
 /// <summary>
 /// The parameters of <c>GET /api/reports/aggregate</c>, parsed and validated.
 /// <list type="bullet">
 /// <item><c>from</c>, <c>to</c>: the period, inclusive (<c>yyyy-MM-dd</c>, or an ISO date-time whose date is taken).</item>
-/// <item><c>RangeStart</c>, <c>RangeEnd</c>: the same for Power BI incremental refresh, with Power BI's meaning:
+/// <item><c>RangeStart</c>, <c>RangeEnd</c>: the same with Power BI's meaning of these names:
 /// RangeStart inclusive, RangeEnd exclusive (the period ends the day before RangeEnd).</item>
 /// <item><c>groupBy</c>: up to three dimensions, comma-separated or repeated.</item>
 /// <item><c>format</c>: <c>json</c> (default) or <c>csv</c>; an Accept header of <c>text/csv</c> also selects CSV.</item>
+/// <item><c>interval</c>: <c>month</c> for one row-set per calendar month of the period (from a month's first day to a month's last day).</item>
 /// <item><c>$top</c> (1 to 5000, default 5000) and <c>$skip</c>: paging of the rows.</item>
 /// </list>
 /// </summary>
@@ -26,8 +34,16 @@ public sealed record AggregateReportQuery(DateOnly From, DateOnly To, IReadOnlyL
     public const int MaxTop = 5000;
     public const int MaxDays = 366 * 5;
 
+    /// <summary><see cref="ReportInterval.Month"/>: the period in whole calendar months, each counted on its own.</summary>
+    public ReportInterval Interval { get; init; }
+
+    /// <summary>The periods counted: the whole period, or each calendar month of it.</summary>
+    public IReadOnlyList<(DateOnly From, DateOnly To)> Periods() => Interval == ReportInterval.Month
+        ? ActivityMonths.MonthsBetween(From, To).Select(m => (new DateOnly(m.Year, m.Month, 1), new DateOnly(m.Year, m.Month, 1).AddMonths(1).AddDays(-1))).ToList()
+        : [(From, To)];
+
     /// <summary>The parameters this endpoint knows; any other (except the API key) is an error, so typos do not go unnoticed.</summary>
-    public static readonly IReadOnlyList<string> Known = ["from", "to", "RangeStart", "RangeEnd", "groupBy", "format", "$top", "$skip", "api-key"];
+    public static readonly IReadOnlyList<string> Known = ["from", "to", "RangeStart", "RangeEnd", "groupBy", "interval", "format", "$top", "$skip", "api-key"];
 
     public static (AggregateReportQuery? Query, IReadOnlyList<string> Errors) Parse(IReadOnlyDictionary<string, string?> parameters, string? accept)
     {
@@ -103,6 +119,31 @@ public sealed record AggregateReportQuery(DateOnly From, DateOnly To, IReadOnlyL
             errors.Add("groupBy takes at most three dimensions.");
         }
 
+        var interval = ReportInterval.None;
+        switch (Get("interval")?.Trim().ToLowerInvariant())
+        {
+            case null or "":
+                break;
+            case "month":
+                interval = ReportInterval.Month;
+
+                // Whole calendar months only: each month's counts are those of a report of that month, which every protection allows.
+                if (start is { } first && first.Day != 1)
+                {
+                    errors.Add("With interval=month the period starts on a month's first day (from=yyyy-MM-01).");
+                }
+
+                if (end is { } last && last.AddDays(1).Day != 1)
+                {
+                    errors.Add("With interval=month the period ends on a month's last day (to=yyyy-MM-30 or -31, or RangeEnd on the next month's first day).");
+                }
+
+                break;
+            default:
+                errors.Add("interval is month (one row-set per calendar month), or absent for one row-set over the whole period.");
+                break;
+        }
+
         var format = ReportFormat.Json;
         switch (Get("format")?.Trim().ToLowerInvariant())
         {
@@ -127,7 +168,7 @@ public sealed record AggregateReportQuery(DateOnly From, DateOnly To, IReadOnlyL
         var skip = Integer(Get("$skip"), "$skip", 0, 0, int.MaxValue, errors);
         return errors.Count > 0 || start is null || end is null
             ? (null, errors)
-            : (new AggregateReportQuery(start.Value, end.Value, groupBy, format, top, skip), errors);
+            : (new AggregateReportQuery(start.Value, end.Value, groupBy, format, top, skip) { Interval = interval }, errors);
     }
 
     /// <summary>

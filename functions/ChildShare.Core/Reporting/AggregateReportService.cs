@@ -74,33 +74,53 @@ public sealed partial class AggregateReportService(
             return new ReportResult(ReportStatus.BadRequest, null, errors, []);
         }
 
-        var registered = (await providers.ListAsync(cancellationToken).ConfigureAwait(false)).Select(p => p.Id);
-        var request = new SharingRequest(SharingMode.Aggregate, query.From, query.To, query.GroupBy);
-        var verdicts = await decisions.DecideAsync(caller, request, registered, cancellationToken).ConfigureAwait(false);
-        var included = verdicts.Where(v => v.Allowed).Select(v => new IncludedProvider(v.ProviderId, v.Agreement!.Id, v.Agreement.Version)).ToList();
-        var excluded = verdicts.Where(v => !v.Allowed).Select(v => new ExcludedProvider(v.ProviderId, v.Reason)).ToList();
+        // One decision per period counted: the whole period, or each calendar month of interval=month (a provider may join mid-way).
+        var registered = (await providers.ListAsync(cancellationToken).ConfigureAwait(false)).Select(p => p.Id).ToList();
+        var periods = new List<(AggregateReportQuery Query, List<SharingDecision> Allowed)>();
+        var included = new List<IncludedProvider>();
+        var refusals = new List<(string ProviderId, string Reason, string Month)>();
+        foreach (var (periodFrom, periodTo) in query.Periods())
+        {
+            var request = new SharingRequest(SharingMode.Aggregate, periodFrom, periodTo, query.GroupBy);
+            var verdicts = await decisions.DecideAsync(caller, request, registered, cancellationToken).ConfigureAwait(false);
+            periods.Add((query with { From = periodFrom, To = periodTo }, verdicts.Where(v => v.Allowed).ToList()));
+            included.AddRange(verdicts.Where(v => v.Allowed).Select(v => new IncludedProvider(v.ProviderId, v.Agreement!.Id, v.Agreement.Version)));
+            refusals.AddRange(verdicts.Where(v => !v.Allowed).Select(v => (v.ProviderId, v.Reason, ActivityMonths.MonthKey(periodFrom))));
+        }
+
+        included = included.Distinct().ToList();
+
+        // A time series names the months a provider was left out of, once per reason.
+        var excluded = refusals.GroupBy(r => (r.ProviderId, r.Reason)).Select(g => new ExcludedProvider(g.Key.ProviderId,
+            query.Interval == ReportInterval.Month ? $"{string.Join(", ", g.Select(r => r.Month))}: {g.Key.Reason}" : g.Key.Reason)).ToList();
         if (included.Count == 0)
         {
             await audit.AppendAsync(new AuditEntry(AuditEvents.AggregateReport, "Forbidden")
             {
-                Caller = caller, Parameters = auditParameters, ProvidersExcluded = excluded.Select(e => e.ProviderId).ToList(), RowsReturned = 0,
+                Caller = caller, Parameters = auditParameters, ProvidersExcluded = excluded.Select(e => e.ProviderId).Distinct().ToList(), RowsReturned = 0,
                 Detail = string.Join(" ", excluded.Select(e => $"{e.ProviderId}: {e.Reason}")),
             }, cancellationToken).ConfigureAwait(false);
             LogForbidden(logger, caller.OrganizationId, excluded.Count);
             return new ReportResult(ReportStatus.Forbidden, null, [], excluded);
         }
 
-        var agreements = verdicts.Where(v => v.Allowed).Select(v => v.Agreement!).DistinctBy(a => a.Id).ToList();
+        // The strictest minimum and protection of every agreement relied on, in every period: one series, one protection.
+        var agreements = periods.SelectMany(p => p.Allowed).Select(v => v.Agreement!).DistinctBy(a => (a.Id, a.Version)).ToList();
         var minimum = agreements.Max(a => a.MinimumCellSize);
         var protection = agreements.Max(a => a.Protection);
-        List<ReportRow> rows;
+        var rows = new List<ReportRow>();
         SuppressionReceipt receipt;
         ReportRunStats stats;
         try
         {
             var layout = await activity.LayoutAsync(cancellationToken).ConfigureAwait(false);
             var noiseVersion = protection == DifferencingProtection.Noise ? (await keys.GetCurrentKeyAsync(cancellationToken).ConfigureAwait(false)).Version : null;
-            var snapshotKey = ReportSnapshots.Key(query, parameters, included, minimum, protection, noiseVersion, layout?.Version ?? 0);
+            // A series' months may each allow other providers: the key names who was counted in which period.
+            var keyParameters = new Dictionary<string, string?>(parameters, StringComparer.Ordinal)
+            {
+                ["#periods"] = string.Join(';', periods.Select(p => RecordKeys.IsoDate(p.Query.From) + ":" + string.Join(',', p.Allowed.Select(v => v.ProviderId).Order(StringComparer.Ordinal)))),
+            };
+            var snapshotKey = ReportSnapshots.Key(query, keyParameters, included, minimum, protection, noiseVersion, layout?.Version ?? 0);
             // Never served or kept while a writer is between its version bumps: the buckets may be half old, half new.
             var snapshot = layout is { Writing: false } ? await snapshots.GetAsync(snapshotKey, cancellationToken).ConfigureAwait(false) : null;
             if (snapshot is not null)
@@ -109,8 +129,22 @@ public sealed partial class AggregateReportService(
             }
             else
             {
-                (rows, receipt, stats) = await BuildAsync(query, included.Select(i => i.ProviderId).ToList(), agreements, minimum, protection, cancellationToken)
-                    .ConfigureAwait(false);
+                var built = new List<(SuppressionReceipt Receipt, ReportRunStats Stats)>();
+                foreach (var (periodQuery, allowed) in periods.Where(p => p.Allowed.Count > 0))
+                {
+                    var (periodRows, periodReceipt, periodStats) = await BuildAsync(periodQuery, allowed.Select(v => v.ProviderId).ToList(),
+                        allowed.Select(v => v.Agreement!).DistinctBy(a => a.Id).ToList(), minimum, protection, cancellationToken).ConfigureAwait(false);
+                    rows.AddRange(periodRows);
+                    built.Add((periodReceipt, periodStats));
+                    if (rows.Count > MaxCells)
+                    {
+                        // A series is held whole for paging: bounded like one report's table.
+                        throw new ReportTooLargeException(string.Create(CultureInfo.InvariantCulture,
+                            $"This series makes more than {MaxCells:N0} rows; a report has at most {MaxCells:N0}. Ask for fewer months, or group by fewer or coarser dimensions."));
+                    }
+                }
+
+                (receipt, stats) = built.Count == 1 && query.Interval == ReportInterval.None ? built[0] : Combine(built, minimum, protection);
                 var after = await activity.LayoutAsync(cancellationToken).ConfigureAwait(false);
                 if (layout is { Writing: false } && after is { Writing: false } && after.Version == layout.Version)
                 {
@@ -133,8 +167,8 @@ public sealed partial class AggregateReportService(
             Caller = caller,
             Parameters = auditParameters,
             AgreementsRelied = agreements.Select(a => $"{a.Id}@{a.Version}").ToList(),
-            ProvidersIncluded = included.Select(i => i.ProviderId).ToList(),
-            ProvidersExcluded = excluded.Select(e => e.ProviderId).ToList(),
+            ProvidersIncluded = included.Select(i => i.ProviderId).Distinct().ToList(),
+            ProvidersExcluded = excluded.Select(e => e.ProviderId).Distinct().ToList(),
             RowsReturned = pageRows.Count,
             CellsSuppressed = receipt.CellsSuppressed,
         }, cancellationToken).ConfigureAwait(false);
@@ -250,12 +284,32 @@ public sealed partial class AggregateReportService(
 
         var receipt = new SuppressionReceipt(minimum, hidden.Count, protection.ToString(),
         [
-            $"suppression: {hidden.Count} cell(s) hidden: every cell counting 1 to {minimum - 1} children (the agreements' minimum cell size is {minimum}), "
-            + "and as many others as needed so that no hidden cell can be recomputed from the cells, subtotals and totals shown. Hidden cells are labelled alike; zero is shown as zero.",
+            SuppressionExplanation(hidden.Count, minimum),
             ProtectionExplanation(protection),
         ]);
         return (rows, receipt, stats with { Children = aggregator.Children });
     }
+
+    /// <summary>The receipt and statistics of a time series: each month suppressed and protected on its own, under the same minimum and protection.</summary>
+    private static (SuppressionReceipt Receipt, ReportRunStats Stats) Combine(
+        IReadOnlyList<(SuppressionReceipt Receipt, ReportRunStats Stats)> months, int minimum, DifferencingProtection protection)
+    {
+        var hidden = months.Sum(m => m.Receipt.CellsSuppressed);
+        var receipt = new SuppressionReceipt(minimum, hidden, protection.ToString(),
+        [
+            $"interval: month. Each of the {months.Count} month(s) is a report of that calendar month on its own (unique children active in it), "
+            + "suppressed and protected like any report; months do not add up to the whole period, since a child active in several months counts in each.",
+            SuppressionExplanation(hidden, minimum),
+            ProtectionExplanation(protection),
+        ]);
+        var stats = new ReportRunStats(months.Sum(m => m.Stats.EntitiesRead), months.Sum(m => m.Stats.EntitiesInPeriod), months.Sum(m => m.Stats.Queries),
+            months.Sum(m => m.Stats.Children));
+        return (receipt, stats);
+    }
+
+    private static string SuppressionExplanation(int hidden, int minimum) =>
+        $"suppression: {hidden} cell(s) hidden: every cell counting 1 to {minimum - 1} children (the agreements' minimum cell size is {minimum}), "
+        + "and as many others as needed so that no hidden cell can be recomputed from the cells, subtotals and totals shown. Hidden cells are labelled alike; zero is shown as zero.";
 
     /// <summary>What the receipt says of the differencing protection that applied.</summary>
     public static string ProtectionExplanation(DifferencingProtection protection) => protection switch

@@ -53,6 +53,18 @@ public sealed class ModeCommandsTests(ServedApp app)
     }
 
     [Fact]
+    public async Task ReportAggregate_IntervalMonth_OneRowSetPerMonthWithItsMonth()
+    {
+        var (exit, output, error) = await RunAsync("report aggregate --as county-health --from 2026-08-01 --to 2026-09-30 --interval month");
+
+        Assert.True(exit == 0, error);
+        Assert.Matches(@"(?m)^month\s+row\s+provider\s+children", output);
+        Assert.Matches(@"(?m)^2026-08\s+total\s+\(all\)\s+0\s*$", output);
+        Assert.Matches(@"(?m)^2026-09\s+total\s+\(all\)\s+\d+", output);
+        Assert.Contains("interval: month", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ReportAggregate_CsvToAFile_HeaderAndRows()
     {
         var file = Path.Combine(Path.GetTempPath(), $"childshare-{Guid.NewGuid():N}.csv");
