@@ -426,7 +426,7 @@ public sealed class LinkageStore(ChildShareStorage storage)
         (table, etag is { } known
             ? new TableTransactionAction(TableTransactionActionType.UpdateReplace, entity, known)
             : new TableTransactionAction(TableTransactionActionType.Add, entity),
-         (entity.GetString("Members")?.Length ?? 0) + 64);
+         entity.Select(p => p.Value).OfType<string>().Sum(v => v.Length) + 64);
 
     private static TableEntity MemberEntity(string partitionKey, string rowKey, IReadOnlyList<string> members, bool overflow)
     {
