@@ -119,10 +119,10 @@ var tables = [
   'parentlinks'
   'parentlinkrate'
   'consentdisclosures'
-  // ChildShare.Core.Linkage.LinkageTables: encodings, the token index, clusters, do-not-link constraints.
+  // ChildShare.Core.Linkage.LinkageTables: encodings, the token index (blocks), cluster membership, do-not-link constraints.
   'linkrecords'
-  'linktokens'
-  'linkclusters'
+  'linkblocks'
+  'linkmembers'
   'linkconstraints'
 ]
 

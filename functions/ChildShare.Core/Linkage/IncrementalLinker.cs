@@ -92,10 +92,11 @@ public sealed partial class IncrementalLinker(
     {
         var staging = storage.Table(TableNames.UploadStaging);
         var engine = new LinkageEngine(Options);
+        var reads = new LinkageReadSet();
         var lookups = chunk.SelectMany(r => r.Variants).SelectMany(v => v.Lookups());
-        var candidates = await store.CandidatesAsync(lookups, Options.MaxBlockSize, cancellationToken).ConfigureAwait(false);
+        var candidates = await store.CandidatesAsync(lookups, Options.MaxBlockSize, reads, cancellationToken).ConfigureAwait(false);
         candidates.UnionWith(chunk.Select(r => r.Key));
-        var loaded = await store.LoadNeighbourhoodAsync(engine, candidates, cancellationToken).ConfigureAwait(false);
+        var loaded = await store.LoadNeighbourhoodAsync(engine, candidates, reads, cancellationToken).ConfigureAwait(false);
         var clustersBefore = loaded.Values.Select(s => s.ClusterKey).Distinct(StringComparer.Ordinal).Count();
 
         foreach (var record in chunk)
@@ -107,7 +108,7 @@ public sealed partial class IncrementalLinker(
         }
 
         var writer = new BatchWriter(parallelism: LinkageStore.WriteParallelism);
-        var moved = await store.WriteChangesAsync(engine, loaded, chunk.Select(r => r.Key), writer, cancellationToken).ConfigureAwait(false);
+        var moved = await store.WriteChangesAsync(engine, loaded, chunk.Select(r => r.Key), reads, writer, cancellationToken).ConfigureAwait(false);
         var inUpload = chunk.Select(r => r.Key).ToHashSet(StringComparer.Ordinal);
         await store.WriteReviewsAsync(engine, inUpload, writer, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         var movedElsewhere = moved.Count(k => !inUpload.Contains(k));

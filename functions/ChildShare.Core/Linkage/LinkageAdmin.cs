@@ -100,7 +100,8 @@ public sealed partial class LinkageAdmin(
             async ct =>
             {
                 var engine = new LinkageEngine();
-                var loaded = await store.LoadNeighbourhoodAsync(engine, [providerChildA, providerChildB], ct).ConfigureAwait(false);
+                var reads = new LinkageReadSet();
+                var loaded = await store.LoadNeighbourhoodAsync(engine, [providerChildA, providerChildB], reads, ct).ConfigureAwait(false);
                 if (!loaded.ContainsKey(providerChildA) || !loaded.ContainsKey(providerChildB))
                 {
                     throw new InvalidOperationException("Both provider children must have been ingested and linked before they can be merged.");
@@ -108,7 +109,7 @@ public sealed partial class LinkageAdmin(
 
                 engine.Merge(providerChildA, providerChildB);
                 var writer = new BatchWriter(parallelism: LinkageStore.WriteParallelism);
-                var moved = await store.WriteChangesAsync(engine, loaded, [], writer, ct).ConfigureAwait(false);
+                var moved = await store.WriteChangesAsync(engine, loaded, [], reads, writer, ct).ConfigureAwait(false);
                 foreach (var key in new[] { providerChildA, providerChildB })
                 {
                     await writer.UpsertAsync(store.Records, LinkageStore.ToEntity(engine.StateOf(key)), ct).ConfigureAwait(false);
@@ -159,7 +160,8 @@ public sealed partial class LinkageAdmin(
     private async Task<(SplitResult Result, bool Separated)> SplitExclusivelyAsync(string providerChildA, string providerChildB, CancellationToken cancellationToken)
     {
         var engine = new LinkageEngine();
-        var loaded = await store.LoadNeighbourhoodAsync(engine, [providerChildA, providerChildB], cancellationToken).ConfigureAwait(false);
+        var reads = new LinkageReadSet();
+        var loaded = await store.LoadNeighbourhoodAsync(engine, [providerChildA, providerChildB], reads, cancellationToken).ConfigureAwait(false);
         if (!loaded.ContainsKey(providerChildA) || !loaded.ContainsKey(providerChildB))
         {
             throw new InvalidOperationException("Both provider children must have been ingested and linked before they can be split.");
@@ -168,7 +170,7 @@ public sealed partial class LinkageAdmin(
         engine.Split(providerChildA, providerChildB);
         await store.AddConstraintAsync(providerChildA, providerChildB, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         var writer = new BatchWriter(parallelism: LinkageStore.WriteParallelism);
-        var moved = await store.WriteChangesAsync(engine, loaded, [], writer, cancellationToken).ConfigureAwait(false);
+        var moved = await store.WriteChangesAsync(engine, loaded, [], reads, writer, cancellationToken).ConfigureAwait(false);
 
         // The constraint lives on both nodes even when their cluster keys did not change.
         foreach (var key in new[] { providerChildA, providerChildB })

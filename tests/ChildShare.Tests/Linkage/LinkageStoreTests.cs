@@ -1,0 +1,230 @@
+using Azure.Core;
+using Azure.Core.Pipeline;
+using Azure.Data.Tables;
+using ChildShare.Cli;
+using ChildShare.Core.Ingestion;
+using ChildShare.Core.Linkage;
+using ChildShare.Core.Pseudonymization;
+using ChildShare.Core.Storage;
+using ChildShare.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+
+namespace ChildShare.Tests.Linkage;
+
+/// <summary>
+/// The storage shape of linkage on Azurite: blocks and clusters as rows read by point reads (no query per record), written back
+/// with the ETag they were read with (a stale writer fails and writes nothing), a re-delivered upload that changes no row, and an
+/// upload whose attempt stopped after the shared rows were written, completed by the next delivery as a clean run would.
+/// </summary>
+public sealed class LinkageStoreTests : IAsyncLifetime
+{
+    private static readonly Pseudonymizer Pseudonymizer = new(PseudonymKey.FromBase64("local-dev-1", CliHost.DevelopmentKey));
+
+    private readonly TestStorage _storage = new();
+    private readonly TableRequestCounter _counter = new();
+    private ServiceProvider _services = null!;
+
+    private IChildLinker Linker => _services.GetRequiredService<IChildLinker>();
+
+    private LinkageStore Store => _services.GetRequiredService<LinkageStore>();
+
+    public async Task InitializeAsync()
+    {
+        await _storage.InitializeAsync();
+        _services = Build(_storage, _counter);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _services.DisposeAsync();
+        await _storage.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task CompleteUploadAsync_UploadAgainstAStoredCommunity_ReadsByPointReadsAndIssuesNoQuery()
+    {
+        // A small community of families sharing birth dates and names, then an upload whose records find them as candidates.
+        await LinkUploadAsync("u-community", Enumerable.Range(0, 40).Select(i => Child("prov-a", "A" + i, i)));
+        var before = _counter.Snapshot();
+
+        var completion = await LinkUploadAsync("u-probe", Enumerable.Range(0, 40).Select(i => Child("prov-b", "B" + i, i)));
+
+        var after = _counter.Snapshot();
+        Assert.True(completion.Candidates > 40, "the probe should have found the community's records as candidates");
+        Assert.Equal(40, (await NodesAsync()).Select(n => n.Cluster).Distinct().Count());
+        Assert.Equal(0, after.Queries - before.Queries);
+        Assert.True(after.PointReads - before.PointReads > 0);
+    }
+
+    [Fact]
+    public async Task CompleteUploadAsync_SameRecordsDeliveredAgain_ChangesNoSharedRow()
+    {
+        var children = Enumerable.Range(0, 12).Select(i => Child(i % 2 == 0 ? "prov-a" : "prov-b", "C" + (i / 2), i / 2)).ToList();
+        await LinkUploadAsync("u-1", children);
+        var blocks = await SnapshotAsync(LinkageTables.Blocks);
+        var clusters = await SnapshotAsync(LinkageTables.Clusters);
+        var nodes = await NodesAsync();
+
+        var again = await LinkUploadAsync("u-1-again", children);
+
+        Assert.Equal(0, again.Moved);
+        Assert.Equal(blocks, await SnapshotAsync(LinkageTables.Blocks));
+        Assert.Equal(clusters, await SnapshotAsync(LinkageTables.Clusters));
+        Assert.Equal(nodes, await NodesAsync());
+        Assert.Equal(6, clusters.Count);
+    }
+
+    [Fact]
+    public async Task WriteChangesAsync_ABlockAnotherFlowWroteAfterTheRead_ThrowsAndWritesNothingOfTheWork()
+    {
+        await LinkUploadAsync("u-1", [Child("prov-a", "A1", 1)]);
+
+        // A flow reads its neighbourhood (the block of the shared birth date among it) ...
+        var stale = Child("prov-b", "B1", 1);
+        var reads = new LinkageReadSet();
+        var engine = new LinkageEngine();
+        var encoding = new LinkEncoder(Pseudonymizer, LinkEncoder.DefaultHardening).Encode(LinkInput.From(stale.Identity, stale.Demographics));
+        var candidates = await Store.CandidatesAsync(encoding.Lookups(), engine.Options.MaxBlockSize, reads, default);
+        candidates.Add(stale.Key);
+        var loaded = await Store.LoadNeighbourhoodAsync(engine, candidates, reads, default);
+        engine.Add(stale.Key, stale.Provider, IncrementalLinker.SeedOf(Pseudonymizer, stale.Key), encoding);
+
+        // ... then loses its lease without noticing, and another flow links a record of the same block.
+        await LinkUploadAsync("u-2", [Child("prov-c", "C1", 1)]);
+
+        var writer = new BatchWriter();
+        await Assert.ThrowsAsync<LinkageConflictException>(() => Store.WriteChangesAsync(engine, loaded, [stale.Key], reads, writer, default));
+        await writer.FlushAsync();
+
+        Assert.DoesNotContain(await NodesAsync(), n => n.Key == stale.Key);
+        var clusterRows = await _storage.ReadAllAsync(LinkageTables.Clusters);
+        Assert.DoesNotContain(clusterRows.SelectMany(LinkageStore.MembersOf), m => m == stale.Key);
+    }
+
+    [Fact]
+    public async Task CompleteUploadAsync_AttemptStoppedAfterTheSharedRows_NextDeliveryEndsLikeACleanRun()
+    {
+        // A and C (two providers) are one child; B bridges them with a merge in the second upload.
+        var first = new[] { Child("prov-a", "A1", 7), Child("prov-c", "C1", 7, first: "Desmund") };
+        var bridge = Child("prov-b", "B1", 7);
+        await LinkUploadAsync("u-1", first);
+
+        // The second upload's attempt writes the shared rows (blocks, clusters) and stops before its node rows and child keys.
+        var reads = new LinkageReadSet();
+        var engine = new LinkageEngine();
+        var encoding = new LinkEncoder(Pseudonymizer, LinkEncoder.DefaultHardening).Encode(LinkInput.From(bridge.Identity, bridge.Demographics));
+        var candidates = await Store.CandidatesAsync(encoding.Lookups(), engine.Options.MaxBlockSize, reads, default);
+        candidates.Add(bridge.Key);
+        var loaded = await Store.LoadNeighbourhoodAsync(engine, candidates, reads, default);
+        engine.Add(bridge.Key, bridge.Provider, IncrementalLinker.SeedOf(Pseudonymizer, bridge.Key), encoding);
+        await Store.WriteChangesAsync(engine, loaded, [bridge.Key], reads, new BatchWriter(), default);
+
+        // The next delivery of the same upload.
+        await LinkUploadAsync("u-2", [bridge]);
+
+        // The same two uploads, cleanly, in a store of their own.
+        var clean = new TestStorage();
+        await clean.InitializeAsync();
+        try
+        {
+            await using var cleanServices = Build(clean, new TableRequestCounter());
+            var cleanLinker = cleanServices.GetRequiredService<IChildLinker>();
+            await LinkUploadAsync(cleanLinker, "u-1", first);
+            await LinkUploadAsync(cleanLinker, "u-2", [bridge]);
+            Assert.Equal(await NodesAsync(clean), await NodesAsync());
+            Assert.Equal(await SnapshotAsync(clean, LinkageTables.Clusters), await SnapshotAsync(_storage, LinkageTables.Clusters));
+            Assert.Equal(await SnapshotAsync(clean, LinkageTables.Blocks), await SnapshotAsync(_storage, LinkageTables.Blocks));
+        }
+        finally
+        {
+            await clean.DisposeAsync();
+        }
+    }
+
+    private static ServiceProvider Build(TestStorage storage, TableRequestCounter counter) =>
+        TestApp.Build(storage, new FakeTimeProvider(TestApp.Now), configure: services => services.AddSingleton(sp =>
+        {
+            // The application's storage with the request counter in the table pipeline.
+            var options = new TableClientOptions();
+            options.AddPolicy(counter, HttpPipelinePosition.PerCall);
+            return new ChildShareStorage(new TableServiceClient(TestStorage.ConnectionString, options), storage.Blobs,
+                Microsoft.Extensions.Options.Options.Create(storage.Options));
+        }));
+
+    private Task<LinkCompletion> LinkUploadAsync(string uploadId, IEnumerable<TestChild> children) => LinkUploadAsync(Linker, uploadId, children);
+
+    private static async Task<LinkCompletion> LinkUploadAsync(IChildLinker linker, string uploadId, IEnumerable<TestChild> children)
+    {
+        foreach (var child in children)
+        {
+            await linker.LinkAsync(new LinkSubject(child.Provider, child.LocalToken, child.Identity, child.Demographics) { UploadId = uploadId }, Pseudonymizer);
+        }
+
+        return await linker.CompleteUploadAsync(uploadId);
+    }
+
+    private Task<List<(string Key, string? Cluster, string? Rule)>> NodesAsync() => NodesAsync(_storage);
+
+    private static async Task<List<(string Key, string? Cluster, string? Rule)>> NodesAsync(TestStorage storage) =>
+        (await storage.ReadAllAsync(LinkageTables.Records))
+            .Select(n => (Key: n.PartitionKey, Cluster: (string?)n.GetString("ClusterKey"), Rule: (string?)n.GetString("Rule")))
+            .OrderBy(n => n.Key, StringComparer.Ordinal).ToList();
+
+    private Task<List<string>> SnapshotAsync(string table) => SnapshotAsync(_storage, table);
+
+    private static async Task<List<string>> SnapshotAsync(TestStorage storage, string table) =>
+        (await storage.ReadAllAsync(table))
+            .Select(r => $"{r.PartitionKey} {r.RowKey} {string.Join(';', LinkageStore.MembersOf(r).Order(StringComparer.Ordinal))} {r.GetBoolean("Overflow")}")
+            .Order(StringComparer.Ordinal).ToList();
+
+    private static readonly string[] Surnames = ["Okafor", "Lindqvist", "Moreau", "Tanaka", "Brennan", "Vasquez", "Haddad", "Kowalski", "Nguyen", "Abernathy"];
+
+    private static readonly string[] Given = ["Maria", "Oliver", "Priya", "Kwame", "Ingrid", "Tomasz", "Leila", "Desmond", "Yuki", "Rafael"];
+
+    /// <summary>Family <paramref name="family"/>: a name and a birth date of its own, so only records of one family link.</summary>
+    private static TestChild Child(string provider, string localId, int family, string? first = null)
+    {
+        var identity = new ChildIdentity
+        {
+            LocalChildId = localId,
+            FirstName = NameNormalizer.Name(first ?? Given[family % Given.Length]),
+            LastName = NameNormalizer.Name(Surnames[family % Surnames.Length] + (family >= Surnames.Length ? "-" + Surnames[family / Surnames.Length % Surnames.Length] : "")),
+            BirthDate = new DateOnly(2008 + family % 9, 1 + family % 12, 1 + family % 28),
+        };
+        var localToken = RecordKeys.LocalToken(Pseudonymizer, provider, localId);
+        return new TestChild(provider, localToken, identity, new Demographics { Sex = family % 2 == 0 ? Sex.Female : Sex.Male, Zip = "12345" });
+    }
+
+    private sealed record TestChild(string Provider, string LocalToken, ChildIdentity Identity, Demographics Demographics)
+    {
+        public string Key => RecordKeys.ProviderChild(Provider, LocalToken);
+    }
+
+    /// <summary>Counts table requests: a GET naming PartitionKey and RowKey is a point read, any other GET a query.</summary>
+    private sealed class TableRequestCounter : HttpPipelineSynchronousPolicy
+    {
+        private long _pointReads;
+        private long _queries;
+
+        public (long PointReads, long Queries) Snapshot() => (Interlocked.Read(ref _pointReads), Interlocked.Read(ref _queries));
+
+        public override void OnSendingRequest(HttpMessage message)
+        {
+            var request = message.Request;
+            if (request.Method != RequestMethod.Get)
+            {
+                return;
+            }
+
+            if (request.Uri.Path.Contains("(PartitionKey=", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref _pointReads);
+            }
+            else
+            {
+                Interlocked.Increment(ref _queries);
+            }
+        }
+    }
+}
