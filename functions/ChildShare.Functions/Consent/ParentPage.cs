@@ -7,9 +7,10 @@ using Microsoft.Azure.Functions.Worker;
 namespace ChildShare.Functions.Consent;
 
 /// <summary>
-/// The parent's page behind a signed link (CONSENT.md, "The parent's page"): <c>GET /api/parent/{token}</c>
-/// (<c>?step=revoke</c> for the confirmation step, <c>?lang=</c> for the language switch), and the form
-/// posts <c>/revoke</c> and <c>/confirm</c>. Anonymous: the signed token is the credential. Every answer is
+/// The parent's page behind a signed link (CONSENT.md, "The parent's page"): <c>GET /api/parent?link={token}</c>
+/// (<c>&amp;step=revoke</c> for the confirmation step, <c>&amp;lang=</c> for the language switch), and the form
+/// posts <c>/api/parent/revoke?link=</c> and <c>/api/parent/confirm?link=</c>. The token is in the query, not the
+/// path, because the host's request telemetry records paths (<see cref="ParentPageAddress"/>). Anonymous: the signed token is the credential. Every answer is
 /// HTML with a strict Content-Security-Policy (no script, only the page's own nonce-tagged style), no
 /// framing, no caching and no referrer.
 /// </summary>
@@ -17,26 +18,27 @@ public sealed class ParentPage(ParentPageService pages)
 {
     [Function("ParentPage")]
     public Task<IActionResult> ViewAsync(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "parent/{token}")] HttpRequest request, string token, CancellationToken cancellationToken)
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "parent")] HttpRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         var action = request.Query["step"].ToString() == "revoke" ? ParentPageAction.ConfirmRevoke : ParentPageAction.View;
-        return RunAsync(request, token, action, cancellationToken);
+        return RunAsync(request, action, cancellationToken);
     }
 
     [Function("ParentPageRevoke")]
     public Task<IActionResult> RevokeAsync(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "parent/{token}/revoke")] HttpRequest request, string token, CancellationToken cancellationToken) =>
-        RunAsync(request, token, ParentPageAction.Revoke, cancellationToken);
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "parent/revoke")] HttpRequest request, CancellationToken cancellationToken) =>
+        RunAsync(request, ParentPageAction.Revoke, cancellationToken);
 
     [Function("ParentPageConfirm")]
     public Task<IActionResult> ConfirmAsync(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "parent/{token}/confirm")] HttpRequest request, string token, CancellationToken cancellationToken) =>
-        RunAsync(request, token, ParentPageAction.Confirm, cancellationToken);
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "parent/confirm")] HttpRequest request, CancellationToken cancellationToken) =>
+        RunAsync(request, ParentPageAction.Confirm, cancellationToken);
 
-    private async Task<IActionResult> RunAsync(HttpRequest request, string token, ParentPageAction action, CancellationToken cancellationToken)
+    private async Task<IActionResult> RunAsync(HttpRequest request, ParentPageAction action, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        var token = request.Query[ParentPageAddress.TokenParameter].ToString();
         string? formToken = null;
         var language = request.Query["lang"].ToString();
         // Only the page's own encoding: multipart bodies would be parsed (and spooled to disk) before the token is checked.
@@ -59,7 +61,7 @@ public sealed class ParentPage(ParentPageService pages)
         {
             Token = token,
             Action = action,
-            PagePath = request.PathBase + "/" + ParentLinkService.Route + token,
+            PagePath = request.PathBase + "/" + ParentLinkService.Route,
             Language = language,
             AcceptLanguage = request.Headers.AcceptLanguage.ToString(),
             FormToken = formToken,

@@ -38,7 +38,7 @@ public sealed class DemoTests : IAsyncLifetime
         var parentLinks = (await _storage.ReadAllAsync(TableNames.ParentLinks)).Select(l => l.GetString("ConsentId")).ToList();
         Assert.Equal(2, parentLinks.Count);
         Assert.Single(parentLinks.Distinct());
-        Assert.Contains("/api/parent/", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("/api/parent?link=", output.ToString(), StringComparison.Ordinal);
         var manifests = (await _storage.ReadAllAsync(TableNames.Manifests)).Where(m => m.RowKey == "manifest").ToList();
         Assert.Equal(4, manifests.Count);
         // Rows whose birth date cannot be used are kept (an incomplete identity, noted), so a file may complete without rejections.
@@ -86,7 +86,7 @@ public sealed class DemoTests : IAsyncLifetime
         Assert.Equal(["no-consent", "awaiting-owner-authorization", "allowed", "revoked"], outcomes);
         Assert.Contains("district-north Pending", identifiable, StringComparison.Ordinal);
         Assert.Contains("district-north Approved", identifiable, StringComparison.Ordinal);
-        Assert.Contains("/api/parent/", text, StringComparison.Ordinal);
+        Assert.Contains("/api/parent?link=", text, StringComparison.Ordinal);
         // The closing lines: curl against childshare serve, and the Power BI query.
         Assert.Matches(@"curl -H 'X-Api-Key: csk_[^']+' 'http://127\.0\.0\.1:7071/api/reports/aggregate\?", text);
         Assert.Contains("interval=month", text, StringComparison.Ordinal);

@@ -7,7 +7,7 @@ public sealed class ParentLinkOptions
 {
     public const string SectionName = "ParentLink";
 
-    /// <summary>The public address of the function app that links start with (a link is <c>{BaseUrl}/api/parent/{token}</c>).</summary>
+    /// <summary>The public address of the function app that links start with (a link is <c>{BaseUrl}/api/parent?link={token}</c>).</summary>
     [Required]
     [Url]
     public string BaseUrl { get; set; } = "http://localhost:7071";

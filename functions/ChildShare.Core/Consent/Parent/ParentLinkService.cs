@@ -29,7 +29,8 @@ public partial class ParentLinkService(
     ChildShareStorage storage, ConsentStore consents, ParentLinkKeys keys, AuditLog audit, IOptions<ParentLinkOptions> options, TimeProvider time,
     ILogger<ParentLinkService> logger)
 {
-    public const string Route = "api/parent/";
+    /// <summary>The page's path under the app; the token goes in the query (<see cref="ParentPageAddress"/>).</summary>
+    public const string Route = "api/parent";
     private const string RowKey = "link";
 
     private TableClient Links => storage.Table(TableNames.ParentLinks);
@@ -119,7 +120,8 @@ public partial class ParentLinkService(
     {
         ArgumentNullException.ThrowIfNull(link);
         var key = await keys.GetKeyAsync(cancellationToken).ConfigureAwait(false);
-        var url = options.Value.BaseUrl.TrimEnd('/') + "/" + Route + ParentLinkToken.Create(key, ParentTokenPurpose.Page, link.LinkId, link.ExpiresAt);
+        var token = ParentLinkToken.Create(key, ParentTokenPurpose.Page, link.LinkId, link.ExpiresAt);
+        var url = options.Value.BaseUrl.TrimEnd('/') + "/" + Route + "?" + ParentPageAddress.TokenParameter + "=" + token;
         return new IssuedParentLink(link.LinkId, link.ConsentId, url, link.ExpiresAt, Convert.ToBase64String(QrPng(url)));
     }
 

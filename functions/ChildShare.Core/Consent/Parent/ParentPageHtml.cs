@@ -32,14 +32,14 @@ public static class ParentPageHtml
         "form{margin:0}";
 
     /// <summary>The page: the consent, its status, the disclosure text, every disclosure made, and the revoke (and confirm) steps.</summary>
-    public static string Page(ParentPageModel model, ParentPageText text, string nonce, string pagePath)
+    public static string Page(ParentPageModel model, ParentPageText text, string nonce, ParentPageAddress page)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(text);
         var c = model.Consent;
         var html = new StringBuilder();
         var child = model.ChildFirstName ?? text["unknownChild"];
-        Open(html, text, nonce, text["title"], pagePath, "");
+        Open(html, text, nonce, text["title"], page, "");
         html.Append("<h1>").Append(text.Html("heading", child)).Append("</h1>");
         html.Append("<p>").Append(text.Html("intro")).Append("</p>");
 
@@ -69,7 +69,7 @@ public static class ParentPageHtml
         var confirmFirst = model.CanConfirm && model.Status == ParentPageStatus.AwaitingParent;
         if (confirmFirst)
         {
-            Confirm(html, model, text, pagePath, "confirmRequired");
+            Confirm(html, model, text, page, "confirmRequired");
         }
 
         html.Append("</section>");
@@ -144,14 +144,14 @@ public static class ParentPageHtml
 
         if (model.CanConfirm && !confirmFirst)
         {
-            Confirm(html, model, text, pagePath, "confirmOptional");
+            Confirm(html, model, text, page, "confirmOptional");
         }
 
         if (model.CanRevoke)
         {
             html.Append("<section aria-labelledby=\"revoke\"><h2 id=\"revoke\">").Append(text.Html("revokeHeading")).Append("</h2><p>")
                 .Append(text.Html("revokeExplain")).Append("</p>");
-            html.Append("<p><a class=\"button danger\" id=\"revoke-start\" href=\"").Append(Attr(pagePath + "?step=revoke&lang=" + text.Language)).Append("\">")
+            html.Append("<p><a class=\"button danger\" id=\"revoke-start\" href=\"").Append(Attr(page.View("step=revoke&lang=" + text.Language))).Append("\">")
                 .Append(text.Html("revokeButton")).Append("</a></p></section>");
         }
 
@@ -159,17 +159,17 @@ public static class ParentPageHtml
     }
 
     /// <summary>The confirmation step: what revoking does, the revoke button (a form post with its form token) and a way back.</summary>
-    public static string ConfirmRevoke(ParentPageModel model, ParentPageText text, string nonce, string pagePath)
+    public static string ConfirmRevoke(ParentPageModel model, ParentPageText text, string nonce, ParentPageAddress page)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(text);
         var html = new StringBuilder();
-        Open(html, text, nonce, text["revokeConfirmTitle"], pagePath, "step=revoke&");
+        Open(html, text, nonce, text["revokeConfirmTitle"], page, "step=revoke&");
         html.Append("<h1>").Append(text.Html("revokeConfirmTitle")).Append("</h1>");
         html.Append("<p>").Append(text.Html("heading", model.ChildFirstName ?? text["unknownChild"])).Append("</p>");
         html.Append("<p>").Append(text.Html("revokeConfirmText")).Append("</p>");
-        Form(html, pagePath + "/revoke", model.RevokeFormToken, text, "danger", "revokeConfirmButton");
-        html.Append("<p><a class=\"button secondary\" href=\"").Append(Attr(pagePath + "?lang=" + text.Language)).Append("\">").Append(text.Html("cancel")).Append("</a></p>");
+        Form(html, page.Post("revoke"), model.RevokeFormToken, text, "danger", "revokeConfirmButton");
+        html.Append("<p><a class=\"button secondary\" href=\"").Append(Attr(page.View("lang=" + text.Language))).Append("\">").Append(text.Html("cancel")).Append("</a></p>");
         return Close(html);
     }
 
@@ -188,19 +188,19 @@ public static class ParentPageHtml
         return Close(html);
     }
 
-    private static void Open(StringBuilder html, ParentPageText text, string nonce, string title, string? pagePath, string query)
+    private static void Open(StringBuilder html, ParentPageText text, string nonce, string title, ParentPageAddress? page, string query)
     {
         html.Append("<!DOCTYPE html><html lang=\"").Append(Attr(text.Language)).Append("\"><head><meta charset=\"utf-8\">")
             .Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><meta name=\"referrer\" content=\"no-referrer\">")
             .Append("<meta name=\"robots\" content=\"noindex, nofollow\"><title>").Append(ParentPageText.Encode(title)).Append("</title>")
             .Append("<style nonce=\"").Append(Attr(nonce)).Append("\">").Append(Style).Append("</style></head><body><main>");
-        if (pagePath is not null && ParentPageText.All.Count > 1)
+        if (page is not null && ParentPageText.All.Count > 1)
         {
             html.Append("<nav aria-label=\"").Append(Attr(text["languageLabel"])).Append("\">");
             foreach (var language in ParentPageText.All.Values.OrderBy(l => l.Language, StringComparer.Ordinal))
             {
                 html.Append("<a lang=\"").Append(Attr(language.Language)).Append("\" hreflang=\"").Append(Attr(language.Language)).Append("\" href=\"")
-                    .Append(Attr(pagePath + "?" + query + "lang=" + language.Language)).Append('"')
+                    .Append(Attr(page.View(query + "lang=" + language.Language))).Append('"')
                     .Append(language.Language == text.Language ? " aria-current=\"true\"" : "").Append('>').Append(ParentPageText.Encode(language.LanguageName)).Append("</a>");
             }
 
@@ -208,11 +208,11 @@ public static class ParentPageHtml
         }
     }
 
-    private static void Confirm(StringBuilder html, ParentPageModel model, ParentPageText text, string pagePath, string explanationKey)
+    private static void Confirm(StringBuilder html, ParentPageModel model, ParentPageText text, ParentPageAddress page, string explanationKey)
     {
         html.Append("<section aria-labelledby=\"confirm\"><h2 id=\"confirm\">").Append(text.Html("confirmHeading")).Append("</h2><p>")
             .Append(text.Html(explanationKey)).Append("</p>");
-        Form(html, pagePath + "/confirm", model.ConfirmFormToken, text, "primary", "confirmButton");
+        Form(html, page.Post("confirm"), model.ConfirmFormToken, text, "primary", "confirmButton");
         html.Append("</section>");
     }
 

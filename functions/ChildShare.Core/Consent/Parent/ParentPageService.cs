@@ -30,7 +30,7 @@ public sealed record ParentPageRequest
 
     public ParentPageAction Action { get; init; } = ParentPageAction.View;
 
-    /// <summary>The path of the page itself (<c>/api/parent/{token}</c>), that its links and forms point to.</summary>
+    /// <summary>The path of the page itself (<c>/api/parent</c>; the token rides in its query, <see cref="ParentPageAddress"/>), that its links and forms point to.</summary>
     public required string PagePath { get; init; }
 
     /// <summary>The language the switch asked for (<c>?lang=</c>), if any.</summary>
@@ -150,7 +150,8 @@ public sealed partial class ParentPageService(
             return await RefuseAsync("unknown-consent", link.LinkId, link.ConsentId, text, nonce, cancellationToken).ConfigureAwait(false);
         }
 
-        var back = request.PagePath + "?lang=" + text.Language;
+        var page = new ParentPageAddress(request.PagePath, request.Token);
+        var back = page.View("lang=" + text.Language);
         if (request.Action is ParentPageAction.Revoke or ParentPageAction.Confirm)
         {
             var formPurpose = request.Action == ParentPageAction.Revoke ? ParentTokenPurpose.RevokeForm : ParentTokenPurpose.ConfirmForm;
@@ -193,8 +194,8 @@ public sealed partial class ParentPageService(
             RowsReturned = model.Disclosures.Count,
         }, cancellationToken).ConfigureAwait(false);
         var html = request.Action == ParentPageAction.ConfirmRevoke && model.CanRevoke
-            ? ParentPageHtml.ConfirmRevoke(model, text, nonce, request.PagePath)
-            : ParentPageHtml.Page(model, text, nonce, request.PagePath);
+            ? ParentPageHtml.ConfirmRevoke(model, text, nonce, page)
+            : ParentPageHtml.Page(model, text, nonce, page);
         return new(200, html, nonce);
     }
 

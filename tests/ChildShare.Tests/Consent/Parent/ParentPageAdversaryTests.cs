@@ -71,12 +71,13 @@ public sealed class ParentPageAdversaryTests(ConsentHarnessFixture fixture) : IC
         context.Request.Method = "POST";
         context.Request.Scheme = "https";
         context.Request.Host = new HostString("childshare.example.org");
-        context.Request.Path = $"/api/parent/{token}/revoke";
+        context.Request.Path = "/api/parent/revoke";
+        context.Request.QueryString = new QueryString("?link=" + token);
         context.Request.Headers["X-Forwarded-For"] = "192.0.2.77";
         context.Request.ContentType = contentType;
         context.Request.Body = new MemoryStream(Encoding.UTF8.GetBytes(body.EndsWith('&') ? body + new string('k', 3000) + "=v" : body));
 
-        var result = await page.RevokeAsync(context.Request, token, CancellationToken.None);
+        var result = await page.RevokeAsync(context.Request, CancellationToken.None);
 
         var content = Assert.IsType<ContentResult>(result);
         Assert.Equal(400, content.StatusCode);
@@ -119,7 +120,7 @@ public sealed class ParentPageAdversaryTests(ConsentHarnessFixture fixture) : IC
         var outage = new OutageAudit(_h.Services.GetRequiredService<ChildShareStorage>(), _h.Time);
         var pages = ActivatorUtilities.CreateInstance<ParentPageService>(_h.Services, (AuditLog)outage);
 
-        var answer = await pages.HandleAsync(new ParentPageRequest { Token = token, PagePath = "/api/parent/" + token, ClientAddress = "192.0.2.78" });
+        var answer = await pages.HandleAsync(new ParentPageRequest { Token = token, PagePath = "/api/parent", ClientAddress = "192.0.2.78" });
         var tampered = await pages.HandleAsync(new ParentPageRequest { Token = new string('A', ParentLinkToken.Length), PagePath = "/x", ClientAddress = "192.0.2.79" });
 
         Assert.Equal(503, answer.Status);

@@ -53,7 +53,7 @@ public sealed class ParentPageBrowserTests(ParentPageBrowserTests.Fixture fixtur
         var revoke = Browser.FindElement(By.Id("revoke-start"));
         revoke.SendKeys(Keys.Enter);
         Assert.Equal("Revoke this consent?", Browser.FindElement(By.TagName("h1")).Text);
-        Browser.FindElement(By.CssSelector("form[action$='/revoke'] button")).Click();
+        Browser.FindElement(By.CssSelector("form[action*='/revoke?link='] button")).Click();
 
         Assert.Equal("Revoked", Browser.FindElement(By.CssSelector(".status")).Text);
         Assert.Contains("Your consent is revoked", Browser.FindElement(By.TagName("body")).Text, StringComparison.Ordinal);
@@ -86,7 +86,7 @@ public sealed class ParentPageBrowserTests(ParentPageBrowserTests.Fixture fixtur
         var pages = new Dictionary<string, string>();
         foreach (var (kind, badToken) in bad)
         {
-            Browser.Navigate().GoToUrl(fixture.Host.BaseUrl + "/" + ParentLinkService.Route + badToken);
+            Browser.Navigate().GoToUrl(fixture.Host.BaseUrl + "/" + ParentLinkService.Route + "?link=" + badToken);
             pages[kind] = Browser.FindElement(By.TagName("body")).Text;
         }
 
@@ -133,7 +133,7 @@ public sealed class ParentPageBrowserTests(ParentPageBrowserTests.Fixture fixtur
         var consent = await _h.Consents.RecordAsync(ConsentHarness.District, _h.Draft(0, sources: ["district"]) with { LocalChildId = "D950" });
         var link = (await _h.Services.GetRequiredService<ParentLinkService>().IssueAsync(ConsentHarness.District, consent.Consent.Id))!;
 
-        Browser.Navigate().GoToUrl(fixture.Host.BaseUrl + "/" + ParentLinkService.Route + ParentPageCalls.TokenOf(link.Url));
+        Browser.Navigate().GoToUrl(fixture.Host.BaseUrl + "/" + ParentLinkService.Route + "?link=" + ParentPageCalls.TokenOf(link.Url));
 
         Assert.Equal("Your consent for " + name, Browser.FindElement(By.TagName("h1")).Text);
         Assert.Equal("Your consent", Browser.Title);
@@ -202,7 +202,7 @@ public sealed class ParentPageBrowserTests(ParentPageBrowserTests.Fixture fixtur
             }
 
             var link = (await Harness.Services.GetRequiredService<ParentLinkService>().IssueAsync(ConsentHarness.District, consent.Consent.Id))!;
-            return Host.BaseUrl + "/" + ParentLinkService.Route + ParentPageCalls.TokenOf(link.Url);
+            return Host.BaseUrl + "/" + ParentLinkService.Route + "?link=" + ParentPageCalls.TokenOf(link.Url);
         }
 
         /// <summary>Saves a screenshot of the whole page (the window made as tall as the page for it).</summary>

@@ -18,20 +18,24 @@ public sealed class ParentPageCalls(IServiceProvider services)
 {
     public ParentPage Page { get; } = ActivatorUtilities.CreateInstance<ParentPage>(services);
 
-    public static string TokenOf(string url) => url[(url.LastIndexOf('/') + 1)..];
+    public static string TokenOf(string url) => url[(url.LastIndexOf('=') + 1)..];
 
     public Task<PageAnswer> GetAsync(string token, string? query = null, string? acceptLanguage = null, string client = "203.0.113.7") =>
-        CallAsync("GET", "/api/parent/" + token, query, null, acceptLanguage, client, null, r => Page.ViewAsync(r, token, CancellationToken.None));
+        CallAsync("GET", "/api/parent", Query(token, query), null, acceptLanguage, client, null, r => Page.ViewAsync(r, CancellationToken.None));
+
+    /// <summary>The query of a page request: the token as the link carries it, then <paramref name="more"/> (<c>?a=b</c> or <c>a=b</c>).</summary>
+    private static string Query(string token, string? more) =>
+        "?link=" + Uri.EscapeDataString(token) + (string.IsNullOrEmpty(more) ? "" : "&" + more.TrimStart('?'));
 
     public Task<PageAnswer> PostAsync(string token, string action, string? formToken, string client = "203.0.113.7", string? userAgent = "Mozilla/5.0 (Test)",
         Dictionary<string, string>? headers = null) =>
-        CallAsync("POST", $"/api/parent/{token}/{action}", null, new Dictionary<string, StringValues> { ["form"] = formToken ?? "", ["lang"] = "en" }, null, client, userAgent,
-            r => action == "revoke" ? Page.RevokeAsync(r, token, CancellationToken.None) : Page.ConfirmAsync(r, token, CancellationToken.None), headers);
+        CallAsync("POST", $"/api/parent/{action}", Query(token, null), new Dictionary<string, StringValues> { ["form"] = formToken ?? "", ["lang"] = "en" }, null, client, userAgent,
+            r => action == "revoke" ? Page.RevokeAsync(r, CancellationToken.None) : Page.ConfirmAsync(r, CancellationToken.None), headers);
 
     /// <summary>The form token a rendered page carries for <paramref name="action"/> (its hidden <c>form</c> field).</summary>
     public static string FormTokenIn(string html, string action)
     {
-        var at = html.IndexOf($"/{action}\"", StringComparison.Ordinal);
+        var at = html.IndexOf($"/{action}?link=", StringComparison.Ordinal);
         Assert.True(at > 0, $"The page has no {action} form.");
         const string marker = "name=\"form\" value=\"";
         var start = html.IndexOf(marker, at, StringComparison.Ordinal) + marker.Length;

@@ -39,9 +39,9 @@ public sealed class ParentPageHost : IAsyncDisposable
         builder.Services.AddMvcCore();
         var app = builder.Build();
         var page = ActivatorUtilities.CreateInstance<ParentPage>(services);
-        app.MapGet("/api/parent/{token}", (HttpContext http, string token) => ExecuteAsync(http, page.ViewAsync(http.Request, token, http.RequestAborted)));
-        app.MapPost("/api/parent/{token}/revoke", (HttpContext http, string token) => ExecuteAsync(http, page.RevokeAsync(http.Request, token, http.RequestAborted)));
-        app.MapPost("/api/parent/{token}/confirm", (HttpContext http, string token) => ExecuteAsync(http, page.ConfirmAsync(http.Request, token, http.RequestAborted)));
+        app.MapGet("/api/parent", (HttpContext http) => ExecuteAsync(http, page.ViewAsync(http.Request, http.RequestAborted)));
+        app.MapPost("/api/parent/revoke", (HttpContext http) => ExecuteAsync(http, page.RevokeAsync(http.Request, http.RequestAborted)));
+        app.MapPost("/api/parent/confirm", (HttpContext http) => ExecuteAsync(http, page.ConfirmAsync(http.Request, http.RequestAborted)));
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new ParentPageHost(app, address.TrimEnd('/'));

@@ -59,6 +59,31 @@ public sealed class ParentPageTests(ConsentHarnessFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task Link_TokenRidesInTheQuery_NoPathOfTheLinkThePageOrItsFormsCarriesIt()
+    {
+        // The Functions host's request telemetry records each request's path and drops its query (infra/DEPLOY.md): a
+        // token in the path would put the parent's credential into Application Insights.
+        var child = _h.NextChild();
+        var consent = await _h.GrantAsync(child);
+        var link = (await Links.IssueAsync(ConsentHarness.District, consent.Consent.Id))!;
+        var token = ParentPageCalls.TokenOf(link.Url);
+        var client = Client();
+        var page = await Calls.GetAsync(token, client: client);
+        var step = await Calls.GetAsync(token, "?step=revoke", client: client);
+        var posted = await Calls.PostAsync(token, "revoke", ParentPageCalls.FormTokenIn(step.Html, "revoke"), client);
+
+        var targets = System.Text.RegularExpressions.Regex.Matches(page.Html + step.Html, "(?:href|action)=\"([^\"]+)\"")
+            .Select(m => System.Net.WebUtility.HtmlDecode(m.Groups[1].Value)).Append(posted.Header("Location")!).Append(link.Url).ToList();
+        Assert.NotEmpty(targets);
+        Assert.All(targets, target =>
+        {
+            Assert.DoesNotContain(token, target.Split('?')[0], StringComparison.Ordinal);
+            Assert.Contains("link=" + token, target, StringComparison.Ordinal);
+        });
+        Assert.Equal(303, posted.Status);
+    }
+
+    [Fact]
     public async Task View_AnyPage_SendsStrictSecurityHeaders()
     {
         var (_, token) = await GrantWithLinkAsync(_h.NextChild());
@@ -137,7 +162,7 @@ public sealed class ParentPageTests(ConsentHarnessFixture fixture) : IClassFixtu
 
         Assert.Contains("Revoke this consent?", step.Html, StringComparison.Ordinal);
         Assert.Equal(303, posted.Status);
-        Assert.StartsWith($"/api/parent/{token}?lang=en", posted.Header("Location"), StringComparison.Ordinal);
+        Assert.StartsWith($"/api/parent?link={token}&lang=en", posted.Header("Location"), StringComparison.Ordinal);
         Assert.Equal(IdentifiableReportStatus.Forbidden, report.Status);
         Assert.Equal(ConsentDenialReasons.Revoked, report.Reason);
         Assert.Contains("You revoked this consent", after.Html, StringComparison.Ordinal);
@@ -354,7 +379,7 @@ public sealed class ParentPageTests(ConsentHarnessFixture fixture) : IClassFixtu
         Assert.Null(await Links.IssueAsync(ConsentHarness.SchoolBoard, consent.Consent.Id));
         Assert.Null(await Links.RevokeAsync(ConsentHarness.District, consent.Consent.Id, link.LinkId));
         Assert.NotNull((await Links.RevokeAsync(ConsentHarness.Clinic, consent.Consent.Id, link.LinkId))!.RevokedAt);
-        Assert.StartsWith("http://localhost:7071/api/parent/", link.Url, StringComparison.Ordinal);
+        Assert.StartsWith("http://localhost:7071/api/parent?link=", link.Url, StringComparison.Ordinal);
         Assert.Equal(ParentLinkToken.Length, ParentPageCalls.TokenOf(link.Url).Length);
         Assert.Equal([0x89, 0x50, 0x4E, 0x47], Convert.FromBase64String(link.QrCodePng)[..4]);
     }
