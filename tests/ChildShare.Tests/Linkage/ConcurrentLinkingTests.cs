@@ -119,7 +119,13 @@ public sealed class ConcurrentLinkingTests : IAsyncLifetime
         var held = await _first.GetRequiredService<ILinkageLock>().AcquireAsync();
         await using var exact = Instance(services => services.AddSingleton<IChildLinker, ExactMatchLinker>());
         var ingest = exact.GetRequiredService<IngestionService>().IngestAsync(blob);
-        await Task.Delay(TimeSpan.FromSeconds(2));
+        // Wait for the staged rows rather than a fixed time: on a loaded machine parsing can take longer than any guess.
+        for (var waited = 0; (await _storage.ReadAllAsync(TableNames.UploadStaging)).Count == 0 && !ingest.IsCompleted; waited++)
+        {
+            Assert.True(waited < 600, "the upload staged nothing within a minute");
+            await Task.Delay(TimeSpan.FromMilliseconds(100));
+        }
+
         Assert.False(ingest.IsCompleted, "the upload completed while another instance held the linkage lock");
         Assert.NotEmpty(await _storage.ReadAllAsync(TableNames.UploadStaging));
         Assert.Empty(await _storage.ReadActivityMonthsAsync());
