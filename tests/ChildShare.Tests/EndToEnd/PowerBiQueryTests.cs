@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.RegularExpressions;
 using ChildShare.Cli;
 using ChildShare.Tests.Support;
@@ -26,7 +27,7 @@ public sealed class PowerBiQueryTests(ServedApp app)
         Assert.Equal("api/reports/aggregate", PowerQueryText.Field(m, "RelativePath"));
         var timeout = Regex.Match(m, @"Timeout\s*=\s*#duration\((\d+),\s*(\d+),\s*(\d+),\s*(\d+)\)");
         Assert.True(timeout.Success, "The query sets no Timeout: Web.Contents then gives up after 100 s.");
-        var duration = new TimeSpan(int.Parse(timeout.Groups[1].Value), int.Parse(timeout.Groups[2].Value), int.Parse(timeout.Groups[3].Value), int.Parse(timeout.Groups[4].Value));
+        var duration = new TimeSpan(int.Parse(timeout.Groups[1].Value, CultureInfo.InvariantCulture), int.Parse(timeout.Groups[2].Value, CultureInfo.InvariantCulture), int.Parse(timeout.Groups[3].Value, CultureInfo.InvariantCulture), int.Parse(timeout.Groups[4].Value, CultureInfo.InvariantCulture));
         Assert.InRange(duration, TimeSpan.FromSeconds(231), TimeSpan.FromHours(1));
         Assert.Equal("api-key", PowerQueryText.Field(m, "ApiKeyName"));
         Assert.DoesNotContain("RangeStart", m, StringComparison.Ordinal);

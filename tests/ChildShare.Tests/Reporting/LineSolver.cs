@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Numerics;
 using ChildShare.Core.Reporting;
 
@@ -149,5 +150,5 @@ internal readonly record struct BigRational
 
     public static BigRational operator /(BigRational a, BigRational b) => new(a.Numerator * b.Denominator, a.Denominator * b.Numerator);
 
-    public override string ToString() => Denominator.IsOne ? Numerator.ToString() : $"{Numerator}/{Denominator}";
+    public override string ToString() => Denominator.IsOne ? Numerator.ToString(CultureInfo.InvariantCulture) : string.Create(CultureInfo.InvariantCulture, $"{Numerator}/{Denominator}");
 }

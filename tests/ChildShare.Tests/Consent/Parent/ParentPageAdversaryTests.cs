@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using ChildShare.Core.Audit;
@@ -91,11 +92,11 @@ public sealed class ParentPageAdversaryTests(ConsentHarnessFixture fixture) : IC
     {
         var limit = _h.Services.GetRequiredService<IOptions<ParentLinkOptions>>().Value.RequestsPerClientPerHour;
         // One household's /64: a device picks a new address in it whenever it likes (privacy extensions).
-        var prefix = "2001:db8:" + Random.Shared.Next(1, 0xffff).ToString("x") + ":" + Random.Shared.Next(1, 0xffff).ToString("x") + ":";
+        var prefix = "2001:db8:" + Random.Shared.Next(1, 0xffff).ToString("x", CultureInfo.InvariantCulture) + ":" + Random.Shared.Next(1, 0xffff).ToString("x", CultureInfo.InvariantCulture) + ":";
         var statuses = new List<int>();
         for (var i = 0; i < limit + 2; i++)
         {
-            statuses.Add((await Calls.GetAsync(new string('A', ParentLinkToken.Length), client: prefix + ":" + (i + 1).ToString("x"))).Status);
+            statuses.Add((await Calls.GetAsync(new string('A', ParentLinkToken.Length), client: prefix + ":" + (i + 1).ToString("x", CultureInfo.InvariantCulture))).Status);
         }
 
         Assert.All(statuses.Take(limit), s => Assert.Equal(404, s));
