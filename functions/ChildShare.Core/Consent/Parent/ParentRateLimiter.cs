@@ -71,27 +71,24 @@ public class ParentRateLimiter(ChildShareStorage storage, TimeProvider time)
 
     /// <summary>
     /// Deletes the windows of every hour before the previous one (the previous hour stays, so a clock a
-    /// little behind another instance's never loses a count it still uses). Batches of at most 100
-    /// deletes, one partition each, as entity group transactions require. Returns the rows deleted.
+    /// little behind another instance's never loses a count it still uses), through the
+    /// <see cref="BatchWriter"/> (transactions of one partition, a row another purge already deleted is
+    /// not an error). Returns the rows deleted.
     /// </summary>
     public virtual async Task<int> PurgeAsync(CancellationToken cancellationToken = default)
     {
         var table = storage.Table(TableNames.ParentLinkRate);
         var oldestKept = time.GetUtcNow().UtcDateTime.AddHours(-1).ToString("yyyyMMddHH", CultureInfo.InvariantCulture);
+        var writer = new BatchWriter();
         var deleted = 0;
-        var batch = new List<TableTransactionAction>();
         try
         {
             var rows = table.QueryAsync<TableEntity>(
                 TableClient.CreateQueryFilter($"PartitionKey lt {oldestKept}"), select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken);
             await foreach (var row in rows.ConfigureAwait(false))
             {
-                if (batch.Count == 100 || (batch.Count > 0 && batch[0].Entity.PartitionKey != row.PartitionKey))
-                {
-                    deleted += await DeleteAsync(table, batch, cancellationToken).ConfigureAwait(false);
-                }
-
-                batch.Add(new TableTransactionAction(TableTransactionActionType.Delete, row, ETag.All));
+                await writer.DeleteAsync(table, row.PartitionKey, row.RowKey, cancellationToken).ConfigureAwait(false);
+                deleted++;
             }
         }
         catch (RequestFailedException ex) when (ex.Status == 404)
@@ -99,14 +96,7 @@ public class ParentRateLimiter(ChildShareStorage storage, TimeProvider time)
             return 0; // No page has been opened since the table was provisioned.
         }
 
-        return batch.Count > 0 ? deleted + await DeleteAsync(table, batch, cancellationToken).ConfigureAwait(false) : deleted;
-    }
-
-    private static async Task<int> DeleteAsync(TableClient table, List<TableTransactionAction> batch, CancellationToken cancellationToken)
-    {
-        var count = batch.Count;
-        await table.SubmitTransactionAsync(batch, cancellationToken).ConfigureAwait(false);
-        batch.Clear();
-        return count;
+        await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+        return deleted;
     }
 }
