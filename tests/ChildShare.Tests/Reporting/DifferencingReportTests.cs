@@ -4,10 +4,8 @@ using ChildShare.Core.Callers;
 using ChildShare.Core.Ingestion;
 using ChildShare.Core.Reporting;
 using ChildShare.Core.Storage;
-using ChildShare.Tests.Agreements;
 using ChildShare.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Time.Testing;
 
 namespace ChildShare.Tests.Reporting;
 
@@ -26,23 +24,11 @@ public sealed class DifferencingReportTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await _storage.InitializeAsync();
-        _services = TestApp.Build(_storage, new FakeTimeProvider(TestApp.Now));
-        await _services.GetRequiredService<ProviderRegistry>().RegisterAsync("p1", "Provider one", "Other");
-        var agreements = _services.GetRequiredService<AgreementStore>();
-        foreach (var protection in Enum.GetValues<DifferencingProtection>())
-        {
-            var org = protection.ToString().ToLowerInvariant() + "-org";
-            await agreements.CreateAsync(AgreementTestData.Aggregate("dsa-" + org, org, "p1") with { Protection = protection }, "test");
-        }
-
+        _services = await ProtectionCommunity.BuildAsync(_storage);
         for (var i = 0; i < 12; i++)
         {
             var mask = i < 11 ? (1u << 30) - 1 : 1u << 29;
-            await ActivityTestData.AddAsync(_storage.Storage, new TableEntity("2026-09", $"p1|token{i:D2}")
-            {
-                ["ChildKey"] = $"child{i:D2}", ["ProviderId"] = "p1", ["DayMask"] = (long)mask, ["UpdatedAt"] = TestApp.Now,
-                ["Activities"] = ActivityMonths.Serialize([new ActivityEntry("Tutoring", "Academic", mask)]), ["Sex"] = "Female",
-            });
+            await ActivityTestData.AddAsync(_storage.Storage, ProtectionCommunity.Month("2026-09", $"token{i:D2}", $"child{i:D2}", mask, "Female"));
         }
     }
 
@@ -52,12 +38,8 @@ public sealed class DifferencingReportTests : IAsyncLifetime
         await _storage.DisposeAsync();
     }
 
-    private Task<ReportResult> RunAsync(DifferencingProtection protection, string from, string to)
-    {
-        var caller = new Caller(protection.ToString().ToLowerInvariant() + "-org", CallerRoles.Reader, CallerAuthMethod.ApiKey, "k");
-        return _services.GetRequiredService<AggregateReportService>().RunAsync(caller,
-            new Dictionary<string, string?> { ["from"] = from, ["to"] = to, ["groupBy"] = "sex" }, null);
-    }
+    private Task<ReportResult> RunAsync(DifferencingProtection protection, string from, string to) =>
+        ProtectionCommunity.RunAsync(_services, protection, new Dictionary<string, string?> { ["from"] = from, ["to"] = to, ["groupBy"] = "sex" });
 
     private async Task<long?> TotalAsync(DifferencingProtection protection, string to)
     {

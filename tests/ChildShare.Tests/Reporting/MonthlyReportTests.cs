@@ -1,13 +1,10 @@
 using Azure.Data.Tables;
 using ChildShare.Core.Agreements;
 using ChildShare.Core.Callers;
-using ChildShare.Core.Ingestion;
 using ChildShare.Core.Reporting;
 using ChildShare.Core.Storage;
-using ChildShare.Tests.Agreements;
 using ChildShare.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Time.Testing;
 
 namespace ChildShare.Tests.Reporting;
 
@@ -26,26 +23,11 @@ public sealed class MonthlyReportTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await _storage.InitializeAsync();
-        _services = TestApp.Build(_storage, new FakeTimeProvider(TestApp.Now));
-        await _services.GetRequiredService<ProviderRegistry>().RegisterAsync("p1", "Provider one", "Other");
-        var agreements = _services.GetRequiredService<AgreementStore>();
-        foreach (var protection in Enum.GetValues<DifferencingProtection>())
-        {
-            var org = protection.ToString().ToLowerInvariant() + "-org";
-            await agreements.CreateAsync(AgreementTestData.Aggregate("dsa-" + org, org, "p1") with { Protection = protection }, "test");
-        }
+        _services = await ProtectionCommunity.BuildAsync(_storage);
 
         // Month rows in the shape tests state them, written into the activity buckets in one go.
         var months = new List<TableEntity>();
-        void Active(string month, int days, string child, string sex)
-        {
-            var mask = (1u << days) - 1;
-            months.Add(new TableEntity(month, $"p1|{child}")
-            {
-                ["ChildKey"] = child, ["ProviderId"] = "p1", ["DayMask"] = (long)mask, ["UpdatedAt"] = TestApp.Now,
-                ["Activities"] = ActivityMonths.Serialize([new ActivityEntry("Tutoring", "Academic", mask)]), ["Sex"] = sex,
-            });
-        }
+        void Active(string month, int days, string child, string sex) => months.Add(ProtectionCommunity.Month(month, child, child, (1u << days) - 1, sex));
 
         for (var i = 0; i < 20; i++)
         {
@@ -78,14 +60,13 @@ public sealed class MonthlyReportTests : IAsyncLifetime
 
     private Task<ReportResult> RunAsync(DifferencingProtection protection, string from, string to, string? interval = "month")
     {
-        var caller = new Caller(protection.ToString().ToLowerInvariant() + "-org", CallerRoles.Reader, CallerAuthMethod.ApiKey, "k");
         var parameters = new Dictionary<string, string?> { ["from"] = from, ["to"] = to, ["groupBy"] = "sex" };
         if (interval is not null)
         {
             parameters["interval"] = interval;
         }
 
-        return _services.GetRequiredService<AggregateReportService>().RunAsync(caller, parameters, null);
+        return ProtectionCommunity.RunAsync(_services, protection, parameters);
     }
 
     private static ReportRow Row(ReportResult result, string month, string sex) =>
