@@ -431,36 +431,4 @@ public sealed class ParentPageTests(ConsentHarnessFixture fixture) : IClassFixtu
         Assert.Contains("you confirmed this consent", (await Calls.GetAsync(token, client: client)).Html, StringComparison.Ordinal);
         Assert.Contains((await _h.Storage.ReadAllAsync(TableNames.Audit)), e => e.GetString("Event") == AuditEvents.ConsentConfirmedByParent);
     }
-
-    [Fact]
-    public async Task IdentifiableReport_UnderAnAgreementRequiringConfirmation_WithheldUntilTheParentConfirms()
-    {
-        // clinic shares with afterschool under an agreement that asks for the parent's confirmation; district's agreement does not.
-        var agreements = _h.Services.GetRequiredService<AgreementStore>();
-        var terms = (await agreements.GetAsync("dsa-identifiable"))!;
-        await agreements.AmendAsync("dsa-identifiable", terms with { Parties = [new AgreementParty("district"), new AgreementParty("afterschool")] }, "test");
-        await agreements.CreateAsync(terms with { Id = "dsa-clinic-confirmed", Parties = [new AgreementParty("clinic")], RequireParentConfirmation = true }, "test");
-        try
-        {
-            var child = _h.NextChild();
-            var (consent, token) = await GrantWithLinkAsync(child);
-            var client = Client();
-
-            var before = await _h.Reports.RunAsync(ConsentHarness.Afterschool, ConsentHarness.Ask(child));
-            var page = await Calls.GetAsync(token, client: client);
-            await Calls.PostAsync(token, "confirm", ParentPageCalls.FormTokenIn(page.Html, "confirm"), client);
-            var after = await _h.Reports.RunAsync(ConsentHarness.Afterschool, ConsentHarness.Ask(child));
-
-            Assert.Equal(["district"], before.Report!.Sources.Select(s => s.ProviderId));
-            var withheld = Assert.Single(before.Report.Withheld);
-            Assert.Equal(("clinic", ConsentDenialReasons.AwaitingParentConfirmation), (withheld.ProviderId, withheld.Reason));
-            Assert.Equal(["clinic", "district"], after.Report!.Sources.Select(s => s.ProviderId).Order());
-            Assert.NotNull((await _h.Store.GetAsync(consent.Consent.Id))!.Consent.ParentConfirmation);
-        }
-        finally
-        {
-            await agreements.AmendAsync("dsa-identifiable", terms, "test");
-            await agreements.TerminateAsync("dsa-clinic-confirmed", "test over", "test");
-        }
-    }
 }
