@@ -79,19 +79,21 @@ public sealed class ChildRecordStore(ChildShareStorage storage)
         ActivityYearsColumn = "ActivityYears", SummaryMonthsColumn = "SummaryMonths", LinkedChildKeyColumn = "LinkedChildKey",
         LastUploadIdColumn = "LastUploadId", UpdatedAtColumn = "UpdatedAt";
 
-    private TableClient Table => storage.Table(TableNames.Records);
+    // One client for the store's life: a BatchWriter groups operations by client and partition, so a client per call would
+    // split one partition's writes into transactions of their own, written in no particular order.
+    private readonly TableClient _table = storage.Table(TableNames.Records);
 
     /// <summary>A provider child's record, or null.</summary>
     public async Task<ChildRecordRow?> ReadAsync(string providerId, string localToken, CancellationToken cancellationToken = default)
     {
-        var row = await Table.GetEntityIfExistsAsync<TableEntity>(providerId, localToken, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var row = await _table.GetEntityIfExistsAsync<TableEntity>(providerId, localToken, cancellationToken: cancellationToken).ConfigureAwait(false);
         return row.HasValue && row.Value is { } entity ? FromEntity(entity) : null;
     }
 
     /// <summary>The community child key of a provider child's record (a read of that column only), or null.</summary>
     public async Task<string?> ChildKeyAsync(string providerId, string localToken, CancellationToken cancellationToken = default)
     {
-        var row = await Table.GetEntityIfExistsAsync<TableEntity>(providerId, localToken, select: [ChildKeyColumn], cancellationToken: cancellationToken)
+        var row = await _table.GetEntityIfExistsAsync<TableEntity>(providerId, localToken, select: [ChildKeyColumn], cancellationToken: cancellationToken)
             .ConfigureAwait(false);
         return row.HasValue ? row.Value?.GetString(ChildKeyColumn) : null;
     }
@@ -99,14 +101,14 @@ public sealed class ChildRecordStore(ChildShareStorage storage)
     /// <summary>The service records of a provider child's record (a read of that column only); empty when there is no record.</summary>
     public async Task<List<StoredService>> ServicesAsync(string providerId, string localToken, CancellationToken cancellationToken = default)
     {
-        var row = await Table.GetEntityIfExistsAsync<TableEntity>(providerId, localToken, [ServicesColumn], cancellationToken).ConfigureAwait(false);
+        var row = await _table.GetEntityIfExistsAsync<TableEntity>(providerId, localToken, [ServicesColumn], cancellationToken).ConfigureAwait(false);
         return row.HasValue && row.Value is { } entity ? StoredService.Deserialize(entity.GetString(ServicesColumn)) : [];
     }
 
     /// <summary>The key (provider, local token) of every record: a scan of the keys only.</summary>
     public async IAsyncEnumerable<(string ProviderId, string LocalToken)> KeysAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        await foreach (var record in Table.QueryAsync<TableEntity>(filter: (string?)null, select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken)
+        await foreach (var record in _table.QueryAsync<TableEntity>(filter: (string?)null, select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken)
             .ConfigureAwait(false))
         {
             yield return (record.PartitionKey, record.RowKey);
@@ -118,14 +120,14 @@ public sealed class ChildRecordStore(ChildShareStorage storage)
     {
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(row);
-        return writer.UpsertAsync(Table, ToEntity(row), cancellationToken);
+        return writer.UpsertAsync(_table, ToEntity(row), cancellationToken);
     }
 
     /// <summary>Adds to <paramref name="writer"/> the merge of a record's new community child key and the rule that linked it.</summary>
     public Task RelinkAsync(BatchWriter writer, string providerId, string localToken, string childKey, string rule, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(writer);
-        return writer.UpsertAsync(Table, new TableEntity(providerId, localToken) { [ChildKeyColumn] = childKey, [LinkRuleColumn] = rule }, cancellationToken);
+        return writer.UpsertAsync(_table, new TableEntity(providerId, localToken) { [ChildKeyColumn] = childKey, [LinkRuleColumn] = rule }, cancellationToken);
     }
 
     /// <summary>The demographic values of an entity of the records or staging table that are not empty, by column name.</summary>

@@ -112,11 +112,13 @@ public sealed class IdentityVault(ChildShareStorage storage) : IIdentityVault
         SuffixColumn = "Suffix", BirthDateColumn = "BirthDate", StateStudentIdColumn = "StateStudentId", StreetAddressColumn = "StreetAddress",
         ChildKeyColumn = "ChildKey", LinkRuleColumn = "LinkRule", KeyVersionColumn = "KeyVersion", LastUploadIdColumn = "LastUploadId", UpdatedAtColumn = "UpdatedAt";
 
-    private TableClient Table => storage.Table(TableNames.Identities);
+    // One client for the store's life: a BatchWriter groups operations by client and partition, so a client per call would
+    // split one partition's writes into transactions of their own, written in no particular order.
+    private readonly TableClient _table = storage.Table(TableNames.Identities);
 
     public async Task<ChildIdentityRow?> ReadAsync(string providerId, string localToken, CancellationToken cancellationToken = default)
     {
-        var row = await Table.GetEntityIfExistsAsync<TableEntity>(providerId, localToken, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var row = await _table.GetEntityIfExistsAsync<TableEntity>(providerId, localToken, cancellationToken: cancellationToken).ConfigureAwait(false);
         return row.HasValue && row.Value is { } entity ? FromEntity(entity) : null;
     }
 
@@ -124,13 +126,13 @@ public sealed class IdentityVault(ChildShareStorage storage) : IIdentityVault
     {
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(row);
-        return writer.UpsertAsync(Table, ToEntity(row), cancellationToken);
+        return writer.UpsertAsync(_table, ToEntity(row), cancellationToken);
     }
 
     public Task RelinkAsync(BatchWriter writer, string providerId, string localToken, string childKey, string rule, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(writer);
-        return writer.UpsertAsync(Table, new TableEntity(providerId, localToken) { [ChildKeyColumn] = childKey, [LinkRuleColumn] = rule }, cancellationToken);
+        return writer.UpsertAsync(_table, new TableEntity(providerId, localToken) { [ChildKeyColumn] = childKey, [LinkRuleColumn] = rule }, cancellationToken);
     }
 
     private static TableEntity ToEntity(ChildIdentityRow row)

@@ -12,7 +12,9 @@ public sealed class MembershipStore(ChildShareStorage storage)
 {
     private const string ChildKeyColumn = "ChildKey", ProviderIdColumn = "ProviderId", LocalTokenColumn = "LocalToken";
 
-    private TableClient Table => storage.Table(TableNames.Children);
+    // One client for the store's life: a BatchWriter groups operations by client and partition, so a client per call would
+    // split one partition's writes into transactions of their own, written in no particular order.
+    private readonly TableClient _table = storage.Table(TableNames.Children);
 
     /// <summary>The local tokens of every provider record of the community child, by provider.</summary>
     public async Task<Dictionary<string, List<string>>> MembershipsAsync(string childKey, CancellationToken cancellationToken = default)
@@ -20,7 +22,7 @@ public sealed class MembershipStore(ChildShareStorage storage)
         var result = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         var filter = TableClient.CreateQueryFilter(
             $"PartitionKey eq {RecordKeys.ChildBucket(childKey)} and RowKey gt {childKey + "|"} and RowKey lt {childKey + "|~"}");
-        await foreach (var row in Table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var row in _table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             if (row.GetString(ProviderIdColumn) is { } provider && row.GetString(LocalTokenColumn) is { } token)
             {
@@ -40,7 +42,7 @@ public sealed class MembershipStore(ChildShareStorage storage)
     public Task AddAsync(BatchWriter writer, string childKey, string providerId, string localToken, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(writer);
-        return writer.UpsertAsync(Table, new TableEntity(RecordKeys.ChildBucket(childKey), RecordKeys.ChildMemberRow(childKey, RecordKeys.ProviderChild(providerId, localToken)))
+        return writer.UpsertAsync(_table, new TableEntity(RecordKeys.ChildBucket(childKey), RecordKeys.ChildMemberRow(childKey, RecordKeys.ProviderChild(providerId, localToken)))
         {
             [ChildKeyColumn] = childKey,
             [ProviderIdColumn] = providerId,
@@ -52,13 +54,13 @@ public sealed class MembershipStore(ChildShareStorage storage)
     public Task RemoveAsync(BatchWriter writer, string childKey, string providerChild, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(writer);
-        return writer.DeleteAsync(Table, RecordKeys.ChildBucket(childKey), RecordKeys.ChildMemberRow(childKey, providerChild), cancellationToken);
+        return writer.DeleteAsync(_table, RecordKeys.ChildBucket(childKey), RecordKeys.ChildMemberRow(childKey, providerChild), cancellationToken);
     }
 
     /// <summary>The community child key of every membership: a scan of that column only.</summary>
     public async IAsyncEnumerable<string> ChildKeysAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        await foreach (var member in Table.QueryAsync<TableEntity>(select: [ChildKeyColumn], cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var member in _table.QueryAsync<TableEntity>(select: [ChildKeyColumn], cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             yield return member.GetString(ChildKeyColumn) ?? "";
         }
