@@ -11,7 +11,7 @@ namespace ChildShare.Cli;
 /// <summary>The operator's steps, one method each, shared by the commands and the demo.</summary>
 public sealed class Operator(
     ChildShareStorage storage, ProviderRegistry providers, ManifestStore manifests, UploadManifestReader manifestReader, IngestionService ingestion,
-    ConsentService consents, ParentLinkService links, DisclosureDocuments disclosures, TimeProvider time, TextWriter output)
+    ConsentService consents, ParentLinkService links, DisclosureDocuments disclosures, MembershipStore memberships, TimeProvider time, TextWriter output)
 {
     public static readonly JsonSerializerOptions PrintOptions = new(JsonSerializerDefaults.Web)
     {
@@ -127,10 +127,10 @@ public sealed class Operator(
     {
         var records = 0;
         var children = new HashSet<string>(StringComparer.Ordinal);
-        await foreach (var member in storage.Table(TableNames.Children).QueryAsync<Azure.Data.Tables.TableEntity>(select: ["ChildKey"], cancellationToken: cancellationToken))
+        await foreach (var childKey in memberships.ChildKeysAsync(cancellationToken))
         {
             records++;
-            children.Add(member.GetString("ChildKey") ?? "");
+            children.Add(childKey);
         }
 
         return (records, children.Count);

@@ -52,6 +52,7 @@ public static class ServiceCollectionExtensions
                 ? ActivatorUtilities.CreateInstance<KeyVaultKeyProvider>(sp)
                 : ActivatorUtilities.CreateInstance<SettingsKeyProvider>(sp));
 
+        services.AddChildShareStores();
         services.TryAddSingleton<LinkageStore>();
         services.TryAddSingleton<ILinkageLock>(sp =>
         {
@@ -68,6 +69,7 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<ManifestStore>();
         services.TryAddSingleton<UploadManifestReader>();
         services.TryAddSingleton<ActivitySummaryBuilder>();
+        services.TryAddSingleton<ChildRecordWriter.Factory>();
         services.TryAddSingleton<IngestionService>();
         // Reads the platform's WEBSITE_AUTH_ENABLED from the app's configuration (environment variables in Azure).
         services.TryAddSingleton(new AppServiceAuthentication(configuration));

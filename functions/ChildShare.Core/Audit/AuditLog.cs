@@ -131,6 +131,7 @@ public partial class AuditLog(ChildShareStorage storage, TimeProvider time, ILog
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private static long _sequence;
+    private readonly AuditTable _table = new(storage);
 
     /// <summary>Appends an entry and returns its keys.</summary>
     public virtual async Task<(string PartitionKey, string RowKey)> AppendAsync(AuditEntry entry, CancellationToken cancellationToken = default)
@@ -139,7 +140,7 @@ public partial class AuditLog(ChildShareStorage storage, TimeProvider time, ILog
         var entity = ToEntity(entry, time.GetUtcNow());
         try
         {
-            await storage.Table(TableNames.Audit).AddEntityAsync(entity, cancellationToken).ConfigureAwait(false);
+            await _table.AddAsync(entity, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsOutage(ex))
         {
@@ -162,8 +163,7 @@ public partial class AuditLog(ChildShareStorage storage, TimeProvider time, ILog
         {
             try
             {
-                await storage.Table(TableNames.Audit).SubmitTransactionAsync(chunk.Select(e => new TableTransactionAction(TableTransactionActionType.Add, e)), cancellationToken)
-                    .ConfigureAwait(false);
+                await _table.AddAllAsync(chunk, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (IsOutage(ex))
             {
@@ -204,17 +204,7 @@ public partial class AuditLog(ChildShareStorage storage, TimeProvider time, ILog
     }
 
     /// <summary>The entries of one month, oldest first.</summary>
-    public async Task<List<TableEntity>> ReadMonthAsync(string month, CancellationToken cancellationToken = default)
-    {
-        var entries = new List<TableEntity>();
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {month}");
-        await foreach (var entity in storage.Table(TableNames.Audit).QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
-        {
-            entries.Add(entity);
-        }
-
-        return entries;
-    }
+    public Task<List<TableEntity>> ReadMonthAsync(string month, CancellationToken cancellationToken = default) => _table.ReadMonthAsync(month, cancellationToken);
 
     [LoggerMessage(EventId = 9001, Level = LogLevel.Error, Message = "Audit write for {Event} failed ({ErrorType}); the request fails closed")]
     private static partial void LogOutage(ILogger logger, string @event, string errorType);

@@ -21,7 +21,7 @@ public readonly record struct RebuildResult(int Children, int ServicesWithdrawn)
 /// crash between the two leaves the records as they were, so the re-delivered upload plans the same
 /// changes from them and writes the same buckets again.
 /// </summary>
-public sealed class ActivitySummaryBuilder(ChildShareStorage storage, ActivityStore activity, IOptions<IngestionOptions> options)
+public sealed class ActivitySummaryBuilder(ChildShareStorage storage, ChildRecordStore records, MembershipStore memberships, ActivityStore activity, IOptions<IngestionOptions> options)
 {
     private const int ChunkSize = 500;
     private const int ParallelReads = 8;
@@ -55,7 +55,8 @@ public sealed class ActivitySummaryBuilder(ChildShareStorage storage, ActivitySt
 
             if (serviceKey is null)
             {
-                current.Child = entity;
+                current.Child = new StagedChildRow(entity.GetString("ChildKey"), entity.GetString("LinkRule"), entity.GetString("KeyVersion"),
+                    ChildRecordStore.DemographicsOf(entity));
             }
             else
             {
@@ -94,10 +95,9 @@ public sealed class ActivitySummaryBuilder(ChildShareStorage storage, ActivitySt
         var pending = new Pending();
         var context = new RebuildContext(null, null, ReuploadPolicy.Upsert);
         var chunk = new List<StagedChild>(ChunkSize);
-        await foreach (var record in storage.Table(TableNames.Records).QueryAsync<TableEntity>(filter: (string?)null, select: ["PartitionKey", "RowKey"],
-            cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var (providerId, localToken) in records.KeysAsync(cancellationToken).ConfigureAwait(false))
         {
-            chunk.Add(new StagedChild(RecordKeys.ProviderChild(record.PartitionKey, record.RowKey)));
+            chunk.Add(new StagedChild(RecordKeys.ProviderChild(providerId, localToken)));
             if (chunk.Count == ChunkSize)
             {
                 await PlanAsync(chunk, context, pending, cancellationToken, forgetPreviousYears: true).ConfigureAwait(false);
@@ -117,15 +117,13 @@ public sealed class ActivitySummaryBuilder(ChildShareStorage storage, ActivitySt
             return;
         }
 
-        var records = storage.Table(TableNames.Records);
-        var existing = new TableEntity?[children.Count];
+        var existing = new ChildRecordRow?[children.Count];
         await Parallel.ForEachAsync(Enumerable.Range(0, children.Count),
             new ParallelOptions { MaxDegreeOfParallelism = ParallelReads, CancellationToken = cancellationToken },
             async (index, ct) =>
             {
                 var (providerId, localToken) = RecordKeys.SplitProviderChild(children[index].ProviderChild);
-                var response = await records.GetEntityIfExistsAsync<TableEntity>(providerId, localToken, cancellationToken: ct).ConfigureAwait(false);
-                existing[index] = response.HasValue ? response.Value : null;
+                existing[index] = await records.ReadAsync(providerId, localToken, ct).ConfigureAwait(false);
             }).ConfigureAwait(false);
 
         for (var i = 0; i < children.Count; i++)
@@ -154,28 +152,19 @@ public sealed class ActivitySummaryBuilder(ChildShareStorage storage, ActivitySt
         await activity.ApplyAsync(layout, pending.Plans.Select(p => new ActivityChange(p.ProviderChild, p.Plan.Years, p.Plan.StaleYears)).ToList(), cancellationToken)
             .ConfigureAwait(false);
         var writer = new BatchWriter(options.Value.MaxBufferedEntities);
-        var records = storage.Table(TableNames.Records);
-        var memberships = storage.Table(TableNames.Children);
         foreach (var (providerChild, plan) in pending.Plans)
         {
             if (plan.PreviousChildKey != plan.ChildKey)
             {
                 if (!string.IsNullOrEmpty(plan.PreviousChildKey))
                 {
-                    await writer.DeleteAsync(memberships, RecordKeys.ChildBucket(plan.PreviousChildKey),
-                        RecordKeys.ChildMemberRow(plan.PreviousChildKey, providerChild), cancellationToken).ConfigureAwait(false);
+                    await memberships.RemoveAsync(writer, plan.PreviousChildKey, providerChild, cancellationToken).ConfigureAwait(false);
                 }
 
-                await writer.UpsertAsync(memberships, new TableEntity(RecordKeys.ChildBucket(plan.ChildKey),
-                    RecordKeys.ChildMemberRow(plan.ChildKey, providerChild))
-                {
-                    ["ChildKey"] = plan.ChildKey,
-                    ["ProviderId"] = plan.Record.PartitionKey,
-                    ["LocalToken"] = plan.Record.RowKey,
-                }, cancellationToken).ConfigureAwait(false);
+                await memberships.AddAsync(writer, plan.ChildKey, plan.Record.ProviderId, plan.Record.LocalToken, cancellationToken).ConfigureAwait(false);
             }
 
-            await writer.UpsertAsync(records, plan.Record, cancellationToken).ConfigureAwait(false);
+            await records.WriteAsync(writer, plan.Record, cancellationToken).ConfigureAwait(false);
         }
 
         await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
@@ -183,7 +172,7 @@ public sealed class ActivitySummaryBuilder(ChildShareStorage storage, ActivitySt
         pending.Plans.Clear();
     }
 
-    private static ChildPlan? Plan(StagedChild staged, TableEntity? existing, RebuildContext context)
+    private static ChildPlan? Plan(StagedChild staged, ChildRecordRow? existing, RebuildContext context)
     {
         if (existing is null && staged.Child is null)
         {
@@ -191,33 +180,31 @@ public sealed class ActivitySummaryBuilder(ChildShareStorage storage, ActivitySt
         }
 
         var (providerId, localToken) = RecordKeys.SplitProviderChild(staged.ProviderChild);
-        var record = new TableEntity(providerId, localToken);
-        if (existing is not null)
-        {
-            foreach (var property in existing.Where(p => p.Key is not ("odata.etag" or "PartitionKey" or "RowKey" or "Timestamp")))
-            {
-                record[property.Key] = property.Value;
-            }
-        }
-
-        var previousChildKey = existing?.GetString("LinkedChildKey");
+        var record = existing ?? new ChildRecordRow(providerId, localToken);
+        var previousChildKey = existing?.LinkedChildKey;
         if (staged.Child is { } child)
         {
-            ChildDemographics.MergeInto(record, child);
-            foreach (var property in new[] { "ChildKey", "LinkRule", "KeyVersion" })
+            // What the upload says of the child wins; a value it does not give leaves the record's.
+            var demographics = new Dictionary<string, string>(record.Demographics, StringComparer.Ordinal);
+            foreach (var (column, value) in child.Demographics)
             {
-                if (child.GetString(property) is { Length: > 0 } value)
-                {
-                    record[property] = value;
-                }
+                demographics[column] = value;
             }
+
+            record = record with
+            {
+                Demographics = demographics,
+                ChildKey = child.ChildKey is { Length: > 0 } childKeyOfUpload ? childKeyOfUpload : record.ChildKey,
+                LinkRule = child.LinkRule is { Length: > 0 } rule ? rule : record.LinkRule,
+                KeyVersion = child.KeyVersion is { Length: > 0 } version ? version : record.KeyVersion,
+            };
         }
 
-        var services = StoredService.Deserialize(existing?.GetString("Services"));
+        var services = existing?.Services?.ToList() ?? [];
         var withdrawn = 0;
         // Only a row of the upload itself (it carries the key version; a birth date may be missing) makes the file the truth for
         // the child; a staging row with just a child key (a re-link by a merge) leaves its services alone.
-        if (context.UploadId is not null && context.Policy == ReuploadPolicy.ReplaceChildServices && staged.Child?.GetString("KeyVersion") is { Length: > 0 })
+        if (context.UploadId is not null && context.Policy == ReuploadPolicy.ReplaceChildServices && staged.Child?.KeyVersion is { Length: > 0 })
         {
             withdrawn = services.RemoveAll(s => s.UploadId != context.UploadId && staged.Services.All(n => n.Key != s.Key));
         }
@@ -235,27 +222,29 @@ public sealed class ActivitySummaryBuilder(ChildShareStorage storage, ActivitySt
             }
         }
 
-        var childKey = record.GetString("ChildKey") ?? "";
+        var childKey = record.ChildKey ?? "";
         if (context.UploadId is not null)
         {
-            record["LastUploadId"] = context.UploadId;
-            record["UpdatedAt"] = context.ReceivedAt;
+            record = record with { LastUploadId = context.UploadId, UpdatedAt = context.ReceivedAt };
         }
 
-        var demographics = ActivityStore.Demographics.Select(d => record.GetString(d) is { Length: > 0 } v ? v : null).ToArray();
-        var updated = record.GetDateTimeOffset("UpdatedAt")?.UtcTicks ?? 0;
-        var years = ActivityStore.Years(staged.ProviderChild, childKey, updated, demographics, Intervals(services));
-        record["Services"] = StoredService.Serialize(services);
-        record["ActivityYears"] = string.Join(',', years.Keys.Order().Select(y => y.ToString(CultureInfo.InvariantCulture)));
-        record["LinkedChildKey"] = childKey;
+        var demographicsOfBuckets = ActivityStore.Demographics.Select(d => record.DemographicOf(d)).ToArray();
+        var updated = record.UpdatedAt?.UtcTicks ?? 0;
+        var years = ActivityStore.Years(staged.ProviderChild, childKey, updated, demographicsOfBuckets, Intervals(services));
+        record = record with
+        {
+            Services = services,
+            ActivityYears = string.Join(',', years.Keys.Order().Select(y => y.ToString(CultureInfo.InvariantCulture))),
+            LinkedChildKey = childKey,
+        };
         return new ChildPlan(record, childKey, previousChildKey, years, PreviousYears(existing).Where(y => !years.ContainsKey(y)).ToList(), withdrawn);
     }
 
     /// <summary>The years the buckets hold for a record; for a record of the month-summary shape, the years of its months.</summary>
-    private static IEnumerable<int> PreviousYears(TableEntity? existing)
+    private static IEnumerable<int> PreviousYears(ChildRecordRow? existing)
     {
-        var text = existing?.GetString("ActivityYears") is { } years ? years
-            : string.Join(',', (existing?.GetString("SummaryMonths") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(m => m[..4]));
+        var text = existing?.ActivityYears is { } years ? years
+            : string.Join(',', (existing?.SummaryMonths ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(m => m[..4]));
         return text.Split(',', StringSplitOptions.RemoveEmptyEntries)
             .Select(y => int.TryParse(y, NumberStyles.None, CultureInfo.InvariantCulture, out var year) ? year : 0).Where(y => y > 0).Distinct();
     }
@@ -277,7 +266,7 @@ public sealed class ActivitySummaryBuilder(ChildShareStorage storage, ActivitySt
     {
         public string ProviderChild { get; } = providerChild;
 
-        public TableEntity? Child { get; set; }
+        public StagedChildRow? Child { get; set; }
 
         public List<StoredService> Services { get; } = [];
     }
@@ -298,10 +287,13 @@ public sealed class ActivitySummaryBuilder(ChildShareStorage storage, ActivitySt
         }
     }
 
+    /// <summary>What an upload's staging row of a child says: its link, key version and demographics.</summary>
+    private sealed record StagedChildRow(string? ChildKey, string? LinkRule, string? KeyVersion, IReadOnlyDictionary<string, string> Demographics);
+
     private sealed record RebuildContext(string? UploadId, DateTimeOffset? ReceivedAt, ReuploadPolicy Policy);
 
     private sealed record ChildPlan(
-        TableEntity Record,
+        ChildRecordRow Record,
         string ChildKey,
         string? PreviousChildKey,
         IReadOnlyDictionary<int, ProviderChildYear> Years,

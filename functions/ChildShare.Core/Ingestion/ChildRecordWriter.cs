@@ -20,10 +20,16 @@ namespace ChildShare.Core.Ingestion;
 /// match form, so "Jose" and "JOSÉ" agree; a blank never disagrees) are counted: the last row's value is
 /// the one kept, as the upserts make it.
 /// </summary>
-internal sealed class ChildRecordWriter(
-    ChildShareStorage storage, BatchWriter writer, Pseudonymizer pseudonymizer, IChildLinker linker, UploadManifest manifest)
+public sealed class ChildRecordWriter(
+    ChildShareStorage storage, IIdentityVault identities, BatchWriter writer, Pseudonymizer pseudonymizer, IChildLinker linker, UploadManifest manifest)
 {
-    private readonly TableClient _identities = storage.Table(TableNames.Identities);
+    /// <summary>Makes the writer of one upload: the one way ingestion reaches the identity vault.</summary>
+    public sealed class Factory(ChildShareStorage storage, IIdentityVault identities)
+    {
+        public ChildRecordWriter Create(BatchWriter writer, Pseudonymizer pseudonymizer, IChildLinker linker, UploadManifest manifest) =>
+            new(storage, identities, writer, pseudonymizer, linker, manifest);
+    }
+
     private readonly TableClient _staging = storage.Table(TableNames.UploadStaging);
     private readonly string _asOf = RecordKeys.IsoDate(DateOnly.FromDateTime(manifest.ReceivedAt.UtcDateTime));
 
@@ -48,25 +54,24 @@ internal sealed class ChildRecordWriter(
             .ConfigureAwait(false);
         var providerChild = RecordKeys.ProviderChild(providerId, localToken);
 
-        var identityEntity = new TableEntity(providerId, localToken)
-        {
-            ["LocalChildId"] = identity.LocalChildId,
-            ["FirstName"] = identity.FirstName.Display,
-            ["LastName"] = identity.LastName.Display,
-            ["BirthDate"] = identity.BirthDate is { } birth ? RecordKeys.IsoDate(birth) : "",
-            ["ChildKey"] = link.ChildKey,
-            ["KeyVersion"] = pseudonymizer.KeyVersion,
-            ["LastUploadId"] = manifest.UploadId,
-            ["UpdatedAt"] = manifest.ReceivedAt,
-        };
         var soFar = _soFar.TryGetValue(localToken, out var known) ? known : _soFar[localToken] = new ChildSoFar();
         CountConflicts(soFar, identity);
         var optional = OptionalOf(soFar, identity);
-        identityEntity["MiddleName"] = optional.MiddleName;
-        identityEntity["Suffix"] = optional.Suffix;
-        identityEntity["StateStudentId"] = optional.StateStudentId;
-        identityEntity["StreetAddress"] = optional.StreetAddress;
-        await writer.UpsertAsync(_identities, identityEntity, cancellationToken).ConfigureAwait(false);
+        await identities.WriteAsync(writer, new ChildIdentityRow(providerId, localToken)
+        {
+            LocalChildId = identity.LocalChildId,
+            FirstName = identity.FirstName.Display,
+            LastName = identity.LastName.Display,
+            BirthDate = identity.BirthDate is { } birth ? RecordKeys.IsoDate(birth) : "",
+            MiddleName = optional.MiddleName,
+            Suffix = optional.Suffix,
+            StateStudentId = optional.StateStudentId,
+            StreetAddress = optional.StreetAddress,
+            ChildKey = link.ChildKey,
+            KeyVersion = pseudonymizer.KeyVersion,
+            LastUploadId = manifest.UploadId,
+            UpdatedAt = manifest.ReceivedAt,
+        }, cancellationToken).ConfigureAwait(false);
 
         var child = new TableEntity(manifest.UploadId, providerChild)
         {

@@ -26,6 +26,7 @@ public sealed partial class IngestionService(
     IPseudonymKeyProvider keys,
     IChildLinker linker,
     ActivitySummaryBuilder summaries,
+    ChildRecordWriter.Factory recordWriters,
     ILinkageLock linkageLock,
     IOptions<IngestionOptions> options,
     TimeProvider time,
@@ -351,7 +352,7 @@ public sealed partial class IngestionService(
         var writer = new BatchWriter(_options.MaxBufferedEntities);
         var normalizer = new RowNormalizer(profile, _options, DateOnly.FromDateTime(manifest.ReceivedAt.UtcDateTime));
         var rejects = new RejectsWriter(storage.Rejects, manifest.BlobName, manifest.UploadId);
-        var records = new ChildRecordWriter(storage, writer, pseudonymizer, linker, manifest);
+        var records = recordWriters.Create(writer, pseudonymizer, linker, manifest);
         int read = 0, accepted = 0, rejected = 0, unreadable = 0, incomplete = 0, noted = 0;
         try
         {

@@ -73,7 +73,7 @@ public sealed class LinkageConflictException(Exception? inner = null)
 /// cluster, all by point reads (Azurite answers a query by scanning the table, and a query per record would grow with the
 /// community there). The rows several flows share (blocks, clusters) are written back with the ETag they were read with.
 /// </summary>
-public sealed class LinkageStore(ChildShareStorage storage)
+public sealed class LinkageStore(ChildShareStorage storage, IIdentityVault identities, ChildRecordStore childRecords)
 {
     /// <summary>
     /// Transactions written at once: linkage writes touch many small partitions (one per token,
@@ -257,8 +257,6 @@ public sealed class LinkageStore(ChildShareStorage storage)
         ArgumentNullException.ThrowIfNull(loaded);
         ArgumentNullException.ThrowIfNull(reads);
         ArgumentNullException.ThrowIfNull(writer);
-        var records = storage.Table(TableNames.Records);
-        var identities = storage.Table(TableNames.Identities);
         var changes = engine.Changes();
         var moved = new List<string>();
         var childKeyKeys = new HashSet<string>(alsoWriteKeys, StringComparer.Ordinal);
@@ -310,10 +308,8 @@ public sealed class LinkageStore(ChildShareStorage storage)
             var clusterKey = engine.ClusterKeyOf(key);
             var rule = engine.RuleOf(key);
             var (providerId, localToken) = RecordKeys.SplitProviderChild(key);
-            await writer.UpsertAsync(records, new TableEntity(providerId, localToken) { ["ChildKey"] = clusterKey, ["LinkRule"] = rule }, cancellationToken)
-                .ConfigureAwait(false);
-            await writer.UpsertAsync(identities, new TableEntity(providerId, localToken) { ["ChildKey"] = clusterKey, ["LinkRule"] = rule }, cancellationToken)
-                .ConfigureAwait(false);
+            await childRecords.RelinkAsync(writer, providerId, localToken, clusterKey, rule, cancellationToken).ConfigureAwait(false);
+            await identities.RelinkAsync(writer, providerId, localToken, clusterKey, rule, cancellationToken).ConfigureAwait(false);
         }
 
         return moved;

@@ -46,7 +46,7 @@ public sealed class ActivityStoreTests : IAsyncLifetime
     }
 
     private ActivitySummaryBuilder Builder(ChildShareStorage storage) =>
-        new(storage, new ActivityStore(storage), Options.Create(new IngestionOptions()));
+        new(storage, new ChildRecordStore(storage), new MembershipStore(storage), new ActivityStore(storage), Options.Create(new IngestionOptions()));
 
     private async Task StageAsync(string uploadId, string providerChild, string childKey, params (string Start, string End)[] services)
     {

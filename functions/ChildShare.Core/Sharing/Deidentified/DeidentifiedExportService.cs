@@ -48,6 +48,7 @@ public sealed record ExportResult(ExportStatus Status, IReadOnlyList<string> Err
 /// </summary>
 public sealed partial class DeidentifiedExportService(
     ChildShareStorage storage,
+    ChildRecordStore records,
     ActivityStore activity,
     ProviderRegistry providers,
     AgreementStore agreements,
@@ -268,19 +269,12 @@ public sealed partial class DeidentifiedExportService(
     private async Task<ExportTable> ServiceTableAsync(
         IReadOnlyList<ExportChild> released, ConcurrentDictionary<string, ConcurrentBag<string>> providerChildren, DeidentifiedExportQuery query, CancellationToken cancellationToken)
     {
-        var records = storage.Table(TableNames.Records);
         var work = released.SelectMany(c => providerChildren.TryGetValue(c.ChildKey, out var keys) ? keys.Select(k => (c.ResearchId, Key: k)) : []).ToList();
         var rows = new ConcurrentBag<string[]>();
         await Parallel.ForEachAsync(work, new ParallelOptions { MaxDegreeOfParallelism = ParallelReads, CancellationToken = cancellationToken }, async (item, ct) =>
         {
             var (provider, localToken) = RecordKeys.SplitProviderChild(item.Key);
-            var response = await records.GetEntityIfExistsAsync<TableEntity>(provider, localToken, ["Services"], ct).ConfigureAwait(false);
-            if (!response.HasValue || response.Value is not { } entity)
-            {
-                return;
-            }
-
-            foreach (var service in StoredService.Deserialize(entity.GetString("Services")))
+            foreach (var service in await records.ServicesAsync(provider, localToken, ct).ConfigureAwait(false))
             {
                 if (RecordKeys.ParseIsoDate(service.Start) is not { } start)
                 {

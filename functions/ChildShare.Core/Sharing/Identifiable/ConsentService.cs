@@ -23,7 +23,7 @@ public sealed class ConsentPreconditionException(string message) : Exception(mes
 /// revoked meanwhile is refused.
 /// </summary>
 public partial class ConsentService(
-    ConsentStore store, AgreementStore agreements, ChildShareStorage storage, IPseudonymKeyProvider keys, AuditLog audit, IOptions<ConsentOptions> options,
+    ConsentStore store, AgreementStore agreements, ChildRecordStore records, IPseudonymKeyProvider keys, AuditLog audit, IOptions<ConsentOptions> options,
     TimeProvider time, ILogger<ConsentService> logger)
 {
     private const int MaxAttempts = 20;
@@ -553,9 +553,7 @@ public partial class ConsentService(
 
         var pseudonymizer = new Pseudonymizer(await keys.GetCurrentKeyAsync(cancellationToken).ConfigureAwait(false));
         var token = RecordKeys.LocalToken(pseudonymizer, providerId, localChildId);
-        var record = await storage.Table(TableNames.Records).GetEntityIfExistsAsync<TableEntity>(providerId, token, select: ["ChildKey"], cancellationToken: cancellationToken)
-            .ConfigureAwait(false);
-        return record.HasValue && record.Value?.GetString("ChildKey") is { Length: > 0 } childKey ? (childKey, token) : null;
+        return await records.ChildKeyAsync(providerId, token, cancellationToken).ConfigureAwait(false) is { Length: > 0 } childKey ? (childKey, token) : null;
     }
 
     private async Task AbandonAsync(VersionedConsent pending, ConsentActor actor, CancellationToken cancellationToken)

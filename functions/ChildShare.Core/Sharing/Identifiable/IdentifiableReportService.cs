@@ -331,8 +331,9 @@ public partial class IdentifiableReportService(
                 if (await records.IdentityAsync(source, token, cancellationToken).ConfigureAwait(false) is { } entity)
                 {
                     // The street address is never part of identity: only a consent covering address releases it.
-                    identity?.Add(ChildRecordReader.Values(entity, "LocalChildId", "FirstName", "MiddleName", "LastName", "Suffix", "BirthDate", "StateStudentId"));
-                    if (address is not null && ChildRecordReader.Values(entity, "StreetAddress") is { Count: > 0 } street)
+                    identity?.Add(entity.Released(IdentityField.LocalChildId, IdentityField.FirstName, IdentityField.MiddleName, IdentityField.LastName,
+                        IdentityField.Suffix, IdentityField.BirthDate, IdentityField.StateStudentId));
+                    if (address is not null && entity.Released(IdentityField.StreetAddress) is { Count: > 0 } street)
                     {
                         address.Add(street);
                     }
@@ -349,14 +350,15 @@ public partial class IdentifiableReportService(
                 continue;
             }
 
-            demographics?.Add(ChildRecordReader.Values(record, "BirthDate", "Sex", "Race", "Races", "Ethnicity", "Zip"));
-            academic?.Add(ChildRecordReader.Values(record, "Grade", "School"));
+            demographics?.Add(record.Released(DemographicColumns.BirthDate, DemographicColumns.Sex, DemographicColumns.Race, DemographicColumns.Races,
+                DemographicColumns.Ethnicity, DemographicColumns.Zip));
+            academic?.Add(record.Released(DemographicColumns.Grade, DemographicColumns.School));
             if (services is null)
             {
                 continue;
             }
 
-            foreach (var service in StoredService.Deserialize(record.GetString("Services")))
+            foreach (var service in record.Services ?? [])
             {
                 var start = RecordKeys.ParseIsoDate(service.Start);
                 var end = RecordKeys.ParseIsoDate(service.End) ?? RecordKeys.ParseIsoDate(service.AsOf) ?? today;

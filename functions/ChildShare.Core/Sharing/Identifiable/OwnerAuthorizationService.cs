@@ -1,5 +1,6 @@
 using ChildShare.Core.Audit;
 using ChildShare.Core.Callers;
+using ChildShare.Core.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace ChildShare.Core.Sharing.Identifiable;
@@ -28,7 +29,11 @@ public partial class OwnerAuthorizationService(
     private const int MaxAttempts = 20;
 
     /// <summary>The identity fields of the source's own records that help it recognize the child.</summary>
-    private static readonly string[] ReviewFields = ["LocalChildId", "FirstName", "MiddleName", "LastName", "Suffix", "BirthDate", "StateStudentId", "StreetAddress"];
+    private static readonly IdentityField[] ReviewFields =
+    [
+        IdentityField.LocalChildId, IdentityField.FirstName, IdentityField.MiddleName, IdentityField.LastName, IdentityField.Suffix, IdentityField.BirthDate,
+        IdentityField.StateStudentId, IdentityField.StreetAddress,
+    ];
 
     /// <summary>
     /// The consent and the caller's own records of its child, for the caller to check before deciding;
@@ -50,7 +55,7 @@ public partial class OwnerAuthorizationService(
         {
             if (await records.IdentityAsync(caller.OrganizationId, token, cancellationToken).ConfigureAwait(false) is { } identity)
             {
-                own.Add(ChildRecordReader.Values(identity, ReviewFields));
+                own.Add(identity.Released(ReviewFields));
             }
         }
 

@@ -134,7 +134,7 @@ public sealed class ConsentLifecycleTests(ConsentHarnessFixture fixture) : IClas
         var child = _h.NextChild();
         var original = await _h.GrantAsync(child);
         var racing = new RacingStore(_h, interruptBefore, () => _h.Consents.RevokeAsync(ConsentActor.Of(ConsentHarness.District), original.Consent.Id, "Parent withdrew"));
-        var renewing = new ConsentService(racing, _h.Services.GetRequiredService<AgreementStore>(), _h.Services.GetRequiredService<ChildShareStorage>(),
+        var renewing = new ConsentService(racing, _h.Services.GetRequiredService<AgreementStore>(), _h.Services.GetRequiredService<ChildRecordStore>(),
             _h.Services.GetRequiredService<IPseudonymKeyProvider>(), _h.Services.GetRequiredService<AuditLog>(), _h.Services.GetRequiredService<IOptions<ConsentOptions>>(), _h.Time,
             NullLogger<ConsentService>.Instance);
 

@@ -203,7 +203,7 @@ public sealed partial class ParentPageService(
     {
         // The child's first name only, from the owning provider's own record: never more identity than the parent needs to recognize the consent.
         var identity = await records.IdentityAsync(consent.OwnerProviderId, consent.OwnerLocalToken, cancellationToken).ConfigureAwait(false);
-        var firstName = identity?.GetString("FirstName") is { Length: > 0 } first ? first : null;
+        var firstName = identity?.FirstName is { Length: > 0 } first ? first : null;
         var names = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var organization in consent.Parties)
         {

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace ChildShare.Core.Ingestion;
+namespace ChildShare.Core.Storage;
 
 /// <summary>
 /// A service record as kept in a child's record row (JSON): short names, because a child may have
