@@ -377,9 +377,11 @@ public sealed class LinkageLockTests : IAsyncLifetime
 }
 
 /// <summary>
-/// Leases are at least 15 s long, so these two tests take about that long each; they live in their own
-/// class so that xUnit runs them alongside <see cref="LinkageLockTests"/>.
+/// Leases are at least 15 s long, so these two tests take about that long each: they are slow tests
+/// (<see cref="SlowTests"/>), in a class of their own so the other lock tests are not.
 /// </summary>
+[Collection(SlowTests.Name)]
+[Trait(SlowTests.Category, SlowTests.Slow)]
 public sealed class LinkageLockExpiryTests : IAsyncLifetime
 {
     private readonly TestStorage _storage = new();
