@@ -3,7 +3,6 @@ using ChildShare.Core.Audit;
 using Moq;
 using ChildShare.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Time.Testing;
 
 namespace ChildShare.Tests.Agreements;
 

@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using ChildShare.Core.Agreements;
 using ChildShare.Core.Callers;
@@ -11,9 +10,6 @@ using ChildShare.Tests.Support;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Testing;
-using Microsoft.Extensions.Time.Testing;
 
 namespace ChildShare.Tests.Consent;
 

@@ -12,9 +12,6 @@ using ChildShare.Functions.Hosting;
 using ChildShare.Tests.Support;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Testing;
-using Microsoft.Extensions.Time.Testing;
 
 namespace ChildShare.Tests.EndToEnd;
 

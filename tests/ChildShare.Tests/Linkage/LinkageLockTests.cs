@@ -232,9 +232,9 @@ public sealed class LinkageLockTests : IAsyncLifetime
         // Without the hand-off, the busy instance re-acquires within milliseconds of its release while the waiter
         // sleeps in its backoff, and runs its other chunks first.
         Assert.Equal(1, doneWhenOtherGotIn);
-        Assert.True(busyEvents.Saw(HandingOff), "the busy instance did not pause for the waiter");
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => longUpload);
         Assert.Equal(1, Volatile.Read(ref chunksDone));
+        Assert.True(busyEvents.Saw(HandingOff), "the busy instance did not pause for the waiter");
     }
 
     [Fact]

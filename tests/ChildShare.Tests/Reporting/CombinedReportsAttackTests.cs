@@ -6,7 +6,6 @@ using ChildShare.Core.Storage;
 using ChildShare.Tests.Agreements;
 using ChildShare.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Time.Testing;
 
 namespace ChildShare.Tests.Reporting;
 

@@ -1,4 +1,3 @@
-using System.Text;
 using ChildShare.Core.Agreements;
 using ChildShare.Core.Callers;
 using ChildShare.Core.Ingestion;
@@ -9,9 +8,6 @@ using ChildShare.Tests.Support;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Testing;
-using Microsoft.Extensions.Time.Testing;
 
 namespace ChildShare.Tests.Reporting;
 
