@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text;
 using ChildShare.Core.Ingestion;
@@ -5,6 +6,8 @@ using ChildShare.Core.Ingestion;
 namespace ChildShare.Cli.Synthetic;
 
 /// <summary>How one synthetic provider writes its file, and the mapping profile that reads it.</summary>
+[SuppressMessage("Security", "CA5394:Do not use insecure randomness", Justification =
+    "Seeded synthetic data: the same seed must give the same community on every machine; nothing in it is a secret.")]
 internal sealed class ProviderFormat
 {
     private static readonly string[] Programs = ["Tutoring", "STEM Club", "Arts", "Sports", "Homework Help"];

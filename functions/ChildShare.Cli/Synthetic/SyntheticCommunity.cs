@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text;
 using ChildShare.Core.Ingestion;
@@ -29,6 +30,8 @@ public sealed record SyntheticChild(int Id, string First, string Middle, string 
 /// between providers, rare demographic groups, typos in names, and a few bad rows. No real person
 /// is in it. Files are written as a stream, so a million rows take little memory.
 /// </summary>
+[SuppressMessage("Security", "CA5394:Do not use insecure randomness", Justification =
+    "Seeded synthetic data: the same seed must give the same community on every machine; nothing in it is a secret.")]
 public sealed class SyntheticCommunity
 {
     private static readonly string[] GirlNames = ["Sofia", "Olivia", "Emma", "Amelia", "Isabella", "Mia", "Ava", "Zoë", "Maya", "Aaliyah", "Chloé", "Leilani", "Nevaeh", "Mei", "Priya", "Ximena", "Camila", "Hana", "Imani", "Renée", "Lucía", "Aroha", "Malia", "Fatima", "Grace"];

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Azure;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
@@ -152,6 +153,8 @@ public sealed partial class BlobLeaseLinkageLock : ILinkageLock
     private static string Describe(RequestFailedException ex) =>
         ex.ErrorCode ?? ex.Status.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
+    [SuppressMessage("Security", "CA5394:Do not use insecure randomness", Justification =
+        "Backoff jitter only spreads the waiters' retries; nothing depends on it being unpredictable.")]
     private static TimeSpan Jitter(TimeSpan delay) => delay * (0.8 + (0.4 * Random.Shared.NextDouble()));
 
     private async Task WaitForHandOffAsync(CancellationToken cancellationToken)
@@ -326,6 +329,8 @@ public sealed partial class BlobLeaseLinkageLock : ILinkageLock
             }
         }
 
+        [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification =
+            "Best-effort step of DisposeAsync, which must never throw: a cleanup failure must not mask the outcome of the work under the lock. It is logged by type or storage error code.")]
         private async Task StopRenewingAsync()
         {
             try
@@ -339,6 +344,8 @@ public sealed partial class BlobLeaseLinkageLock : ILinkageLock
             }
         }
 
+        [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification =
+            "Best-effort step of DisposeAsync, which must never throw: a cleanup failure must not mask the outcome of the work under the lock. It is logged by type or storage error code.")]
         private async Task HandOffIfOthersWaitedAsync()
         {
             try
@@ -356,6 +363,8 @@ public sealed partial class BlobLeaseLinkageLock : ILinkageLock
             }
         }
 
+        [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification =
+            "Best-effort step of DisposeAsync, which must never throw: a cleanup failure must not mask the outcome of the work under the lock. It is logged by type or storage error code.")]
         private static async Task ReleaseAsync(BlobLeaseLinkageLock owner, BlobLeaseClient lease)
         {
             try
@@ -375,6 +384,8 @@ public sealed partial class BlobLeaseLinkageLock : ILinkageLock
         /// another holder has it) loses the lock at once; other failures are retried until the lease's
         /// validity, counted from the start of the last successful renewal, is within the safety margin.
         /// </summary>
+        [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification =
+            "Any renewal failure is retried while the lease is still valid; an exception escaping would end the renewals silently while the work goes on. Persistent failures become a lost lock at the deadline.")]
         private async Task RenewUntilStoppedAsync(CancellationToken stop)
         {
             var time = _owner._time;

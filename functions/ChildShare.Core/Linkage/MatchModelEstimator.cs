@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+
 namespace ChildShare.Core.Linkage;
 
 /// <summary>What an estimation saw and chose.</summary>
@@ -17,6 +19,8 @@ public sealed record MatchModelEstimate(MatchModel Model, long CandidatePairs, l
 /// </summary>
 public static class MatchModelEstimator
 {
+    [SuppressMessage("Security", "CA5394:Do not use insecure randomness", Justification =
+        "The random pairs are a seeded sample, so an estimate can be reproduced from its seed; nothing depends on them being unpredictable.")]
     public static MatchModelEstimate Estimate(
         IReadOnlyList<LinkEncoding> encodings, MatchModel start, int maxBlock = 500, int randomPairs = 300_000, int seed = 1,
         double targetFalseShare = 0.002, int iterations = 40)

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using ChildShare.Core.Agreements;
 using ChildShare.Core.Audit;
 using ChildShare.Core.Callers;
@@ -48,6 +49,8 @@ public sealed partial class HttpPipeline(CallerResolver callers, ILogger<HttpPip
     }
 
     /// <summary>Runs a function for <paramref name="context"/>, resolving its caller first when <paramref name="resolveCaller"/>.</summary>
+    [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification =
+        "The last resort of every HTTP function: any exception becomes an RFC 9457 problem (a 500 with only a trace id when unexpected), never a stack trace or a message that could quote data.")]
     public async Task<IActionResult> RunAsync(string functionName, bool resolveCaller, HttpContext context, Func<Task<IActionResult?>> function)
     {
         ArgumentNullException.ThrowIfNull(context);

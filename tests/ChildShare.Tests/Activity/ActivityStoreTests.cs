@@ -10,7 +10,6 @@ using ChildShare.Tests.Agreements;
 using ChildShare.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using Microsoft.Extensions.Time.Testing;
 
 namespace ChildShare.Tests.Activity;
 
@@ -19,30 +18,20 @@ namespace ChildShare.Tests.Activity;
 /// keyed on their data version, against Azurite: re-delivery, merge and split, a crash between the
 /// buckets and the records, a stale snapshot, a writer with a stale ETag.
 /// </summary>
-public sealed class ActivityStoreTests : IAsyncLifetime
+public sealed class ActivityStoreTests : AppTests
 {
     private const string Upload1 = "upload-one";
     private const string Upload2 = "upload-two";
 
-    private readonly TestStorage _storage = new();
-    private ServiceProvider _services = null!;
 
-    public async Task InitializeAsync()
+    protected override async Task StartAsync()
     {
-        await _storage.InitializeAsync();
-        _services = TestApp.Build(_storage, new FakeTimeProvider(TestApp.Now));
-        await _services.GetRequiredService<ProviderRegistry>().RegisterAsync("p1", "Provider one", "Other");
-        await _services.GetRequiredService<ProviderRegistry>().RegisterAsync("p2", "Provider two", "Other");
-        await _services.GetRequiredService<AgreementStore>().CreateAsync(AgreementTestData.Aggregate("dsa-none", "none-org", "p1", "p2") with
+        await Services.GetRequiredService<ProviderRegistry>().RegisterAsync("p1", "Provider one", "Other");
+        await Services.GetRequiredService<ProviderRegistry>().RegisterAsync("p2", "Provider two", "Other");
+        await Services.GetRequiredService<AgreementStore>().CreateAsync(AgreementTestData.Aggregate("dsa-none", "none-org", "p1", "p2") with
         {
             Protection = DifferencingProtection.None, MinimumCellSize = 2,
         }, "test");
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _services.DisposeAsync();
-        await _storage.DisposeAsync();
     }
 
     private ActivitySummaryBuilder Builder(ChildShareStorage storage) =>
@@ -50,7 +39,7 @@ public sealed class ActivityStoreTests : IAsyncLifetime
 
     private async Task StageAsync(string uploadId, string providerChild, string childKey, params (string Start, string End)[] services)
     {
-        var staging = _storage.Storage.Table(TableNames.UploadStaging);
+        var staging = Storage.Storage.Table(TableNames.UploadStaging);
         await staging.UpsertEntityAsync(new TableEntity(uploadId, providerChild)
         {
             ["ChildKey"] = childKey, ["KeyVersion"] = "v1", ["Sex"] = "Female", ["BirthDate"] = "2016-03-15",
@@ -68,7 +57,7 @@ public sealed class ActivityStoreTests : IAsyncLifetime
     private async Task<(long? Total, ReportRunStats Stats)> SeptemberAsync(string groupBy = "provider")
     {
         var caller = new Caller("none-org", CallerRoles.Reader, CallerAuthMethod.ApiKey, "k");
-        var result = await _services.GetRequiredService<AggregateReportService>().RunAsync(caller,
+        var result = await Services.GetRequiredService<AggregateReportService>().RunAsync(caller,
             new Dictionary<string, string?> { ["from"] = "2026-09-01", ["to"] = "2026-09-30", ["groupBy"] = groupBy }, null);
         Assert.Equal(ReportStatus.Ok, result.Status);
         // The children counted (before suppression: a total of 1 is hidden under the minimum of 2).
@@ -81,13 +70,13 @@ public sealed class ActivityStoreTests : IAsyncLifetime
     {
         await StageAsync(Upload1, "p1|t1", "child-a", ("2026-09-01", "2026-09-30"));
         await StageAsync(Upload1, "p1|t2", "child-b", ("2026-09-10", "2026-10-05"));
-        var builder = Builder(_storage.Storage);
+        var builder = Builder(Storage.Storage);
         await builder.RebuildForUploadAsync(Upload1, TestApp.Now, ReuploadPolicy.Upsert);
-        var first = (await _storage.ReadAllAsync(TableNames.Activity)).Where(e => e.PartitionKey != "layout").ToDictionary(e => e.PartitionKey + e.RowKey, e => e.GetBinary("D00"));
+        var first = (await Storage.ReadAllAsync(TableNames.Activity)).Where(e => e.PartitionKey != "layout").ToDictionary(e => e.PartitionKey + e.RowKey, e => e.GetBinary("D00"));
 
         await builder.RebuildForUploadAsync(Upload1, TestApp.Now, ReuploadPolicy.Upsert);
 
-        var second = (await _storage.ReadAllAsync(TableNames.Activity)).Where(e => e.PartitionKey != "layout").ToDictionary(e => e.PartitionKey + e.RowKey, e => e.GetBinary("D00"));
+        var second = (await Storage.ReadAllAsync(TableNames.Activity)).Where(e => e.PartitionKey != "layout").ToDictionary(e => e.PartitionKey + e.RowKey, e => e.GetBinary("D00"));
         Assert.Equal(first.Keys.Order(), second.Keys.Order());
         Assert.All(first, f => Assert.Equal(f.Value, second[f.Key]));
         Assert.Equal(2, (await SeptemberAsync()).Total);
@@ -98,15 +87,15 @@ public sealed class ActivityStoreTests : IAsyncLifetime
     {
         await StageAsync(Upload1, "p1|t1", "child-a", ("2026-09-01", "2026-09-30"));
         await StageAsync(Upload1, "p2|t9", "child-a", ("2026-09-03", "2026-09-04"));
-        await Builder(_storage.Storage).RebuildForUploadAsync(Upload1, TestApp.Now, ReuploadPolicy.Upsert);
+        await Builder(Storage.Storage).RebuildForUploadAsync(Upload1, TestApp.Now, ReuploadPolicy.Upsert);
         Assert.Equal(1, (await SeptemberAsync()).Total);
 
         // A split gives the second record its own child key, as LinkageAdmin does, and rebuilds it from its record.
-        var records = _storage.Storage.Table(TableNames.Records);
+        var records = Storage.Storage.Table(TableNames.Records);
         var record = (await records.GetEntityAsync<TableEntity>("p2", "t9")).Value;
         record["ChildKey"] = "child-z";
         await records.UpdateEntityAsync(record, record.ETag);
-        await Builder(_storage.Storage).RebuildChildrenAsync(["p2|t9"]);
+        await Builder(Storage.Storage).RebuildChildrenAsync(["p2|t9"]);
 
         Assert.Equal(2, (await SeptemberAsync()).Total);
 
@@ -114,7 +103,7 @@ public sealed class ActivityStoreTests : IAsyncLifetime
         record = (await records.GetEntityAsync<TableEntity>("p2", "t9")).Value;
         record["ChildKey"] = "child-a";
         await records.UpdateEntityAsync(record, record.ETag);
-        await Builder(_storage.Storage).RebuildChildrenAsync(["p2|t9"]);
+        await Builder(Storage.Storage).RebuildChildrenAsync(["p2|t9"]);
 
         Assert.Equal(1, (await SeptemberAsync()).Total);
     }
@@ -123,20 +112,20 @@ public sealed class ActivityStoreTests : IAsyncLifetime
     public async Task RebuildForUpload_CrashAfterBucketsBeforeRecords_RedeliveryGivesTheCleanResult()
     {
         await StageAsync(Upload1, "p1|t1", "child-a", ("2025-01-10", "2025-01-20"));
-        await Builder(_storage.Storage).RebuildForUploadAsync(Upload1, TestApp.Now, ReuploadPolicy.Upsert);
+        await Builder(Storage.Storage).RebuildForUploadAsync(Upload1, TestApp.Now, ReuploadPolicy.Upsert);
         // The second file replaces the child's services: January 2025 withdrawn, September 2026 instead.
         await StageAsync(Upload2, "p1|t1", "child-a", ("2026-09-01", "2026-09-30"));
 
-        var crashing = new RecordsFailStorage(_storage);
+        var crashing = new RecordsFailStorage(Storage);
         await Assert.ThrowsAsync<RequestFailedException>(() => Builder(crashing).RebuildForUploadAsync(Upload2, TestApp.Now, ReuploadPolicy.ReplaceChildServices));
-        Assert.True((await new ActivityStore(_storage.Storage).LayoutAsync())!.Writing);
-        await Builder(_storage.Storage).RebuildForUploadAsync(Upload2, TestApp.Now, ReuploadPolicy.ReplaceChildServices);
+        Assert.True((await new ActivityStore(Storage.Storage).LayoutAsync())!.Writing);
+        await Builder(Storage.Storage).RebuildForUploadAsync(Upload2, TestApp.Now, ReuploadPolicy.ReplaceChildServices);
 
-        var months = (await _storage.ReadActivityMonthsAsync()).Select(m => m.PartitionKey).ToList();
+        var months = (await Storage.ReadActivityMonthsAsync()).Select(m => m.PartitionKey).ToList();
         Assert.Equal(["2026-09"], months);
-        var record = (await _storage.Storage.Table(TableNames.Records).GetEntityAsync<TableEntity>("p1", "t1")).Value;
+        var record = (await Storage.Storage.Table(TableNames.Records).GetEntityAsync<TableEntity>("p1", "t1")).Value;
         Assert.Equal("2026", record.GetString("ActivityYears"));
-        Assert.False((await new ActivityStore(_storage.Storage).LayoutAsync())!.Writing);
+        Assert.False((await new ActivityStore(Storage.Storage).LayoutAsync())!.Writing);
     }
 
     [Fact]
@@ -144,7 +133,7 @@ public sealed class ActivityStoreTests : IAsyncLifetime
     {
         await StageAsync(Upload1, "p1|t1", "child-a", ("2026-09-01", "2026-09-30"));
         await StageAsync(Upload1, "p1|t2", "child-b", ("2026-09-01", "2026-09-30"));
-        await Builder(_storage.Storage).RebuildForUploadAsync(Upload1, TestApp.Now, ReuploadPolicy.Upsert);
+        await Builder(Storage.Storage).RebuildForUploadAsync(Upload1, TestApp.Now, ReuploadPolicy.Upsert);
 
         var computed = await SeptemberAsync();
         var again = await SeptemberAsync();
@@ -155,7 +144,7 @@ public sealed class ActivityStoreTests : IAsyncLifetime
         Assert.Equal(computed.Total, again.Total);
 
         await StageAsync(Upload2, "p2|t5", "child-c", ("2026-09-02", "2026-09-02"));
-        await Builder(_storage.Storage).RebuildForUploadAsync(Upload2, TestApp.Now, ReuploadPolicy.Upsert);
+        await Builder(Storage.Storage).RebuildForUploadAsync(Upload2, TestApp.Now, ReuploadPolicy.Upsert);
 
         var after = await SeptemberAsync();
         Assert.False(after.Stats.FromSnapshot);
@@ -166,9 +155,9 @@ public sealed class ActivityStoreTests : IAsyncLifetime
     public async Task Report_WhileAWriterIsBetweenItsVersionBumps_NeitherServesNorKeepsASnapshot()
     {
         await StageAsync(Upload1, "p1|t1", "child-a", ("2026-09-01", "2026-09-30"));
-        await Builder(_storage.Storage).RebuildForUploadAsync(Upload1, TestApp.Now, ReuploadPolicy.Upsert);
+        await Builder(Storage.Storage).RebuildForUploadAsync(Upload1, TestApp.Now, ReuploadPolicy.Upsert);
         await SeptemberAsync();
-        var store = new ActivityStore(_storage.Storage);
+        var store = new ActivityStore(Storage.Storage);
         await store.BeginWriteAsync();
 
         Assert.False((await SeptemberAsync()).Stats.FromSnapshot);
@@ -182,7 +171,7 @@ public sealed class ActivityStoreTests : IAsyncLifetime
     public async Task Report_GroupedDifferently_NotServedFromTheOtherSnapshot()
     {
         await StageAsync(Upload1, "p1|t1", "child-a", ("2026-09-01", "2026-09-30"));
-        await Builder(_storage.Storage).RebuildForUploadAsync(Upload1, TestApp.Now, ReuploadPolicy.Upsert);
+        await Builder(Storage.Storage).RebuildForUploadAsync(Upload1, TestApp.Now, ReuploadPolicy.Upsert);
         await SeptemberAsync("provider");
 
         Assert.False((await SeptemberAsync("sex")).Stats.FromSnapshot);
@@ -192,24 +181,24 @@ public sealed class ActivityStoreTests : IAsyncLifetime
     public async Task RebuildAll_MonthSummaryShape_MigratedAndOldEntitiesGone()
     {
         await StageAsync(Upload1, "p1|t1", "child-a", ("2026-09-01", "2026-09-30"));
-        await Builder(_storage.Storage).RebuildForUploadAsync(Upload1, TestApp.Now, ReuploadPolicy.Upsert);
+        await Builder(Storage.Storage).RebuildForUploadAsync(Upload1, TestApp.Now, ReuploadPolicy.Upsert);
         // What main wrote: a month summary (PK yyyy-MM).
-        await _storage.Storage.Table(TableNames.Activity).AddEntityAsync(new TableEntity("2026-09", "p1|t1") { ["ChildKey"] = "child-a", ["DayMask"] = 1L });
+        await Storage.Storage.Table(TableNames.Activity).AddEntityAsync(new TableEntity("2026-09", "p1|t1") { ["ChildKey"] = "child-a", ["DayMask"] = 1L });
 
-        var rebuilt = await Builder(_storage.Storage).RebuildAllAsync(16);
+        var rebuilt = await Builder(Storage.Storage).RebuildAllAsync(16);
 
         Assert.Equal(1, rebuilt.Children);
-        var entities = await _storage.ReadAllAsync(TableNames.Activity);
+        var entities = await Storage.ReadAllAsync(TableNames.Activity);
         Assert.DoesNotContain(entities, e => e.PartitionKey == "2026-09");
-        Assert.Equal(16, (await new ActivityStore(_storage.Storage).LayoutAsync())!.Buckets);
-        Assert.Equal(["2026-09"], (await _storage.ReadActivityMonthsAsync()).Select(m => m.PartitionKey));
+        Assert.Equal(16, (await new ActivityStore(Storage.Storage).LayoutAsync())!.Buckets);
+        Assert.Equal(["2026-09"], (await Storage.ReadActivityMonthsAsync()).Select(m => m.PartitionKey));
         Assert.Equal(1, (await SeptemberAsync()).Total);
     }
 
     [Fact]
     public async Task ApplyAsync_BucketChangedSinceRead_ReadAgainAndBothChangesKept()
     {
-        var store = new ActivityStore(_storage.Storage);
+        var store = new ActivityStore(Storage.Storage);
         var layout = await store.BeginWriteAsync(bucketsIfNew: 1);
         ProviderChildYear Child(string pc) => new(pc, "key-" + pc, 0, new string?[ActivityStore.Demographics.Count],
             [new YearActivity("Tutoring", "Academic", [0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0])]);

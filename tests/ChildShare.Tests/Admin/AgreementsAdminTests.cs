@@ -8,33 +8,22 @@ using ChildShare.Tests.Support;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Time.Testing;
 
 namespace ChildShare.Tests.Admin;
 
-public sealed class AgreementsAdminTests : IAsyncLifetime
+public sealed class AgreementsAdminTests : AppTests
 {
-    private readonly TestStorage _storage = new();
-    private ServiceProvider _services = null!;
     private string _adminKey = "";
     private string _readerKey = "";
 
-    public async Task InitializeAsync()
+    protected override async Task StartAsync()
     {
-        await _storage.InitializeAsync();
-        _services = TestApp.Build(_storage, new FakeTimeProvider(TestApp.Now));
-        var keys = _services.GetRequiredService<ApiKeyStore>();
+        var keys = Services.GetRequiredService<ApiKeyStore>();
         _adminKey = (await keys.IssueAsync("childshare-ops", CallerRoles.Admin, "ops", TimeSpan.FromDays(30), "test")).Key;
         _readerKey = (await keys.IssueAsync("county-health", CallerRoles.Reader, "bi", TimeSpan.FromDays(30), "test")).Key;
     }
 
-    public async Task DisposeAsync()
-    {
-        await _services.DisposeAsync();
-        await _storage.DisposeAsync();
-    }
-
-    private AgreementsAdmin Admin => ActivatorUtilities.CreateInstance<AgreementsAdmin>(_services);
+    private AgreementsAdmin Admin => ActivatorUtilities.CreateInstance<AgreementsAdmin>(Services);
 
     private static HttpRequest Request(string? key, object? body = null)
     {
@@ -53,8 +42,8 @@ public sealed class AgreementsAdminTests : IAsyncLifetime
     [Fact]
     public async Task CreateAsync_Admin_201ThenListed()
     {
-        var created = await TestHttp.RunAsync(_services, Request(_adminKey, AgreementTestData.Aggregate("dsa-http", "county-health", "district")), r => Admin.CreateAsync(r, CancellationToken.None));
-        var list = await TestHttp.RunAsync(_services, Request(_adminKey), r => Admin.ListAsync(r, CancellationToken.None));
+        var created = await TestHttp.RunAsync(Services, Request(_adminKey, AgreementTestData.Aggregate("dsa-http", "county-health", "district")), r => Admin.CreateAsync(r, CancellationToken.None));
+        var list = await TestHttp.RunAsync(Services, Request(_adminKey), r => Admin.ListAsync(r, CancellationToken.None));
 
         Assert.Equal(201, Status(created));
         Assert.Contains("dsa-http", JsonSerializer.Serialize(((ObjectResult)list).Value), StringComparison.Ordinal);
@@ -65,28 +54,28 @@ public sealed class AgreementsAdminTests : IAsyncLifetime
     {
         var body = AgreementTestData.Aggregate("dsa-nope", "county-health", "district");
 
-        Assert.Equal(403, Status(await TestHttp.RunAsync(_services, Request(_readerKey, body), r => Admin.CreateAsync(r, CancellationToken.None))));
-        Assert.Equal(401, Status(await TestHttp.RunAsync(_services, Request(null, body), r => Admin.CreateAsync(r, CancellationToken.None))));
-        Assert.Null(await _services.GetRequiredService<AgreementStore>().GetAsync("dsa-nope"));
+        Assert.Equal(403, Status(await TestHttp.RunAsync(Services, Request(_readerKey, body), r => Admin.CreateAsync(r, CancellationToken.None))));
+        Assert.Equal(401, Status(await TestHttp.RunAsync(Services, Request(null, body), r => Admin.CreateAsync(r, CancellationToken.None))));
+        Assert.Null(await Services.GetRequiredService<AgreementStore>().GetAsync("dsa-nope"));
     }
 
     [Fact]
     public async Task CreateAsync_InvalidBody_400Problem()
     {
-        Assert.Equal(400, Status(await TestHttp.RunAsync(_services, Request(_adminKey, "{not json"), r => Admin.CreateAsync(r, CancellationToken.None))));
-        Assert.Equal(400, Status(await TestHttp.RunAsync(_services, Request(_adminKey, AgreementTestData.Aggregate("dsa-bad", "county-health", "district") with { MinimumCellSize = 1 }), r => Admin.CreateAsync(r, CancellationToken.None))));
+        Assert.Equal(400, Status(await TestHttp.RunAsync(Services, Request(_adminKey, "{not json"), r => Admin.CreateAsync(r, CancellationToken.None))));
+        Assert.Equal(400, Status(await TestHttp.RunAsync(Services, Request(_adminKey, AgreementTestData.Aggregate("dsa-bad", "county-health", "district") with { MinimumCellSize = 1 }), r => Admin.CreateAsync(r, CancellationToken.None))));
     }
 
     [Fact]
     public async Task AmendAndTerminate_Admin_NewVersions()
     {
-        await TestHttp.RunAsync(_services, Request(_adminKey, AgreementTestData.Aggregate("dsa-life", "county-health", "district")), r => Admin.CreateAsync(r, CancellationToken.None));
+        await TestHttp.RunAsync(Services, Request(_adminKey, AgreementTestData.Aggregate("dsa-life", "county-health", "district")), r => Admin.CreateAsync(r, CancellationToken.None));
 
-        var amended = await TestHttp.RunAsync(_services, Request(_adminKey, AgreementTestData.Aggregate("dsa-life", "county-health", "district") with { MinimumCellSize = 25 }), r => Admin.AmendAsync(r, "dsa-life", CancellationToken.None));
-        var terminated = await TestHttp.RunAsync(_services, Request(_adminKey, new TerminationRequest("Ended by the board", null)), r => Admin.TerminateAsync(r, "dsa-life", CancellationToken.None));
+        var amended = await TestHttp.RunAsync(Services, Request(_adminKey, AgreementTestData.Aggregate("dsa-life", "county-health", "district") with { MinimumCellSize = 25 }), r => Admin.AmendAsync(r, "dsa-life", CancellationToken.None));
+        var terminated = await TestHttp.RunAsync(Services, Request(_adminKey, new TerminationRequest("Ended by the board", null)), r => Admin.TerminateAsync(r, "dsa-life", CancellationToken.None));
 
         Assert.Equal(25, ((DataSharingAgreement)((ObjectResult)amended).Value!).MinimumCellSize);
         Assert.Equal(AgreementStatus.Terminated, ((DataSharingAgreement)((ObjectResult)terminated).Value!).Status);
-        Assert.Equal(404, Status(await TestHttp.RunAsync(_services, Request(_adminKey, AgreementTestData.Aggregate("dsa-none", "county-health", "district")), r => Admin.AmendAsync(r, "dsa-none", CancellationToken.None))));
+        Assert.Equal(404, Status(await TestHttp.RunAsync(Services, Request(_adminKey, AgreementTestData.Aggregate("dsa-none", "county-health", "district")), r => Admin.AmendAsync(r, "dsa-none", CancellationToken.None))));
     }
 }

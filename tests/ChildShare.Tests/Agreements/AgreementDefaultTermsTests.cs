@@ -11,7 +11,6 @@ using ChildShare.Tests.Support;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Time.Testing;
 
 namespace ChildShare.Tests.Agreements;
 
@@ -20,24 +19,10 @@ namespace ChildShare.Tests.Agreements;
 /// agreement, an HTTP body, the command line, and an agreement stored before the default changed
 /// (whose "None" was written whether or not anyone chose it).
 /// </summary>
-public sealed class AgreementDefaultTermsTests : IAsyncLifetime
+public sealed class AgreementDefaultTermsTests : AppTests
 {
-    private readonly TestStorage _storage = new();
-    private ServiceProvider _services = null!;
 
-    public async Task InitializeAsync()
-    {
-        await _storage.InitializeAsync();
-        _services = TestApp.Build(_storage, new FakeTimeProvider(TestApp.Now));
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _services.DisposeAsync();
-        await _storage.DisposeAsync();
-    }
-
-    private AgreementStore Store => _services.GetRequiredService<AgreementStore>();
+    private AgreementStore Store => Services.GetRequiredService<AgreementStore>();
 
     private static DataSharingAgreement Unprotected(string id) => new()
     {
@@ -54,7 +39,7 @@ public sealed class AgreementDefaultTermsTests : IAsyncLifetime
              "deIdentification":null,"documentReference":"https://docs.example.org/dsa/{{id}}","status":"Active","terminatedOn":null,"terminationReason":"",
              "updatedAt":"2026-01-01T00:00:00+00:00","updatedBy":"operator:someone"}
             """;
-        var table = _storage.Storage.Table(TableNames.Agreements);
+        var table = Storage.Storage.Table(TableNames.Agreements);
         await table.AddEntityAsync(new TableEntity("dsa", id) { ["Document"] = document, ["Version"] = 1, ["Status"] = "Active" });
         await table.AddEntityAsync(new TableEntity("dsa-history", $"{id}|000001") { ["Document"] = document });
     }
@@ -62,11 +47,11 @@ public sealed class AgreementDefaultTermsTests : IAsyncLifetime
     /// <summary>POST /api/manage/agreements as an Admin caller; the status code.</summary>
     private async Task<int?> AdminCreateAsync(string body)
     {
-        var admin = (await _services.GetRequiredService<ApiKeyStore>().IssueAsync("ops", CallerRoles.Admin, "ops", TimeSpan.FromDays(1), "test")).Key;
+        var admin = (await Services.GetRequiredService<ApiKeyStore>().IssueAsync("ops", CallerRoles.Admin, "ops", TimeSpan.FromDays(1), "test")).Key;
         var context = new DefaultHttpContext();
         context.Request.Headers["X-Api-Key"] = admin;
         context.Request.Body = new MemoryStream(Encoding.UTF8.GetBytes(body));
-        var result = await TestHttp.RunAsync(_services, context.Request, r => ActivatorUtilities.CreateInstance<AgreementsAdmin>(_services).CreateAsync(r, CancellationToken.None));
+        var result = await TestHttp.RunAsync(Services, context.Request, r => ActivatorUtilities.CreateInstance<AgreementsAdmin>(Services).CreateAsync(r, CancellationToken.None));
         return (result as ObjectResult)?.StatusCode;
     }
 

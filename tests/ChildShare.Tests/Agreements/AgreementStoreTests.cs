@@ -3,28 +3,13 @@ using ChildShare.Core.Audit;
 using Moq;
 using ChildShare.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Time.Testing;
 
 namespace ChildShare.Tests.Agreements;
 
-public sealed class AgreementStoreTests : IAsyncLifetime
+public sealed class AgreementStoreTests : AppTests
 {
-    private readonly TestStorage _storage = new();
-    private ServiceProvider _services = null!;
 
-    public async Task InitializeAsync()
-    {
-        await _storage.InitializeAsync();
-        _services = TestApp.Build(_storage, new FakeTimeProvider(TestApp.Now));
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _services.DisposeAsync();
-        await _storage.DisposeAsync();
-    }
-
-    private AgreementStore Store => _services.GetRequiredService<AgreementStore>();
+    private AgreementStore Store => Services.GetRequiredService<AgreementStore>();
 
     [Fact]
     public async Task CreateAmendTerminate_Always_VersionedAndAudited()
@@ -37,7 +22,7 @@ public sealed class AgreementStoreTests : IAsyncLifetime
         Assert.Equal(AgreementStatus.Terminated, terminated?.Status);
         Assert.Equal(new DateOnly(2026, 10, 15), terminated?.TerminatedOn);
         Assert.Equal([1, 2, 3], (await Store.HistoryAsync("dsa-life")).Select(a => a.Version));
-        var events = (await _services.GetRequiredService<AuditLog>().ReadMonthAsync("2026-10")).Select(e => e.GetString("Event")).ToList();
+        var events = (await Services.GetRequiredService<AuditLog>().ReadMonthAsync("2026-10")).Select(e => e.GetString("Event")).ToList();
         Assert.Equal([AuditEvents.AgreementCreated, AuditEvents.AgreementAmended, AuditEvents.AgreementTerminated], events);
     }
 
@@ -63,8 +48,8 @@ public sealed class AgreementStoreTests : IAsyncLifetime
     [Fact]
     public async Task CreateAsync_AuditWriteFails_AgreementNotSaved()
     {
-        var broken = new AuditLog(new AuditOutageStorage(_storage), TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<AuditLog>.Instance);
-        var store = new AgreementStore(_storage.Storage, broken, TimeProvider.System);
+        var broken = new AuditLog(new AuditOutageStorage(Storage), TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<AuditLog>.Instance);
+        var store = new AgreementStore(Storage.Storage, broken, TimeProvider.System);
 
         await Assert.ThrowsAsync<AuditUnavailableException>(() => store.CreateAsync(AgreementTestData.Aggregate("dsa-unaudited", "county-health", "district"), "admin"));
 

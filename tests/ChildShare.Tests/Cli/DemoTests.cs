@@ -11,6 +11,8 @@ using Microsoft.Extensions.Time.Testing;
 namespace ChildShare.Tests.Cli;
 
 /// <summary>README command 1, on a private corner of Azurite: the sample providers end to end, twice.</summary>
+[Collection(SlowTests.Name)]
+[Trait(SlowTests.Category, SlowTests.Slow)]
 public sealed class DemoTests : IAsyncLifetime
 {
     private readonly TestStorage _storage = new();

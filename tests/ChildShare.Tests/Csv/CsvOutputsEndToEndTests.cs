@@ -22,7 +22,7 @@ namespace ChildShare.Tests.Csv;
 /// through the real path; the aggregate report's CSV and the de-identified export's CSV (service
 /// rows) must carry every label as text, and the JSON the label as the provider sent it.
 /// </summary>
-public sealed class CsvOutputsEndToEndTests : IAsyncLifetime
+public sealed class CsvOutputsEndToEndTests : AppTests
 {
     /// <summary>Labels a roster can carry through ingestion (which trims cells): formula prefixes, delimiters, quotes, a line break, non-ASCII.</summary>
     private static readonly string[] Labels =
@@ -41,16 +41,12 @@ public sealed class CsvOutputsEndToEndTests : IAsyncLifetime
     /// <summary>The labels as they land: ingestion turns a line break inside a cell into a space (RowNormalizer), so the reports never see one.</summary>
     private static readonly string[] Landed = Labels.Select(l => l.Replace('\n', ' ')).ToArray();
 
-    private readonly TestStorage _storage = new();
-    private ServiceProvider _services = null!;
     private string _countyKey = "";
     private string _researchKey = "";
 
-    public async Task InitializeAsync()
+    protected override async Task StartAsync()
     {
-        await _storage.InitializeAsync();
-        _services = TestApp.Build(_storage);
-        var registry = _services.GetRequiredService<ProviderRegistry>();
+        var registry = Services.GetRequiredService<ProviderRegistry>();
         await registry.RegisterAsync("district", "District", "Other");
         await registry.SaveProfileAsync("district", ReportHarness.Profile);
         var roster = new StringBuilder("Id,First,Last,DOB,Sex,Race,Zip,Grade,Program,Type,Start,End,Address\n");
@@ -61,25 +57,19 @@ public sealed class CsvOutputsEndToEndTests : IAsyncLifetime
             roster.Append(string.Join(',', new[] { $"D{i:D3}", first, last, dob, "F", "5", "12345", "3", label, label, "2026-09-01", "2026-09-30", "" }.Select(Quote))).Append('\n');
         }
 
-        var blob = await _storage.UploadAsync("district/september.csv", Encoding.UTF8.GetBytes(roster.ToString()));
-        var manifest = await _services.GetRequiredService<IngestionService>().IngestAsync(blob);
+        var blob = await Storage.UploadAsync("district/september.csv", Encoding.UTF8.GetBytes(roster.ToString()));
+        var manifest = await Services.GetRequiredService<IngestionService>().IngestAsync(blob);
         Assert.Equal((UploadStatus.Completed, 36), (manifest.Status, manifest.RowsAccepted));
 
-        var agreements = _services.GetRequiredService<AgreementStore>();
+        var agreements = Services.GetRequiredService<AgreementStore>();
         await agreements.CreateAsync(AgreementTestData.Aggregate("dsa-county", "county-health", "district") with { MinimumCellSize = 2 }, "test");
         await agreements.CreateAsync(AgreementTestData.Aggregate("dsa-research", "uni-research", "district") with
         {
             Modes = [SharingMode.DeIdentified], DeIdentification = new DeidentificationTerms { K = 2, ServiceRows = true },
         }, "test");
-        var keys = _services.GetRequiredService<ApiKeyStore>();
+        var keys = Services.GetRequiredService<ApiKeyStore>();
         _countyKey = (await keys.IssueAsync("county-health", CallerRoles.Reader, "power-bi", TimeSpan.FromDays(90), "test")).Key;
         _researchKey = (await keys.IssueAsync("uni-research", CallerRoles.Reader, "r", TimeSpan.FromDays(90), "test")).Key;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _services.DisposeAsync();
-        await _storage.DisposeAsync();
     }
 
     private static string Quote(string value) =>
@@ -93,7 +83,7 @@ public sealed class CsvOutputsEndToEndTests : IAsyncLifetime
         context.Request.Host = new HostString("childshare.example.org");
         context.Request.Path = path;
         context.Request.QueryString = new QueryString(query);
-        var result = Assert.IsType<ContentResult>(await TestHttp.RunAsync(_services, context.Request, r => function(r, CancellationToken.None)));
+        var result = Assert.IsType<ContentResult>(await TestHttp.RunAsync(Services, context.Request, r => function(r, CancellationToken.None)));
         Assert.Equal(200, result.StatusCode);
         return result.Content!;
     }
@@ -101,7 +91,7 @@ public sealed class CsvOutputsEndToEndTests : IAsyncLifetime
     [Fact]
     public async Task ReportCsv_ProviderLabelsAreFormulas_EveryFieldIsText()
     {
-        var report = ActivatorUtilities.CreateInstance<GetAggregateReport>(_services);
+        var report = ActivatorUtilities.CreateInstance<GetAggregateReport>(Services);
         var query = $"?from=2026-09-01&to=2026-09-30&groupBy=program,serviceType&api-key={_countyKey}";
         var json = await GetAsync(report.RunAsync, "/api/reports/aggregate", query);
         var csv = await GetAsync(report.RunAsync, "/api/reports/aggregate", query + "&format=csv");
@@ -121,7 +111,7 @@ public sealed class CsvOutputsEndToEndTests : IAsyncLifetime
     [Fact]
     public async Task ExportCsv_ProviderLabelsAreFormulas_EveryFieldIsText()
     {
-        var export = ActivatorUtilities.CreateInstance<GetDeidentifiedExport>(_services);
+        var export = ActivatorUtilities.CreateInstance<GetDeidentifiedExport>(Services);
         var query = $"?agreement=dsa-research&from=2026-09-01&to=2026-09-30&rows=services&api-key={_researchKey}";
         var json = ExportHarness.ParseJson(await GetAsync(export.RunAsync, "/api/exports/deidentified", query));
         var (columns, csvRows) = ExportChecker.ParseCsv(await GetAsync(export.RunAsync, "/api/exports/deidentified", query + "&format=csv"));

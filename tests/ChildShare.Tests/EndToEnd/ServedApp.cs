@@ -13,9 +13,6 @@ using ChildShare.Functions.Hosting;
 using ChildShare.Tests.Support;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Testing;
-using Microsoft.Extensions.Time.Testing;
 
 namespace ChildShare.Tests.EndToEnd;
 
@@ -29,8 +26,10 @@ namespace ChildShare.Tests.EndToEnd;
 /// organization, an Admin key, one revoked, one expired, and an Entra principal of county-health
 /// (the principal header is trusted here, as behind App Service Authentication). Today is 2026-10-15.
 /// </summary>
-public sealed class ServedApp : IAsyncLifetime
+public sealed class ServedApp : TestCommunity
 {
+    private const string Header = "Id,First,Last,DOB,Sex,Grade,Program,Type,Start,End";
+
     public const int ChildCount = 12;
 
     private const string Profile = """
@@ -48,12 +47,6 @@ public sealed class ServedApp : IAsyncLifetime
     public const string PrincipalTenant = "3f0c8d2e-1111-4a4a-9b9b-000000000001";
     public const string PrincipalObject = "7a1e5c9d-2222-4b4b-8c8c-000000000002";
 
-    public TestStorage Storage { get; } = new();
-
-    public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 10, 1, 8, 0, 0, TimeSpan.Zero));
-
-    public FakeLogCollector Logs { get; } = new();
-
     public WebApplication App { get; private set; } = null!;
 
     public IServiceProvider Services => App.Services;
@@ -61,9 +54,6 @@ public sealed class ServedApp : IAsyncLifetime
     public HttpClient Client { get; private set; } = null!;
 
     public Uri BaseAddress { get; private set; } = null!;
-
-    /// <summary>Every name, local id and birth date the providers sent: none may appear in a response that is not an identifiable report.</summary>
-    public List<string> Identifiers { get; } = [];
 
     public Dictionary<string, string> Keys { get; } = new(StringComparer.Ordinal);
 
@@ -77,24 +67,15 @@ public sealed class ServedApp : IAsyncLifetime
 
     public string Key(string organization) => Keys[organization];
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
         await Storage.InitializeAsync();
         App = LocalFunctionHost.Create(
             new LocalHostOptions { Port = 0, PollInterval = TimeSpan.FromMilliseconds(200) },
             // Entra callers as App Service Authentication delivers them: trusted only where the platform says it runs.
             Storage.Settings.Append(new("Callers:TrustClientPrincipalHeader", "true")).Append(new(AppServiceAuthentication.EnabledVariable, "true")),
-            services =>
-            {
-                services.AddSingleton<TimeProvider>(Time);
-                services.AddLogging(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(new FakeLoggerProvider(Logs)));
-            });
-        var registry = Services.GetRequiredService<ProviderRegistry>();
-        foreach (var provider in new[] { "district", "clinic" })
-        {
-            await registry.RegisterAsync(provider, provider, "Other");
-            await registry.SaveProfileAsync(provider, Profile);
-        }
+            AddTo);
+        await RegisterProvidersAsync(Services, Profile, "district", "clinic");
 
         // Ingested before the host starts, so its poller finds nothing pending; a test drives the poller with its own upload.
         DistrictUpload = await IngestAsync("district", Enumerable.Range(0, ChildCount).Select(i => Row("D", i, "Tutoring", "Academic", "2026-09-01", "2026-09-30"))
@@ -122,15 +103,15 @@ public sealed class ServedApp : IAsyncLifetime
         await agreements.CreateAsync(Agreement("dsa-deid", "research-lab", SharingMode.DeIdentified), "test");
         await agreements.CreateAsync(Agreement("dsa-identifiable", "clinic", SharingMode.Identifiable) with { Parties = [new AgreementParty("district"), new AgreementParty("clinic")] }, "test");
 
-        var keys = Services.GetRequiredService<ApiKeyStore>();
-        ExpiredKey = (await keys.IssueAsync("county-health", CallerRoles.Reader, "old", TimeSpan.FromDays(1), "test")).Key;
+        ExpiredKey = await IssueKeyAsync(Services, "county-health", "old", lifetime: TimeSpan.FromDays(1));
         Time.SetUtcNow(TestApp.Now);
-        Keys["ops"] = (await keys.IssueAsync("ops", CallerRoles.Admin, "ops", TimeSpan.FromDays(30), "test")).Key;
+        Keys["ops"] = await IssueKeyAsync(Services, "ops", "ops", CallerRoles.Admin, TimeSpan.FromDays(30));
         foreach (var organization in new[] { "county-health", "research-lab", "district", "clinic", "school-board" })
         {
-            Keys[organization] = (await keys.IssueAsync(organization, CallerRoles.Reader, "e2e", TimeSpan.FromDays(30), "test")).Key;
+            Keys[organization] = await IssueKeyAsync(Services, organization, "e2e", lifetime: TimeSpan.FromDays(30));
         }
 
+        var keys = Services.GetRequiredService<ApiKeyStore>();
         var revoked = await keys.IssueAsync("county-health", CallerRoles.Reader, "revoked", TimeSpan.FromDays(30), "test");
         await keys.RevokeAsync(revoked.Info.KeyId, "test");
         RevokedKey = revoked.Key;
@@ -141,7 +122,7 @@ public sealed class ServedApp : IAsyncLifetime
         Client = new HttpClient { BaseAddress = BaseAddress };
     }
 
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
         Client?.Dispose();
         if (App is not null)
@@ -217,15 +198,8 @@ public sealed class ServedApp : IAsyncLifetime
         return $"{id},{first},{last},{dob},{(i % 2 == 0 ? "F" : "M")},{1 + (i % 12)},{program},{type},{start},{end}";
     }
 
-    private async Task<string> IngestAsync(string provider, IEnumerable<string> rows)
-    {
-        var csv = "Id,First,Last,DOB,Sex,Grade,Program,Type,Start,End\n" + string.Join("\n", rows) + "\n";
-        var blob = await Storage.UploadAsync($"{provider}/september.csv", Encoding.UTF8.GetBytes(csv));
-        var manifest = await Services.GetRequiredService<IngestionService>().IngestAsync(blob);
-        return manifest.Status is UploadStatus.Completed or UploadStatus.CompletedWithRejections
-            ? manifest.UploadId
-            : throw new InvalidOperationException($"Test data for {provider} did not ingest: {manifest.Status}.");
-    }
+    private async Task<string> IngestAsync(string provider, IEnumerable<string> rows) =>
+        (await IngestAsync(Services, provider, Header, rows, rejectsExpected: true)).UploadId;
 }
 
 /// <summary>One response as it came over the wire.</summary>

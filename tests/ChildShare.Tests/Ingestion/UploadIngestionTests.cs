@@ -7,6 +7,7 @@ using ChildShare.Core.Storage;
 namespace ChildShare.Tests.Ingestion;
 
 /// <summary>The upload path end to end on Azurite: real blobs in, real tables out.</summary>
+[Collection(SlowTests.Name)]
 public sealed class UploadIngestionTests : IAsyncLifetime
 {
     private const string Header = "Id,First,Last,DOB,Sex,Race,Zip,Grade,Program,Start,End";
@@ -288,6 +289,7 @@ public sealed class UploadIngestionTests : IAsyncLifetime
     }
 
     [Fact]
+    [Trait(SlowTests.Category, SlowTests.Slow)]
     public async Task IngestAsync_FiftyThousandRows_AllLand()
     {
         var builder = new StringBuilder(Header).Append('\n');

@@ -6,6 +6,7 @@ using ChildShare.Core.Pseudonymization;
 using ChildShare.Core.Storage;
 using ChildShare.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace ChildShare.Tests.Linkage;
@@ -21,6 +22,7 @@ public sealed class ConcurrentLinkingTests : IAsyncLifetime
     private static readonly Pseudonymizer Pseudonymizer = new(PseudonymKey.FromBase64("local-dev-1", CliHost.DevelopmentKey));
 
     private readonly TestStorage _storage = new();
+    private readonly LogEvents<BlobLeaseLinkageLock> _secondLock = new();
     private ServiceProvider _first = null!;
     private ServiceProvider _second = null!;
 
@@ -28,7 +30,7 @@ public sealed class ConcurrentLinkingTests : IAsyncLifetime
     {
         await _storage.InitializeAsync();
         _first = Instance();
-        _second = Instance();
+        _second = Instance(lockEvents: _secondLock);
     }
 
     public async Task DisposeAsync()
@@ -96,7 +98,7 @@ public sealed class ConcurrentLinkingTests : IAsyncLifetime
         // The other instance holds the linkage lock (as while it links a chunk).
         var held = await _first.GetRequiredService<ILinkageLock>().AcquireAsync();
         var split = _second.GetRequiredService<LinkageAdmin>().SplitAsync(a, b, "operator:test", default);
-        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        await _secondLock.WaitForAsync(LinkageLockTests.Waiting);
         Assert.False(split.IsCompleted, "the split ran while another instance held the linkage lock");
         Assert.Equal(await ClusterOf(a), await ClusterOf(b));
 
@@ -117,15 +119,12 @@ public sealed class ConcurrentLinkingTests : IAsyncLifetime
         // staged, but not summarized, so its rebuild cannot interleave with the other's merge. The exact-match
         // linker takes no lock of its own, so what waits here is the summary rebuild itself.
         var held = await _first.GetRequiredService<ILinkageLock>().AcquireAsync();
-        await using var exact = Instance(services => services.AddSingleton<IChildLinker, ExactMatchLinker>());
+        var exactLock = new LogEvents<BlobLeaseLinkageLock>();
+        await using var exact = Instance(services => services.AddSingleton<IChildLinker, ExactMatchLinker>(), lockEvents: exactLock);
         var ingest = exact.GetRequiredService<IngestionService>().IngestAsync(blob);
-        // Wait for the staged rows rather than a fixed time: on a loaded machine parsing can take longer than any guess.
-        for (var waited = 0; (await _storage.ReadAllAsync(TableNames.UploadStaging)).Count == 0 && !ingest.IsCompleted; waited++)
-        {
-            Assert.True(waited < 600, "the upload staged nothing within a minute");
-            await Task.Delay(TimeSpan.FromMilliseconds(100));
-        }
 
+        // Refused by the lock: the upload reached its second phase, so its first (parse and stage) is done.
+        await exactLock.WaitForAsync(LinkageLockTests.Waiting, TimeSpan.FromMinutes(2));
         Assert.False(ingest.IsCompleted, "the upload completed while another instance held the linkage lock");
         Assert.NotEmpty(await _storage.ReadAllAsync(TableNames.UploadStaging));
         Assert.Empty(await _storage.ReadActivityMonthsAsync());
@@ -147,7 +146,7 @@ public sealed class ConcurrentLinkingTests : IAsyncLifetime
         var held = await _first.GetRequiredService<ILinkageLock>().AcquireAsync();
         var ingestion = _second.GetRequiredService<IngestionService>();
         var first = ingestion.IngestAsync(blob);
-        await Task.Delay(TimeSpan.FromSeconds(1));
+        await _secondLock.WaitForAsync(LinkageLockTests.Waiting, TimeSpan.FromMinutes(2));
         var twin = await Assert.ThrowsAsync<UploadRetryException>(() => ingestion.IngestAsync(blob));
         Assert.Contains("already being ingested", twin.Message, StringComparison.Ordinal);
 
@@ -222,15 +221,17 @@ public sealed class ConcurrentLinkingTests : IAsyncLifetime
         Assert.Equal(1, (await linker.CompleteUploadAsync("u-kept")).Records);
     }
 
+    /// <summary>One instance of the app; <paramref name="lockEvents"/>, when given, receives what its linkage lock logs.</summary>
     private ServiceProvider Instance(
-        Action<IServiceCollection>? configure = null, int lockTimeoutSeconds = 60, IEnumerable<KeyValuePair<string, string?>>? settings = null) =>
+        Action<IServiceCollection>? configure = null, int lockTimeoutSeconds = 60, IEnumerable<KeyValuePair<string, string?>>? settings = null,
+        LogEvents<BlobLeaseLinkageLock>? lockEvents = null) =>
         TestApp.Build(_storage, settings: settings, configure: services =>
         {
             configure?.Invoke(services);
             services.AddSingleton<ILinkageLock>(sp =>
                 new BlobLeaseLinkageLock(_storage.Storage.Locks, _storage.Storage.LockName(BlobLeaseLinkageLock.LinkageBlobName),
                     new LinkageOptions { LockLeaseSeconds = 15, LockTimeoutSeconds = lockTimeoutSeconds }, TimeProvider.System,
-                    NullLogger<BlobLeaseLinkageLock>.Instance));
+                    (ILogger<BlobLeaseLinkageLock>?)lockEvents ?? NullLogger<BlobLeaseLinkageLock>.Instance));
         });
 
     /// <summary>Registers provider prov-c with a profile and drops a one-row roster into its folder.</summary>

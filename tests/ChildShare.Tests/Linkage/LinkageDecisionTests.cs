@@ -19,6 +19,8 @@ namespace ChildShare.Tests.Linkage;
 /// The digest was taken with the linker that read the token index by partition queries (one per token) and cluster membership by
 /// partition queries (one per cluster); the storage layout may change, the decisions may not.
 /// </summary>
+[Collection(SlowTests.Name)]
+[Trait(SlowTests.Category, SlowTests.Slow)]
 public sealed class LinkageDecisionTests(ITestOutputHelper output) : IAsyncLifetime
 {
     /// <summary>SHA-256 of the sorted "key cluster rule" lines, measured on the partition-query linker (commit e2f2984).</summary>

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Specialized;
 using ChildShare.Core.Linkage;
@@ -27,6 +26,12 @@ public sealed class LinkageLockTests : IAsyncLifetime
 
     /// <summary>What the lock logs when it gets the lease after having been refused.</summary>
     internal const string AcquiredAfterWaiting = "acquired after";
+
+    /// <summary>What a holder logs when it stays away after a release because others waited.</summary>
+    internal const string HandingOff = "other instances waited; pausing";
+
+    /// <summary>The name of the blob a refused waiter touches to tell the holder (<see cref="BlobLeaseLinkageLock"/>).</summary>
+    private const string WaitingBlob = BlobLeaseLinkageLock.LinkageBlobName + ".waiting";
 
     /// <summary>One instance's lock on the shared lock blob; a short <paramref name="renewInterval"/> lets a test see renewals soon.</summary>
     internal static BlobLeaseLinkageLock Lock(BlobContainerClient container, int leaseSeconds = 15, int timeoutSeconds = 30, TimeSpan? renewInterval = null,
@@ -106,6 +111,7 @@ public sealed class LinkageLockTests : IAsyncLifetime
                 {
                     var now = Interlocked.Increment(ref inside);
                     InterlockedMax(ref most, now);
+                    // Work that takes a while (not a wait for something to happen): without the lock the others would run meanwhile.
                     await Task.Delay(200, ct);
                     Interlocked.Decrement(ref inside);
                     return Interlocked.Increment(ref runs);
@@ -163,26 +169,18 @@ public sealed class LinkageLockTests : IAsyncLifetime
     {
         var instance = Lock(_storage.Storage.Locks, renewInterval: TimeSpan.FromMilliseconds(300));
         var lockBlob = _storage.Storage.Locks.GetBlobClient(BlobLeaseLinkageLock.LinkageBlobName);
-        var cancelledAfter = TimeSpan.Zero;
 
-        var watch = Stopwatch.StartNew();
         var error = await Assert.ThrowsAsync<LinkageLockLostException>(() => instance.RunExclusiveAsync<int>(async ct =>
         {
             // Someone breaks the lease (an operator, or another holder once it had expired).
             await lockBlob.GetBlobLeaseClient().BreakAsync(TimeSpan.Zero, cancellationToken: CancellationToken.None);
-            try
-            {
-                await Task.Delay(TimeSpan.FromSeconds(30), ct);
-            }
-            finally
-            {
-                cancelledAfter = watch.Elapsed;
-            }
 
+            // Work that ends only when its token is cancelled (a TimeoutException after 30 s otherwise).
+            await Cancellation.UntilCancelledAsync(ct);
             return 0;
         }));
 
-        Assert.True(cancelledAfter < TimeSpan.FromSeconds(5), $"the work ran on for {cancelledAfter} after the lease was lost");
+        // The work was stopped by its token, not by running out: the cancellation is what the lost lock reports.
         Assert.IsType<TaskCanceledException>(error.InnerException);
         Assert.Contains("was lost", error.Message, StringComparison.Ordinal);
 
@@ -194,54 +192,78 @@ public sealed class LinkageLockTests : IAsyncLifetime
     [Fact]
     public async Task AcquireAsync_WhileAnotherInstanceLinksChunkAfterChunk_GetsInBetweenTwoChunks()
     {
-        var busy = Lock(_storage.Storage.Locks);
-        var other = Lock(_storage.Storage.Locks);
+        var busyEvents = new LogEvents<BlobLeaseLinkageLock>();
+        var otherRequests = new StorageRequests();
+
+        // A hand-off pause far longer than the waiter's longest backoff on any machine: the waiter gets in during it,
+        // and the test ends the pause by cancelling the busy instance's next chunk.
+        var busy = new BlobLeaseLinkageLock(_storage.Storage.Locks, BlobLeaseLinkageLock.LinkageBlobName, new LinkageOptions(), TimeProvider.System, busyEvents)
+        {
+            HandOffPause = TimeSpan.FromMinutes(10),
+        };
+        var other = Lock(otherRequests.Container(_storage.Storage.Locks.Name));
         var chunksDone = 0;
-        var firstChunkHeld = new TaskCompletionSource();
+        var firstChunkHeld = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var firstChunkMayEnd = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var stopBusy = new CancellationTokenSource();
 
         var longUpload = Task.Run(async () =>
         {
-            for (var chunk = 0; chunk < 10; chunk++)
+            for (var chunk = 0; chunk < 3; chunk++)
             {
-                await busy.RunExclusiveAsync(async ct =>
+                await busy.RunExclusiveAsync(async _ =>
                 {
                     firstChunkHeld.TrySetResult();
-                    await Task.Delay(500, ct);
+                    await firstChunkMayEnd.Task;
                     return Interlocked.Increment(ref chunksDone);
-                });
+                }, stopBusy.Token);
             }
         });
 
         await firstChunkHeld.Task;
-        var doneWhenOtherGotIn = await other.RunExclusiveAsync(_ => Task.FromResult(Volatile.Read(ref chunksDone)));
-        await longUpload;
+        var otherGotIn = other.RunExclusiveAsync(_ => Task.FromResult(Volatile.Read(ref chunksDone)));
 
-        // Without the hand-off, the busy instance re-acquires within milliseconds of each release and
-        // the waiter, polling every 2 s or so, would only get in after the last chunk.
-        Assert.InRange(doneWhenOtherGotIn, 1, 6);
+        // The first chunk ends only once the other instance was refused and has announced itself.
+        await otherRequests.WaitForAsync(r => r.IsUploadOf(WaitingBlob));
+        firstChunkMayEnd.SetResult();
+        var doneWhenOtherGotIn = await otherGotIn.WaitAsync(TimeSpan.FromSeconds(60));
+        await stopBusy.CancelAsync();
+
+        // Without the hand-off, the busy instance re-acquires within milliseconds of its release while the waiter
+        // sleeps in its backoff, and runs its other chunks first.
+        Assert.Equal(1, doneWhenOtherGotIn);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => longUpload);
+        Assert.Equal(1, Volatile.Read(ref chunksDone));
+        Assert.True(busyEvents.Saw(HandingOff), "the busy instance did not pause for the waiter");
     }
 
     [Fact]
     public async Task AcquireAsync_WaitingWhileTheLockIsHeld_AnnouncesItselfOnlyOncePerInterval()
     {
+        var requests = new StorageRequests();
         var holder = Lock(_storage.Storage.Locks);
-        var waiter = Lock(_storage.Storage.Locks);
-        var waitingBlob = _storage.Storage.Locks.GetBlobClient(BlobLeaseLinkageLock.LinkageBlobName + ".waiting");
+
+        // Short pauses so the waiter retries often; an interval longer than the whole test, so every retry falls inside it.
+        var waiter = new BlobLeaseLinkageLock(requests.Container(_storage.Storage.Locks.Name), BlobLeaseLinkageLock.LinkageBlobName,
+            new LinkageOptions { LockTimeoutSeconds = 120 }, TimeProvider.System, NullLogger<BlobLeaseLinkageLock>.Instance)
+        {
+            FirstRetryDelay = TimeSpan.FromMilliseconds(20),
+            MaxRetryDelay = TimeSpan.FromMilliseconds(20),
+            AnnounceInterval = TimeSpan.FromHours(1),
+        };
         var held = await holder.AcquireAsync();
 
         var waiting = waiter.AcquireAsync();
-        await Task.Delay(TimeSpan.FromSeconds(0.5));
-        var announced = (await waitingBlob.GetPropertiesAsync()).Value.ETag;
+        await requests.WaitForAsync(r => r.IsRefusedLeaseAcquisition, count: 6);
 
-        // Meanwhile the waiter tried again about four times (backoff 100 ms doubling); soft delete would keep a
-        // version of every overwrite, so none of those attempts touched the blob again.
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        // Soft delete would keep a version of every overwrite: the first refusal announced the waiter, the next five did not.
         Assert.False(waiting.IsCompleted, "the waiter got the lock while it was held");
-        Assert.Equal(announced, (await waitingBlob.GetPropertiesAsync()).Value.ETag);
+        Assert.Equal(1, requests.Count(r => r.IsUploadOf(WaitingBlob)));
 
         await held.DisposeAsync();
-        await using var handle = await waiting.WaitAsync(TimeSpan.FromSeconds(10));
+        await using var handle = await waiting.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.False(handle.IsLost);
+        Assert.Equal(1, requests.Count(r => r.IsUploadOf(WaitingBlob)));
     }
 
     [Fact]
@@ -249,16 +271,19 @@ public sealed class LinkageLockTests : IAsyncLifetime
     {
         // The app's own registration in two instances whose TimeProvider is a fake clock nobody advances: a lock on
         // that clock would never wake from its backoff (nor renew its lease).
+        var events = new LogEvents<BlobLeaseLinkageLock>();
         await using var first = TestApp.Build(_storage);
-        await using var second = TestApp.Build(_storage);
+        await using var second = TestApp.Build(_storage, configure: services => services.AddSingleton<ILogger<BlobLeaseLinkageLock>>(events));
         var held = await first.GetRequiredService<ILinkageLock>().AcquireAsync();
 
         var waiting = second.GetRequiredService<ILinkageLock>().AcquireAsync();
-        await Task.Delay(TimeSpan.FromSeconds(1));
+        await events.WaitForAsync(Waiting);
         Assert.False(waiting.IsCompleted, "the second instance got the lock while the first held it");
         await held.DisposeAsync();
 
-        await using var handle = await waiting.WaitAsync(TimeSpan.FromSeconds(10));
+        // On the fake clock its backoff would never end: it gets in only by retrying on the system clock.
+        await using var handle = await waiting.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(events.Saw(AcquiredAfterWaiting));
         Assert.False(handle.IsLost);
     }
 
@@ -304,7 +329,7 @@ public sealed class LinkageLockTests : IAsyncLifetime
             orphan = Task.Run(() => instance.RunExclusiveAsync(async ct =>
             {
                 nestedStarted.SetResult();
-                await Task.Delay(TimeSpan.FromSeconds(30), ct);
+                await Cancellation.UntilCancelledAsync(ct);
                 return 1;
             }));
             await nestedStarted.Task;
@@ -326,7 +351,7 @@ public sealed class LinkageLockTests : IAsyncLifetime
         await Assert.ThrowsAsync<LinkageLockLostException>(() => instance.RunExclusiveAsync(async ct =>
         {
             await lockBlob.GetBlobLeaseClient().BreakAsync(TimeSpan.Zero, cancellationToken: CancellationToken.None);
-            await Task.Delay(TimeSpan.FromSeconds(10), ct).ContinueWith(_ => { }, TaskScheduler.Default);
+            Assert.IsType<TaskCanceledException>(await Record.ExceptionAsync(() => Cancellation.UntilCancelledAsync(ct)));
             Assert.True(ct.IsCancellationRequested, "the lost lease was not noticed");
 
             // Work that swallowed the cancellation and goes on to nested locked work.
@@ -352,9 +377,11 @@ public sealed class LinkageLockTests : IAsyncLifetime
 }
 
 /// <summary>
-/// Leases are at least 15 s long, so these two tests take about that long each; they live in their own
-/// class so that xUnit runs them alongside <see cref="LinkageLockTests"/>.
+/// Leases are at least 15 s long, so these two tests take about that long each: they are slow tests
+/// (<see cref="SlowTests"/>), in a class of their own so the other lock tests are not.
 /// </summary>
+[Collection(SlowTests.Name)]
+[Trait(SlowTests.Category, SlowTests.Slow)]
 public sealed class LinkageLockExpiryTests : IAsyncLifetime
 {
     private readonly TestStorage _storage = new();

@@ -19,6 +19,7 @@ namespace ChildShare.Tests.Linkage;
 /// providers' uploads, the unique-child count read back from the <c>children</c> and <c>activity</c>
 /// tables, an upload that merges two clusters, and an operator split that survives re-ingestion.
 /// </summary>
+[Collection(SlowTests.Name)]
 public sealed class LinkageStorageTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const string Profile = """
@@ -57,6 +58,7 @@ public sealed class LinkageStorageTests(ITestOutputHelper output) : IAsyncLifeti
     }
 
     [Fact]
+    [Trait(SlowTests.Category, SlowTests.Slow)]
     public async Task IngestAsync_FebrlDataset1AsThreeUploads_CountsEachChildLikeTheEngineAndKeepsIncompleteIdentities()
     {
         var roster = Febrl.Load("dataset1.csv");

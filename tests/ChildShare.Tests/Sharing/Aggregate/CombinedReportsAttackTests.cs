@@ -7,7 +7,6 @@ using ChildShare.Core.Storage;
 using ChildShare.Tests.Agreements;
 using ChildShare.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Time.Testing;
 
 namespace ChildShare.Tests.Sharing.Aggregate;
 
@@ -20,7 +19,7 @@ namespace ChildShare.Tests.Sharing.Aggregate;
 /// cells labelled primary or complementary) gave away the Pacific Islander child's cell in both
 /// periods, then its sex and ethnicity. Community: <see cref="AttackCommunity"/> seed 34 (70 children).
 /// </summary>
-public sealed class CombinedReportsAttackTests : IAsyncLifetime
+public sealed class CombinedReportsAttackTests : AppTests
 {
     private const int Seed = 34;
     private const string Target = "race=" + AttackCommunity.TargetRace;
@@ -36,15 +35,11 @@ public sealed class CombinedReportsAttackTests : IAsyncLifetime
 
     private static readonly string[][] Groupings = [["race", "ageBand"], ["race"], ["ageBand"], ["race", "sex"], ["race", "ethnicity"], ["sex"], ["ethnicity"]];
 
-    private readonly TestStorage _storage = new();
-    private ServiceProvider _services = null!;
 
-    public async Task InitializeAsync()
+    protected override async Task StartAsync()
     {
-        await _storage.InitializeAsync();
-        _services = TestApp.Build(_storage, new FakeTimeProvider(TestApp.Now));
-        await _services.GetRequiredService<ProviderRegistry>().RegisterAsync("p1", "Provider one", "Other");
-        var agreements = _services.GetRequiredService<AgreementStore>();
+        await Services.GetRequiredService<ProviderRegistry>().RegisterAsync("p1", "Provider one", "Other");
+        var agreements = Services.GetRequiredService<AgreementStore>();
 
         // The default terms: an agreement that names no protection.
         await agreements.CreateAsync(new DataSharingAgreement
@@ -53,17 +48,11 @@ public sealed class CombinedReportsAttackTests : IAsyncLifetime
             EffectiveFrom = new DateOnly(2025, 1, 1), AllowedDimensions = ReportDimensions.All, DocumentReference = "https://docs.example.org/dsa/default",
         }, "test");
         await agreements.CreateAsync(AgreementTestData.Aggregate("dsa-exact", "exact-org", "p1") with { Protection = DifferencingProtection.None }, "test");
-        await AttackCommunity.WriteAsync(_storage.Storage, "p1", AttackCommunity.Generate(Seed), TestApp.Now);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _services.DisposeAsync();
-        await _storage.DisposeAsync();
+        await AttackCommunity.WriteAsync(Storage.Storage, "p1", AttackCommunity.Generate(Seed), TestApp.Now);
     }
 
     private Task<ReportResult> AskAsync(string organization, DateOnly from, DateOnly to, string[] groupBy) =>
-        _services.GetRequiredService<AggregateReportService>().RunAsync(new Caller(organization, CallerRoles.Reader, CallerAuthMethod.ApiKey, "k"),
+        Services.GetRequiredService<AggregateReportService>().RunAsync(new Caller(organization, CallerRoles.Reader, CallerAuthMethod.ApiKey, "k"),
             new Dictionary<string, string?> { ["from"] = $"{from:yyyy-MM-dd}", ["to"] = $"{to:yyyy-MM-dd}", ["groupBy"] = string.Join(',', groupBy) }, null);
 
     private static DifferencingAttacker.Published Published(ReportPage page, DateOnly from, DateOnly to, string[] groupBy) =>

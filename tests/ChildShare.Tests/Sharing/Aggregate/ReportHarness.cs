@@ -1,4 +1,3 @@
-using System.Text;
 using ChildShare.Core.Activity;
 using ChildShare.Core.Agreements;
 using ChildShare.Core.Callers;
@@ -10,9 +9,6 @@ using ChildShare.Tests.Support;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Testing;
-using Microsoft.Extensions.Time.Testing;
 
 namespace ChildShare.Tests.Sharing.Aggregate;
 
@@ -28,8 +24,10 @@ namespace ChildShare.Tests.Sharing.Aggregate;
 /// county-planning, all three providers from the start). Exact counts (protection None), so periods
 /// are calendar months. Today is 2026-10-15.
 /// </summary>
-public sealed class ReportHarness : IAsyncLifetime
+public sealed class ReportHarness : TestCommunity
 {
+    private const string Header = "Id,First,Last,DOB,Sex,Race,Zip,Grade,Program,Type,Start,End,Address";
+
     public const string Profile = """
         {
           "dateFormats": ["yyyy-MM-dd"],
@@ -46,12 +44,6 @@ public sealed class ReportHarness : IAsyncLifetime
     private static readonly string[] LastNames = ["Lopez", "Okafor", "Nguyen", "Smith", "Tupou", "Begay", "Chen"];
     private static readonly string[] Streets = ["Juniper Hollow Rd", "Quarry Ridge Ave", "Tamarack Ln", "Wickersham Blvd", "Pelham Ct", "Oriole Ter"];
 
-    public TestStorage Storage { get; } = new();
-
-    public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 10, 1, 8, 0, 0, TimeSpan.Zero));
-
-    public FakeLogCollector Logs { get; } = new();
-
     public ServiceProvider Services { get; private set; } = null!;
 
     public string CountyKey { get; private set; } = "";
@@ -63,9 +55,6 @@ public sealed class ReportHarness : IAsyncLifetime
     /// <summary>county-planning's key: every provider, the clinic included, for all of September.</summary>
     public string PlanningKey { get; private set; } = "";
 
-    /// <summary>Every name, local id, birth date and street address (and its match form) the providers sent: none may appear in a log, response or audit.</summary>
-    public List<string> Identifiers { get; } = [];
-
     public static (string First, string Last, string Dob) Child(int i) =>
         (FirstNames[i % FirstNames.Length], LastNames[i / FirstNames.Length % LastNames.Length] + (i >= FirstNames.Length * LastNames.Length ? "x" : ""),
             new DateOnly(2012, 1, 1).AddDays(i * 37).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
@@ -74,16 +63,11 @@ public sealed class ReportHarness : IAsyncLifetime
     public static string StreetAddress(int i) =>
         string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{1000 + i * 37} {Streets[i % Streets.Length]} Apt {1 + i % 9}");
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
         await Storage.InitializeAsync();
-        Services = TestApp.Build(Storage, Time, configure: services => services.AddLogging(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(new FakeLoggerProvider(Logs))));
-        var registry = Services.GetRequiredService<ProviderRegistry>();
-        foreach (var provider in new[] { "district", "afterschool", "clinic" })
-        {
-            await registry.RegisterAsync(provider, provider, "Other");
-            await registry.SaveProfileAsync(provider, Profile);
-        }
+        Services = BuildApp();
+        await RegisterProvidersAsync(Services, Profile, "district", "afterschool", "clinic");
 
         await IngestAsync("district", Enumerable.Range(0, 40).Select(i => Row("D", i, i < 30 ? "Tutoring" : "Mentoring", "Academic", "2026-09-01", "2026-09-30")));
         Time.Advance(TimeSpan.FromHours(1));
@@ -99,11 +83,10 @@ public sealed class ReportHarness : IAsyncLifetime
         }, "test");
         await agreements.CreateAsync(AgreementTestData.Aggregate("dsa-expired", "old-partner", "district") with { EndsOn = new DateOnly(2026, 9, 30) }, "test");
         await agreements.CreateAsync(AgreementTestData.Aggregate("dsa-planning", "county-planning", "district", "afterschool", "clinic"), "test");
-        var keys = Services.GetRequiredService<ApiKeyStore>();
-        CountyKey = (await keys.IssueAsync("county-health", CallerRoles.Reader, "power-bi", TimeSpan.FromDays(90), "test")).Key;
-        OutsiderKey = (await keys.IssueAsync("school-board", CallerRoles.Reader, "power-bi", TimeSpan.FromDays(90), "test")).Key;
-        ExpiredKey = (await keys.IssueAsync("old-partner", CallerRoles.Reader, "power-bi", TimeSpan.FromDays(90), "test")).Key;
-        PlanningKey = (await keys.IssueAsync("county-planning", CallerRoles.Reader, "power-bi", TimeSpan.FromDays(90), "test")).Key;
+        CountyKey = await IssueKeyAsync(Services, "county-health", "power-bi");
+        OutsiderKey = await IssueKeyAsync(Services, "school-board", "power-bi");
+        ExpiredKey = await IssueKeyAsync(Services, "old-partner", "power-bi");
+        PlanningKey = await IssueKeyAsync(Services, "county-planning", "power-bi");
     }
 
     private string Row(string prefix, int i, string program, string type, string start, string end)
@@ -117,16 +100,7 @@ public sealed class ReportHarness : IAsyncLifetime
         return $"{id},{first},{last},{dob},{sex},{race},1234{i % 10},{1 + (i % 12)},{program},{type},{start},{end},{address}";
     }
 
-    private async Task IngestAsync(string provider, IEnumerable<string> rows)
-    {
-        var csv = "Id,First,Last,DOB,Sex,Race,Zip,Grade,Program,Type,Start,End,Address\n" + string.Join("\n", rows) + "\n";
-        var blob = await Storage.UploadAsync($"{provider}/september.csv", Encoding.UTF8.GetBytes(csv));
-        var manifest = await Services.GetRequiredService<IngestionService>().IngestAsync(blob);
-        if (manifest.Status != UploadStatus.Completed || manifest.RowsRejected > 0)
-        {
-            throw new InvalidOperationException($"Test data for {provider} did not ingest cleanly: {manifest.Status}, {manifest.RowsRejected} rejected.");
-        }
-    }
+    private Task IngestAsync(string provider, IEnumerable<string> rows) => IngestAsync(Services, provider, Header, rows);
 
     public GetAggregateReport Function => ActivatorUtilities.CreateInstance<GetAggregateReport>(Services);
 
@@ -153,7 +127,7 @@ public sealed class ReportHarness : IAsyncLifetime
         };
     }
 
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
         await Services.DisposeAsync();
         await Storage.DisposeAsync();

@@ -8,7 +8,6 @@ using ChildShare.Core.Storage;
 using ChildShare.Tests.Agreements;
 using ChildShare.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Time.Testing;
 
 namespace ChildShare.Tests.Sharing.Aggregate;
 
@@ -17,22 +16,18 @@ namespace ChildShare.Tests.Sharing.Aggregate;
 /// the month-summary design): at most one entity per 50 provider children of the period, and the
 /// next page of the same report reads nothing. 3,200 provider children, each active every month of 2026.
 /// </summary>
-public sealed class ReportReadCostTests : IAsyncLifetime
+public sealed class ReportReadCostTests : AppTests
 {
     private const int ProviderChildren = 3200;
-    private readonly TestStorage _storage = new();
-    private ServiceProvider _services = null!;
 
-    public async Task InitializeAsync()
+    protected override async Task StartAsync()
     {
-        await _storage.InitializeAsync();
-        _services = TestApp.Build(_storage, new FakeTimeProvider(TestApp.Now));
-        await _services.GetRequiredService<ProviderRegistry>().RegisterAsync("p1", "Provider one", "Other");
-        await _services.GetRequiredService<AgreementStore>().CreateAsync(AgreementTestData.Aggregate("dsa-year", "year-org", "p1") with
+        await Services.GetRequiredService<ProviderRegistry>().RegisterAsync("p1", "Provider one", "Other");
+        await Services.GetRequiredService<AgreementStore>().CreateAsync(AgreementTestData.Aggregate("dsa-year", "year-org", "p1") with
         {
             Protection = DifferencingProtection.Round5,
         }, "test");
-        var staging = _storage.Storage.Table(TableNames.UploadStaging);
+        var staging = Storage.Storage.Table(TableNames.UploadStaging);
         var rows = new List<TableEntity>();
         for (var i = 0; i < ProviderChildren; i++)
         {
@@ -49,13 +44,7 @@ public sealed class ReportReadCostTests : IAsyncLifetime
             await staging.SubmitTransactionAsync(batch.Select(e => new TableTransactionAction(TableTransactionActionType.UpsertReplace, e)));
         }
 
-        await _services.GetRequiredService<ActivitySummaryBuilder>().RebuildForUploadAsync("upload-year", TestApp.Now, ReuploadPolicy.Upsert);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _services.DisposeAsync();
-        await _storage.DisposeAsync();
+        await Services.GetRequiredService<ActivitySummaryBuilder>().RebuildForUploadAsync("upload-year", TestApp.Now, ReuploadPolicy.Upsert);
     }
 
     private Task<ReportResult> YearAsync(string? skip = null)
@@ -66,7 +55,7 @@ public sealed class ReportReadCostTests : IAsyncLifetime
             parameters["$skip"] = skip;
         }
 
-        return _services.GetRequiredService<AggregateReportService>().RunAsync(
+        return Services.GetRequiredService<AggregateReportService>().RunAsync(
             new Caller("year-org", CallerRoles.Reader, CallerAuthMethod.ApiKey, "k"), parameters, null);
     }
 

@@ -14,6 +14,7 @@ using Xunit.Abstractions;
 namespace ChildShare.Tests.Sharing.Identifiable;
 
 /// <summary>The expiry job on Azurite, each test on its own tables, consents bulk-loaded in batches.</summary>
+[Collection(SlowTests.Name)]
 public sealed class ConsentExpiryJobTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private readonly TestStorage _storage = new();
@@ -93,6 +94,7 @@ public sealed class ConsentExpiryJobTests(ITestOutputHelper output) : IAsyncLife
     }
 
     [Fact]
+    [Trait(SlowTests.Category, SlowTests.Slow)]
     public async Task ThousandExpiringConsents_OneRun_ExpiresAll()
     {
         var due = Enumerable.Range(0, 1000).Select(i => Consent(i, TestApp.Now.AddMinutes(-1 - (i * 7 % 4000)))).ToList();

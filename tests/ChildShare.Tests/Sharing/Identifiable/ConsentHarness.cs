@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using ChildShare.Core.Activity;
 using ChildShare.Core.Agreements;
@@ -12,9 +11,6 @@ using ChildShare.Tests.Support;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Testing;
-using Microsoft.Extensions.Time.Testing;
 
 namespace ChildShare.Tests.Sharing.Identifiable;
 
@@ -27,8 +23,10 @@ namespace ChildShare.Tests.Sharing.Identifiable;
 /// afterschool; <c>school-board</c> has no agreement. Each test uses its own child so tests do not
 /// see each other's consents. Today is 2026-10-15 12:00 UTC and moves only when a test moves it.
 /// </summary>
-public sealed class ConsentHarness : IAsyncLifetime
+public sealed class ConsentHarness : TestCommunity
 {
+    private const string Header = "Id,First,Last,DOB,Sex,Grade,School,Program,Type,Start,End,Hours,Days,Address";
+
     public const int ChildCount = 16;
 
     private const string Profile = """
@@ -46,16 +44,7 @@ public sealed class ConsentHarness : IAsyncLifetime
 
     private int _nextChild;
 
-    public TestStorage Storage { get; } = new();
-
-    public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 10, 1, 8, 0, 0, TimeSpan.Zero));
-
-    public FakeLogCollector Logs { get; } = new();
-
     public ServiceProvider Services { get; private set; } = null!;
-
-    /// <summary>Every name, local id, birth date and street address (and its match form) the providers sent.</summary>
-    public List<string> Identifiers { get; } = [];
 
     public string AfterschoolKey { get; private set; } = "";
 
@@ -92,16 +81,11 @@ public sealed class ConsentHarness : IAsyncLifetime
         return child < ChildCount ? child : throw new InvalidOperationException("The harness has no more unused children; raise ChildCount.");
     }
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
         await Storage.InitializeAsync();
-        Services = TestApp.Build(Storage, Time, configure: services => services.AddLogging(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(new FakeLoggerProvider(Logs))));
-        var registry = Services.GetRequiredService<ProviderRegistry>();
-        foreach (var provider in new[] { "district", "clinic", "afterschool" })
-        {
-            await registry.RegisterAsync(provider, provider, "Other");
-            await registry.SaveProfileAsync(provider, Profile);
-        }
+        Services = BuildApp();
+        await RegisterProvidersAsync(Services, Profile, "district", "clinic", "afterschool");
 
         await IngestAsync("district", Enumerable.Range(0, ChildCount).Select(i => Row("D", i, "Tutoring", "Academic", "2026-09-01", "2026-09-30", "12.5", "18")));
         Time.Advance(TimeSpan.FromHours(1));
@@ -122,11 +106,10 @@ public sealed class ConsentHarness : IAsyncLifetime
             AllowedDimensions = ReportDimensions.All,
             DocumentReference = "https://docs.example.org/dsa/identifiable",
         }, "test");
-        var keys = Services.GetRequiredService<ApiKeyStore>();
-        AfterschoolKey = (await keys.IssueAsync("afterschool", CallerRoles.Reader, "case-system", TimeSpan.FromDays(90), "test")).Key;
-        DistrictKey = (await keys.IssueAsync("district", CallerRoles.Reader, "case-system", TimeSpan.FromDays(90), "test")).Key;
-        ClinicKey = (await keys.IssueAsync("clinic", CallerRoles.Reader, "case-system", TimeSpan.FromDays(90), "test")).Key;
-        SchoolBoardKey = (await keys.IssueAsync("school-board", CallerRoles.Reader, "case-system", TimeSpan.FromDays(90), "test")).Key;
+        AfterschoolKey = await IssueKeyAsync(Services, "afterschool", "case-system");
+        DistrictKey = await IssueKeyAsync(Services, "district", "case-system");
+        ClinicKey = await IssueKeyAsync(Services, "clinic", "case-system");
+        SchoolBoardKey = await IssueKeyAsync(Services, "school-board", "case-system");
     }
 
     /// <summary>
@@ -186,16 +169,8 @@ public sealed class ConsentHarness : IAsyncLifetime
         return $"{id},{first},{last},{dob},{(i % 2 == 0 ? "F" : "M")},{1 + (i % 12)},Lincoln Elementary,{program},{type},{start},{end},{hours},{days},{address}";
     }
 
-    private async Task IngestAsync(string provider, IEnumerable<string> rows, string blobName = "september.csv", string extraColumns = "")
-    {
-        var csv = "Id,First,Last,DOB,Sex,Grade,School,Program,Type,Start,End,Hours,Days,Address" + extraColumns + "\n" + string.Join("\n", rows) + "\n";
-        var blob = await Storage.UploadAsync($"{provider}/{blobName}", Encoding.UTF8.GetBytes(csv));
-        var manifest = await Services.GetRequiredService<IngestionService>().IngestAsync(blob);
-        if (manifest.Status != UploadStatus.Completed || manifest.RowsRejected > 0)
-        {
-            throw new InvalidOperationException($"Test data for {provider} did not ingest cleanly: {manifest.Status}, {manifest.RowsRejected} rejected.");
-        }
-    }
+    private Task IngestAsync(string provider, IEnumerable<string> rows, string blobName = "september.csv", string extraColumns = "") =>
+        IngestAsync(Services, provider, Header + extraColumns, rows, blobName);
 
     /// <summary>A valid consent: district (the owner, by its local id) and clinic share with afterschool.</summary>
     public ConsentDraft Draft(int child, TimeSpan? runs = null, IReadOnlyList<string>? categories = null, IReadOnlyList<string>? recipients = null,
@@ -286,7 +261,7 @@ public sealed class ConsentHarness : IAsyncLifetime
 
     public GetIdentifiableReport ReportApi => ActivatorUtilities.CreateInstance<GetIdentifiableReport>(Services);
 
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
         await Services.DisposeAsync();
         await Storage.DisposeAsync();

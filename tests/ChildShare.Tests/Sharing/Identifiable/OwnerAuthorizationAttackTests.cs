@@ -14,6 +14,7 @@ namespace ChildShare.Tests.Sharing.Identifiable;
 /// outages, hostile input, limits), each asserting what CONSENT.md promises. Written against the first
 /// version of the change, where each of them failed.
 /// </summary>
+[Collection(SlowTests.Name)]
 public sealed class OwnerAuthorizationAttackTests(ConsentHarnessFixture fixture) : IClassFixture<ConsentHarnessFixture>
 {
     private readonly ConsentHarness _h = fixture.Harness;
@@ -215,6 +216,7 @@ public sealed class OwnerAuthorizationAttackTests(ConsentHarnessFixture fixture)
     /// awaiting list's audit entry past 64 KiB: clinic's GET /api/consents/awaiting-authorization is a 503 for good.
     /// </summary>
     [Fact]
+    [Trait(SlowTests.Category, SlowTests.Slow)]
     public async Task Http_AwaitingList_WithAThousandPendingConsents_StillAnswers()
     {
         var child = _h.NextChild();
