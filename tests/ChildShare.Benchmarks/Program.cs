@@ -2,7 +2,7 @@ using ChildShare.Benchmarks;
 
 // Benchmarks run by hand against the local Azurite, never in CI or tests:
 //   dotnet run -c Release --project tests/ChildShare.Benchmarks -- report [--children N] [--keep] [--reuse PREFIX]
-//   dotnet run -c Release --project tests/ChildShare.Benchmarks -- ingest cpu|azurite|memory [GB]|breakdown
+//   dotnet run -c Release --project tests/ChildShare.Benchmarks -- ingest cpu [--runs N]|breakdown|azurite [--children N]|memory [--children N]|memory-stream [GB]
 //   dotnet run -c Release --project tests/ChildShare.Benchmarks -- export [--children N] [--k K] [--repeat R]   (in memory)
 var mode = args.FirstOrDefault() ?? "";
 return mode switch
@@ -16,6 +16,6 @@ return mode switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: dotnet run -c Release --project tests/ChildShare.Benchmarks -- report [--keep] [--reuse PREFIX] | ingest cpu|azurite|memory [GB]|breakdown | export [--children N] [--k K] | cleanup --prefix PREFIX");
+    Console.Error.WriteLine("usage: dotnet run -c Release --project tests/ChildShare.Benchmarks -- report [--keep] [--reuse PREFIX] | ingest cpu [--runs N]|breakdown|azurite [--children N]|memory [--children N]|memory-stream [GB] | export [--children N] [--k K] | cleanup --prefix PREFIX");
     return 2;
 }

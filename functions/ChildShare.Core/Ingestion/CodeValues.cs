@@ -60,6 +60,8 @@ public static class CodeValues
         ["K"] = "K", ["KG"] = "K", ["Kindergarten"] = "K", ["0"] = "K", ["00"] = "K",
     };
 
+    private static readonly string[] OrdinalSuffixes = ["st", "nd", "rd", "th"];
+
     public static bool TryParseSex(string value, out Sex sex) => SexWords.TryGetValue(value.Trim(), out sex);
 
     public static bool TryParseRace(string value, out Race race) => RaceWords.TryGetValue(value.Trim(), out race);
@@ -81,7 +83,7 @@ public static class CodeValues
             text = text[5..].Trim();
         }
 
-        foreach (var suffix in new[] { "st", "nd", "rd", "th" })
+        foreach (var suffix in OrdinalSuffixes)
         {
             if (text.EndsWith(suffix, StringComparison.OrdinalIgnoreCase))
             {

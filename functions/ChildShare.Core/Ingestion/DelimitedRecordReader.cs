@@ -401,14 +401,20 @@ internal sealed class DelimitedRecordReader(TextReader text, char delimiter)
                 continue;
             }
 
-            tooLong = Append(span[..end], tooLong);
+            // The common case, a whole line within the buffer, becomes its string without a copy through the builder.
+            var whole = _line.Length == 0 && !tooLong && end <= FieldLimits.MaxRowCharacters ? new string(span[..end]) : null;
+            if (whole is null)
+            {
+                tooLong = Append(span[..end], tooLong);
+            }
+
             _position += end + 1;
             if (span[end] == '\r' && (_position < _length || Fill()) && _buffer[_position] == '\n')
             {
                 _position++;
             }
 
-            return Complete(tooLong);
+            return whole is null ? Complete(tooLong) : Complete(whole);
         }
     }
 
@@ -437,7 +443,16 @@ internal sealed class DelimitedRecordReader(TextReader text, char delimiter)
             return new PhysicalLine(_lastLine, null);
         }
 
-        var line = _line.ToString();
+        return Complete(_line.ToString(), counted: true);
+    }
+
+    private PhysicalLine Complete(string line, bool counted = false)
+    {
+        if (!counted)
+        {
+            _lastLine++;
+        }
+
         return new PhysicalLine(_lastLine, _lastLine == 1 ? line.TrimStart('\uFEFF') : line);
     }
 

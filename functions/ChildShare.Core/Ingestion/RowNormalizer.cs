@@ -5,9 +5,18 @@ namespace ChildShare.Core.Ingestion;
 /// <summary>
 /// Turns one provider row into a canonical record, or a rejection naming the line, field and rule.
 /// Knows nothing of files or storage: it sees a row as a function from canonical field to raw text.
+/// One instance serves one upload, from one thread: it keeps the folded forms of the names it has seen.
 /// </summary>
 public sealed class RowNormalizer
 {
+    /// <summary>Entries per cache (names, dates) before it starts again empty: they repeat across an upload's rows.</summary>
+    private const int NameCacheLimit = 50_000;
+
+    private readonly Dictionary<string, PersonName> _names = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string?> _suffixes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (string First, string? Middle, string Last, string? Suffix)> _fullNames = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DateOnly?> _dates = new(StringComparer.Ordinal);
+
     private static readonly int FieldCount = Enum.GetValues<CanonicalField>().Length;
 
     private readonly MappingProfile _profile;
@@ -117,9 +126,9 @@ public sealed class RowNormalizer
         {
             LocalChildId = localId!,
             StateStudentId = Cell(CanonicalField.StateStudentId),
-            FirstName = string.IsNullOrWhiteSpace(first) ? Absent : NameNormalizer.Name(first),
-            MiddleName = string.IsNullOrWhiteSpace(middle) ? null : NameNormalizer.Name(middle),
-            LastName = string.IsNullOrWhiteSpace(last) ? Absent : NameNormalizer.Name(last),
+            FirstName = string.IsNullOrWhiteSpace(first) ? Absent : Name(first),
+            MiddleName = string.IsNullOrWhiteSpace(middle) ? null : Name(middle),
+            LastName = string.IsNullOrWhiteSpace(last) ? Absent : Name(last),
             Suffix = suffix,
             BirthDate = birthDate,
             StreetAddress = streetAddress,
@@ -127,7 +136,26 @@ public sealed class RowNormalizer
         return NormalizationResult.Accepted(new CanonicalRecord(lineNumber, identity, demographics, service) { Notes = notes });
     }
 
-    private static (string? First, string? Middle, string? Last, string? Suffix) ReadName(Func<CanonicalField, string?> cell)
+    private PersonName Name(string display) => Cached(_names, display, NameNormalizer.Name);
+
+    private static TValue Cached<TValue>(Dictionary<string, TValue> cache, string key, Func<string, TValue> compute)
+    {
+        if (cache.TryGetValue(key, out var value))
+        {
+            return value;
+        }
+
+        if (cache.Count >= NameCacheLimit)
+        {
+            cache.Clear();
+        }
+
+        value = compute(key);
+        cache[key] = value;
+        return value;
+    }
+
+    private (string? First, string? Middle, string? Last, string? Suffix) ReadName(Func<CanonicalField, string?> cell)
     {
         var first = cell(CanonicalField.FirstName);
         var middle = cell(CanonicalField.MiddleName);
@@ -136,7 +164,7 @@ public sealed class RowNormalizer
         var full = cell(CanonicalField.FullName);
         if (full is not null && (first is null || last is null))
         {
-            var split = NameNormalizer.SplitFullName(full);
+            var split = Cached(_fullNames, full, NameNormalizer.SplitFullName);
             first ??= split.First;
             middle ??= split.Middle;
             last ??= split.Last;
@@ -145,7 +173,7 @@ public sealed class RowNormalizer
 
         if (last is not null)
         {
-            suffix ??= NameNormalizer.SuffixOf(last);
+            suffix ??= Cached(_suffixes, last, NameNormalizer.SuffixOf);
         }
 
         return (first, middle, last, suffix is null ? null : NameNormalizer.Fold(suffix));
@@ -326,7 +354,25 @@ public sealed class RowNormalizer
         return parse(value, out result);
     }
 
+    /// <summary>Parses a date in the profile's formats; a text seen before (birth dates and service dates repeat) is looked up.</summary>
     private bool TryParseDate(string text, out DateOnly date)
+    {
+        if (!_dates.TryGetValue(text, out var parsed))
+        {
+            if (_dates.Count >= NameCacheLimit)
+            {
+                _dates.Clear();
+            }
+
+            parsed = ParseDate(text, out var fresh) ? fresh : null;
+            _dates[text] = parsed;
+        }
+
+        date = parsed.GetValueOrDefault();
+        return parsed.HasValue;
+    }
+
+    private bool ParseDate(string text, out DateOnly date)
     {
         foreach (var format in _profile.DateFormats)
         {

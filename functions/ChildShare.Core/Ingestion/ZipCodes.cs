@@ -14,7 +14,7 @@ public static class ZipCodes
         if (dash >= 0)
         {
             var plus4 = text[(dash + 1)..];
-            if (plus4.Length != 4 || !plus4.All(char.IsAsciiDigit))
+            if (plus4.Length != 4 || plus4.AsSpan().ContainsAnyExceptInRange('0', '9'))
             {
                 zip = null;
                 return false;
@@ -27,7 +27,7 @@ public static class ZipCodes
             text = text[..5];
         }
 
-        if (text.Length is < 3 or > 5 || !text.All(char.IsAsciiDigit))
+        if (text.Length is < 3 or > 5 || text.AsSpan().ContainsAnyExceptInRange('0', '9'))
         {
             zip = null;
             return false;

@@ -275,8 +275,8 @@ public sealed class LinkEncoding
 /// Computes <see cref="LinkEncoding"/>s: every token is HMAC-SHA256 under the pseudonymization key with its
 /// own purpose label; Bloom filter bit positions come from the same key under the separate purpose
 /// <c>link-bloom-v2</c>, so no token and no bit position can be derived from another. Tokens of values that
-/// repeat (birth dates, zips, Soundex pairs, sex) and bigram positions are computed once per encoder and
-/// kept in process memory, like the key itself: an encoder is meant to live as long as its key version.
+/// repeat (birth dates, zips, Soundex pairs, sex) are computed once per pseudonymizer (it keeps them) and bigram
+/// positions once per encoder, kept in process memory, like the key itself: an encoder is meant to live as long as its key version.
 /// </summary>
 public sealed class LinkEncoder(Pseudonymizer pseudonymizer, BloomHardening hardening = BloomHardening.None)
 {
@@ -295,8 +295,8 @@ public sealed class LinkEncoder(Pseudonymizer pseudonymizer, BloomHardening hard
     private const string BloomPurpose = "link-bloom-v2";
     private const int CacheLimit = 200_000;
 
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Field, string Gram, int Hashes), ushort[]> _positions = new();
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Purpose, string Value), UInt128> _tokens = new();
+    // Keyed by the bigram's two UTF-16 units packed in one number (a one-character value in a range of its own): no string per bigram.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Field, long Gram, int Hashes), ushort[]> _positions = new();
     private int[]? _permutation;
 
     public Pseudonymizer Pseudonymizer => pseudonymizer;
@@ -379,22 +379,8 @@ public sealed class LinkEncoder(Pseudonymizer pseudonymizer, BloomHardening hard
             Filter("address", Blank(input.Address), AddressHashes, salt));
     }
 
-    private UInt128 Cached(string purpose, string value)
-    {
-        if (_tokens.TryGetValue((purpose, value), out var token))
-        {
-            return token;
-        }
-
-        if (_tokens.Count > CacheLimit)
-        {
-            _tokens.Clear();
-        }
-
-        token = pseudonymizer.TokenValue(purpose, value);
-        _tokens[(purpose, value)] = token;
-        return token;
-    }
+    // The pseudonymizer keeps the tokens it has computed: a repeated value (a birth date, a zip, a Soundex pair) costs a lookup.
+    private UInt128 Cached(string purpose, string value) => pseudonymizer.TokenValue(purpose, value);
 
     private ulong[]? Filter(string field, string? value, int hashes, string salt)
     {
@@ -466,19 +452,22 @@ public sealed class LinkEncoder(Pseudonymizer pseudonymizer, BloomHardening hard
     {
         if (value.Length < 2)
         {
-            SetPositions(filter, field, value, hashes);
+            SetPositions(filter, field, value, 0, hashes);
             return;
         }
 
         for (var i = 0; i + 1 < value.Length; i++)
         {
             // A repeated bigram sets the same bits again: no set of distinct bigrams is needed.
-            SetPositions(filter, field, value.Substring(i, 2), hashes);
+            SetPositions(filter, field, value, i, hashes);
         }
     }
 
-    private void SetPositions(ulong[] filter, string field, string gram, int hashes)
+    /// <summary>Sets the positions of the bigram of <paramref name="value"/> at <paramref name="start"/> (the whole value when it has one character).</summary>
+    private void SetPositions(ulong[] filter, string field, string value, int start, int hashes)
     {
+        var gram = value.Length < 2 ? (1L << 40) | value[0] : ((long)value[start] << 16) | value[start + 1];
+
         // The positions of a (field, bigram) depend only on the key: computed once per encoder.
         if (!_positions.TryGetValue((field, gram, hashes), out var positions))
         {
@@ -487,7 +476,7 @@ public sealed class LinkEncoder(Pseudonymizer pseudonymizer, BloomHardening hard
                 _positions.Clear();
             }
 
-            positions = Positions(pseudonymizer, field, gram, hashes);
+            positions = Positions(pseudonymizer, field, value.Length < 2 ? value : value.Substring(start, 2), hashes);
             _positions[(field, gram, hashes)] = positions;
         }
 

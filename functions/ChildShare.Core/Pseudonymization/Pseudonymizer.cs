@@ -9,9 +9,30 @@ namespace ChildShare.Core.Pseudonymization;
 /// parts, truncated to 128 bits and written as lowercase hex. The purpose label keeps tokens made
 /// for different uses unrelated even when their inputs are equal.
 /// </summary>
-public sealed class Pseudonymizer(PseudonymKey key)
+public sealed class Pseudonymizer
 {
     private const char Separator = '\u001f';
+
+    /// <summary>
+    /// Tokens kept per instance, at most this many (then the cache starts again empty): an upload's rows repeat their child's
+    /// local id, names and birth date (five rows a child in the benchmark community), so most tokens of an upload are computed
+    /// once. About 200 bytes an entry. Ingestion makes one pseudonymizer per upload, so the cache lives as long as the upload.
+    /// </summary>
+    internal const int CacheLimit = 1 << 18;
+
+    private readonly PseudonymKey _key;
+
+    // The purpose and parts as they are MACed (separators included) to the first 128 bits of the MAC.
+    private readonly Dictionary<string, UInt128> _cache = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, UInt128>.AlternateLookup<ReadOnlySpan<char>> _cacheLookup;
+    private readonly Lock _cacheLock = new();
+
+    public Pseudonymizer(PseudonymKey key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        _key = key;
+        _cacheLookup = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
 
     // One HMAC per thread with the key's inner and outer pads computed once, not once per token.
     [ThreadStatic]
@@ -23,7 +44,7 @@ public sealed class Pseudonymizer(PseudonymKey key)
     /// <summary>Hex characters in a token (128 bits).</summary>
     public const int TokenLength = 32;
 
-    public string KeyVersion => key.Version;
+    public string KeyVersion => _key.Version;
 
     public string Token(string purpose, string part) => Token(purpose, [part]);
 
@@ -31,20 +52,13 @@ public sealed class Pseudonymizer(PseudonymKey key)
 
     public string Token(string purpose, params ReadOnlySpan<string> parts)
     {
-        Span<byte> mac = stackalloc byte[32];
-        MacParts(purpose, parts, mac);
-        return Convert.ToHexStringLower(mac[..(TokenLength / 2)]);
+        Span<byte> token = stackalloc byte[TokenLength / 2];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt128BigEndian(token, TokenValue(purpose, parts));
+        return Convert.ToHexStringLower(token);
     }
 
     /// <summary>The same 128 bits as <see cref="Token(string, ReadOnlySpan{string})"/>, as a number (its hex is the token), without the string.</summary>
     public UInt128 TokenValue(string purpose, params ReadOnlySpan<string> parts)
-    {
-        Span<byte> mac = stackalloc byte[32];
-        MacParts(purpose, parts, mac);
-        return System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(mac);
-    }
-
-    private void MacParts(string purpose, ReadOnlySpan<string> parts, Span<byte> mac)
     {
         var length = purpose.Length;
         foreach (var part in parts)
@@ -53,7 +67,6 @@ public sealed class Pseudonymizer(PseudonymKey key)
         }
 
         var chars = ArrayPool<char>.Shared.Rent(length);
-        var bytes = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(length));
         try
         {
             var written = 0;
@@ -66,26 +79,60 @@ public sealed class Pseudonymizer(PseudonymKey key)
                 written += part.Length;
             }
 
-            var byteCount = Encoding.UTF8.GetBytes(chars, 0, written, bytes, 0);
-            MacOfBytes(bytes.AsSpan(0, byteCount), mac);
+            var input = chars.AsSpan(0, written);
+            lock (_cacheLock)
+            {
+                if (_cacheLookup.TryGetValue(input, out var cached))
+                {
+                    return cached;
+                }
+            }
+
+            var value = MacOfChars(input);
+            lock (_cacheLock)
+            {
+                if (_cache.Count >= CacheLimit)
+                {
+                    _cache.Clear();
+                }
+
+                _cacheLookup[input] = value;
+            }
+
+            return value;
         }
         finally
         {
             ArrayPool<char>.Shared.Return(chars);
+        }
+    }
+
+    private UInt128 MacOfChars(ReadOnlySpan<char> input)
+    {
+        var bytes = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(input.Length));
+        try
+        {
+            var byteCount = Encoding.UTF8.GetBytes(input, bytes);
+            Span<byte> mac = stackalloc byte[32];
+            MacOfBytes(bytes.AsSpan(0, byteCount), mac);
+            return System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(mac);
+        }
+        finally
+        {
             ArrayPool<byte>.Shared.Return(bytes);
         }
     }
 
     /// <summary>The full 32-byte HMAC, for encodings (such as Bloom filters) that derive several values from one.</summary>
-    public void Mac(ReadOnlySpan<byte> data, Span<byte> destination) => HMACSHA256.HashData(key.Material, data, destination);
+    public void Mac(ReadOnlySpan<byte> data, Span<byte> destination) => HMACSHA256.HashData(_key.Material, data, destination);
 
     private void MacOfBytes(ReadOnlySpan<byte> data, Span<byte> mac)
     {
-        if (!ReferenceEquals(t_hmacKey, key) || t_hmac is null)
+        if (!ReferenceEquals(t_hmacKey, _key) || t_hmac is null)
         {
             t_hmac?.Dispose();
-            t_hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, key.Material);
-            t_hmacKey = key;
+            t_hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, _key.Material);
+            t_hmacKey = _key;
         }
 
         var hmac = t_hmac;

@@ -44,11 +44,33 @@ public static class RecordKeys
     /// </summary>
     public static string ServiceKey(string program, string serviceType, DateOnly start)
     {
-        var text = string.Concat(program.Trim().ToUpperInvariant(), "\u001f", serviceType.Trim().ToUpperInvariant());
-        Span<byte> hash = stackalloc byte[32];
-        System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text), hash);
-        return start.ToString("yyyyMMdd", CultureInfo.InvariantCulture) + "-" + Convert.ToHexStringLower(hash[..8]);
+        ArgumentNullException.ThrowIfNull(program);
+        ArgumentNullException.ThrowIfNull(serviceType);
+
+        // A file has a handful of (program, service type) pairs and a row for each service: hash each pair once.
+        if (!ServiceHashes.TryGetValue((program, serviceType), out var hash))
+        {
+            var text = string.Concat(program.Trim().ToUpperInvariant(), "\u001f", serviceType.Trim().ToUpperInvariant());
+            Span<byte> digest = stackalloc byte[32];
+            System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text), digest);
+            hash = Convert.ToHexStringLower(digest[..8]);
+            if (ServiceHashes.Count < ServiceHashLimit)
+            {
+                ServiceHashes.TryAdd((program, serviceType), hash);
+            }
+        }
+
+        return string.Create(9 + hash.Length, (start, hash), static (destination, state) =>
+        {
+            state.start.TryFormat(destination, out _, "yyyyMMdd", CultureInfo.InvariantCulture);
+            destination[8] = '-';
+            state.hash.CopyTo(destination[9..]);
+        });
     }
+
+    // Unkeyed hashes of program and service type names (no identifier): shared by every upload, bounded.
+    private const int ServiceHashLimit = 10_000;
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Program, string ServiceType), string> ServiceHashes = new();
 
     public static string IsoDate(DateOnly date) => date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 

@@ -36,6 +36,30 @@ public sealed class PseudonymizationTests
     }
 
     [Fact]
+    public void Token_RepeatedAndPastTheCacheLimit_AlwaysTheTruncatedHmac()
+    {
+        var material = Convert.FromBase64String(KeyA);
+        var pseudonymizer = new Pseudonymizer(PseudonymKey.FromBase64("v1", KeyA));
+        static string Expected(byte[] key, string input) =>
+            Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData(key, System.Text.Encoding.UTF8.GetBytes(input)).AsSpan(0, 16));
+
+        var first = pseudonymizer.Token("local-v1", "district", "A-1");
+        var again = pseudonymizer.Token("local-v1", "district", "A-1");
+        for (var i = 0; i <= Pseudonymizer.CacheLimit; i++)
+        {
+            // Fills the cache past its limit, so it starts again empty.
+            pseudonymizer.TokenValue("fill", i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        var afterClear = pseudonymizer.Token("local-v1", "district", "A-1");
+
+        var expected = Expected(material, "local-v1\u001fdistrict\u001fA-1");
+        Assert.Equal([expected, expected, expected], [first, again, afterClear]);
+        Assert.Equal(UInt128.Parse(expected, System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture),
+            pseudonymizer.TokenValue("local-v1", "district", "A-1"));
+    }
+
+    [Fact]
     public void PseudonymKey_TooShort_IsRefused() =>
         Assert.Throws<ArgumentException>(() => PseudonymKey.FromBase64("v1", Convert.ToBase64String(new byte[16])));
 
