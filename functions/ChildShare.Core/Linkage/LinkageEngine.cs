@@ -40,8 +40,10 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
     private readonly LinkModelOptions _options = options ?? LinkModelOptions.Default;
     private readonly List<Node> _nodes = [];
     private readonly Dictionary<string, int> _byKey = new(StringComparer.Ordinal);
-    private readonly Dictionary<UInt128, int> _head = [];
-    private readonly List<(int Node, int Next)> _postings = [];
+    private readonly ScoreBounds _bounds = new(options ?? LinkModelOptions.Default);
+
+    // The token index: the nodes indexed under each token, oldest first (a node appears once per variant that holds the token).
+    private readonly Dictionary<UInt128, List<int>> _blocks = [];
     private readonly List<int> _parent = [];
     private readonly Dictionary<int, Cluster> _clusters = [];
     private readonly Dictionary<string, int> _loadedClusters = new(StringComparer.Ordinal);
@@ -267,9 +269,12 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
             }
 
             var token = encoding[kind];
-            var next = _head.TryGetValue(token, out var h) ? h : -1;
-            _postings.Add((id, next));
-            _head[token] = _postings.Count - 1;
+            if (!_blocks.TryGetValue(token, out var block))
+            {
+                _blocks[token] = block = [];
+            }
+
+            block.Add(id);
         }
     }
 
@@ -280,29 +285,22 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         var max = _options.MaxBlockSize;
         foreach (var kind in LinkEncoding.LookupKinds)
         {
-            if (!encoding.Has(kind) || !_head.TryGetValue(encoding[kind], out var p))
+            // A block larger than the cap is not used. Newest first: the order candidates are met in decides between equal weights.
+            if (encoding.Has(kind) && _blocks.TryGetValue(encoding[kind], out var block) && block.Count <= max)
             {
-                continue;
-            }
-
-            // A block larger than the cap is not used; count it first so a huge block costs no inserts.
-            var size = 0;
-            for (var q = p; q >= 0 && size <= max; q = _postings[q].Next)
-            {
-                size++;
-            }
-
-            if (size <= max)
-            {
-                for (; p >= 0; p = _postings[p].Next)
+                for (var p = block.Count - 1; p >= 0; p--)
                 {
-                    candidates.Add(_postings[p].Node);
+                    candidates.Add(block[p]);
                 }
             }
         }
 
         candidates.Remove(id);
         var model = _options.Model;
+
+        // A pair below both thresholds (and not the strong link) changes nothing here: the scorer skips the name filters of pairs
+        // that cannot reach the floor, and such pairs are not compared for the best variant either.
+        var floor = Math.Min(model.AcceptWeight, model.ReviewWeight);
         var accepted = new List<(int Other, PairScore Score)>();
         (int Other, PairScore Score)? review = null;
         foreach (var other in candidates)
@@ -311,8 +309,7 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
             var found = false;
             foreach (var variant in _nodes[other].Variants)
             {
-                var score = MatchScorer.Score(encoding, variant, _options);
-                if (!found || Better(score, best))
+                if (MatchScorer.ScoreAtLeast(encoding, variant, _options, _bounds, floor) is { } score && (!found || Better(score, best)))
                 {
                     (best, found) = (score, true);
                 }

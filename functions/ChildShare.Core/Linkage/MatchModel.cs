@@ -252,17 +252,72 @@ public static class MatchScorer
     {
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
+        return CompareNames(a, b, BirthDateLevel(a, b), TokenLevel(a, b, LinkTokenKind.Zip), TokenLevel(a, b, LinkTokenKind.StateId),
+            TokenLevel(a, b, LinkTokenKind.Sex), AddressLevel(a, b));
+    }
+
+    /// <summary>
+    /// The pair's score (exactly <see cref="Score(LinkEncoding, LinkEncoding, LinkModelOptions)"/>), or null when the pair is not the
+    /// strong link and its weight cannot reach <paramref name="floor"/>. The tokens and the address filter are compared first; the
+    /// name filters (the Dice of the first and last names and of the exchanged names, most of the cost of a pair) only when an upper
+    /// bound of the weight, with the best level each remaining comparison could have, still reaches the floor. The engine scores
+    /// every candidate pair with the floor of its review band: below it a pair changes nothing, so skipping it changes no decision.
+    /// </summary>
+    internal static PairScore? ScoreAtLeast(LinkEncoding a, LinkEncoding b, LinkModelOptions options, ScoreBounds bounds, double floor)
+    {
         var birth = BirthDateLevel(a, b);
-        byte zip = Both(a, b, LinkTokenKind.Zip) ? (a.Same(b, LinkTokenKind.Zip) ? MatchModel.Agree : MatchModel.Different) : ComparisonPattern.Missing;
-        byte stateId = Both(a, b, LinkTokenKind.StateId) ? (a.Same(b, LinkTokenKind.StateId) ? MatchModel.Agree : MatchModel.Different) : ComparisonPattern.Missing;
-        byte sex = Both(a, b, LinkTokenKind.Sex) ? (a.Same(b, LinkTokenKind.Sex) ? MatchModel.Agree : MatchModel.Different) : ComparisonPattern.Missing;
-        byte address = ComparisonPattern.Missing;
-        if (a.Address is not null && b.Address is not null)
+        var zip = TokenLevel(a, b, LinkTokenKind.Zip);
+        var stateId = TokenLevel(a, b, LinkTokenKind.StateId);
+        var sex = TokenLevel(a, b, LinkTokenKind.Sex);
+        if (stateId == MatchModel.Agree && birth == MatchModel.DobExact)
         {
-            var dice = LinkEncoding.Dice(a.Address, a.AddressBits, b.Address, b.AddressBits);
-            address = dice >= 0.95 ? MatchModel.AddressDice95 : dice >= 0.8 ? MatchModel.AddressDice80 : dice >= 0.6 ? MatchModel.AddressDice60 : MatchModel.AddressDifferent;
+            return Score(CompareNames(a, b, birth, zip, stateId, sex, AddressLevel(a, b)), options);
         }
 
+        var bothFirst = a.First is not null && b.First is not null;
+        var bothLast = a.Last is not null && b.Last is not null;
+        var bothAddress = a.Address is not null && b.Address is not null;
+        var nickname = a.Same(b, LinkTokenKind.NicknameLast);
+        var phonetic = a.Same(b, LinkTokenKind.PhoneticNames)
+            || (a.Has(LinkTokenKind.PhoneticNamesSwapped) && a[LinkTokenKind.PhoneticNamesSwapped] == b[LinkTokenKind.PhoneticNames]);
+        var tokens = bounds.Weight(Comparison.BirthDate, birth) + bounds.Weight(Comparison.Zip, zip) + bounds.Weight(Comparison.StateId, stateId)
+            + bounds.Weight(Comparison.Sex, sex);
+        var names = (bothFirst ? bounds.MaxFirst(nickname, phonetic) : 0) + (bothLast ? bounds.MaxLast : 0);
+        var sibling = bounds.HouseholdWeight + (bothFirst ? bounds.MaxSiblingFirst(nickname, phonetic) : 0) + bounds.Sibling(Comparison.BirthDate, birth)
+            + bounds.Sibling(Comparison.Sex, sex) + bounds.Sibling(Comparison.StateId, stateId);
+        var household = bounds.TwinGuard && bothLast && (bothAddress || zip == MatchModel.Agree);
+        if (Math.Max(tokens + names + (bothAddress ? bounds.MaxAddress : 0), household ? sibling : double.NegativeInfinity) < floor - ScoreBounds.Slack)
+        {
+            return null;
+        }
+
+        var address = AddressLevel(a, b);
+        household = bounds.TwinGuard && bothLast
+            && (address is MatchModel.AddressDice95 or MatchModel.AddressDice80 || (address == ComparisonPattern.Missing && zip == MatchModel.Agree));
+        if (Math.Max(tokens + names + bounds.Weight(Comparison.Address, address), household ? sibling : double.NegativeInfinity) < floor - ScoreBounds.Slack)
+        {
+            return null;
+        }
+
+        return Score(CompareNames(a, b, birth, zip, stateId, sex, address), options);
+    }
+
+    private static byte TokenLevel(LinkEncoding a, LinkEncoding b, LinkTokenKind kind) =>
+        Both(a, b, kind) ? (a.Same(b, kind) ? MatchModel.Agree : MatchModel.Different) : ComparisonPattern.Missing;
+
+    private static byte AddressLevel(LinkEncoding a, LinkEncoding b)
+    {
+        if (a.Address is null || b.Address is null)
+        {
+            return ComparisonPattern.Missing;
+        }
+
+        var dice = LinkEncoding.Dice(a.Address, a.AddressBits, b.Address, b.AddressBits);
+        return dice >= 0.95 ? MatchModel.AddressDice95 : dice >= 0.8 ? MatchModel.AddressDice80 : dice >= 0.6 ? MatchModel.AddressDice60 : MatchModel.AddressDifferent;
+    }
+
+    private static ComparisonPattern CompareNames(LinkEncoding a, LinkEncoding b, byte birth, byte zip, byte stateId, byte sex, byte address)
+    {
         double first = Dice(a.First, a.FirstBits, b.First, b.FirstBits), last = Dice(a.Last, a.LastBits, b.Last, b.LastBits);
         var swapped = false;
         if (a.FullName && b.FullName && (first < 0.8 || last < 0.8))
@@ -412,5 +467,63 @@ public static class MatchScorer
         return a.Same(b, LinkTokenKind.DobYearMonth) || a.Same(b, LinkTokenKind.DobYearDay) || a.Same(b, LinkTokenKind.DobMonthDay)
             ? MatchModel.DobTwoParts
             : MatchModel.DobDifferent;
+    }
+}
+
+/// <summary>
+/// The largest weight each comparison level can add under one model and options (disabled comparisons add nothing), for the upper
+/// bound of <see cref="MatchScorer.ScoreAtLeast"/>. Computed once per engine.
+/// </summary>
+internal sealed class ScoreBounds
+{
+    /// <summary>A bound is compared with this much room, so a rounding difference between the bound's sum and the weight's never skips a pair.</summary>
+    public const double Slack = 1e-9;
+
+    // The first-name levels every pair with both first names can reach; the nickname and phonetic levels need their tokens to agree.
+    private static readonly byte[] PlainFirstLevels =
+        [MatchModel.NameExact, MatchModel.FirstDice80, MatchModel.FirstDice60, MatchModel.FirstDice40, MatchModel.FirstDifferent];
+
+    private readonly double[][] _weights;
+    private readonly double[][] _sibling;
+
+    public ScoreBounds(LinkModelOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var (weights, sibling) = options.Model.Tables();
+        var comparisons = Enum.GetValues<Comparison>();
+        _weights = comparisons.Select(c => options.Disabled.Contains(c) ? new double[weights[(int)c].Length] : weights[(int)c]).ToArray();
+        _sibling = comparisons.Select(c => options.Disabled.Contains(c) ? new double[sibling[(int)c].Length] : sibling[(int)c]).ToArray();
+        TwinGuard = options.TwinGuard;
+        HouseholdWeight = options.Model.HouseholdWeight;
+        MaxLast = _weights[(int)Comparison.Last].Skip(1).Max();
+        MaxAddress = _weights[(int)Comparison.Address].Skip(1).Max();
+    }
+
+    public bool TwinGuard { get; }
+
+    public double HouseholdWeight { get; }
+
+    public double MaxLast { get; }
+
+    public double MaxAddress { get; }
+
+    public double Weight(Comparison comparison, byte level) => _weights[(int)comparison][level];
+
+    public double Sibling(Comparison comparison, byte level) => _sibling[(int)comparison][level];
+
+    public double MaxFirst(bool nickname, bool phonetic) => Max(_weights[(int)Comparison.First], nickname, phonetic);
+
+    public double MaxSiblingFirst(bool nickname, bool phonetic) => Max(_sibling[(int)Comparison.First], nickname, phonetic);
+
+    private static double Max(double[] levels, bool nickname, bool phonetic)
+    {
+        var max = double.NegativeInfinity;
+        foreach (var level in PlainFirstLevels)
+        {
+            max = Math.Max(max, levels[level]);
+        }
+
+        max = nickname ? Math.Max(max, levels[MatchModel.FirstNickname]) : max;
+        return phonetic ? Math.Max(max, levels[MatchModel.FirstPhonetic]) : max;
     }
 }
