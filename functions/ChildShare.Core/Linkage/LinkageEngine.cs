@@ -40,7 +40,15 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
     private readonly LinkModelOptions _options = options ?? LinkModelOptions.Default;
     private readonly List<Node> _nodes = [];
     private readonly Dictionary<string, int> _byKey = new(StringComparer.Ordinal);
+    // A node whose variants did not fit its slots (more than MaxVariants loaded): scored from its encodings.
+    private const byte Wide = byte.MaxValue;
+
     private readonly ScoreBounds _bounds = new(options ?? LinkModelOptions.Default);
+
+    // Every variant's comparison inputs, flat; a node's variants are its slots, MaxVariants per node, in the order of its Variants.
+    private readonly VariantTable _table = new();
+    private readonly List<int> _slots = [];
+    private readonly List<byte> _slotCounts = [];
 
     // The token index: the nodes indexed under each token, oldest first (a node appears once per variant that holds the token).
     private readonly Dictionary<UInt128, List<int>> _blocks = [];
@@ -69,7 +77,11 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
 
         var id = NewNode(state.Key, state.ProviderId, state.Seed, isNew: false);
         var node = _nodes[id];
-        node.Variants.AddRange(state.Variants);
+        foreach (var variant in state.Variants)
+        {
+            AddVariant(id, variant);
+        }
+
         node.PersistedKey = state.ClusterKey;
         node.PersistedRule = state.Rule;
         node.BestReason = state.Rule == Unlinked ? null : state.Rule;
@@ -106,10 +118,10 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         {
             if (node.Variants.Count >= MaxVariants)
             {
-                node.Variants.RemoveAt(0);
+                RemoveOldestVariant(id);
             }
 
-            node.Variants.Add(encoding);
+            AddVariant(id, encoding);
             node.VariantsChanged = true;
             Index(id, encoding);
         }
@@ -256,7 +268,43 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         _byKey[key] = id;
         _parent.Add(id);
         _clusters[id] = new Cluster(id, seed, providerId);
+        for (var i = 0; i < MaxVariants; i++)
+        {
+            _slots.Add(-1);
+        }
+
+        _slotCounts.Add(0);
         return id;
+    }
+
+    private void AddVariant(int id, LinkEncoding encoding)
+    {
+        _nodes[id].Variants.Add(encoding);
+        var count = _slotCounts[id];
+        if (count != Wide)
+        {
+            if (count < MaxVariants)
+            {
+                _slots[id * MaxVariants + count] = _table.Add(encoding);
+            }
+
+            _slotCounts[id] = count < MaxVariants ? (byte)(count + 1) : Wide;
+        }
+    }
+
+    private void RemoveOldestVariant(int id)
+    {
+        _nodes[id].Variants.RemoveAt(0);
+        var count = _slotCounts[id];
+        if (count != Wide)
+        {
+            for (var i = 1; i < count; i++)
+            {
+                _slots[id * MaxVariants + i - 1] = _slots[id * MaxVariants + i];
+            }
+
+            _slotCounts[id] = (byte)(count - 1);
+        }
     }
 
     private void Index(int id, LinkEncoding encoding)
@@ -303,15 +351,31 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         var floor = Math.Min(model.AcceptWeight, model.ReviewWeight);
         var accepted = new List<(int Other, PairScore Score)>();
         (int Other, PairScore Score)? review = null;
+        var keys = _table.KeysOf(encoding);
+        var address = encoding.Address.AsSpan();
         foreach (var other in candidates)
         {
             var best = default(PairScore);
             var found = false;
-            foreach (var variant in _nodes[other].Variants)
+            var count = _slotCounts[other];
+            for (var v = 0; v < (count == Wide ? _nodes[other].Variants.Count : count); v++)
             {
-                if (MatchScorer.ScoreAtLeast(encoding, variant, _options, _bounds, floor) is { } score && (!found || Better(score, best)))
+                PairScore? score;
+                if (count == Wide)
                 {
-                    (best, found) = (score, true);
+                    var variant = _nodes[other].Variants[v];
+                    score = MatchScorer.ScoreAtLeast(encoding, keys, address, variant, _table.KeysOf(variant), variant.Address.AsSpan(), _options, _bounds, floor);
+                }
+                else
+                {
+                    var slot = _slots[other * MaxVariants + v];
+                    var variantKeys = _table.Keys(slot);
+                    score = MatchScorer.ScoreAtLeast(encoding, keys, address, _table.Encoding(slot), variantKeys, _table.Address(variantKeys), _options, _bounds, floor);
+                }
+
+                if (score is { } s && (!found || Better(s, best)))
+                {
+                    (best, found) = (s, true);
                 }
             }
 

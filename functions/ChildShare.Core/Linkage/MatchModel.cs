@@ -258,63 +258,86 @@ public static class MatchScorer
 
     /// <summary>
     /// The pair's score (exactly <see cref="Score(LinkEncoding, LinkEncoding, LinkModelOptions)"/>), or null when the pair is not the
-    /// strong link and its weight cannot reach <paramref name="floor"/>. The tokens and the address filter are compared first; the
-    /// name filters (the Dice of the first and last names and of the exchanged names, most of the cost of a pair) only when an upper
-    /// bound of the weight, with the best level each remaining comparison could have, still reaches the floor. The engine scores
-    /// every candidate pair with the floor of its review band: below it a pair changes nothing, so skipping it changes no decision.
+    /// strong link and its weight cannot reach <paramref name="floor"/>. The token levels come from the variants' interned token ids
+    /// (<see cref="VariantKeys"/>, small and flat, so a candidate costs one read instead of its encoding's); then the address filter;
+    /// the name filters (the Dice of the first and last names and of the exchanged names) and the encodings themselves only when an
+    /// upper bound of the weight, with the best level each remaining comparison could have, still reaches the floor. The engine
+    /// scores every candidate pair with the floor of its review band: below it a pair changes nothing, so skipping it changes no
+    /// decision.
     /// </summary>
-    internal static PairScore? ScoreAtLeast(LinkEncoding a, LinkEncoding b, LinkModelOptions options, ScoreBounds bounds, double floor)
+    internal static PairScore? ScoreAtLeast(
+        LinkEncoding a, in VariantKeys ka, ReadOnlySpan<ulong> addressA, LinkEncoding b, in VariantKeys kb, ReadOnlySpan<ulong> addressB,
+        LinkModelOptions options, ScoreBounds bounds, double floor)
     {
-        var birth = BirthDateLevel(a, b);
-        var zip = TokenLevel(a, b, LinkTokenKind.Zip);
-        var stateId = TokenLevel(a, b, LinkTokenKind.StateId);
-        var sex = TokenLevel(a, b, LinkTokenKind.Sex);
-        if (stateId == MatchModel.Agree && birth == MatchModel.DobExact)
+        var birth = BirthDateLevel(ka, kb);
+        var zip = TokenLevel(ka.Zip, kb.Zip);
+        var stateId = TokenLevel(ka.StateId, kb.StateId);
+        var sex = TokenLevel(ka.Sex, kb.Sex);
+        var bothAddress = ka.AddressBits >= 0 && kb.AddressBits >= 0;
+        if (stateId != MatchModel.Agree || birth != MatchModel.DobExact)
         {
-            return Score(CompareNames(a, b, birth, zip, stateId, sex, AddressLevel(a, b)), options);
+            var bothFirst = ka.HasFirst && kb.HasFirst;
+            var bothLast = ka.HasLast && kb.HasLast;
+            var nickname = ka.Nickname != 0 && ka.Nickname == kb.Nickname;
+            var phonetic = (ka.Phonetic != 0 && ka.Phonetic == kb.Phonetic) || (ka.PhoneticSwapped != 0 && ka.PhoneticSwapped == kb.Phonetic);
+            var tokens = bounds.Weight(Comparison.BirthDate, birth) + bounds.Weight(Comparison.Zip, zip) + bounds.Weight(Comparison.StateId, stateId)
+                + bounds.Weight(Comparison.Sex, sex);
+            var names = (bothFirst ? bounds.MaxFirst(nickname, phonetic) : 0) + (bothLast ? bounds.MaxLast : 0);
+            var sibling = bounds.HouseholdWeight + (bothFirst ? bounds.MaxSiblingFirst(nickname, phonetic) : 0) + bounds.Sibling(Comparison.BirthDate, birth)
+                + bounds.Sibling(Comparison.Sex, sex) + bounds.Sibling(Comparison.StateId, stateId);
+            var household = bounds.TwinGuard && bothLast && (bothAddress || zip == MatchModel.Agree);
+            if (Math.Max(tokens + names + (bothAddress ? bounds.MaxAddress : 0), household ? sibling : double.NegativeInfinity) < floor - ScoreBounds.Slack)
+            {
+                return null;
+            }
+
+            var level = bothAddress ? AddressLevel(LinkEncoding.Dice(addressA, ka.AddressBits, addressB, kb.AddressBits)) : ComparisonPattern.Missing;
+            household = bounds.TwinGuard && bothLast
+                && (level is MatchModel.AddressDice95 or MatchModel.AddressDice80 || (level == ComparisonPattern.Missing && zip == MatchModel.Agree));
+            if (Math.Max(tokens + names + bounds.Weight(Comparison.Address, level), household ? sibling : double.NegativeInfinity) < floor - ScoreBounds.Slack)
+            {
+                return null;
+            }
+
+            return Score(CompareNames(a, b, birth, zip, stateId, sex, level), options);
         }
 
-        var bothFirst = a.First is not null && b.First is not null;
-        var bothLast = a.Last is not null && b.Last is not null;
-        var bothAddress = a.Address is not null && b.Address is not null;
-        var nickname = a.Same(b, LinkTokenKind.NicknameLast);
-        var phonetic = a.Same(b, LinkTokenKind.PhoneticNames)
-            || (a.Has(LinkTokenKind.PhoneticNamesSwapped) && a[LinkTokenKind.PhoneticNamesSwapped] == b[LinkTokenKind.PhoneticNames]);
-        var tokens = bounds.Weight(Comparison.BirthDate, birth) + bounds.Weight(Comparison.Zip, zip) + bounds.Weight(Comparison.StateId, stateId)
-            + bounds.Weight(Comparison.Sex, sex);
-        var names = (bothFirst ? bounds.MaxFirst(nickname, phonetic) : 0) + (bothLast ? bounds.MaxLast : 0);
-        var sibling = bounds.HouseholdWeight + (bothFirst ? bounds.MaxSiblingFirst(nickname, phonetic) : 0) + bounds.Sibling(Comparison.BirthDate, birth)
-            + bounds.Sibling(Comparison.Sex, sex) + bounds.Sibling(Comparison.StateId, stateId);
-        var household = bounds.TwinGuard && bothLast && (bothAddress || zip == MatchModel.Agree);
-        if (Math.Max(tokens + names + (bothAddress ? bounds.MaxAddress : 0), household ? sibling : double.NegativeInfinity) < floor - ScoreBounds.Slack)
-        {
-            return null;
-        }
-
-        var address = AddressLevel(a, b);
-        household = bounds.TwinGuard && bothLast
-            && (address is MatchModel.AddressDice95 or MatchModel.AddressDice80 || (address == ComparisonPattern.Missing && zip == MatchModel.Agree));
-        if (Math.Max(tokens + names + bounds.Weight(Comparison.Address, address), household ? sibling : double.NegativeInfinity) < floor - ScoreBounds.Slack)
-        {
-            return null;
-        }
-
+        var address = bothAddress ? AddressLevel(LinkEncoding.Dice(addressA, ka.AddressBits, addressB, kb.AddressBits)) : ComparisonPattern.Missing;
         return Score(CompareNames(a, b, birth, zip, stateId, sex, address), options);
+    }
+
+    private static byte TokenLevel(int a, int b) => a != 0 && b != 0 ? (a == b ? MatchModel.Agree : MatchModel.Different) : ComparisonPattern.Missing;
+
+    /// <summary><see cref="BirthDateLevel(LinkEncoding, LinkEncoding)"/> on interned token ids (0 where the token is missing).</summary>
+    private static byte BirthDateLevel(in VariantKeys a, in VariantKeys b)
+    {
+        if (a.Dob != 0 && a.Dob == b.Dob)
+        {
+            return MatchModel.DobExact;
+        }
+
+        if (a.DobSwapped != 0 && a.DobSwapped == b.Dob)
+        {
+            return MatchModel.DobTransposed;
+        }
+
+        if ((a.YearMonth | a.YearDay | a.MonthDay) == 0 || (b.YearMonth | b.YearDay | b.MonthDay) == 0)
+        {
+            return ComparisonPattern.Missing;
+        }
+
+        return (a.YearMonth != 0 && a.YearMonth == b.YearMonth) || (a.YearDay != 0 && a.YearDay == b.YearDay) || (a.MonthDay != 0 && a.MonthDay == b.MonthDay)
+            ? MatchModel.DobTwoParts
+            : MatchModel.DobDifferent;
     }
 
     private static byte TokenLevel(LinkEncoding a, LinkEncoding b, LinkTokenKind kind) =>
         Both(a, b, kind) ? (a.Same(b, kind) ? MatchModel.Agree : MatchModel.Different) : ComparisonPattern.Missing;
 
-    private static byte AddressLevel(LinkEncoding a, LinkEncoding b)
-    {
-        if (a.Address is null || b.Address is null)
-        {
-            return ComparisonPattern.Missing;
-        }
+    private static byte AddressLevel(LinkEncoding a, LinkEncoding b) =>
+        a.Address is null || b.Address is null ? ComparisonPattern.Missing : AddressLevel(LinkEncoding.Dice(a.Address, a.AddressBits, b.Address, b.AddressBits));
 
-        var dice = LinkEncoding.Dice(a.Address, a.AddressBits, b.Address, b.AddressBits);
-        return dice >= 0.95 ? MatchModel.AddressDice95 : dice >= 0.8 ? MatchModel.AddressDice80 : dice >= 0.6 ? MatchModel.AddressDice60 : MatchModel.AddressDifferent;
-    }
+    private static byte AddressLevel(double dice) => dice >= 0.95 ? MatchModel.AddressDice95 : dice >= 0.8 ? MatchModel.AddressDice80 : dice >= 0.6 ? MatchModel.AddressDice60 : MatchModel.AddressDifferent;
 
     private static ComparisonPattern CompareNames(LinkEncoding a, LinkEncoding b, byte birth, byte zip, byte stateId, byte sex, byte address)
     {
