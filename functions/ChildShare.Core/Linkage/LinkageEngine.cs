@@ -352,7 +352,8 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         var accepted = new List<(int Other, PairScore Score)>();
         (int Other, PairScore Score)? review = null;
         var keys = _table.KeysOf(encoding);
-        var address = encoding.Address.AsSpan();
+        Span<ulong> filters = stackalloc ulong[keys.FilterWords];
+        VariantTable.Filters(encoding, filters);
         foreach (var other in candidates)
         {
             var best = default(PairScore);
@@ -364,13 +365,16 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
                 if (count == Wide)
                 {
                     var variant = _nodes[other].Variants[v];
-                    score = MatchScorer.ScoreAtLeast(encoding, keys, address, variant, _table.KeysOf(variant), variant.Address.AsSpan(), _options, _bounds, floor);
+                    var variantKeys = _table.KeysOf(variant);
+                    var variantFilters = new ulong[variantKeys.FilterWords];
+                    VariantTable.Filters(variant, variantFilters);
+                    score = MatchScorer.ScoreAtLeast(keys, filters, variantKeys, variantFilters, _options, _bounds, floor);
                 }
                 else
                 {
                     var slot = _slots[other * MaxVariants + v];
                     var variantKeys = _table.Keys(slot);
-                    score = MatchScorer.ScoreAtLeast(encoding, keys, address, _table.Encoding(slot), variantKeys, _table.Address(variantKeys), _options, _bounds, floor);
+                    score = MatchScorer.ScoreAtLeast(keys, filters, variantKeys, _table.Filters(variantKeys), _options, _bounds, floor);
                 }
 
                 if (score is { } s && (!found || Better(s, best)))

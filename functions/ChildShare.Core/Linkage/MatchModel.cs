@@ -252,7 +252,10 @@ public static class MatchScorer
     {
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
-        return CompareNames(a, b, BirthDateLevel(a, b), TokenLevel(a, b, LinkTokenKind.Zip), TokenLevel(a, b, LinkTokenKind.StateId),
+        var names = new NameFilters(a.First, a.FirstBits, a.Last, a.LastBits, b.First, b.FirstBits, b.Last, b.LastBits,
+            a.Same(b, LinkTokenKind.NicknameLast), a.Same(b, LinkTokenKind.PhoneticNames),
+            a.Has(LinkTokenKind.PhoneticNamesSwapped) && a[LinkTokenKind.PhoneticNamesSwapped] == b[LinkTokenKind.PhoneticNames]);
+        return CompareNames(names, BirthDateLevel(a, b), TokenLevel(a, b, LinkTokenKind.Zip), TokenLevel(a, b, LinkTokenKind.StateId),
             TokenLevel(a, b, LinkTokenKind.Sex), AddressLevel(a, b));
     }
 
@@ -266,9 +269,10 @@ public static class MatchScorer
     /// decision.
     /// </summary>
     internal static PairScore? ScoreAtLeast(
-        LinkEncoding a, in VariantKeys ka, ReadOnlySpan<ulong> addressA, LinkEncoding b, in VariantKeys kb, ReadOnlySpan<ulong> addressB,
-        LinkModelOptions options, ScoreBounds bounds, double floor)
+        in VariantKeys ka, ReadOnlySpan<ulong> filtersA, in VariantKeys kb, ReadOnlySpan<ulong> filtersB, LinkModelOptions options, ScoreBounds bounds, double floor)
     {
+        var addressA = ka.AddressOf(filtersA);
+        var addressB = kb.AddressOf(filtersB);
         var birth = BirthDateLevel(ka, kb);
         var zip = TokenLevel(ka.Zip, kb.Zip);
         var stateId = TokenLevel(ka.StateId, kb.StateId);
@@ -276,10 +280,10 @@ public static class MatchScorer
         var bothAddress = ka.AddressBits >= 0 && kb.AddressBits >= 0;
         if (stateId != MatchModel.Agree || birth != MatchModel.DobExact)
         {
-            var bothFirst = ka.HasFirst && kb.HasFirst;
-            var bothLast = ka.HasLast && kb.HasLast;
-            var nickname = ka.Nickname != 0 && ka.Nickname == kb.Nickname;
-            var phonetic = (ka.Phonetic != 0 && ka.Phonetic == kb.Phonetic) || (ka.PhoneticSwapped != 0 && ka.PhoneticSwapped == kb.Phonetic);
+            var bothFirst = ka.FirstBits >= 0 && kb.FirstBits >= 0;
+            var bothLast = ka.LastBits >= 0 && kb.LastBits >= 0;
+            var nickname = Agree(ka.Nickname, kb.Nickname);
+            var phonetic = Agree(ka.Phonetic, kb.Phonetic) || Agree(ka.PhoneticSwapped, kb.Phonetic);
             var tokens = bounds.Weight(Comparison.BirthDate, birth) + bounds.Weight(Comparison.Zip, zip) + bounds.Weight(Comparison.StateId, stateId)
                 + bounds.Weight(Comparison.Sex, sex);
             var names = (bothFirst ? bounds.MaxFirst(nickname, phonetic) : 0) + (bothLast ? bounds.MaxLast : 0);
@@ -299,11 +303,57 @@ public static class MatchScorer
                 return null;
             }
 
-            return Score(CompareNames(a, b, birth, zip, stateId, sex, level), options);
+            return Score(CompareNames(NamesOf(ka, filtersA, kb, filtersB), birth, zip, stateId, sex, level), options);
         }
 
         var address = bothAddress ? AddressLevel(LinkEncoding.Dice(addressA, ka.AddressBits, addressB, kb.AddressBits)) : ComparisonPattern.Missing;
-        return Score(CompareNames(a, b, birth, zip, stateId, sex, address), options);
+        return Score(CompareNames(NamesOf(ka, filtersA, kb, filtersB), birth, zip, stateId, sex, address), options);
+    }
+
+    private static bool Agree(int a, int b) => a != 0 && a == b;
+
+    private static NameFilters NamesOf(in VariantKeys ka, ReadOnlySpan<ulong> filtersA, in VariantKeys kb, ReadOnlySpan<ulong> filtersB) => new(
+        ka.FirstOf(filtersA), ka.FirstBits, ka.LastOf(filtersA), ka.LastBits, kb.FirstOf(filtersB), kb.FirstBits, kb.LastOf(filtersB), kb.LastBits,
+        Agree(ka.Nickname, kb.Nickname), Agree(ka.Phonetic, kb.Phonetic), Agree(ka.PhoneticSwapped, kb.Phonetic));
+
+    /// <summary>
+    /// The name filters of a pair (bits -1 where a name is missing) and whether the nickname, phonetic and exchanged phonetic tokens
+    /// agree: what the name comparisons read, from the encodings or from a <see cref="VariantTable"/>.
+    /// </summary>
+    private readonly ref struct NameFilters(
+        ReadOnlySpan<ulong> firstA, int firstBitsA, ReadOnlySpan<ulong> lastA, int lastBitsA, ReadOnlySpan<ulong> firstB, int firstBitsB,
+        ReadOnlySpan<ulong> lastB, int lastBitsB, bool nickname, bool phonetic, bool phoneticSwapped)
+    {
+        public NameFilters(ulong[]? firstA, int firstBitsA, ulong[]? lastA, int lastBitsA, ulong[]? firstB, int firstBitsB, ulong[]? lastB, int lastBitsB,
+            bool nickname, bool phonetic, bool phoneticSwapped)
+            : this(firstA.AsSpan(), firstA is null ? -1 : firstBitsA, lastA.AsSpan(), lastA is null ? -1 : lastBitsA, firstB.AsSpan(), firstB is null ? -1 : firstBitsB,
+                lastB.AsSpan(), lastB is null ? -1 : lastBitsB, nickname, phonetic, phoneticSwapped)
+        {
+        }
+
+        public ReadOnlySpan<ulong> FirstA { get; } = firstA;
+
+        public int FirstBitsA { get; } = firstBitsA;
+
+        public ReadOnlySpan<ulong> LastA { get; } = lastA;
+
+        public int LastBitsA { get; } = lastBitsA;
+
+        public ReadOnlySpan<ulong> FirstB { get; } = firstB;
+
+        public int FirstBitsB { get; } = firstBitsB;
+
+        public ReadOnlySpan<ulong> LastB { get; } = lastB;
+
+        public int LastBitsB { get; } = lastBitsB;
+
+        public bool Nickname { get; } = nickname;
+
+        public bool Phonetic { get; } = phonetic;
+
+        public bool PhoneticSwapped { get; } = phoneticSwapped;
+
+        public bool FullNames => FirstBitsA >= 0 && LastBitsA >= 0 && FirstBitsB >= 0 && LastBitsB >= 0;
     }
 
     private static byte TokenLevel(int a, int b) => a != 0 && b != 0 ? (a == b ? MatchModel.Agree : MatchModel.Different) : ComparisonPattern.Missing;
@@ -339,22 +389,22 @@ public static class MatchScorer
 
     private static byte AddressLevel(double dice) => dice >= 0.95 ? MatchModel.AddressDice95 : dice >= 0.8 ? MatchModel.AddressDice80 : dice >= 0.6 ? MatchModel.AddressDice60 : MatchModel.AddressDifferent;
 
-    private static ComparisonPattern CompareNames(LinkEncoding a, LinkEncoding b, byte birth, byte zip, byte stateId, byte sex, byte address)
+    private static ComparisonPattern CompareNames(in NameFilters n, byte birth, byte zip, byte stateId, byte sex, byte address)
     {
-        double first = Dice(a.First, a.FirstBits, b.First, b.FirstBits), last = Dice(a.Last, a.LastBits, b.Last, b.LastBits);
+        double first = Dice(n.FirstA, n.FirstBitsA, n.FirstB, n.FirstBitsB), last = Dice(n.LastA, n.LastBitsA, n.LastB, n.LastBitsB);
         var swapped = false;
-        if (a.FullName && b.FullName && (first < 0.8 || last < 0.8))
+        if (n.FullNames && (first < 0.8 || last < 0.8))
         {
             // First and last name exchanged on one side: the same filters space holds both parts, so they compare across.
-            double crossFirst = Dice(a.First, a.FirstBits, b.Last, b.LastBits), crossLast = Dice(a.Last, a.LastBits, b.First, b.FirstBits);
+            double crossFirst = Dice(n.FirstA, n.FirstBitsA, n.LastB, n.LastBitsB), crossLast = Dice(n.LastA, n.LastBitsA, n.FirstB, n.FirstBitsB);
             if (Math.Max(crossFirst, crossLast) >= 0.8 && crossFirst + crossLast > first + last + 0.4)
             {
                 (first, last, swapped) = (crossFirst, crossLast, true);
             }
         }
 
-        var firstLevel = FirstLevel(a, b, first, swapped);
-        var lastLevel = a.Last is null || b.Last is null ? ComparisonPattern.Missing
+        var firstLevel = FirstLevel(n, first, swapped);
+        var lastLevel = n.LastBitsA < 0 || n.LastBitsB < 0 ? ComparisonPattern.Missing
             : last >= 0.999 ? MatchModel.NameExact : last >= 0.8 ? MatchModel.LastDice80 : last >= 0.6 ? MatchModel.LastDice60 : last >= 0.4 ? MatchModel.LastDice40 : MatchModel.LastDifferent;
         return new ComparisonPattern(firstLevel, lastLevel, birth, zip, address, stateId, sex, swapped);
     }
@@ -437,9 +487,9 @@ public static class MatchScorer
 
     private static bool Both(LinkEncoding a, LinkEncoding b, LinkTokenKind kind) => a.Has(kind) && b.Has(kind);
 
-    private static double Dice(ulong[]? a, int aBits, ulong[]? b, int bBits) => a is null || b is null ? -1 : LinkEncoding.Dice(a, aBits, b, bBits);
+    private static double Dice(ReadOnlySpan<ulong> a, int aBits, ReadOnlySpan<ulong> b, int bBits) => aBits < 0 || bBits < 0 ? -1 : LinkEncoding.Dice(a, aBits, b, bBits);
 
-    private static byte FirstLevel(LinkEncoding a, LinkEncoding b, double dice, bool swapped)
+    private static byte FirstLevel(in NameFilters n, double dice, bool swapped)
     {
         if (dice < 0)
         {
@@ -451,7 +501,7 @@ public static class MatchScorer
             return MatchModel.NameExact;
         }
 
-        if (!swapped && a.Same(b, LinkTokenKind.NicknameLast))
+        if (!swapped && n.Nickname)
         {
             return MatchModel.FirstNickname;
         }
@@ -462,9 +512,7 @@ public static class MatchScorer
         }
 
         // Two edits in a short name leave few bigrams in common; the Soundex of both names (a token the index holds anyway) may still agree.
-        var phonetic = swapped
-            ? a.Has(LinkTokenKind.PhoneticNamesSwapped) && a[LinkTokenKind.PhoneticNamesSwapped] == b[LinkTokenKind.PhoneticNames]
-            : a.Same(b, LinkTokenKind.PhoneticNames);
+        var phonetic = swapped ? n.PhoneticSwapped : n.Phonetic;
         return phonetic ? MatchModel.FirstPhonetic : dice >= 0.4 ? MatchModel.FirstDice40 : MatchModel.FirstDifferent;
     }
 
