@@ -61,7 +61,7 @@ internal sealed class VariantTable
         Id(encoding, LinkTokenKind.PhoneticNames), Id(encoding, LinkTokenKind.PhoneticNamesSwapped), Id(encoding, LinkTokenKind.Zip),
         Id(encoding, LinkTokenKind.Sex), Id(encoding, LinkTokenKind.NicknameLast), -1,
         encoding.First is null ? -1 : encoding.FirstBits, encoding.Last is null ? -1 : encoding.LastBits, encoding.Address is null ? -1 : encoding.AddressBits,
-        (byte)(encoding.First?.Length ?? 0), (byte)(encoding.Last?.Length ?? 0), (byte)(encoding.Address?.Length ?? 0));
+        checked((byte)(encoding.First?.Length ?? 0)), checked((byte)(encoding.Last?.Length ?? 0)), checked((byte)(encoding.Address?.Length ?? 0)));
 
     /// <summary>Copies an encoding's filters (first, last, address) one after the other into <paramref name="target"/>.</summary>
     public static void Filters(LinkEncoding encoding, Span<ulong> target)
