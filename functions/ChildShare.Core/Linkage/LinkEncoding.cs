@@ -207,7 +207,9 @@ public sealed class LinkEncoding
     /// <summary>Dice coefficient of two Bloom filters: 2|A∩B| / (|A| + |B|); 0 when either is missing or both are empty.</summary>
     public static double Dice(ulong[]? a, ulong[]? b) => a is null || b is null ? 0 : Dice(a, Count(a), b, Count(b));
 
-    internal static double Dice(ulong[] a, int aBits, ulong[] b, int bBits)
+    internal static double Dice(ulong[] a, int aBits, ulong[] b, int bBits) => Dice(a.AsSpan(), aBits, b.AsSpan(), bBits);
+
+    internal static double Dice(ReadOnlySpan<ulong> a, int aBits, ReadOnlySpan<ulong> b, int bBits)
     {
         var ones = aBits + bBits;
         if (ones == 0)

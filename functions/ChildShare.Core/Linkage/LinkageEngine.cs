@@ -40,8 +40,18 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
     private readonly LinkModelOptions _options = options ?? LinkModelOptions.Default;
     private readonly List<Node> _nodes = [];
     private readonly Dictionary<string, int> _byKey = new(StringComparer.Ordinal);
-    private readonly Dictionary<UInt128, int> _head = [];
-    private readonly List<(int Node, int Next)> _postings = [];
+    // A node whose variants did not fit its slots (more than MaxVariants loaded): scored from its encodings.
+    private const byte Wide = byte.MaxValue;
+
+    private readonly ScoreBounds _bounds = new(options ?? LinkModelOptions.Default);
+
+    // Every variant's comparison inputs, flat; a node's variants are its slots, MaxVariants per node, in the order of its Variants.
+    private readonly VariantTable _table = new();
+    private readonly List<int> _slots = [];
+    private readonly List<byte> _slotCounts = [];
+
+    // The token index: the nodes indexed under each token, oldest first (a node appears once per variant that holds the token).
+    private readonly Dictionary<UInt128, List<int>> _blocks = [];
     private readonly List<int> _parent = [];
     private readonly Dictionary<int, Cluster> _clusters = [];
     private readonly Dictionary<string, int> _loadedClusters = new(StringComparer.Ordinal);
@@ -67,7 +77,11 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
 
         var id = NewNode(state.Key, state.ProviderId, state.Seed, isNew: false);
         var node = _nodes[id];
-        node.Variants.AddRange(state.Variants);
+        foreach (var variant in state.Variants)
+        {
+            AddVariant(id, variant);
+        }
+
         node.PersistedKey = state.ClusterKey;
         node.PersistedRule = state.Rule;
         node.BestReason = state.Rule == Unlinked ? null : state.Rule;
@@ -104,10 +118,10 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         {
             if (node.Variants.Count >= MaxVariants)
             {
-                node.Variants.RemoveAt(0);
+                RemoveOldestVariant(id);
             }
 
-            node.Variants.Add(encoding);
+            AddVariant(id, encoding);
             node.VariantsChanged = true;
             Index(id, encoding);
         }
@@ -254,7 +268,43 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         _byKey[key] = id;
         _parent.Add(id);
         _clusters[id] = new Cluster(id, seed, providerId);
+        for (var i = 0; i < MaxVariants; i++)
+        {
+            _slots.Add(-1);
+        }
+
+        _slotCounts.Add(0);
         return id;
+    }
+
+    private void AddVariant(int id, LinkEncoding encoding)
+    {
+        _nodes[id].Variants.Add(encoding);
+        var count = _slotCounts[id];
+        if (count != Wide)
+        {
+            if (count < MaxVariants)
+            {
+                _slots[id * MaxVariants + count] = _table.Add(encoding);
+            }
+
+            _slotCounts[id] = count < MaxVariants ? (byte)(count + 1) : Wide;
+        }
+    }
+
+    private void RemoveOldestVariant(int id)
+    {
+        _nodes[id].Variants.RemoveAt(0);
+        var count = _slotCounts[id];
+        if (count != Wide)
+        {
+            for (var i = 1; i < count; i++)
+            {
+                _slots[id * MaxVariants + i - 1] = _slots[id * MaxVariants + i];
+            }
+
+            _slotCounts[id] = (byte)(count - 1);
+        }
     }
 
     private void Index(int id, LinkEncoding encoding)
@@ -267,9 +317,12 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
             }
 
             var token = encoding[kind];
-            var next = _head.TryGetValue(token, out var h) ? h : -1;
-            _postings.Add((id, next));
-            _head[token] = _postings.Count - 1;
+            if (!_blocks.TryGetValue(token, out var block))
+            {
+                _blocks[token] = block = [];
+            }
+
+            block.Add(id);
         }
     }
 
@@ -280,41 +333,53 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         var max = _options.MaxBlockSize;
         foreach (var kind in LinkEncoding.LookupKinds)
         {
-            if (!encoding.Has(kind) || !_head.TryGetValue(encoding[kind], out var p))
+            // A block larger than the cap is not used. Newest first: the order candidates are met in decides between equal weights.
+            if (encoding.Has(kind) && _blocks.TryGetValue(encoding[kind], out var block) && block.Count <= max)
             {
-                continue;
-            }
-
-            // A block larger than the cap is not used; count it first so a huge block costs no inserts.
-            var size = 0;
-            for (var q = p; q >= 0 && size <= max; q = _postings[q].Next)
-            {
-                size++;
-            }
-
-            if (size <= max)
-            {
-                for (; p >= 0; p = _postings[p].Next)
+                for (var p = block.Count - 1; p >= 0; p--)
                 {
-                    candidates.Add(_postings[p].Node);
+                    candidates.Add(block[p]);
                 }
             }
         }
 
         candidates.Remove(id);
         var model = _options.Model;
+
+        // A pair below both thresholds (and not the strong link) changes nothing here: the scorer skips the name filters of pairs
+        // that cannot reach the floor, and such pairs are not compared for the best variant either.
+        var floor = Math.Min(model.AcceptWeight, model.ReviewWeight);
         var accepted = new List<(int Other, PairScore Score)>();
         (int Other, PairScore Score)? review = null;
+        var keys = _table.KeysOf(encoding);
+        Span<ulong> filters = stackalloc ulong[keys.FilterWords];
+        VariantTable.Filters(encoding, filters);
         foreach (var other in candidates)
         {
             var best = default(PairScore);
             var found = false;
-            foreach (var variant in _nodes[other].Variants)
+            var count = _slotCounts[other];
+            for (var v = 0; v < (count == Wide ? _nodes[other].Variants.Count : count); v++)
             {
-                var score = MatchScorer.Score(encoding, variant, _options);
-                if (!found || Better(score, best))
+                PairScore? score;
+                if (count == Wide)
                 {
-                    (best, found) = (score, true);
+                    var variant = _nodes[other].Variants[v];
+                    var variantKeys = _table.KeysOf(variant);
+                    var variantFilters = new ulong[variantKeys.FilterWords];
+                    VariantTable.Filters(variant, variantFilters);
+                    score = MatchScorer.ScoreAtLeast(keys, filters, variantKeys, variantFilters, _options, _bounds, floor);
+                }
+                else
+                {
+                    var slot = _slots[other * MaxVariants + v];
+                    var variantKeys = _table.Keys(slot);
+                    score = MatchScorer.ScoreAtLeast(keys, filters, variantKeys, _table.Filters(variantKeys), _options, _bounds, floor);
+                }
+
+                if (score is { } s && (!found || Better(s, best)))
+                {
+                    (best, found) = (s, true);
                 }
             }
 

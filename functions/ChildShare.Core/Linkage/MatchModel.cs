@@ -252,31 +252,159 @@ public static class MatchScorer
     {
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
-        var birth = BirthDateLevel(a, b);
-        byte zip = Both(a, b, LinkTokenKind.Zip) ? (a.Same(b, LinkTokenKind.Zip) ? MatchModel.Agree : MatchModel.Different) : ComparisonPattern.Missing;
-        byte stateId = Both(a, b, LinkTokenKind.StateId) ? (a.Same(b, LinkTokenKind.StateId) ? MatchModel.Agree : MatchModel.Different) : ComparisonPattern.Missing;
-        byte sex = Both(a, b, LinkTokenKind.Sex) ? (a.Same(b, LinkTokenKind.Sex) ? MatchModel.Agree : MatchModel.Different) : ComparisonPattern.Missing;
-        byte address = ComparisonPattern.Missing;
-        if (a.Address is not null && b.Address is not null)
+        var names = new NameFilters(a.First, a.FirstBits, a.Last, a.LastBits, b.First, b.FirstBits, b.Last, b.LastBits,
+            a.Same(b, LinkTokenKind.NicknameLast), a.Same(b, LinkTokenKind.PhoneticNames),
+            a.Has(LinkTokenKind.PhoneticNamesSwapped) && a[LinkTokenKind.PhoneticNamesSwapped] == b[LinkTokenKind.PhoneticNames]);
+        return CompareNames(names, BirthDateLevel(a, b), TokenLevel(a, b, LinkTokenKind.Zip), TokenLevel(a, b, LinkTokenKind.StateId),
+            TokenLevel(a, b, LinkTokenKind.Sex), AddressLevel(a, b));
+    }
+
+    /// <summary>
+    /// The pair's score (exactly <see cref="Score(LinkEncoding, LinkEncoding, LinkModelOptions)"/>), or null when the pair is not the
+    /// strong link and its weight cannot reach <paramref name="floor"/>. The token levels come from the variants' interned token ids
+    /// (<see cref="VariantKeys"/>, small and flat, so a candidate costs one read instead of its encoding's); then the address filter;
+    /// the name filters (the Dice of the first and last names and of the exchanged names) and the encodings themselves only when an
+    /// upper bound of the weight, with the best level each remaining comparison could have, still reaches the floor. The engine
+    /// scores every candidate pair with the floor of its review band: below it a pair changes nothing, so skipping it changes no
+    /// decision.
+    /// </summary>
+    internal static PairScore? ScoreAtLeast(
+        in VariantKeys ka, ReadOnlySpan<ulong> filtersA, in VariantKeys kb, ReadOnlySpan<ulong> filtersB, LinkModelOptions options, ScoreBounds bounds, double floor)
+    {
+        var addressA = ka.AddressOf(filtersA);
+        var addressB = kb.AddressOf(filtersB);
+        var birth = BirthDateLevel(ka, kb);
+        var zip = TokenLevel(ka.Zip, kb.Zip);
+        var stateId = TokenLevel(ka.StateId, kb.StateId);
+        var sex = TokenLevel(ka.Sex, kb.Sex);
+        var bothAddress = ka.AddressBits >= 0 && kb.AddressBits >= 0;
+        if (stateId != MatchModel.Agree || birth != MatchModel.DobExact)
         {
-            var dice = LinkEncoding.Dice(a.Address, a.AddressBits, b.Address, b.AddressBits);
-            address = dice >= 0.95 ? MatchModel.AddressDice95 : dice >= 0.8 ? MatchModel.AddressDice80 : dice >= 0.6 ? MatchModel.AddressDice60 : MatchModel.AddressDifferent;
+            var bothFirst = ka.FirstBits >= 0 && kb.FirstBits >= 0;
+            var bothLast = ka.LastBits >= 0 && kb.LastBits >= 0;
+            var nickname = Agree(ka.Nickname, kb.Nickname);
+            var phonetic = Agree(ka.Phonetic, kb.Phonetic) || Agree(ka.PhoneticSwapped, kb.Phonetic);
+            var tokens = bounds.Weight(Comparison.BirthDate, birth) + bounds.Weight(Comparison.Zip, zip) + bounds.Weight(Comparison.StateId, stateId)
+                + bounds.Weight(Comparison.Sex, sex);
+            var names = (bothFirst ? bounds.MaxFirst(nickname, phonetic) : 0) + (bothLast ? bounds.MaxLast : 0);
+            var sibling = bounds.HouseholdWeight + (bothFirst ? bounds.MaxSiblingFirst(nickname, phonetic) : 0) + bounds.Sibling(Comparison.BirthDate, birth)
+                + bounds.Sibling(Comparison.Sex, sex) + bounds.Sibling(Comparison.StateId, stateId);
+            var household = bounds.TwinGuard && bothLast && (bothAddress || zip == MatchModel.Agree);
+            if (Math.Max(tokens + names + (bothAddress ? bounds.MaxAddress : 0), household ? sibling : double.NegativeInfinity) < floor - ScoreBounds.Slack)
+            {
+                return null;
+            }
+
+            var level = bothAddress ? AddressLevel(LinkEncoding.Dice(addressA, ka.AddressBits, addressB, kb.AddressBits)) : ComparisonPattern.Missing;
+            household = bounds.TwinGuard && bothLast
+                && (level is MatchModel.AddressDice95 or MatchModel.AddressDice80 || (level == ComparisonPattern.Missing && zip == MatchModel.Agree));
+            if (Math.Max(tokens + names + bounds.Weight(Comparison.Address, level), household ? sibling : double.NegativeInfinity) < floor - ScoreBounds.Slack)
+            {
+                return null;
+            }
+
+            return Score(CompareNames(NamesOf(ka, filtersA, kb, filtersB), birth, zip, stateId, sex, level), options);
         }
 
-        double first = Dice(a.First, a.FirstBits, b.First, b.FirstBits), last = Dice(a.Last, a.LastBits, b.Last, b.LastBits);
+        var address = bothAddress ? AddressLevel(LinkEncoding.Dice(addressA, ka.AddressBits, addressB, kb.AddressBits)) : ComparisonPattern.Missing;
+        return Score(CompareNames(NamesOf(ka, filtersA, kb, filtersB), birth, zip, stateId, sex, address), options);
+    }
+
+    private static bool Agree(int a, int b) => a != 0 && a == b;
+
+    private static NameFilters NamesOf(in VariantKeys ka, ReadOnlySpan<ulong> filtersA, in VariantKeys kb, ReadOnlySpan<ulong> filtersB) => new(
+        ka.FirstOf(filtersA), ka.FirstBits, ka.LastOf(filtersA), ka.LastBits, kb.FirstOf(filtersB), kb.FirstBits, kb.LastOf(filtersB), kb.LastBits,
+        Agree(ka.Nickname, kb.Nickname), Agree(ka.Phonetic, kb.Phonetic), Agree(ka.PhoneticSwapped, kb.Phonetic));
+
+    /// <summary>
+    /// The name filters of a pair (bits -1 where a name is missing) and whether the nickname, phonetic and exchanged phonetic tokens
+    /// agree: what the name comparisons read, from the encodings or from a <see cref="VariantTable"/>.
+    /// </summary>
+    private readonly ref struct NameFilters(
+        ReadOnlySpan<ulong> firstA, int firstBitsA, ReadOnlySpan<ulong> lastA, int lastBitsA, ReadOnlySpan<ulong> firstB, int firstBitsB,
+        ReadOnlySpan<ulong> lastB, int lastBitsB, bool nickname, bool phonetic, bool phoneticSwapped)
+    {
+        public NameFilters(ulong[]? firstA, int firstBitsA, ulong[]? lastA, int lastBitsA, ulong[]? firstB, int firstBitsB, ulong[]? lastB, int lastBitsB,
+            bool nickname, bool phonetic, bool phoneticSwapped)
+            : this(firstA.AsSpan(), firstA is null ? -1 : firstBitsA, lastA.AsSpan(), lastA is null ? -1 : lastBitsA, firstB.AsSpan(), firstB is null ? -1 : firstBitsB,
+                lastB.AsSpan(), lastB is null ? -1 : lastBitsB, nickname, phonetic, phoneticSwapped)
+        {
+        }
+
+        public ReadOnlySpan<ulong> FirstA { get; } = firstA;
+
+        public int FirstBitsA { get; } = firstBitsA;
+
+        public ReadOnlySpan<ulong> LastA { get; } = lastA;
+
+        public int LastBitsA { get; } = lastBitsA;
+
+        public ReadOnlySpan<ulong> FirstB { get; } = firstB;
+
+        public int FirstBitsB { get; } = firstBitsB;
+
+        public ReadOnlySpan<ulong> LastB { get; } = lastB;
+
+        public int LastBitsB { get; } = lastBitsB;
+
+        public bool Nickname { get; } = nickname;
+
+        public bool Phonetic { get; } = phonetic;
+
+        public bool PhoneticSwapped { get; } = phoneticSwapped;
+
+        public bool FullNames => FirstBitsA >= 0 && LastBitsA >= 0 && FirstBitsB >= 0 && LastBitsB >= 0;
+    }
+
+    private static byte TokenLevel(int a, int b) => a != 0 && b != 0 ? (a == b ? MatchModel.Agree : MatchModel.Different) : ComparisonPattern.Missing;
+
+    /// <summary><see cref="BirthDateLevel(LinkEncoding, LinkEncoding)"/> on interned token ids (0 where the token is missing).</summary>
+    private static byte BirthDateLevel(in VariantKeys a, in VariantKeys b)
+    {
+        if (a.Dob != 0 && a.Dob == b.Dob)
+        {
+            return MatchModel.DobExact;
+        }
+
+        if (a.DobSwapped != 0 && a.DobSwapped == b.Dob)
+        {
+            return MatchModel.DobTransposed;
+        }
+
+        if ((a.YearMonth | a.YearDay | a.MonthDay) == 0 || (b.YearMonth | b.YearDay | b.MonthDay) == 0)
+        {
+            return ComparisonPattern.Missing;
+        }
+
+        return (a.YearMonth != 0 && a.YearMonth == b.YearMonth) || (a.YearDay != 0 && a.YearDay == b.YearDay) || (a.MonthDay != 0 && a.MonthDay == b.MonthDay)
+            ? MatchModel.DobTwoParts
+            : MatchModel.DobDifferent;
+    }
+
+    private static byte TokenLevel(LinkEncoding a, LinkEncoding b, LinkTokenKind kind) =>
+        Both(a, b, kind) ? (a.Same(b, kind) ? MatchModel.Agree : MatchModel.Different) : ComparisonPattern.Missing;
+
+    private static byte AddressLevel(LinkEncoding a, LinkEncoding b) =>
+        a.Address is null || b.Address is null ? ComparisonPattern.Missing : AddressLevel(LinkEncoding.Dice(a.Address, a.AddressBits, b.Address, b.AddressBits));
+
+    private static byte AddressLevel(double dice) => dice >= 0.95 ? MatchModel.AddressDice95 : dice >= 0.8 ? MatchModel.AddressDice80 : dice >= 0.6 ? MatchModel.AddressDice60 : MatchModel.AddressDifferent;
+
+    private static ComparisonPattern CompareNames(in NameFilters n, byte birth, byte zip, byte stateId, byte sex, byte address)
+    {
+        double first = Dice(n.FirstA, n.FirstBitsA, n.FirstB, n.FirstBitsB), last = Dice(n.LastA, n.LastBitsA, n.LastB, n.LastBitsB);
         var swapped = false;
-        if (a.FullName && b.FullName && (first < 0.8 || last < 0.8))
+        if (n.FullNames && (first < 0.8 || last < 0.8))
         {
             // First and last name exchanged on one side: the same filters space holds both parts, so they compare across.
-            double crossFirst = Dice(a.First, a.FirstBits, b.Last, b.LastBits), crossLast = Dice(a.Last, a.LastBits, b.First, b.FirstBits);
+            double crossFirst = Dice(n.FirstA, n.FirstBitsA, n.LastB, n.LastBitsB), crossLast = Dice(n.LastA, n.LastBitsA, n.FirstB, n.FirstBitsB);
             if (Math.Max(crossFirst, crossLast) >= 0.8 && crossFirst + crossLast > first + last + 0.4)
             {
                 (first, last, swapped) = (crossFirst, crossLast, true);
             }
         }
 
-        var firstLevel = FirstLevel(a, b, first, swapped);
-        var lastLevel = a.Last is null || b.Last is null ? ComparisonPattern.Missing
+        var firstLevel = FirstLevel(n, first, swapped);
+        var lastLevel = n.LastBitsA < 0 || n.LastBitsB < 0 ? ComparisonPattern.Missing
             : last >= 0.999 ? MatchModel.NameExact : last >= 0.8 ? MatchModel.LastDice80 : last >= 0.6 ? MatchModel.LastDice60 : last >= 0.4 ? MatchModel.LastDice40 : MatchModel.LastDifferent;
         return new ComparisonPattern(firstLevel, lastLevel, birth, zip, address, stateId, sex, swapped);
     }
@@ -359,9 +487,9 @@ public static class MatchScorer
 
     private static bool Both(LinkEncoding a, LinkEncoding b, LinkTokenKind kind) => a.Has(kind) && b.Has(kind);
 
-    private static double Dice(ulong[]? a, int aBits, ulong[]? b, int bBits) => a is null || b is null ? -1 : LinkEncoding.Dice(a, aBits, b, bBits);
+    private static double Dice(ReadOnlySpan<ulong> a, int aBits, ReadOnlySpan<ulong> b, int bBits) => aBits < 0 || bBits < 0 ? -1 : LinkEncoding.Dice(a, aBits, b, bBits);
 
-    private static byte FirstLevel(LinkEncoding a, LinkEncoding b, double dice, bool swapped)
+    private static byte FirstLevel(in NameFilters n, double dice, bool swapped)
     {
         if (dice < 0)
         {
@@ -373,7 +501,7 @@ public static class MatchScorer
             return MatchModel.NameExact;
         }
 
-        if (!swapped && a.Same(b, LinkTokenKind.NicknameLast))
+        if (!swapped && n.Nickname)
         {
             return MatchModel.FirstNickname;
         }
@@ -384,9 +512,7 @@ public static class MatchScorer
         }
 
         // Two edits in a short name leave few bigrams in common; the Soundex of both names (a token the index holds anyway) may still agree.
-        var phonetic = swapped
-            ? a.Has(LinkTokenKind.PhoneticNamesSwapped) && a[LinkTokenKind.PhoneticNamesSwapped] == b[LinkTokenKind.PhoneticNames]
-            : a.Same(b, LinkTokenKind.PhoneticNames);
+        var phonetic = swapped ? n.PhoneticSwapped : n.Phonetic;
         return phonetic ? MatchModel.FirstPhonetic : dice >= 0.4 ? MatchModel.FirstDice40 : MatchModel.FirstDifferent;
     }
 
@@ -412,5 +538,63 @@ public static class MatchScorer
         return a.Same(b, LinkTokenKind.DobYearMonth) || a.Same(b, LinkTokenKind.DobYearDay) || a.Same(b, LinkTokenKind.DobMonthDay)
             ? MatchModel.DobTwoParts
             : MatchModel.DobDifferent;
+    }
+}
+
+/// <summary>
+/// The largest weight each comparison level can add under one model and options (disabled comparisons add nothing), for the upper
+/// bound of <see cref="MatchScorer.ScoreAtLeast"/>. Computed once per engine.
+/// </summary>
+internal sealed class ScoreBounds
+{
+    /// <summary>A bound is compared with this much room, so a rounding difference between the bound's sum and the weight's never skips a pair.</summary>
+    public const double Slack = 1e-9;
+
+    // The first-name levels every pair with both first names can reach; the nickname and phonetic levels need their tokens to agree.
+    private static readonly byte[] PlainFirstLevels =
+        [MatchModel.NameExact, MatchModel.FirstDice80, MatchModel.FirstDice60, MatchModel.FirstDice40, MatchModel.FirstDifferent];
+
+    private readonly double[][] _weights;
+    private readonly double[][] _sibling;
+
+    public ScoreBounds(LinkModelOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var (weights, sibling) = options.Model.Tables();
+        var comparisons = Enum.GetValues<Comparison>();
+        _weights = comparisons.Select(c => options.Disabled.Contains(c) ? new double[weights[(int)c].Length] : weights[(int)c]).ToArray();
+        _sibling = comparisons.Select(c => options.Disabled.Contains(c) ? new double[sibling[(int)c].Length] : sibling[(int)c]).ToArray();
+        TwinGuard = options.TwinGuard;
+        HouseholdWeight = options.Model.HouseholdWeight;
+        MaxLast = _weights[(int)Comparison.Last].Skip(1).Max();
+        MaxAddress = _weights[(int)Comparison.Address].Skip(1).Max();
+    }
+
+    public bool TwinGuard { get; }
+
+    public double HouseholdWeight { get; }
+
+    public double MaxLast { get; }
+
+    public double MaxAddress { get; }
+
+    public double Weight(Comparison comparison, byte level) => _weights[(int)comparison][level];
+
+    public double Sibling(Comparison comparison, byte level) => _sibling[(int)comparison][level];
+
+    public double MaxFirst(bool nickname, bool phonetic) => Max(_weights[(int)Comparison.First], nickname, phonetic);
+
+    public double MaxSiblingFirst(bool nickname, bool phonetic) => Max(_sibling[(int)Comparison.First], nickname, phonetic);
+
+    private static double Max(double[] levels, bool nickname, bool phonetic)
+    {
+        var max = double.NegativeInfinity;
+        foreach (var level in PlainFirstLevels)
+        {
+            max = Math.Max(max, levels[level]);
+        }
+
+        max = nickname ? Math.Max(max, levels[MatchModel.FirstNickname]) : max;
+        return phonetic ? Math.Max(max, levels[MatchModel.FirstPhonetic]) : max;
     }
 }

@@ -224,6 +224,21 @@ public sealed class LinkageEngineTests
     }
 
     [Fact]
+    public void Load_ANodeStoredWithMoreVariantsThanTheCap_LinksThroughEachOfThemAndScoresLikeItsVariants()
+    {
+        // A stored node may hold more variants than the engine keeps for new ones; the engine's flat table has no slot for the fifth.
+        var variants = new[] { "Whitfield", "Brown", "Castillo", "Nguyen", "Lopez" }.Select(last => Enc("Ana", last, "2015-03-02", address: null)).ToList();
+        var engine = new LinkageEngine();
+        engine.Load(new LinkNodeState("a|1", "a", "s1", variants, "s1", LinkageEngine.Unlinked, []));
+
+        engine.Add("b|9", "b", "s9", Enc("Ana", "Lopez", "2015-03-02", "12999", address: null));
+
+        Assert.Equal(engine.ClusterKeyOf("a|1"), engine.ClusterKeyOf("b|9"));
+        Assert.Equal(variants.Select(v => Score(v, Enc("Ana", "Lopez", "2015-03-02", "12999", address: null))).MaxBy(s => s.Weight).Weight,
+            engine.ScoreOf("a|1", "b|9").Weight);
+    }
+
+    [Fact]
     public void Reviews_APairInTheUncertainBand_IsListedWithItsPatternAndNoCleartext()
     {
         // A moved child: same names and birth date, another zip and address.

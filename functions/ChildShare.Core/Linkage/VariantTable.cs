@@ -1,0 +1,94 @@
+namespace ChildShare.Core.Linkage;
+
+/// <summary>
+/// What scoring a candidate pair reads of one encoding variant (<see cref="MatchScorer.ScoreAtLeast"/>): its tokens as small interned
+/// ids (0 where missing; equal ids for equal tokens, so every comparison is as exact as on the tokens), and the popcount and length
+/// of each filter (bits -1 where the field is missing). The filters themselves lie one after the other (first, last, address) in a
+/// span: <see cref="VariantTable"/>'s pool, or the encoding's own arrays for a record not in a table.
+/// </summary>
+internal readonly record struct VariantKeys(
+    int StateId, int Dob, int DobSwapped, int YearMonth, int YearDay, int MonthDay, int Phonetic, int PhoneticSwapped, int Zip, int Sex,
+    int Nickname, int FilterOffset, int FirstBits, int LastBits, int AddressBits, byte FirstWords, byte LastWords, byte AddressWords)
+{
+    public ReadOnlySpan<ulong> FirstOf(ReadOnlySpan<ulong> filters) => filters.Slice(0, FirstWords);
+
+    public ReadOnlySpan<ulong> LastOf(ReadOnlySpan<ulong> filters) => filters.Slice(FirstWords, LastWords);
+
+    public ReadOnlySpan<ulong> AddressOf(ReadOnlySpan<ulong> filters) => filters.Slice(FirstWords + LastWords, AddressWords);
+
+    public int FilterWords => FirstWords + LastWords + AddressWords;
+}
+
+/// <summary>
+/// The encoding variants of an engine, with their comparison inputs computed once (interned token ids, filter popcounts) and kept in
+/// flat arrays: scoring a candidate pair reads a few contiguous bytes instead of following the node, its variant list, the encoding
+/// and its token array, which is what the engine's time went to (memory reads, not arithmetic). Append-only: a variant dropped from
+/// a node stays here (the engine keeps at most <see cref="LinkageEngine.MaxVariants"/> per node, so this grows with the variants
+/// added, like the token index).
+/// </summary>
+internal sealed class VariantTable
+{
+    private readonly Dictionary<UInt128, int> _ids = [];
+    private readonly List<VariantKeys> _keys = [];
+    private ulong[] _filters = new ulong[4096];
+    private int _filterEnd;
+
+    /// <summary>Adds a variant; returns its slot.</summary>
+    public int Add(LinkEncoding encoding)
+    {
+        ArgumentNullException.ThrowIfNull(encoding);
+        var keys = KeysOf(encoding) with { FilterOffset = _filterEnd };
+        if (_filterEnd + keys.FilterWords > _filters.Length)
+        {
+            Array.Resize(ref _filters, Math.Max(_filters.Length * 2, _filterEnd + keys.FilterWords));
+        }
+
+        Filters(encoding, _filters.AsSpan(_filterEnd, keys.FilterWords));
+        _filterEnd += keys.FilterWords;
+        _keys.Add(keys);
+        return _keys.Count - 1;
+    }
+
+    public VariantKeys Keys(int slot) => _keys[slot];
+
+    /// <summary>The filters of a variant in the table (first, last, address).</summary>
+    public ReadOnlySpan<ulong> Filters(in VariantKeys keys) => _filters.AsSpan(keys.FilterOffset, keys.FilterWords);
+
+    /// <summary>The keys of an encoding that is not (or not yet) in the table (its <see cref="VariantKeys.FilterOffset"/> means nothing).</summary>
+    public VariantKeys KeysOf(LinkEncoding encoding) => new(
+        Id(encoding, LinkTokenKind.StateId), Id(encoding, LinkTokenKind.Dob), Id(encoding, LinkTokenKind.DobDayMonthSwapped),
+        Id(encoding, LinkTokenKind.DobYearMonth), Id(encoding, LinkTokenKind.DobYearDay), Id(encoding, LinkTokenKind.DobMonthDay),
+        Id(encoding, LinkTokenKind.PhoneticNames), Id(encoding, LinkTokenKind.PhoneticNamesSwapped), Id(encoding, LinkTokenKind.Zip),
+        Id(encoding, LinkTokenKind.Sex), Id(encoding, LinkTokenKind.NicknameLast), -1,
+        encoding.First is null ? -1 : encoding.FirstBits, encoding.Last is null ? -1 : encoding.LastBits, encoding.Address is null ? -1 : encoding.AddressBits,
+        checked((byte)(encoding.First?.Length ?? 0)), checked((byte)(encoding.Last?.Length ?? 0)), checked((byte)(encoding.Address?.Length ?? 0)));
+
+    /// <summary>Copies an encoding's filters (first, last, address) one after the other into <paramref name="target"/>.</summary>
+    public static void Filters(LinkEncoding encoding, Span<ulong> target)
+    {
+        ArgumentNullException.ThrowIfNull(encoding);
+        var at = 0;
+        foreach (var filter in new[] { encoding.First, encoding.Last, encoding.Address })
+        {
+            filter?.CopyTo(target[at..]);
+            at += filter?.Length ?? 0;
+        }
+    }
+
+    private int Id(LinkEncoding encoding, LinkTokenKind kind)
+    {
+        if (!encoding.Has(kind))
+        {
+            return 0;
+        }
+
+        // One id space for every kind: the lookups compare across kinds (a transposed date with dates, exchanged names with names).
+        var token = encoding[kind];
+        if (!_ids.TryGetValue(token, out var id))
+        {
+            _ids[token] = id = _ids.Count + 1;
+        }
+
+        return id;
+    }
+}
