@@ -3,7 +3,8 @@ namespace ChildShare.Core.Deidentification.Anonymization;
 /// <summary>
 /// The output: every child's values at the chosen node (null when its class is suppressed) and
 /// the summary. The chosen node's classes are counted again from the children (one pass), since
-/// the search keeps no classes of k-anonymous nodes.
+/// the search keeps no classes of k-anonymous nodes, and with every distinct sensitive value (the
+/// search keeps only l of them), for the l achieved.
 /// </summary>
 internal static class AnonymizationOutput
 {
@@ -32,31 +33,15 @@ internal static class AnonymizationOutput
         var a = attributes.Count;
         var n = encoding.Records;
         var levels = chosen.Levels;
-        var classOf = new TupleIndex(levels.Select((l, i) => (long)encoding.Cardinality(i, l)).ToArray(), 1024);
-        var sizes = new List<int>();
-        var valuesOf = new List<HashSet<int>>();
-        var tuple = new int[a];
         var perRecordClass = new int[n];
-        for (var r = 0; r < n; r++)
+        var classes = EquivalenceClasses.OfRecords(encoding, levels, 1, perRecordClass);
+        var sizes = Enumerable.Range(0, classes.Count).Select(classes.Size).ToArray();
+        var valuesOf = Enumerable.Range(0, classes.Count).Select(_ => new HashSet<int>()).ToArray();
+        if (requirement.L > 1)
         {
-            for (var i = 0; i < a; i++)
+            for (var r = 0; r < n; r++)
             {
-                tuple[i] = encoding.Code(i, levels[i], r);
-            }
-
-            if (!classOf.TryGet(tuple, out var c))
-            {
-                c = sizes.Count;
-                classOf.Add(tuple, c);
-                sizes.Add(0);
-                valuesOf.Add([]);
-            }
-
-            perRecordClass[r] = c;
-            sizes[c]++;
-            if (requirement.L > 1)
-            {
-                valuesOf[c].Add(encoding.Sensitive[r]);
+                valuesOf[perRecordClass[r]].Add(encoding.Sensitive[r]);
             }
         }
 
@@ -80,7 +65,7 @@ internal static class AnonymizationOutput
             rows[r] = row;
         }
 
-        var kept = Enumerable.Range(0, sizes.Count).Where(Released).ToList();
+        var kept = Enumerable.Range(0, sizes.Length).Where(Released).ToList();
         var keptSizes = kept.Select(c => sizes[c]).ToList();
         var lAchieved = requirement.L <= 1 ? 1 : kept.Count == 0 ? 0 : kept.Min(c => valuesOf[c].Count);
         var suppressionOnly = n == 0 ? 0 : search.BottomSuppressed / (double)n;

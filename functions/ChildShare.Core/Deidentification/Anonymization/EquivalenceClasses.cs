@@ -3,24 +3,36 @@ namespace ChildShare.Core.Deidentification.Anonymization;
 /// <summary>
 /// The equivalence classes of one lattice node: the codes of each class (flattened, one per
 /// attribute), its size and, under l-diversity, up to l distinct sensitive values (enough to
-/// decide; more are not kept). Classes are numbered in order of first appearance.
+/// decide; more are not kept). Classes are numbered in order of first appearance, so every
+/// figure computed over them (the loss, a floating-point sum) is the same whatever the hashing.
+/// Grouping uses an open-addressing table of class numbers that compares the codes themselves:
+/// no string, no packed key that could overflow, one array allocation per node.
 /// </summary>
 internal sealed class EquivalenceClasses
 {
     private readonly int _attributes;
     private readonly int _diversity;
-    private readonly List<int> _codes = [];
-    private readonly List<int> _counts = [];
-    private readonly List<int> _sensitive = [];
-    private readonly List<int> _distinct = [];
+    private int[] _codes;
+    private int[] _counts;
+    private int[] _sensitive;
+    private int[] _distinct;
+    private int[] _slots;
+    private int _mask;
 
-    private EquivalenceClasses(int attributes, int diversity)
+    private EquivalenceClasses(int attributes, int diversity, int expected)
     {
         _attributes = attributes;
         _diversity = diversity;
+        var capacity = Math.Max(4, expected);
+        _codes = new int[capacity * attributes];
+        _counts = new int[capacity];
+        _sensitive = diversity > 1 ? new int[capacity * diversity] : [];
+        _distinct = diversity > 1 ? new int[capacity] : [];
+        _slots = new int[(int)Math.Min(1L << 30, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)capacity) * 2L)];
+        _mask = _slots.Length - 1;
     }
 
-    public int Count => _counts.Count;
+    public int Count { get; private set; }
 
     /// <summary>The children in a class.</summary>
     public int Size(int c) => _counts[c];
@@ -35,21 +47,31 @@ internal sealed class EquivalenceClasses
     public static EquivalenceClasses OfBottom(HierarchyEncoding encoding, int diversity)
     {
         ArgumentNullException.ThrowIfNull(encoding);
-        var a = encoding.Attributes.Count;
-        var classes = new EquivalenceClasses(a, diversity);
-        var radix = Enumerable.Range(0, a).Select(i => (long)Math.Max(1, encoding.Cardinality(i, 0))).ToArray();
-        var index = new TupleIndex(radix, 1024);
-        var tuple = new int[a];
-        var one = new int[1];
+        return OfRecords(encoding, new int[encoding.Attributes.Count], diversity, null);
+    }
+
+    /// <summary>The classes of any node, read from the children; <paramref name="classOfRecord"/>, when given, receives each child's class.</summary>
+    public static EquivalenceClasses OfRecords(HierarchyEncoding encoding, int[] levels, int diversity, int[]? classOfRecord)
+    {
+        ArgumentNullException.ThrowIfNull(encoding);
+        ArgumentNullException.ThrowIfNull(levels);
+        var a = levels.Length;
+        var classes = new EquivalenceClasses(a, diversity, Math.Min(encoding.Records, 1024));
+        Span<int> tuple = stackalloc int[a];
+        Span<int> one = stackalloc int[1];
         for (var r = 0; r < encoding.Records; r++)
         {
             for (var i = 0; i < a; i++)
             {
-                tuple[i] = encoding.Code(i, 0, r);
+                tuple[i] = encoding.Code(i, levels[i], r);
             }
 
             one[0] = encoding.Sensitive[r];
-            classes.Add(index, tuple, 1, one);
+            var c = classes.Add(tuple, 1, one);
+            if (classOfRecord is not null)
+            {
+                classOfRecord[r] = c;
+            }
         }
 
         return classes;
@@ -65,58 +87,53 @@ internal sealed class EquivalenceClasses
         ArgumentNullException.ThrowIfNull(encoding);
         ArgumentNullException.ThrowIfNull(levels);
         var map = encoding.Step(attribute, levels[attribute]);
-        var result = new EquivalenceClasses(_attributes, _diversity);
-        var radix = levels.Select((l, i) => (long)encoding.Cardinality(i, l)).ToArray();
-        var index = new TupleIndex(radix, Math.Min(Count, 1 << 20));
-        var tuple = new int[_attributes];
-        var values = new int[Math.Max(1, _diversity)];
+        var result = new EquivalenceClasses(_attributes, _diversity, Count);
+        Span<int> tuple = stackalloc int[_attributes];
         for (var c = 0; c < Count; c++)
         {
-            for (var i = 0; i < _attributes; i++)
-            {
-                tuple[i] = _codes[(c * _attributes) + i];
-            }
-
+            _codes.AsSpan(c * _attributes, _attributes).CopyTo(tuple);
             tuple[attribute] = map[tuple[attribute]];
-            var distinct = 0;
-            if (_diversity > 1)
-            {
-                distinct = _distinct[c];
-                _sensitive.CopyTo(c * _diversity, values, 0, distinct);
-            }
-
-            result.Add(index, tuple, _counts[c], values.AsSpan(0, distinct));
+            result.Add(tuple, _counts[c], _diversity > 1 ? _sensitive.AsSpan(c * _diversity, _distinct[c]) : []);
         }
 
         return result;
     }
 
-    private void Add(TupleIndex index, int[] tuple, int count, ReadOnlySpan<int> sensitive)
+    private int Add(ReadOnlySpan<int> tuple, int count, ReadOnlySpan<int> sensitive)
     {
-        if (!index.TryGet(tuple, out var c))
+        var c = Find(tuple, out var slot);
+        if (c < 0)
         {
-            c = _counts.Count;
-            index.Add(tuple, c);
-            _codes.AddRange(tuple);
-            _counts.Add(0);
+            c = Count;
+            if (c == _counts.Length)
+            {
+                Grow();
+                Find(tuple, out slot);
+            }
+
+            _slots[slot] = c + 1;
+            tuple.CopyTo(_codes.AsSpan(c * _attributes));
             if (_diversity > 1)
             {
-                for (var s = 0; s < _diversity; s++)
-                {
-                    _sensitive.Add(-1);
-                }
-
-                _distinct.Add(0);
+                _sensitive.AsSpan(c * _diversity, _diversity).Fill(-1);
             }
+
+            Count++;
         }
 
         _counts[c] += count;
-        if (_diversity <= 1)
+        if (_diversity > 1)
         {
-            return;
+            AddSensitive(c, sensitive);
         }
 
-        foreach (var value in sensitive)
+        return c;
+    }
+
+    private void AddSensitive(int c, ReadOnlySpan<int> values)
+    {
+        var seen = _sensitive.AsSpan(c * _diversity, _diversity);
+        foreach (var value in values)
         {
             var distinct = _distinct[c];
             if (distinct >= _diversity)
@@ -124,86 +141,64 @@ internal sealed class EquivalenceClasses
                 break;
             }
 
-            var seen = false;
-            for (var s = 0; s < distinct; s++)
+            if (!seen[..distinct].Contains(value))
             {
-                seen |= _sensitive[(c * _diversity) + s] == value;
-            }
-
-            if (!seen)
-            {
-                _sensitive[(c * _diversity) + distinct] = value;
+                seen[distinct] = value;
                 _distinct[c] = distinct + 1;
             }
         }
     }
-}
 
-/// <summary>
-/// Tuples of codes to class numbers: packed into one long (mixed radix) when the product of the
-/// cardinalities fits, otherwise keyed by the tuple itself (very many distinct values).
-/// </summary>
-internal sealed class TupleIndex
-{
-    private readonly long[]? _radix;
-    private readonly Dictionary<long, int>? _packed;
-    private readonly Dictionary<int[], int>? _tuples;
-
-    public TupleIndex(long[] radix, int capacity)
+    /// <summary>The class with these codes (or -1) and the slot it is in (or would go to).</summary>
+    private int Find(ReadOnlySpan<int> tuple, out int slot)
     {
-        ArgumentNullException.ThrowIfNull(radix);
-        var product = radix.Aggregate(1.0, (x, r) => x * Math.Max(1, r));
-        if (product < 4e18)
+        slot = (int)(Hash(tuple) & (uint)_mask);
+        while (true)
         {
-            _radix = radix;
-            _packed = new Dictionary<long, int>(capacity);
-        }
-        else
-        {
-            _tuples = new Dictionary<int[], int>(capacity, TupleComparer.Instance);
-        }
-    }
-
-    public bool TryGet(int[] tuple, out int value) => _packed is not null ? _packed.TryGetValue(Pack(tuple), out value) : _tuples!.TryGetValue(tuple, out value);
-
-    public void Add(int[] tuple, int value)
-    {
-        if (_packed is not null)
-        {
-            _packed[Pack(tuple)] = value;
-        }
-        else
-        {
-            _tuples![(int[])tuple.Clone()] = value;
-        }
-    }
-
-    private long Pack(int[] tuple)
-    {
-        long key = 0;
-        for (var i = 0; i < tuple.Length; i++)
-        {
-            key = (key * _radix![i]) + tuple[i];
-        }
-
-        return key;
-    }
-
-    private sealed class TupleComparer : IEqualityComparer<int[]>
-    {
-        public static readonly TupleComparer Instance = new();
-
-        public bool Equals(int[]? x, int[]? y) => x is not null && y is not null && x.AsSpan().SequenceEqual(y);
-
-        public int GetHashCode(int[] obj)
-        {
-            var hash = new HashCode();
-            foreach (var v in obj)
+            var entry = _slots[slot];
+            if (entry == 0)
             {
-                hash.Add(v);
+                return -1;
             }
 
-            return hash.ToHashCode();
+            if (_codes.AsSpan((entry - 1) * _attributes, _attributes).SequenceEqual(tuple))
+            {
+                return entry - 1;
+            }
+
+            slot = (slot + 1) & _mask;
         }
+    }
+
+    private void Grow()
+    {
+        var capacity = _counts.Length * 2;
+        Array.Resize(ref _codes, capacity * _attributes);
+        Array.Resize(ref _counts, capacity);
+        if (_diversity > 1)
+        {
+            Array.Resize(ref _sensitive, capacity * _diversity);
+            Array.Resize(ref _distinct, capacity);
+        }
+
+        _slots = new int[System.Numerics.BitOperations.RoundUpToPowerOf2((uint)capacity) * 2];
+        _mask = _slots.Length - 1;
+        for (var c = 0; c < Count; c++)
+        {
+            Find(_codes.AsSpan(c * _attributes, _attributes), out var slot);
+            _slots[slot] = c + 1;
+        }
+    }
+
+    private static uint Hash(ReadOnlySpan<int> tuple)
+    {
+        // FNV-1a over the codes, finished with a multiplicative mix: cheap, deterministic, spreads small codes.
+        var hash = 2166136261u;
+        foreach (var code in tuple)
+        {
+            hash = (hash ^ (uint)code) * 16777619u;
+        }
+
+        return (hash ^ (hash >> 15)) * 0x2C1B3C6Du;
     }
 }
