@@ -257,7 +257,7 @@ var appSettings = {
   Callers__DefaultApiKeyDays: '365'
   Deidentification__InlineRowLimit: '50000'
   Deidentification__LinkMinutes: '15'
-  // Parent consent (functions/ChildShare.Core/Consent/CONSENT.md): the expiry timer's NCRONTAB schedule (hourly), the renewal window, the cap on a consent's length.
+  // Parent consent (functions/ChildShare.Core/Sharing/Identifiable/CONSENT.md): the expiry timer's NCRONTAB schedule (hourly), the renewal window, the cap on a consent's length.
   Consent__ExpirySchedule: '0 0 * * * *'
   Consent__RenewalWindowDays: '30'
   Consent__MaxConsentDays: '365'

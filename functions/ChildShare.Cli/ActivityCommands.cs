@@ -1,7 +1,8 @@
 using System.CommandLine;
+using ChildShare.Core.Activity;
 using ChildShare.Core.Ingestion;
 using ChildShare.Core.Linkage;
-using ChildShare.Core.Reporting;
+using ChildShare.Core.Sharing.Aggregate;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace ChildShare.Cli;

@@ -1,9 +1,10 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using ChildShare.Core.Activity;
 using ChildShare.Core.Agreements;
 using ChildShare.Core.Callers;
-using ChildShare.Core.Reporting;
+using ChildShare.Core.Sharing.Aggregate;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 

@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Text.Json;
 using ChildShare.Core.Callers;
-using ChildShare.Core.Consent;
-using ChildShare.Core.Consent.Parent;
 using ChildShare.Core.Ingestion;
+using ChildShare.Core.Sharing.Identifiable;
+using ChildShare.Core.Sharing.Identifiable.Parent;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace ChildShare.Cli;

@@ -1,8 +1,9 @@
+using ChildShare.Core.Activity;
 using ChildShare.Core.Agreements;
 using ChildShare.Core.Callers;
-using ChildShare.Core.Consent;
-using ChildShare.Core.Deidentification;
-using ChildShare.Core.Reporting;
+using ChildShare.Core.Sharing.Aggregate;
+using ChildShare.Core.Sharing.Deidentified;
+using ChildShare.Core.Sharing.Identifiable;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace ChildShare.Cli;
@@ -121,7 +122,7 @@ public sealed class DemoSharing(IServiceProvider services, TextWriter output, Fu
     private const string Actor = "operator:demo";
 
     /// <summary>The Power BI query the README and REPORTS.md point to (a test calls its URL shapes).</summary>
-    public const string PowerBiQueryFile = "functions/ChildShare.Core/Reporting/powerbi/aggregate-by-month.pq";
+    public const string PowerBiQueryFile = "functions/ChildShare.Core/Sharing/Aggregate/powerbi/aggregate-by-month.pq";
 
     private Task<int> IdentifiableAsync() => run($"report identifiable --as {Recipient} --child {ClinicChild}");
 

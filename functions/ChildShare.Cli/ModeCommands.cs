@@ -2,12 +2,13 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
 using System.Text.Json;
+using ChildShare.Core.Activity;
 using ChildShare.Core.Audit;
 using ChildShare.Core.Callers;
-using ChildShare.Core.Consent;
-using ChildShare.Core.Deidentification;
 using ChildShare.Core.Ingestion;
-using ChildShare.Core.Reporting;
+using ChildShare.Core.Sharing.Aggregate;
+using ChildShare.Core.Sharing.Deidentified;
+using ChildShare.Core.Sharing.Identifiable;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 

@@ -1,15 +1,16 @@
 using Azure.Core;
 using Azure.Identity;
 using Azure.Security.KeyVault.Secrets;
+using ChildShare.Core.Activity;
 using ChildShare.Core.Agreements;
 using ChildShare.Core.Audit;
 using ChildShare.Core.Callers;
-using ChildShare.Core.Deidentification;
-using ChildShare.Core.Consent;
 using ChildShare.Core.Ingestion;
 using ChildShare.Core.Linkage;
 using ChildShare.Core.Pseudonymization;
-using ChildShare.Core.Reporting;
+using ChildShare.Core.Sharing.Aggregate;
+using ChildShare.Core.Sharing.Deidentified;
+using ChildShare.Core.Sharing.Identifiable;
 using ChildShare.Core.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -67,7 +68,6 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<ManifestStore>();
         services.TryAddSingleton<UploadManifestReader>();
         services.TryAddSingleton<ActivitySummaryBuilder>();
-        services.TryAddSingleton<ActivityStore>();
         services.TryAddSingleton<IngestionService>();
         // Reads the platform's WEBSITE_AUTH_ENABLED from the app's configuration (environment variables in Azure).
         services.TryAddSingleton(new AppServiceAuthentication(configuration));
@@ -76,7 +76,8 @@ public static class ServiceCollectionExtensions
         services.AddChildShareAudit();
         services.AddChildShareCallers();
         services.AddChildShareAgreements();
-        services.AddChildShareReporting();
+        services.AddChildShareActivity();
+        services.AddChildShareAggregateReports();
         services.AddChildShareDeidentification();
         services.AddChildShareConsent();
         return services;

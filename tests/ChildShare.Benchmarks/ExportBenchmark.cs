@@ -2,8 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using ChildShare.Cli.Synthetic;
-using ChildShare.Core.Deidentification;
 using ChildShare.Core.Pseudonymization;
+using ChildShare.Core.Sharing.Deidentified;
 
 namespace ChildShare.Benchmarks;
 

@@ -6,10 +6,11 @@ using System.Text;
 using Azure.Data.Tables;
 using ChildShare.Cli;
 using ChildShare.Cli.Synthetic;
+using ChildShare.Core.Activity;
 using ChildShare.Core.Agreements;
 using ChildShare.Core.Callers;
 using ChildShare.Core.Ingestion;
-using ChildShare.Core.Reporting;
+using ChildShare.Core.Sharing.Aggregate;
 using ChildShare.Core.Storage;
 using Microsoft.Extensions.DependencyInjection;
 

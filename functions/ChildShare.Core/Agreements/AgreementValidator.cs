@@ -1,5 +1,5 @@
+using ChildShare.Core.Activity;
 using ChildShare.Core.Organizations;
-using ChildShare.Core.Reporting;
 
 namespace ChildShare.Core.Agreements;
 
@@ -77,7 +77,7 @@ public static class AgreementValidator
 
         if (agreement.DeIdentification is { } terms)
         {
-            errors.AddRange(ChildShare.Core.Deidentification.DeidentificationTermsValidator.Validate(terms));
+            errors.AddRange(ChildShare.Core.Sharing.Deidentified.DeidentificationTermsValidator.Validate(terms));
         }
 
         if (string.IsNullOrWhiteSpace(agreement.Purpose))

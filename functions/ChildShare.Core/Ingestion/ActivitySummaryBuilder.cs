@@ -1,6 +1,7 @@
 using System.Globalization;
 using Azure.Data.Tables;
-using ChildShare.Core.Reporting;
+using ChildShare.Core.Activity;
+using ChildShare.Core.Ingestion;
 using ChildShare.Core.Storage;
 using Microsoft.Extensions.Options;
 

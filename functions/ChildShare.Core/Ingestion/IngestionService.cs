@@ -5,6 +5,7 @@ using Azure;
 using Azure.Data.Tables;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
+using ChildShare.Core.Activity;
 using ChildShare.Core.Linkage;
 using ChildShare.Core.Pseudonymization;
 using ChildShare.Core.Storage;

@@ -1,6 +1,6 @@
+using ChildShare.Core.Activity;
 using ChildShare.Core.Audit;
 using ChildShare.Core.Callers;
-using ChildShare.Core.Reporting;
 using ChildShare.Core.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -41,8 +41,8 @@ public sealed partial class UploadHistoryService(ChildShareStorage storage, Mani
         var providerId = string.IsNullOrWhiteSpace(provider) ? caller.OrganizationId : provider.Trim();
         var parameters = new Dictionary<string, string> { ["provider"] = providerId, ["$top"] = top ?? "", ["$skip"] = skip ?? "" };
         var errors = new List<string>();
-        var pageSize = AggregateReportQuery.Integer(top, "$top", DefaultTop, 1, MaxTop, errors);
-        var offset = AggregateReportQuery.Integer(skip, "$skip", 0, 0, int.MaxValue, errors);
+        var pageSize = PageParameters.Integer(top, "$top", DefaultTop, 1, MaxTop, errors);
+        var offset = PageParameters.Integer(skip, "$skip", 0, 0, int.MaxValue, errors);
         if (!ProviderRegistry.IsValidId(providerId))
         {
             errors.Add("provider is a provider id (lowercase letters, digits, dashes).");

@@ -1,3 +1,4 @@
+using ChildShare.Core.Activity;
 using ChildShare.Core.Audit;
 using ChildShare.Core.Ingestion;
 using ChildShare.Core.Pseudonymization;

@@ -25,7 +25,7 @@ public static class TableNames
     public const string Children = "children";
 
     /// <summary>
-    /// The activity buckets reports and exports read (Reporting/STORAGE.md): PK <c>b{bucket, 3 hex}</c>, RK <c>{yyyy}</c>, one entity
+    /// The activity buckets reports and exports read (Activity/STORAGE.md): PK <c>b{bucket, 3 hex}</c>, RK <c>{yyyy}</c>, one entity
     /// per bucket and year holding every provider child of the bucket active that year (binary properties <c>D00</c>..); PK and RK
     /// <c>layout</c>: the bucket count and the data version report snapshots are keyed on.
     /// </summary>

@@ -3,8 +3,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using ChildShare.Core.Audit;
 using ChildShare.Core.Callers;
-using ChildShare.Core.Consent;
-using ChildShare.Core.Consent.Parent;
+using ChildShare.Core.Sharing.Identifiable;
+using ChildShare.Core.Sharing.Identifiable.Parent;
 using ChildShare.Functions.Http;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
@@ -19,7 +19,7 @@ public sealed record RevocationRequest(string Reason);
 public sealed record ConsentSearchRequest(string Child, string? Provider = null);
 
 /// <summary>
-/// The consent API (see Core/Consent/CONSENT.md). Anonymous at the Functions level; the HTTP pipeline
+/// The consent API (see Core/Sharing/Identifiable/CONSENT.md). Anonymous at the Functions level; the HTTP pipeline
 /// resolves the caller before any of these runs (401 without one). A child's local id only ever travels in a POST
 /// body, never in a URL, so it stays out of access logs, proxies and browser history.
 /// Responses carry the consent's ETag; a renewal honours If-Match. Every read and every change is

@@ -1,4 +1,4 @@
-using ChildShare.Core.Consent;
+using ChildShare.Core.Sharing.Identifiable;
 using Microsoft.Azure.Functions.Worker;
 
 namespace ChildShare.Functions.Consent;

@@ -1,5 +1,5 @@
 using System.Net;
-using ChildShare.Core.Consent.Parent;
+using ChildShare.Core.Sharing.Identifiable.Parent;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;

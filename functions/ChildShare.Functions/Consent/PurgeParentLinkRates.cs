@@ -1,4 +1,4 @@
-using ChildShare.Core.Consent.Parent;
+using ChildShare.Core.Sharing.Identifiable.Parent;
 using Microsoft.Azure.Functions.Worker;
 
 namespace ChildShare.Functions.Consent;

@@ -1,6 +1,7 @@
 using System.Text.Json;
-using ChildShare.Core.Deidentification;
-using ChildShare.Core.Reporting;
+using ChildShare.Core.Activity;
+using ChildShare.Core.Sharing.Aggregate;
+using ChildShare.Core.Sharing.Deidentified;
 using ChildShare.Functions.Http;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;

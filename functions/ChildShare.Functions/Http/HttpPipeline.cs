@@ -2,7 +2,7 @@ using System.Diagnostics;
 using ChildShare.Core.Agreements;
 using ChildShare.Core.Audit;
 using ChildShare.Core.Callers;
-using ChildShare.Core.Consent;
+using ChildShare.Core.Sharing.Identifiable;
 using ChildShare.Functions.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;

@@ -1,5 +1,6 @@
+using ChildShare.Core.Activity;
 using ChildShare.Core.Ingestion;
-using ChildShare.Core.Reporting;
+using ChildShare.Core.Sharing.Aggregate;
 using ChildShare.Functions.Http;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;

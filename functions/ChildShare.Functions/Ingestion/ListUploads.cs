@@ -1,7 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using ChildShare.Core.Activity;
 using ChildShare.Core.Ingestion;
-using ChildShare.Core.Reporting;
+using ChildShare.Core.Sharing.Aggregate;
 using ChildShare.Functions.Http;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using ChildShare.Core.Consent;
+using ChildShare.Core.Sharing.Identifiable;
 using ChildShare.Functions.Http;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;

@@ -1,5 +1,6 @@
+using ChildShare.Core.Activity;
 using ChildShare.Core.Agreements;
-using ChildShare.Core.Reporting;
+using ChildShare.Core.Sharing.Aggregate;
 
 namespace ChildShare.Tests.Agreements;
 

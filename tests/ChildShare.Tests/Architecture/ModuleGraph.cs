@@ -16,10 +16,22 @@ public static class ModuleGraph
 
     public static IReadOnlyDictionary<string, IReadOnlySet<string>> OfCore => Core.Value;
 
-    public static string ModuleOf(string @namespace) =>
-        @namespace == Root ? "(root)"
-        : @namespace.StartsWith(Root + ".", StringComparison.Ordinal) ? @namespace[(Root.Length + 1)..].Split('.')[0]
-        : "";
+    /// <summary>The module of a namespace: its first segment under Core, or for a sharing mode its two (<c>Sharing.Aggregate</c>).</summary>
+    public static string ModuleOf(string @namespace)
+    {
+        if (@namespace == Root)
+        {
+            return "(root)";
+        }
+
+        if (!@namespace.StartsWith(Root + ".", StringComparison.Ordinal))
+        {
+            return "";
+        }
+
+        var segments = @namespace[(Root.Length + 1)..].Split('.');
+        return segments is ["Sharing", var mode, ..] ? "Sharing." + mode : segments[0];
+    }
 
     /// <summary>Each module and the other modules its types depend on.</summary>
     public static IReadOnlyDictionary<string, IReadOnlySet<string>> Read(System.Reflection.Assembly assembly)

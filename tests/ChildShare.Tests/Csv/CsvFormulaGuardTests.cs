@@ -1,7 +1,8 @@
-using ChildShare.Core.Deidentification;
+using ChildShare.Core.Activity;
 using ChildShare.Core.Ingestion;
-using ChildShare.Core.Reporting;
-using ChildShare.Tests.Deidentification;
+using ChildShare.Core.Sharing.Aggregate;
+using ChildShare.Core.Sharing.Deidentified;
+using ChildShare.Tests.Sharing.Deidentified;
 using ChildShare.Tests.Support;
 
 namespace ChildShare.Tests.Csv;

@@ -1,9 +1,9 @@
 using System.Text;
 using ChildShare.Core.Csv;
+using ChildShare.Tests.Sharing.Deidentified;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
-using ChildShare.Tests.Deidentification;
 
 namespace ChildShare.Tests.Csv;
 

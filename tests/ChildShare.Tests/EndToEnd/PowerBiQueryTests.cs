@@ -6,7 +6,7 @@ using ChildShare.Tests.Support;
 namespace ChildShare.Tests.EndToEnd;
 
 /// <summary>
-/// The documented Power BI query (<c>functions/ChildShare.Core/Reporting/powerbi/aggregate-by-month.pq</c>, shown in
+/// The documented Power BI query (<c>functions/ChildShare.Core/Sharing/Aggregate/powerbi/aggregate-by-month.pq</c>, shown in
 /// REPORTS.md): its <c>Web.Contents</c> call is read out of the M text (static base URL, <c>RelativePath</c>,
 /// <c>Query</c>, <c>Timeout</c>) and sent to the served app over real HTTP, with the key as Power Query adds it
 /// (<c>ApiKeyName</c>: the <c>api-key</c> query parameter).
@@ -67,7 +67,7 @@ public sealed class PowerBiQueryTests(ServedApp app)
     [Fact]
     public void ReportsMd_ShowsTheQueryFileAsItIs()
     {
-        var reports = File.ReadAllText(Path.Combine(RepositoryRoot.Path, "functions", "ChildShare.Core", "Reporting", "REPORTS.md")).ReplaceLineEndings("\n");
+        var reports = File.ReadAllText(Path.Combine(RepositoryRoot.Path, "functions", "ChildShare.Core", "Sharing", "Aggregate", "REPORTS.md")).ReplaceLineEndings("\n");
 
         Assert.Contains(Query.ReplaceLineEndings("\n").Trim(), reports, StringComparison.Ordinal);
     }

@@ -1,0 +1,450 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Azure;
+using Azure.Data.Tables;
+using ChildShare.Core.Storage;
+
+namespace ChildShare.Core.Activity;
+
+/// <summary>A provider child's activity in one program and service type during one calendar year: month m-1's day mask at index m-1 (bit d-1 = day d).</summary>
+public sealed record YearActivity(string Program, string ServiceType, uint[] Months);
+
+/// <summary>
+/// What a bucket holds for one provider child in one year: its community child key, the
+/// demographics its record gives (in <see cref="ActivityStore.Demographics"/> order, null when
+/// unknown), when its record was last updated (for the demographic rule), and its activities.
+/// </summary>
+public sealed record ProviderChildYear(string ProviderChild, string ChildKey, long UpdatedTicks, string?[] Demographics, IReadOnlyList<YearActivity> Activities)
+{
+    public string ProviderId => RecordKeys.SplitProviderChild(ProviderChild).ProviderId;
+}
+
+/// <summary>A change to one provider child's activity: its new years (replacing what the buckets hold) and the years it no longer has.</summary>
+public sealed record ActivityChange(string ProviderChild, IReadOnlyDictionary<int, ProviderChildYear> Years, IReadOnlyCollection<int> RemovedYears);
+
+/// <summary>The activity table's layout row: how many buckets, and the data version readers key snapshots on.</summary>
+public sealed record ActivityLayout(int Buckets, long Version, bool Writing, ETag ETag);
+
+/// <summary>What a read of the buckets found: the provider-child years and how many entities it read.</summary>
+public sealed record ActivityRead(IReadOnlyList<(int Year, ProviderChildYear Child)> Children, int EntitiesRead, int Queries, ActivityLayout? Layout);
+
+/// <summary>
+/// The activity summaries reports and exports read, in dense buckets (see STORAGE.md): provider
+/// children are spread over a fixed number of buckets by a hash of their pseudonymous key
+/// (<c>{provider}|{local token}</c>, never an identifier); one entity per bucket and calendar year
+/// (PK <c>b{bucket}</c>, RK <c>{yyyy}</c>) holds, in binary properties, every provider child of the
+/// bucket active that year with its day-exact activity bitsets per month, program and service type.
+/// A year's report reads buckets x 2 entities by point reads, whatever the size of the community.
+/// Writers (ingestion and re-links, under the linkage lock) read, change and write a bucket with
+/// its ETag, so a writer that lost the lock fails instead of overwriting; every change is a
+/// replacement keyed by provider child, so re-delivering an upload writes the same bytes again.
+/// The layout row (PK <c>layout</c>) holds the bucket count and a data version that writers bump
+/// before and after writing, which report snapshots are keyed on.
+/// </summary>
+public sealed class ActivityStore(ChildShareStorage storage)
+{
+    /// <summary>Buckets of a new store: at the benchmark community's scale (185,000 provider children) about 2,900 a bucket, about 300 KB.</summary>
+    public const int DefaultBuckets = 64;
+
+    public const int MaxBuckets = 4096;
+
+    /// <summary>Demographics a bucket keeps per provider child: those reports group by and exports generalize. No direct identifier, no full zip.</summary>
+    public static readonly IReadOnlyList<string> Demographics = ["BirthDate", "Sex", "Race", "Ethnicity", "Zip3", "Grade", "School"];
+
+    private const string LayoutPartition = "layout";
+    private const int Format = 1;
+    private const int ChunkBytes = 60_000;
+    private const int MaxChunks = 16;
+    private const int ParallelRequests = 8;
+    private const int MaxConflictRetries = 8;
+
+    private TableClient Table => storage.Table(TableNames.Activity);
+
+    /// <summary>The name of a bucket's partition.</summary>
+    public static string BucketKey(int bucket) => "b" + bucket.ToString("x3", CultureInfo.InvariantCulture);
+
+    /// <summary>The bucket of a provider child: the first four bytes of a SHA-256 of its key (already pseudonymous), modulo the bucket count.</summary>
+    public static int BucketOf(string providerChild, int buckets)
+    {
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(Encoding.UTF8.GetBytes(providerChild), hash);
+        return (int)(BinaryPrimitives.ReadUInt32BigEndian(hash) % (uint)buckets);
+    }
+
+    /// <summary>The layout row, or null before anything was written in this shape.</summary>
+    public async Task<ActivityLayout?> LayoutAsync(CancellationToken cancellationToken = default)
+    {
+        var response = await Table.GetEntityIfExistsAsync<TableEntity>(LayoutPartition, LayoutPartition, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return response.HasValue && response.Value is { } e
+            ? new ActivityLayout(e.GetInt32("Buckets") ?? DefaultBuckets, e.GetInt64("Version") ?? 0, e.GetBoolean("Writing") ?? false, e.ETag)
+            : null;
+    }
+
+    /// <summary>
+    /// Marks the data as being written (the version changes, so no snapshot taken from now on is kept)
+    /// and returns the layout writers use; creates it with <paramref name="bucketsIfNew"/> buckets when there is none.
+    /// </summary>
+    public Task<ActivityLayout> BeginWriteAsync(int bucketsIfNew = DefaultBuckets, CancellationToken cancellationToken = default) =>
+        BumpAsync(writing: true, bucketsIfNew, cancellationToken);
+
+    /// <summary>Marks the write done: a new version that snapshots may be kept for.</summary>
+    public Task<ActivityLayout> EndWriteAsync(CancellationToken cancellationToken = default) => BumpAsync(writing: false, DefaultBuckets, cancellationToken);
+
+    private async Task<ActivityLayout> BumpAsync(bool writing, int bucketsIfNew, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var current = await LayoutAsync(cancellationToken).ConfigureAwait(false);
+            var entity = new TableEntity(LayoutPartition, LayoutPartition)
+            {
+                ["Buckets"] = current?.Buckets ?? ValidBuckets(bucketsIfNew),
+                ["Version"] = (current?.Version ?? 0) + 1,
+                ["Writing"] = writing,
+                ["Format"] = Format,
+            };
+            try
+            {
+                if (current is null)
+                {
+                    await Table.AddEntityAsync(entity, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    await Table.UpdateEntityAsync(entity, current.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+                }
+
+                return (await LayoutAsync(cancellationToken).ConfigureAwait(false))!;
+            }
+            catch (RequestFailedException ex) when (ex.Status is 409 or 412 && attempt < MaxConflictRetries)
+            {
+                // Another writer (or a reader creating nothing) moved it; read it again.
+            }
+        }
+    }
+
+    /// <summary>Replaces the layout with a new bucket count: only for rebuilding a store from the records.</summary>
+    public async Task ResetAsync(int buckets, CancellationToken cancellationToken = default)
+    {
+        var table = Table;
+        var writer = new BatchWriter();
+        await foreach (var entity in table.QueryAsync<TableEntity>(filter: (string?)null, select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            if (entity.PartitionKey != LayoutPartition)
+            {
+                await writer.DeleteAsync(table, entity.PartitionKey, entity.RowKey, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+        var current = await LayoutAsync(cancellationToken).ConfigureAwait(false);
+        await table.UpsertEntityAsync(new TableEntity(LayoutPartition, LayoutPartition)
+        {
+            ["Buckets"] = ValidBuckets(buckets), ["Version"] = (current?.Version ?? 0) + 1, ["Writing"] = true, ["Format"] = Format,
+        }, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The operator command that rebuilds the store from the records (also the migration from the month-summary shape).</summary>
+    public const string Rebuilding = "childshare activity-rebuild";
+
+    private static int ValidBuckets(int buckets) =>
+        buckets is >= 1 and <= MaxBuckets && (buckets & (buckets - 1)) == 0
+            ? buckets
+            : throw new ArgumentOutOfRangeException(nameof(buckets), buckets, $"The bucket count is a power of two from 1 to {MaxBuckets}.");
+
+    /// <summary>
+    /// Applies changes to the buckets: each touched bucket-year is read, changed and written with its
+    /// ETag (retried on a conflict); a bucket-year left empty is deleted. Call between
+    /// <see cref="BeginWriteAsync"/> and <see cref="EndWriteAsync"/>.
+    /// </summary>
+    public async Task ApplyAsync(ActivityLayout layout, IReadOnlyCollection<ActivityChange> changes, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(layout);
+        ArgumentNullException.ThrowIfNull(changes);
+        var work = new Dictionary<(int Bucket, int Year), Dictionary<string, ProviderChildYear?>>();
+        foreach (var change in changes)
+        {
+            var bucket = BucketOf(change.ProviderChild, layout.Buckets);
+            foreach (var year in change.RemovedYears.Where(y => !change.Years.ContainsKey(y)))
+            {
+                Slot(work, bucket, year)[change.ProviderChild] = null;
+            }
+
+            foreach (var (year, child) in change.Years)
+            {
+                Slot(work, bucket, year)[change.ProviderChild] = child;
+            }
+        }
+
+        await Parallel.ForEachAsync(work, new ParallelOptions { MaxDegreeOfParallelism = ParallelRequests, CancellationToken = cancellationToken }, async (item, ct) =>
+            await ApplyToBucketAsync(item.Key.Bucket, item.Key.Year, item.Value, ct).ConfigureAwait(false)).ConfigureAwait(false);
+    }
+
+    private static Dictionary<string, ProviderChildYear?> Slot(Dictionary<(int, int), Dictionary<string, ProviderChildYear?>> work, int bucket, int year)
+    {
+        if (!work.TryGetValue((bucket, year), out var slot))
+        {
+            slot = new Dictionary<string, ProviderChildYear?>(StringComparer.Ordinal);
+            work[(bucket, year)] = slot;
+        }
+
+        return slot;
+    }
+
+    private async Task ApplyToBucketAsync(int bucket, int year, Dictionary<string, ProviderChildYear?> changes, CancellationToken cancellationToken)
+    {
+        var table = Table;
+        var partition = BucketKey(bucket);
+        var row = year.ToString("D4", CultureInfo.InvariantCulture);
+        for (var attempt = 0; ; attempt++)
+        {
+            var response = await table.GetEntityIfExistsAsync<TableEntity>(partition, row, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var existing = response.HasValue ? response.Value : null;
+            var children = existing is null ? new SortedDictionary<string, ProviderChildYear>(StringComparer.Ordinal) : Decode(existing);
+            foreach (var (providerChild, child) in changes)
+            {
+                if (child is null)
+                {
+                    children.Remove(providerChild);
+                }
+                else
+                {
+                    children[providerChild] = child;
+                }
+            }
+
+            try
+            {
+                if (children.Count == 0)
+                {
+                    if (existing is not null)
+                    {
+                        await table.DeleteEntityAsync(partition, row, existing.ETag, cancellationToken).ConfigureAwait(false);
+                    }
+                }
+                else if (existing is null)
+                {
+                    await table.AddEntityAsync(Encode(partition, row, children.Values), cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    await table.UpdateEntityAsync(Encode(partition, row, children.Values), existing.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+                }
+
+                return;
+            }
+            catch (RequestFailedException ex) when (ex.Status is 409 or 412 or 404 && attempt < MaxConflictRetries)
+            {
+                // Changed since it was read: read it again and reapply (every change is a replacement, so reapplying is safe).
+            }
+        }
+    }
+
+    /// <summary>Every provider child active in the given years, by point reads of each bucket-year; nothing when the store has no layout yet.</summary>
+    public async Task<ActivityRead> ReadAsync(IEnumerable<int> years, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(years);
+        var layout = await LayoutAsync(cancellationToken).ConfigureAwait(false);
+        if (layout is null)
+        {
+            return new ActivityRead([], 0, 0, null);
+        }
+
+        var table = Table;
+        var work = years.Distinct().SelectMany(y => Enumerable.Range(0, layout.Buckets).Select(b => (Year: y, Bucket: b))).ToList();
+        var results = new List<(int, ProviderChildYear)>[work.Count];
+        var read = 0;
+        await Parallel.ForEachAsync(Enumerable.Range(0, work.Count), new ParallelOptions { MaxDegreeOfParallelism = ParallelRequests, CancellationToken = cancellationToken },
+            async (i, ct) =>
+            {
+                var (year, bucket) = work[i];
+                var response = await table.GetEntityIfExistsAsync<TableEntity>(BucketKey(bucket), year.ToString("D4", CultureInfo.InvariantCulture), cancellationToken: ct)
+                    .ConfigureAwait(false);
+                results[i] = [];
+                if (response.HasValue && response.Value is { } entity)
+                {
+                    Interlocked.Increment(ref read);
+                    results[i].AddRange(Decode(entity).Values.Select(c => (year, c)));
+                }
+            }).ConfigureAwait(false);
+
+        // Work order (year, bucket), each bucket in provider-child order: the same data reads back in the same order.
+        return new ActivityRead(results.SelectMany(r => r).ToList(), read, work.Count, layout);
+    }
+
+    internal static TableEntity Encode(string partition, string row, IEnumerable<ProviderChildYear> children)
+    {
+        var list = children.ToList();
+        var strings = new Dictionary<string, int>(StringComparer.Ordinal);
+        int Intern(string? value) => value is null ? 0 : strings.TryGetValue(value, out var i) ? i : strings[value] = strings.Count + 1;
+        using var body = new MemoryStream();
+        using (var w = new BinaryWriter(body, Encoding.UTF8, leaveOpen: true))
+        {
+            w.Write7BitEncodedInt(list.Count);
+            foreach (var child in list)
+            {
+                w.Write(child.ProviderChild);
+                w.Write(child.ChildKey);
+                w.Write(child.UpdatedTicks);
+                for (var d = 0; d < Demographics.Count; d++)
+                {
+                    w.Write7BitEncodedInt(Intern(d < child.Demographics.Length && !string.IsNullOrEmpty(child.Demographics[d]) ? child.Demographics[d] : null));
+                }
+
+                w.Write7BitEncodedInt(child.Activities.Count);
+                foreach (var activity in child.Activities)
+                {
+                    w.Write7BitEncodedInt(Intern(activity.Program));
+                    w.Write7BitEncodedInt(Intern(activity.ServiceType));
+                    var present = 0;
+                    for (var m = 0; m < 12; m++)
+                    {
+                        present |= activity.Months[m] != 0 ? 1 << m : 0;
+                    }
+
+                    w.Write((ushort)present);
+                    for (var m = 0; m < 12; m++)
+                    {
+                        if (activity.Months[m] != 0)
+                        {
+                            w.Write(activity.Months[m]);
+                        }
+                    }
+                }
+            }
+        }
+
+        using var payload = new MemoryStream();
+        using (var w = new BinaryWriter(payload, Encoding.UTF8, leaveOpen: true))
+        {
+            w.Write7BitEncodedInt(Format);
+            w.Write7BitEncodedInt(strings.Count);
+            foreach (var s in strings.OrderBy(p => p.Value).Select(p => p.Key))
+            {
+                w.Write(s);
+            }
+
+            body.Position = 0;
+            body.CopyTo(payload);
+        }
+
+        var bytes = payload.ToArray();
+        var chunks = (bytes.Length + ChunkBytes - 1) / ChunkBytes;
+        if (chunks > MaxChunks)
+        {
+            throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                $"An activity bucket would hold {bytes.Length:N0} bytes, more than an entity may; rebuild the activity store with more buckets ({Rebuilding} --buckets N)."));
+        }
+
+        var entity = new TableEntity(partition, row) { ["Format"] = Format, ["Children"] = list.Count, ["Chunks"] = chunks };
+        for (var c = 0; c < chunks; c++)
+        {
+            entity[ChunkName(c)] = bytes.AsSpan(c * ChunkBytes, Math.Min(ChunkBytes, bytes.Length - (c * ChunkBytes))).ToArray();
+        }
+
+        return entity;
+    }
+
+    internal static SortedDictionary<string, ProviderChildYear> Decode(TableEntity entity)
+    {
+        var chunks = entity.GetInt32("Chunks") ?? 0;
+        using var payload = new MemoryStream();
+        for (var c = 0; c < chunks; c++)
+        {
+            payload.Write(entity.GetBinary(ChunkName(c)) ?? []);
+        }
+
+        payload.Position = 0;
+        var result = new SortedDictionary<string, ProviderChildYear>(StringComparer.Ordinal);
+        if (payload.Length == 0)
+        {
+            return result;
+        }
+
+        using var r = new BinaryReader(payload, Encoding.UTF8);
+        var format = r.Read7BitEncodedInt();
+        if (format != Format)
+        {
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture, $"Activity bucket format {format} is not known; rebuild the activity store ({Rebuilding})."));
+        }
+
+        var strings = new string?[r.Read7BitEncodedInt() + 1];
+        for (var i = 1; i < strings.Length; i++)
+        {
+            strings[i] = r.ReadString();
+        }
+
+        var count = r.Read7BitEncodedInt();
+        for (var n = 0; n < count; n++)
+        {
+            var providerChild = r.ReadString();
+            var childKey = r.ReadString();
+            var ticks = r.ReadInt64();
+            var demographics = new string?[Demographics.Count];
+            for (var d = 0; d < demographics.Length; d++)
+            {
+                demographics[d] = strings[r.Read7BitEncodedInt()];
+            }
+
+            var activities = new YearActivity[r.Read7BitEncodedInt()];
+            for (var a = 0; a < activities.Length; a++)
+            {
+                var program = strings[r.Read7BitEncodedInt()] ?? "";
+                var serviceType = strings[r.Read7BitEncodedInt()] ?? "";
+                var present = r.ReadUInt16();
+                var months = new uint[12];
+                for (var m = 0; m < 12; m++)
+                {
+                    if ((present & (1 << m)) != 0)
+                    {
+                        months[m] = r.ReadUInt32();
+                    }
+                }
+
+                activities[a] = new YearActivity(program, serviceType, months);
+            }
+
+            result[providerChild] = new ProviderChildYear(providerChild, childKey, ticks, demographics, activities);
+        }
+
+        return result;
+    }
+
+    private static string ChunkName(int chunk) => "D" + chunk.ToString("D2", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// A provider child's activities by year, from its service intervals (month day masks per program and service type):
+    /// the shape a bucket stores.
+    /// </summary>
+    public static Dictionary<int, ProviderChildYear> Years(
+        string providerChild, string childKey, long updatedTicks, string?[] demographics, IEnumerable<ServiceInterval> services)
+    {
+        var byYear = new Dictionary<int, SortedDictionary<(string, string), uint[]>>();
+        foreach (var (month, entries) in ActivityMonths.Build(services))
+        {
+            var year = int.Parse(month.AsSpan(0, 4), CultureInfo.InvariantCulture);
+            var index = int.Parse(month.AsSpan(5, 2), CultureInfo.InvariantCulture) - 1;
+            if (!byYear.TryGetValue(year, out var activities))
+            {
+                activities = new SortedDictionary<(string, string), uint[]>(Comparer<(string, string)>.Create((a, b) =>
+                    string.CompareOrdinal(a.Item1, b.Item1) is var c and not 0 ? c : string.CompareOrdinal(a.Item2, b.Item2)));
+                byYear[year] = activities;
+            }
+
+            foreach (var entry in entries)
+            {
+                if (!activities.TryGetValue((entry.Program, entry.ServiceType), out var months))
+                {
+                    months = new uint[12];
+                    activities[(entry.Program, entry.ServiceType)] = months;
+                }
+
+                months[index] |= entry.DayMask;
+            }
+        }
+
+        return byYear.ToDictionary(y => y.Key, y => new ProviderChildYear(providerChild, childKey, updatedTicks, demographics,
+            y.Value.Select(a => new YearActivity(a.Key.Item1, a.Key.Item2, a.Value)).ToList()));
+    }
+}

@@ -1,0 +1,251 @@
+using Azure;
+using Azure.Data.Tables;
+using ChildShare.Core.Activity;
+using ChildShare.Core.Agreements;
+using ChildShare.Core.Callers;
+using ChildShare.Core.Ingestion;
+using ChildShare.Core.Sharing.Aggregate;
+using ChildShare.Core.Storage;
+using ChildShare.Tests.Agreements;
+using ChildShare.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+
+namespace ChildShare.Tests.Activity;
+
+/// <summary>
+/// The activity buckets (one entity per bucket and year, binary bitsets) and the report snapshots
+/// keyed on their data version, against Azurite: re-delivery, merge and split, a crash between the
+/// buckets and the records, a stale snapshot, a writer with a stale ETag.
+/// </summary>
+public sealed class ActivityStoreTests : IAsyncLifetime
+{
+    private const string Upload1 = "upload-one";
+    private const string Upload2 = "upload-two";
+
+    private readonly TestStorage _storage = new();
+    private ServiceProvider _services = null!;
+
+    public async Task InitializeAsync()
+    {
+        await _storage.InitializeAsync();
+        _services = TestApp.Build(_storage, new FakeTimeProvider(TestApp.Now));
+        await _services.GetRequiredService<ProviderRegistry>().RegisterAsync("p1", "Provider one", "Other");
+        await _services.GetRequiredService<ProviderRegistry>().RegisterAsync("p2", "Provider two", "Other");
+        await _services.GetRequiredService<AgreementStore>().CreateAsync(AgreementTestData.Aggregate("dsa-none", "none-org", "p1", "p2") with
+        {
+            Protection = DifferencingProtection.None, MinimumCellSize = 2,
+        }, "test");
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _services.DisposeAsync();
+        await _storage.DisposeAsync();
+    }
+
+    private ActivitySummaryBuilder Builder(ChildShareStorage storage) =>
+        new(storage, new ActivityStore(storage), Options.Create(new IngestionOptions()));
+
+    private async Task StageAsync(string uploadId, string providerChild, string childKey, params (string Start, string End)[] services)
+    {
+        var staging = _storage.Storage.Table(TableNames.UploadStaging);
+        await staging.UpsertEntityAsync(new TableEntity(uploadId, providerChild)
+        {
+            ["ChildKey"] = childKey, ["KeyVersion"] = "v1", ["Sex"] = "Female", ["BirthDate"] = "2016-03-15",
+        });
+        foreach (var (start, end) in services)
+        {
+            var key = RecordKeys.ServiceKey("Tutoring", "Academic", RecordKeys.ParseIsoDate(start)!.Value);
+            await staging.UpsertEntityAsync(new TableEntity(uploadId, providerChild + "|" + key)
+            {
+                ["Program"] = "Tutoring", ["ServiceType"] = "Academic", ["StartDate"] = start, ["EndDate"] = end, ["AsOf"] = end,
+            });
+        }
+    }
+
+    private async Task<(long? Total, ReportRunStats Stats)> SeptemberAsync(string groupBy = "provider")
+    {
+        var caller = new Caller("none-org", CallerRoles.Reader, CallerAuthMethod.ApiKey, "k");
+        var result = await _services.GetRequiredService<AggregateReportService>().RunAsync(caller,
+            new Dictionary<string, string?> { ["from"] = "2026-09-01", ["to"] = "2026-09-30", ["groupBy"] = groupBy }, null);
+        Assert.Equal(ReportStatus.Ok, result.Status);
+        // The children counted (before suppression: a total of 1 is hidden under the minimum of 2).
+        Assert.Single(result.Page!.Value, r => r.RowType == "total");
+        return (result.Stats!.Children, result.Stats);
+    }
+
+    [Fact]
+    public async Task RebuildForUpload_SameUploadTwice_SameBucketBytes()
+    {
+        await StageAsync(Upload1, "p1|t1", "child-a", ("2026-09-01", "2026-09-30"));
+        await StageAsync(Upload1, "p1|t2", "child-b", ("2026-09-10", "2026-10-05"));
+        var builder = Builder(_storage.Storage);
+        await builder.RebuildForUploadAsync(Upload1, TestApp.Now, ReuploadPolicy.Upsert);
+        var first = (await _storage.ReadAllAsync(TableNames.Activity)).Where(e => e.PartitionKey != "layout").ToDictionary(e => e.PartitionKey + e.RowKey, e => e.GetBinary("D00"));
+
+        await builder.RebuildForUploadAsync(Upload1, TestApp.Now, ReuploadPolicy.Upsert);
+
+        var second = (await _storage.ReadAllAsync(TableNames.Activity)).Where(e => e.PartitionKey != "layout").ToDictionary(e => e.PartitionKey + e.RowKey, e => e.GetBinary("D00"));
+        Assert.Equal(first.Keys.Order(), second.Keys.Order());
+        Assert.All(first, f => Assert.Equal(f.Value, second[f.Key]));
+        Assert.Equal(2, (await SeptemberAsync()).Total);
+    }
+
+    [Fact]
+    public async Task Report_ChildAtTwoProvidersThenSplit_CountedOnceThenTwice()
+    {
+        await StageAsync(Upload1, "p1|t1", "child-a", ("2026-09-01", "2026-09-30"));
+        await StageAsync(Upload1, "p2|t9", "child-a", ("2026-09-03", "2026-09-04"));
+        await Builder(_storage.Storage).RebuildForUploadAsync(Upload1, TestApp.Now, ReuploadPolicy.Upsert);
+        Assert.Equal(1, (await SeptemberAsync()).Total);
+
+        // A split gives the second record its own child key, as LinkageAdmin does, and rebuilds it from its record.
+        var records = _storage.Storage.Table(TableNames.Records);
+        var record = (await records.GetEntityAsync<TableEntity>("p2", "t9")).Value;
+        record["ChildKey"] = "child-z";
+        await records.UpdateEntityAsync(record, record.ETag);
+        await Builder(_storage.Storage).RebuildChildrenAsync(["p2|t9"]);
+
+        Assert.Equal(2, (await SeptemberAsync()).Total);
+
+        // And a merge back.
+        record = (await records.GetEntityAsync<TableEntity>("p2", "t9")).Value;
+        record["ChildKey"] = "child-a";
+        await records.UpdateEntityAsync(record, record.ETag);
+        await Builder(_storage.Storage).RebuildChildrenAsync(["p2|t9"]);
+
+        Assert.Equal(1, (await SeptemberAsync()).Total);
+    }
+
+    [Fact]
+    public async Task RebuildForUpload_CrashAfterBucketsBeforeRecords_RedeliveryGivesTheCleanResult()
+    {
+        await StageAsync(Upload1, "p1|t1", "child-a", ("2025-01-10", "2025-01-20"));
+        await Builder(_storage.Storage).RebuildForUploadAsync(Upload1, TestApp.Now, ReuploadPolicy.Upsert);
+        // The second file replaces the child's services: January 2025 withdrawn, September 2026 instead.
+        await StageAsync(Upload2, "p1|t1", "child-a", ("2026-09-01", "2026-09-30"));
+
+        var crashing = new RecordsFailStorage(_storage);
+        await Assert.ThrowsAsync<RequestFailedException>(() => Builder(crashing).RebuildForUploadAsync(Upload2, TestApp.Now, ReuploadPolicy.ReplaceChildServices));
+        Assert.True((await new ActivityStore(_storage.Storage).LayoutAsync())!.Writing);
+        await Builder(_storage.Storage).RebuildForUploadAsync(Upload2, TestApp.Now, ReuploadPolicy.ReplaceChildServices);
+
+        var months = (await _storage.ReadActivityMonthsAsync()).Select(m => m.PartitionKey).ToList();
+        Assert.Equal(["2026-09"], months);
+        var record = (await _storage.Storage.Table(TableNames.Records).GetEntityAsync<TableEntity>("p1", "t1")).Value;
+        Assert.Equal("2026", record.GetString("ActivityYears"));
+        Assert.False((await new ActivityStore(_storage.Storage).LayoutAsync())!.Writing);
+    }
+
+    [Fact]
+    public async Task Report_SamePageAgain_ServedFromSnapshotUntilNewDataLands()
+    {
+        await StageAsync(Upload1, "p1|t1", "child-a", ("2026-09-01", "2026-09-30"));
+        await StageAsync(Upload1, "p1|t2", "child-b", ("2026-09-01", "2026-09-30"));
+        await Builder(_storage.Storage).RebuildForUploadAsync(Upload1, TestApp.Now, ReuploadPolicy.Upsert);
+
+        var computed = await SeptemberAsync();
+        var again = await SeptemberAsync();
+        Assert.False(computed.Stats.FromSnapshot);
+        Assert.True(computed.Stats.EntitiesRead > 0);
+        Assert.True(again.Stats.FromSnapshot);
+        Assert.Equal(0, again.Stats.EntitiesRead);
+        Assert.Equal(computed.Total, again.Total);
+
+        await StageAsync(Upload2, "p2|t5", "child-c", ("2026-09-02", "2026-09-02"));
+        await Builder(_storage.Storage).RebuildForUploadAsync(Upload2, TestApp.Now, ReuploadPolicy.Upsert);
+
+        var after = await SeptemberAsync();
+        Assert.False(after.Stats.FromSnapshot);
+        Assert.Equal(3, after.Total);
+    }
+
+    [Fact]
+    public async Task Report_WhileAWriterIsBetweenItsVersionBumps_NeitherServesNorKeepsASnapshot()
+    {
+        await StageAsync(Upload1, "p1|t1", "child-a", ("2026-09-01", "2026-09-30"));
+        await Builder(_storage.Storage).RebuildForUploadAsync(Upload1, TestApp.Now, ReuploadPolicy.Upsert);
+        await SeptemberAsync();
+        var store = new ActivityStore(_storage.Storage);
+        await store.BeginWriteAsync();
+
+        Assert.False((await SeptemberAsync()).Stats.FromSnapshot);
+        Assert.False((await SeptemberAsync()).Stats.FromSnapshot);
+        await store.EndWriteAsync();
+        Assert.False((await SeptemberAsync()).Stats.FromSnapshot);
+        Assert.True((await SeptemberAsync()).Stats.FromSnapshot);
+    }
+
+    [Fact]
+    public async Task Report_GroupedDifferently_NotServedFromTheOtherSnapshot()
+    {
+        await StageAsync(Upload1, "p1|t1", "child-a", ("2026-09-01", "2026-09-30"));
+        await Builder(_storage.Storage).RebuildForUploadAsync(Upload1, TestApp.Now, ReuploadPolicy.Upsert);
+        await SeptemberAsync("provider");
+
+        Assert.False((await SeptemberAsync("sex")).Stats.FromSnapshot);
+    }
+
+    [Fact]
+    public async Task RebuildAll_MonthSummaryShape_MigratedAndOldEntitiesGone()
+    {
+        await StageAsync(Upload1, "p1|t1", "child-a", ("2026-09-01", "2026-09-30"));
+        await Builder(_storage.Storage).RebuildForUploadAsync(Upload1, TestApp.Now, ReuploadPolicy.Upsert);
+        // What main wrote: a month summary (PK yyyy-MM).
+        await _storage.Storage.Table(TableNames.Activity).AddEntityAsync(new TableEntity("2026-09", "p1|t1") { ["ChildKey"] = "child-a", ["DayMask"] = 1L });
+
+        var rebuilt = await Builder(_storage.Storage).RebuildAllAsync(16);
+
+        Assert.Equal(1, rebuilt.Children);
+        var entities = await _storage.ReadAllAsync(TableNames.Activity);
+        Assert.DoesNotContain(entities, e => e.PartitionKey == "2026-09");
+        Assert.Equal(16, (await new ActivityStore(_storage.Storage).LayoutAsync())!.Buckets);
+        Assert.Equal(["2026-09"], (await _storage.ReadActivityMonthsAsync()).Select(m => m.PartitionKey));
+        Assert.Equal(1, (await SeptemberAsync()).Total);
+    }
+
+    [Fact]
+    public async Task ApplyAsync_BucketChangedSinceRead_ReadAgainAndBothChangesKept()
+    {
+        var store = new ActivityStore(_storage.Storage);
+        var layout = await store.BeginWriteAsync(bucketsIfNew: 1);
+        ProviderChildYear Child(string pc) => new(pc, "key-" + pc, 0, new string?[ActivityStore.Demographics.Count],
+            [new YearActivity("Tutoring", "Academic", [0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0])]);
+        await store.ApplyAsync(layout, [new ActivityChange("p1|a", new Dictionary<int, ProviderChildYear> { [2026] = Child("p1|a") }, [])]);
+        // Two writers at once on the one bucket: each write is a replacement under the ETag it read.
+        await Task.WhenAll(
+            store.ApplyAsync(layout, [new ActivityChange("p1|b", new Dictionary<int, ProviderChildYear> { [2026] = Child("p1|b") }, [])]),
+            store.ApplyAsync(layout, [new ActivityChange("p1|c", new Dictionary<int, ProviderChildYear> { [2026] = Child("p1|c") }, [])]));
+
+        var read = await store.ReadAsync([2026]);
+        Assert.Equal(["p1|a", "p1|b", "p1|c"], read.Children.Select(c => c.Child.ProviderChild).Order());
+        Assert.Equal(1, read.EntitiesRead);
+    }
+
+    [Fact]
+    public void BucketOf_ProviderChildKey_StableAndWithinTheCount()
+    {
+        Assert.Equal(ActivityStore.BucketOf("p1|abc", 64), ActivityStore.BucketOf("p1|abc", 64));
+        Assert.All(Enumerable.Range(0, 1000), i => Assert.InRange(ActivityStore.BucketOf($"p1|{i}", 64), 0, 63));
+        Assert.Equal(64, Enumerable.Range(0, 5000).Select(i => ActivityStore.BucketOf($"p1|{i}", 64)).Distinct().Count());
+    }
+
+    /// <summary>Storage whose records table fails every batch: a crash after the buckets were written, before the records.</summary>
+    private sealed class RecordsFailStorage(TestStorage storage) : ChildShareStorage(storage.Tables, storage.Blobs, Options.Create(storage.Options))
+    {
+        public override TableClient Table(string logicalName) =>
+            logicalName == TableNames.Records ? new FailingBatches(TestStorage.ConnectionString, storage.Options.TablePrefix + logicalName) : base.Table(logicalName);
+    }
+
+    private sealed class FailingBatches(string connectionString, string table) : TableClient(connectionString, table)
+    {
+        public override Task<Response<IReadOnlyList<Response>>> SubmitTransactionAsync(
+            IEnumerable<TableTransactionAction> transactionActions, CancellationToken cancellationToken = default) =>
+            throw new RequestFailedException(503, "simulated crash");
+
+        public override Task<Response> UpsertEntityAsync<T>(T entity, TableUpdateMode mode = TableUpdateMode.Merge, CancellationToken cancellationToken = default) =>
+            throw new RequestFailedException(503, "simulated crash");
+    }
+}
