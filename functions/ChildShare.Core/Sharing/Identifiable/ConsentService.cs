@@ -28,13 +28,6 @@ public partial class ConsentService(
 {
     private const int MaxAttempts = 20;
 
-    // Free-text limits: generous for people, and together far below a table property's 64 KiB (a consent document is one property).
-    private const int MaxLocalIdLength = 200;
-    private const int MaxNameLength = 200;
-    private const int MaxShortTextLength = 200;
-    private const int MaxTextLength = 2000;
-    private const int MaxOrganizations = 50;
-
     private ConsentOptions Options => options.Value;
 
     /// <summary>Records a consent for a child named by the owning provider's local id. The caller is that provider (or an Admin).</summary>
@@ -51,54 +44,8 @@ public partial class ConsentService(
 
         var now = time.GetUtcNow();
         var effective = draft.EffectiveFrom ?? now;
-        var errors = new List<string>();
-        if (string.IsNullOrWhiteSpace(draft.LocalChildId) || draft.LocalChildId.Length > MaxLocalIdLength)
-        {
-            errors.Add($"localChildId names the child by the provider's local id (at most {MaxLocalIdLength} characters).");
-        }
-
-        if (draft.GivenBy is null || string.IsNullOrWhiteSpace(draft.GivenBy.Name) || string.IsNullOrWhiteSpace(draft.GivenBy.Relationship))
-        {
-            errors.Add("givenBy states the parent or guardian's name and relationship to the child.");
-        }
-        else
-        {
-            Limit(draft.GivenBy.Name, MaxNameLength, "givenBy.name", errors);
-            Limit(draft.GivenBy.Relationship, MaxShortTextLength, "givenBy.relationship", errors);
-        }
-
-        ValidateOrganizations(draft.Sources, "sources", errors);
-        ValidateOrganizations(draft.Recipients, "recipients", errors);
-        if (string.IsNullOrWhiteSpace(draft.Purpose))
-        {
-            errors.Add("A consent states its purpose.");
-        }
-
-        Limit(draft.Purpose, MaxTextLength, "purpose", errors);
-        if (effective > now.AddDays(Options.MaxConsentDays))
-        {
-            errors.Add($"effectiveFrom is at most {Options.MaxConsentDays} days ahead.");
-        }
-
-        if (draft.AgreementId is { Length: > 0 } agreementId && !AgreementValidator.IsValidId(agreementId))
-        {
-            errors.Add("agreementId is not a valid agreement id.");
-        }
-
-        var categories = ValidateCategories(draft.Categories, errors);
-        ValidateDisclosure(draft.Disclosure, errors);
-        ValidateSignature(draft.Signature, errors);
-        if (draft.DataFrom is { } from && draft.DataTo is { } to && to < from)
-        {
-            errors.Add("dataTo is before dataFrom.");
-        }
-
-        if (draft.GivenAt is { } given && given > now)
-        {
-            errors.Add("givenAt is in the future.");
-        }
-
-        var agreement = await ValidateExpiryAsync(draft.ExpiresAt, effective, now, draft.AgreementId, errors, cancellationToken).ConfigureAwait(false);
+        var errors = ConsentValidator.Draft(draft, now, Options.MaxConsentDays, out var categories);
+        var agreement = await AgreementOfAsync(draft.ExpiresAt, draft.AgreementId, errors, cancellationToken).ConfigureAwait(false);
         if (errors.Count > 0)
         {
             throw new ConsentValidationException(errors);
@@ -151,9 +98,9 @@ public partial class ConsentService(
     public async Task<VersionedConsent?> RevokeAsync(ConsentActor actor, string id, string reason, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(actor);
-        if (string.IsNullOrWhiteSpace(reason) || reason.Length > MaxTextLength)
+        if (ConsentValidator.RevocationReason(reason) is { Count: > 0 } reasonErrors)
         {
-            throw new ConsentValidationException([$"A revocation states why (reason, at most {MaxTextLength} characters)."]);
+            throw new ConsentValidationException(reasonErrors);
         }
 
         var target = id;
@@ -233,20 +180,8 @@ public partial class ConsentService(
 
         var now = time.GetUtcNow();
         EnsureRenewable(old, now);
-        var errors = new List<string>();
-        var categories = renewal.Categories is null ? old.Categories : ValidateCategories(renewal.Categories, errors);
-        if (renewal.Disclosure is not null)
-        {
-            ValidateDisclosure(renewal.Disclosure, errors);
-        }
-
-        ValidateSignature(renewal.Signature, errors);
-        if (renewal.GivenAt is { } renewedAt && renewedAt > now)
-        {
-            errors.Add("givenAt is in the future.");
-        }
-
-        var agreement = await ValidateExpiryAsync(renewal.ExpiresAt, now, now, old.AgreementId, errors, cancellationToken).ConfigureAwait(false);
+        var errors = ConsentValidator.Renewal(renewal, old, now, Options.MaxConsentDays, out var categories);
+        var agreement = await AgreementOfAsync(renewal.ExpiresAt, old.AgreementId, errors, cancellationToken).ConfigureAwait(false);
         if (errors.Count > 0)
         {
             throw new ConsentValidationException(errors);
@@ -592,157 +527,29 @@ public partial class ConsentService(
 
     private static void EnsureRenewable(ConsentRecord consent, DateTimeOffset now)
     {
-        var problem = consent.Status switch
-        {
-            ConsentStatus.Revoked => "The consent was revoked; it cannot be renewed (record a new consent).",
-            ConsentStatus.Superseded => "The consent was already renewed; renew the consent that superseded it.",
-            ConsentStatus.Expired => "The consent has expired; record a new consent.",
-            ConsentStatus.Active when now >= consent.ExpiresAt => "The consent has expired; record a new consent.",
-            ConsentStatus.Active => null,
-            _ => "The consent is not active.",
-        };
-        if (problem is not null)
+        if (ConsentValidator.RenewalProblem(consent, now) is { } problem)
         {
             throw new ConsentConflictException(problem);
         }
     }
 
-    /// <summary>Checks the expiry against the caps; returns the agreement the consent is given under, when it names one that exists.</summary>
-    private async Task<DataSharingAgreement?> ValidateExpiryAsync(DateTimeOffset? expiresAt, DateTimeOffset effective, DateTimeOffset now, string? agreementId,
-        List<string> errors, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads the agreement a consent is given under and checks it (<see cref="ConsentValidator.Agreement"/>);
+    /// null when the consent names none, or has no expiry (already an error: nothing to compare the agreement's end with).
+    /// </summary>
+    private async Task<DataSharingAgreement?> AgreementOfAsync(DateTimeOffset? expiresAt, string? agreementId, List<string> errors, CancellationToken cancellationToken)
     {
-        if (expiresAt is not { } expiry)
-        {
-            errors.Add("expiresAt is required: every consent expires.");
-            return null;
-        }
-
-        if (expiry <= now || expiry <= effective)
-        {
-            errors.Add("expiresAt must be after now and after effectiveFrom.");
-        }
-
-        var cap = effective > DateTimeOffset.MaxValue.AddDays(-Options.MaxConsentDays) ? DateTimeOffset.MaxValue : effective.AddDays(Options.MaxConsentDays);
-        if (expiry > cap)
-        {
-            errors.Add($"A consent may run at most {Options.MaxConsentDays} days (the community default): expiresAt must be on or before {cap.ToString("O", CultureInfo.InvariantCulture)}.");
-        }
-
-        if (string.IsNullOrWhiteSpace(agreementId))
+        if (expiresAt is not { } expiry || string.IsNullOrWhiteSpace(agreementId))
         {
             return null;
         }
 
         var agreement = await agreements.GetAsync(agreementId, cancellationToken).ConfigureAwait(false);
-        if (agreement is null || agreement.Status == AgreementStatus.Terminated)
-        {
-            errors.Add($"Agreement {agreementId} does not exist or is terminated.");
-        }
-        else if (!agreement.Modes.Contains(SharingMode.Identifiable))
-        {
-            errors.Add($"Agreement {agreementId} does not permit identifiable sharing.");
-        }
-        else if (agreement.LastDay is { } last && expiry > new DateTimeOffset(last.AddDays(1).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero))
-        {
-            errors.Add($"Agreement {agreementId} ends on {RecordKeys.IsoDate(last)}: the consent may not run past it.");
-        }
-
+        ConsentValidator.Agreement(agreementId, agreement, expiry, errors);
         return agreement;
     }
 
-    private static void ValidateOrganizations(IReadOnlyList<string>? organizations, string field, List<string> errors)
-    {
-        if (organizations is null || organizations.Count == 0)
-        {
-            errors.Add($"{field} names at least one organization.");
-            return;
-        }
-
-        if (organizations.Count > MaxOrganizations)
-        {
-            errors.Add($"{field} names at most {MaxOrganizations} organizations.");
-            return;
-        }
-
-        foreach (var organization in organizations.Where(o => o is null || !ProviderRegistry.IsValidId(o)))
-        {
-            errors.Add(organization is null ? $"{field} holds an empty entry." : $"'{Truncated(organization)}' in {field} is not a valid organization id.");
-        }
-    }
-
-    private static IReadOnlyList<string> ValidateCategories(IReadOnlyList<string>? categories, List<string> errors)
-    {
-        if (categories is null || categories.Count == 0)
-        {
-            errors.Add($"categories names at least one data category: {string.Join(", ", ConsentCategories.All)}.");
-            return [];
-        }
-
-        var known = new List<string>();
-        foreach (var category in categories.Take(ConsentCategories.All.Count * 2))
-        {
-            if (ConsentCategories.Canonical(category) is { } canonical)
-            {
-                known.Add(canonical);
-            }
-            else
-            {
-                errors.Add($"'{Truncated(category ?? "")}' is not a data category; the categories are {string.Join(", ", ConsentCategories.All)}.");
-            }
-        }
-
-        return known.Distinct(StringComparer.Ordinal).ToList();
-    }
-
-    private static void ValidateDisclosure(ConsentDisclosure? disclosure, List<string> errors)
-    {
-        if (disclosure is null || string.IsNullOrWhiteSpace(disclosure.DocumentId) || string.IsNullOrWhiteSpace(disclosure.Version))
-        {
-            errors.Add("disclosure names the document shown to the parent (documentId, version, sha256).");
-            return;
-        }
-
-        Limit(disclosure.DocumentId, MaxShortTextLength, "disclosure.documentId", errors);
-        Limit(disclosure.Version, MaxShortTextLength, "disclosure.version", errors);
-        if (disclosure.Sha256 is not { Length: 64 } hash || !hash.All(char.IsAsciiHexDigit))
-        {
-            errors.Add("disclosure.sha256 is the SHA-256 of the disclosure text, 64 hex digits.");
-        }
-    }
-
-    private static void ValidateSignature(ConsentSignature? signature, List<string> errors)
-    {
-        switch (signature)
-        {
-            case null:
-                errors.Add("signature states how the parent signed (method SignedForm with blobReference, or Electronic with evidence).");
-                break;
-            case { Method: SignatureMethod.SignedForm, BlobReference: null or "" }:
-                errors.Add("A signed form is kept as a blob: signature.blobReference is required.");
-                break;
-            case { Method: SignatureMethod.Electronic, Evidence: null or "" }:
-                errors.Add("An electronic signature needs its evidence (signature.evidence).");
-                break;
-            default:
-                Limit(signature.BlobReference, MaxTextLength, "signature.blobReference", errors);
-                Limit(signature.Evidence, MaxTextLength, "signature.evidence", errors);
-                break;
-        }
-    }
-
     private static List<string> Distinct(IEnumerable<string> values) => values.Select(v => v.Trim()).Distinct(StringComparer.Ordinal).ToList();
-
-    /// <summary>A free-text field too long to keep: a consent document stays far below a table property's 64 KiB.</summary>
-    private static void Limit(string? value, int max, string field, List<string> errors)
-    {
-        if (value is { Length: > 0 } && value.Length > max)
-        {
-            errors.Add($"{field} is at most {max} characters.");
-        }
-    }
-
-    /// <summary>A caller's value quoted back in an error, cut short: an error never carries a long input.</summary>
-    private static string Truncated(string value) => value.Length <= 40 ? value : value[..40] + "...";
 
     /// <summary>A refused or unchanged change request, audited before the caller learns anything (an outage refuses it).</summary>
     private async Task AuditRefusalAsync(string auditEvent, ConsentActor actor, string outcome, string? consentId, CancellationToken cancellationToken) =>
