@@ -52,15 +52,43 @@ public sealed class ParentPageBrowserTests(ParentPageBrowserTests.Fixture fixtur
         // Keyboard only: the revoke step is reachable and operable without a pointer.
         var revoke = Browser.FindElement(By.Id("revoke-start"));
         revoke.SendKeys(Keys.Enter);
-        Assert.Equal("Revoke this consent?", Browser.FindElement(By.TagName("h1")).Text);
+        Assert.Equal("Revoke this consent?", TextOnceLoaded(Browser, By.TagName("h1"), "Revoke this consent?"));
         Browser.FindElement(By.CssSelector("form[action*='/revoke?link='] button")).Click();
 
-        Assert.Equal("Revoked", Browser.FindElement(By.CssSelector(".status")).Text);
+        Assert.Equal("Revoked", TextOnceLoaded(Browser, By.CssSelector(".status"), "Revoked"));
         Assert.Contains("Your consent is revoked", Browser.FindElement(By.TagName("body")).Text, StringComparison.Ordinal);
         Assert.Empty(Browser.FindElements(By.Id("revoke-start")));
         var report = await _h.Reports.RunAsync(ConsentHarness.Afterschool, ConsentHarness.Ask(child));
         Assert.Equal(IdentifiableReportStatus.Forbidden, report.Status);
         Assert.Equal(ConsentDenialReasons.Revoked, report.Reason);
+    }
+
+    /// <summary>
+    /// The text of an element on the page a key press or click navigates to. The driver returns from a form's submit
+    /// before the next page has loaded, so this waits until the element shows <paramref name="expected"/> (or 15 s
+    /// have passed) and returns what it shows then; the caller asserts on it.
+    /// </summary>
+    private static string? TextOnceLoaded(ChromeDriver browser, By by, string expected)
+    {
+        string? text = null;
+        for (var attempt = 0; attempt < 150 && text != expected; attempt++)
+        {
+            if (attempt > 0)
+            {
+                Thread.Sleep(100);
+            }
+
+            try
+            {
+                text = browser.FindElements(by) is [var element, ..] ? element.Text : null;
+            }
+            catch (StaleElementReferenceException)
+            {
+                text = null; // the old page went away between finding the element and reading it
+            }
+        }
+
+        return text;
     }
 
     [Fact]
@@ -119,10 +147,13 @@ public sealed class ParentPageBrowserTests(ParentPageBrowserTests.Fixture fixtur
 
         // The switch: English on request, and the confirmation step keeps the chosen language.
         fixture.Spanish.FindElement(By.CssSelector("nav a[lang='en']")).Click();
-        Assert.Equal("Your consent for " + ConsentHarness.Child(child).First, fixture.Spanish.FindElement(By.TagName("h1")).Text);
+        var english = "Your consent for " + ConsentHarness.Child(child).First;
+        Assert.Equal(english, TextOnceLoaded(fixture.Spanish, By.TagName("h1"), english));
         fixture.Spanish.FindElement(By.CssSelector("nav a[lang='es']")).Click();
+        var spanish = "Su consentimiento para " + ConsentHarness.Child(child).First;
+        Assert.Equal(spanish, TextOnceLoaded(fixture.Spanish, By.TagName("h1"), spanish));
         fixture.Spanish.FindElement(By.Id("revoke-start")).Click();
-        Assert.Equal("¿Revocar este consentimiento?", fixture.Spanish.FindElement(By.TagName("h1")).Text);
+        Assert.Equal("¿Revocar este consentimiento?", TextOnceLoaded(fixture.Spanish, By.TagName("h1"), "¿Revocar este consentimiento?"));
     }
 
     [Fact]
