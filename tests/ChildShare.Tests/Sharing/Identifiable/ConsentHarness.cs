@@ -5,6 +5,8 @@ using ChildShare.Core.Callers;
 using ChildShare.Core.Ingestion;
 using ChildShare.Core.Sharing.Aggregate;
 using ChildShare.Core.Sharing.Identifiable;
+using ChildShare.Core.Sharing.Identifiable.Parent;
+using ChildShare.Tests.Sharing.Identifiable.Parent;
 using ChildShare.Functions.Consent;
 using ChildShare.Functions.Reports;
 using ChildShare.Tests.Support;
@@ -202,6 +204,14 @@ public sealed class ConsentHarness : TestCommunity
         }
 
         return recorded;
+    }
+
+    /// <summary>A consent in force for <paramref name="child"/> and the token of the parent link the district issues for it.</summary>
+    public async Task<(VersionedConsent Consent, string Token)> GrantWithParentLinkAsync(int child, IReadOnlyList<string>? categories = null)
+    {
+        var consent = await GrantAsync(child, categories: categories);
+        var link = (await Services.GetRequiredService<ParentLinkService>().IssueAsync(District, consent.Consent.Id))!;
+        return (consent, ParentPageCalls.TokenOf(link.Url));
     }
 
     /// <summary>The source <paramref name="owner"/> approves releasing its data under the consent.</summary>

@@ -25,8 +25,7 @@ public sealed class ParentConfirmationReportTests(ConsentHarnessFixture fixture)
         try
         {
             var child = _h.NextChild();
-            var consent = await _h.GrantAsync(child);
-            var token = ParentPageCalls.TokenOf((await _h.Services.GetRequiredService<ParentLinkService>().IssueAsync(ConsentHarness.District, consent.Consent.Id))!.Url);
+            var (consent, token) = await _h.GrantWithParentLinkAsync(child);
             var calls = new ParentPageCalls(_h.Services);
             var client = "198.51.100.7-confirm";
 

@@ -30,12 +30,8 @@ public sealed class ParentPageTests(ConsentHarnessFixture fixture) : IClassFixtu
 
     private static string Client() => "198.51.100." + Random.Shared.Next(1, 254) + "-" + Guid.NewGuid().ToString("N")[..6];
 
-    private async Task<(VersionedConsent Consent, string Token)> GrantWithLinkAsync(int child, IReadOnlyList<string>? categories = null)
-    {
-        var consent = await _h.GrantAsync(child, categories: categories);
-        var link = (await Links.IssueAsync(ConsentHarness.District, consent.Consent.Id))!;
-        return (consent, ParentPageCalls.TokenOf(link.Url));
-    }
+    private Task<(VersionedConsent Consent, string Token)> GrantWithLinkAsync(int child, IReadOnlyList<string>? categories = null) =>
+        _h.GrantWithParentLinkAsync(child, categories);
 
     [Fact]
     public async Task View_ValidLink_ShowsFirstNameTermsAndStatusAndNoOtherIdentity()
