@@ -1,3 +1,4 @@
+using ChildShare.Core.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -8,6 +9,7 @@ public static class AgreementServiceCollectionExtensions
     /// <summary>Registers the data sharing agreements and the decision point every sharing mode asks.</summary>
     public static IServiceCollection AddChildShareAgreements(this IServiceCollection services)
     {
+        services.TryAddSingleton<AgreementTable>();
         services.TryAddSingleton<AgreementStore>();
         services.TryAddSingleton<SharingDecisionPoint>();
         return services;

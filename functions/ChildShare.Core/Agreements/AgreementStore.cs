@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Azure;
-using Azure.Data.Tables;
 using ChildShare.Core.Audit;
 using ChildShare.Core.Callers;
 using ChildShare.Core.Storage;
@@ -13,13 +12,11 @@ namespace ChildShare.Core.Agreements;
 /// Create, amend and terminate each append an audit entry first (outcome Committing); if the audit
 /// write fails, the change is not made. Reads on behalf of a caller are audited before they are returned.
 /// </summary>
-public class AgreementStore(ChildShareStorage storage, AuditLog audit, TimeProvider time)
+public class AgreementStore(AgreementTable table, AuditLog audit, TimeProvider time)
 {
-    private const string Current = "dsa";
-    private const string History = "dsa-history";
-
     /// <summary>
-    /// Marks a document written with the Round5 default: its protection is what was asked for.
+    /// The terms format this code writes (the agreement row's <c>TermsFormat</c>; 1, before the Round5 default, was never written
+    /// as such). It marks a document written with the Round5 default: its protection is what was asked for.
     /// Agreements stored before <see cref="DataSharingAgreement.DefaultProtection"/> became Round5 hold
     /// <c>"protection": "None"</c> whether or not anyone chose it: the serializer wrote the old default
     /// out, and the command line's <c>--protection</c> defaulted to None. Such a document (no
@@ -27,22 +24,16 @@ public class AgreementStore(ChildShareStorage storage, AuditLog audit, TimeProvi
     /// exact counts amends the agreement with <c>protection: None</c>, which is then a choice on
     /// record. The history keeps every version as it was written.
     /// </summary>
-    public const string TermsFormatProperty = "TermsFormat";
-
-    /// <summary>The terms format this code writes (1: before the Round5 default, never written as such).</summary>
     public const int CurrentTermsFormat = 2;
 
     internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = false };
 
-    private TableClient Table => storage.Table(TableNames.Agreements);
-
     public virtual async Task<IReadOnlyList<DataSharingAgreement>> ListAsync(CancellationToken cancellationToken = default)
     {
         var agreements = new List<DataSharingAgreement>();
-        await foreach (var entity in Table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {Current}"), cancellationToken: cancellationToken)
-            .ConfigureAwait(false))
+        foreach (var row in await table.ListCurrentAsync(cancellationToken).ConfigureAwait(false))
         {
-            agreements.Add(FromEntity(entity));
+            agreements.Add(FromRow(row));
         }
 
         return agreements;
@@ -55,8 +46,7 @@ public class AgreementStore(ChildShareStorage storage, AuditLog audit, TimeProvi
             return null;
         }
 
-        var response = await Table.GetEntityIfExistsAsync<TableEntity>(Current, id, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return response.HasValue && response.Value is { } entity ? FromEntity(entity) : null;
+        return await table.GetCurrentAsync(id, cancellationToken).ConfigureAwait(false) is { } row ? FromRow(row) : null;
     }
 
     /// <summary>Every agreement, to a caller who manages agreements; audited before it is returned.</summary>
@@ -80,10 +70,9 @@ public class AgreementStore(ChildShareStorage storage, AuditLog audit, TimeProvi
     public async Task<IReadOnlyList<DataSharingAgreement>> HistoryAsync(string id, CancellationToken cancellationToken = default)
     {
         var versions = new List<DataSharingAgreement>();
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {History} and RowKey ge {id + "|"} and RowKey lt {id + "}"}");
-        await foreach (var entity in Table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
+        foreach (var row in await table.HistoryAsync(id, cancellationToken).ConfigureAwait(false))
         {
-            versions.Add(FromEntity(entity, asWritten: true));
+            versions.Add(FromRow(row, asWritten: true));
         }
 
         return versions;
@@ -177,8 +166,7 @@ public class AgreementStore(ChildShareStorage storage, AuditLog audit, TimeProvi
             return (null, default);
         }
 
-        var response = await Table.GetEntityIfExistsAsync<TableEntity>(Current, id, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return response.HasValue && response.Value is { } entity ? (FromEntity(entity), entity.ETag) : (null, default);
+        return await table.GetCurrentAsync(id, cancellationToken).ConfigureAwait(false) is { } row ? (FromRow(row), row.ETag) : (null, default);
     }
 
     private Task AuditReadAsync(string auditEvent, Caller caller, IReadOnlyList<string> ids, CancellationToken cancellationToken) =>
@@ -198,31 +186,26 @@ public class AgreementStore(ChildShareStorage storage, AuditLog audit, TimeProvi
 
     private async Task SaveAsync(DataSharingAgreement agreement, ETag? etag, CancellationToken cancellationToken)
     {
-        var document = JsonSerializer.Serialize(agreement, Json);
-        var current = new TableEntity(Current, agreement.Id)
+        var row = new AgreementRow(agreement.Id, agreement.Version, JsonSerializer.Serialize(agreement, Json))
         {
-            ["Document"] = document,
-            ["Version"] = agreement.Version,
-            ["Status"] = agreement.Status.ToString(),
-            [TermsFormatProperty] = CurrentTermsFormat,
+            Status = agreement.Status.ToString(), TermsFormat = CurrentTermsFormat,
         };
-        await Table.AddEntityAsync(new TableEntity(History, $"{agreement.Id}|{agreement.Version:D6}") { ["Document"] = document, [TermsFormatProperty] = CurrentTermsFormat }, cancellationToken)
-            .ConfigureAwait(false);
+        await table.AddVersionAsync(row, cancellationToken).ConfigureAwait(false);
         if (etag is { } match)
         {
-            await Table.UpdateEntityAsync(current, match, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+            await table.ReplaceCurrentAsync(row, match, cancellationToken).ConfigureAwait(false);
         }
         else
         {
-            await Table.AddEntityAsync(current, cancellationToken).ConfigureAwait(false);
+            await table.AddCurrentAsync(row, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    private static DataSharingAgreement FromEntity(TableEntity entity, bool asWritten = false)
+    private static DataSharingAgreement FromRow(AgreementRow row, bool asWritten = false)
     {
-        var agreement = JsonSerializer.Deserialize<DataSharingAgreement>(entity.GetString("Document") ?? "{}", Json)
+        var agreement = JsonSerializer.Deserialize<DataSharingAgreement>(row.Document, Json)
             ?? throw new InvalidOperationException("An agreement document could not be read.");
-        var legacy = entity.GetInt32(TermsFormatProperty) is null or < CurrentTermsFormat;
+        var legacy = row.TermsFormat is null or < CurrentTermsFormat;
         return legacy && !asWritten && agreement.Protection == DifferencingProtection.None
             ? agreement with { Protection = DataSharingAgreement.DefaultProtection }
             : agreement;

@@ -1,5 +1,6 @@
 using ChildShare.Core.Agreements;
 using ChildShare.Core.Audit;
+using ChildShare.Core.Storage;
 using Moq;
 using ChildShare.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
@@ -49,7 +50,7 @@ public sealed class AgreementStoreTests : AppTests
     public async Task CreateAsync_AuditWriteFails_AgreementNotSaved()
     {
         var broken = new AuditLog(new AuditOutageStorage(Storage), TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<AuditLog>.Instance);
-        var store = new AgreementStore(Storage.Storage, broken, TimeProvider.System);
+        var store = new AgreementStore(new AgreementTable(Storage.Storage), broken, TimeProvider.System);
 
         await Assert.ThrowsAsync<AuditUnavailableException>(() => store.CreateAsync(AgreementTestData.Aggregate("dsa-unaudited", "county-health", "district"), "admin"));
 
