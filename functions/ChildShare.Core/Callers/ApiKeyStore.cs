@@ -1,7 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using Azure;
-using Azure.Data.Tables;
 using ChildShare.Core.Audit;
 using ChildShare.Core.Organizations;
 using ChildShare.Core.Storage;
@@ -20,12 +18,9 @@ public sealed record IssuedApiKey(ApiKeyInfo Info, string Key);
 /// compared in fixed time. An organization may hold several active keys (rotate: issue a new one,
 /// switch, revoke the old); revoked and expired keys are refused. Issue and revoke are audited.
 /// </summary>
-public class ApiKeyStore(ChildShareStorage storage, AuditLog audit, TimeProvider time)
+public class ApiKeyStore(ApiKeyTable table, AuditLog audit, TimeProvider time)
 {
     public const string Prefix = "csk_";
-    private const string Partition = "key";
-
-    private TableClient Table => storage.Table(TableNames.ApiKeys);
 
     public async Task<IssuedApiKey> IssueAsync(string organizationId, string role, string label, TimeSpan lifetime, string actor,
         CancellationToken cancellationToken = default)
@@ -55,22 +50,14 @@ public class ApiKeyStore(ChildShareStorage storage, AuditLog audit, TimeProvider
             Actor = actor,
             Parameters = new Dictionary<string, string> { ["keyId"] = keyId, ["organizationId"] = organizationId, ["role"] = role, ["label"] = label },
         }, cancellationToken).ConfigureAwait(false);
-        await Table.AddEntityAsync(new TableEntity(Partition, keyId)
-        {
-            ["OrganizationId"] = organizationId,
-            ["Role"] = role,
-            ["Label"] = label,
-            ["Hash"] = Hash(key),
-            ["CreatedAt"] = now,
-            ["ExpiresAt"] = info.ExpiresAt,
-        }, cancellationToken).ConfigureAwait(false);
+        await table.AddAsync(new ApiKeyRow(keyId, organizationId, role, label, Hash(key)) { CreatedAt = now, ExpiresAt = info.ExpiresAt }, cancellationToken)
+            .ConfigureAwait(false);
         return new IssuedApiKey(info, key);
     }
 
     public async Task<bool> RevokeAsync(string keyId, string actor, CancellationToken cancellationToken = default)
     {
-        var response = await Table.GetEntityIfExistsAsync<TableEntity>(Partition, keyId, cancellationToken: cancellationToken).ConfigureAwait(false);
-        if (!response.HasValue || response.Value is not { } entity)
+        if (await table.GetAsync(keyId, cancellationToken).ConfigureAwait(false) is not { } row)
         {
             return false;
         }
@@ -78,20 +65,18 @@ public class ApiKeyStore(ChildShareStorage storage, AuditLog audit, TimeProvider
         await audit.AppendAsync(new AuditEntry(AuditEvents.ApiKeyRevoked, AuditOutcomes.Committing)
         {
             Actor = actor,
-            Parameters = new Dictionary<string, string> { ["keyId"] = keyId, ["organizationId"] = entity.GetString("OrganizationId") ?? "" },
+            Parameters = new Dictionary<string, string> { ["keyId"] = keyId, ["organizationId"] = row.OrganizationId },
         }, cancellationToken).ConfigureAwait(false);
-        entity["RevokedAt"] = time.GetUtcNow();
-        await Table.UpdateEntityAsync(entity, entity.ETag, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
+        await table.RevokeAsync(keyId, time.GetUtcNow(), row.ETag, cancellationToken).ConfigureAwait(false);
         return true;
     }
 
     public async Task<List<ApiKeyInfo>> ListAsync(string? organizationId, CancellationToken cancellationToken = default)
     {
         var keys = new List<ApiKeyInfo>();
-        await foreach (var entity in Table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {Partition}"), cancellationToken: cancellationToken)
-            .ConfigureAwait(false))
+        foreach (var row in await table.ListAsync(cancellationToken).ConfigureAwait(false))
         {
-            var info = ToInfo(entity);
+            var info = ToInfo(row);
             if (organizationId is null || info.OrganizationId == organizationId)
             {
                 keys.Add(info);
@@ -111,14 +96,13 @@ public class ApiKeyStore(ChildShareStorage storage, AuditLog audit, TimeProvider
             return CallerResult.Fail("The API key is not in the form ChildShare issues.");
         }
 
-        var response = await Table.GetEntityIfExistsAsync<TableEntity>(Partition, parts[0], cancellationToken: cancellationToken).ConfigureAwait(false);
-        if (!response.HasValue || response.Value is not { } entity
-            || !CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(entity.GetString("Hash") ?? ""), Encoding.ASCII.GetBytes(Hash(key))))
+        if (await table.GetAsync(parts[0], cancellationToken).ConfigureAwait(false) is not { } row
+            || !CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(row.Hash), Encoding.ASCII.GetBytes(Hash(key))))
         {
             return CallerResult.Fail("The API key is not known.");
         }
 
-        var info = ToInfo(entity);
+        var info = ToInfo(row);
         if (info.RevokedAt is not null)
         {
             return CallerResult.Fail("The API key has been revoked.");
@@ -134,14 +118,8 @@ public class ApiKeyStore(ChildShareStorage storage, AuditLog audit, TimeProvider
 
     internal static string Hash(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
 
-    private static ApiKeyInfo ToInfo(TableEntity entity) => new(
-        entity.RowKey,
-        entity.GetString("OrganizationId") ?? "",
-        entity.GetString("Role") ?? "",
-        entity.GetString("Label") ?? "",
-        entity.GetDateTimeOffset("CreatedAt") ?? DateTimeOffset.MinValue,
-        entity.GetDateTimeOffset("ExpiresAt") ?? DateTimeOffset.MinValue,
-        entity.GetDateTimeOffset("RevokedAt"));
+    private static ApiKeyInfo ToInfo(ApiKeyRow row) =>
+        new(row.KeyId, row.OrganizationId, row.Role, row.Label, row.CreatedAt ?? DateTimeOffset.MinValue, row.ExpiresAt ?? DateTimeOffset.MinValue, row.RevokedAt);
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 }

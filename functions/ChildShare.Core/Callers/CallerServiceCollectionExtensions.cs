@@ -1,3 +1,4 @@
+using ChildShare.Core.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -10,6 +11,7 @@ public static class CallerServiceCollectionExtensions
     {
         services.AddOptions<CallerOptions>().BindConfiguration(CallerOptions.SectionName);
         services.TryAddSingleton<PrincipalDirectory>();
+        services.TryAddSingleton<ApiKeyTable>();
         services.TryAddSingleton<ApiKeyStore>();
         services.TryAddSingleton<CallerResolver>();
         return services;
