@@ -10,6 +10,7 @@ public static class CallerServiceCollectionExtensions
     public static IServiceCollection AddChildShareCallers(this IServiceCollection services)
     {
         services.AddOptions<CallerOptions>().BindConfiguration(CallerOptions.SectionName);
+        services.TryAddSingleton<PrincipalTable>();
         services.TryAddSingleton<PrincipalDirectory>();
         services.TryAddSingleton<ApiKeyTable>();
         services.TryAddSingleton<ApiKeyStore>();

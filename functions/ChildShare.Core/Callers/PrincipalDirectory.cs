@@ -1,4 +1,3 @@
-using Azure.Data.Tables;
 using ChildShare.Core.Audit;
 using ChildShare.Core.Organizations;
 using ChildShare.Core.Storage;
@@ -12,10 +11,8 @@ public sealed record PrincipalMapping(string TenantId, string ObjectId, string O
 /// The mapping from Entra principals to organizations and roles, as data (table <c>principals</c>,
 /// PK tenant id, RK object id), maintained by the operator; every change is audited.
 /// </summary>
-public class PrincipalDirectory(ChildShareStorage storage, AuditLog audit, TimeProvider time)
+public class PrincipalDirectory(PrincipalTable table, AuditLog audit, TimeProvider time)
 {
-    private TableClient Table => storage.Table(TableNames.Principals);
-
     /// <summary>The mapping of a principal, or null. Ids that are not GUIDs are never mapped and never reach storage.</summary>
     public virtual async Task<PrincipalMapping?> FindAsync(string tenantId, string objectId, CancellationToken cancellationToken = default)
     {
@@ -24,14 +21,9 @@ public class PrincipalDirectory(ChildShareStorage storage, AuditLog audit, TimeP
             return null;
         }
 
-        var response = await Table.GetEntityIfExistsAsync<TableEntity>(Normalize(tenantId), Normalize(objectId), cancellationToken: cancellationToken)
-            .ConfigureAwait(false);
-        if (!response.HasValue || response.Value is not { } entity)
-        {
-            return null;
-        }
-
-        return new PrincipalMapping(entity.PartitionKey, entity.RowKey, entity.GetString("OrganizationId") ?? "", entity.GetString("Role") ?? "");
+        return await table.GetAsync(Normalize(tenantId), Normalize(objectId), cancellationToken).ConfigureAwait(false) is { } row
+            ? new PrincipalMapping(row.TenantId, row.ObjectId, row.OrganizationId, row.Role)
+            : null;
     }
 
     public async Task<PrincipalMapping> MapAsync(string tenantId, string objectId, string organizationId, string role, string actor,
@@ -58,12 +50,8 @@ public class PrincipalDirectory(ChildShareStorage storage, AuditLog audit, TimeP
             Actor = actor,
             Parameters = new Dictionary<string, string> { ["tenantId"] = mapping.TenantId, ["objectId"] = mapping.ObjectId, ["organizationId"] = organizationId, ["role"] = role },
         }, cancellationToken).ConfigureAwait(false);
-        await Table.UpsertEntityAsync(new TableEntity(mapping.TenantId, mapping.ObjectId)
-        {
-            ["OrganizationId"] = organizationId,
-            ["Role"] = role,
-            ["UpdatedAt"] = time.GetUtcNow(),
-        }, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+        await table.ReplaceAsync(new PrincipalRow(mapping.TenantId, mapping.ObjectId, organizationId, role) { UpdatedAt = time.GetUtcNow() }, cancellationToken)
+            .ConfigureAwait(false);
         return mapping;
     }
 
@@ -79,8 +67,7 @@ public class PrincipalDirectory(ChildShareStorage storage, AuditLog audit, TimeP
             Actor = actor,
             Parameters = new Dictionary<string, string> { ["tenantId"] = Normalize(tenantId), ["objectId"] = Normalize(objectId) },
         }, cancellationToken).ConfigureAwait(false);
-        var response = await Table.DeleteEntityAsync(Normalize(tenantId), Normalize(objectId), Azure.ETag.All, cancellationToken).ConfigureAwait(false);
-        return response.Status != 404;
+        return await table.DeleteAsync(Normalize(tenantId), Normalize(objectId), cancellationToken).ConfigureAwait(false);
     }
 
     private static bool AreGuids(string tenantId, string objectId) =>

@@ -35,7 +35,6 @@ public sealed class ArchitectureTests(ITestOutputHelper output)
     private static readonly string[] NotYetBehindAStore =
     [
         "ChildShare.Core.ServiceCollectionExtensions", // the composition root: builds ChildShareStorage from the service clients
-        "ChildShare.Core.Callers.PrincipalDirectory", // principals
         "ChildShare.Core.Sharing.Identifiable.ConsentStore", // consents and their indexes (ETag concurrency)
         "ChildShare.Core.Sharing.Identifiable.Parent.DisclosureRecord", // consentdisclosures
         "ChildShare.Core.Sharing.Identifiable.Parent.ParentLinkService", // parentlinks
