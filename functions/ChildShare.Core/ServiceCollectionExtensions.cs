@@ -66,6 +66,7 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<LinkageAdmin>();
         services.TryAddSingleton<IChildLinker, IncrementalLinker>();
         services.TryAddSingleton<ProviderRegistry>();
+        services.TryAddSingleton<ManifestTable>();
         services.TryAddSingleton<ManifestStore>();
         services.TryAddSingleton<UploadManifestReader>();
         services.TryAddSingleton<ActivitySummaryBuilder>();

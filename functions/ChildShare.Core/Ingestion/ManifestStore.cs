@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Azure;
-using Azure.Data.Tables;
 using Azure.Storage.Blobs.Models;
 using ChildShare.Core.Storage;
 
@@ -9,15 +8,12 @@ namespace ChildShare.Core.Ingestion;
 
 /// <summary>
 /// Upload manifests (PK upload id, RK <c>manifest</c>) and the per-provider index of content
-/// already ingested (PK <c>content-{provider}</c>, RK SHA-256), in the manifests table.
+/// already ingested (PK <c>content-{provider}</c>, RK SHA-256), in the manifests table (<see cref="ManifestTable"/>);
+/// the uploads container is listed to find the uploads still to ingest.
 /// </summary>
-public class ManifestStore(ChildShareStorage storage)
+public class ManifestStore(ManifestTable table, ChildShareStorage storage)
 {
-    private const string ManifestRow = "manifest";
-
     private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
-
-    private TableClient Table => storage.Table(TableNames.Manifests);
 
     /// <summary>Upload ids are 32 lowercase hex characters.</summary>
     public static bool IsValidUploadId(string id) => id.Length == 32 && id.All(char.IsAsciiHexDigitLower);
@@ -29,44 +25,32 @@ public class ManifestStore(ChildShareStorage storage)
             return null;
         }
 
-        var response = await Table.GetEntityIfExistsAsync<TableEntity>(uploadId, ManifestRow, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return response.HasValue ? JsonSerializer.Deserialize<UploadManifest>(response.Value!.GetString("Json"), JsonOptions) : null;
+        return await table.GetAsync(uploadId, cancellationToken).ConfigureAwait(false) is { } row
+            ? JsonSerializer.Deserialize<UploadManifest>(row.Json ?? throw new InvalidOperationException("A manifest row has no document."), JsonOptions)
+            : null;
     }
 
     public virtual async Task SaveAsync(UploadManifest manifest, CancellationToken cancellationToken = default)
     {
-        var entity = new TableEntity(manifest.UploadId, ManifestRow)
+        ArgumentNullException.ThrowIfNull(manifest);
+        await table.SaveAsync(new ManifestRow(manifest.UploadId)
         {
-            ["Json"] = JsonSerializer.Serialize(manifest, JsonOptions),
-            ["ProviderId"] = manifest.ProviderId,
-            ["BlobName"] = manifest.BlobName,
-            ["Status"] = manifest.Status.ToString(),
-            ["BlobETag"] = manifest.BlobETag,
-        };
-        await Table.UpsertEntityAsync(entity, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+            Json = JsonSerializer.Serialize(manifest, JsonOptions),
+            ProviderId = manifest.ProviderId,
+            BlobName = manifest.BlobName,
+            Status = manifest.Status.ToString(),
+            BlobETag = manifest.BlobETag,
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The upload that first ingested this content for this provider, if any.</summary>
-    public virtual async Task<string?> FindContentAsync(string providerId, string sha256, CancellationToken cancellationToken = default)
-    {
-        var response = await Table.GetEntityIfExistsAsync<TableEntity>(ContentPartition(providerId), sha256, cancellationToken: cancellationToken)
-            .ConfigureAwait(false);
-        return response.HasValue ? response.Value!.GetString("UploadId") : null;
-    }
+    public virtual Task<string?> FindContentAsync(string providerId, string sha256, CancellationToken cancellationToken = default) =>
+        table.FindContentAsync(providerId, sha256, cancellationToken);
 
     /// <summary>Records that this content is ingested; the first upload to record it keeps the entry.</summary>
-    public virtual async Task RecordContentAsync(string providerId, string sha256, string uploadId, CancellationToken cancellationToken = default)
-    {
-        try
-        {
-            await Table.AddEntityAsync(new TableEntity(ContentPartition(providerId), sha256) { ["UploadId"] = uploadId }, cancellationToken)
-                .ConfigureAwait(false);
-        }
-        catch (RequestFailedException ex) when (ex.Status == 409)
-        {
-            // Already recorded by this upload's earlier attempt or by a racing twin: either way it is recorded.
-        }
-    }
+    public virtual async Task RecordContentAsync(string providerId, string sha256, string uploadId, CancellationToken cancellationToken = default) =>
+        // False when already recorded by this upload's earlier attempt or by a racing twin: either way it is recorded.
+        _ = await table.AddContentAsync(providerId, sha256, uploadId, cancellationToken).ConfigureAwait(false);
 
     /// <summary>
     /// The blob versions (name and ETag) whose manifest is final, to find uploads still to ingest: blobs
@@ -78,12 +62,9 @@ public class ManifestStore(ChildShareStorage storage)
     public virtual async Task<HashSet<(string BlobName, string ETag)>> ListFinalVersionsAsync(CancellationToken cancellationToken = default)
     {
         var versions = new HashSet<(string, string)>();
-        var filter = TableClient.CreateQueryFilter($"RowKey eq {ManifestRow}");
-        await foreach (var entity in Table.QueryAsync<TableEntity>(filter, select: ["BlobName", "Status", "BlobETag"], cancellationToken: cancellationToken)
-            .ConfigureAwait(false))
+        foreach (var row in await table.ListBlobVersionsAsync(cancellationToken).ConfigureAwait(false))
         {
-            if (entity.GetString("BlobName") is { } name && entity.GetString("BlobETag") is { Length: > 0 } etag
-                && entity.GetString("Status") != nameof(UploadStatus.Processing))
+            if (row.BlobName is { } name && row.BlobETag is { Length: > 0 } etag && row.Status != nameof(UploadStatus.Processing))
             {
                 versions.Add((name, etag));
             }
@@ -96,10 +77,9 @@ public class ManifestStore(ChildShareStorage storage)
     public virtual async Task<List<UploadManifest>> ListByProviderAsync(string providerId, CancellationToken cancellationToken = default)
     {
         var found = new List<UploadManifest>();
-        var filter = TableClient.CreateQueryFilter($"RowKey eq {ManifestRow} and ProviderId eq {providerId}");
-        await foreach (var entity in Table.QueryAsync<TableEntity>(filter, select: ["Json"], cancellationToken: cancellationToken).ConfigureAwait(false))
+        foreach (var json in await table.ListJsonByProviderAsync(providerId, cancellationToken).ConfigureAwait(false))
         {
-            if (JsonSerializer.Deserialize<UploadManifest>(entity.GetString("Json") ?? "null", JsonOptions) is { } manifest)
+            if (JsonSerializer.Deserialize<UploadManifest>(json, JsonOptions) is { } manifest)
             {
                 found.Add(manifest);
             }
@@ -130,6 +110,4 @@ public class ManifestStore(ChildShareStorage storage)
 
     /// <summary>An ETag as manifests record it: listings and property reads spell it with or without quotes.</summary>
     public static string ETagText(ETag etag) => etag.ToString().Trim('"');
-
-    private static string ContentPartition(string providerId) => "content-" + providerId;
 }

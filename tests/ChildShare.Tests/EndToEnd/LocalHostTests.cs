@@ -69,7 +69,7 @@ public sealed class LocalHostTests : IAsyncLifetime
     [Fact]
     public async Task Function_Throws_500ProblemWithTraceIdAndOnlyTheErrorTypeLogged()
     {
-        var (app, client) = await StartAsync(s => s.AddSingleton<ManifestStore>(sp => new ThrowingManifestStore(sp.GetRequiredService<ChildShareStorage>())));
+        var (app, client) = await StartAsync(s => s.AddSingleton<ManifestStore>(sp => new ThrowingManifestStore(sp.GetRequiredService<ManifestTable>(), sp.GetRequiredService<ChildShareStorage>())));
         await using var _ = app;
         using var __ = client;
         var key = (await app.Services.GetRequiredService<ApiKeyStore>().IssueAsync("district", CallerRoles.Reader, "t", TimeSpan.FromDays(1), "test")).Key;
@@ -155,7 +155,7 @@ public sealed class LocalHostTests : IAsyncLifetime
             failOn.Contains(entry.Event) ? throw new AuditUnavailableException(new InvalidOperationException("audit store down")) : base.AppendAsync(entry, cancellationToken);
     }
 
-    private sealed class ThrowingManifestStore(ChildShareStorage storage) : ManifestStore(storage)
+    private sealed class ThrowingManifestStore(ManifestTable table, ChildShareStorage storage) : ManifestStore(table, storage)
     {
         public const string Secret = "quoted-child-data-0451";
 

@@ -47,7 +47,7 @@ public sealed class UploadIngestionTests : IAsyncLifetime
         var manifest = await _harness.Ingestion.IngestAsync(blob);
 
         // As if the host died before the manifest was final: the next delivery redoes the work with the same keys.
-        var manifests = new ManifestStore(_harness.Storage.Storage);
+        var manifests = new ManifestStore(new ManifestTable(_harness.Storage.Storage), _harness.Storage.Storage);
         await manifests.SaveAsync(manifest with { Status = UploadStatus.Processing });
         var redone = await _harness.Ingestion.IngestAsync(blob);
 
