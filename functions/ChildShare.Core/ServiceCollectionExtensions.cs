@@ -65,6 +65,7 @@ public static class ServiceCollectionExtensions
         });
         services.TryAddSingleton<LinkageAdmin>();
         services.TryAddSingleton<IChildLinker, IncrementalLinker>();
+        services.TryAddSingleton<ProviderTable>();
         services.TryAddSingleton<ProviderRegistry>();
         services.TryAddSingleton<ManifestTable>();
         services.TryAddSingleton<ManifestStore>();

@@ -1,8 +1,5 @@
-using System.Globalization;
-using Azure;
-using Azure.Data.Tables;
-using ChildShare.Core.Storage;
 using ChildShare.Core.Organizations;
+using ChildShare.Core.Storage;
 
 namespace ChildShare.Core.Ingestion;
 
@@ -11,16 +8,12 @@ public sealed record Provider(string Id, string DisplayName, string Kind, int Ac
 
 /// <summary>
 /// The provider registry in Table Storage: one partition per provider, holding its registration
-/// (RK <c>provider</c>) and every version of its mapping profile (RK <c>profile-000001</c>...).
+/// (RK <c>provider</c>) and every version of its mapping profile (RK <c>profile-000001</c>...), through <see cref="ProviderTable"/>.
 /// </summary>
-public class ProviderRegistry(ChildShareStorage storage)
+public class ProviderRegistry(ProviderTable table)
 {
-    private const string RegistrationRow = "provider";
-
     public static readonly IReadOnlyList<string> Kinds =
         ["SchoolDistrict", "AfterSchoolProgram", "HealthClinic", "EarlyLearning", "SocialServices", "Other"];
-
-    private TableClient Table => storage.Table(TableNames.Providers);
 
     /// <summary>Provider ids are folder names and table keys: lowercase letters, digits and dashes.</summary>
     public static bool IsValidId(string id) => OrganizationIds.IsValid(id);
@@ -38,13 +31,8 @@ public class ProviderRegistry(ChildShareStorage storage)
         }
 
         var existing = await GetAsync(id, cancellationToken).ConfigureAwait(false);
-        var entity = new TableEntity(id, RegistrationRow)
-        {
-            ["DisplayName"] = displayName,
-            ["Kind"] = kind,
-            ["ActiveProfileVersion"] = existing?.ActiveProfileVersion ?? 0,
-        };
-        await Table.UpsertEntityAsync(entity, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
+        await table.MergeAsync(new ProviderRow(id) { DisplayName = displayName, Kind = kind, ActiveProfileVersion = existing?.ActiveProfileVersion ?? 0 }, cancellationToken)
+            .ConfigureAwait(false);
     }
 
     public virtual async Task<Provider?> GetAsync(string id, CancellationToken cancellationToken = default)
@@ -54,27 +42,12 @@ public class ProviderRegistry(ChildShareStorage storage)
             return null;
         }
 
-        var response = await Table.GetEntityIfExistsAsync<TableEntity>(id, RegistrationRow, cancellationToken: cancellationToken).ConfigureAwait(false);
-        if (!response.HasValue)
-        {
-            return null;
-        }
-
-        var entity = response.Value!;
-        return new Provider(id, entity.GetString("DisplayName") ?? id, entity.GetString("Kind") ?? "Other", entity.GetInt32("ActiveProfileVersion") ?? 0);
+        return await table.GetAsync(id, cancellationToken).ConfigureAwait(false) is { } row ? ToProvider(row) : null;
     }
 
     public virtual async Task<IReadOnlyList<Provider>> ListAsync(CancellationToken cancellationToken = default)
     {
-        var providers = new List<Provider>();
-        var filter = TableClient.CreateQueryFilter($"RowKey eq {RegistrationRow}");
-        await foreach (var entity in Table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
-        {
-            providers.Add(new Provider(entity.PartitionKey, entity.GetString("DisplayName") ?? entity.PartitionKey,
-                entity.GetString("Kind") ?? "Other", entity.GetInt32("ActiveProfileVersion") ?? 0));
-        }
-
-        return providers;
+        return [.. (await table.ListAsync(cancellationToken).ConfigureAwait(false)).Select(ToProvider)];
     }
 
     /// <summary>Validates and saves a new profile version, and makes it the active one.</summary>
@@ -84,12 +57,10 @@ public class ProviderRegistry(ChildShareStorage storage)
         var provider = await GetAsync(providerId, cancellationToken).ConfigureAwait(false)
             ?? throw new ProfileValidationException([$"Provider \"{providerId}\" is not registered."]);
         var profile = MappingProfile.Parse(profileJson) with { Version = provider.ActiveProfileVersion + 1 };
-        var row = new TableEntity(providerId, ProfileRow(profile.Version)) { ["Json"] = profile.ToJson() };
 
         // The version row is added, never replaced: two saves racing for one version cannot both win.
-        await Table.AddEntityAsync(row, cancellationToken).ConfigureAwait(false);
-        var registration = new TableEntity(providerId, RegistrationRow) { ["ActiveProfileVersion"] = profile.Version };
-        await Table.UpdateEntityAsync(registration, ETag.All, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
+        await table.AddProfileAsync(providerId, profile.Version, profile.ToJson(), cancellationToken).ConfigureAwait(false);
+        await table.SetActiveProfileAsync(providerId, profile.Version, cancellationToken).ConfigureAwait(false);
         return profile;
     }
 
@@ -101,10 +72,11 @@ public class ProviderRegistry(ChildShareStorage storage)
             return null;
         }
 
-        var response = await Table.GetEntityIfExistsAsync<TableEntity>(provider.Id, ProfileRow(provider.ActiveProfileVersion),
-            cancellationToken: cancellationToken).ConfigureAwait(false);
-        return response.HasValue ? MappingProfile.Parse(response.Value!.GetString("Json")) with { Version = provider.ActiveProfileVersion } : null;
+        return await table.GetProfileAsync(provider.Id, provider.ActiveProfileVersion, cancellationToken).ConfigureAwait(false) is { } json
+            ? MappingProfile.Parse(json) with { Version = provider.ActiveProfileVersion }
+            : null;
     }
 
-    private static string ProfileRow(int version) => "profile-" + version.ToString("D6", CultureInfo.InvariantCulture);
+    private static Provider ToProvider(ProviderRow row) =>
+        new(row.ProviderId, row.DisplayName ?? row.ProviderId, row.Kind ?? "Other", row.ActiveProfileVersion ?? 0);
 }

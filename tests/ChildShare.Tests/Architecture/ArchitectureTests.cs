@@ -41,7 +41,6 @@ public sealed class ArchitectureTests(ITestOutputHelper output)
         "ChildShare.Core.Sharing.Identifiable.Parent.ParentRateLimiter", // parentlinkrate
         "ChildShare.Core.Ingestion.ActivitySummaryBuilder", // reads uploadstaging
         "ChildShare.Core.Ingestion.ChildRecordWriter", // writes uploadstaging
-        "ChildShare.Core.Ingestion.ProviderRegistry", // providers
         "ChildShare.Core.Linkage.IncrementalLinker", // reads uploadstaging
         "ChildShare.Core.Linkage.LinkageStore", // the link* tables (ETag concurrency)
         "ChildShare.Core.Activity.ActivityStore", // the activity read model's own store (ETag concurrency on its layout)
