@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Azure;
 using ChildShare.Core.Audit;
-using ChildShare.Core.Callers;
+using ChildShare.Core.Organizations;
 using ChildShare.Core.Storage;
 
 namespace ChildShare.Core.Agreements;
