@@ -77,14 +77,14 @@ public static class AgreementCommands
 
         Option[] termsOptions = [id, title, parties, recipients, modes, purpose, from, to, minimum, dimensions, protection, document, parentConfirmation];
         Define("agreement-create", "Create a data sharing agreement (audited).", termsOptions, async (s, r, ct) =>
-            Show(await s.GetRequiredService<AgreementStore>().CreateAsync(Terms(r), actor, ct)));
+            Show(await Admin(s).CreateAsync(Terms(r), ct)));
         Define("agreement-amend", "Amend an agreement: replaces its terms with a new version (audited).", termsOptions, async (s, r, ct) =>
-            Show(await s.GetRequiredService<AgreementStore>().AmendAsync(r.GetValue(id)!, Terms(r), actor, ct) ?? throw new ArgumentException("No such agreement.")));
+            Show(await Admin(s).AmendAsync(r.GetValue(id)!, Terms(r), ct) ?? throw new ArgumentException("No such agreement.")));
         Define("agreement-terminate", "Terminate an agreement (audited).", [id, reason, on], async (s, r, ct) =>
-            Show(await s.GetRequiredService<AgreementStore>().TerminateAsync(r.GetValue(id)!, r.GetValue(reason)!, actor,
-                r.GetValue(on) is { Length: > 0 } day ? Day(day) : null, ct) ?? throw new ArgumentException("No such agreement.")));
+            Show(await Admin(s).TerminateAsync(r.GetValue(id)!, r.GetValue(reason)!, r.GetValue(on) is { Length: > 0 } day ? Day(day) : null, ct)
+                ?? throw new ArgumentException("No such agreement.")));
         Define("agreement-list", "List agreements (audited).", [], async (s, _, ct) =>
-            Show(await s.GetRequiredService<AgreementStore>().ListForAsync(Caller.CommunityOperator(Environment.UserName), ct)));
+            Show(await Admin(s).ListAsync(ct)));
         Define("principal-map", "Map an Entra principal to an organization and role (audited).", [tenant, objectId, org, role], async (s, r, ct) =>
             Show(await s.GetRequiredService<PrincipalDirectory>().MapAsync(r.GetValue(tenant)!, r.GetValue(objectId)!, r.GetValue(org)!, r.GetValue(role)!, actor, ct)));
         Define("principal-unmap", "Remove an Entra principal's mapping (audited).", [tenant, objectId], async (s, r, ct) =>
@@ -100,6 +100,11 @@ public static class AgreementCommands
         Define("apikey-list", "List API keys (ids, organizations, dates; never the keys).", [orgFilter], async (s, r, ct) =>
             Show(await s.GetRequiredService<ApiKeyStore>().ListAsync(r.GetValue(orgFilter), ct)));
     }
+
+    /// <summary>The community operator's agreement session: the same service as the HTTP admin API decides that it may manage agreements.</summary>
+    private static AgreementAdminSession Admin(IServiceProvider services) =>
+        services.GetRequiredService<AgreementAdminService>().Authorize(Caller.CommunityOperator(Environment.UserName))
+        ?? throw new InvalidOperationException(AgreementAdminService.NotPermitted);
 
     private static void Show(object value) => Console.WriteLine(JsonSerializer.Serialize(value, Print));
 

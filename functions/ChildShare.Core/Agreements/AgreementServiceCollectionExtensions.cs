@@ -6,11 +6,12 @@ namespace ChildShare.Core.Agreements;
 
 public static class AgreementServiceCollectionExtensions
 {
-    /// <summary>Registers the data sharing agreements and the decision point every sharing mode asks.</summary>
+    /// <summary>Registers the data sharing agreements, who may manage them, and the decision point every sharing mode asks.</summary>
     public static IServiceCollection AddChildShareAgreements(this IServiceCollection services)
     {
         services.TryAddSingleton<AgreementTable>();
         services.TryAddSingleton<AgreementStore>();
+        services.TryAddSingleton<AgreementAdminService>();
         services.TryAddSingleton<SharingDecisionPoint>();
         return services;
     }

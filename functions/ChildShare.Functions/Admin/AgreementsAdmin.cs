@@ -1,5 +1,4 @@
 using ChildShare.Core.Agreements;
-using ChildShare.Core.Organizations;
 using ChildShare.Functions.Http;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
@@ -11,35 +10,35 @@ namespace ChildShare.Functions.Admin;
 public sealed record TerminationRequest(string Reason, DateOnly? On);
 
 /// <summary>
-/// The agreements admin API, for callers with the <c>Admin</c> role. Routes live under
-/// <c>/api/manage/</c> because the Functions host reserves <c>/admin</c>. Every change is audited
-/// by <see cref="AgreementStore"/> before it is made, and every read before it is returned (503
-/// when the audit cannot be written).
+/// The agreements admin API. Routes live under <c>/api/manage/</c> because the Functions host reserves <c>/admin</c>. Who may
+/// manage agreements is decided by <see cref="AgreementAdminService"/> (the command line asks the same service), before any
+/// body is read; every change is audited by <see cref="AgreementStore"/> before it is made, and every read before it is
+/// returned (503 when the audit cannot be written).
 /// </summary>
-public sealed class AgreementsAdmin(AgreementStore agreements)
+public sealed class AgreementsAdmin(AgreementAdminService admin)
 {
     [Function("ListAgreements")]
     public async Task<IActionResult> ListAsync(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "manage/agreements")] HttpRequest request, CancellationToken cancellationToken) =>
-        Admin(request) is not { } caller ? NotAdmin : new OkObjectResult(new { value = await agreements.ListForAsync(caller, cancellationToken) });
+        Session(request) is not { } session ? NotAdmin : new OkObjectResult(new { value = await session.ListAsync(cancellationToken) });
 
     [Function("GetAgreement")]
     public async Task<IActionResult> GetAsync(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "manage/agreements/{id}")] HttpRequest request, string id, CancellationToken cancellationToken) =>
-        Admin(request) is not { } caller ? NotAdmin
-        : await agreements.GetForAsync(caller, id, cancellationToken) is { } agreement ? new OkObjectResult(agreement)
+        Session(request) is not { } session ? NotAdmin
+        : await session.GetAsync(id, cancellationToken) is { } agreement ? new OkObjectResult(agreement)
         : NoSuchAgreement;
 
     [Function("CreateAgreement")]
     public async Task<IActionResult> CreateAsync(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "manage/agreements")] HttpRequest request, CancellationToken cancellationToken)
     {
-        if (Admin(request) is not { } caller)
+        if (Session(request) is not { } session)
         {
             return NotAdmin;
         }
 
-        var created = await agreements.CreateAsync(await JsonBodies.ReadAsync<DataSharingAgreement>(request, cancellationToken), Actor(caller), cancellationToken);
+        var created = await session.CreateAsync(await JsonBodies.ReadAsync<DataSharingAgreement>(request, cancellationToken), cancellationToken);
         return new CreatedResult($"/api/manage/agreements/{created.Id}", created);
     }
 
@@ -47,13 +46,13 @@ public sealed class AgreementsAdmin(AgreementStore agreements)
     public async Task<IActionResult> AmendAsync(
         [HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "manage/agreements/{id}")] HttpRequest request, string id, CancellationToken cancellationToken)
     {
-        if (Admin(request) is not { } caller)
+        if (Session(request) is not { } session)
         {
             return NotAdmin;
         }
 
         var terms = await JsonBodies.ReadAsync<DataSharingAgreement>(request, cancellationToken);
-        return await agreements.AmendAsync(id, terms, Actor(caller), cancellationToken) is { } amended ? new OkObjectResult(amended) : NoSuchAgreement;
+        return await session.AmendAsync(id, terms, cancellationToken) is { } amended ? new OkObjectResult(amended) : NoSuchAgreement;
     }
 
     [Function("TerminateAgreement")]
@@ -61,23 +60,19 @@ public sealed class AgreementsAdmin(AgreementStore agreements)
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "manage/agreements/{id}/terminate")] HttpRequest request, string id,
         CancellationToken cancellationToken)
     {
-        if (Admin(request) is not { } caller)
+        if (Session(request) is not { } session)
         {
             return NotAdmin;
         }
 
         var body = await JsonBodies.ReadAsync<TerminationRequest>(request, cancellationToken);
-        return await agreements.TerminateAsync(id, body.Reason, Actor(caller), body.On, cancellationToken) is { } terminated
-            ? new OkObjectResult(terminated)
-            : NoSuchAgreement;
+        return await session.TerminateAsync(id, body.Reason, body.On, cancellationToken) is { } terminated ? new OkObjectResult(terminated) : NoSuchAgreement;
     }
 
-    private static ObjectResult NotAdmin => Problems.Forbidden("Managing agreements needs the Admin role.");
+    private static ObjectResult NotAdmin => Problems.Forbidden(AgreementAdminService.NotPermitted);
 
     private static ObjectResult NoSuchAgreement => Problems.NotFound("No agreement has this id.");
 
-    private static string Actor(Caller caller) => $"{caller.OrganizationId}/{caller.Method}/{caller.CredentialId}";
-
-    /// <summary>The caller when it has the Admin role (checked before any body is read, as before any store is touched).</summary>
-    private static Caller? Admin(HttpRequest request) => HttpPipeline.CallerOf(request) is { IsAdmin: true } caller ? caller : null;
+    /// <summary>The caller's session when it may manage agreements: asked before any body is read, as before any store is touched.</summary>
+    private AgreementAdminSession? Session(HttpRequest request) => admin.Authorize(HttpPipeline.CallerOf(request));
 }

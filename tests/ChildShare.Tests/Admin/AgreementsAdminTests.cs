@@ -61,6 +61,25 @@ public sealed class AgreementsAdminTests : AppTests
     }
 
     [Fact]
+    public async Task ChangeRoutes_ReaderWithMalformedOrUnreadableBody_403BeforeTheBodyIsRead()
+    {
+        Func<HttpRequest, Task<IActionResult>>[] changes =
+        [
+            r => Admin.CreateAsync(r, CancellationToken.None),
+            r => Admin.AmendAsync(r, "dsa-any", CancellationToken.None),
+            r => Admin.TerminateAsync(r, "dsa-any", CancellationToken.None),
+        ];
+
+        foreach (var change in changes)
+        {
+            Assert.Equal(403, Status(await TestHttp.RunAsync(Services, Request(_readerKey, "{not json"), change)));
+            var unreadable = Request(_readerKey);
+            unreadable.Body = new UnreadableStream();
+            Assert.Equal(403, Status(await TestHttp.RunAsync(Services, unreadable, change)));
+        }
+    }
+
+    [Fact]
     public async Task CreateAsync_InvalidBody_400Problem()
     {
         Assert.Equal(400, Status(await TestHttp.RunAsync(Services, Request(_adminKey, "{not json"), r => Admin.CreateAsync(r, CancellationToken.None))));
@@ -78,5 +97,31 @@ public sealed class AgreementsAdminTests : AppTests
         Assert.Equal(25, ((DataSharingAgreement)((ObjectResult)amended).Value!).MinimumCellSize);
         Assert.Equal(AgreementStatus.Terminated, ((DataSharingAgreement)((ObjectResult)terminated).Value!).Status);
         Assert.Equal(404, Status(await TestHttp.RunAsync(Services, Request(_adminKey, AgreementTestData.Aggregate("dsa-none", "county-health", "district")), r => Admin.AmendAsync(r, "dsa-none", CancellationToken.None))));
+    }
+
+    /// <summary>A body of any size that fails when read: a 403 in its place shows the caller was refused before the body was touched.</summary>
+    private sealed class UnreadableStream : Stream
+    {
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => long.MaxValue;
+
+        public override long Position { get => 0; set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new InvalidOperationException("The body was read.");
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
