@@ -1,4 +1,5 @@
 using ChildShare.Core.Sharing.Identifiable.Parent;
+using ChildShare.Core.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -10,6 +11,7 @@ public static class ConsentServiceCollectionExtensions
     public static IServiceCollection AddChildShareConsent(this IServiceCollection services)
     {
         services.AddOptions<ConsentOptions>().BindConfiguration(ConsentOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton<ConsentTables>();
         services.TryAddSingleton<ConsentStore>();
         services.TryAddSingleton<ConsentService>();
         services.TryAddSingleton<ConsentExpiryJob>();
