@@ -22,6 +22,7 @@ public static class ConsentServiceCollectionExtensions
         services.TryAddSingleton<ParentLinkKeys>();
         services.TryAddSingleton<ParentLinkService>();
         services.TryAddSingleton<ParentRateLimiter>();
+        services.TryAddSingleton<DisclosureTable>();
         services.TryAddSingleton<DisclosureRecord>();
         services.TryAddSingleton<DisclosureDocuments>();
         services.TryAddSingleton<ParentPageService>();
