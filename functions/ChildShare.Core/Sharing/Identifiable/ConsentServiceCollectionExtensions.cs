@@ -20,6 +20,7 @@ public static class ConsentServiceCollectionExtensions
         services.TryAddSingleton<IdentifiableReportService>();
         services.AddOptions<ParentLinkOptions>().BindConfiguration(ParentLinkOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton<ParentLinkKeys>();
+        services.TryAddSingleton<ParentLinkTable>();
         services.TryAddSingleton<ParentLinkService>();
         services.TryAddSingleton<ParentRateLimiter>();
         services.TryAddSingleton<DisclosureTable>();
