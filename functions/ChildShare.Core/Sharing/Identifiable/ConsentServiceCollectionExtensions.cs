@@ -22,6 +22,7 @@ public static class ConsentServiceCollectionExtensions
         services.TryAddSingleton<ParentLinkKeys>();
         services.TryAddSingleton<ParentLinkTable>();
         services.TryAddSingleton<ParentLinkService>();
+        services.TryAddSingleton<ParentRateTable>();
         services.TryAddSingleton<ParentRateLimiter>();
         services.TryAddSingleton<DisclosureTable>();
         services.TryAddSingleton<DisclosureRecord>();
