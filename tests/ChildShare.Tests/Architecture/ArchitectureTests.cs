@@ -53,12 +53,8 @@ public sealed class ArchitectureTests(ITestOutputHelper output)
     /// </summary>
     private static readonly string[] KnownCyclicEdges =
     [
-        "Agreements -> Sharing.Deidentified", // an agreement carries the export's terms, which the export validates
-        "Audit -> Callers", // an audit entry names the caller
-        "Callers -> Audit", // a key or principal change is audited
         "Ingestion -> Linkage", // ingestion links each upload
         "Linkage -> Ingestion", // the linker reads the canonical records ingestion stages
-        "Sharing.Deidentified -> Agreements",
     ];
 
     [Fact]
@@ -71,6 +67,7 @@ public sealed class ArchitectureTests(ITestOutputHelper output)
         output.WriteLine("Closing a cycle: " + string.Join(", ", cyclic));
 
         Assert.True(cyclic.Except(KnownCyclicEdges).ToList() is [], "New namespace cycles in ChildShare.Core, through: " + string.Join(", ", cyclic.Except(KnownCyclicEdges)));
+        Assert.True(KnownCyclicEdges.Except(cyclic).ToList() is [], "No longer closing a cycle, remove from the list: " + string.Join(", ", KnownCyclicEdges.Except(cyclic)));
     }
 
     [Fact]

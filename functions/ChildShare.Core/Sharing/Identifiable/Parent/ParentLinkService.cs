@@ -1,6 +1,6 @@
 using System.Globalization;
 using ChildShare.Core.Audit;
-using ChildShare.Core.Callers;
+using ChildShare.Core.Organizations;
 using ChildShare.Core.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
