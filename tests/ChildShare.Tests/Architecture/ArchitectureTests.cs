@@ -38,10 +38,6 @@ public sealed class ArchitectureTests(ITestOutputHelper output)
         "ChildShare.Core.Agreements.AgreementStore", // agreements (ETag concurrency)
         "ChildShare.Core.Callers.ApiKeyStore", // apikeys
         "ChildShare.Core.Callers.PrincipalDirectory", // principals
-        "ChildShare.Core.Sharing.Identifiable.ConsentStore", // consents and their indexes (ETag concurrency)
-        "ChildShare.Core.Sharing.Identifiable.Parent.DisclosureRecord", // consentdisclosures
-        "ChildShare.Core.Sharing.Identifiable.Parent.ParentLinkService", // parentlinks
-        "ChildShare.Core.Sharing.Identifiable.Parent.ParentRateLimiter", // parentlinkrate
         "ChildShare.Core.Ingestion.ActivitySummaryBuilder", // reads uploadstaging
         "ChildShare.Core.Ingestion.ChildRecordWriter", // writes uploadstaging
         "ChildShare.Core.Ingestion.ManifestStore", // manifests
