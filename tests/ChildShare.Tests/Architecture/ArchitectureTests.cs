@@ -42,13 +42,8 @@ public sealed class ArchitectureTests(ITestOutputHelper output)
         "ChildShare.Core.Sharing.Identifiable.Parent.DisclosureRecord", // consentdisclosures
         "ChildShare.Core.Sharing.Identifiable.Parent.ParentLinkService", // parentlinks
         "ChildShare.Core.Sharing.Identifiable.Parent.ParentRateLimiter", // parentlinkrate
-        "ChildShare.Core.Ingestion.ActivitySummaryBuilder", // reads uploadstaging
-        "ChildShare.Core.Ingestion.ChildRecordWriter", // writes uploadstaging
         "ChildShare.Core.Ingestion.ManifestStore", // manifests
         "ChildShare.Core.Ingestion.ProviderRegistry", // providers
-        "ChildShare.Core.Linkage.IncrementalLinker", // reads uploadstaging
-        "ChildShare.Core.Linkage.LinkageStore", // the link* tables (ETag concurrency)
-        "ChildShare.Core.Activity.ActivityStore", // the activity read model's own store (ETag concurrency on its layout)
     ];
 
     /// <summary>
@@ -60,8 +55,6 @@ public sealed class ArchitectureTests(ITestOutputHelper output)
         "Agreements -> Sharing.Deidentified", // an agreement carries the export's terms, which the export validates
         "Audit -> Callers", // an audit entry names the caller
         "Callers -> Audit", // a key or principal change is audited
-        "Ingestion -> Linkage", // ingestion links each upload
-        "Linkage -> Ingestion", // the linker reads the canonical records ingestion stages
         "Sharing.Deidentified -> Agreements",
     ];
 
