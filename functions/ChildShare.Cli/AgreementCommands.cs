@@ -4,6 +4,7 @@ using System.Text.Json;
 using ChildShare.Core.Activity;
 using ChildShare.Core.Agreements;
 using ChildShare.Core.Callers;
+using ChildShare.Core.Organizations;
 using ChildShare.Core.Sharing.Aggregate;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
-using ChildShare.Core.Callers;
 using ChildShare.Core.Ingestion;
+using ChildShare.Core.Organizations;
 using ChildShare.Core.Sharing.Identifiable;
 using ChildShare.Core.Sharing.Identifiable.Parent;
 using Microsoft.Extensions.DependencyInjection;

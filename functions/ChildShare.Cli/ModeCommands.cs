@@ -4,8 +4,8 @@ using System.Globalization;
 using System.Text.Json;
 using ChildShare.Core.Activity;
 using ChildShare.Core.Audit;
-using ChildShare.Core.Callers;
 using ChildShare.Core.Ingestion;
+using ChildShare.Core.Organizations;
 using ChildShare.Core.Sharing.Aggregate;
 using ChildShare.Core.Sharing.Deidentified;
 using ChildShare.Core.Sharing.Identifiable;
@@ -128,7 +128,7 @@ public static class ModeCommands
         }
     }
 
-    private static Caller Caller(ParseResult result, Option<string> asOrg) => Core.Callers.Caller.OperatorFor(result.GetValue(asOrg)!, Environment.UserName);
+    private static Caller Caller(ParseResult result, Option<string> asOrg) => Core.Organizations.Caller.OperatorFor(result.GetValue(asOrg)!, Environment.UserName);
 
     private static async Task<int> RunAsync(Func<LogLevel, ServiceProvider> services, ParseResult result, Option<bool> verbose, Func<Invocation, Task<int>> action,
         CancellationToken cancellationToken)

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using ChildShare.Cli.Synthetic;
+using ChildShare.Core.Agreements;
 using ChildShare.Core.Pseudonymization;
 using ChildShare.Core.Sharing.Deidentified;
 
@@ -55,7 +56,7 @@ public static class ExportBenchmark
             var groups = new Dictionary<string, int>(StringComparer.Ordinal);
             foreach (var (_, d) in input)
             {
-                var key = string.Join('|', QuasiIdentifiers.Default.Select(q => QuasiIdentifiers.Generalize(q, 0, d, periodStart, null)));
+                var key = string.Join('|', QuasiIdentifierNames.Default.Select(q => QuasiIdentifiers.Generalize(q, 0, d, periodStart, null)));
                 groups[key] = groups.GetValueOrDefault(key) + 1;
             }
 

@@ -77,7 +77,7 @@ public static class AgreementValidator
 
         if (agreement.DeIdentification is { } terms)
         {
-            errors.AddRange(ChildShare.Core.Sharing.Deidentified.DeidentificationTermsValidator.Validate(terms));
+            errors.AddRange(DeidentificationTermsValidator.Validate(terms));
         }
 
         if (string.IsNullOrWhiteSpace(agreement.Purpose))

@@ -79,7 +79,7 @@ public sealed record DataSharingAgreement
     public DifferencingProtection Protection { get; init; } = DefaultProtection;
 
     /// <summary>Terms of de-identified exports (k, quasi-identifiers, suppression limit...); null: the protective defaults of EXPORTS.md.</summary>
-    public ChildShare.Core.Sharing.Deidentified.DeidentificationTerms? DeIdentification { get; init; }
+    public DeidentificationTerms? DeIdentification { get; init; }
 
     /// <summary>
     /// Whether identifiable consents relied on under this agreement must be confirmed by the parent on the

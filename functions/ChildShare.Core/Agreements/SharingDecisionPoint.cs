@@ -1,5 +1,5 @@
 using System.Globalization;
-using ChildShare.Core.Callers;
+using ChildShare.Core.Organizations;
 
 namespace ChildShare.Core.Agreements;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Azure.Data.Tables;
-using ChildShare.Core.Callers;
+using ChildShare.Core.Organizations;
 using ChildShare.Core.Storage;
 using Microsoft.Extensions.Logging;
 

@@ -1,3 +1,4 @@
+using ChildShare.Core.Organizations;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 

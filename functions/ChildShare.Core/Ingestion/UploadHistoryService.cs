@@ -1,6 +1,6 @@
 using ChildShare.Core.Activity;
 using ChildShare.Core.Audit;
-using ChildShare.Core.Callers;
+using ChildShare.Core.Organizations;
 using ChildShare.Core.Storage;
 using Microsoft.Extensions.Logging;
 

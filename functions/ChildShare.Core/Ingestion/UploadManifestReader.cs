@@ -1,5 +1,5 @@
 using ChildShare.Core.Audit;
-using ChildShare.Core.Callers;
+using ChildShare.Core.Organizations;
 
 namespace ChildShare.Core.Ingestion;
 

@@ -1,5 +1,5 @@
 using ChildShare.Core.Agreements;
-using ChildShare.Core.Callers;
+using ChildShare.Core.Organizations;
 using ChildShare.Functions.Http;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ChildShare.Core.Audit;
-using ChildShare.Core.Callers;
+using ChildShare.Core.Organizations;
 using ChildShare.Core.Sharing.Identifiable;
 using ChildShare.Core.Sharing.Identifiable.Parent;
 using ChildShare.Functions.Http;

@@ -3,6 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 using ChildShare.Core.Agreements;
 using ChildShare.Core.Audit;
 using ChildShare.Core.Callers;
+using ChildShare.Core.Organizations;
 using ChildShare.Core.Sharing.Identifiable;
 using ChildShare.Functions.Hosting;
 using Microsoft.AspNetCore.Http;

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using ChildShare.Core.Agreements;
 using ChildShare.Core.Callers;
+using ChildShare.Core.Organizations;
 using ChildShare.Functions.Admin;
 using ChildShare.Tests.Agreements;
 using ChildShare.Tests.Support;

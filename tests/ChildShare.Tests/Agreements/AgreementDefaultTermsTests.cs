@@ -5,6 +5,7 @@ using Azure.Data.Tables;
 using ChildShare.Cli;
 using ChildShare.Core.Agreements;
 using ChildShare.Core.Callers;
+using ChildShare.Core.Organizations;
 using ChildShare.Core.Storage;
 using ChildShare.Functions.Admin;
 using ChildShare.Tests.Support;

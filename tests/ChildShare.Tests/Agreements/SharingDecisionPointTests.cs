@@ -1,5 +1,5 @@
 using ChildShare.Core.Agreements;
-using ChildShare.Core.Callers;
+using ChildShare.Core.Organizations;
 
 namespace ChildShare.Tests.Agreements;
 

@@ -1,5 +1,6 @@
 using ChildShare.Core.Audit;
 using ChildShare.Core.Callers;
+using ChildShare.Core.Organizations;
 using ChildShare.Core.Storage;
 using ChildShare.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using ChildShare.Core.Callers;
+using ChildShare.Core.Organizations;
 using ChildShare.Functions.Admin;
 using ChildShare.Tests.Support;
 using Microsoft.AspNetCore.Http;

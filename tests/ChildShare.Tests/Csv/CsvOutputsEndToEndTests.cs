@@ -3,6 +3,7 @@ using System.Text.Json;
 using ChildShare.Core.Agreements;
 using ChildShare.Core.Callers;
 using ChildShare.Core.Ingestion;
+using ChildShare.Core.Organizations;
 using ChildShare.Core.Sharing.Deidentified;
 using ChildShare.Functions.Exports;
 using ChildShare.Functions.Reports;

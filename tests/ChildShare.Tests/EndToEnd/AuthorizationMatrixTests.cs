@@ -1,5 +1,6 @@
 using System.Text.Json;
 using ChildShare.Core.Callers;
+using ChildShare.Core.Organizations;
 using ChildShare.Functions.Hosting;
 
 namespace ChildShare.Tests.EndToEnd;

@@ -3,6 +3,7 @@ using ChildShare.Cli.Serve;
 using ChildShare.Core.Audit;
 using ChildShare.Core.Callers;
 using ChildShare.Core.Ingestion;
+using ChildShare.Core.Organizations;
 using ChildShare.Core.Pseudonymization;
 using ChildShare.Core.Storage;
 using ChildShare.Functions.Hosting;

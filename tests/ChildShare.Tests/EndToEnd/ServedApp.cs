@@ -6,6 +6,7 @@ using ChildShare.Core.Activity;
 using ChildShare.Core.Agreements;
 using ChildShare.Core.Callers;
 using ChildShare.Core.Ingestion;
+using ChildShare.Core.Organizations;
 using ChildShare.Core.Sharing.Aggregate;
 using ChildShare.Core.Sharing.Deidentified;
 using ChildShare.Core.Sharing.Identifiable;

@@ -1,6 +1,7 @@
 using System.Text;
 using ChildShare.Core.Callers;
 using ChildShare.Core.Ingestion;
+using ChildShare.Core.Organizations;
 using ChildShare.Core.Pseudonymization;
 using ChildShare.Functions.Ingestion;
 using ChildShare.Tests.Support;

@@ -1,6 +1,7 @@
 using System.Text;
 using ChildShare.Core.Callers;
 using ChildShare.Core.Ingestion;
+using ChildShare.Core.Organizations;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;

@@ -8,8 +8,8 @@ using Azure.Storage.Blobs.Models;
 using ChildShare.Core.Activity;
 using ChildShare.Core.Agreements;
 using ChildShare.Core.Audit;
-using ChildShare.Core.Callers;
 using ChildShare.Core.Ingestion;
+using ChildShare.Core.Organizations;
 using ChildShare.Core.Pseudonymization;
 using ChildShare.Core.Sharing.Aggregate;
 using ChildShare.Core.Storage;
@@ -230,8 +230,8 @@ public sealed partial class DeidentifiedExportService(
     public static IReadOnlyList<string> QuasiIdentifierList(DeidentificationTerms terms)
     {
         ArgumentNullException.ThrowIfNull(terms);
-        var wanted = (terms.QuasiIdentifiers ?? QuasiIdentifiers.Default).Select(QuasiIdentifiers.Canonical).OfType<string>().ToHashSet(StringComparer.Ordinal);
-        return QuasiIdentifiers.Default.Where(wanted.Contains).ToList();
+        var wanted = (terms.QuasiIdentifiers ?? QuasiIdentifierNames.Default).Select(QuasiIdentifierNames.Canonical).OfType<string>().ToHashSet(StringComparer.Ordinal);
+        return QuasiIdentifierNames.Default.Where(wanted.Contains).ToList();
     }
 
     private static ResolvedChild Resolve(ChildAggregator.ChildState state)

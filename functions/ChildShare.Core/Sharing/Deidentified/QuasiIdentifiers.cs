@@ -1,27 +1,19 @@
 using System.Globalization;
 using ChildShare.Core.Activity;
+using static ChildShare.Core.Agreements.QuasiIdentifierNames;
 
 namespace ChildShare.Core.Sharing.Deidentified;
 
 /// <summary>
-/// The quasi-identifiers an export may carry and their generalization hierarchies. Level 0 is the
+/// The generalization hierarchies of the quasi-identifiers an export may carry (their names, which an agreement's
+/// terms list, are <see cref="Agreements.QuasiIdentifierNames"/>). Level 0 is the
 /// most precise value ever exported (never a raw identifier: no birth date, no zip5), the last
 /// level is <see cref="Suppressed"/>. <see cref="Unknown"/> stays Unknown below the top.
 /// </summary>
 public static class QuasiIdentifiers
 {
-    public const string Age = "age";
-    public const string Sex = "sex";
-    public const string Race = "race";
-    public const string Ethnicity = "ethnicity";
-    public const string Zip = "zip";
-    public const string Grade = "grade";
-    public const string School = "school";
-
     public const string Suppressed = "*";
     public const string Unknown = "Unknown";
-
-    public static readonly IReadOnlyList<string> Default = [Age, Sex, Race, Ethnicity, Zip, Grade, School];
 
     /// <summary>
     /// Safe Harbor's restricted three-digit zip codes: areas of 20,000 people or fewer (HHS guidance,
@@ -38,8 +30,6 @@ public static class QuasiIdentifiers
         Zip => "zip3",
         _ => attribute,
     };
-
-    public static string? Canonical(string name) => Default.FirstOrDefault(d => string.Equals(d, name?.Trim(), StringComparison.OrdinalIgnoreCase));
 
     /// <summary>The number of levels of an attribute's hierarchy (the last is <see cref="Suppressed"/>).</summary>
     public static int Levels(string attribute) => attribute switch

@@ -1,7 +1,7 @@
 using ChildShare.Core.Activity;
 using ChildShare.Core.Agreements;
-using ChildShare.Core.Callers;
 using ChildShare.Core.Ingestion;
+using ChildShare.Core.Organizations;
 using ChildShare.Core.Sharing.Aggregate;
 using ChildShare.Core.Storage;
 using ChildShare.Tests.Agreements;

@@ -1,8 +1,8 @@
 using Azure.Data.Tables;
 using ChildShare.Core.Activity;
 using ChildShare.Core.Agreements;
-using ChildShare.Core.Callers;
 using ChildShare.Core.Ingestion;
+using ChildShare.Core.Organizations;
 using ChildShare.Core.Sharing.Aggregate;
 using ChildShare.Core.Storage;
 using ChildShare.Tests.Support;

@@ -1,8 +1,8 @@
 using System.Text;
 using ChildShare.Core.Activity;
 using ChildShare.Core.Agreements;
-using ChildShare.Core.Callers;
 using ChildShare.Core.Ingestion;
+using ChildShare.Core.Organizations;
 using ChildShare.Core.Sharing.Aggregate;
 using ChildShare.Tests.Agreements;
 using ChildShare.Tests.Support;

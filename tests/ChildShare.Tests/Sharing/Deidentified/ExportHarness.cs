@@ -1,6 +1,7 @@
 using System.Text.Json;
 using ChildShare.Core.Agreements;
 using ChildShare.Core.Callers;
+using ChildShare.Core.Organizations;
 using ChildShare.Core.Sharing.Deidentified;
 using ChildShare.Core.Storage;
 using ChildShare.Functions.Exports;

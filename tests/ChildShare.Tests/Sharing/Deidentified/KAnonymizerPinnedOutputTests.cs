@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using ChildShare.Cli.Synthetic;
+using ChildShare.Core.Agreements;
 using ChildShare.Core.Sharing.Deidentified;
 
 namespace ChildShare.Tests.Sharing.Deidentified;
@@ -85,7 +86,7 @@ public sealed class KAnonymizerPinnedOutputTests
 
     private static (List<ResolvedChild> Children, AnonymizationSettings Settings, List<string>? Sensitive) Dataset(string name)
     {
-        var all = QuasiIdentifiers.Default;
+        var all = QuasiIdentifierNames.Default;
         switch (name)
         {
             case "skewed-rare-combinations":
@@ -124,7 +125,7 @@ public sealed class KAnonymizerPinnedOutputTests
                 var random = new Random(77);
                 var children = Enumerable.Range(0, 500).Select(_ => Skewed(random, 2)).ToList();
                 var districts = new Dictionary<string, string>(StringComparer.Ordinal) { ["A"] = "North", ["B"] = "North", ["C"] = "South" };
-                return (children, new AnonymizationSettings([QuasiIdentifiers.Age, QuasiIdentifiers.Grade, QuasiIdentifiers.School], 7, 0.02, PeriodStart, districts), null);
+                return (children, new AnonymizationSettings([QuasiIdentifierNames.Age, QuasiIdentifierNames.Grade, QuasiIdentifierNames.School], 7, 0.02, PeriodStart, districts), null);
             }
 
             case "l-diversity-programs":

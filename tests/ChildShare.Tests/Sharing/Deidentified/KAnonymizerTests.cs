@@ -1,3 +1,4 @@
+using ChildShare.Core.Agreements;
 using ChildShare.Core.Sharing.Deidentified;
 using FsCheck;
 using FsCheck.Fluent;
@@ -132,7 +133,7 @@ public sealed class KAnonymizerTests
     {
         var children = Enumerable.Range(0, 300).Select(i => Child(i, Typical(i * 7))).ToList();
         var (_, summary) = Run(children, k: 4);
-        var qis = QuasiIdentifiers.Default;
+        var qis = QuasiIdentifierNames.Default;
 
         foreach (var attribute in qis.Where(q => summary.Levels[q] > 0))
         {

@@ -3,6 +3,7 @@ using System.Text.Json;
 using ChildShare.Core.Agreements;
 using ChildShare.Core.Audit;
 using ChildShare.Core.Callers;
+using ChildShare.Core.Organizations;
 using ChildShare.Core.Sharing.Identifiable;
 using ChildShare.Core.Sharing.Identifiable.Parent;
 using ChildShare.Core.Storage;

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using ChildShare.Cli;
 using ChildShare.Core.Audit;
+using ChildShare.Core.Organizations;
 using ChildShare.Core.Sharing.Identifiable;
 using ChildShare.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
@@ -48,7 +49,7 @@ public sealed class ConsentCliTests(ConsentHarnessFixture fixture) : IClassFixtu
         var audit = await _h.Services.GetRequiredService<AuditLog>().ReadMonthAsync("2026-10");
         var decided = Assert.Single(audit, a => a.GetString("Event") == AuditEvents.ConsentAuthorized && (a.GetString("Parameters") ?? "").Contains(id, StringComparison.Ordinal));
         Assert.Equal("district", decided.GetString("OrganizationId"));
-        Assert.Equal(nameof(Core.Callers.CallerAuthMethod.Operator), decided.GetString("AuthMethod"));
+        Assert.Equal(nameof(Core.Organizations.CallerAuthMethod.Operator), decided.GetString("AuthMethod"));
         Assert.StartsWith("operator:", decided.GetString("CredentialId"), StringComparison.Ordinal);
     }
 

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using ChildShare.Core.Audit;
-using ChildShare.Core.Callers;
+using ChildShare.Core.Organizations;
 using ChildShare.Core.Sharing.Identifiable;
 using ChildShare.Core.Storage;
 using ChildShare.Functions.Consent;

@@ -2,7 +2,7 @@ using System.Text.Json;
 using ChildShare.Core.Activity;
 using ChildShare.Core.Agreements;
 using ChildShare.Core.Audit;
-using ChildShare.Core.Callers;
+using ChildShare.Core.Organizations;
 using ChildShare.Core.Sharing.Aggregate;
 using ChildShare.Core.Sharing.Identifiable;
 using ChildShare.Tests.Support;

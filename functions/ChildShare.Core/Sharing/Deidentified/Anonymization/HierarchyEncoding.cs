@@ -1,3 +1,5 @@
+using ChildShare.Core.Agreements;
+
 namespace ChildShare.Core.Sharing.Deidentified.Anonymization;
 
 /// <summary>
@@ -185,13 +187,13 @@ internal sealed class HierarchyEncoding
     {
         public static RawInput Of(string attribute, ResolvedChild child) => attribute switch
         {
-            QuasiIdentifiers.Age => new(child.BirthDate is { } birth ? birth.DayNumber : -1, null, null),
-            QuasiIdentifiers.Sex => new(0, child.Sex, null),
-            QuasiIdentifiers.Race => new(0, child.Race, null),
-            QuasiIdentifiers.Ethnicity => new(0, child.Ethnicity, null),
-            QuasiIdentifiers.Zip => new(0, child.Zip3, null),
-            QuasiIdentifiers.Grade => new(0, child.Grade, null),
-            QuasiIdentifiers.School => new(0, child.School, child.Grade),
+            QuasiIdentifierNames.Age => new(child.BirthDate is { } birth ? birth.DayNumber : -1, null, null),
+            QuasiIdentifierNames.Sex => new(0, child.Sex, null),
+            QuasiIdentifierNames.Race => new(0, child.Race, null),
+            QuasiIdentifierNames.Ethnicity => new(0, child.Ethnicity, null),
+            QuasiIdentifierNames.Zip => new(0, child.Zip3, null),
+            QuasiIdentifierNames.Grade => new(0, child.Grade, null),
+            QuasiIdentifierNames.School => new(0, child.School, child.Grade),
             _ => throw new ArgumentOutOfRangeException(nameof(attribute), "Unknown quasi-identifier."),
         };
     }

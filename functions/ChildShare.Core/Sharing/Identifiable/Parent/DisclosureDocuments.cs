@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 using Azure;
 using Azure.Storage.Blobs.Models;
 using ChildShare.Core.Audit;
-using ChildShare.Core.Callers;
+using ChildShare.Core.Organizations;
 using ChildShare.Core.Storage;
 
 namespace ChildShare.Core.Sharing.Identifiable.Parent;

@@ -2,7 +2,7 @@ using System.Globalization;
 using Azure;
 using Azure.Data.Tables;
 using ChildShare.Core.Audit;
-using ChildShare.Core.Callers;
+using ChildShare.Core.Organizations;
 using ChildShare.Core.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;

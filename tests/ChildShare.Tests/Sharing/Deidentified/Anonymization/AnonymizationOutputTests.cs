@@ -1,12 +1,14 @@
+using ChildShare.Core.Agreements;
 using ChildShare.Core.Sharing.Deidentified;
 using ChildShare.Core.Sharing.Deidentified.Anonymization;
+
 using static ChildShare.Tests.Sharing.Deidentified.Anonymization.AnonymizationTestData;
 
 namespace ChildShare.Tests.Sharing.Deidentified.Anonymization;
 
 public sealed class AnonymizationOutputTests
 {
-    private static readonly IReadOnlyList<string> AgeAndSex = [QuasiIdentifiers.Age, QuasiIdentifiers.Sex];
+    private static readonly IReadOnlyList<string> AgeAndSex = [QuasiIdentifierNames.Age, QuasiIdentifierNames.Sex];
 
     private static AnonymizationResult Output(IReadOnlyList<ResolvedChild> children, int k, Candidate? chosen, double maxSuppression = 0.5)
     {
@@ -30,10 +32,10 @@ public sealed class AnonymizationOutputTests
         var s = result.Summary;
         Assert.True(s.KAchievable);
         Assert.Equal((2, 2, 1, 2.0), (s.RecordsSuppressed, s.KAchieved, s.EquivalenceClasses, s.AverageClassSize));
-        Assert.Equal(1, s.Levels[QuasiIdentifiers.Age]);
+        Assert.Equal(1, s.Levels[QuasiIdentifierNames.Age]);
         Assert.Equal(0.25, s.InformationLoss);
         Assert.Equal(1, s.SuppressionOnlyInformationLoss);
-        Assert.Equal(QuasiIdentifiers.LevelName(QuasiIdentifiers.Age, 1), s.LevelDescriptions[QuasiIdentifiers.Age]);
+        Assert.Equal(QuasiIdentifiers.LevelName(QuasiIdentifierNames.Age, 1), s.LevelDescriptions[QuasiIdentifierNames.Age]);
     }
 
     [Fact]
@@ -47,7 +49,7 @@ public sealed class AnonymizationOutputTests
         var s = result.Summary;
         Assert.False(s.KAchievable);
         Assert.Equal((2, 2, 0, 1.0), (s.Records, s.RecordsSuppressed, s.KAchieved, s.InformationLoss));
-        Assert.Equal(3, s.Levels[QuasiIdentifiers.Age]);
-        Assert.Equal(1, s.Levels[QuasiIdentifiers.Sex]);
+        Assert.Equal(3, s.Levels[QuasiIdentifierNames.Age]);
+        Assert.Equal(1, s.Levels[QuasiIdentifierNames.Sex]);
     }
 }

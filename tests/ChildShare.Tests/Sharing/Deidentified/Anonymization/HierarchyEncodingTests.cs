@@ -1,5 +1,7 @@
+using ChildShare.Core.Agreements;
 using ChildShare.Core.Sharing.Deidentified;
 using ChildShare.Core.Sharing.Deidentified.Anonymization;
+
 using static ChildShare.Tests.Sharing.Deidentified.Anonymization.AnonymizationTestData;
 
 namespace ChildShare.Tests.Sharing.Deidentified.Anonymization;
@@ -9,7 +11,7 @@ public sealed class HierarchyEncodingTests
     [Fact]
     public void Encode_LeafCodes_InOrderOfFirstAppearance()
     {
-        var encoding = HierarchyEncoding.Encode([Child(7), Child(3), Child(7), Child(12)], Settings([QuasiIdentifiers.Age]), null);
+        var encoding = HierarchyEncoding.Encode([Child(7), Child(3), Child(7), Child(12)], Settings([QuasiIdentifierNames.Age]), null);
 
         Assert.Equal([0, 1, 0, 2], Enumerable.Range(0, 4).Select(r => encoding.Code(0, 0, r)));
         Assert.Equal(["7", "3", "12"], Enumerable.Range(0, 3).Select(c => encoding.Display(0, 0, c)));
@@ -19,7 +21,7 @@ public sealed class HierarchyEncodingTests
     public void Encode_HigherLevels_AreFunctionsOfTheLeaf()
     {
         // 7 and 8 share the band 5-9; 3 is 0-4; 12 is 10-14. Level 2: 0-4 and 5-17. Level 3: *.
-        var encoding = HierarchyEncoding.Encode([Child(7), Child(3), Child(8), Child(12)], Settings([QuasiIdentifiers.Age]), null);
+        var encoding = HierarchyEncoding.Encode([Child(7), Child(3), Child(8), Child(12)], Settings([QuasiIdentifierNames.Age]), null);
 
         Assert.Equal(["5-9", "0-4", "5-9", "10-14"], Enumerable.Range(0, 4).Select(r => encoding.Display(0, 1, encoding.Code(0, 1, r))));
         Assert.Equal(["5-17", "0-4", "5-17", "5-17"], Enumerable.Range(0, 4).Select(r => encoding.Display(0, 2, encoding.Code(0, 2, r))));
@@ -37,7 +39,7 @@ public sealed class HierarchyEncodingTests
     [Fact]
     public void Encode_Loss_IsLeavesCoveredMinusOneOverLeavesMinusOne()
     {
-        var encoding = HierarchyEncoding.Encode([Child(7), Child(3), Child(8), Child(12)], Settings([QuasiIdentifiers.Age]), null);
+        var encoding = HierarchyEncoding.Encode([Child(7), Child(3), Child(8), Child(12)], Settings([QuasiIdentifierNames.Age]), null);
 
         Assert.Equal(0, encoding.Loss(0, 0, 0));
         Assert.Equal(1 / 3.0, encoding.Loss(0, 1, encoding.Code(0, 1, 0))); // 5-9 covers 7 and 8
@@ -49,7 +51,7 @@ public sealed class HierarchyEncodingTests
     public void Encode_SchoolWithoutDistricts_LeafSplitsBySchoolLevel()
     {
         // A K-8 school: its level-1 value depends on the grade, so level 0 keeps the two apart (same shown value).
-        var encoding = HierarchyEncoding.Encode([Child(7, school: "K8", grade: "2"), Child(13, school: "K8", grade: "7")], Settings([QuasiIdentifiers.School]), null);
+        var encoding = HierarchyEncoding.Encode([Child(7, school: "K8", grade: "2"), Child(13, school: "K8", grade: "7")], Settings([QuasiIdentifierNames.School]), null);
 
         Assert.Equal(2, encoding.Cardinality(0, 0));
         Assert.Equal("K8", encoding.Display(0, 0, 0));
@@ -62,14 +64,14 @@ public sealed class HierarchyEncodingTests
     {
         ResolvedChild[] children = [Child(7), Child(3), Child(8)];
 
-        Assert.Equal([0, 1, 0], HierarchyEncoding.Encode(children, Settings([QuasiIdentifiers.Age], l: 2), ["Health", "Academic", "Health"]).Sensitive);
-        Assert.Equal([0, 0, 0], HierarchyEncoding.Encode(children, Settings([QuasiIdentifiers.Age]), null).Sensitive);
+        Assert.Equal([0, 1, 0], HierarchyEncoding.Encode(children, Settings([QuasiIdentifierNames.Age], l: 2), ["Health", "Academic", "Health"]).Sensitive);
+        Assert.Equal([0, 0, 0], HierarchyEncoding.Encode(children, Settings([QuasiIdentifierNames.Age]), null).Sensitive);
     }
 
     [Fact]
     public void Encode_NoChildren_OnlyTheTopValue()
     {
-        var encoding = HierarchyEncoding.Encode([], Settings([QuasiIdentifiers.Sex]), null);
+        var encoding = HierarchyEncoding.Encode([], Settings([QuasiIdentifierNames.Sex]), null);
 
         Assert.Equal(0, encoding.Records);
         Assert.Equal(0, encoding.Cardinality(0, 0));

@@ -1,12 +1,14 @@
+using ChildShare.Core.Agreements;
 using ChildShare.Core.Sharing.Deidentified;
 using ChildShare.Core.Sharing.Deidentified.Anonymization;
+
 using static ChildShare.Tests.Sharing.Deidentified.Anonymization.AnonymizationTestData;
 
 namespace ChildShare.Tests.Sharing.Deidentified.Anonymization;
 
 public sealed class LatticeSearchTests
 {
-    private static readonly IReadOnlyList<string> AgeAndSex = [QuasiIdentifiers.Age, QuasiIdentifiers.Sex];
+    private static readonly IReadOnlyList<string> AgeAndSex = [QuasiIdentifierNames.Age, QuasiIdentifierNames.Sex];
 
     // Ages 6 and 7 (band 5-9), 12 (10-14); girls and boys.
     private static readonly ResolvedChild[] Children = [Child(6), Child(7), Child(6, "Male"), Child(7, "Male"), Child(12), Child(12, "Male")];
@@ -100,7 +102,7 @@ public sealed class LatticeSearchTests
     [Fact]
     public void RollUp_LDiversity_KeepsUpToLDistinctValues()
     {
-        var settings = Settings([QuasiIdentifiers.Sex], k: 1, l: 2);
+        var settings = Settings([QuasiIdentifierNames.Sex], k: 1, l: 2);
         var encoding = HierarchyEncoding.Encode([Child(6), Child(6), Child(6, "Male")], settings, ["Health", "Health", "Academic"]);
         var bottom = EquivalenceClasses.OfBottom(encoding, 2);
 

@@ -1,7 +1,6 @@
 using System.Text.Json.Serialization;
-using ChildShare.Core.Organizations;
 
-namespace ChildShare.Core.Callers;
+namespace ChildShare.Core.Organizations;
 
 /// <summary>The roles a caller can hold. <c>Reader</c> may request shared data; <c>Admin</c> may also manage agreements.</summary>
 public static class CallerRoles
@@ -52,12 +51,4 @@ public sealed record Caller(string OrganizationId, string Role, CallerAuthMethod
 
     /// <summary>The community's operator at the command line, acting for no organization (agreements, manifests): audited as <c>operator</c>.</summary>
     public static Caller CommunityOperator(string user) => new("operator", CallerRoles.Admin, CallerAuthMethod.Operator, "operator:" + user);
-}
-
-/// <summary>The outcome of resolving a request's credentials: a caller, or why there is none.</summary>
-public sealed record CallerResult(Caller? Caller, string? Failure)
-{
-    public static CallerResult Success(Caller caller) => new(caller, null);
-
-    public static CallerResult Fail(string reason) => new(null, reason);
 }

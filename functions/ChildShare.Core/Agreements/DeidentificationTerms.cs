@@ -1,5 +1,5 @@
 
-namespace ChildShare.Core.Sharing.Deidentified;
+namespace ChildShare.Core.Agreements;
 
 /// <summary>
 /// What an agreement that permits <c>DeIdentified</c> exports asks of them (see EXPORTS.md). Every
@@ -12,7 +12,7 @@ public sealed record DeidentificationTerms
     /// <summary>The k of k-anonymity; null: the agreement's minimum cell size.</summary>
     public int? K { get; init; }
 
-    /// <summary>Quasi-identifiers, generalized together; null: all of <see cref="QuasiIdentifiers.Default"/>. Attributes not listed are not exported.</summary>
+    /// <summary>Quasi-identifiers, generalized together; null: all of <see cref="QuasiIdentifierNames.Default"/>. Attributes not listed are not exported.</summary>
     public IReadOnlyList<string>? QuasiIdentifiers { get; init; }
 
     /// <summary>The largest share of children that may be suppressed (0 to 0.5).</summary>
@@ -55,9 +55,9 @@ public static class DeidentificationTermsValidator
             errors.Add($"The suppression limit of de-identified exports is between 0 and {LargestMaxSuppression}.");
         }
 
-        foreach (var name in (terms.QuasiIdentifiers ?? []).Where(q => QuasiIdentifiers.Canonical(q) is null))
+        foreach (var name in (terms.QuasiIdentifiers ?? []).Where(q => QuasiIdentifierNames.Canonical(q) is null))
         {
-            errors.Add($"'{name}' is not a quasi-identifier; they are {string.Join(", ", QuasiIdentifiers.Default)}.");
+            errors.Add($"'{name}' is not a quasi-identifier; they are {string.Join(", ", QuasiIdentifierNames.Default)}.");
         }
 
         if (terms.SensitiveAttribute is { } sensitive && !SensitiveAttributes.Contains(sensitive, StringComparer.OrdinalIgnoreCase))
@@ -77,4 +77,24 @@ public static class DeidentificationTermsValidator
 
         return errors;
     }
+}
+
+/// <summary>
+/// The quasi-identifiers a de-identified export may carry, by the names an agreement's terms use. Their generalization
+/// hierarchies are the export's (Sharing/Deidentified/QuasiIdentifiers.cs); the names live here so an agreement is
+/// validated without the export.
+/// </summary>
+public static class QuasiIdentifierNames
+{
+    public const string Age = "age";
+    public const string Sex = "sex";
+    public const string Race = "race";
+    public const string Ethnicity = "ethnicity";
+    public const string Zip = "zip";
+    public const string Grade = "grade";
+    public const string School = "school";
+
+    public static readonly IReadOnlyList<string> Default = [Age, Sex, Race, Ethnicity, Zip, Grade, School];
+
+    public static string? Canonical(string name) => Default.FirstOrDefault(d => string.Equals(d, name?.Trim(), StringComparison.OrdinalIgnoreCase));
 }
