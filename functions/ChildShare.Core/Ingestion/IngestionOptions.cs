@@ -22,4 +22,10 @@ public sealed class IngestionOptions
     /// <summary>Entities buffered before batches are written: bounds memory however large the file.</summary>
     [Range(100, 100_000)]
     public int MaxBufferedEntities { get; set; } = 5000;
+
+    /// <summary>
+    /// Rows between two progress reports while parsing: often enough for a display, rarely enough to cost nothing. Not a setting (internal, so configuration never binds it): a
+    /// test lowers it to see every report on a small file.
+    /// </summary>
+    internal int ProgressEveryRows { get; set; } = 5000;
 }

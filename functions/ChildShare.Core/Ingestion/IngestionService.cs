@@ -34,9 +34,6 @@ public sealed partial class IngestionService(
 {
     private readonly IngestionOptions _options = options.Value;
 
-    // How often the parse reports progress: often enough for a display, rarely enough to cost nothing.
-    private const int ProgressEveryRows = 5000;
-
     // Uploads this process is ingesting now (by upload id).
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _inFlight = new(StringComparer.Ordinal);
 
@@ -362,7 +359,7 @@ public sealed partial class IngestionService(
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 read++;
-                if (progress is not null && read % ProgressEveryRows == 0)
+                if (progress is not null && read % _options.ProgressEveryRows == 0)
                 {
                     progress.Report(new IngestionProgress(IngestionPhase.Parse, read, rejected, content.Position, manifest.ContentLength, stopwatch.Elapsed));
                 }
