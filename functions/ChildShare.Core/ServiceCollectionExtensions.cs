@@ -53,6 +53,7 @@ public static class ServiceCollectionExtensions
                 : ActivatorUtilities.CreateInstance<SettingsKeyProvider>(sp));
 
         services.AddChildShareStores();
+        services.TryAddSingleton<LinkageRowStore>();
         services.TryAddSingleton<LinkageStore>();
         services.TryAddSingleton<ILinkageLock>(sp =>
         {
@@ -71,6 +72,7 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<ManifestStore>();
         services.TryAddSingleton<UploadManifestReader>();
         services.TryAddSingleton<ActivitySummaryBuilder>();
+        services.TryAddSingleton<ISummaryRebuilder>(sp => sp.GetRequiredService<ActivitySummaryBuilder>());
         services.TryAddSingleton<ChildRecordWriter.Factory>();
         services.TryAddSingleton<IngestionService>();
         // Reads the platform's WEBSITE_AUTH_ENABLED from the app's configuration (environment variables in Azure).

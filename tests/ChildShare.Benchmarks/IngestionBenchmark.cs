@@ -156,7 +156,7 @@ public static class IngestionBenchmark
             var localToken = RecordKeys.LocalToken(pseudonymizer, providerId, record.Identity.LocalChildId);
 
             // The exact linker completes synchronously: it only hashes.
-            _ = linker.LinkAsync(new LinkSubject(providerId, localToken, record.Identity, record.Demographics), pseudonymizer).AsTask().Result;
+            _ = linker.LinkAsync(new LinkSubject(providerId, localToken, LinkInputs.From(record.Identity, record.Demographics)), pseudonymizer).AsTask().Result;
             if (record.Service is { } service)
             {
                 _ = RecordKeys.ServiceKey(service.Program, service.ServiceType, service.Start);
@@ -166,7 +166,7 @@ public static class IngestionBenchmark
             {
                 // What IncrementalLinker.LinkAsync computes per row (it then buffers them for the upload's linkage).
                 _ = IncrementalLinker.SeedOf(pseudonymizer, RecordKeys.ProviderChild(providerId, localToken));
-                _ = encoder.Encode(LinkInput.From(record.Identity, record.Demographics));
+                _ = encoder.Encode(LinkInputs.From(record.Identity, record.Demographics));
             }
         }
 

@@ -70,7 +70,7 @@ var linkAllocated = GC.GetTotalAllocatedBytes(true);
 var linkCpu = Cpu();
 var encoding = Stopwatch.StartNew();
 var encoder = new LinkEncoder(pseudonymizer);
-var encodings = subjects.Select(s => encoder.Encode(LinkInput.From(s.Identity, s.Demographics))).ToList();
+var encodings = subjects.Select(s => encoder.Encode(LinkInputs.From(s.Identity, s.Demographics))).ToList();
 encoding.Stop();
 var linking = Stopwatch.StartNew();
 var engine = new LinkageEngine();
@@ -133,7 +133,7 @@ static void RunLinking(List<Subject> subjects, Pseudonymizer pseudonymizer)
     var engine = new LinkageEngine();
     foreach (var (provider, localId, identity, demographics) in subjects)
     {
-        engine.Add(provider + "|" + localId, provider, provider + localId, encoder.Encode(LinkInput.From(identity, demographics)));
+        engine.Add(provider + "|" + localId, provider, provider + localId, encoder.Encode(LinkInputs.From(identity, demographics)));
     }
 }
 

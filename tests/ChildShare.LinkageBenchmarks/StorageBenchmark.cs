@@ -6,6 +6,7 @@ using Azure.Core;
 using Azure.Data.Tables;
 using ChildShare.Cli;
 using ChildShare.Cli.Synthetic;
+using ChildShare.Core.Ingestion;
 using ChildShare.Core.Linkage;
 using ChildShare.Core.Pseudonymization;
 using ChildShare.Core.Storage;
@@ -98,7 +99,7 @@ public static class StorageBenchmark
             foreach (var s in variants)
             {
                 var localToken = RecordKeys.LocalToken(pseudonymizer, s.Provider, s.LocalId);
-                await linker.LinkAsync(new LinkSubject(s.Provider, localToken, s.Identity, s.Demographics) { UploadId = uploadId }, pseudonymizer);
+                await linker.LinkAsync(new LinkSubject(s.Provider, localToken, LinkInputs.From(s.Identity, s.Demographics)) { UploadId = uploadId }, pseudonymizer);
             }
         }
 

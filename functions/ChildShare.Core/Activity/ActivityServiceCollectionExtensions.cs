@@ -1,3 +1,4 @@
+using ChildShare.Core.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -8,6 +9,7 @@ public static class ActivityServiceCollectionExtensions
 {
     public static IServiceCollection AddChildShareActivity(this IServiceCollection services)
     {
+        services.TryAddSingleton<ActivityTable>();
         services.TryAddSingleton<ActivityStore>();
         return services;
     }

@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Azure;
-using Azure.Data.Tables;
 using ChildShare.Core.Storage;
 
 namespace ChildShare.Core.Activity;
@@ -43,7 +42,7 @@ public sealed record ActivityRead(IReadOnlyList<(int Year, ProviderChildYear Chi
 /// The layout row (PK <c>layout</c>) holds the bucket count and a data version that writers bump
 /// before and after writing, which report snapshots are keyed on.
 /// </summary>
-public sealed class ActivityStore(ChildShareStorage storage)
+public sealed class ActivityStore(ActivityTable table)
 {
     /// <summary>Buckets of a new store: at the benchmark community's scale (185,000 provider children) about 2,900 a bucket, about 300 KB.</summary>
     public const int DefaultBuckets = 64;
@@ -53,17 +52,12 @@ public sealed class ActivityStore(ChildShareStorage storage)
     /// <summary>Demographics a bucket keeps per provider child: those reports group by and exports generalize. No direct identifier, no full zip.</summary>
     public static readonly IReadOnlyList<string> Demographics = ["BirthDate", "Sex", "Race", "Ethnicity", "Zip3", "Grade", "School"];
 
-    private const string LayoutPartition = "layout";
     private const int Format = 1;
-    private const int ChunkBytes = 60_000;
-    private const int MaxChunks = 16;
     private const int ParallelRequests = 8;
     private const int MaxConflictRetries = 8;
 
-    private TableClient Table => storage.Table(TableNames.Activity);
-
     /// <summary>The name of a bucket's partition.</summary>
-    public static string BucketKey(int bucket) => "b" + bucket.ToString("x3", CultureInfo.InvariantCulture);
+    public static string BucketKey(int bucket) => ActivityTable.BucketKey(bucket);
 
     /// <summary>The bucket of a provider child: the first four bytes of a SHA-256 of its key (already pseudonymous), modulo the bucket count.</summary>
     public static int BucketOf(string providerChild, int buckets)
@@ -76,9 +70,8 @@ public sealed class ActivityStore(ChildShareStorage storage)
     /// <summary>The layout row, or null before anything was written in this shape.</summary>
     public async Task<ActivityLayout?> LayoutAsync(CancellationToken cancellationToken = default)
     {
-        var response = await Table.GetEntityIfExistsAsync<TableEntity>(LayoutPartition, LayoutPartition, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return response.HasValue && response.Value is { } e
-            ? new ActivityLayout(e.GetInt32("Buckets") ?? DefaultBuckets, e.GetInt64("Version") ?? 0, e.GetBoolean("Writing") ?? false, e.ETag)
+        return await table.ReadLayoutAsync(cancellationToken).ConfigureAwait(false) is { } row
+            ? new ActivityLayout(row.Buckets ?? DefaultBuckets, row.Version, row.Writing, row.ETag)
             : null;
     }
 
@@ -97,23 +90,10 @@ public sealed class ActivityStore(ChildShareStorage storage)
         for (var attempt = 0; ; attempt++)
         {
             var current = await LayoutAsync(cancellationToken).ConfigureAwait(false);
-            var entity = new TableEntity(LayoutPartition, LayoutPartition)
-            {
-                ["Buckets"] = current?.Buckets ?? ValidBuckets(bucketsIfNew),
-                ["Version"] = (current?.Version ?? 0) + 1,
-                ["Writing"] = writing,
-                ["Format"] = Format,
-            };
             try
             {
-                if (current is null)
-                {
-                    await Table.AddEntityAsync(entity, cancellationToken).ConfigureAwait(false);
-                }
-                else
-                {
-                    await Table.UpdateEntityAsync(entity, current.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-                }
+                await table.WriteLayoutAsync(current?.Buckets ?? ValidBuckets(bucketsIfNew), (current?.Version ?? 0) + 1, writing, Format, current?.ETag, cancellationToken)
+                    .ConfigureAwait(false);
 
                 return (await LayoutAsync(cancellationToken).ConfigureAwait(false))!;
             }
@@ -127,22 +107,9 @@ public sealed class ActivityStore(ChildShareStorage storage)
     /// <summary>Replaces the layout with a new bucket count: only for rebuilding a store from the records.</summary>
     public async Task ResetAsync(int buckets, CancellationToken cancellationToken = default)
     {
-        var table = Table;
-        var writer = new BatchWriter();
-        await foreach (var entity in table.QueryAsync<TableEntity>(filter: (string?)null, select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
-        {
-            if (entity.PartitionKey != LayoutPartition)
-            {
-                await writer.DeleteAsync(table, entity.PartitionKey, entity.RowKey, cancellationToken).ConfigureAwait(false);
-            }
-        }
-
-        await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+        await table.DeleteAllBucketsAsync(cancellationToken).ConfigureAwait(false);
         var current = await LayoutAsync(cancellationToken).ConfigureAwait(false);
-        await table.UpsertEntityAsync(new TableEntity(LayoutPartition, LayoutPartition)
-        {
-            ["Buckets"] = ValidBuckets(buckets), ["Version"] = (current?.Version ?? 0) + 1, ["Writing"] = true, ["Format"] = Format,
-        }, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+        await table.ReplaceLayoutAsync(ValidBuckets(buckets), (current?.Version ?? 0) + 1, writing: true, Format, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The operator command that rebuilds the store from the records (also the migration from the month-summary shape).</summary>
@@ -194,14 +161,10 @@ public sealed class ActivityStore(ChildShareStorage storage)
 
     private async Task ApplyToBucketAsync(int bucket, int year, Dictionary<string, ProviderChildYear?> changes, CancellationToken cancellationToken)
     {
-        var table = Table;
-        var partition = BucketKey(bucket);
-        var row = year.ToString("D4", CultureInfo.InvariantCulture);
         for (var attempt = 0; ; attempt++)
         {
-            var response = await table.GetEntityIfExistsAsync<TableEntity>(partition, row, cancellationToken: cancellationToken).ConfigureAwait(false);
-            var existing = response.HasValue ? response.Value : null;
-            var children = existing is null ? new SortedDictionary<string, ProviderChildYear>(StringComparer.Ordinal) : Decode(existing);
+            var existing = await table.ReadBucketAsync(bucket, year, cancellationToken).ConfigureAwait(false);
+            var children = existing is null ? new SortedDictionary<string, ProviderChildYear>(StringComparer.Ordinal) : Decode(existing.Payload);
             foreach (var (providerChild, child) in changes)
             {
                 if (child is null)
@@ -220,16 +183,12 @@ public sealed class ActivityStore(ChildShareStorage storage)
                 {
                     if (existing is not null)
                     {
-                        await table.DeleteEntityAsync(partition, row, existing.ETag, cancellationToken).ConfigureAwait(false);
+                        await table.DeleteBucketAsync(bucket, year, existing.ETag, cancellationToken).ConfigureAwait(false);
                     }
-                }
-                else if (existing is null)
-                {
-                    await table.AddEntityAsync(Encode(partition, row, children.Values), cancellationToken).ConfigureAwait(false);
                 }
                 else
                 {
-                    await table.UpdateEntityAsync(Encode(partition, row, children.Values), existing.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+                    await table.WriteBucketAsync(bucket, year, Format, children.Count, Encode(children.Values), existing?.ETag, cancellationToken).ConfigureAwait(false);
                 }
 
                 return;
@@ -251,7 +210,6 @@ public sealed class ActivityStore(ChildShareStorage storage)
             return new ActivityRead([], 0, 0, null);
         }
 
-        var table = Table;
         var work = years.Distinct().SelectMany(y => Enumerable.Range(0, layout.Buckets).Select(b => (Year: y, Bucket: b))).ToList();
         var results = new List<(int, ProviderChildYear)>[work.Count];
         var read = 0;
@@ -259,13 +217,12 @@ public sealed class ActivityStore(ChildShareStorage storage)
             async (i, ct) =>
             {
                 var (year, bucket) = work[i];
-                var response = await table.GetEntityIfExistsAsync<TableEntity>(BucketKey(bucket), year.ToString("D4", CultureInfo.InvariantCulture), cancellationToken: ct)
-                    .ConfigureAwait(false);
+                var row = await table.ReadBucketAsync(bucket, year, ct).ConfigureAwait(false);
                 results[i] = [];
-                if (response.HasValue && response.Value is { } entity)
+                if (row is not null)
                 {
                     Interlocked.Increment(ref read);
-                    results[i].AddRange(Decode(entity).Values.Select(c => (year, c)));
+                    results[i].AddRange(Decode(row.Payload).Values.Select(c => (year, c)));
                 }
             }).ConfigureAwait(false);
 
@@ -273,7 +230,8 @@ public sealed class ActivityStore(ChildShareStorage storage)
         return new ActivityRead(results.SelectMany(r => r).ToList(), read, work.Count, layout);
     }
 
-    internal static TableEntity Encode(string partition, string row, IEnumerable<ProviderChildYear> children)
+    /// <summary>The payload of a bucket-year (format 1, see STORAGE.md).</summary>
+    internal static byte[] Encode(IEnumerable<ProviderChildYear> children)
     {
         var list = children.ToList();
         var strings = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -330,32 +288,19 @@ public sealed class ActivityStore(ChildShareStorage storage)
         }
 
         var bytes = payload.ToArray();
-        var chunks = (bytes.Length + ChunkBytes - 1) / ChunkBytes;
-        if (chunks > MaxChunks)
+        if (bytes.Length > ActivityTable.MaxPayloadBytes)
         {
             throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
                 $"An activity bucket would hold {bytes.Length:N0} bytes, more than an entity may; rebuild the activity store with more buckets ({Rebuilding} --buckets N)."));
         }
 
-        var entity = new TableEntity(partition, row) { ["Format"] = Format, ["Children"] = list.Count, ["Chunks"] = chunks };
-        for (var c = 0; c < chunks; c++)
-        {
-            entity[ChunkName(c)] = bytes.AsSpan(c * ChunkBytes, Math.Min(ChunkBytes, bytes.Length - (c * ChunkBytes))).ToArray();
-        }
-
-        return entity;
+        return bytes;
     }
 
-    internal static SortedDictionary<string, ProviderChildYear> Decode(TableEntity entity)
+    /// <summary>The provider children of a bucket-year's payload, in key order.</summary>
+    internal static SortedDictionary<string, ProviderChildYear> Decode(byte[] bytes)
     {
-        var chunks = entity.GetInt32("Chunks") ?? 0;
-        using var payload = new MemoryStream();
-        for (var c = 0; c < chunks; c++)
-        {
-            payload.Write(entity.GetBinary(ChunkName(c)) ?? []);
-        }
-
-        payload.Position = 0;
+        using var payload = new MemoryStream(bytes);
         var result = new SortedDictionary<string, ProviderChildYear>(StringComparer.Ordinal);
         if (payload.Length == 0)
         {
@@ -410,8 +355,6 @@ public sealed class ActivityStore(ChildShareStorage storage)
 
         return result;
     }
-
-    private static string ChunkName(int chunk) => "D" + chunk.ToString("D2", CultureInfo.InvariantCulture);
 
     /// <summary>
     /// A provider child's activities by year, from its service intervals (month day masks per program and service type):

@@ -1,7 +1,6 @@
 using System.Globalization;
-using Azure.Data.Tables;
 using ChildShare.Core.Activity;
-using ChildShare.Core.Ingestion;
+using ChildShare.Core.Linkage;
 using ChildShare.Core.Storage;
 using Microsoft.Extensions.Options;
 
@@ -21,7 +20,7 @@ public readonly record struct RebuildResult(int Children, int ServicesWithdrawn)
 /// crash between the two leaves the records as they were, so the re-delivered upload plans the same
 /// changes from them and writes the same buckets again.
 /// </summary>
-public sealed class ActivitySummaryBuilder(ChildShareStorage storage, ChildRecordStore records, MembershipStore memberships, ActivityStore activity, IOptions<IngestionOptions> options)
+public sealed class ActivitySummaryBuilder(UploadStagingStore staging, ChildRecordStore records, MembershipStore memberships, ActivityStore activity, IOptions<IngestionOptions> options) : ISummaryRebuilder
 {
     private const int ChunkSize = 500;
     private const int ParallelReads = 8;
@@ -32,16 +31,13 @@ public sealed class ActivitySummaryBuilder(ChildShareStorage storage, ChildRecor
     public async Task<RebuildResult> RebuildForUploadAsync(
         string uploadId, DateTimeOffset receivedAt, ReuploadPolicy policy, CancellationToken cancellationToken = default)
     {
-        var staging = storage.Table(TableNames.UploadStaging);
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {uploadId}");
         var chunk = new List<StagedChild>(ChunkSize);
         StagedChild? current = null;
         var pending = new Pending();
         var context = new RebuildContext(uploadId, receivedAt, policy);
-        await foreach (var entity in staging.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var row in staging.ReadUploadAsync(uploadId, cancellationToken).ConfigureAwait(false))
         {
-            var (providerChild, serviceKey) = RecordKeys.SplitStagingRow(entity.RowKey);
-            if (current is null || current.ProviderChild != providerChild)
+            if (current is null || current.ProviderChild != row.ProviderChild)
             {
                 if (chunk.Count == ChunkSize)
                 {
@@ -49,20 +45,17 @@ public sealed class ActivitySummaryBuilder(ChildShareStorage storage, ChildRecor
                     chunk.Clear();
                 }
 
-                current = new StagedChild(providerChild);
+                current = new StagedChild(row.ProviderChild);
                 chunk.Add(current);
             }
 
-            if (serviceKey is null)
+            if (row.Child is { } child)
             {
-                current.Child = new StagedChildRow(entity.GetString("ChildKey"), entity.GetString("LinkRule"), entity.GetString("KeyVersion"),
-                    ChildRecordStore.DemographicsOf(entity));
+                current.Child = child;
             }
-            else
+            else if (row.Service is { } service)
             {
-                current.Services.Add(new StoredService(serviceKey, entity.GetString("Program") ?? "", entity.GetString("ServiceType") ?? "",
-                    entity.GetString("StartDate") ?? "", entity.GetString("EndDate") ?? "", entity.GetString("AsOf") ?? "", uploadId,
-                    entity.GetDouble("Hours"), entity.GetInt32("DaysAttended")));
+                current.Services.Add(service);
             }
         }
 
@@ -84,6 +77,9 @@ public sealed class ActivitySummaryBuilder(ChildShareStorage storage, ChildRecor
         await FlushAsync(pending, cancellationToken).ConfigureAwait(false);
         return new RebuildResult(pending.Rebuilt, pending.Withdrawn);
     }
+
+    Task ISummaryRebuilder.RebuildMovedAsync(IEnumerable<string> providerChildren, CancellationToken cancellationToken) =>
+        RebuildChildrenAsync(providerChildren, cancellationToken);
 
     /// <summary>
     /// Rebuilds the whole activity store from the records table, with <paramref name="buckets"/> buckets: the way to change
@@ -286,9 +282,6 @@ public sealed class ActivitySummaryBuilder(ChildShareStorage storage, ChildRecor
             Withdrawn += plan.Withdrawn;
         }
     }
-
-    /// <summary>What an upload's staging row of a child says: its link, key version and demographics.</summary>
-    private sealed record StagedChildRow(string? ChildKey, string? LinkRule, string? KeyVersion, IReadOnlyDictionary<string, string> Demographics);
 
     private sealed record RebuildContext(string? UploadId, DateTimeOffset? ReceivedAt, ReuploadPolicy Policy);
 

@@ -1,4 +1,3 @@
-using Azure.Data.Tables;
 using ChildShare.Core.Storage;
 
 namespace ChildShare.Core.Ingestion;
@@ -9,39 +8,46 @@ namespace ChildShare.Core.Ingestion;
 /// </summary>
 public static class ChildDemographics
 {
-    /// <summary>Writes what a row says. Unknown is not written, so a row that omits a value does not erase what an earlier row said.</summary>
-    public static void Write(TableEntity entity, Demographics demographics)
+    /// <summary>What a row says, by column. Unknown is left out, so a row that omits a value does not erase what an earlier row said.</summary>
+    public static Dictionary<string, string> Of(Demographics demographics)
     {
+        ArgumentNullException.ThrowIfNull(demographics);
+        var columns = new Dictionary<string, string>(StringComparer.Ordinal);
         if (demographics.Sex != Sex.Unknown)
         {
-            entity[DemographicColumns.Sex] = demographics.Sex.ToString();
+            columns[DemographicColumns.Sex] = demographics.Sex.ToString();
         }
 
         if (demographics.Race != Race.Unknown)
         {
-            entity[DemographicColumns.Race] = demographics.Race.ToString();
-            entity[DemographicColumns.Races] = string.Join(';', demographics.Races);
+            columns[DemographicColumns.Race] = demographics.Race.ToString();
+            columns[DemographicColumns.Races] = string.Join(';', demographics.Races);
         }
 
         if (demographics.Ethnicity != Ethnicity.Unknown)
         {
-            entity[DemographicColumns.Ethnicity] = demographics.Ethnicity.ToString();
+            columns[DemographicColumns.Ethnicity] = demographics.Ethnicity.ToString();
         }
 
         if (demographics.Zip is { } zip)
         {
-            entity[DemographicColumns.Zip] = zip;
-            entity[DemographicColumns.Zip3] = ZipCodes.Zip3(zip);
+            columns[DemographicColumns.Zip] = zip;
+            if (ZipCodes.Zip3(zip) is { } zip3)
+            {
+                columns[DemographicColumns.Zip3] = zip3;
+            }
         }
 
         if (demographics.Grade is { } grade)
         {
-            entity[DemographicColumns.Grade] = grade;
+            columns[DemographicColumns.Grade] = grade;
         }
 
         if (demographics.School is { } school)
         {
-            entity[DemographicColumns.School] = school;
+            columns[DemographicColumns.School] = school;
         }
+
+        return columns;
     }
 }

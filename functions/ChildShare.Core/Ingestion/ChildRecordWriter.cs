@@ -1,4 +1,3 @@
-using Azure.Data.Tables;
 using ChildShare.Core.Linkage;
 using ChildShare.Core.Pseudonymization;
 using ChildShare.Core.Storage;
@@ -21,16 +20,15 @@ namespace ChildShare.Core.Ingestion;
 /// the one kept, as the upserts make it.
 /// </summary>
 public sealed class ChildRecordWriter(
-    ChildShareStorage storage, IIdentityVault identities, BatchWriter writer, Pseudonymizer pseudonymizer, IChildLinker linker, UploadManifest manifest)
+    UploadStagingStore staging, IIdentityVault identities, BatchWriter writer, Pseudonymizer pseudonymizer, IChildLinker linker, UploadManifest manifest)
 {
     /// <summary>Makes the writer of one upload: the one way ingestion reaches the identity vault.</summary>
-    public sealed class Factory(ChildShareStorage storage, IIdentityVault identities)
+    public sealed class Factory(UploadStagingStore staging, IIdentityVault identities)
     {
         public ChildRecordWriter Create(BatchWriter writer, Pseudonymizer pseudonymizer, IChildLinker linker, UploadManifest manifest) =>
-            new(storage, identities, writer, pseudonymizer, linker, manifest);
+            new(staging, identities, writer, pseudonymizer, linker, manifest);
     }
 
-    private readonly TableClient _staging = storage.Table(TableNames.UploadStaging);
     private readonly string _asOf = RecordKeys.IsoDate(DateOnly.FromDateTime(manifest.ReceivedAt.UtcDateTime));
 
     // What this upload said so far about each child (local token): the optional identity fields to carry
@@ -49,7 +47,7 @@ public sealed class ChildRecordWriter(
         var providerId = manifest.ProviderId;
         var identity = record.Identity;
         var localToken = RecordKeys.LocalToken(pseudonymizer, providerId, identity.LocalChildId);
-        var link = await linker.LinkAsync(new LinkSubject(providerId, localToken, identity, record.Demographics) { UploadId = manifest.UploadId },
+        var link = await linker.LinkAsync(new LinkSubject(providerId, localToken, LinkInputs.From(identity, record.Demographics)) { UploadId = manifest.UploadId },
                 pseudonymizer, cancellationToken)
             .ConfigureAwait(false);
         var providerChild = RecordKeys.ProviderChild(providerId, localToken);
@@ -73,30 +71,22 @@ public sealed class ChildRecordWriter(
             UpdatedAt = manifest.ReceivedAt,
         }, cancellationToken).ConfigureAwait(false);
 
-        var child = new TableEntity(manifest.UploadId, providerChild)
+        var demographics = ChildDemographics.Of(record.Demographics);
+        demographics[DemographicColumns.BirthDate] = identity.BirthDate is { } born ? RecordKeys.IsoDate(born) : "";
+        await staging.StageChildAsync(writer, manifest.UploadId, new StagedChildRow(providerChild)
         {
-            ["ChildKey"] = link.ChildKey,
-            ["LinkRule"] = link.Rule,
-            ["KeyVersion"] = pseudonymizer.KeyVersion,
-            ["BirthDate"] = identity.BirthDate is { } born ? RecordKeys.IsoDate(born) : "",
-        };
-        ChildDemographics.Write(child, record.Demographics);
-        await writer.UpsertAsync(_staging, child, cancellationToken).ConfigureAwait(false);
+            ChildKey = link.ChildKey,
+            LinkRule = link.Rule,
+            KeyVersion = pseudonymizer.KeyVersion,
+            Demographics = demographics,
+        }, cancellationToken).ConfigureAwait(false);
 
         if (record.Service is { } service)
         {
             var key = RecordKeys.ServiceKey(service.Program, service.ServiceType, service.Start);
-            var staged = new TableEntity(manifest.UploadId, providerChild + "|" + key)
-            {
-                ["Program"] = service.Program,
-                ["ServiceType"] = service.ServiceType,
-                ["StartDate"] = RecordKeys.IsoDate(service.Start),
-                ["EndDate"] = service.End is { } end ? RecordKeys.IsoDate(end) : "",
-                ["AsOf"] = _asOf,
-            };
-            SetIfPresent(staged, "Hours", service.Hours);
-            SetIfPresent(staged, "DaysAttended", service.DaysAttended);
-            await writer.UpsertAsync(_staging, staged, cancellationToken).ConfigureAwait(false);
+            var staged = new StoredService(key, service.Program, service.ServiceType, RecordKeys.IsoDate(service.Start),
+                service.End is { } end ? RecordKeys.IsoDate(end) : "", _asOf, manifest.UploadId, service.Hours, service.DaysAttended);
+            await staging.StageServiceAsync(writer, manifest.UploadId, providerChild, staged, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -174,13 +164,5 @@ public sealed class ChildRecordWriter(
     private sealed record OptionalIdentity(string MiddleName, string Suffix, string StateStudentId, string StreetAddress)
     {
         public static OptionalIdentity None { get; } = new("", "", "", "");
-    }
-
-    private static void SetIfPresent(TableEntity entity, string name, object? value)
-    {
-        if (value is not null)
-        {
-            entity[name] = value;
-        }
     }
 }

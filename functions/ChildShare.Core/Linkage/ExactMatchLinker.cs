@@ -1,4 +1,3 @@
-using System.Globalization;
 using ChildShare.Core.Pseudonymization;
 
 namespace ChildShare.Core.Linkage;
@@ -14,10 +13,10 @@ public sealed class ExactMatchLinker : IChildLinker
 
     public ValueTask<ChildLink> LinkAsync(LinkSubject subject, Pseudonymizer pseudonymizer, CancellationToken cancellationToken = default)
     {
-        var identity = subject.Identity;
-        if (identity.FirstName.Match is { } first && identity.LastName.Match is { } last && identity.BirthDate is { } born)
+        var input = subject.Input;
+        if (input.First is { } first && input.Last is { } last && input.HasFullDate)
         {
-            var birth = born.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+            var birth = string.Join('-', input.Year, input.Month, input.Day);
             return ValueTask.FromResult(new ChildLink(pseudonymizer.Token("child-exact-v1", first, last, birth), ExactRule));
         }
 

@@ -1,10 +1,9 @@
-using ChildShare.Core.Ingestion;
 using ChildShare.Core.Pseudonymization;
 
 namespace ChildShare.Core.Linkage;
 
-/// <summary>One provider record to link to a community child.</summary>
-public sealed record LinkSubject(string ProviderId, string LocalToken, ChildIdentity Identity, Demographics Demographics)
+/// <summary>One provider record to link to a community child: its keys and what it offers to linkage (never kept in clear).</summary>
+public sealed record LinkSubject(string ProviderId, string LocalToken, LinkInput Input)
 {
     /// <summary>The upload the record comes from, for linkers that link an upload as a whole.</summary>
     public string? UploadId { get; init; }
@@ -41,4 +40,13 @@ public interface IChildLinker
     void AbandonUpload(string uploadId)
     {
     }
+}
+
+/// <summary>
+/// What an operator's merge or split needs once it moved provider records to other child keys: their summaries rebuilt from their
+/// records, so reports reflect the move on their next run. Owned by linkage, implemented by ingestion's summary rebuild.
+/// </summary>
+public interface ISummaryRebuilder
+{
+    Task RebuildMovedAsync(IEnumerable<string> providerChildren, CancellationToken cancellationToken = default);
 }

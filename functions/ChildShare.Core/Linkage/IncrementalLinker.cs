@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using ChildShare.Core.Ingestion;
 using ChildShare.Core.Pseudonymization;
 using ChildShare.Core.Storage;
 using Microsoft.Extensions.Logging;
@@ -24,7 +23,7 @@ namespace ChildShare.Core.Linkage;
 /// under that one hold; a caller without a hold (the benchmark, tests) takes the lock per chunk.
 /// </summary>
 public sealed partial class IncrementalLinker(
-    ChildShareStorage storage, LinkageStore store, ILinkageLock linkageLock, TimeProvider time, ILogger<IncrementalLinker> logger) : IChildLinker
+    UploadStagingStore staging, LinkageStore store, ILinkageLock linkageLock, TimeProvider time, ILogger<IncrementalLinker> logger) : IChildLinker
 {
     public const string PendingRule = "pending";
     public const string SeedPurpose = "child-cluster-v1";
@@ -41,7 +40,7 @@ public sealed partial class IncrementalLinker(
     {
         var key = RecordKeys.ProviderChild(subject.ProviderId, subject.LocalToken);
         var seed = SeedOf(pseudonymizer, key);
-        var encoding = EncoderFor(pseudonymizer).Encode(LinkInput.From(subject.Identity, subject.Demographics));
+        var encoding = EncoderFor(pseudonymizer).Encode(subject.Input);
         var buffer = _pending.GetOrAdd(subject.UploadId ?? "", _ => new UploadBuffer());
         buffer.Add(key, subject.ProviderId, seed, encoding);
         return ValueTask.FromResult(new ChildLink(seed, PendingRule));
@@ -90,7 +89,6 @@ public sealed partial class IncrementalLinker(
 
     private async Task<LinkCompletion> LinkChunkAsync(string uploadId, PendingRecord[] chunk, CancellationToken cancellationToken)
     {
-        var staging = storage.Table(TableNames.UploadStaging);
         var engine = new LinkageEngine(Options);
         var reads = new LinkageReadSet();
         var lookups = chunk.SelectMany(r => r.Variants).SelectMany(v => v.Lookups());
@@ -118,7 +116,7 @@ public sealed partial class IncrementalLinker(
         // child key rebuilds that child without touching its services).
         foreach (var key in chunk.Select(r => r.Key).Concat(moved).Distinct(StringComparer.Ordinal))
         {
-            await writer.UpsertAsync(staging, new Azure.Data.Tables.TableEntity(uploadId, key) { ["ChildKey"] = engine.ClusterKeyOf(key) }, cancellationToken)
+            await staging.StageChildAsync(writer, uploadId, new StagedChildRow(key) { ChildKey = engine.ClusterKeyOf(key) }, cancellationToken)
                 .ConfigureAwait(false);
         }
 

@@ -2,29 +2,21 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Numerics;
 using System.Text;
-using ChildShare.Core.Ingestion;
 using ChildShare.Core.Pseudonymization;
 using System.Text.Json.Serialization;
 
 namespace ChildShare.Core.Linkage;
 
 /// <summary>
-/// The normalized fields one record offers to linkage. Built from what ingestion has (names,
-/// birth date, sex, zip, state student id, street address). The birth date is kept as its three
-/// parts so an evaluation can carry an invalid date (a typo such as 31 February) without losing it;
-/// the street address is optional (only where the provider maps one) and is its
-/// <see cref="AddressNormalizer.MatchForm"/>.
+/// The normalized fields one record offers to linkage, built by ingestion from what a row has (names in their matching form,
+/// birth date, sex, zip, state student id, street address: <see cref="Ingestion.LinkInputs.From"/>). The birth date is kept as its
+/// three parts so an evaluation can carry an invalid date (a typo such as 31 February) without losing it; the sex is its code value
+/// (null when unknown); the street address is optional (only where the provider maps one) and is its
+/// <see cref="Ingestion.AddressNormalizer.MatchForm"/>.
 /// </summary>
 public sealed record LinkInput(
-    string? First, string? Last, string? Year, string? Month, string? Day, Sex Sex, string? Zip, string? StateId, string? Address = null)
+    string? First, string? Last, string? Year, string? Month, string? Day, string? Sex, string? Zip, string? StateId, string? Address = null)
 {
-    public static LinkInput From(ChildIdentity identity, Demographics demographics) => new(
-        identity.FirstName.Match, identity.LastName.Match,
-        identity.BirthDate?.Year.ToString("D4", CultureInfo.InvariantCulture),
-        identity.BirthDate?.Month.ToString("D2", CultureInfo.InvariantCulture),
-        identity.BirthDate?.Day.ToString("D2", CultureInfo.InvariantCulture),
-        demographics.Sex, demographics.Zip, NormalizeStateId(identity.StateStudentId), AddressNormalizer.MatchForm(identity.StreetAddress));
-
     /// <summary>Upper case, letters and digits only; null when nothing is left.</summary>
     public static string? NormalizeStateId(string? value)
     {
@@ -364,9 +356,9 @@ public sealed class LinkEncoder(Pseudonymizer pseudonymizer, BloomHardening hard
             tokens[(int)LinkTokenKind.Zip] = Cached("link-zip-v2", zip);
         }
 
-        if (input.Sex != Sex.Unknown)
+        if (input.Sex is { Length: > 0 } sex)
         {
-            tokens[(int)LinkTokenKind.Sex] = Cached("link-sex-v2", input.Sex.ToString());
+            tokens[(int)LinkTokenKind.Sex] = Cached("link-sex-v2", sex);
         }
 
         if (Blank(input.Address) is { } street)

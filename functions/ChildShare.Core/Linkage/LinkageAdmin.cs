@@ -1,6 +1,4 @@
-using ChildShare.Core.Activity;
 using ChildShare.Core.Audit;
-using ChildShare.Core.Ingestion;
 using ChildShare.Core.Pseudonymization;
 using ChildShare.Core.Storage;
 using Microsoft.Extensions.Logging;
@@ -37,7 +35,7 @@ public static class LinkageAuditEvents
 /// rebuilds the moved records' summaries, so reports reflect the split on their next run.
 /// </summary>
 public sealed partial class LinkageAdmin(
-    LinkageStore store, ILinkageLock linkageLock, IPseudonymKeyProvider keys, ActivitySummaryBuilder summaries, AuditLog audit,
+    LinkageStore store, ILinkageLock linkageLock, IPseudonymKeyProvider keys, ISummaryRebuilder summaries, AuditLog audit,
     TimeProvider time, ILogger<LinkageAdmin> logger)
 {
     public async Task<string> ProviderChildAsync(string providerId, string localChildId, CancellationToken cancellationToken)
@@ -113,12 +111,12 @@ public sealed partial class LinkageAdmin(
                 var moved = await store.WriteChangesAsync(engine, loaded, [], reads, writer, ct).ConfigureAwait(false);
                 foreach (var key in new[] { providerChildA, providerChildB })
                 {
-                    await writer.UpsertAsync(store.Records, LinkageStore.ToEntity(engine.StateOf(key)), ct).ConfigureAwait(false);
+                    await store.WriteNodeAsync(writer, engine.StateOf(key), ct).ConfigureAwait(false);
                 }
 
                 await writer.FlushAsync(ct).ConfigureAwait(false);
                 await store.DeleteReviewAsync(providerChildA, providerChildB, ct).ConfigureAwait(false);
-                await summaries.RebuildChildrenAsync(moved, ct).ConfigureAwait(false);
+                await summaries.RebuildMovedAsync(moved, ct).ConfigureAwait(false);
                 return new MergeResult(engine.ClusterKeyOf(providerChildA), moved);
             },
             cancellationToken).ConfigureAwait(false);
@@ -140,7 +138,7 @@ public sealed partial class LinkageAdmin(
             async ct =>
             {
                 var split = await SplitExclusivelyAsync(providerChildA, providerChildB, ct).ConfigureAwait(false);
-                await summaries.RebuildChildrenAsync(split.Result.Moved, ct).ConfigureAwait(false);
+                await summaries.RebuildMovedAsync(split.Result.Moved, ct).ConfigureAwait(false);
                 return split;
             },
             cancellationToken).ConfigureAwait(false);
@@ -176,7 +174,7 @@ public sealed partial class LinkageAdmin(
         // The constraint lives on both nodes even when their cluster keys did not change.
         foreach (var key in new[] { providerChildA, providerChildB })
         {
-            await writer.UpsertAsync(store.Records, LinkageStore.ToEntity(engine.StateOf(key)), cancellationToken).ConfigureAwait(false);
+            await store.WriteNodeAsync(writer, engine.StateOf(key), cancellationToken).ConfigureAwait(false);
         }
 
         await writer.FlushAsync(cancellationToken).ConfigureAwait(false);

@@ -11,6 +11,7 @@ public static class StorageServiceCollectionExtensions
         services.TryAddSingleton<IIdentityVault, IdentityVault>();
         services.TryAddSingleton<ChildRecordStore>();
         services.TryAddSingleton<MembershipStore>();
+        services.TryAddSingleton<UploadStagingStore>();
         return services;
     }
 }

@@ -35,7 +35,7 @@ public sealed class ActivityStoreTests : AppTests
     }
 
     private ActivitySummaryBuilder Builder(ChildShareStorage storage) =>
-        new(storage, new ChildRecordStore(storage), new MembershipStore(storage), new ActivityStore(storage), Options.Create(new IngestionOptions()));
+        new(new UploadStagingStore(storage), new ChildRecordStore(storage), new MembershipStore(storage), new ActivityStore(new ActivityTable(storage)), Options.Create(new IngestionOptions()));
 
     private async Task StageAsync(string uploadId, string providerChild, string childKey, params (string Start, string End)[] services)
     {
@@ -118,14 +118,14 @@ public sealed class ActivityStoreTests : AppTests
 
         var crashing = new RecordsFailStorage(Storage);
         await Assert.ThrowsAsync<RequestFailedException>(() => Builder(crashing).RebuildForUploadAsync(Upload2, TestApp.Now, ReuploadPolicy.ReplaceChildServices));
-        Assert.True((await new ActivityStore(Storage.Storage).LayoutAsync())!.Writing);
+        Assert.True((await new ActivityStore(new ActivityTable(Storage.Storage)).LayoutAsync())!.Writing);
         await Builder(Storage.Storage).RebuildForUploadAsync(Upload2, TestApp.Now, ReuploadPolicy.ReplaceChildServices);
 
         var months = (await Storage.ReadActivityMonthsAsync()).Select(m => m.PartitionKey).ToList();
         Assert.Equal(["2026-09"], months);
         var record = (await Storage.Storage.Table(TableNames.Records).GetEntityAsync<TableEntity>("p1", "t1")).Value;
         Assert.Equal("2026", record.GetString("ActivityYears"));
-        Assert.False((await new ActivityStore(Storage.Storage).LayoutAsync())!.Writing);
+        Assert.False((await new ActivityStore(new ActivityTable(Storage.Storage)).LayoutAsync())!.Writing);
     }
 
     [Fact]
@@ -157,7 +157,7 @@ public sealed class ActivityStoreTests : AppTests
         await StageAsync(Upload1, "p1|t1", "child-a", ("2026-09-01", "2026-09-30"));
         await Builder(Storage.Storage).RebuildForUploadAsync(Upload1, TestApp.Now, ReuploadPolicy.Upsert);
         await SeptemberAsync();
-        var store = new ActivityStore(Storage.Storage);
+        var store = new ActivityStore(new ActivityTable(Storage.Storage));
         await store.BeginWriteAsync();
 
         Assert.False((await SeptemberAsync()).Stats.FromSnapshot);
@@ -190,7 +190,7 @@ public sealed class ActivityStoreTests : AppTests
         Assert.Equal(1, rebuilt.Children);
         var entities = await Storage.ReadAllAsync(TableNames.Activity);
         Assert.DoesNotContain(entities, e => e.PartitionKey == "2026-09");
-        Assert.Equal(16, (await new ActivityStore(Storage.Storage).LayoutAsync())!.Buckets);
+        Assert.Equal(16, (await new ActivityStore(new ActivityTable(Storage.Storage)).LayoutAsync())!.Buckets);
         Assert.Equal(["2026-09"], (await Storage.ReadActivityMonthsAsync()).Select(m => m.PartitionKey));
         Assert.Equal(1, (await SeptemberAsync()).Total);
     }
@@ -198,7 +198,7 @@ public sealed class ActivityStoreTests : AppTests
     [Fact]
     public async Task ApplyAsync_BucketChangedSinceRead_ReadAgainAndBothChangesKept()
     {
-        var store = new ActivityStore(Storage.Storage);
+        var store = new ActivityStore(new ActivityTable(Storage.Storage));
         var layout = await store.BeginWriteAsync(bucketsIfNew: 1);
         ProviderChildYear Child(string pc) => new(pc, "key-" + pc, 0, new string?[ActivityStore.Demographics.Count],
             [new YearActivity("Tutoring", "Academic", [0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0])]);

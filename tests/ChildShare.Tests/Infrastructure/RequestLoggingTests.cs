@@ -14,7 +14,7 @@ namespace ChildShare.Tests.Infrastructure;
 /// request through the same ASP.NET Core hosting with the worker's logging filters and read every
 /// record any logger wrote.
 /// </summary>
-public sealed class RequestLoggingTests
+public sealed partial class RequestLoggingTests
 {
     private const string Key = "csk_0123456789abcdef_ThisIsNotARealSecretButShapedLikeOne0000000";
 
@@ -31,7 +31,7 @@ public sealed class RequestLoggingTests
         await using var app = builder.Build();
         app.MapGet("/api/reports/aggregate", (ILogger<RequestLoggingTests> logger) =>
         {
-            logger.LogInformation("Report served");
+            ReportServed(logger);
             return "ok";
         });
         await app.StartAsync();
@@ -44,6 +44,9 @@ public sealed class RequestLoggingTests
         await app.StopAsync();
         return app.Services.GetRequiredService<FakeLogCollector>().GetSnapshot();
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Report served")]
+    private static partial void ReportServed(ILogger logger);
 
     private static bool MentionsKey(FakeLogRecord record) =>
         record.Message.Contains(Key, StringComparison.Ordinal)

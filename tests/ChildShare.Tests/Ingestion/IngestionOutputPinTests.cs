@@ -207,10 +207,11 @@ public sealed class IngestionOutputPinTests
         }
 
         var localToken = RecordKeys.LocalToken(Pseudonymizer, providerId, identity.LocalChildId);
-        var link = exact.LinkAsync(new LinkSubject(providerId, localToken, identity, demographics), Pseudonymizer).AsTask().Result;
+        var link = exact.LinkAsync(new LinkSubject(providerId, localToken, LinkInputs.From(identity, demographics)), Pseudonymizer).AsTask().Result;
         dump.Append(CultureInfo.InvariantCulture, $"local {localToken}|exact {link.ChildKey} {link.Rule}|seed {IncrementalLinker.SeedOf(Pseudonymizer, RecordKeys.ProviderChild(providerId, localToken))}\n");
-        var input = LinkInput.From(identity, demographics);
-        dump.Append(CultureInfo.InvariantCulture, $"input {input}\n");
+        var input = LinkInputs.From(identity, demographics);
+        // The sex is the code value, null when unknown: shown as the enum spelled it, so the pin reads the same.
+        dump.Append(CultureInfo.InvariantCulture, $"input {input with { Sex = input.Sex ?? nameof(Sex.Unknown) }}\n");
         dump.Append(CultureInfo.InvariantCulture, $"forms {NameNormalizer.Fold(identity.FirstName.Display)}|{NameNormalizer.SuffixOf(identity.LastName.Display)}|{AddressNormalizer.MatchForm(identity.StreetAddress)}\n");
         foreach (var encoder in encoders)
         {

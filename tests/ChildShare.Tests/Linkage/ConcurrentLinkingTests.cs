@@ -80,11 +80,11 @@ public sealed class ConcurrentLinkingTests : IAsyncLifetime
                 Assert.Equal(family.A.Seed, records.Single(r => RecordKeys.ProviderChild(r.PartitionKey, r.RowKey) == member.Key).GetString("ChildKey"));
             }
 
-            Assert.Equal(members, LinkageStore.MembersOf(clusters.Single(c => c.RowKey == family.A.Seed)).Order(StringComparer.Ordinal));
+            Assert.Equal(members, LinkageRowStore.MembersOf(clusters.Single(c => c.RowKey == family.A.Seed)).Order(StringComparer.Ordinal));
         }
 
         Assert.Equal(families.Count, clusters.Count);
-        Assert.Equal(families.Count * 4, clusters.Sum(c => LinkageStore.MembersOf(c).Count));
+        Assert.Equal(families.Count * 4, clusters.Sum(c => LinkageRowStore.MembersOf(c).Count));
     }
 
     [Fact]
@@ -314,6 +314,6 @@ public sealed class ConcurrentLinkingTests : IAsyncLifetime
 
         public string Seed => IncrementalLinker.SeedOf(Pseudonymizer, Key);
 
-        public LinkSubject Subject(string uploadId) => new(ProviderId, LocalToken, Identity, Demographics) { UploadId = uploadId };
+        public LinkSubject Subject(string uploadId) => new(ProviderId, LocalToken, LinkInputs.From(Identity, Demographics)) { UploadId = uploadId };
     }
 }

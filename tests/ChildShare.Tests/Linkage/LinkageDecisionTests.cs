@@ -57,7 +57,7 @@ public sealed class LinkageDecisionTests(ITestOutputHelper output) : IAsyncLifet
             foreach (var (provider, localId, record) in chunk)
             {
                 var localToken = RecordKeys.LocalToken(Pseudonymizer, provider, localId);
-                await linker.LinkAsync(new LinkSubject(provider, localToken, record.Identity, record.Demographics) { UploadId = id }, Pseudonymizer);
+                await linker.LinkAsync(new LinkSubject(provider, localToken, LinkInputs.From(record.Identity, record.Demographics)) { UploadId = id }, Pseudonymizer);
             }
 
             await linker.CompleteUploadAsync(id);

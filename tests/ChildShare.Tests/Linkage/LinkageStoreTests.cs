@@ -84,7 +84,7 @@ public sealed class LinkageStoreTests : IAsyncLifetime
         var stale = Child("prov-b", "B1", 1);
         var reads = new LinkageReadSet();
         var engine = new LinkageEngine();
-        var encoding = new LinkEncoder(Pseudonymizer, LinkEncoder.DefaultHardening).Encode(LinkInput.From(stale.Identity, stale.Demographics));
+        var encoding = new LinkEncoder(Pseudonymizer, LinkEncoder.DefaultHardening).Encode(LinkInputs.From(stale.Identity, stale.Demographics));
         var candidates = await Store.CandidatesAsync(encoding.Lookups(), engine.Options.MaxBlockSize, reads, default);
         candidates.Add(stale.Key);
         var loaded = await Store.LoadNeighbourhoodAsync(engine, candidates, reads, default);
@@ -99,7 +99,7 @@ public sealed class LinkageStoreTests : IAsyncLifetime
 
         Assert.DoesNotContain(await NodesAsync(), n => n.Key == stale.Key);
         var clusterRows = await _storage.ReadAllAsync(LinkageTables.Clusters);
-        Assert.DoesNotContain(clusterRows.SelectMany(LinkageStore.MembersOf), m => m == stale.Key);
+        Assert.DoesNotContain(clusterRows.SelectMany(LinkageRowStore.MembersOf), m => m == stale.Key);
     }
 
     [Fact]
@@ -113,7 +113,7 @@ public sealed class LinkageStoreTests : IAsyncLifetime
         // The second upload's attempt writes the shared rows (blocks, clusters) and stops before its node rows and child keys.
         var reads = new LinkageReadSet();
         var engine = new LinkageEngine();
-        var encoding = new LinkEncoder(Pseudonymizer, LinkEncoder.DefaultHardening).Encode(LinkInput.From(bridge.Identity, bridge.Demographics));
+        var encoding = new LinkEncoder(Pseudonymizer, LinkEncoder.DefaultHardening).Encode(LinkInputs.From(bridge.Identity, bridge.Demographics));
         var candidates = await Store.CandidatesAsync(encoding.Lookups(), engine.Options.MaxBlockSize, reads, default);
         candidates.Add(bridge.Key);
         var loaded = await Store.LoadNeighbourhoodAsync(engine, candidates, reads, default);
@@ -158,7 +158,7 @@ public sealed class LinkageStoreTests : IAsyncLifetime
     {
         foreach (var child in children)
         {
-            await linker.LinkAsync(new LinkSubject(child.Provider, child.LocalToken, child.Identity, child.Demographics) { UploadId = uploadId }, Pseudonymizer);
+            await linker.LinkAsync(new LinkSubject(child.Provider, child.LocalToken, LinkInputs.From(child.Identity, child.Demographics)) { UploadId = uploadId }, Pseudonymizer);
         }
 
         return await linker.CompleteUploadAsync(uploadId);
@@ -175,7 +175,7 @@ public sealed class LinkageStoreTests : IAsyncLifetime
 
     private static async Task<List<string>> SnapshotAsync(TestStorage storage, string table) =>
         (await storage.ReadAllAsync(table))
-            .Select(r => $"{r.PartitionKey} {r.RowKey} {string.Join(';', LinkageStore.MembersOf(r).Order(StringComparer.Ordinal))} {r.GetBoolean("Overflow")}")
+            .Select(r => $"{r.PartitionKey} {r.RowKey} {string.Join(';', LinkageRowStore.MembersOf(r).Order(StringComparer.Ordinal))} {r.GetBoolean("Overflow")}")
             .Order(StringComparer.Ordinal).ToList();
 
     private static readonly string[] Surnames = ["Okafor", "Lindqvist", "Moreau", "Tanaka", "Brennan", "Vasquez", "Haddad", "Kowalski", "Nguyen", "Abernathy"];

@@ -21,7 +21,7 @@ public static class ActivityTestData
         foreach (var entity in (await storage.ReadAllAsync(TableNames.Activity)).Where(e => e.PartitionKey != "layout"))
         {
             var year = int.Parse(entity.RowKey, CultureInfo.InvariantCulture);
-            foreach (var child in ActivityStore.Decode(entity).Values)
+            foreach (var child in ActivityStore.Decode(ActivityTable.PayloadOf(entity)).Values)
             {
                 for (var m = 0; m < 12; m++)
                 {
@@ -60,7 +60,7 @@ public static class ActivityTestData
     {
         ArgumentNullException.ThrowIfNull(storage);
         ArgumentNullException.ThrowIfNull(months);
-        var store = new ActivityStore(storage);
+        var store = new ActivityStore(new ActivityTable(storage));
         var years = months.Select(m => int.Parse(m.PartitionKey[..4], CultureInfo.InvariantCulture)).Distinct().ToList();
         var existing = (await store.ReadAsync(years)).Children.ToDictionary(c => (c.Year, c.Child.ProviderChild), c => c.Child);
         var changed = new Dictionary<(int Year, string ProviderChild), ProviderChildYear>();

@@ -37,12 +37,12 @@ public partial class ConsentExpiryJob(
                 days++;
                 await foreach (var page in store.ExpiryPagesAsync(day, day == today ? now.AddSeconds(1) : null, PageSize, cancellationToken).ConfigureAwait(false))
                 {
-                    rows += page.Values.Count;
+                    rows += page.Count;
                     var read = new System.Collections.Concurrent.ConcurrentBag<VersionedConsent>();
-                    await Parallel.ForEachAsync(page.Values, new ParallelOptions { MaxDegreeOfParallelism = options.Value.ExpiryParallelism, CancellationToken = cancellationToken },
+                    await Parallel.ForEachAsync(page, new ParallelOptions { MaxDegreeOfParallelism = options.Value.ExpiryParallelism, CancellationToken = cancellationToken },
                         async (row, ct) =>
                         {
-                            if (await store.GetAsync(row.GetString("ConsentId") ?? "", ct).ConfigureAwait(false) is { } consent)
+                            if (await store.GetAsync(row.ConsentId, ct).ConfigureAwait(false) is { } consent)
                             {
                                 read.Add(consent);
                             }

@@ -468,9 +468,8 @@ public partial class ConsentService(
         {
             await foreach (var page in store.ExpiryPagesAsync(day, null, 1000, cancellationToken).ConfigureAwait(false))
             {
-                var due = page.Values.Where(r => (organizationId is null || ConsentStore.IndexNamesParty(r, organizationId))
-                    && r.GetDateTimeOffset("ExpiresAt") is { } at && at > now && at <= until).ToList();
-                var consents = await Task.WhenAll(due.Select(r => store.GetAsync(r.GetString("ConsentId") ?? "", cancellationToken))).ConfigureAwait(false);
+                var due = page.Where(r => (organizationId is null || ConsentStore.IndexNamesParty(r, organizationId)) && r.ExpiresAt > now && r.ExpiresAt <= until).ToList();
+                var consents = await Task.WhenAll(due.Select(r => store.GetAsync(r.ConsentId, cancellationToken))).ConfigureAwait(false);
                 found.AddRange(consents.OfType<VersionedConsent>().Where(c => c.Consent.IsInForce(now) || (c.Consent.Status == ConsentStatus.Active && c.Consent.EffectiveFrom > now)));
             }
         }

@@ -1,4 +1,5 @@
 using ChildShare.Core.Sharing.Identifiable.Parent;
+using ChildShare.Core.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -10,6 +11,7 @@ public static class ConsentServiceCollectionExtensions
     public static IServiceCollection AddChildShareConsent(this IServiceCollection services)
     {
         services.AddOptions<ConsentOptions>().BindConfiguration(ConsentOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton<ConsentTables>();
         services.TryAddSingleton<ConsentStore>();
         services.TryAddSingleton<ConsentService>();
         services.TryAddSingleton<ConsentExpiryJob>();
@@ -18,8 +20,11 @@ public static class ConsentServiceCollectionExtensions
         services.TryAddSingleton<IdentifiableReportService>();
         services.AddOptions<ParentLinkOptions>().BindConfiguration(ParentLinkOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton<ParentLinkKeys>();
+        services.TryAddSingleton<ParentLinkTable>();
         services.TryAddSingleton<ParentLinkService>();
+        services.TryAddSingleton<ParentRateTable>();
         services.TryAddSingleton<ParentRateLimiter>();
+        services.TryAddSingleton<DisclosureTable>();
         services.TryAddSingleton<DisclosureRecord>();
         services.TryAddSingleton<DisclosureDocuments>();
         services.TryAddSingleton<ParentPageService>();

@@ -1,7 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using Azure;
-using Azure.Data.Tables;
 using ChildShare.Core.Audit;
 using ChildShare.Core.Organizations;
 using ChildShare.Core.Storage;
@@ -17,7 +15,7 @@ public sealed record ConsentActor(Caller? Caller, string Name)
 }
 
 /// <summary>
-/// Consents in Table Storage, never deleted:
+/// Consents in Table Storage (through <see cref="ConsentTables"/>, which spells their keys and columns), never deleted:
 /// <list type="bullet">
 /// <item><c>consents</c>: PK the first hex digit of the consent id (16 partitions, so bulk loads batch),
 /// RK the id for the current version (the row whose ETag guards every change) and <c>{id}|v{version:D6}</c> for
@@ -34,32 +32,16 @@ public sealed record ConsentActor(Caller? Caller, string Name)
 /// Every change is audited strictly before it is written (outcome <see cref="AuditOutcomes.Committing"/>):
 /// when the audit cannot be written, nothing changes. The history row is written with the change.
 /// </summary>
-public class ConsentStore(ChildShareStorage storage, AuditLog audit, TimeProvider time)
+public class ConsentStore(ConsentTables tables, AuditLog audit, TimeProvider time)
 {
-    public const string CursorPartition = "cursor";
-    public const string CursorRow = "expiry";
-    private const string CurrentMarker = "";
-
     internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
-    internal TableClient Consents => storage.Table(TableNames.Consents);
-
-    internal TableClient Children => storage.Table(TableNames.ConsentChildren);
-
-    internal TableClient Expiry => storage.Table(TableNames.ConsentExpiry);
-
-    internal TableClient SourceIndex => storage.Table(TableNames.ConsentSources);
 
     public static string NewId() => Guid.NewGuid().ToString("N");
 
     public static bool IsValidId(string? id) => id is { Length: 32 } && id.All(char.IsAsciiHexDigitLower);
 
-    public static string Bucket(string id) => id[..1];
-
-    public static string ExpiryPartition(DateOnly day) => "expiry-" + day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-
-    public static string ExpiryRow(DateTimeOffset expiresAt, string id) =>
-        expiresAt.UtcDateTime.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture) + "|" + id;
+    /// <summary>The <c>consents</c> partition of a consent (a transaction holds consents of one partition only).</summary>
+    public static string Bucket(string id) => ConsentTables.Partition(id);
 
     public virtual async Task<VersionedConsent?> GetAsync(string id, CancellationToken cancellationToken = default)
     {
@@ -68,8 +50,7 @@ public class ConsentStore(ChildShareStorage storage, AuditLog audit, TimeProvide
             return null;
         }
 
-        var response = await Consents.GetEntityIfExistsAsync<TableEntity>(Bucket(id), id + CurrentMarker, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return response.HasValue && response.Value is { } entity ? new VersionedConsent(FromEntity(entity), entity.ETag.ToString()) : null;
+        return await tables.GetAsync(id, cancellationToken).ConfigureAwait(false) is var (row, etag) ? new VersionedConsent(FromRow(row), etag) : null;
     }
 
     /// <summary>Every version of a consent, oldest first.</summary>
@@ -81,10 +62,9 @@ public class ConsentStore(ChildShareStorage storage, AuditLog audit, TimeProvide
             return versions;
         }
 
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {Bucket(id)} and RowKey gt {id + "|"} and RowKey lt {id + "|~"}");
-        await foreach (var entity in Consents.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var row in tables.VersionsAsync(id, cancellationToken).ConfigureAwait(false))
         {
-            versions.Add(FromEntity(entity));
+            versions.Add(FromRow(row));
         }
 
         return versions;
@@ -93,13 +73,7 @@ public class ConsentStore(ChildShareStorage storage, AuditLog audit, TimeProvide
     /// <summary>Every consent (current versions) of a community child.</summary>
     public virtual async Task<IReadOnlyList<VersionedConsent>> ForChildAsync(string childKey, CancellationToken cancellationToken = default)
     {
-        var ids = new List<string>();
-        await foreach (var entity in Children.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {childKey}"), select: ["RowKey"],
-            cancellationToken: cancellationToken).ConfigureAwait(false))
-        {
-            ids.Add(entity.RowKey);
-        }
-
+        var ids = await tables.ChildConsentIdsAsync(childKey, cancellationToken).ConfigureAwait(false);
         var consents = await Task.WhenAll(ids.Select(id => GetAsync(id, cancellationToken))).ConfigureAwait(false);
         return consents.OfType<VersionedConsent>().OrderBy(c => c.Consent.GivenAt).ThenBy(c => c.Consent.Id, StringComparer.Ordinal).ToList();
     }
@@ -111,16 +85,11 @@ public class ConsentStore(ChildShareStorage storage, AuditLog audit, TimeProvide
         ArgumentNullException.ThrowIfNull(actor);
         await AuditAsync(auditEvent, consent, actor, cancellationToken).ConfigureAwait(false);
         await EnsureCursorAsync(cancellationToken).ConfigureAwait(false);
-        await Children.UpsertEntityAsync(new TableEntity(consent.ChildKey, consent.Id), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-        await Expiry.UpsertEntityAsync(ExpiryEntity(consent), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+        await tables.AddChildAsync(consent.ChildKey, consent.Id, cancellationToken).ConfigureAwait(false);
+        await tables.PutExpiryAsync(ExpiryRowOf(consent), cancellationToken).ConfigureAwait(false);
         await IndexSourcesAsync(consent, cancellationToken).ConfigureAwait(false);
-        var response = await Consents.SubmitTransactionAsync(
-            [
-                new TableTransactionAction(TableTransactionActionType.Add, ToEntity(consent, current: true)),
-                new TableTransactionAction(TableTransactionActionType.Add, ToEntity(consent, current: false)),
-            ], cancellationToken).ConfigureAwait(false);
-        var etag = await ETagOfAsync(response, consent.Id, cancellationToken).ConfigureAwait(false);
-        return new VersionedConsent(consent, etag);
+        var etag = await tables.AddAsync(ToRow(consent), cancellationToken).ConfigureAwait(false);
+        return new VersionedConsent(consent, await ETagOrReadAsync(etag, consent.Id, cancellationToken).ConfigureAwait(false));
     }
 
     /// <summary>
@@ -134,22 +103,13 @@ public class ConsentStore(ChildShareStorage storage, AuditLog audit, TimeProvide
         ArgumentNullException.ThrowIfNull(changed);
         var next = changed with { Version = existing.Consent.Version + 1 };
         await AuditAsync(auditEvent, next, actor, cancellationToken).ConfigureAwait(false);
-        Response<IReadOnlyList<Response>> response;
-        try
+        // Null: the current row changed since it was read, or that version's history row exists (another writer won).
+        if (await tables.TryReplaceAsync(ToRow(next), existing.ETag, cancellationToken).ConfigureAwait(false) is not { } written)
         {
-            response = await Consents.SubmitTransactionAsync(
-                [
-                    new TableTransactionAction(TableTransactionActionType.UpdateReplace, ToEntity(next, current: true), new ETag(existing.ETag)),
-                    new TableTransactionAction(TableTransactionActionType.Add, ToEntity(next, current: false)),
-                ], cancellationToken).ConfigureAwait(false);
-        }
-        catch (TableTransactionFailedException ex) when (ex.Status is 412 or 409)
-        {
-            // 412: the current row changed since it was read; 409: that version's history row exists (another writer won).
             return null;
         }
 
-        var etag = await ETagOfAsync(response, next.Id, cancellationToken).ConfigureAwait(false);
+        var etag = await ETagOrReadAsync(written, next.Id, cancellationToken).ConfigureAwait(false);
         await IndexSourcesAsync(next, cancellationToken).ConfigureAwait(false);
         return new VersionedConsent(next, etag);
     }
@@ -176,20 +136,7 @@ public class ConsentStore(ChildShareStorage storage, AuditLog audit, TimeProvide
 
         var next = changes.Select(c => (c.Existing, Next: c.Changed with { Version = c.Existing.Consent.Version + 1 })).ToList();
         await audit.AppendManyAsync(next.Select(c => AuditEntryFor(auditEvent, c.Next, actor)).ToList(), cancellationToken).ConfigureAwait(false);
-        try
-        {
-            await Consents.SubmitTransactionAsync(next.SelectMany(c => new[]
-            {
-                new TableTransactionAction(TableTransactionActionType.UpdateReplace, ToEntity(c.Next, current: true), new ETag(c.Existing.ETag)),
-                new TableTransactionAction(TableTransactionActionType.Add, ToEntity(c.Next, current: false)),
-            }), cancellationToken).ConfigureAwait(false);
-        }
-        catch (TableTransactionFailedException ex) when (ex.Status is 412 or 409)
-        {
-            return false;
-        }
-
-        return true;
+        return await tables.TryReplaceAllAsync(next.Select(c => (ToRow(c.Next), c.Existing.ETag)).ToList(), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -204,13 +151,12 @@ public class ConsentStore(ChildShareStorage storage, AuditLog audit, TimeProvide
         var writer = new BatchWriter();
         foreach (var consent in consents)
         {
-            await writer.UpsertAsync(Consents, ToEntity(consent, current: true), cancellationToken).ConfigureAwait(false);
-            await writer.UpsertAsync(Consents, ToEntity(consent, current: false), cancellationToken).ConfigureAwait(false);
-            await writer.UpsertAsync(Children, new TableEntity(consent.ChildKey, consent.Id), cancellationToken).ConfigureAwait(false);
-            await writer.UpsertAsync(Expiry, ExpiryEntity(consent), cancellationToken).ConfigureAwait(false);
-            foreach (var row in SourceIndexEntities(consent))
+            await tables.WriteAsync(writer, ToRow(consent), cancellationToken).ConfigureAwait(false);
+            await tables.WriteChildAsync(writer, consent.ChildKey, consent.Id, cancellationToken).ConfigureAwait(false);
+            await tables.WriteExpiryAsync(writer, ExpiryRowOf(consent), cancellationToken).ConfigureAwait(false);
+            foreach (var row in SourceRowsOf(consent))
             {
-                await writer.UpsertAsync(SourceIndex, row, cancellationToken).ConfigureAwait(false);
+                await tables.WriteSourceAsync(writer, row, cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -218,31 +164,22 @@ public class ConsentStore(ChildShareStorage storage, AuditLog audit, TimeProvide
     }
 
     /// <summary>The first day whose expiry index the job has not finished (null before any consent).</summary>
-    public async Task<DateOnly?> ReadCursorAsync(CancellationToken cancellationToken = default)
-    {
-        var response = await Expiry.GetEntityIfExistsAsync<TableEntity>(CursorPartition, CursorRow, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return response.HasValue && response.Value is { } entity ? RecordKeys.ParseIsoDate(entity.GetString("Day")) : null;
-    }
+    public Task<DateOnly?> ReadCursorAsync(CancellationToken cancellationToken = default) => tables.ReadExpiryCursorAsync(cancellationToken);
 
-    public async Task WriteCursorAsync(DateOnly day, CancellationToken cancellationToken = default) =>
-        await Expiry.UpsertEntityAsync(new TableEntity(CursorPartition, CursorRow) { ["Day"] = RecordKeys.IsoDate(day) }, TableUpdateMode.Replace, cancellationToken)
-            .ConfigureAwait(false);
+    public Task WriteCursorAsync(DateOnly day, CancellationToken cancellationToken = default) => tables.WriteExpiryCursorAsync(day, cancellationToken);
 
     /// <summary>
     /// The expiry index rows of one day, a page at a time, up to (excluding) <paramref name="before"/> when given.
     /// </summary>
-    public IAsyncEnumerable<Page<TableEntity>> ExpiryPagesAsync(DateOnly day, DateTimeOffset? before, int pageSize, CancellationToken cancellationToken = default)
-    {
-        var partition = ExpiryPartition(day);
-        var filter = before is { } limit
-            ? TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey lt {ExpiryRow(limit, "")}")
-            : TableClient.CreateQueryFilter($"PartitionKey eq {partition}");
-        return Expiry.QueryAsync<TableEntity>(filter, maxPerPage: pageSize, cancellationToken: cancellationToken).AsPages(pageSizeHint: pageSize);
-    }
+    public IAsyncEnumerable<IReadOnlyList<ConsentExpiryRow>> ExpiryPagesAsync(DateOnly day, DateTimeOffset? before, int pageSize, CancellationToken cancellationToken = default) =>
+        tables.ExpiryPagesAsync(day, before, pageSize, cancellationToken);
 
     /// <summary>Whether an expiry index row names <paramref name="organizationId"/> among the consent's parties.</summary>
-    public static bool IndexNamesParty(TableEntity row, string organizationId) =>
-        (row.GetString("Parties") ?? "").Contains("," + organizationId + ",", StringComparison.Ordinal);
+    public static bool IndexNamesParty(ConsentExpiryRow row, string organizationId)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        return row.Parties.Contains(organizationId, StringComparer.Ordinal);
+    }
 
     /// <summary>
     /// The active consents naming <paramref name="sourceId"/> as a source that it has not answered yet,
@@ -251,13 +188,7 @@ public class ConsentStore(ChildShareStorage storage, AuditLog audit, TimeProvide
     public async Task<IReadOnlyList<VersionedConsent>> AwaitingAuthorizationAsync(string sourceId, CancellationToken cancellationToken = default)
     {
         var now = time.GetUtcNow();
-        var ids = new List<string>();
-        var filter = TableClient.CreateQueryFilter(
-            $"PartitionKey eq {sourceId} and Decision eq {nameof(OwnerDecision.Pending)} and Status eq {nameof(ConsentStatus.Active)} and ExpiresAt gt {now}");
-        await foreach (var row in SourceIndex.QueryAsync<TableEntity>(filter, select: ["RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
-        {
-            ids.Add(row.RowKey);
-        }
+        var ids = await tables.SourceConsentIdsAsync(sourceId, nameof(OwnerDecision.Pending), nameof(ConsentStatus.Active), now, cancellationToken).ConfigureAwait(false);
 
         var consents = await Task.WhenAll(ids.Select(id => GetAsync(id, cancellationToken))).ConfigureAwait(false);
         return consents.OfType<VersionedConsent>()
@@ -275,16 +206,11 @@ public class ConsentStore(ChildShareStorage storage, AuditLog audit, TimeProvide
     {
         var writer = new BatchWriter();
         var indexed = 0;
-        await foreach (var entity in Consents.QueryAsync<TableEntity>(cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var current in tables.CurrentRowsAsync(cancellationToken).ConfigureAwait(false))
         {
-            if (entity.RowKey.Contains('|', StringComparison.Ordinal))
+            foreach (var row in SourceRowsOf(FromRow(current)))
             {
-                continue;
-            }
-
-            foreach (var row in SourceIndexEntities(FromEntity(entity)))
-            {
-                await writer.UpsertAsync(SourceIndex, row, cancellationToken).ConfigureAwait(false);
+                await tables.WriteSourceAsync(writer, row, cancellationToken).ConfigureAwait(false);
             }
 
             indexed++;
@@ -296,43 +222,22 @@ public class ConsentStore(ChildShareStorage storage, AuditLog audit, TimeProvide
 
     private async Task IndexSourcesAsync(ConsentRecord consent, CancellationToken cancellationToken)
     {
-        foreach (var row in SourceIndexEntities(consent))
+        foreach (var row in SourceRowsOf(consent))
         {
-            await SourceIndex.UpsertEntityAsync(row, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+            await tables.PutSourceAsync(row, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    private static IEnumerable<TableEntity> SourceIndexEntities(ConsentRecord consent) =>
-        consent.AuthorizationsBySource.Select(a => new TableEntity(a.SourceId, consent.Id)
-        {
-            ["Decision"] = a.Decision.ToString(),
-            ["Status"] = consent.Status.ToString(),
-            ["ExpiresAt"] = consent.ExpiresAt,
-        });
+    private static IEnumerable<ConsentSourceRow> SourceRowsOf(ConsentRecord consent) =>
+        consent.AuthorizationsBySource.Select(a => new ConsentSourceRow(a.SourceId, consent.Id, a.Decision.ToString(), consent.Status.ToString(), consent.ExpiresAt));
 
-    private async Task EnsureCursorAsync(CancellationToken cancellationToken)
-    {
-        // The job starts from the day the first consent was recorded: every consent expires after the day it was recorded.
-        try
-        {
-            await Expiry.AddEntityAsync(new TableEntity(CursorPartition, CursorRow) { ["Day"] = RecordKeys.IsoDate(DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime)) },
-                cancellationToken).ConfigureAwait(false);
-        }
-        catch (RequestFailedException ex) when (ex.Status == 409)
-        {
-            // The cursor exists.
-        }
-    }
+    // The job starts from the day the first consent was recorded: every consent expires after the day it was recorded.
+    private Task EnsureCursorAsync(CancellationToken cancellationToken) =>
+        tables.AddExpiryCursorAsync(DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime), cancellationToken);
 
-    private async Task<string> ETagOfAsync(Response<IReadOnlyList<Response>> response, string id, CancellationToken cancellationToken)
-    {
-        if (response.Value.Count > 0 && response.Value[0].Headers.ETag is { } etag && etag != default)
-        {
-            return etag.ToString();
-        }
-
-        return (await GetAsync(id, cancellationToken).ConfigureAwait(false))?.ETag ?? "";
-    }
+    /// <summary>The ETag a write answered, or the one read back when the answer did not carry it.</summary>
+    private async Task<string> ETagOrReadAsync(string etag, string id, CancellationToken cancellationToken) =>
+        etag is { Length: > 0 } ? etag : (await GetAsync(id, cancellationToken).ConfigureAwait(false))?.ETag ?? "";
 
     private Task AuditAsync(string auditEvent, ConsentRecord consent, ConsentActor actor, CancellationToken cancellationToken) =>
         audit.AppendAsync(AuditEntryFor(auditEvent, consent, actor), cancellationToken);
@@ -360,25 +265,13 @@ public class ConsentStore(ChildShareStorage storage, AuditLog audit, TimeProvide
             Detail = consent.Status == ConsentStatus.Revoked ? $"Revoked by {consent.RevokedBy}" : null,
         };
 
-    private static TableEntity ExpiryEntity(ConsentRecord consent) =>
-        new(ExpiryPartition(DateOnly.FromDateTime(consent.ExpiresAt.UtcDateTime)), ExpiryRow(consent.ExpiresAt, consent.Id))
-        {
-            ["ConsentId"] = consent.Id,
-            ["ExpiresAt"] = consent.ExpiresAt,
-            ["Parties"] = "," + string.Join(',', consent.Parties) + ",",
-        };
+    private static ConsentExpiryRow ExpiryRowOf(ConsentRecord consent) => new(consent.Id, consent.ExpiresAt, consent.Parties.ToList());
 
-    internal static TableEntity ToEntity(ConsentRecord consent, bool current) =>
-        new(Bucket(consent.Id), current ? consent.Id + CurrentMarker : $"{consent.Id}|v{consent.Version:D6}")
-        {
-            ["Document"] = JsonSerializer.Serialize(consent, Json),
-            ["Version"] = consent.Version,
-            ["Status"] = consent.Status.ToString(),
-            ["ChildKey"] = consent.ChildKey,
-            ["ExpiresAt"] = consent.ExpiresAt,
-        };
+    /// <summary>The stored row of a consent version: the document is the truth, the other columns are copied out of it for queries.</summary>
+    internal static ConsentRow ToRow(ConsentRecord consent) =>
+        new(consent.Id, consent.Version, JsonSerializer.Serialize(consent, Json), consent.Status.ToString(), consent.ChildKey, consent.ExpiresAt);
 
-    internal static ConsentRecord FromEntity(TableEntity entity) =>
-        JsonSerializer.Deserialize<ConsentRecord>(entity.GetString("Document") ?? "{}", Json)
+    internal static ConsentRecord FromRow(ConsentRow row) =>
+        JsonSerializer.Deserialize<ConsentRecord>(row.Document, Json)
         ?? throw new InvalidOperationException("A consent document could not be read.");
 }

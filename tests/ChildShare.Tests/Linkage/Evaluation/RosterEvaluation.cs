@@ -59,7 +59,7 @@ public static class RosterEvaluation
             };
             var normalized = normalizer.Normalize(++line, f => cells.TryGetValue(f, out var v) && v.Trim().Length > 0 ? v.Trim() : null);
             result.Add(normalized.Record is { } record
-                ? new EvaluatedRow(row, LinkInput.From(record.Identity, record.Demographics), record.Identity.IsIncomplete)
+                ? new EvaluatedRow(row, LinkInputs.From(record.Identity, record.Demographics), record.Identity.IsIncomplete)
                 : new EvaluatedRow(row, null, false));
         }
 

@@ -226,7 +226,7 @@ public sealed class ConsentLifecycleTests(ConsentHarnessFixture fixture) : IClas
 
     /// <summary>A store that, once, runs a revocation just before the renewal's step that writes <c>Status</c>.</summary>
     private sealed class RacingStore(ConsentHarness h, ConsentStatus interruptBefore, Func<Task> revoke)
-        : ConsentStore(h.Services.GetRequiredService<ChildShareStorage>(), h.Services.GetRequiredService<AuditLog>(), h.Time)
+        : ConsentStore(h.Services.GetRequiredService<ConsentTables>(), h.Services.GetRequiredService<AuditLog>(), h.Time)
     {
         public bool Interrupted { get; private set; }
 

@@ -22,7 +22,7 @@ public sealed class OwnerAuthorizationAttackTests(ConsentHarnessFixture fixture)
     private static readonly ConsentSignature NewSignature = new(SignatureMethod.Electronic, Evidence: "envelope-made-up-by-the-renewer");
 
     /// <summary>A store that runs a hook right after a renewal's Pending consent is written (before the original is superseded).</summary>
-    private sealed class HookStore(ChildShareStorage storage, AuditLog audit, TimeProvider time) : ConsentStore(storage, audit, time)
+    private sealed class HookStore(ConsentTables tables, AuditLog audit, TimeProvider time) : ConsentStore(tables, audit, time)
     {
         public Func<Task>? AfterRenewalStarted { get; set; }
 
@@ -182,8 +182,9 @@ public sealed class OwnerAuthorizationAttackTests(ConsentHarnessFixture fixture)
         var child = _h.NextChild();
         var a = await _h.RecordOnlyAsync(child, sources: ["clinic"]);
         var legacy = a.Consent with { Id = ConsentStore.NewId(), Authorizations = [] };
-        await _h.Store.Consents.AddEntityAsync(ConsentStore.ToEntity(legacy, current: true));
-        await _h.Store.Children.UpsertEntityAsync(new Azure.Data.Tables.TableEntity(legacy.ChildKey, legacy.Id));
+        var tables = _h.Services.GetRequiredService<ConsentTables>();
+        await tables.AddAsync(ConsentStore.ToRow(legacy));
+        await tables.AddChildAsync(legacy.ChildKey, legacy.Id);
 
         var before = await _h.Authorizations.AwaitingAsync(ConsentHarness.Clinic);
         var indexed = await _h.Store.ReindexSourcesAsync();

@@ -1,5 +1,3 @@
-using System.Globalization;
-using Azure.Data.Tables;
 using ChildShare.Core.Audit;
 using ChildShare.Core.Storage;
 
@@ -17,12 +15,10 @@ public sealed record Disclosure(DateTimeOffset At, string Recipient, IReadOnlyLi
 /// release is never missing from the parent's record. The audit stays the truth: an audit entry without
 /// its index row is a report that was withheld.
 /// </summary>
-public class DisclosureRecord(ChildShareStorage storage)
+public class DisclosureRecord(DisclosureTable table)
 {
     /// <summary>At most this many disclosures are shown on one page (newest first); the page says when there are more.</summary>
     public const int PageSize = 200;
-
-    private TableClient Table => storage.Table(TableNames.ConsentDisclosures);
 
     /// <summary>Records a release under each consent it relied on. An outage throws <see cref="AuditUnavailableException"/>.</summary>
     public virtual async Task RecordAsync(IReadOnlyList<(string ConsentId, Disclosure Disclosure)> releases, (string Partition, string Row) auditEntry,
@@ -31,19 +27,10 @@ public class DisclosureRecord(ChildShareStorage storage)
         ArgumentNullException.ThrowIfNull(releases);
         foreach (var (consentId, disclosure) in releases)
         {
-            var inverted = (DateTimeOffset.MaxValue.UtcTicks - disclosure.At.UtcTicks).ToString("D19", CultureInfo.InvariantCulture);
-            var row = new TableEntity(consentId, inverted + "|" + auditEntry.Row)
-            {
-                ["At"] = disclosure.At,
-                ["Recipient"] = disclosure.Recipient,
-                ["Sources"] = string.Join(',', disclosure.Sources),
-                ["Categories"] = string.Join(',', disclosure.Categories),
-                ["AuditPartition"] = auditEntry.Partition,
-                ["AuditRow"] = auditEntry.Row,
-            };
+            var row = new DisclosureRow(consentId, disclosure.At, disclosure.Recipient, disclosure.Sources, disclosure.Categories, auditEntry.Partition, auditEntry.Row);
             try
             {
-                await Table.UpsertEntityAsync(row, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+                await table.PutAsync(row, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
@@ -55,20 +42,7 @@ public class DisclosureRecord(ChildShareStorage storage)
     /// <summary>The newest disclosures under a consent (at most <paramref name="max"/>), and whether there are more.</summary>
     public virtual async Task<(IReadOnlyList<Disclosure> Disclosures, bool More)> ReadAsync(string consentId, int max = PageSize, CancellationToken cancellationToken = default)
     {
-        var found = new List<Disclosure>();
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {consentId}");
-        await foreach (var row in Table.QueryAsync<TableEntity>(filter, maxPerPage: Math.Min(max + 1, 1000), cancellationToken: cancellationToken).ConfigureAwait(false))
-        {
-            if (found.Count == max)
-            {
-                return (found, true);
-            }
-
-            found.Add(new Disclosure(row.GetDateTimeOffset("At") ?? default, row.GetString("Recipient") ?? "", Split(row.GetString("Sources")), Split(row.GetString("Categories"))));
-        }
-
-        return (found, false);
+        var (rows, more) = await table.NewestAsync(consentId, max, cancellationToken).ConfigureAwait(false);
+        return (rows.Select(r => new Disclosure(r.At, r.Recipient, r.Sources, r.Categories)).ToList(), more);
     }
-
-    private static List<string> Split(string? list) => (list ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).ToList();
 }

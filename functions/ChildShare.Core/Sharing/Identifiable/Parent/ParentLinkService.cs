@@ -1,6 +1,4 @@
 using System.Globalization;
-using Azure;
-using Azure.Data.Tables;
 using ChildShare.Core.Audit;
 using ChildShare.Core.Organizations;
 using ChildShare.Core.Storage;
@@ -26,14 +24,11 @@ public sealed record IssuedParentLink(string LinkId, string ConsentId, string Ur
 /// before it is written.
 /// </summary>
 public partial class ParentLinkService(
-    ChildShareStorage storage, ConsentStore consents, ParentLinkKeys keys, AuditLog audit, IOptions<ParentLinkOptions> options, TimeProvider time,
+    ParentLinkTable links, ConsentStore consents, ParentLinkKeys keys, AuditLog audit, IOptions<ParentLinkOptions> options, TimeProvider time,
     ILogger<ParentLinkService> logger)
 {
     /// <summary>The page's path under the app; the token goes in the query (<see cref="ParentPageAddress"/>).</summary>
     public const string Route = "api/parent";
-    private const string RowKey = "link";
-
-    private TableClient Links => storage.Table(TableNames.ParentLinks);
 
     /// <summary>Issues a new link to the consent's page; null when no consent has this id.</summary>
     public async Task<IssuedParentLink?> IssueAsync(Caller caller, string consentId, CancellationToken cancellationToken = default)
@@ -55,7 +50,7 @@ public partial class ParentLinkService(
             // Whole seconds: the token carries the expiry in Unix seconds, and the row must say the same.
             DateTimeOffset.FromUnixTimeSeconds(now.AddDays(options.Value.LinkDays).ToUnixTimeSeconds()));
         await AuditAsync(AuditEvents.ParentLinkIssued, caller, link, cancellationToken).ConfigureAwait(false);
-        await Links.AddEntityAsync(ToEntity(link), cancellationToken).ConfigureAwait(false);
+        await links.AddAsync(ToRow(link), cancellationToken).ConfigureAwait(false);
         LogIssued(logger, link.LinkId, consent.Id, caller.OrganizationId);
         return await HandOutAsync(link, cancellationToken).ConfigureAwait(false);
     }
@@ -69,13 +64,12 @@ public partial class ParentLinkService(
         ArgumentNullException.ThrowIfNull(caller);
         for (var attempt = 0; attempt < 5; attempt++)
         {
-            if (!ParentLinkToken.IsValidLinkId(linkId)
-                || (await Links.GetEntityIfExistsAsync<TableEntity>(linkId, RowKey, cancellationToken: cancellationToken).ConfigureAwait(false)) is not { HasValue: true, Value: { } row })
+            if (!ParentLinkToken.IsValidLinkId(linkId) || await links.GetAsync(linkId, cancellationToken).ConfigureAwait(false) is not var (row, etag))
             {
                 return null;
             }
 
-            var link = FromEntity(row);
+            var link = FromRow(row);
             if (link.ConsentId != consentId || !(caller.IsAdmin || link.IssuedBy == caller.OrganizationId))
             {
                 return null;
@@ -88,16 +82,13 @@ public partial class ParentLinkService(
 
             var revoked = link with { RevokedAt = time.GetUtcNow(), RevokedBy = ConsentActor.Of(caller).Name };
             await AuditAsync(AuditEvents.ParentLinkRevoked, caller, revoked, cancellationToken).ConfigureAwait(false);
-            try
+            if (await links.TryReplaceAsync(ToRow(revoked), etag, cancellationToken).ConfigureAwait(false))
             {
-                await Links.UpdateEntityAsync(ToEntity(revoked), row.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
                 LogRevoked(logger, linkId);
                 return revoked;
             }
-            catch (RequestFailedException ex) when (ex.Status == 412)
-            {
-                // Revoked concurrently: read it again.
-            }
+
+            // Revoked concurrently: read it again.
         }
 
         throw new ConsentConflictException("The link kept changing; try again.");
@@ -111,8 +102,7 @@ public partial class ParentLinkService(
             return null;
         }
 
-        var row = await Links.GetEntityIfExistsAsync<TableEntity>(linkId, RowKey, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return row.HasValue && row.Value is { } entity ? FromEntity(entity) : null;
+        return await links.GetAsync(linkId, cancellationToken).ConfigureAwait(false) is var (row, _) ? FromRow(row) : null;
     }
 
     /// <summary>The URL (and its QR code) of a stored link: the token is signed again, the same bytes every time.</summary>
@@ -147,18 +137,9 @@ public partial class ParentLinkService(
             },
         }, cancellationToken).ConfigureAwait(false);
 
-    private static TableEntity ToEntity(ParentLink link) => new(link.LinkId, RowKey)
-    {
-        ["ConsentId"] = link.ConsentId,
-        ["IssuedBy"] = link.IssuedBy,
-        ["IssuedAt"] = link.IssuedAt,
-        ["ExpiresAt"] = link.ExpiresAt,
-        ["RevokedAt"] = link.RevokedAt,
-        ["RevokedBy"] = link.RevokedBy,
-    };
+    private static ParentLinkRow ToRow(ParentLink link) => new(link.LinkId, link.ConsentId, link.IssuedBy, link.IssuedAt, link.ExpiresAt, link.RevokedAt, link.RevokedBy);
 
-    private static ParentLink FromEntity(TableEntity row) => new(row.PartitionKey, row.GetString("ConsentId") ?? "", row.GetString("IssuedBy") ?? "",
-        row.GetDateTimeOffset("IssuedAt") ?? default, row.GetDateTimeOffset("ExpiresAt") ?? default, row.GetDateTimeOffset("RevokedAt"), row.GetString("RevokedBy"));
+    private static ParentLink FromRow(ParentLinkRow row) => new(row.LinkId, row.ConsentId, row.IssuedBy, row.IssuedAt, row.ExpiresAt, row.RevokedAt, row.RevokedBy);
 
     [LoggerMessage(EventId = 7401, Level = LogLevel.Information, Message = "Parent link {LinkId} issued for consent {ConsentId} by {OrganizationId}")]
     private static partial void LogIssued(ILogger logger, string linkId, string consentId, string organizationId);

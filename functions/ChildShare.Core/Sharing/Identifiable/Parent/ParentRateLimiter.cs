@@ -1,6 +1,4 @@
 using System.Globalization;
-using Azure;
-using Azure.Data.Tables;
 using ChildShare.Core.Storage;
 
 namespace ChildShare.Core.Sharing.Identifiable.Parent;
@@ -25,7 +23,7 @@ public enum RateDecision
 /// nothing more and is audited once per hour. Past hours are never read again, so <see cref="PurgeAsync"/>
 /// (the hourly <c>PurgeParentLinkRates</c> timer) deletes them.
 /// </summary>
-public class ParentRateLimiter(ChildShareStorage storage, TimeProvider time)
+public class ParentRateLimiter(ParentRateTable table, TimeProvider time)
 {
     private const int MaxAttempts = 8;
 
@@ -36,32 +34,28 @@ public class ParentRateLimiter(ChildShareStorage storage, TimeProvider time)
     /// <summary>Counts one request against <paramref name="key"/> in the current hour.</summary>
     public virtual async Task<RateDecision> CountAsync(string key, int limit, CancellationToken cancellationToken = default)
     {
-        var table = storage.Table(TableNames.ParentLinkRate);
-        var hour = time.GetUtcNow().UtcDateTime.ToString("yyyyMMddHH", CultureInfo.InvariantCulture);
+        var hour = Window(time.GetUtcNow());
         for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
-            var row = await table.GetEntityIfExistsAsync<TableEntity>(hour, key, cancellationToken: cancellationToken).ConfigureAwait(false);
-            try
+            // A false write: another request counted first, read again.
+            if (await table.ReadAsync(hour, key, cancellationToken).ConfigureAwait(false) is not var (count, etag))
             {
-                if (!row.HasValue || row.Value is null)
+                if (await table.TryAddAsync(hour, key, 1, cancellationToken).ConfigureAwait(false))
                 {
-                    await table.AddEntityAsync(new TableEntity(hour, key) { ["Count"] = 1 }, cancellationToken).ConfigureAwait(false);
                     return limit >= 1 ? RateDecision.Allowed : RateDecision.FirstRefusal;
                 }
 
-                var count = row.Value.GetInt32("Count") ?? 0;
-                if (count > limit)
-                {
-                    return RateDecision.Refused;
-                }
-
-                row.Value["Count"] = count + 1;
-                await table.UpdateEntityAsync(row.Value, row.Value.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-                return count + 1 <= limit ? RateDecision.Allowed : RateDecision.FirstRefusal;
+                continue;
             }
-            catch (RequestFailedException ex) when (ex.Status is 409 or 412)
+
+            if (count > limit)
             {
-                // Another request counted first: read again.
+                return RateDecision.Refused;
+            }
+
+            if (await table.TryReplaceAsync(hour, key, count + 1, etag, cancellationToken).ConfigureAwait(false))
+            {
+                return count + 1 <= limit ? RateDecision.Allowed : RateDecision.FirstRefusal;
             }
         }
 
@@ -71,32 +65,12 @@ public class ParentRateLimiter(ChildShareStorage storage, TimeProvider time)
 
     /// <summary>
     /// Deletes the windows of every hour before the previous one (the previous hour stays, so a clock a
-    /// little behind another instance's never loses a count it still uses), through the
-    /// <see cref="BatchWriter"/> (transactions of one partition, a row another purge already deleted is
-    /// not an error). Returns the rows deleted.
+    /// little behind another instance's never loses a count it still uses), in transactions of one partition
+    /// (a row another purge already deleted is not an error). Returns the rows deleted; 0 when no page has
+    /// been opened since the table was provisioned.
     /// </summary>
-    public virtual async Task<int> PurgeAsync(CancellationToken cancellationToken = default)
-    {
-        var table = storage.Table(TableNames.ParentLinkRate);
-        var oldestKept = time.GetUtcNow().UtcDateTime.AddHours(-1).ToString("yyyyMMddHH", CultureInfo.InvariantCulture);
-        var writer = new BatchWriter();
-        var deleted = 0;
-        try
-        {
-            var rows = table.QueryAsync<TableEntity>(
-                TableClient.CreateQueryFilter($"PartitionKey lt {oldestKept}"), select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken);
-            await foreach (var row in rows.ConfigureAwait(false))
-            {
-                await writer.DeleteAsync(table, row.PartitionKey, row.RowKey, cancellationToken).ConfigureAwait(false);
-                deleted++;
-            }
-        }
-        catch (RequestFailedException ex) when (ex.Status == 404)
-        {
-            return 0; // No page has been opened since the table was provisioned.
-        }
+    public virtual Task<int> PurgeAsync(CancellationToken cancellationToken = default) =>
+        table.DeleteWindowsBeforeAsync(Window(time.GetUtcNow().AddHours(-1)), cancellationToken);
 
-        await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
-        return deleted;
-    }
+    private static string Window(DateTimeOffset at) => at.UtcDateTime.ToString("yyyyMMddHH", CultureInfo.InvariantCulture);
 }

@@ -16,7 +16,7 @@ public sealed class ParentRateLimiterTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await _storage.InitializeAsync();
-        _rates = new ParentRateLimiter(_storage.Storage, _time);
+        _rates = new ParentRateLimiter(new ParentRateTable(_storage.Storage), _time);
     }
 
     public Task DisposeAsync() => _storage.DisposeAsync();

@@ -1,0 +1,343 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text;
+using Azure;
+using Azure.Data.Tables;
+
+namespace ChildShare.Core.Storage;
+
+/// <summary>The linkage tables (physical name: the storage table prefix + these names).</summary>
+public static class LinkageTables
+{
+    /// <summary>One row per provider child: PK <c>{provider}|{local token}</c>, RK <c>link</c>: encodings, cluster key, reason code, constraints.</summary>
+    public const string Records = "linkrecords";
+
+    /// <summary>
+    /// The token index, one row per token: PK the token's first two hex characters, RK the token (32 hex), <c>Members</c> the
+    /// provider children indexed under it. Read by point reads, never by a query. Also holds the fence row (PK <c>~fence</c>).
+    /// </summary>
+    public const string Blocks = "linkblocks";
+
+    /// <summary>Cluster membership, one row per cluster: PK the cluster key's first two characters, RK the cluster key, <c>Members</c>.</summary>
+    public const string Clusters = "linkmembers";
+
+    /// <summary>Operator do-not-link constraints, both directions: PK one provider child, RK the other.</summary>
+    public const string Constraints = "linkconstraints";
+
+    /// <summary>
+    /// Pairs scored in the uncertain band (or refused as ambiguous), for an operator's review: PK <c>pending</c>, RK
+    /// <c>{provider child}~{provider child}</c> (ordinal order): weight and agreement pattern only, never a value.
+    /// </summary>
+    public const string Review = "linkreview";
+
+    public static IReadOnlyList<string> All { get; } = [Records, Blocks, Clusters, Constraints, Review];
+
+    public const string ReviewPartition = "pending";
+
+    public const string RecordRow = "link";
+}
+
+/// <summary>
+/// A block or cluster row as one flow read it: its members, and the ETag it must still have when the flow writes it back
+/// (<see langword="null"/>: the row did not exist, so it is added, and the add fails if another flow added it meanwhile).
+/// </summary>
+public sealed record MemberRow(IReadOnlyList<string> Members, ETag? ETag, bool Overflow)
+{
+    public static MemberRow Missing { get; } = new([], null, false);
+}
+
+/// <summary>The fence row as a unit of linking work read it: how many units wrote before, and its ETag (null: never written).</summary>
+public sealed record FenceRow(long Writes, ETag? ETag)
+{
+    public static FenceRow Missing { get; } = new(0, null);
+}
+
+/// <summary>A provider child's node row (PK the provider child, RK <c>link</c>): its encodings and constraints as stored (<c>;</c>-joined text).</summary>
+public sealed record LinkNodeRow(string ProviderChild, string ProviderId, string Seed, string Variants, string ClusterKey, string? Rule, string DoNotLink, string MustLink);
+
+/// <summary>A queued review pair (keys in ordinal order): weight and agreement pattern only, never a value.</summary>
+public sealed record LinkReviewRow(string KeyA, string KeyB, double Weight, string Pattern, bool Ambiguous);
+
+/// <summary>Which shared linkage table a guarded write goes to.</summary>
+public enum MemberTable
+{
+    Blocks,
+    Clusters,
+}
+
+/// <summary>
+/// A guarded write of a block or cluster row (PK the first two characters of its key): replace the version read (<paramref name="ETag"/>), or
+/// add where there was none; with <paramref name="Delete"/>, delete the version read.
+/// </summary>
+public sealed record MemberRowWrite(MemberTable Table, string Key, IReadOnlyList<string> Members, bool Overflow, ETag? ETag, bool Delete = false);
+
+/// <summary>A guarded linkage write was refused (404, 409 or 412): another flow changed the rows since they were read.</summary>
+public sealed class LinkageRowsChangedException(Exception inner)
+    : Exception("Linkage rows changed after they were read; the guarded write was refused.", inner);
+
+/// <summary>
+/// The linkage tables (<see cref="LinkageTables"/>), the one place their columns are mapped: node rows, the token index and cluster
+/// membership (point reads; guarded writes with the ETag read, several transactions at once), the fence, the operator's constraints and
+/// the review queue. Linkage's rules live in <c>Linkage/LinkageStore</c>.
+/// </summary>
+public sealed class LinkageRowStore(ChildShareStorage storage)
+{
+    /// <summary>Guarded transactions written at once: linkage writes touch many small partitions, which one after another would cost a round trip each.</summary>
+    public const int WriteParallelism = 16;
+
+    private const string ProviderIdColumn = "ProviderId", SeedColumn = "Seed", VariantsColumn = "Variants", ClusterKeyColumn = "ClusterKey",
+        RuleColumn = "Rule", DoNotLinkColumn = "DoNotLink", MustLinkColumn = "MustLink", MembersColumn = "Members", CountColumn = "Count",
+        OverflowColumn = "Overflow", WritesColumn = "Writes", CreatedAtColumn = "CreatedAt", WeightColumn = "Weight", PatternColumn = "Pattern",
+        AmbiguousColumn = "Ambiguous", UpdatedAtColumn = "UpdatedAt";
+
+    // A string property holds at most 64 KiB (32 K UTF-16 characters); long member lists continue in Members1, Members2...
+    private const int MembersPerProperty = 30_000;
+
+    // Well under the 1 MiB of an entity and, with 100 entities, under the 4 MiB of a transaction.
+    private const int MaxMembersChars = 480_000;
+    private const int MaxTransactionChars = 1_500_000;
+
+    // The fence: one row every unit of linking work replaces (If-Match the version it read when it began) before it writes anything.
+    private const string FencePartition = "~fence";
+    private const string FenceRowKey = "linkage";
+
+    // One client per table for the store's life: a BatchWriter groups operations by client and partition.
+    private readonly TableClient _records = storage.Table(LinkageTables.Records);
+    private readonly TableClient _blocks = storage.Table(LinkageTables.Blocks);
+    private readonly TableClient _clusters = storage.Table(LinkageTables.Clusters);
+    private readonly TableClient _constraints = storage.Table(LinkageTables.Constraints);
+    private readonly TableClient _review = storage.Table(LinkageTables.Review);
+    private readonly ConcurrentDictionary<string, bool> _created = new(StringComparer.Ordinal);
+
+    /// <summary>Creates the linkage tables once per process and storage prefix.</summary>
+    public async Task EnsureCreatedAsync(CancellationToken cancellationToken = default)
+    {
+        var marker = _records.Name;
+        if (_created.ContainsKey(marker))
+        {
+            return;
+        }
+
+        foreach (var name in LinkageTables.All)
+        {
+            await storage.Table(name).CreateIfNotExistsAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        _created[marker] = true;
+    }
+
+    /// <summary>A provider child's node row, or null.</summary>
+    public async Task<LinkNodeRow?> ReadNodeAsync(string providerChild, CancellationToken cancellationToken = default)
+    {
+        var response = await _records.GetEntityIfExistsAsync<TableEntity>(providerChild, LinkageTables.RecordRow, cancellationToken: cancellationToken)
+            .ConfigureAwait(false);
+        return response.HasValue && response.Value is { } entity
+            ? new LinkNodeRow(entity.PartitionKey, entity.GetString(ProviderIdColumn) ?? "", entity.GetString(SeedColumn) ?? "",
+                entity.GetString(VariantsColumn) ?? "", entity.GetString(ClusterKeyColumn) ?? "", entity.GetString(RuleColumn),
+                entity.GetString(DoNotLinkColumn) ?? "", entity.GetString(MustLinkColumn) ?? "")
+            : null;
+    }
+
+    /// <summary>Adds to <paramref name="writer"/> the merge of a node row.</summary>
+    public Task WriteNodeAsync(BatchWriter writer, LinkNodeRow row, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(row);
+        return writer.UpsertAsync(_records, new TableEntity(row.ProviderChild, LinkageTables.RecordRow)
+        {
+            [ProviderIdColumn] = row.ProviderId,
+            [SeedColumn] = row.Seed,
+            [VariantsColumn] = row.Variants,
+            [ClusterKeyColumn] = row.ClusterKey,
+            [RuleColumn] = row.Rule,
+            [DoNotLinkColumn] = row.DoNotLink,
+            [MustLinkColumn] = row.MustLink,
+        }, cancellationToken);
+    }
+
+    /// <summary>A block row (the token index under a token's key), or <see cref="MemberRow.Missing"/>.</summary>
+    public Task<MemberRow> ReadBlockAsync(string tokenKey, CancellationToken cancellationToken = default) => ReadMemberRowAsync(_blocks, tokenKey, cancellationToken);
+
+    /// <summary>A cluster's membership row, or <see cref="MemberRow.Missing"/>.</summary>
+    public Task<MemberRow> ReadClusterAsync(string clusterKey, CancellationToken cancellationToken = default) =>
+        ReadMemberRowAsync(_clusters, clusterKey, cancellationToken);
+
+    /// <summary>The fence row, or <see cref="FenceRow.Missing"/>.</summary>
+    public async Task<FenceRow> ReadFenceAsync(CancellationToken cancellationToken = default)
+    {
+        var response = await _blocks.GetEntityIfExistsAsync<TableEntity>(FencePartition, FenceRowKey, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return response.HasValue && response.Value is { } entity ? new FenceRow(entity.GetInt64(WritesColumn) ?? 0, entity.ETag) : FenceRow.Missing;
+    }
+
+    /// <summary>
+    /// Replaces the fence as read (one more write), or adds it where there was none.
+    /// </summary>
+    /// <exception cref="LinkageRowsChangedException">Another unit of work wrote the fence since it was read.</exception>
+    public Task AdvanceFenceAsync(FenceRow read, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(read);
+        var next = new TableEntity(FencePartition, FenceRowKey) { [WritesColumn] = read.Writes + 1 };
+        return SubmitGuardedAsync([Guarded(_blocks, next, read.ETag)], cancellationToken);
+    }
+
+    /// <summary>
+    /// Writes block and cluster rows, each guarded by the version read, as transactions per partition (up to 100 entities, under the size
+    /// limit of one), <see cref="WriteParallelism"/> at once.
+    /// </summary>
+    /// <exception cref="LinkageRowsChangedException">A precondition was refused (the ETag changed, the row was added or deleted meanwhile).</exception>
+    public Task WriteMemberRowsAsync(IEnumerable<MemberRowWrite> writes, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(writes);
+        var actions = new List<(TableClient, TableTransactionAction, int)>();
+        foreach (var write in writes)
+        {
+            var table = write.Table == MemberTable.Blocks ? _blocks : _clusters;
+            if (write.Delete)
+            {
+                if (write.ETag is { } etag)
+                {
+                    actions.Add((table, new TableTransactionAction(TableTransactionActionType.Delete,
+                        new TableEntity(RecordKeys.ChildBucket(write.Key), write.Key), etag), 0));
+                }
+
+                continue;
+            }
+
+            actions.Add(Guarded(table, MemberEntity(RecordKeys.ChildBucket(write.Key), write.Key, write.Members, write.Overflow), write.ETag));
+        }
+
+        return SubmitGuardedAsync(actions, cancellationToken);
+    }
+
+    /// <summary>Records a do-not-link constraint in both directions (replacing what was there).</summary>
+    public async Task AddConstraintAsync(string a, string b, DateTimeOffset at, CancellationToken cancellationToken = default)
+    {
+        await _constraints.UpsertEntityAsync(new TableEntity(a, b) { [CreatedAtColumn] = at }, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+        await _constraints.UpsertEntityAsync(new TableEntity(b, a) { [CreatedAtColumn] = at }, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The review row key of a pair (the two keys in ordinal order).</summary>
+    public static string ReviewKey(string a, string b) => string.CompareOrdinal(a, b) <= 0 ? a + "~" + b : b + "~" + a;
+
+    /// <summary>Adds to <paramref name="writer"/> the upsert of a review pair, as of <paramref name="at"/>.</summary>
+    public Task WriteReviewAsync(BatchWriter writer, LinkReviewRow row, DateTimeOffset at, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(row);
+        return writer.UpsertAsync(_review, new TableEntity(LinkageTables.ReviewPartition, ReviewKey(row.KeyA, row.KeyB))
+        {
+            [WeightColumn] = row.Weight,
+            [PatternColumn] = row.Pattern,
+            [AmbiguousColumn] = row.Ambiguous,
+            [UpdatedAtColumn] = at,
+        }, cancellationToken);
+    }
+
+    /// <summary>Every queued review pair: one partition query.</summary>
+    public async Task<List<LinkReviewRow>> ReadReviewsAsync(CancellationToken cancellationToken = default)
+    {
+        var found = new List<LinkReviewRow>();
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {LinkageTables.ReviewPartition}");
+        await foreach (var row in _review.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            var keys = row.RowKey.Split('~');
+            found.Add(new LinkReviewRow(keys[0], keys[1], row.GetDouble(WeightColumn) ?? 0, row.GetString(PatternColumn) ?? "",
+                row.GetBoolean(AmbiguousColumn) ?? false));
+        }
+
+        return found;
+    }
+
+    /// <summary>Deletes a review pair.</summary>
+    public async Task DeleteReviewAsync(string a, string b, CancellationToken cancellationToken = default) =>
+        await _review.DeleteEntityAsync(LinkageTables.ReviewPartition, ReviewKey(a, b), cancellationToken: cancellationToken).ConfigureAwait(false);
+
+    /// <summary>The members a block or cluster row lists (its <c>Members</c>, <c>Members1</c>... properties joined).</summary>
+    public static IReadOnlyList<string> MembersOf(TableEntity entity)
+    {
+        ArgumentNullException.ThrowIfNull(entity);
+        var text = new StringBuilder(entity.GetString(MembersColumn) ?? "");
+        for (var i = 1; entity.GetString(MembersColumn + i.ToString(CultureInfo.InvariantCulture)) is { } more; i++)
+        {
+            text.Append(more);
+        }
+
+        return text.Length == 0 ? [] : text.ToString().Split(';');
+    }
+
+    private static async Task<MemberRow> ReadMemberRowAsync(TableClient table, string key, CancellationToken cancellationToken)
+    {
+        var response = await table.GetEntityIfExistsAsync<TableEntity>(RecordKeys.ChildBucket(key), key, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return response.HasValue && response.Value is { } entity
+            ? new MemberRow(MembersOf(entity), entity.ETag, entity.GetBoolean(OverflowColumn) ?? false)
+            : MemberRow.Missing;
+    }
+
+    private static (TableClient, TableTransactionAction, int) Guarded(TableClient table, TableEntity entity, ETag? etag) =>
+        (table, etag is { } known
+            ? new TableTransactionAction(TableTransactionActionType.UpdateReplace, entity, known)
+            : new TableTransactionAction(TableTransactionActionType.Add, entity),
+         entity.Select(p => p.Value).OfType<string>().Sum(v => v.Length) + 64);
+
+    private static TableEntity MemberEntity(string partitionKey, string rowKey, IReadOnlyList<string> members, bool overflow)
+    {
+        var entity = new TableEntity(partitionKey, rowKey) { [CountColumn] = members.Count };
+        if (overflow)
+        {
+            entity[OverflowColumn] = true;
+            return entity;
+        }
+
+        var text = string.Join(';', members);
+        if (text.Length > MaxMembersChars)
+        {
+            // A cluster of thousands of provider children is a linkage failure to investigate, not a row to write.
+            throw new InvalidOperationException("A linkage cluster grew beyond what one membership row can hold.");
+        }
+
+        entity[MembersColumn] = text[..Math.Min(text.Length, MembersPerProperty)];
+        for (int at = MembersPerProperty, part = 1; at < text.Length; at += MembersPerProperty, part++)
+        {
+            entity[MembersColumn + part.ToString(CultureInfo.InvariantCulture)] = text[at..Math.Min(text.Length, at + MembersPerProperty)];
+        }
+
+        return entity;
+    }
+
+    private static async Task SubmitGuardedAsync(List<(TableClient Table, TableTransactionAction Action, int Chars)> actions, CancellationToken cancellationToken)
+    {
+        var transactions = new List<(TableClient Table, List<TableTransactionAction> Actions)>();
+        foreach (var partition in actions.GroupBy(a => (a.Table.Name, a.Action.Entity.PartitionKey)))
+        {
+            var current = new List<TableTransactionAction>();
+            var chars = 0;
+            foreach (var (table, action, size) in partition)
+            {
+                if (current.Count == BatchWriter.MaxBatchSize || (current.Count > 0 && chars + size > MaxTransactionChars))
+                {
+                    transactions.Add((table, current));
+                    current = [];
+                    chars = 0;
+                }
+
+                current.Add(action);
+                chars += size;
+            }
+
+            transactions.Add((partition.First().Table, current));
+        }
+
+        await Parallel.ForEachAsync(transactions, new ParallelOptions { MaxDegreeOfParallelism = WriteParallelism, CancellationToken = cancellationToken },
+            async (transaction, ct) =>
+            {
+                try
+                {
+                    await transaction.Table.SubmitTransactionAsync(transaction.Actions, ct).ConfigureAwait(false);
+                }
+                catch (TableTransactionFailedException ex) when (ex.Status is 404 or 409 or 412)
+                {
+                    throw new LinkageRowsChangedException(ex);
+                }
+            }).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,105 @@
+using System.Runtime.CompilerServices;
+using Azure.Data.Tables;
+
+namespace ChildShare.Core.Storage;
+
+/// <summary>
+/// What an upload's staging row of a provider child says: its link, key version and demographics (by <see cref="DemographicColumns"/>
+/// name). Written as a merge: a null property is left as it is on disk, and so is a demographic the row does not name. A row with only a
+/// child key is a re-link (the linker's final key, or an earlier record a merge moved).
+/// </summary>
+public sealed record StagedChildRow(string ProviderChild)
+{
+    public string? ChildKey { get; init; }
+
+    public string? LinkRule { get; init; }
+
+    public string? KeyVersion { get; init; }
+
+    /// <summary>The demographic values to write, by column name (an empty value is written as such; reading skips it).</summary>
+    public IReadOnlyDictionary<string, string> Demographics { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
+}
+
+/// <summary>One row of an upload's staging partition, read back in child order: a provider child's row, or one of its services.</summary>
+public sealed record StagedRow(string ProviderChild, StagedChildRow? Child, StoredService? Service);
+
+/// <summary>
+/// The <c>uploadstaging</c> table: what each upload brings, in one partition per upload (PK upload id), so it is written in 100-entity
+/// batches through a <see cref="BatchWriter"/> and read back in child order by one partition query. RK <c>{provider}|{local token}</c>
+/// for the child (<see cref="StagedChildRow"/>), <c>{provider}|{local token}|{service key}</c> for each service. Written by ingestion's
+/// record writer and the linker (the final child keys), read by the summary rebuild. The one place its columns are mapped.
+/// </summary>
+public sealed class UploadStagingStore(ChildShareStorage storage)
+{
+    private const string ChildKeyColumn = "ChildKey", LinkRuleColumn = "LinkRule", KeyVersionColumn = "KeyVersion", ProgramColumn = "Program",
+        ServiceTypeColumn = "ServiceType", StartDateColumn = "StartDate", EndDateColumn = "EndDate", AsOfColumn = "AsOf", HoursColumn = "Hours",
+        DaysAttendedColumn = "DaysAttended";
+
+    // One client for the store's life: a BatchWriter groups operations by client and partition, so a client per call would
+    // split one partition's writes into transactions of their own, written in no particular order.
+    private readonly TableClient _table = storage.Table(TableNames.UploadStaging);
+
+    /// <summary>Adds to <paramref name="writer"/> the merge of a provider child's staging row: every property that is not null.</summary>
+    public Task StageChildAsync(BatchWriter writer, string uploadId, StagedChildRow row, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(row);
+        var entity = new TableEntity(uploadId, row.ProviderChild);
+        SetIfPresent(entity, ChildKeyColumn, row.ChildKey);
+        SetIfPresent(entity, LinkRuleColumn, row.LinkRule);
+        SetIfPresent(entity, KeyVersionColumn, row.KeyVersion);
+        foreach (var (column, value) in row.Demographics)
+        {
+            entity[column] = value;
+        }
+
+        return writer.UpsertAsync(_table, entity, cancellationToken);
+    }
+
+    /// <summary>Adds to <paramref name="writer"/> the merge of one service of a provider child (its <see cref="StoredService.UploadId"/> is the upload's).</summary>
+    public Task StageServiceAsync(BatchWriter writer, string uploadId, string providerChild, StoredService service, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(service);
+        var entity = new TableEntity(uploadId, providerChild + "|" + service.Key)
+        {
+            [ProgramColumn] = service.Program,
+            [ServiceTypeColumn] = service.ServiceType,
+            [StartDateColumn] = service.Start,
+            [EndDateColumn] = service.End,
+            [AsOfColumn] = service.AsOf,
+        };
+        SetIfPresent(entity, HoursColumn, service.Hours);
+        SetIfPresent(entity, DaysAttendedColumn, service.DaysAttended);
+        return writer.UpsertAsync(_table, entity, cancellationToken);
+    }
+
+    /// <summary>Every row of an upload's staging, in row key order (each child's row, then its services): one partition query, paged.</summary>
+    public async IAsyncEnumerable<StagedRow> ReadUploadAsync(string uploadId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {uploadId}");
+        await foreach (var entity in _table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            var (providerChild, serviceKey) = RecordKeys.SplitStagingRow(entity.RowKey);
+            yield return serviceKey is null
+                ? new StagedRow(providerChild, new StagedChildRow(providerChild)
+                {
+                    ChildKey = entity.GetString(ChildKeyColumn),
+                    LinkRule = entity.GetString(LinkRuleColumn),
+                    KeyVersion = entity.GetString(KeyVersionColumn),
+                    Demographics = ChildRecordStore.DemographicsOf(entity),
+                }, null)
+                : new StagedRow(providerChild, null, new StoredService(serviceKey, entity.GetString(ProgramColumn) ?? "",
+                    entity.GetString(ServiceTypeColumn) ?? "", entity.GetString(StartDateColumn) ?? "", entity.GetString(EndDateColumn) ?? "",
+                    entity.GetString(AsOfColumn) ?? "", uploadId, entity.GetDouble(HoursColumn), entity.GetInt32(DaysAttendedColumn)));
+        }
+    }
+
+    private static void SetIfPresent(TableEntity entity, string column, object? value)
+    {
+        if (value is not null)
+        {
+            entity[column] = value;
+        }
+    }
+}

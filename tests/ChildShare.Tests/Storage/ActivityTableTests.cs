@@ -1,0 +1,120 @@
+using Azure;
+using ChildShare.Core.Storage;
+using ChildShare.Tests.Support;
+
+namespace ChildShare.Tests.Storage;
+
+/// <summary>
+/// The activity table's store against Azurite: the layout row and bucket-years under the same keys and columns, a payload split over
+/// binary chunks and joined again, writes only over the version read (a stale ETag or an add over an existing row is refused as today).
+/// </summary>
+public sealed class ActivityTableTests : IAsyncLifetime
+{
+    private readonly TestStorage _storage = new();
+
+    private ActivityTable Table => new(_storage.Storage);
+
+    public Task InitializeAsync() => _storage.InitializeAsync();
+
+    public Task DisposeAsync() => _storage.DisposeAsync();
+
+    [Fact]
+    public async Task WriteLayoutAsync_AddThenReplaceWithTheETagRead_ReadsBackTheLastVersion()
+    {
+        Assert.Null(await Table.ReadLayoutAsync());
+        await Table.WriteLayoutAsync(64, 1, writing: true, format: 1, etag: null);
+        var first = (await Table.ReadLayoutAsync())!;
+
+        await Table.WriteLayoutAsync(64, 2, writing: false, format: 1, first.ETag);
+
+        var layout = (await Table.ReadLayoutAsync())!;
+        Assert.Equal((64, 2L, false), (layout.Buckets, layout.Version, layout.Writing));
+        var stored = Assert.Single(await _storage.ReadAllAsync(TableNames.Activity));
+        Assert.Equal(("layout", "layout", 1), (stored.PartitionKey, stored.RowKey, stored.GetInt32("Format")));
+    }
+
+    [Fact]
+    public async Task WriteLayoutAsync_AStaleETag_Throws412()
+    {
+        await Table.WriteLayoutAsync(64, 1, writing: true, format: 1, etag: null);
+        var stale = (await Table.ReadLayoutAsync())!;
+        await Table.WriteLayoutAsync(64, 2, writing: false, format: 1, stale.ETag);
+
+        var refused = await Assert.ThrowsAsync<RequestFailedException>(() => Table.WriteLayoutAsync(64, 3, writing: true, format: 1, stale.ETag));
+
+        Assert.Equal(412, refused.Status);
+        Assert.Equal(2, (await Table.ReadLayoutAsync())!.Version);
+    }
+
+    [Fact]
+    public async Task WriteLayoutAsync_AnAddOverAnExistingLayout_Throws409()
+    {
+        await Table.WriteLayoutAsync(64, 1, writing: true, format: 1, etag: null);
+
+        var refused = await Assert.ThrowsAsync<RequestFailedException>(() => Table.WriteLayoutAsync(16, 1, writing: true, format: 1, etag: null));
+
+        Assert.Equal(409, refused.Status);
+    }
+
+    [Fact]
+    public async Task WriteBucketAsync_APayloadOverSeveralChunks_ReadsBackTheSameBytesUnderTheSameKeys()
+    {
+        var payload = Enumerable.Range(0, 130_000).Select(i => (byte)(i % 251)).ToArray();
+
+        await Table.WriteBucketAsync(5, 2024, format: 1, children: 3, payload, etag: null);
+
+        var row = (await Table.ReadBucketAsync(5, 2024))!;
+        Assert.Equal(3, row.Children);
+        Assert.Equal(payload, row.Payload);
+        Assert.Null(await Table.ReadBucketAsync(5, 2023));
+        var stored = Assert.Single(await _storage.ReadAllAsync(TableNames.Activity));
+        Assert.Equal(("b005", "2024", 3, 60_000, 10_000), (stored.PartitionKey, stored.RowKey, stored.GetInt32("Chunks"), stored.GetBinary("D00")!.Length,
+            stored.GetBinary("D02")!.Length));
+    }
+
+    [Fact]
+    public async Task WriteBucketAsync_AStaleETag_Throws412AndKeepsTheNewerBucket()
+    {
+        await Table.WriteBucketAsync(1, 2024, 1, 1, [1], etag: null);
+        var stale = (await Table.ReadBucketAsync(1, 2024))!;
+        await Table.WriteBucketAsync(1, 2024, 1, 2, [2], stale.ETag);
+
+        var refused = await Assert.ThrowsAsync<RequestFailedException>(() => Table.WriteBucketAsync(1, 2024, 1, 1, [3], stale.ETag));
+
+        Assert.Equal(412, refused.Status);
+        Assert.Equal([2], (await Table.ReadBucketAsync(1, 2024))!.Payload);
+    }
+
+    [Fact]
+    public async Task WriteBucketAsync_APayloadOverTheLimit_IsRefusedBeforeAnyRequest()
+    {
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => Table.WriteBucketAsync(1, 2024, 1, 1, new byte[ActivityTable.MaxPayloadBytes + 1], etag: null));
+
+        Assert.Empty(await _storage.ReadAllAsync(TableNames.Activity));
+    }
+
+    [Fact]
+    public async Task DeleteBucketAsync_TheVersionRead_RemovesIt()
+    {
+        await Table.WriteBucketAsync(1, 2024, 1, 1, [1], etag: null);
+        var row = (await Table.ReadBucketAsync(1, 2024))!;
+
+        await Table.DeleteBucketAsync(1, 2024, row.ETag);
+
+        Assert.Null(await Table.ReadBucketAsync(1, 2024));
+    }
+
+    [Fact]
+    public async Task DeleteAllBucketsAsync_BucketsAndALayout_KeepsOnlyTheLayout()
+    {
+        await Table.WriteLayoutAsync(4, 1, writing: false, format: 1, etag: null);
+        await Table.WriteBucketAsync(0, 2024, 1, 1, [1], etag: null);
+        await Table.WriteBucketAsync(3, 2025, 1, 1, [1], etag: null);
+
+        await Table.DeleteAllBucketsAsync();
+        await Table.ReplaceLayoutAsync(16, 2, writing: true, format: 1);
+
+        Assert.Equal("layout", Assert.Single(await _storage.ReadAllAsync(TableNames.Activity)).PartitionKey);
+        Assert.Equal((16, 2L, true), ((await Table.ReadLayoutAsync())!.Buckets, (await Table.ReadLayoutAsync())!.Version, (await Table.ReadLayoutAsync())!.Writing));
+    }
+}

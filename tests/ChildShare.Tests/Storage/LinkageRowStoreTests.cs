@@ -1,0 +1,131 @@
+using ChildShare.Core.Storage;
+using ChildShare.Tests.Support;
+
+namespace ChildShare.Tests.Storage;
+
+/// <summary>
+/// The linkage tables' store against Azurite: node rows under the same keys and columns, block and cluster rows written back only over
+/// the version read (a stale ETag, or an add over a row another flow added, is refused), the fence, the review queue and constraints.
+/// </summary>
+public sealed class LinkageRowStoreTests : IAsyncLifetime
+{
+    private const string Cluster = "ab00000000000000000000000000000a";
+
+    private readonly TestStorage _storage = new();
+
+    private LinkageRowStore Store => new(_storage.Storage);
+
+    public async Task InitializeAsync()
+    {
+        await _storage.InitializeAsync();
+        await Store.EnsureCreatedAsync();
+    }
+
+    public Task DisposeAsync() => _storage.DisposeAsync();
+
+    [Fact]
+    public async Task WriteNodeAsync_ThenReadNodeAsync_RoundTripsUnderTheSameKeysAndColumns()
+    {
+        var node = new LinkNodeRow("p1|t1", "p1", "seed", "v1;v2", Cluster, "exact", "p2|t2", "");
+        var writer = new BatchWriter();
+        await Store.WriteNodeAsync(writer, node);
+        await writer.FlushAsync();
+
+        Assert.Equal(node, await Store.ReadNodeAsync("p1|t1"));
+        Assert.Null(await Store.ReadNodeAsync("p1|t9"));
+        var stored = Assert.Single(await _storage.ReadAllAsync(LinkageTables.Records));
+        Assert.Equal(("p1|t1", "link", Cluster, "v1;v2"), (stored.PartitionKey, stored.RowKey, stored.GetString("ClusterKey"), stored.GetString("Variants")));
+    }
+
+    [Fact]
+    public async Task WriteMemberRowsAsync_AddThenReplaceWithTheETagRead_WritesTheMembers()
+    {
+        await Store.WriteMemberRowsAsync([new MemberRowWrite(MemberTable.Clusters, Cluster, ["p1|t1"], false, null)]);
+        var read = await Store.ReadClusterAsync(Cluster);
+
+        await Store.WriteMemberRowsAsync([new MemberRowWrite(MemberTable.Clusters, Cluster, ["p1|t1", "p2|t2"], false, read.ETag)]);
+
+        Assert.Equal(["p1|t1", "p2|t2"], (await Store.ReadClusterAsync(Cluster)).Members);
+        var stored = Assert.Single(await _storage.ReadAllAsync(LinkageTables.Clusters));
+        Assert.Equal(("ab", Cluster, 2), (stored.PartitionKey, stored.RowKey, stored.GetInt32("Count")));
+    }
+
+    [Fact]
+    public async Task WriteMemberRowsAsync_AStaleETag_IsRefusedAndLeavesTheRow()
+    {
+        await Store.WriteMemberRowsAsync([new MemberRowWrite(MemberTable.Blocks, Cluster, ["p1|t1"], false, null)]);
+        var stale = await Store.ReadBlockAsync(Cluster);
+        await Store.WriteMemberRowsAsync([new MemberRowWrite(MemberTable.Blocks, Cluster, ["p1|t1", "p3|t3"], false, stale.ETag)]);
+
+        await Assert.ThrowsAsync<LinkageRowsChangedException>(() =>
+            Store.WriteMemberRowsAsync([new MemberRowWrite(MemberTable.Blocks, Cluster, ["p1|t1", "p2|t2"], false, stale.ETag)]));
+
+        Assert.Equal(["p1|t1", "p3|t3"], (await Store.ReadBlockAsync(Cluster)).Members);
+    }
+
+    [Fact]
+    public async Task WriteMemberRowsAsync_AnAddOverARowAnotherFlowAdded_IsRefused()
+    {
+        await Store.WriteMemberRowsAsync([new MemberRowWrite(MemberTable.Clusters, Cluster, ["p1|t1"], false, null)]);
+
+        await Assert.ThrowsAsync<LinkageRowsChangedException>(() =>
+            Store.WriteMemberRowsAsync([new MemberRowWrite(MemberTable.Clusters, Cluster, ["p2|t2"], false, null)]));
+    }
+
+    [Fact]
+    public async Task WriteMemberRowsAsync_DeleteOfTheVersionRead_RemovesTheRow()
+    {
+        await Store.WriteMemberRowsAsync([new MemberRowWrite(MemberTable.Clusters, Cluster, ["p1|t1"], false, null)]);
+        var read = await Store.ReadClusterAsync(Cluster);
+
+        await Store.WriteMemberRowsAsync([new MemberRowWrite(MemberTable.Clusters, Cluster, [], false, read.ETag, Delete: true)]);
+
+        Assert.Equal(MemberRow.Missing, await Store.ReadClusterAsync(Cluster));
+    }
+
+    [Fact]
+    public async Task WriteMemberRowsAsync_AnOverflowingBlock_KeepsOnlyTheOverflowFlag()
+    {
+        await Store.WriteMemberRowsAsync([new MemberRowWrite(MemberTable.Blocks, Cluster, ["p1|t1", "p2|t2"], Overflow: true, null)]);
+
+        var read = await Store.ReadBlockAsync(Cluster);
+
+        Assert.True(read.Overflow);
+        Assert.Empty(read.Members);
+    }
+
+    [Fact]
+    public async Task AdvanceFenceAsync_TwoFlowsFromTheSameRead_TheSecondIsRefused()
+    {
+        var first = await Store.ReadFenceAsync();
+        var second = await Store.ReadFenceAsync();
+
+        await Store.AdvanceFenceAsync(first);
+
+        await Assert.ThrowsAsync<LinkageRowsChangedException>(() => Store.AdvanceFenceAsync(second));
+        Assert.Equal(1, (await Store.ReadFenceAsync()).Writes);
+    }
+
+    [Fact]
+    public async Task WriteReviewAsync_ThenReadAndDelete_RoundTripsThePairInKeyOrder()
+    {
+        var writer = new BatchWriter();
+        await Store.WriteReviewAsync(writer, new LinkReviewRow("p2|t2", "p1|t1", 3.25, "fn+ ln-", Ambiguous: true), DateTimeOffset.UnixEpoch);
+        await writer.FlushAsync();
+
+        var review = Assert.Single(await Store.ReadReviewsAsync());
+        Assert.Equal(new LinkReviewRow("p1|t1", "p2|t2", 3.25, "fn+ ln-", true), review);
+
+        await Store.DeleteReviewAsync("p2|t2", "p1|t1");
+        Assert.Empty(await Store.ReadReviewsAsync());
+    }
+
+    [Fact]
+    public async Task AddConstraintAsync_APair_StoresBothDirections()
+    {
+        await Store.AddConstraintAsync("p1|t1", "p2|t2", DateTimeOffset.UnixEpoch);
+
+        var rows = await _storage.ReadAllAsync(LinkageTables.Constraints);
+        Assert.Equal(["p1|t1 p2|t2", "p2|t2 p1|t1"], rows.Select(r => r.PartitionKey + " " + r.RowKey).Order(StringComparer.Ordinal));
+    }
+}
