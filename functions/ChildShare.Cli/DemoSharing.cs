@@ -163,7 +163,9 @@ public sealed class DemoSharing(IServiceProvider services, TextWriter output, Fu
 
     private async Task CreateAgreementsAsync(CancellationToken cancellationToken)
     {
-        var store = services.GetRequiredService<AgreementStore>();
+        // The demo's operator manages agreements through the same decision as the agreement-* commands and the admin API.
+        var admin = services.GetRequiredService<AgreementAdminService>().Authorize(Caller.CommunityOperator("demo"))
+            ?? throw new InvalidOperationException("The community operator may manage agreements.");
         var parties = SampleProviders.Select(p => new AgreementParty(p)).ToList();
         DataSharingAgreement Terms(string id, string title, IReadOnlyList<AgreementParty> from, string recipient, SharingMode mode) => new()
         {
@@ -187,9 +189,9 @@ public sealed class DemoSharing(IServiceProvider services, TextWriter output, Fu
             Terms("demo-identifiable", "School records for the clinic's follow-up", [new AgreementParty(Source)], Recipient, SharingMode.Identifiable),
         })
         {
-            if (await store.GetAsync(agreement.Id, cancellationToken) is null)
+            if (await admin.GetAsync(agreement.Id, cancellationToken) is null)
             {
-                await store.CreateAsync(agreement, Actor, cancellationToken);
+                await admin.CreateAsync(agreement, cancellationToken);
                 created.Add(agreement.Id);
             }
         }

@@ -69,7 +69,7 @@ public sealed class AgreementTable(ChildShareStorage storage)
     {
         ArgumentNullException.ThrowIfNull(row);
         var entity = new TableEntity(History, HistoryRow(row.Id, row.Version)) { [DocumentColumn] = row.Document };
-        SetIfPresent(entity, TermsFormatColumn, row.TermsFormat);
+        entity.SetIfPresent(TermsFormatColumn, row.TermsFormat);
         return _table.AddEntityAsync(entity, cancellationToken);
     }
 
@@ -87,7 +87,7 @@ public sealed class AgreementTable(ChildShareStorage storage)
     {
         ArgumentNullException.ThrowIfNull(row);
         var entity = new TableEntity(Current, row.Id) { [DocumentColumn] = row.Document, [VersionColumn] = row.Version, [StatusColumn] = row.Status };
-        SetIfPresent(entity, TermsFormatColumn, row.TermsFormat);
+        entity.SetIfPresent(TermsFormatColumn, row.TermsFormat);
         return entity;
     }
 
@@ -98,12 +98,4 @@ public sealed class AgreementTable(ChildShareStorage storage)
             TermsFormat = entity.GetInt32(TermsFormatColumn),
             ETag = entity.ETag,
         };
-
-    private static void SetIfPresent(TableEntity entity, string column, int? value)
-    {
-        if (value is { } present)
-        {
-            entity[column] = present;
-        }
-    }
 }

@@ -36,9 +36,9 @@ public sealed class ApiKeyTable(ChildShareStorage storage)
             [LabelColumn] = row.Label,
             [HashColumn] = row.Hash,
         };
-        SetIfPresent(entity, CreatedAtColumn, row.CreatedAt);
-        SetIfPresent(entity, ExpiresAtColumn, row.ExpiresAt);
-        SetIfPresent(entity, RevokedAtColumn, row.RevokedAt);
+        entity.SetIfPresent(CreatedAtColumn, row.CreatedAt);
+        entity.SetIfPresent(ExpiresAtColumn, row.ExpiresAt);
+        entity.SetIfPresent(RevokedAtColumn, row.RevokedAt);
         return _table.AddEntityAsync(entity, cancellationToken);
     }
 
@@ -75,12 +75,4 @@ public sealed class ApiKeyTable(ChildShareStorage storage)
             RevokedAt = entity.GetDateTimeOffset(RevokedAtColumn),
             ETag = entity.ETag,
         };
-
-    private static void SetIfPresent(TableEntity entity, string column, DateTimeOffset? value)
-    {
-        if (value is { } present)
-        {
-            entity[column] = present;
-        }
-    }
 }

@@ -154,14 +154,14 @@ public sealed class ChildRecordStore(ChildShareStorage storage)
             entity[column] = value;
         }
 
-        SetIfPresent(entity, ChildKeyColumn, row.ChildKey);
-        SetIfPresent(entity, LinkRuleColumn, row.LinkRule);
-        SetIfPresent(entity, KeyVersionColumn, row.KeyVersion);
-        SetIfPresent(entity, ServicesColumn, row.Services is { } services ? StoredService.Serialize(services) : null);
-        SetIfPresent(entity, ActivityYearsColumn, row.ActivityYears);
-        SetIfPresent(entity, LinkedChildKeyColumn, row.LinkedChildKey);
-        SetIfPresent(entity, LastUploadIdColumn, row.LastUploadId);
-        SetIfPresent(entity, UpdatedAtColumn, row.UpdatedAt);
+        entity.SetIfPresent(ChildKeyColumn, row.ChildKey);
+        entity.SetIfPresent(LinkRuleColumn, row.LinkRule);
+        entity.SetIfPresent(KeyVersionColumn, row.KeyVersion);
+        entity.SetIfPresent(ServicesColumn, row.Services is { } services ? StoredService.Serialize(services) : null);
+        entity.SetIfPresent(ActivityYearsColumn, row.ActivityYears);
+        entity.SetIfPresent(LinkedChildKeyColumn, row.LinkedChildKey);
+        entity.SetIfPresent(LastUploadIdColumn, row.LastUploadId);
+        entity.SetIfPresent(UpdatedAtColumn, row.UpdatedAt);
         return entity;
     }
 
@@ -178,12 +178,4 @@ public sealed class ChildRecordStore(ChildShareStorage storage)
         LastUploadId = entity.GetString(LastUploadIdColumn),
         UpdatedAt = entity.GetDateTimeOffset(UpdatedAtColumn),
     };
-
-    private static void SetIfPresent(TableEntity entity, string column, object? value)
-    {
-        if (value is not null)
-        {
-            entity[column] = value;
-        }
-    }
 }

@@ -148,11 +148,11 @@ public sealed class IdentityVault(ChildShareStorage storage) : IIdentityVault
             [StateStudentIdColumn] = row.StateStudentId,
             [StreetAddressColumn] = row.StreetAddress,
         };
-        SetIfPresent(entity, ChildKeyColumn, row.ChildKey);
-        SetIfPresent(entity, LinkRuleColumn, row.LinkRule);
-        SetIfPresent(entity, KeyVersionColumn, row.KeyVersion);
-        SetIfPresent(entity, LastUploadIdColumn, row.LastUploadId);
-        SetIfPresent(entity, UpdatedAtColumn, row.UpdatedAt);
+        entity.SetIfPresent(ChildKeyColumn, row.ChildKey);
+        entity.SetIfPresent(LinkRuleColumn, row.LinkRule);
+        entity.SetIfPresent(KeyVersionColumn, row.KeyVersion);
+        entity.SetIfPresent(LastUploadIdColumn, row.LastUploadId);
+        entity.SetIfPresent(UpdatedAtColumn, row.UpdatedAt);
         return entity;
     }
 
@@ -172,12 +172,4 @@ public sealed class IdentityVault(ChildShareStorage storage) : IIdentityVault
         LastUploadId = entity.GetString(LastUploadIdColumn),
         UpdatedAt = entity.GetDateTimeOffset(UpdatedAtColumn),
     };
-
-    private static void SetIfPresent(TableEntity entity, string column, object? value)
-    {
-        if (value is not null)
-        {
-            entity[column] = value;
-        }
-    }
 }

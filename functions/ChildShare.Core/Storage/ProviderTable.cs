@@ -50,9 +50,9 @@ public sealed class ProviderTable(ChildShareStorage storage)
     {
         ArgumentNullException.ThrowIfNull(row);
         var entity = new TableEntity(row.ProviderId, RegistrationRowKey);
-        SetIfPresent(entity, DisplayNameColumn, row.DisplayName);
-        SetIfPresent(entity, KindColumn, row.Kind);
-        SetIfPresent(entity, ActiveProfileVersionColumn, row.ActiveProfileVersion);
+        entity.SetIfPresent(DisplayNameColumn, row.DisplayName);
+        entity.SetIfPresent(KindColumn, row.Kind);
+        entity.SetIfPresent(ActiveProfileVersionColumn, row.ActiveProfileVersion);
         return _table.UpsertEntityAsync(entity, TableUpdateMode.Merge, cancellationToken);
     }
 
@@ -79,12 +79,4 @@ public sealed class ProviderTable(ChildShareStorage storage)
         Kind = entity.GetString(KindColumn),
         ActiveProfileVersion = entity.GetInt32(ActiveProfileVersionColumn),
     };
-
-    private static void SetIfPresent(TableEntity entity, string column, object? value)
-    {
-        if (value is not null)
-        {
-            entity[column] = value;
-        }
-    }
 }

@@ -45,9 +45,9 @@ public sealed class UploadStagingStore(ChildShareStorage storage)
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(row);
         var entity = new TableEntity(uploadId, row.ProviderChild);
-        SetIfPresent(entity, ChildKeyColumn, row.ChildKey);
-        SetIfPresent(entity, LinkRuleColumn, row.LinkRule);
-        SetIfPresent(entity, KeyVersionColumn, row.KeyVersion);
+        entity.SetIfPresent(ChildKeyColumn, row.ChildKey);
+        entity.SetIfPresent(LinkRuleColumn, row.LinkRule);
+        entity.SetIfPresent(KeyVersionColumn, row.KeyVersion);
         foreach (var (column, value) in row.Demographics)
         {
             entity[column] = value;
@@ -69,8 +69,8 @@ public sealed class UploadStagingStore(ChildShareStorage storage)
             [EndDateColumn] = service.End,
             [AsOfColumn] = service.AsOf,
         };
-        SetIfPresent(entity, HoursColumn, service.Hours);
-        SetIfPresent(entity, DaysAttendedColumn, service.DaysAttended);
+        entity.SetIfPresent(HoursColumn, service.Hours);
+        entity.SetIfPresent(DaysAttendedColumn, service.DaysAttended);
         return writer.UpsertAsync(_table, entity, cancellationToken);
     }
 
@@ -92,14 +92,6 @@ public sealed class UploadStagingStore(ChildShareStorage storage)
                 : new StagedRow(providerChild, null, new StoredService(serviceKey, entity.GetString(ProgramColumn) ?? "",
                     entity.GetString(ServiceTypeColumn) ?? "", entity.GetString(StartDateColumn) ?? "", entity.GetString(EndDateColumn) ?? "",
                     entity.GetString(AsOfColumn) ?? "", uploadId, entity.GetDouble(HoursColumn), entity.GetInt32(DaysAttendedColumn)));
-        }
-    }
-
-    private static void SetIfPresent(TableEntity entity, string column, object? value)
-    {
-        if (value is not null)
-        {
-            entity[column] = value;
         }
     }
 }
