@@ -1,3 +1,4 @@
+using ChildShare.Core.Sharing.Identifiable;
 using ChildShare.Core.Storage;
 using Xunit.Abstractions;
 
@@ -18,6 +19,22 @@ public sealed class ArchitectureTests(ITestOutputHelper output)
         "ChildShare.Core.Ingestion.ChildRecordWriter", // writes a provider's children's identifiers
         "ChildShare.Core.Linkage.LinkageStore", // writes the child key a link gave or moved
         "ChildShare.Core.Sharing.Identifiable.ChildRecordReader", // reads them for a consented identifiable report (and a source's review of its own)
+    ];
+
+    /// <summary>
+    /// The types that hand out identity rows: the vault, and the identifiable mode's reader (<see cref="ChildRecordReader.IdentityAsync"/>
+    /// passes the vault's rows on). A type that takes the reader reads identifiers as surely as one that takes the vault, so the rule
+    /// guards both.
+    /// </summary>
+    private static readonly System.Type[] IdentityReaders = [typeof(IIdentityVault), typeof(IdentityVault), typeof(ChildRecordReader)];
+
+    /// <summary>The types that may depend on the identifiable mode's reader (and so read identity rows through it), each with the reason.</summary>
+    private static readonly string[] MayUseIdentityReader =
+    [
+        "ChildShare.Core.Sharing.Identifiable.ConsentServiceCollectionExtensions", // registers it
+        "ChildShare.Core.Sharing.Identifiable.IdentifiableReportService", // the consented identifiable report
+        "ChildShare.Core.Sharing.Identifiable.OwnerAuthorizationService", // a source's review of its own records
+        "ChildShare.Core.Sharing.Identifiable.Parent.ParentPageService", // the parent's page shows the consent's child to the parent
     ];
 
     /// <summary>The types that may name the identities table: only the vault, and the list of tables to create.</summary>
@@ -96,6 +113,26 @@ public sealed class ArchitectureTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void IdentityReaders_UsedOnlyByTheWriterTheLinkerAndTheIdentifiableMode()
+    {
+        var users = TypeDependencies.ProductTypesUsing(IdentityReaders);
+        output.WriteLine("Reading identity rows: " + string.Join(", ", users));
+
+        Assert.Contains("ChildShare.Core.Sharing.Identifiable.IdentifiableReportService", users);
+        Assert.All(users, t => Assert.True(TypeDependencies.IsAllowed(t, [.. MayUseIdentityVault, .. MayUseIdentityReader]),
+            $"{t} reads identity rows (the vault or the identifiable reader); only {string.Join(", ", MayUseIdentityVault.Concat(MayUseIdentityReader))} may."));
+    }
+
+    [Fact]
+    public void IdentityReaderRule_ATypeReadingThroughTheIdentifiableReader_IsCaught()
+    {
+        var users = TypeDependencies.TestTypesUsing(IdentityReaders);
+
+        Assert.Contains(typeof(IdentityReaderOutsideTheRule).FullName!, users);
+        Assert.False(TypeDependencies.IsAllowed(typeof(IdentityReaderOutsideTheRule).FullName!, [.. MayUseIdentityVault, .. MayUseIdentityReader]));
+    }
+
+    [Fact]
     public void IdentitiesTable_NamedOnlyByTheVault()
     {
         var namers = TypeDependencies.TypesNaming(TableNames.Identities, [.. TypeDependencies.Product]);
@@ -112,6 +149,15 @@ public sealed class ArchitectureTests(ITestOutputHelper output)
 
         Assert.Contains(typeof(IdentitiesTableOpener).FullName!, namers);
         Assert.False(TypeDependencies.IsAllowed(typeof(IdentitiesTableOpener).FullName!, MayNameIdentities));
+    }
+
+    [Fact]
+    public void IdentitiesTableRule_TheNameInAnotherCase_IsCaught()
+    {
+        // Table names are case-insensitive: "Identities" opens the identities table as surely as "identities".
+        var namers = TypeDependencies.TypesNaming(TableNames.Identities, typeof(IdentitiesTableOpenerInAnotherCase).Assembly);
+
+        Assert.Contains(typeof(IdentitiesTableOpenerInAnotherCase).FullName!, namers);
     }
 
     [Fact]
