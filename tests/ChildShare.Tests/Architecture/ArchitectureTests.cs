@@ -1,5 +1,6 @@
 using ChildShare.Core.Sharing.Identifiable;
 using ChildShare.Core.Storage;
+using ChildShare.Tests.Support;
 using Xunit.Abstractions;
 
 namespace ChildShare.Tests.Architecture;
@@ -176,6 +177,47 @@ public sealed class ArchitectureTests(ITestOutputHelper output)
         var users = TableClientUsers(TypeDependencies.TestTypesUsing(typeof(Azure.Data.Tables.TableClient), typeof(Azure.Data.Tables.TableServiceClient)));
 
         Assert.Contains(typeof(IdentitiesTableOpener).FullName!, users);
+    }
+
+    [Fact]
+    public void StorageNamespace_DeclaredOnlyInTheStorageFolder()
+    {
+        // The table-client rule exempts the namespace ChildShare.Core.Storage: a file elsewhere declaring it would open tables unseen.
+        var outside = StorageNamespaceOutsideTheFolder(System.IO.Path.Combine(RepositoryRoot.Path, "functions"));
+
+        Assert.True(outside is [], "Declares ChildShare.Core.Storage outside functions/ChildShare.Core/Storage: " + string.Join(", ", outside));
+    }
+
+    [Fact]
+    public void StorageNamespaceRule_AFileElsewhereDeclaringIt_IsCaught()
+    {
+        var root = Directory.CreateTempSubdirectory("childshare-arch-").FullName;
+        try
+        {
+            Directory.CreateDirectory(System.IO.Path.Combine(root, "ChildShare.Core", "Storage"));
+            Directory.CreateDirectory(System.IO.Path.Combine(root, "ChildShare.Core", "Sharing"));
+            File.WriteAllText(System.IO.Path.Combine(root, "ChildShare.Core", "Storage", "Fine.cs"), "namespace ChildShare.Core.Storage;\n");
+            File.WriteAllText(System.IO.Path.Combine(root, "ChildShare.Core", "Sharing", "Opener.cs"), "using System;\nnamespace ChildShare.Core.Storage.Tables\n{\n}\n");
+
+            Assert.Equal([System.IO.Path.Combine("ChildShare.Core", "Sharing", "Opener.cs")], StorageNamespaceOutsideTheFolder(root));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    /// <summary>The C# files under <paramref name="functions"/> (build output left out) that declare the Storage namespace outside ChildShare.Core/Storage.</summary>
+    private static List<string> StorageNamespaceOutsideTheFolder(string functions)
+    {
+        var storageFolder = System.IO.Path.Combine("ChildShare.Core", "Storage") + System.IO.Path.DirectorySeparatorChar;
+        var declaration = new System.Text.RegularExpressions.Regex(@"^\s*namespace\s+ChildShare\.Core\.Storage(\.\w+)*\s*[;{]?\s*$", System.Text.RegularExpressions.RegexOptions.Multiline);
+        return [.. Directory.EnumerateFiles(functions, "*.cs", SearchOption.AllDirectories)
+            .Select(f => System.IO.Path.GetRelativePath(functions, f))
+            .Where(f => !f.Split(System.IO.Path.DirectorySeparatorChar).Any(part => part is "bin" or "obj"))
+            .Where(f => !f.StartsWith(storageFolder, StringComparison.Ordinal))
+            .Where(f => declaration.IsMatch(File.ReadAllText(System.IO.Path.Combine(functions, f))))
+            .Order(StringComparer.Ordinal)];
     }
 
     /// <summary>The types of <paramref name="types"/> outside <c>ChildShare.Core.Storage</c>.</summary>
