@@ -1,4 +1,6 @@
+using ChildShare.Core.Sharing.Identifiable;
 using ChildShare.Core.Storage;
+using ChildShare.Tests.Support;
 using Xunit.Abstractions;
 
 namespace ChildShare.Tests.Architecture;
@@ -18,6 +20,22 @@ public sealed class ArchitectureTests(ITestOutputHelper output)
         "ChildShare.Core.Ingestion.ChildRecordWriter", // writes a provider's children's identifiers
         "ChildShare.Core.Linkage.LinkageStore", // writes the child key a link gave or moved
         "ChildShare.Core.Sharing.Identifiable.ChildRecordReader", // reads them for a consented identifiable report (and a source's review of its own)
+    ];
+
+    /// <summary>
+    /// The types that hand out identity rows: the vault, and the identifiable mode's reader (<see cref="ChildRecordReader.IdentityAsync"/>
+    /// passes the vault's rows on). A type that takes the reader reads identifiers as surely as one that takes the vault, so the rule
+    /// guards both.
+    /// </summary>
+    private static readonly System.Type[] IdentityReaders = [typeof(IIdentityVault), typeof(IdentityVault), typeof(ChildRecordReader)];
+
+    /// <summary>The types that may depend on the identifiable mode's reader (and so read identity rows through it), each with the reason.</summary>
+    private static readonly string[] MayUseIdentityReader =
+    [
+        "ChildShare.Core.Sharing.Identifiable.ConsentServiceCollectionExtensions", // registers it
+        "ChildShare.Core.Sharing.Identifiable.IdentifiableReportService", // the consented identifiable report
+        "ChildShare.Core.Sharing.Identifiable.OwnerAuthorizationService", // a source's review of its own records
+        "ChildShare.Core.Sharing.Identifiable.Parent.ParentPageService", // the parent's page shows the consent's child to the parent
     ];
 
     /// <summary>The types that may name the identities table: only the vault, and the list of tables to create.</summary>
@@ -83,6 +101,26 @@ public sealed class ArchitectureTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void IdentityReaders_UsedOnlyByTheWriterTheLinkerAndTheIdentifiableMode()
+    {
+        var users = TypeDependencies.ProductTypesUsing(IdentityReaders);
+        output.WriteLine("Reading identity rows: " + string.Join(", ", users));
+
+        Assert.Contains("ChildShare.Core.Sharing.Identifiable.IdentifiableReportService", users);
+        Assert.All(users, t => Assert.True(TypeDependencies.IsAllowed(t, [.. MayUseIdentityVault, .. MayUseIdentityReader]),
+            $"{t} reads identity rows (the vault or the identifiable reader); only {string.Join(", ", MayUseIdentityVault.Concat(MayUseIdentityReader))} may."));
+    }
+
+    [Fact]
+    public void IdentityReaderRule_ATypeReadingThroughTheIdentifiableReader_IsCaught()
+    {
+        var users = TypeDependencies.TestTypesUsing(IdentityReaders);
+
+        Assert.Contains(typeof(IdentityReaderOutsideTheRule).FullName!, users);
+        Assert.False(TypeDependencies.IsAllowed(typeof(IdentityReaderOutsideTheRule).FullName!, [.. MayUseIdentityVault, .. MayUseIdentityReader]));
+    }
+
+    [Fact]
     public void IdentitiesTable_NamedOnlyByTheVault()
     {
         var namers = TypeDependencies.TypesNaming(TableNames.Identities, [.. TypeDependencies.Product]);
@@ -102,6 +140,15 @@ public sealed class ArchitectureTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void IdentitiesTableRule_TheNameInAnotherCase_IsCaught()
+    {
+        // Table names are case-insensitive: "Identities" opens the identities table as surely as "identities".
+        var namers = TypeDependencies.TypesNaming(TableNames.Identities, typeof(IdentitiesTableOpenerInAnotherCase).Assembly);
+
+        Assert.Contains(typeof(IdentitiesTableOpenerInAnotherCase).FullName!, namers);
+    }
+
+    [Fact]
     public void TableClients_UsedOnlyInsideStorage_AndByTheCompositionRoot()
     {
         var users = TableClientUsers(TypeDependencies.ProductTypesUsing(typeof(Azure.Data.Tables.TableClient), typeof(Azure.Data.Tables.TableServiceClient)));
@@ -117,6 +164,47 @@ public sealed class ArchitectureTests(ITestOutputHelper output)
         var users = TableClientUsers(TypeDependencies.TestTypesUsing(typeof(Azure.Data.Tables.TableClient), typeof(Azure.Data.Tables.TableServiceClient)));
 
         Assert.Contains(typeof(IdentitiesTableOpener).FullName!, users);
+    }
+
+    [Fact]
+    public void StorageNamespace_DeclaredOnlyInTheStorageFolder()
+    {
+        // The table-client rule exempts the namespace ChildShare.Core.Storage: a file elsewhere declaring it would open tables unseen.
+        var outside = StorageNamespaceOutsideTheFolder(System.IO.Path.Combine(RepositoryRoot.Path, "functions"));
+
+        Assert.True(outside is [], "Declares ChildShare.Core.Storage outside functions/ChildShare.Core/Storage: " + string.Join(", ", outside));
+    }
+
+    [Fact]
+    public void StorageNamespaceRule_AFileElsewhereDeclaringIt_IsCaught()
+    {
+        var root = Directory.CreateTempSubdirectory("childshare-arch-").FullName;
+        try
+        {
+            Directory.CreateDirectory(System.IO.Path.Combine(root, "ChildShare.Core", "Storage"));
+            Directory.CreateDirectory(System.IO.Path.Combine(root, "ChildShare.Core", "Sharing"));
+            File.WriteAllText(System.IO.Path.Combine(root, "ChildShare.Core", "Storage", "Fine.cs"), "namespace ChildShare.Core.Storage;\n");
+            File.WriteAllText(System.IO.Path.Combine(root, "ChildShare.Core", "Sharing", "Opener.cs"), "using System;\nnamespace ChildShare.Core.Storage.Tables\n{\n}\n");
+
+            Assert.Equal([System.IO.Path.Combine("ChildShare.Core", "Sharing", "Opener.cs")], StorageNamespaceOutsideTheFolder(root));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    /// <summary>The C# files under <paramref name="functions"/> (build output left out) that declare the Storage namespace outside ChildShare.Core/Storage.</summary>
+    private static List<string> StorageNamespaceOutsideTheFolder(string functions)
+    {
+        var storageFolder = System.IO.Path.Combine("ChildShare.Core", "Storage") + System.IO.Path.DirectorySeparatorChar;
+        var declaration = new System.Text.RegularExpressions.Regex(@"^\s*namespace\s+ChildShare\.Core\.Storage(\.\w+)*\s*[;{]?\s*$", System.Text.RegularExpressions.RegexOptions.Multiline);
+        return [.. Directory.EnumerateFiles(functions, "*.cs", SearchOption.AllDirectories)
+            .Select(f => System.IO.Path.GetRelativePath(functions, f))
+            .Where(f => !f.Split(System.IO.Path.DirectorySeparatorChar).Any(part => part is "bin" or "obj"))
+            .Where(f => !f.StartsWith(storageFolder, StringComparison.Ordinal))
+            .Where(f => declaration.IsMatch(File.ReadAllText(System.IO.Path.Combine(functions, f))))
+            .Order(StringComparer.Ordinal)];
     }
 
     /// <summary>The types of <paramref name="types"/> outside <c>ChildShare.Core.Storage</c>.</summary>

@@ -27,7 +27,10 @@ public static class TypeDependencies
     /// <summary>The outermost types of this test assembly that depend on any of <paramref name="targets"/>: a rule's check of itself.</summary>
     public static IReadOnlyList<string> TestTypesUsing(params System.Type[] targets) => TypesUsing(TestArchitecture.Value, targets);
 
-    /// <summary>The outermost types of <paramref name="assemblies"/> whose code loads the string <paramref name="literal"/>.</summary>
+    /// <summary>
+    /// The outermost types of <paramref name="assemblies"/> whose code loads the string <paramref name="literal"/>, in any case: table
+    /// names are case-insensitive, so "Identities" opens the same table as "identities".
+    /// </summary>
     public static IReadOnlyList<string> TypesNaming(string literal, params Assembly[] assemblies)
     {
         var namers = new SortedSet<string>(StringComparer.Ordinal);
@@ -36,7 +39,7 @@ public static class TypeDependencies
             using var module = ModuleDefinition.ReadModule(assembly.Location);
             foreach (var type in module.GetTypes())
             {
-                if (type.Methods.Any(m => m.HasBody && m.Body.Instructions.Any(i => i.OpCode == OpCodes.Ldstr && (string)i.Operand == literal)))
+                if (type.Methods.Any(m => m.HasBody && m.Body.Instructions.Any(i => i.OpCode == OpCodes.Ldstr && string.Equals((string)i.Operand, literal, StringComparison.OrdinalIgnoreCase))))
                 {
                     var outer = type;
                     while (outer.DeclaringType is { } declaring)

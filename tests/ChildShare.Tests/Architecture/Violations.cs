@@ -15,3 +15,15 @@ internal sealed class IdentitiesTableOpener(ChildShareStorage storage)
 {
     public Azure.Data.Tables.TableClient Open() => storage.Table(TableNames.Identities);
 }
+
+/// <summary>Would read the children's identifiers through the identifiable report's reader, from outside the identifiable mode.</summary>
+internal sealed class IdentityReaderOutsideTheRule(ChildShare.Core.Sharing.Identifiable.ChildRecordReader reader)
+{
+    public Task<ChildIdentityRow?> PeekAsync() => reader.IdentityAsync("provider", "token");
+}
+
+/// <summary>Would open the identities table by its name in another case (table names are case-insensitive).</summary>
+internal sealed class IdentitiesTableOpenerInAnotherCase(ChildShareStorage storage)
+{
+    public Azure.Data.Tables.TableClient Open() => storage.Table("Identities");
+}
