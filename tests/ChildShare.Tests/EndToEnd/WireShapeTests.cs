@@ -206,6 +206,26 @@ public sealed class WireShapeTests(ServedApp app)
     }
 
     [Fact]
+    public async Task PostBody_NotValidJson_400ProblemThatQuotesNeitherTheBodyNorTheParser()
+    {
+        // A malformed body can hold a child's local id and a parent's name; the parser's message names the path, the line and
+        // the offending character. The problem says only that the body is not valid JSON for what the route reads.
+        const string Body = """{"localChildId": "D001", "parentName": "Ana Lopez", "categories": ['identity']}""";
+
+        var consent = await app.PostAsync("/api/consents", app.Key("district"), Body);
+        var report = await app.PostAsync("/api/reports/identifiable", app.Key("clinic"), Body);
+
+        foreach (var response in new[] { consent, report })
+        {
+            Assert.Equal((400, "application/problem+json"), (response.Status, response.MediaType));
+            foreach (var fragment in new[] { "D001", "Ana", "Lopez", "identity", "LineNumber", "BytePosition", "Path:", "invalid start" })
+            {
+                Assert.DoesNotContain(fragment, response.Body, StringComparison.OrdinalIgnoreCase);
+            }
+        }
+    }
+
+    [Fact]
     public async Task GetIdentifiableReport_BadBody_400Problem()
     {
         var response = await app.PostAsync("/api/reports/identifiable", app.Key("clinic"), new { child = "", categories = new[] { "everything" } });
