@@ -104,11 +104,7 @@ public sealed class ConsentTables(ChildShareStorage storage)
         ArgumentNullException.ThrowIfNull(row);
         try
         {
-            var response = await _consents.SubmitTransactionAsync(
-                [
-                    new TableTransactionAction(TableTransactionActionType.UpdateReplace, ToEntity(row, current: true), new ETag(etag)),
-                    new TableTransactionAction(TableTransactionActionType.Add, ToEntity(row, current: false)),
-                ], cancellationToken).ConfigureAwait(false);
+            var response = await _consents.SubmitTransactionAsync(NewVersion(row, etag), cancellationToken).ConfigureAwait(false);
             return ETagOf(response);
         }
         catch (TableTransactionFailedException ex) when (ex.Status is 412 or 409)
@@ -126,11 +122,7 @@ public sealed class ConsentTables(ChildShareStorage storage)
         ArgumentNullException.ThrowIfNull(changes);
         try
         {
-            await _consents.SubmitTransactionAsync(changes.SelectMany(c => new[]
-            {
-                new TableTransactionAction(TableTransactionActionType.UpdateReplace, ToEntity(c.Row, current: true), new ETag(c.ETag)),
-                new TableTransactionAction(TableTransactionActionType.Add, ToEntity(c.Row, current: false)),
-            }), cancellationToken).ConfigureAwait(false);
+            await _consents.SubmitTransactionAsync(changes.SelectMany(c => NewVersion(c.Row, c.ETag)), cancellationToken).ConfigureAwait(false);
         }
         catch (TableTransactionFailedException ex) when (ex.Status is 412 or 409)
         {
@@ -139,6 +131,13 @@ public sealed class ConsentTables(ChildShareStorage storage)
 
         return true;
     }
+
+    // A new version: the current row replaced if its ETag is still the one read, and the version's history row added.
+    private static TableTransactionAction[] NewVersion(ConsentRow row, string etag) =>
+    [
+        new(TableTransactionActionType.UpdateReplace, ToEntity(row, current: true), new ETag(etag)),
+        new(TableTransactionActionType.Add, ToEntity(row, current: false)),
+    ];
 
     /// <summary>Adds to <paramref name="writer"/> the upsert of a consent's current and history rows (a bulk load).</summary>
     public async Task WriteAsync(BatchWriter writer, ConsentRow row, CancellationToken cancellationToken = default)
