@@ -54,6 +54,7 @@ public static class ServiceCollectionExtensions
 
         services.AddChildShareStores();
         services.TryAddSingleton<LinkageRowStore>();
+        services.TryAddSingleton<KnownChildrenStore>();
         services.TryAddSingleton<LinkageStore>();
         services.TryAddSingleton<ILinkageLock>(sp =>
         {

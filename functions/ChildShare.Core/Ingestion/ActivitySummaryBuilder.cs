@@ -28,13 +28,17 @@ public sealed class ActivitySummaryBuilder(UploadStagingStore staging, ChildReco
     /// <summary>Provider children gathered before the buckets are written: each flush rewrites every touched bucket-year once.</summary>
     public const int FlushChildren = 20_000;
 
+    /// <summary>
+    /// Rebuilds the summaries of an upload's staged children. <paramref name="newChildren"/>: children no earlier upload sent
+    /// (<see cref="LinkCompletion.NewChildren"/>), whose records rows are not read, for none exists.
+    /// </summary>
     public async Task<RebuildResult> RebuildForUploadAsync(
-        string uploadId, DateTimeOffset receivedAt, ReuploadPolicy policy, CancellationToken cancellationToken = default)
+        string uploadId, DateTimeOffset receivedAt, ReuploadPolicy policy, IReadOnlySet<string>? newChildren = null, CancellationToken cancellationToken = default)
     {
         var chunk = new List<StagedChild>(ChunkSize);
         StagedChild? current = null;
         var pending = new Pending();
-        var context = new RebuildContext(uploadId, receivedAt, policy);
+        var context = new RebuildContext(uploadId, receivedAt, policy) { NewChildren = newChildren ?? new HashSet<string>() };
         await foreach (var row in staging.ReadUploadAsync(uploadId, cancellationToken).ConfigureAwait(false))
         {
             if (current is null || current.ProviderChild != row.ProviderChild)
@@ -118,6 +122,11 @@ public sealed class ActivitySummaryBuilder(UploadStagingStore staging, ChildReco
             new ParallelOptions { MaxDegreeOfParallelism = ParallelReads, CancellationToken = cancellationToken },
             async (index, ct) =>
             {
+                if (context.NewChildren.Contains(children[index].ProviderChild))
+                {
+                    return;
+                }
+
                 var (providerId, localToken) = RecordKeys.SplitProviderChild(children[index].ProviderChild);
                 existing[index] = await records.ReadAsync(providerId, localToken, ct).ConfigureAwait(false);
             }).ConfigureAwait(false);
@@ -283,7 +292,10 @@ public sealed class ActivitySummaryBuilder(UploadStagingStore staging, ChildReco
         }
     }
 
-    private sealed record RebuildContext(string? UploadId, DateTimeOffset? ReceivedAt, ReuploadPolicy Policy);
+    private sealed record RebuildContext(string? UploadId, DateTimeOffset? ReceivedAt, ReuploadPolicy Policy)
+    {
+        public IReadOnlySet<string> NewChildren { get; init; } = new HashSet<string>();
+    }
 
     private sealed record ChildPlan(
         ChildRecordRow Record,

@@ -219,9 +219,9 @@ public sealed partial class IngestionService(
             var rebuilt = await linkageLock.RunExclusiveAsync(
                 async ct =>
                 {
-                    await linker.CompleteUploadAsync(uploadId, ct).ConfigureAwait(false);
+                    var linked = await linker.CompleteUploadAsync(uploadId, ct).ConfigureAwait(false);
                     Phase(IngestionPhase.Summarize);
-                    return await summaries.RebuildForUploadAsync(uploadId, receivedAt, policy, ct).ConfigureAwait(false);
+                    return await summaries.RebuildForUploadAsync(uploadId, receivedAt, policy, linked.NewChildren, ct).ConfigureAwait(false);
                 },
                 cancellationToken).ConfigureAwait(false);
             await manifests.RecordContentAsync(providerId, fingerprint.Sha256, uploadId, cancellationToken).ConfigureAwait(false);

@@ -13,6 +13,12 @@ public sealed record LinkSubject(string ProviderId, string LocalToken, LinkInput
 public sealed record LinkCompletion(int Records, int Candidates, int Moved, int ClustersMerged)
 {
     public static LinkCompletion None { get; } = new(0, 0, 0, 0);
+
+    /// <summary>
+    /// The upload's provider children that no earlier upload sent, so no records row of theirs exists before this upload's summary
+    /// rebuild, which may skip reading them. Only valid within the linkage lock's hold that linked the upload.
+    /// </summary>
+    public IReadOnlySet<string> NewChildren { get; init; } = new HashSet<string>();
 }
 
 /// <summary>The community child key a record joins, and the rule that decided it (for operators).</summary>

@@ -17,10 +17,12 @@ namespace ChildShare.Core.Linkage;
 /// row and identity and a staging row in this upload, so the summary rebuild moves them and
 /// reports reflect the merge), and the final key of every record of the upload.
 /// Reads and writes grow with the upload and its candidates, never with the community.
-/// Each chunk is linked under <see cref="ILinkageLock"/>, so no two flows (uploads of this or another
+/// An upload is linked under one hold of <see cref="ILinkageLock"/>, so no two flows (uploads of this or another
 /// instance of the function app, the operator's split) ever link at the same time (see LINKAGE.md).
-/// Ingestion calls it already holding the lock for the upload's whole second phase, so there the chunks run
-/// under that one hold; a caller without a hold (the benchmark, tests) takes the lock per chunk.
+/// Ingestion calls it already holding the lock for the upload's whole second phase, so there it runs
+/// under that hold; a caller without a hold (the benchmark, tests) takes the lock for the upload.
+/// The children new to the store are claimed first (<see cref="LinkageStore.ClaimNewChildrenAsync"/>): none of their
+/// rows is read.
 /// </summary>
 public sealed partial class IncrementalLinker(
     UploadStagingStore staging, LinkageStore store, ILinkageLock linkageLock, TimeProvider time, ILogger<IncrementalLinker> logger) : IChildLinker
@@ -64,33 +66,42 @@ public sealed partial class IncrementalLinker(
         }
 
         await store.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
-        var total = LinkCompletion.None;
-        foreach (var chunk in buffer.Records.Chunk(ChunkSize))
-        {
-            var linked = await LinkChunkExclusivelyAsync(uploadId, chunk, cancellationToken).ConfigureAwait(false);
-            total = new LinkCompletion(total.Records + linked.Records, total.Candidates + linked.Candidates, total.Moved + linked.Moved,
-                total.ClustersMerged + linked.ClustersMerged);
-        }
-
+        var total = await linkageLock.RunExclusiveAsync(ct => LinkUploadAsync(uploadId, buffer.Records, ct), cancellationToken).ConfigureAwait(false);
         LogLinked(uploadId, total.Records, total.Candidates, total.Moved, total.ClustersMerged);
         return total;
     }
 
     /// <summary>
-    /// One chunk under the linkage lock, which excludes every other flow, of this instance or another: each
-    /// acquisition takes a lease with a fresh id, so two uploads of one process exclude each other too (no
-    /// in-process lock besides, which could be taken in the opposite order to the lease). Under ingestion's
-    /// outer hold the chunk runs at once within it, and others wait for the whole second phase; a caller
-    /// without a hold takes the lock per chunk. Either way the chunk reads its neighbourhood only while the
-    /// lock is held, so it sees what others wrote.
+    /// The whole upload under one hold of the linkage lock, which excludes every other flow, of this instance or another: each
+    /// acquisition takes a lease with a fresh id, so two uploads of one process exclude each other too (no in-process lock besides,
+    /// which could be taken in the opposite order to the lease). Under ingestion's hold of its second phase it runs at once within
+    /// it; a caller without a hold (the benchmark, tests) takes the lock here. One hold, because the children new to the store are
+    /// claimed first and only this hold may rely on the claim; the chunks read their neighbourhoods while it is held, so they see
+    /// what others wrote.
     /// </summary>
-    private Task<LinkCompletion> LinkChunkExclusivelyAsync(string uploadId, PendingRecord[] chunk, CancellationToken cancellationToken) =>
-        linkageLock.RunExclusiveAsync(ct => LinkChunkAsync(uploadId, chunk, ct), cancellationToken);
+    private async Task<LinkCompletion> LinkUploadAsync(string uploadId, IReadOnlyList<PendingRecord> records, CancellationToken cancellationToken)
+    {
+        var fresh = await store.ClaimNewChildrenAsync(records.Select(r => r.Key), cancellationToken).ConfigureAwait(false);
+        var total = LinkCompletion.None with { NewChildren = fresh };
+        foreach (var chunk in records.Chunk(ChunkSize))
+        {
+            var linked = await LinkChunkAsync(uploadId, chunk, fresh, cancellationToken).ConfigureAwait(false);
+            total = total with
+            {
+                Records = total.Records + linked.Records,
+                Candidates = total.Candidates + linked.Candidates,
+                Moved = total.Moved + linked.Moved,
+                ClustersMerged = total.ClustersMerged + linked.ClustersMerged,
+            };
+        }
 
-    private async Task<LinkCompletion> LinkChunkAsync(string uploadId, PendingRecord[] chunk, CancellationToken cancellationToken)
+        return total;
+    }
+
+    private async Task<LinkCompletion> LinkChunkAsync(string uploadId, PendingRecord[] chunk, IReadOnlySet<string> fresh, CancellationToken cancellationToken)
     {
         var engine = new LinkageEngine(Options);
-        var reads = new LinkageReadSet();
+        var reads = new LinkageReadSet { NewChildren = chunk.Select(r => r.Key).Where(fresh.Contains).ToHashSet(StringComparer.Ordinal) };
         var lookups = chunk.SelectMany(r => r.Variants).SelectMany(v => v.Lookups());
         var candidates = await store.CandidatesAsync(lookups, Options.MaxBlockSize, reads, cancellationToken).ConfigureAwait(false);
         candidates.UnionWith(chunk.Select(r => r.Key));

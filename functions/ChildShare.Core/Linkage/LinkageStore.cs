@@ -16,6 +16,12 @@ public sealed class LinkageReadSet
     internal ConcurrentDictionary<UInt128, MemberRow> Blocks { get; } = new();
 
     internal ConcurrentDictionary<string, MemberRow> Clusters { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Provider children of this unit of work that no earlier upload sent (<see cref="LinkageStore.ClaimNewChildrenAsync"/>) and no
+    /// earlier unit wrote: none of their rows exists, so none is read.
+    /// </summary>
+    internal IReadOnlySet<string> NewChildren { get; init; } = new HashSet<string>();
 }
 
 /// <summary>
@@ -30,7 +36,7 @@ public sealed class LinkageConflictException(Exception? inner = null)
 /// cluster, all by point reads (Azurite answers a query by scanning the table, and a query per record would grow with the
 /// community there). The rows several flows share (blocks, clusters) are written back with the ETag they were read with.
 /// </summary>
-public sealed class LinkageStore(LinkageRowStore rows, IIdentityVault identities, ChildRecordStore childRecords)
+public sealed class LinkageStore(LinkageRowStore rows, KnownChildrenStore knownChildren, IIdentityVault identities, ChildRecordStore childRecords)
 {
     /// <summary>
     /// Transactions written at once: linkage writes touch many small partitions (one per token,
@@ -92,14 +98,60 @@ public sealed class LinkageStore(LinkageRowStore rows, IIdentityVault identities
         return found;
     }
 
+    /// <summary>
+    /// Of an upload's provider children, those no earlier upload sent, after adding them to their providers' known-children sets:
+    /// the set is written before any row of them, so a child it does not hold has none, and the linker and the summary rebuild
+    /// skip reading their rows. Must run under the linkage lock, in the hold that then links and summarizes the upload. In a store
+    /// of the legacy layout no set is complete: none is read or written, and every child's rows are read.
+    /// </summary>
+    /// <exception cref="LinkageConflictException">Another flow wrote a provider's set since it was read.</exception>
+    public async Task<IReadOnlySet<string>> ClaimNewChildrenAsync(IEnumerable<string> providerChildren, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(providerChildren);
+        var fresh = new HashSet<string>(StringComparer.Ordinal);
+        if ((await rows.ReadFenceAsync(cancellationToken).ConfigureAwait(false)).IsLegacy)
+        {
+            return fresh;
+        }
+
+        foreach (var provider in providerChildren.Distinct(StringComparer.Ordinal).GroupBy(k => RecordKeys.SplitProviderChild(k).ProviderId, StringComparer.Ordinal))
+        {
+            var known = await knownChildren.ReadAsync(provider.Key, cancellationToken).ConfigureAwait(false);
+            foreach (var key in provider)
+            {
+                if (known.Add(RecordKeys.SplitProviderChild(key).LocalToken))
+                {
+                    fresh.Add(key);
+                }
+            }
+
+            if (fresh.Count > 0)
+            {
+                try
+                {
+                    await knownChildren.WriteAsync(known, cancellationToken).ConfigureAwait(false);
+                }
+                catch (LinkageRowsChangedException ex)
+                {
+                    throw new LinkageConflictException(ex);
+                }
+            }
+        }
+
+        return fresh;
+    }
+
     /// <summary>The stored nodes of these provider children (missing ones are left out).</summary>
-    public async Task<List<LinkNodeState>> ReadNodesAsync(IEnumerable<string> keys, CancellationToken cancellationToken)
+    public async Task<List<LinkNodeState>> ReadNodesAsync(IEnumerable<string> keys, CancellationToken cancellationToken) =>
+        await ReadNodesAsync(keys, (await rows.ReadFenceAsync(cancellationToken).ConfigureAwait(false)).IsLegacy, cancellationToken).ConfigureAwait(false);
+
+    private async Task<List<LinkNodeState>> ReadNodesAsync(IEnumerable<string> keys, bool legacyLayout, CancellationToken cancellationToken)
     {
         var found = new ConcurrentBag<LinkNodeState>();
         await Parallel.ForEachAsync(keys.Distinct(StringComparer.Ordinal), new ParallelOptions { MaxDegreeOfParallelism = ParallelReads, CancellationToken = cancellationToken },
             async (key, ct) =>
             {
-                if (await rows.ReadNodeAsync(key, ct).ConfigureAwait(false) is { } row)
+                if (await rows.ReadNodeAsync(key, legacyLayout, ct).ConfigureAwait(false) is { } row)
                 {
                     found.Add(FromRow(row));
                 }
@@ -130,10 +182,12 @@ public sealed class LinkageStore(LinkageRowStore rows, IIdentityVault identities
         ArgumentNullException.ThrowIfNull(engine);
         ArgumentNullException.ThrowIfNull(reads);
         await ReadFenceAsync(reads, cancellationToken).ConfigureAwait(false);
-        var states = (await ReadNodesAsync(keys, cancellationToken).ConfigureAwait(false)).ToDictionary(s => s.Key, StringComparer.Ordinal);
+        var legacy = reads.Fence!.IsLegacy;
+        var states = (await ReadNodesAsync(keys.Where(k => !reads.NewChildren.Contains(k)), legacy, cancellationToken).ConfigureAwait(false))
+            .ToDictionary(s => s.Key, StringComparer.Ordinal);
         var members = await MembersAsync(states.Values.Select(s => s.ClusterKey), reads, cancellationToken).ConfigureAwait(false);
         members.ExceptWith(states.Keys);
-        foreach (var state in await ReadNodesAsync(members, cancellationToken).ConfigureAwait(false))
+        foreach (var state in await ReadNodesAsync(members, legacy, cancellationToken).ConfigureAwait(false))
         {
             states[state.Key] = state;
         }
@@ -204,7 +258,7 @@ public sealed class LinkageStore(LinkageRowStore rows, IIdentityVault identities
 
         foreach (var change in changes)
         {
-            await WriteNodeAsync(writer, engine.StateOf(change.Key), cancellationToken).ConfigureAwait(false);
+            await WriteNodeAsync(writer, engine.StateOf(change.Key), reads.NewChildren.Contains(change.Key), cancellationToken).ConfigureAwait(false);
         }
 
         foreach (var key in childKeyKeys)
@@ -223,7 +277,17 @@ public sealed class LinkageStore(LinkageRowStore rows, IIdentityVault identities
         LinkageEngine engine, Dictionary<UInt128, List<string>> blockAdditions, HashSet<string> touchedClusters, LinkageReadSet reads,
         CancellationToken cancellationToken)
     {
-        // Rows written but not read yet (older variants of a loaded node, the key of a new cluster) are read now, for their ETags.
+        // A cluster keyed by the seed of a child new to the store has no row: a cluster's key is the smallest seed of its members,
+        // and that child was never one. Rows written but not read yet (older variants of a loaded node, the key of another new
+        // cluster) are read now, for their ETags.
+        foreach (var key in reads.NewChildren)
+        {
+            if (engine.Contains(key))
+            {
+                reads.Clusters.TryAdd(engine.StateOf(key).Seed, MemberRow.Missing);
+            }
+        }
+
         await ReadBlocksAsync(blockAdditions.Keys.ToList(), reads, cancellationToken).ConfigureAwait(false);
         await ReadClustersAsync(touchedClusters.ToList(), reads, cancellationToken).ConfigureAwait(false);
 
@@ -328,13 +392,16 @@ public sealed class LinkageStore(LinkageRowStore rows, IIdentityVault identities
 
     public static string TokenKey(UInt128 token) => token.ToString("x32", System.Globalization.CultureInfo.InvariantCulture);
 
-    /// <summary>Adds to <paramref name="writer"/> the write of a node's stored form.</summary>
-    public Task WriteNodeAsync(BatchWriter writer, LinkNodeState state, CancellationToken cancellationToken)
+    /// <summary>
+    /// Adds to <paramref name="writer"/> the write of a node's stored form; with <paramref name="mustBeNew"/> an insert, so a node believed
+    /// new that exists (a lost known-children set) fails the flush instead of being overwritten.
+    /// </summary>
+    public Task WriteNodeAsync(BatchWriter writer, LinkNodeState state, bool mustBeNew, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(state);
         return rows.WriteNodeAsync(writer, new LinkNodeRow(state.Key, state.ProviderId, state.Seed, string.Join(';', state.Variants.Select(v => v.Serialize())),
             state.ClusterKey, state.Rule, string.Join(';', state.DoNotLink.Order(StringComparer.Ordinal)), string.Join(';', state.MustLink.Order(StringComparer.Ordinal))),
-            cancellationToken);
+            mustBeNew, cancellationToken);
     }
 
     private static LinkNodeState FromRow(LinkNodeRow row) => new(

@@ -4,7 +4,7 @@ using Azure.Data.Tables;
 namespace ChildShare.Core.Storage;
 
 /// <summary>
-/// Buffers upserts and deletes and writes them as entity group transactions of up to 100 entities
+/// Buffers upserts, inserts and deletes and writes them as entity group transactions of up to 100 entities
 /// of one partition. Operations on the same entity collapse in the buffer (a later upsert merges
 /// over an earlier one, the last delete or upsert wins), so a transaction never names an entity
 /// twice. Memory stays bounded: when more than <c>maxBuffered</c> entities wait, the fullest
@@ -22,6 +22,10 @@ public sealed class BatchWriter(int maxBuffered = 5000, int parallelism = 1)
 
     public Task UpsertAsync(TableClient table, TableEntity entity, CancellationToken cancellationToken = default) =>
         AddAsync(table, new TableTransactionAction(TableTransactionActionType.UpsertMerge, entity), cancellationToken);
+
+    /// <summary>Adds an entity that must not exist yet: if it does, its transaction fails (409) and the flush throws.</summary>
+    public Task InsertAsync(TableClient table, TableEntity entity, CancellationToken cancellationToken = default) =>
+        AddAsync(table, new TableTransactionAction(TableTransactionActionType.Add, entity), cancellationToken);
 
     /// <summary>Deletes an entity; one that is already gone is not an error.</summary>
     public Task DeleteAsync(TableClient table, string partitionKey, string rowKey, CancellationToken cancellationToken = default) =>
@@ -62,7 +66,7 @@ public sealed class BatchWriter(int maxBuffered = 5000, int parallelism = 1)
 
     private static TableTransactionAction Combine(TableTransactionAction earlier, TableTransactionAction later)
     {
-        if (earlier.ActionType != TableTransactionActionType.UpsertMerge || later.ActionType != TableTransactionActionType.UpsertMerge)
+        if (earlier.ActionType is not (TableTransactionActionType.UpsertMerge or TableTransactionActionType.Add) || later.ActionType != TableTransactionActionType.UpsertMerge)
         {
             return later;
         }
@@ -114,6 +118,10 @@ public sealed class BatchWriter(int maxBuffered = 5000, int parallelism = 1)
             if (action.ActionType == TableTransactionActionType.Delete)
             {
                 await table.DeleteEntityAsync(action.Entity.PartitionKey, action.Entity.RowKey, ETag.All, cancellationToken).ConfigureAwait(false);
+            }
+            else if (action.ActionType == TableTransactionActionType.Add)
+            {
+                await table.AddEntityAsync((TableEntity)action.Entity, cancellationToken).ConfigureAwait(false);
             }
             else
             {

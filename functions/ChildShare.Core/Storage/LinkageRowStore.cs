@@ -9,7 +9,12 @@ namespace ChildShare.Core.Storage;
 /// <summary>The linkage tables (physical name: the storage table prefix + these names).</summary>
 public static class LinkageTables
 {
-    /// <summary>One row per provider child: PK <c>{provider}|{local token}</c>, RK <c>link</c>: encodings, cluster key, reason code, constraints.</summary>
+    /// <summary>
+    /// One row per provider child: PK <c>{provider}|{first character of the local token}</c> (16 partitions a provider, so an
+    /// upload's nodes go in transactions of 100), RK <c>{provider}|{local token}</c>: encodings, cluster key, reason code,
+    /// constraints. In a store of the legacy layout, rows under the old keys (PK the provider child, RK <c>link</c>) are still read
+    /// where no row under the new ones is.
+    /// </summary>
     public const string Records = "linkrecords";
 
     /// <summary>
@@ -34,7 +39,16 @@ public static class LinkageTables
 
     public const string ReviewPartition = "pending";
 
-    public const string RecordRow = "link";
+    /// <summary>The row key of a node in the earlier layout, whose partition was the provider child.</summary>
+    public const string LegacyRecordRow = "link";
+
+    /// <summary>A node's partition: its provider and the first character of its local token.</summary>
+    public static string NodePartition(string providerChild)
+    {
+        ArgumentNullException.ThrowIfNull(providerChild);
+        var separator = providerChild.IndexOf('|', StringComparison.Ordinal);
+        return separator >= 0 && separator + 1 < providerChild.Length ? providerChild[..(separator + 2)] : providerChild;
+    }
 }
 
 /// <summary>
@@ -46,10 +60,22 @@ public sealed record MemberRow(IReadOnlyList<string> Members, ETag? ETag, bool O
     public static MemberRow Missing { get; } = new([], null, false);
 }
 
-/// <summary>The fence row as a unit of linking work read it: how many units wrote before, and its ETag (null: never written).</summary>
-public sealed record FenceRow(long Writes, ETag? ETag)
+/// <summary>
+/// The fence row as a unit of linking work read it: how many units wrote before, its ETag (null: never written), and the layout the
+/// store was linked in since it began (<see cref="FenceRow.CurrentLayout"/>, or <see cref="FenceRow.LegacyLayout"/> for a store whose
+/// first links were written before node partitions and known-children sets: it may hold nodes under their old keys, and its
+/// providers have no complete set of the children they sent).
+/// </summary>
+public sealed record FenceRow(long Writes, ETag? ETag, int Layout)
 {
-    public static FenceRow Missing { get; } = new(0, null);
+    public const int LegacyLayout = 1;
+
+    public const int CurrentLayout = 2;
+
+    /// <summary>No unit of work wrote yet: a store that begins in the current layout.</summary>
+    public static FenceRow Missing { get; } = new(0, null, CurrentLayout);
+
+    public bool IsLegacy => Layout < CurrentLayout;
 }
 
 /// <summary>A provider child's node row (PK the provider child, RK <c>link</c>): its encodings and constraints as stored (<c>;</c>-joined text).</summary>
@@ -88,7 +114,7 @@ public sealed class LinkageRowStore(ChildShareStorage storage)
     private const string ProviderIdColumn = "ProviderId", SeedColumn = "Seed", VariantsColumn = "Variants", ClusterKeyColumn = "ClusterKey",
         RuleColumn = "Rule", DoNotLinkColumn = "DoNotLink", MustLinkColumn = "MustLink", MembersColumn = "Members", CountColumn = "Count",
         OverflowColumn = "Overflow", WritesColumn = "Writes", CreatedAtColumn = "CreatedAt", WeightColumn = "Weight", PatternColumn = "Pattern",
-        AmbiguousColumn = "Ambiguous", UpdatedAtColumn = "UpdatedAt";
+        AmbiguousColumn = "Ambiguous", UpdatedAtColumn = "UpdatedAt", LayoutColumn = "Layout";
 
     // A string property holds at most 64 KiB (32 K UTF-16 characters); long member lists continue in Members1, Members2...
     private const int MembersPerProperty = 30_000;
@@ -126,24 +152,37 @@ public sealed class LinkageRowStore(ChildShareStorage storage)
         _created[marker] = true;
     }
 
-    /// <summary>A provider child's node row, or null.</summary>
-    public async Task<LinkNodeRow?> ReadNodeAsync(string providerChild, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// A provider child's node row, or null. In a store of the legacy layout (<see cref="FenceRow.IsLegacy"/>), a node not found under
+    /// its key is looked for under its old one.
+    /// </summary>
+    public async Task<LinkNodeRow?> ReadNodeAsync(string providerChild, bool legacyLayout, CancellationToken cancellationToken = default)
     {
-        var response = await _records.GetEntityIfExistsAsync<TableEntity>(providerChild, LinkageTables.RecordRow, cancellationToken: cancellationToken)
+        ArgumentNullException.ThrowIfNull(providerChild);
+        var response = await _records.GetEntityIfExistsAsync<TableEntity>(LinkageTables.NodePartition(providerChild), providerChild, cancellationToken: cancellationToken)
             .ConfigureAwait(false);
+        if (!response.HasValue && legacyLayout)
+        {
+            response = await _records.GetEntityIfExistsAsync<TableEntity>(providerChild, LinkageTables.LegacyRecordRow, cancellationToken: cancellationToken)
+                .ConfigureAwait(false);
+        }
+
         return response.HasValue && response.Value is { } entity
-            ? new LinkNodeRow(entity.PartitionKey, entity.GetString(ProviderIdColumn) ?? "", entity.GetString(SeedColumn) ?? "",
+            ? new LinkNodeRow(providerChild, entity.GetString(ProviderIdColumn) ?? "", entity.GetString(SeedColumn) ?? "",
                 entity.GetString(VariantsColumn) ?? "", entity.GetString(ClusterKeyColumn) ?? "", entity.GetString(RuleColumn),
                 entity.GetString(DoNotLinkColumn) ?? "", entity.GetString(MustLinkColumn) ?? "")
             : null;
     }
 
-    /// <summary>Adds to <paramref name="writer"/> the merge of a node row.</summary>
-    public Task WriteNodeAsync(BatchWriter writer, LinkNodeRow row, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Adds to <paramref name="writer"/> the merge of a node row; with <paramref name="mustBeNew"/>, its insert, which fails the flush if
+    /// the row exists (a node the linker believed new: it wrote nothing it relied on, and the next attempt reads it).
+    /// </summary>
+    public Task WriteNodeAsync(BatchWriter writer, LinkNodeRow row, bool mustBeNew = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(row);
-        return writer.UpsertAsync(_records, new TableEntity(row.ProviderChild, LinkageTables.RecordRow)
+        var entity = new TableEntity(LinkageTables.NodePartition(row.ProviderChild), row.ProviderChild)
         {
             [ProviderIdColumn] = row.ProviderId,
             [SeedColumn] = row.Seed,
@@ -152,7 +191,8 @@ public sealed class LinkageRowStore(ChildShareStorage storage)
             [RuleColumn] = row.Rule,
             [DoNotLinkColumn] = row.DoNotLink,
             [MustLinkColumn] = row.MustLink,
-        }, cancellationToken);
+        };
+        return mustBeNew ? writer.InsertAsync(_records, entity, cancellationToken) : writer.UpsertAsync(_records, entity, cancellationToken);
     }
 
     /// <summary>A block row (the token index under a token's key), or <see cref="MemberRow.Missing"/>.</summary>
@@ -166,17 +206,20 @@ public sealed class LinkageRowStore(ChildShareStorage storage)
     public async Task<FenceRow> ReadFenceAsync(CancellationToken cancellationToken = default)
     {
         var response = await _blocks.GetEntityIfExistsAsync<TableEntity>(FencePartition, FenceRowKey, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return response.HasValue && response.Value is { } entity ? new FenceRow(entity.GetInt64(WritesColumn) ?? 0, entity.ETag) : FenceRow.Missing;
+        // A fence without a layout was written by code that knew none: the store's links began in the legacy layout.
+        return response.HasValue && response.Value is { } entity
+            ? new FenceRow(entity.GetInt64(WritesColumn) ?? 0, entity.ETag, entity.GetInt32(LayoutColumn) ?? FenceRow.LegacyLayout)
+            : FenceRow.Missing;
     }
 
     /// <summary>
-    /// Replaces the fence as read (one more write), or adds it where there was none.
+    /// Replaces the fence as read (one more write, the same layout), or adds it where there was none.
     /// </summary>
     /// <exception cref="LinkageRowsChangedException">Another unit of work wrote the fence since it was read.</exception>
     public Task AdvanceFenceAsync(FenceRow read, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(read);
-        var next = new TableEntity(FencePartition, FenceRowKey) { [WritesColumn] = read.Writes + 1 };
+        var next = new TableEntity(FencePartition, FenceRowKey) { [WritesColumn] = read.Writes + 1, [LayoutColumn] = read.Layout };
         return SubmitGuardedAsync([Guarded(_blocks, next, read.ETag)], cancellationToken);
     }
 

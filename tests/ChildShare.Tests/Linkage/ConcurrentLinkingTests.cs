@@ -265,7 +265,7 @@ public sealed class ConcurrentLinkingTests : IAsyncLifetime
 
     private async Task<string> ClusterOf(string providerChild)
     {
-        var row = await _storage.Storage.Table(LinkageTables.Records).GetEntityAsync<TableEntity>(providerChild, LinkageTables.RecordRow);
+        var row = await _storage.Storage.Table(LinkageTables.Records).GetEntityAsync<TableEntity>(LinkageTables.NodePartition(providerChild), providerChild);
         return row.Value.GetString("ClusterKey") ?? "";
     }
 

@@ -64,7 +64,7 @@ public sealed class LinkageDecisionTests(ITestOutputHelper output) : IAsyncLifet
         }
 
         var nodes = await _storage.ReadAllAsync(LinkageTables.Records);
-        var lines = nodes.Select(n => $"{n.PartitionKey} {n.GetString("ClusterKey")} {n.GetString("Rule")}").Order(StringComparer.Ordinal).ToList();
+        var lines = nodes.Select(n => $"{n.RowKey} {n.GetString("ClusterKey")} {n.GetString("Rule")}").Order(StringComparer.Ordinal).ToList();
         var digest = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\n', lines))));
         var clusters = nodes.Select(n => n.GetString("ClusterKey")).Distinct().Count();
         output.WriteLine($"{subjects.Count} records, {nodes.Count} provider children, {clusters} clusters, digest {digest}");

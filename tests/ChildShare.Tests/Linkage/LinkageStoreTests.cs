@@ -58,6 +58,53 @@ public sealed class LinkageStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CompleteUploadAsync_ChildrenNoUploadSentBefore_ReadsNoneOfTheirNodeRows()
+    {
+        await LinkUploadAsync("u-community", Enumerable.Range(0, 40).Select(i => Child("prov-a", "A" + i, i)));
+        var before = _counter.Snapshot();
+
+        var completion = await LinkUploadAsync("u-probe", Enumerable.Range(0, 40).Select(i => Child("prov-b", "B" + i, i)));
+
+        var after = _counter.Snapshot();
+        var probeKeys = Enumerable.Range(0, 40).Select(i => Child("prov-b", "B" + i, i).Key).ToHashSet();
+        Assert.Equal(probeKeys, completion.NewChildren.ToHashSet());
+
+        // Their candidates' nodes (prov-a) are read; theirs never: a node row of prov-b does not exist to read.
+        Assert.True(after.ReadsOf(LinkageTables.Records, "prov-b") == before.ReadsOf(LinkageTables.Records, "prov-b"),
+            "a node of a child no upload sent before was read");
+        Assert.True(after.ReadsOf(LinkageTables.Records, "prov-a") > before.ReadsOf(LinkageTables.Records, "prov-a"));
+
+        // Sent again, they are known: their rows are read, and nothing changes.
+        var again = await LinkUploadAsync("u-probe-again", Enumerable.Range(0, 40).Select(i => Child("prov-b", "B" + i, i)));
+        Assert.Empty(again.NewChildren);
+        Assert.True(_counter.Snapshot().ReadsOf(LinkageTables.Records, "prov-b") >= 40);
+        Assert.Equal(40, (await NodesAsync()).Select(n => n.Cluster).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task CompleteUploadAsync_KnownChildrenSetLost_FailsWithoutOverwritingAndTheNextDeliveryEndsLikeACleanRun()
+    {
+        var children = Enumerable.Range(0, 6).Select(i => Child(i % 2 == 0 ? "prov-a" : "prov-b", "C" + (i / 2), i / 2)).ToList();
+        await LinkUploadAsync("u-1", children);
+        var nodes = await NodesAsync();
+        var clusters = await SnapshotAsync(LinkageTables.Clusters);
+        await foreach (var blob in _storage.Storage.Locks.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, _storage.Storage.LockName("known-children/"), default))
+        {
+            await _storage.Storage.Locks.DeleteBlobAsync(blob.Name);
+        }
+
+        // The set says every child is new, but their node rows exist: the attempt fails instead of replacing them.
+        await Assert.ThrowsAnyAsync<Exception>(() => LinkUploadAsync("u-2", children));
+        Assert.Equal(nodes, await NodesAsync());
+
+        // The failed attempt claimed them again, so the next delivery reads their rows and changes nothing.
+        var again = await LinkUploadAsync("u-2", children);
+        Assert.Empty(again.NewChildren);
+        Assert.Equal(nodes, await NodesAsync());
+        Assert.Equal(clusters, await SnapshotAsync(LinkageTables.Clusters));
+    }
+
+    [Fact]
     public async Task CompleteUploadAsync_SameRecordsDeliveredAgain_ChangesNoSharedRow()
     {
         var children = Enumerable.Range(0, 12).Select(i => Child(i % 2 == 0 ? "prov-a" : "prov-b", "C" + (i / 2), i / 2)).ToList();
@@ -110,7 +157,9 @@ public sealed class LinkageStoreTests : IAsyncLifetime
         var bridge = Child("prov-b", "B1", 7);
         await LinkUploadAsync("u-1", first);
 
-        // The second upload's attempt writes the shared rows (blocks, clusters) and stops before its node rows and child keys.
+        // The second upload's attempt claims its new child, writes the shared rows (blocks, clusters) and stops before its node rows
+        // and child keys.
+        await Store.ClaimNewChildrenAsync([bridge.Key], default);
         var reads = new LinkageReadSet();
         var engine = new LinkageEngine();
         var encoding = new LinkEncoder(Pseudonymizer, LinkEncoder.DefaultHardening).Encode(LinkInputs.From(bridge.Identity, bridge.Demographics));
@@ -168,7 +217,7 @@ public sealed class LinkageStoreTests : IAsyncLifetime
 
     private static async Task<List<(string Key, string? Cluster, string? Rule)>> NodesAsync(TestStorage storage) =>
         (await storage.ReadAllAsync(LinkageTables.Records))
-            .Select(n => (Key: n.PartitionKey, Cluster: (string?)n.GetString("ClusterKey"), Rule: (string?)n.GetString("Rule")))
+            .Select(n => (Key: n.RowKey, Cluster: (string?)n.GetString("ClusterKey"), Rule: (string?)n.GetString("Rule")))
             .OrderBy(n => n.Key, StringComparer.Ordinal).ToList();
 
     private Task<List<string>> SnapshotAsync(string table) => SnapshotAsync(_storage, table);
@@ -201,13 +250,17 @@ public sealed class LinkageStoreTests : IAsyncLifetime
         public string Key => RecordKeys.ProviderChild(Provider, LocalToken);
     }
 
-    /// <summary>Counts table requests: a GET naming PartitionKey and RowKey is a point read, any other GET a query.</summary>
+    /// <summary>
+    /// Counts table requests: a GET naming PartitionKey and RowKey is a point read, any other GET a query. Point reads are also kept
+    /// by path, to count the reads of one table and provider.
+    /// </summary>
     private sealed class TableRequestCounter : HttpPipelineSynchronousPolicy
     {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<string> _pointReadPaths = new();
         private long _pointReads;
         private long _queries;
 
-        public (long PointReads, long Queries) Snapshot() => (Interlocked.Read(ref _pointReads), Interlocked.Read(ref _queries));
+        public Counts Snapshot() => new(Interlocked.Read(ref _pointReads), Interlocked.Read(ref _queries), [.. _pointReadPaths]);
 
         public override void OnSendingRequest(HttpMessage message)
         {
@@ -220,11 +273,19 @@ public sealed class LinkageStoreTests : IAsyncLifetime
             if (request.Uri.Path.Contains("(PartitionKey=", StringComparison.Ordinal))
             {
                 Interlocked.Increment(ref _pointReads);
+                _pointReadPaths.Enqueue(Uri.UnescapeDataString(request.Uri.Path));
             }
             else
             {
                 Interlocked.Increment(ref _queries);
             }
+        }
+
+        public sealed record Counts(long PointReads, long Queries, IReadOnlyList<string> PointReadPaths)
+        {
+            /// <summary>Point reads of the linkage table <paramref name="table"/> (by its logical name's suffix) in partitions of <paramref name="provider"/>.</summary>
+            public int ReadsOf(string table, string provider) =>
+                PointReadPaths.Count(p => p.Contains(table + "(PartitionKey='" + provider + "|", StringComparison.Ordinal));
         }
     }
 }

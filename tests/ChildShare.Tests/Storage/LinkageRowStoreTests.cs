@@ -1,3 +1,4 @@
+using Azure.Data.Tables;
 using ChildShare.Core.Storage;
 using ChildShare.Tests.Support;
 
@@ -31,10 +32,59 @@ public sealed class LinkageRowStoreTests : IAsyncLifetime
         await Store.WriteNodeAsync(writer, node);
         await writer.FlushAsync();
 
-        Assert.Equal(node, await Store.ReadNodeAsync("p1|t1"));
-        Assert.Null(await Store.ReadNodeAsync("p1|t9"));
+        Assert.Equal(node, await Store.ReadNodeAsync("p1|t1", legacyLayout: false));
+        Assert.Null(await Store.ReadNodeAsync("p1|t9", legacyLayout: false));
         var stored = Assert.Single(await _storage.ReadAllAsync(LinkageTables.Records));
-        Assert.Equal(("p1|t1", "link", Cluster, "v1;v2"), (stored.PartitionKey, stored.RowKey, stored.GetString("ClusterKey"), stored.GetString("Variants")));
+        Assert.Equal(("p1|t", "p1|t1", Cluster, "v1;v2"), (stored.PartitionKey, stored.RowKey, stored.GetString("ClusterKey"), stored.GetString("Variants")));
+    }
+
+    [Fact]
+    public async Task WriteNodeAsync_NodesOfOneUpload_ShareSixteenPartitionsAProviderSoTheyGoInTransactionsOf100()
+    {
+        var writer = new BatchWriter();
+        for (var i = 0; i < 320; i++)
+        {
+            var key = "p1|" + i.ToString("x32", System.Globalization.CultureInfo.InvariantCulture);
+            await Store.WriteNodeAsync(writer, new LinkNodeRow(key, "p1", "seed", "", Cluster, "new", "", ""));
+        }
+
+        await writer.FlushAsync();
+
+        var stored = await _storage.ReadAllAsync(LinkageTables.Records);
+        Assert.Equal(320, stored.Count);
+        Assert.InRange(stored.Select(s => s.PartitionKey).Distinct().Count(), 1, 16);
+        Assert.All(stored, s => Assert.Equal(LinkageTables.NodePartition(s.RowKey), s.PartitionKey));
+    }
+
+    [Fact]
+    public async Task ReadNodeAsync_ANodeUnderItsLegacyKey_IsReadOnlyInAStoreOfTheLegacyLayout()
+    {
+        await _storage.Storage.Table(LinkageTables.Records).AddEntityAsync(new TableEntity("p1|t1", LinkageTables.LegacyRecordRow)
+        {
+            ["ProviderId"] = "p1",
+            ["Seed"] = "seed",
+            ["Variants"] = "",
+            ["ClusterKey"] = Cluster,
+            ["Rule"] = "exact",
+            ["DoNotLink"] = "",
+            ["MustLink"] = "",
+        });
+
+        Assert.Equal(Cluster, (await Store.ReadNodeAsync("p1|t1", legacyLayout: true))?.ClusterKey);
+        Assert.Null(await Store.ReadNodeAsync("p1|t1", legacyLayout: false));
+    }
+
+    [Fact]
+    public async Task ReadFenceAsync_AFenceWrittenWithoutALayout_IsTheLegacyLayoutAndAdvancingItKeepsIt()
+    {
+        Assert.False((await Store.ReadFenceAsync()).IsLegacy);
+        await _storage.Storage.Table(LinkageTables.Blocks).AddEntityAsync(new TableEntity("~fence", "linkage") { ["Writes"] = 3L });
+
+        var legacy = await Store.ReadFenceAsync();
+        await Store.AdvanceFenceAsync(legacy);
+
+        Assert.True(legacy.IsLegacy);
+        Assert.Equal((4L, true), ((await Store.ReadFenceAsync()).Writes, (await Store.ReadFenceAsync()).IsLegacy));
     }
 
     [Fact]
