@@ -111,7 +111,7 @@ public sealed partial class LinkageAdmin(
                 var moved = await store.WriteChangesAsync(engine, loaded, [], reads, writer, ct).ConfigureAwait(false);
                 foreach (var key in new[] { providerChildA, providerChildB })
                 {
-                    await store.WriteNodeAsync(writer, engine.StateOf(key), mustBeNew: false, ct).ConfigureAwait(false);
+                    await store.WriteNodeAsync(writer, engine.StateOf(key), reads, ct).ConfigureAwait(false);
                 }
 
                 await writer.FlushAsync(ct).ConfigureAwait(false);
@@ -174,7 +174,7 @@ public sealed partial class LinkageAdmin(
         // The constraint lives on both nodes even when their cluster keys did not change.
         foreach (var key in new[] { providerChildA, providerChildB })
         {
-            await store.WriteNodeAsync(writer, engine.StateOf(key), mustBeNew: false, cancellationToken).ConfigureAwait(false);
+            await store.WriteNodeAsync(writer, engine.StateOf(key), reads, cancellationToken).ConfigureAwait(false);
         }
 
         await writer.FlushAsync(cancellationToken).ConfigureAwait(false);

@@ -109,7 +109,7 @@ public sealed class LinkageStore(LinkageRowStore rows, KnownChildrenStore knownC
     {
         ArgumentNullException.ThrowIfNull(providerChildren);
         var fresh = new HashSet<string>(StringComparer.Ordinal);
-        if ((await rows.ReadFenceAsync(cancellationToken).ConfigureAwait(false)).IsLegacy)
+        if ((await rows.ReadFenceAsync(cancellationToken).ConfigureAwait(false)).Layout == LinkageLayout.Legacy)
         {
             return fresh;
         }
@@ -143,15 +143,15 @@ public sealed class LinkageStore(LinkageRowStore rows, KnownChildrenStore knownC
 
     /// <summary>The stored nodes of these provider children (missing ones are left out).</summary>
     public async Task<List<LinkNodeState>> ReadNodesAsync(IEnumerable<string> keys, CancellationToken cancellationToken) =>
-        await ReadNodesAsync(keys, (await rows.ReadFenceAsync(cancellationToken).ConfigureAwait(false)).IsLegacy, cancellationToken).ConfigureAwait(false);
+        await ReadNodesAsync(keys, (await rows.ReadFenceAsync(cancellationToken).ConfigureAwait(false)).Layout, cancellationToken).ConfigureAwait(false);
 
-    private async Task<List<LinkNodeState>> ReadNodesAsync(IEnumerable<string> keys, bool legacyLayout, CancellationToken cancellationToken)
+    private async Task<List<LinkNodeState>> ReadNodesAsync(IEnumerable<string> keys, LinkageLayout layout, CancellationToken cancellationToken)
     {
         var found = new ConcurrentBag<LinkNodeState>();
         await Parallel.ForEachAsync(keys.Distinct(StringComparer.Ordinal), new ParallelOptions { MaxDegreeOfParallelism = ParallelReads, CancellationToken = cancellationToken },
             async (key, ct) =>
             {
-                if (await rows.ReadNodeAsync(key, legacyLayout, ct).ConfigureAwait(false) is { } row)
+                if (await rows.ReadNodeAsync(key, layout, ct).ConfigureAwait(false) is { } row)
                 {
                     found.Add(FromRow(row));
                 }
@@ -167,6 +167,7 @@ public sealed class LinkageStore(LinkageRowStore rows, KnownChildrenStore knownC
     public async Task<HashSet<string>> MembersAsync(IEnumerable<string> clusterKeys, LinkageReadSet reads, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(reads);
+        await ReadFenceAsync(reads, cancellationToken).ConfigureAwait(false);
         var distinct = clusterKeys.Distinct(StringComparer.Ordinal).ToList();
         await ReadClustersAsync(distinct, reads, cancellationToken).ConfigureAwait(false);
         return distinct.SelectMany(k => reads.Clusters[k].Members).ToHashSet(StringComparer.Ordinal);
@@ -182,12 +183,12 @@ public sealed class LinkageStore(LinkageRowStore rows, KnownChildrenStore knownC
         ArgumentNullException.ThrowIfNull(engine);
         ArgumentNullException.ThrowIfNull(reads);
         await ReadFenceAsync(reads, cancellationToken).ConfigureAwait(false);
-        var legacy = reads.Fence!.IsLegacy;
-        var states = (await ReadNodesAsync(keys.Where(k => !reads.NewChildren.Contains(k)), legacy, cancellationToken).ConfigureAwait(false))
+        var layout = reads.Fence!.Layout;
+        var states = (await ReadNodesAsync(keys.Where(k => !reads.NewChildren.Contains(k)), layout, cancellationToken).ConfigureAwait(false))
             .ToDictionary(s => s.Key, StringComparer.Ordinal);
         var members = await MembersAsync(states.Values.Select(s => s.ClusterKey), reads, cancellationToken).ConfigureAwait(false);
         members.ExceptWith(states.Keys);
-        foreach (var state in await ReadNodesAsync(members, legacy, cancellationToken).ConfigureAwait(false))
+        foreach (var state in await ReadNodesAsync(members, layout, cancellationToken).ConfigureAwait(false))
         {
             states[state.Key] = state;
         }
@@ -258,7 +259,7 @@ public sealed class LinkageStore(LinkageRowStore rows, KnownChildrenStore knownC
 
         foreach (var change in changes)
         {
-            await WriteNodeAsync(writer, engine.StateOf(change.Key), reads.NewChildren.Contains(change.Key), cancellationToken).ConfigureAwait(false);
+            await WriteNodeAsync(writer, engine.StateOf(change.Key), reads, cancellationToken).ConfigureAwait(false);
         }
 
         foreach (var key in childKeyKeys)
@@ -356,7 +357,7 @@ public sealed class LinkageStore(LinkageRowStore rows, KnownChildrenStore knownC
         try
         {
             await rows.AdvanceFenceAsync(fence, cancellationToken).ConfigureAwait(false);
-            await rows.WriteMemberRowsAsync(writes, cancellationToken).ConfigureAwait(false);
+            await rows.WriteMemberRowsAsync(writes, fence.Layout, cancellationToken).ConfigureAwait(false);
         }
         catch (LinkageRowsChangedException ex)
         {
@@ -379,7 +380,7 @@ public sealed class LinkageStore(LinkageRowStore rows, KnownChildrenStore knownC
             new ParallelOptions { MaxDegreeOfParallelism = ParallelReads, CancellationToken = cancellationToken },
             async (token, ct) =>
             {
-                reads.Blocks[token] = await rows.ReadBlockAsync(TokenKey(token), ct).ConfigureAwait(false);
+                reads.Blocks[token] = await rows.ReadBlockAsync(TokenKey(token), reads.Fence!.Layout, ct).ConfigureAwait(false);
             });
 
     private Task ReadClustersAsync(List<string> clusterKeys, LinkageReadSet reads, CancellationToken cancellationToken) =>
@@ -387,21 +388,23 @@ public sealed class LinkageStore(LinkageRowStore rows, KnownChildrenStore knownC
             new ParallelOptions { MaxDegreeOfParallelism = ParallelReads, CancellationToken = cancellationToken },
             async (clusterKey, ct) =>
             {
-                reads.Clusters[clusterKey] = await rows.ReadClusterAsync(clusterKey, ct).ConfigureAwait(false);
+                reads.Clusters[clusterKey] = await rows.ReadClusterAsync(clusterKey, reads.Fence!.Layout, ct).ConfigureAwait(false);
             });
 
     public static string TokenKey(UInt128 token) => token.ToString("x32", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>
-    /// Adds to <paramref name="writer"/> the write of a node's stored form; with <paramref name="mustBeNew"/> an insert, so a node believed
-    /// new that exists (a lost known-children set) fails the flush instead of being overwritten.
+    /// Adds to <paramref name="writer"/> the write of a node's stored form, keyed in the layout <paramref name="reads"/> found; a node
+    /// new to the store is inserted, so one that exists after all (a lost known-children set) fails the flush instead of being overwritten.
     /// </summary>
-    public Task WriteNodeAsync(BatchWriter writer, LinkNodeState state, bool mustBeNew, CancellationToken cancellationToken)
+    public Task WriteNodeAsync(BatchWriter writer, LinkNodeState state, LinkageReadSet reads, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(reads);
+        var layout = (reads.Fence ?? throw new InvalidOperationException("The linkage reads of this unit of work did not begin with the fence.")).Layout;
         ArgumentNullException.ThrowIfNull(state);
         return rows.WriteNodeAsync(writer, new LinkNodeRow(state.Key, state.ProviderId, state.Seed, string.Join(';', state.Variants.Select(v => v.Serialize())),
             state.ClusterKey, state.Rule, string.Join(';', state.DoNotLink.Order(StringComparer.Ordinal)), string.Join(';', state.MustLink.Order(StringComparer.Ordinal))),
-            mustBeNew, cancellationToken);
+            layout, reads.NewChildren.Contains(state.Key), cancellationToken);
     }
 
     private static LinkNodeState FromRow(LinkNodeRow row) => new(

@@ -12,18 +12,18 @@ public static class LinkageTables
     /// <summary>
     /// One row per provider child: PK <c>{provider}|{first character of the local token}</c> (16 partitions a provider, so an
     /// upload's nodes go in transactions of 100), RK <c>{provider}|{local token}</c>: encodings, cluster key, reason code,
-    /// constraints. In a store of the legacy layout, rows under the old keys (PK the provider child, RK <c>link</c>) are still read
-    /// where no row under the new ones is.
+    /// constraints. In a store of the <see cref="LinkageLayout.Legacy"/> layout: PK the provider child, RK <c>link</c>.
     /// </summary>
     public const string Records = "linkrecords";
 
     /// <summary>
-    /// The token index, one row per token: PK the token's first two hex characters, RK the token (32 hex), <c>Members</c> the
-    /// provider children indexed under it. Read by point reads, never by a query. Also holds the fence row (PK <c>~fence</c>).
+    /// The token index, one row per token: PK the token's first hex character (two in the legacy layout), RK the token (32 hex),
+    /// <c>Members</c> the provider children indexed under it. Read by point reads, never by a query. Also holds the fence row (PK
+    /// <c>~fence</c>).
     /// </summary>
     public const string Blocks = "linkblocks";
 
-    /// <summary>Cluster membership, one row per cluster: PK the cluster key's first two characters, RK the cluster key, <c>Members</c>.</summary>
+    /// <summary>Cluster membership, one row per cluster: PK the cluster key's first character (two in the legacy layout), RK the cluster key, <c>Members</c>.</summary>
     public const string Clusters = "linkmembers";
 
     /// <summary>Operator do-not-link constraints, both directions: PK one provider child, RK the other.</summary>
@@ -39,16 +39,40 @@ public static class LinkageTables
 
     public const string ReviewPartition = "pending";
 
-    /// <summary>The row key of a node in the earlier layout, whose partition was the provider child.</summary>
-    public const string LegacyRecordRow = "link";
+    private const string LegacyNodeRow = "link";
 
-    /// <summary>A node's partition: its provider and the first character of its local token.</summary>
-    public static string NodePartition(string providerChild)
+    /// <summary>A node's partition and row key.</summary>
+    public static (string PartitionKey, string RowKey) NodeKeys(string providerChild, LinkageLayout layout)
     {
         ArgumentNullException.ThrowIfNull(providerChild);
+        if (layout == LinkageLayout.Legacy)
+        {
+            return (providerChild, LegacyNodeRow);
+        }
+
         var separator = providerChild.IndexOf('|', StringComparison.Ordinal);
-        return separator >= 0 && separator + 1 < providerChild.Length ? providerChild[..(separator + 2)] : providerChild;
+        return (separator >= 0 && separator + 1 < providerChild.Length ? providerChild[..(separator + 2)] : providerChild, providerChild);
     }
+
+    /// <summary>The partition of a block or cluster row: the first character of its key (two in the legacy layout).</summary>
+    public static string MemberPartition(string key, LinkageLayout layout)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var length = layout == LinkageLayout.Legacy ? 2 : 1;
+        return key.Length >= length ? key[..length] : key;
+    }
+}
+
+/// <summary>
+/// How a store's linkage rows are keyed, as its fence row says. <see cref="Current"/>: 16 partitions per provider for nodes, 16 for
+/// blocks and for clusters, so an upload's rows go in transactions of up to 100, and every provider has a complete known-children
+/// set. <see cref="Legacy"/>: a store whose first links were written before that (nodes one partition each, blocks and clusters in
+/// 256 partitions, no known-children sets); it keeps its keys, and every child's rows are read.
+/// </summary>
+public enum LinkageLayout
+{
+    Legacy = 1,
+    Current = 2,
 }
 
 /// <summary>
@@ -61,24 +85,16 @@ public sealed record MemberRow(IReadOnlyList<string> Members, ETag? ETag, bool O
 }
 
 /// <summary>
-/// The fence row as a unit of linking work read it: how many units wrote before, its ETag (null: never written), and the layout the
-/// store was linked in since it began (<see cref="FenceRow.CurrentLayout"/>, or <see cref="FenceRow.LegacyLayout"/> for a store whose
-/// first links were written before node partitions and known-children sets: it may hold nodes under their old keys, and its
-/// providers have no complete set of the children they sent).
+/// The fence row as a unit of linking work read it: how many units wrote before, its ETag (null: never written), and the layout
+/// the store's links began in (a fence written without one was written before layouts: <see cref="LinkageLayout.Legacy"/>).
 /// </summary>
-public sealed record FenceRow(long Writes, ETag? ETag, int Layout)
+public sealed record FenceRow(long Writes, ETag? ETag, LinkageLayout Layout)
 {
-    public const int LegacyLayout = 1;
-
-    public const int CurrentLayout = 2;
-
     /// <summary>No unit of work wrote yet: a store that begins in the current layout.</summary>
-    public static FenceRow Missing { get; } = new(0, null, CurrentLayout);
-
-    public bool IsLegacy => Layout < CurrentLayout;
+    public static FenceRow Missing { get; } = new(0, null, LinkageLayout.Current);
 }
 
-/// <summary>A provider child's node row (PK the provider child, RK <c>link</c>): its encodings and constraints as stored (<c>;</c>-joined text).</summary>
+/// <summary>A provider child's node row (see <see cref="LinkageTables.Records"/>): its encodings and constraints as stored (<c>;</c>-joined text).</summary>
 public sealed record LinkNodeRow(string ProviderChild, string ProviderId, string Seed, string Variants, string ClusterKey, string? Rule, string DoNotLink, string MustLink);
 
 /// <summary>A queued review pair (keys in ordinal order): weight and agreement pattern only, never a value.</summary>
@@ -92,7 +108,7 @@ public enum MemberTable
 }
 
 /// <summary>
-/// A guarded write of a block or cluster row (PK the first two characters of its key): replace the version read (<paramref name="ETag"/>), or
+/// A guarded write of a block or cluster row (PK <see cref="LinkageTables.MemberPartition"/>): replace the version read (<paramref name="ETag"/>), or
 /// add where there was none; with <paramref name="Delete"/>, delete the version read.
 /// </summary>
 public sealed record MemberRowWrite(MemberTable Table, string Key, IReadOnlyList<string> Members, bool Overflow, ETag? ETag, bool Delete = false);
@@ -152,21 +168,11 @@ public sealed class LinkageRowStore(ChildShareStorage storage)
         _created[marker] = true;
     }
 
-    /// <summary>
-    /// A provider child's node row, or null. In a store of the legacy layout (<see cref="FenceRow.IsLegacy"/>), a node not found under
-    /// its key is looked for under its old one.
-    /// </summary>
-    public async Task<LinkNodeRow?> ReadNodeAsync(string providerChild, bool legacyLayout, CancellationToken cancellationToken = default)
+    /// <summary>A provider child's node row, or null.</summary>
+    public async Task<LinkNodeRow?> ReadNodeAsync(string providerChild, LinkageLayout layout, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(providerChild);
-        var response = await _records.GetEntityIfExistsAsync<TableEntity>(LinkageTables.NodePartition(providerChild), providerChild, cancellationToken: cancellationToken)
-            .ConfigureAwait(false);
-        if (!response.HasValue && legacyLayout)
-        {
-            response = await _records.GetEntityIfExistsAsync<TableEntity>(providerChild, LinkageTables.LegacyRecordRow, cancellationToken: cancellationToken)
-                .ConfigureAwait(false);
-        }
-
+        var (partitionKey, rowKey) = LinkageTables.NodeKeys(providerChild, layout);
+        var response = await _records.GetEntityIfExistsAsync<TableEntity>(partitionKey, rowKey, cancellationToken: cancellationToken).ConfigureAwait(false);
         return response.HasValue && response.Value is { } entity
             ? new LinkNodeRow(providerChild, entity.GetString(ProviderIdColumn) ?? "", entity.GetString(SeedColumn) ?? "",
                 entity.GetString(VariantsColumn) ?? "", entity.GetString(ClusterKeyColumn) ?? "", entity.GetString(RuleColumn),
@@ -178,11 +184,12 @@ public sealed class LinkageRowStore(ChildShareStorage storage)
     /// Adds to <paramref name="writer"/> the merge of a node row; with <paramref name="mustBeNew"/>, its insert, which fails the flush if
     /// the row exists (a node the linker believed new: it wrote nothing it relied on, and the next attempt reads it).
     /// </summary>
-    public Task WriteNodeAsync(BatchWriter writer, LinkNodeRow row, bool mustBeNew = false, CancellationToken cancellationToken = default)
+    public Task WriteNodeAsync(BatchWriter writer, LinkNodeRow row, LinkageLayout layout, bool mustBeNew = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(row);
-        var entity = new TableEntity(LinkageTables.NodePartition(row.ProviderChild), row.ProviderChild)
+        var (partitionKey, rowKey) = LinkageTables.NodeKeys(row.ProviderChild, layout);
+        var entity = new TableEntity(partitionKey, rowKey)
         {
             [ProviderIdColumn] = row.ProviderId,
             [SeedColumn] = row.Seed,
@@ -196,11 +203,12 @@ public sealed class LinkageRowStore(ChildShareStorage storage)
     }
 
     /// <summary>A block row (the token index under a token's key), or <see cref="MemberRow.Missing"/>.</summary>
-    public Task<MemberRow> ReadBlockAsync(string tokenKey, CancellationToken cancellationToken = default) => ReadMemberRowAsync(_blocks, tokenKey, cancellationToken);
+    public Task<MemberRow> ReadBlockAsync(string tokenKey, LinkageLayout layout, CancellationToken cancellationToken = default) =>
+        ReadMemberRowAsync(_blocks, tokenKey, layout, cancellationToken);
 
     /// <summary>A cluster's membership row, or <see cref="MemberRow.Missing"/>.</summary>
-    public Task<MemberRow> ReadClusterAsync(string clusterKey, CancellationToken cancellationToken = default) =>
-        ReadMemberRowAsync(_clusters, clusterKey, cancellationToken);
+    public Task<MemberRow> ReadClusterAsync(string clusterKey, LinkageLayout layout, CancellationToken cancellationToken = default) =>
+        ReadMemberRowAsync(_clusters, clusterKey, layout, cancellationToken);
 
     /// <summary>The fence row, or <see cref="FenceRow.Missing"/>.</summary>
     public async Task<FenceRow> ReadFenceAsync(CancellationToken cancellationToken = default)
@@ -208,7 +216,7 @@ public sealed class LinkageRowStore(ChildShareStorage storage)
         var response = await _blocks.GetEntityIfExistsAsync<TableEntity>(FencePartition, FenceRowKey, cancellationToken: cancellationToken).ConfigureAwait(false);
         // A fence without a layout was written by code that knew none: the store's links began in the legacy layout.
         return response.HasValue && response.Value is { } entity
-            ? new FenceRow(entity.GetInt64(WritesColumn) ?? 0, entity.ETag, entity.GetInt32(LayoutColumn) ?? FenceRow.LegacyLayout)
+            ? new FenceRow(entity.GetInt64(WritesColumn) ?? 0, entity.ETag, (LinkageLayout)(entity.GetInt32(LayoutColumn) ?? (int)LinkageLayout.Legacy))
             : FenceRow.Missing;
     }
 
@@ -219,7 +227,7 @@ public sealed class LinkageRowStore(ChildShareStorage storage)
     public Task AdvanceFenceAsync(FenceRow read, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(read);
-        var next = new TableEntity(FencePartition, FenceRowKey) { [WritesColumn] = read.Writes + 1, [LayoutColumn] = read.Layout };
+        var next = new TableEntity(FencePartition, FenceRowKey) { [WritesColumn] = read.Writes + 1, [LayoutColumn] = (int)read.Layout };
         return SubmitGuardedAsync([Guarded(_blocks, next, read.ETag)], cancellationToken);
     }
 
@@ -228,7 +236,7 @@ public sealed class LinkageRowStore(ChildShareStorage storage)
     /// limit of one), <see cref="WriteParallelism"/> at once.
     /// </summary>
     /// <exception cref="LinkageRowsChangedException">A precondition was refused (the ETag changed, the row was added or deleted meanwhile).</exception>
-    public Task WriteMemberRowsAsync(IEnumerable<MemberRowWrite> writes, CancellationToken cancellationToken = default)
+    public Task WriteMemberRowsAsync(IEnumerable<MemberRowWrite> writes, LinkageLayout layout, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(writes);
         var actions = new List<(TableClient, TableTransactionAction, int)>();
@@ -240,13 +248,13 @@ public sealed class LinkageRowStore(ChildShareStorage storage)
                 if (write.ETag is { } etag)
                 {
                     actions.Add((table, new TableTransactionAction(TableTransactionActionType.Delete,
-                        new TableEntity(RecordKeys.ChildBucket(write.Key), write.Key), etag), 0));
+                        new TableEntity(LinkageTables.MemberPartition(write.Key, layout), write.Key), etag), 0));
                 }
 
                 continue;
             }
 
-            actions.Add(Guarded(table, MemberEntity(RecordKeys.ChildBucket(write.Key), write.Key, write.Members, write.Overflow), write.ETag));
+            actions.Add(Guarded(table, MemberEntity(LinkageTables.MemberPartition(write.Key, layout), write.Key, write.Members, write.Overflow), write.ETag));
         }
 
         return SubmitGuardedAsync(actions, cancellationToken);
@@ -308,9 +316,10 @@ public sealed class LinkageRowStore(ChildShareStorage storage)
         return text.Length == 0 ? [] : text.ToString().Split(';');
     }
 
-    private static async Task<MemberRow> ReadMemberRowAsync(TableClient table, string key, CancellationToken cancellationToken)
+    private static async Task<MemberRow> ReadMemberRowAsync(TableClient table, string key, LinkageLayout layout, CancellationToken cancellationToken)
     {
-        var response = await table.GetEntityIfExistsAsync<TableEntity>(RecordKeys.ChildBucket(key), key, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var response = await table.GetEntityIfExistsAsync<TableEntity>(LinkageTables.MemberPartition(key, layout), key, cancellationToken: cancellationToken)
+            .ConfigureAwait(false);
         return response.HasValue && response.Value is { } entity
             ? new MemberRow(MembersOf(entity), entity.ETag, entity.GetBoolean(OverflowColumn) ?? false)
             : MemberRow.Missing;

@@ -265,7 +265,8 @@ public sealed class ConcurrentLinkingTests : IAsyncLifetime
 
     private async Task<string> ClusterOf(string providerChild)
     {
-        var row = await _storage.Storage.Table(LinkageTables.Records).GetEntityAsync<TableEntity>(LinkageTables.NodePartition(providerChild), providerChild);
+        var (partitionKey, rowKey) = LinkageTables.NodeKeys(providerChild, LinkageLayout.Current);
+        var row = await _storage.Storage.Table(LinkageTables.Records).GetEntityAsync<TableEntity>(partitionKey, rowKey);
         return row.Value.GetString("ClusterKey") ?? "";
     }
 

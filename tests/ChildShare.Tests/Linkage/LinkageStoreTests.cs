@@ -105,6 +105,32 @@ public sealed class LinkageStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CompleteUploadAsync_AStoreWhoseFenceHasNoLayout_KeepsTheLegacyKeysAndTakesNoChildForNew()
+    {
+        // A fence written by code before layouts: the store's rows are keyed the legacy way.
+        await Store.EnsureCreatedAsync(default);
+        await _storage.Storage.Table(LinkageTables.Blocks).AddEntityAsync(new TableEntity("~fence", "linkage") { ["Writes"] = 1L });
+        var children = Enumerable.Range(0, 6).Select(i => Child(i % 2 == 0 ? "prov-a" : "prov-b", "C" + (i / 2), i / 2)).ToList();
+
+        var first = await LinkUploadAsync("u-1", children);
+        var again = await LinkUploadAsync("u-2", children);
+
+        Assert.Empty(first.NewChildren);
+        Assert.Equal(0, again.Moved);
+        var nodes = await _storage.ReadAllAsync(LinkageTables.Records);
+        Assert.Equal(children.Select(c => c.Key).Order(StringComparer.Ordinal), nodes.Select(n => n.PartitionKey).Order(StringComparer.Ordinal));
+        Assert.All(nodes, n => Assert.Equal("link", n.RowKey));
+        Assert.Equal(3, nodes.Select(n => n.GetString("ClusterKey")).Distinct().Count());
+        Assert.All(await _storage.ReadAllAsync(LinkageTables.Clusters), c => Assert.Equal(2, c.PartitionKey.Length));
+        Assert.Equal(LinkageLayout.Legacy, (await new LinkageRowStore(_storage.Storage).ReadFenceAsync()).Layout);
+        await foreach (var blob in _storage.Storage.Locks.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None,
+            _storage.Storage.LockName("known-children/"), default))
+        {
+            Assert.Fail("a legacy store got a known-children set: " + blob.Name);
+        }
+    }
+
+    [Fact]
     public async Task CompleteUploadAsync_SameRecordsDeliveredAgain_ChangesNoSharedRow()
     {
         var children = Enumerable.Range(0, 12).Select(i => Child(i % 2 == 0 ? "prov-a" : "prov-b", "C" + (i / 2), i / 2)).ToList();

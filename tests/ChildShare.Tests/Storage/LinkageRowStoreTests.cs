@@ -29,11 +29,11 @@ public sealed class LinkageRowStoreTests : IAsyncLifetime
     {
         var node = new LinkNodeRow("p1|t1", "p1", "seed", "v1;v2", Cluster, "exact", "p2|t2", "");
         var writer = new BatchWriter();
-        await Store.WriteNodeAsync(writer, node);
+        await Store.WriteNodeAsync(writer, node, LinkageLayout.Current);
         await writer.FlushAsync();
 
-        Assert.Equal(node, await Store.ReadNodeAsync("p1|t1", legacyLayout: false));
-        Assert.Null(await Store.ReadNodeAsync("p1|t9", legacyLayout: false));
+        Assert.Equal(node, await Store.ReadNodeAsync("p1|t1", LinkageLayout.Current));
+        Assert.Null(await Store.ReadNodeAsync("p1|t9", LinkageLayout.Current));
         var stored = Assert.Single(await _storage.ReadAllAsync(LinkageTables.Records));
         Assert.Equal(("p1|t", "p1|t1", Cluster, "v1;v2"), (stored.PartitionKey, stored.RowKey, stored.GetString("ClusterKey"), stored.GetString("Variants")));
     }
@@ -45,7 +45,7 @@ public sealed class LinkageRowStoreTests : IAsyncLifetime
         for (var i = 0; i < 320; i++)
         {
             var key = "p1|" + i.ToString("x32", System.Globalization.CultureInfo.InvariantCulture);
-            await Store.WriteNodeAsync(writer, new LinkNodeRow(key, "p1", "seed", "", Cluster, "new", "", ""));
+            await Store.WriteNodeAsync(writer, new LinkNodeRow(key, "p1", "seed", "", Cluster, "new", "", ""), LinkageLayout.Current);
         }
 
         await writer.FlushAsync();
@@ -53,13 +53,13 @@ public sealed class LinkageRowStoreTests : IAsyncLifetime
         var stored = await _storage.ReadAllAsync(LinkageTables.Records);
         Assert.Equal(320, stored.Count);
         Assert.InRange(stored.Select(s => s.PartitionKey).Distinct().Count(), 1, 16);
-        Assert.All(stored, s => Assert.Equal(LinkageTables.NodePartition(s.RowKey), s.PartitionKey));
+        Assert.All(stored, s => Assert.Equal(LinkageTables.NodeKeys(s.RowKey, LinkageLayout.Current), (s.PartitionKey, s.RowKey)));
     }
 
     [Fact]
-    public async Task ReadNodeAsync_ANodeUnderItsLegacyKey_IsReadOnlyInAStoreOfTheLegacyLayout()
+    public async Task ReadNodeAsync_ANodeUnderItsLegacyKeys_IsReadInAStoreOfTheLegacyLayoutOnly()
     {
-        await _storage.Storage.Table(LinkageTables.Records).AddEntityAsync(new TableEntity("p1|t1", LinkageTables.LegacyRecordRow)
+        await _storage.Storage.Table(LinkageTables.Records).AddEntityAsync(new TableEntity("p1|t1", "link")
         {
             ["ProviderId"] = "p1",
             ["Seed"] = "seed",
@@ -70,75 +70,75 @@ public sealed class LinkageRowStoreTests : IAsyncLifetime
             ["MustLink"] = "",
         });
 
-        Assert.Equal(Cluster, (await Store.ReadNodeAsync("p1|t1", legacyLayout: true))?.ClusterKey);
-        Assert.Null(await Store.ReadNodeAsync("p1|t1", legacyLayout: false));
+        Assert.Equal(Cluster, (await Store.ReadNodeAsync("p1|t1", LinkageLayout.Legacy))?.ClusterKey);
+        Assert.Null(await Store.ReadNodeAsync("p1|t1", LinkageLayout.Current));
     }
 
     [Fact]
     public async Task ReadFenceAsync_AFenceWrittenWithoutALayout_IsTheLegacyLayoutAndAdvancingItKeepsIt()
     {
-        Assert.False((await Store.ReadFenceAsync()).IsLegacy);
+        Assert.Equal(LinkageLayout.Current, (await Store.ReadFenceAsync()).Layout);
         await _storage.Storage.Table(LinkageTables.Blocks).AddEntityAsync(new TableEntity("~fence", "linkage") { ["Writes"] = 3L });
 
         var legacy = await Store.ReadFenceAsync();
         await Store.AdvanceFenceAsync(legacy);
 
-        Assert.True(legacy.IsLegacy);
-        Assert.Equal((4L, true), ((await Store.ReadFenceAsync()).Writes, (await Store.ReadFenceAsync()).IsLegacy));
+        Assert.Equal(LinkageLayout.Legacy, legacy.Layout);
+        Assert.Equal((4L, LinkageLayout.Legacy), ((await Store.ReadFenceAsync()).Writes, (await Store.ReadFenceAsync()).Layout));
     }
 
     [Fact]
     public async Task WriteMemberRowsAsync_AddThenReplaceWithTheETagRead_WritesTheMembers()
     {
-        await Store.WriteMemberRowsAsync([new MemberRowWrite(MemberTable.Clusters, Cluster, ["p1|t1"], false, null)]);
-        var read = await Store.ReadClusterAsync(Cluster);
+        await Store.WriteMemberRowsAsync([new MemberRowWrite(MemberTable.Clusters, Cluster, ["p1|t1"], false, null)], LinkageLayout.Current);
+        var read = await Store.ReadClusterAsync(Cluster, LinkageLayout.Current);
 
-        await Store.WriteMemberRowsAsync([new MemberRowWrite(MemberTable.Clusters, Cluster, ["p1|t1", "p2|t2"], false, read.ETag)]);
+        await Store.WriteMemberRowsAsync([new MemberRowWrite(MemberTable.Clusters, Cluster, ["p1|t1", "p2|t2"], false, read.ETag)], LinkageLayout.Current);
 
-        Assert.Equal(["p1|t1", "p2|t2"], (await Store.ReadClusterAsync(Cluster)).Members);
+        Assert.Equal(["p1|t1", "p2|t2"], (await Store.ReadClusterAsync(Cluster, LinkageLayout.Current)).Members);
         var stored = Assert.Single(await _storage.ReadAllAsync(LinkageTables.Clusters));
-        Assert.Equal(("ab", Cluster, 2), (stored.PartitionKey, stored.RowKey, stored.GetInt32("Count")));
+        Assert.Equal(("a", Cluster, 2), (stored.PartitionKey, stored.RowKey, stored.GetInt32("Count")));
     }
 
     [Fact]
     public async Task WriteMemberRowsAsync_AStaleETag_IsRefusedAndLeavesTheRow()
     {
-        await Store.WriteMemberRowsAsync([new MemberRowWrite(MemberTable.Blocks, Cluster, ["p1|t1"], false, null)]);
-        var stale = await Store.ReadBlockAsync(Cluster);
-        await Store.WriteMemberRowsAsync([new MemberRowWrite(MemberTable.Blocks, Cluster, ["p1|t1", "p3|t3"], false, stale.ETag)]);
+        await Store.WriteMemberRowsAsync([new MemberRowWrite(MemberTable.Blocks, Cluster, ["p1|t1"], false, null)], LinkageLayout.Current);
+        var stale = await Store.ReadBlockAsync(Cluster, LinkageLayout.Current);
+        await Store.WriteMemberRowsAsync([new MemberRowWrite(MemberTable.Blocks, Cluster, ["p1|t1", "p3|t3"], false, stale.ETag)], LinkageLayout.Current);
 
         await Assert.ThrowsAsync<LinkageRowsChangedException>(() =>
-            Store.WriteMemberRowsAsync([new MemberRowWrite(MemberTable.Blocks, Cluster, ["p1|t1", "p2|t2"], false, stale.ETag)]));
+            Store.WriteMemberRowsAsync([new MemberRowWrite(MemberTable.Blocks, Cluster, ["p1|t1", "p2|t2"], false, stale.ETag)], LinkageLayout.Current));
 
-        Assert.Equal(["p1|t1", "p3|t3"], (await Store.ReadBlockAsync(Cluster)).Members);
+        Assert.Equal(["p1|t1", "p3|t3"], (await Store.ReadBlockAsync(Cluster, LinkageLayout.Current)).Members);
     }
 
     [Fact]
     public async Task WriteMemberRowsAsync_AnAddOverARowAnotherFlowAdded_IsRefused()
     {
-        await Store.WriteMemberRowsAsync([new MemberRowWrite(MemberTable.Clusters, Cluster, ["p1|t1"], false, null)]);
+        await Store.WriteMemberRowsAsync([new MemberRowWrite(MemberTable.Clusters, Cluster, ["p1|t1"], false, null)], LinkageLayout.Current);
 
         await Assert.ThrowsAsync<LinkageRowsChangedException>(() =>
-            Store.WriteMemberRowsAsync([new MemberRowWrite(MemberTable.Clusters, Cluster, ["p2|t2"], false, null)]));
+            Store.WriteMemberRowsAsync([new MemberRowWrite(MemberTable.Clusters, Cluster, ["p2|t2"], false, null)], LinkageLayout.Current));
     }
 
     [Fact]
     public async Task WriteMemberRowsAsync_DeleteOfTheVersionRead_RemovesTheRow()
     {
-        await Store.WriteMemberRowsAsync([new MemberRowWrite(MemberTable.Clusters, Cluster, ["p1|t1"], false, null)]);
-        var read = await Store.ReadClusterAsync(Cluster);
+        await Store.WriteMemberRowsAsync([new MemberRowWrite(MemberTable.Clusters, Cluster, ["p1|t1"], false, null)], LinkageLayout.Current);
+        var read = await Store.ReadClusterAsync(Cluster, LinkageLayout.Current);
 
-        await Store.WriteMemberRowsAsync([new MemberRowWrite(MemberTable.Clusters, Cluster, [], false, read.ETag, Delete: true)]);
+        await Store.WriteMemberRowsAsync([new MemberRowWrite(MemberTable.Clusters, Cluster, [], false, read.ETag, Delete: true)], LinkageLayout.Current);
 
-        Assert.Equal(MemberRow.Missing, await Store.ReadClusterAsync(Cluster));
+        Assert.Equal(MemberRow.Missing, await Store.ReadClusterAsync(Cluster, LinkageLayout.Current));
     }
 
     [Fact]
     public async Task WriteMemberRowsAsync_AnOverflowingBlock_KeepsOnlyTheOverflowFlag()
     {
-        await Store.WriteMemberRowsAsync([new MemberRowWrite(MemberTable.Blocks, Cluster, ["p1|t1", "p2|t2"], Overflow: true, null)]);
+        await Store.WriteMemberRowsAsync([new MemberRowWrite(MemberTable.Blocks, Cluster, ["p1|t1", "p2|t2"], Overflow: true, null)], LinkageLayout.Current);
 
-        var read = await Store.ReadBlockAsync(Cluster);
+        var read = await Store.ReadBlockAsync(Cluster, LinkageLayout.Current);
 
         Assert.True(read.Overflow);
         Assert.Empty(read.Members);
