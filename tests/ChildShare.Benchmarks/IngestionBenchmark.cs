@@ -155,8 +155,9 @@ public static class IngestionBenchmark
 
             var localToken = RecordKeys.LocalToken(pseudonymizer, providerId, record.Identity.LocalChildId);
 
-            // The exact linker completes synchronously: it only hashes.
-            _ = linker.LinkAsync(new LinkSubject(providerId, localToken, LinkInputs.From(record.Identity, record.Demographics)), pseudonymizer).AsTask().Result;
+            // The exact linker completes synchronously (it only hashes): its result is read as an await would, with no Task made.
+            var link = linker.LinkAsync(new LinkSubject(providerId, localToken, LinkInputs.From(record.Identity, record.Demographics)), pseudonymizer);
+            _ = link.IsCompleted ? link.Result : throw new InvalidOperationException("the exact linker is expected to complete synchronously");
             if (record.Service is { } service)
             {
                 _ = RecordKeys.ServiceKey(service.Program, service.ServiceType, service.Start);
