@@ -148,7 +148,7 @@ public static class IngestionBenchmark
         foreach (var row in UploadFileReader.ReadRows(stream, UploadFileReader.EncodingFor(profile, fingerprint), profile.DelimiterFor(file), profile))
         {
             rows++;
-            if (depth == Depth.Read || normalizer.Normalize(row.LineNumber, field => row[field]).Record is not { } record || depth == Depth.Normalized)
+            if (depth == Depth.Read || normalizer.Normalize(row).Record is not { } record || depth == Depth.Normalized)
             {
                 continue;
             }
