@@ -22,9 +22,6 @@ public sealed class Pseudonymizer
 
     private readonly PseudonymKey _key;
 
-    // The key's HMAC with its pad blocks hashed once (see HmacSha256: the same MAC as HMACSHA256, without a native call per token).
-    private readonly HmacSha256 _hmac;
-
     // The purpose and parts as they are MACed (separators included) to the first 128 bits of the MAC.
     private readonly Dictionary<string, UInt128> _cache = new(StringComparer.Ordinal);
     private readonly Dictionary<string, UInt128>.AlternateLookup<ReadOnlySpan<char>> _cacheLookup;
@@ -34,9 +31,15 @@ public sealed class Pseudonymizer
     {
         ArgumentNullException.ThrowIfNull(key);
         _key = key;
-        _hmac = new HmacSha256(key.Material);
         _cacheLookup = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
     }
+
+    // One HMAC per thread with the key's inner and outer pads computed once, not once per token.
+    [ThreadStatic]
+    private static IncrementalHash? t_hmac;
+
+    [ThreadStatic]
+    private static PseudonymKey? t_hmacKey;
 
     /// <summary>Hex characters in a token (128 bits).</summary>
     public const int TokenLength = 32;
@@ -133,7 +136,19 @@ public sealed class Pseudonymizer
     }
 
     /// <summary>The full 32-byte HMAC, for encodings (such as Bloom filters) that derive several values from one.</summary>
-    public void Mac(ReadOnlySpan<byte> data, Span<byte> destination) => _hmac.Mac(data, destination);
+    public void Mac(ReadOnlySpan<byte> data, Span<byte> destination) => HMACSHA256.HashData(_key.Material, data, destination);
 
-    private void MacOfBytes(ReadOnlySpan<byte> data, Span<byte> mac) => _hmac.Mac(data, mac);
+    private void MacOfBytes(ReadOnlySpan<byte> data, Span<byte> mac)
+    {
+        if (!ReferenceEquals(t_hmacKey, _key) || t_hmac is null)
+        {
+            t_hmac?.Dispose();
+            t_hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, _key.Material);
+            t_hmacKey = _key;
+        }
+
+        var hmac = t_hmac;
+        hmac.AppendData(data);
+        hmac.GetHashAndReset(mac);
+    }
 }
