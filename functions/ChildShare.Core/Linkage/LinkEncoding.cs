@@ -462,10 +462,10 @@ public sealed class LinkEncoder(Pseudonymizer pseudonymizer, BloomHardening hard
         return (ulong)code[0] << 24 | (ulong)code[1] << 16 | (ulong)code[2] << 8 | code[3];
     }
 
-    private static TValue Remember<TKey, TValue>(ConcurrentDictionary<TKey, TValue> cache, TKey key, TValue value)
+    private static TValue Remember<TKey, TValue>(ConcurrentDictionary<TKey, TValue> cache, TKey key, TValue value, int limit = CacheLimit)
         where TKey : notnull
     {
-        if (cache.Count >= CacheLimit)
+        if (cache.Count >= limit)
         {
             cache.Clear();
         }
@@ -483,7 +483,13 @@ public sealed class LinkEncoder(Pseudonymizer pseudonymizer, BloomHardening hard
 
         var filter = new ulong[BloomBits / 64];
         var space = salt.Length == 0 ? field : field + "@" + salt;
-        AddBigrams(filter, _masks.GetOrAdd((space, hashes), static key => new BigramMasks(key.Field, key.Hashes)), value);
+        if (!_masks.TryGetValue((space, hashes), out var masks))
+        {
+            // A field space per birth year under BirthYearSalt: bounded like the other caches.
+            masks = Remember(_masks, (space, hashes), new BigramMasks(space, hashes), limit: 1_000);
+        }
+
+        AddBigrams(filter, masks, value);
         return hardening switch
         {
             BloomHardening.XorFold => Fold(filter),
