@@ -4,7 +4,7 @@ using System.Text;
 namespace ChildShare.Core.Ingestion;
 
 /// <summary>One record of a delimited file as read: its kept cells, or why it could not be read.</summary>
-internal sealed class DelimitedRecord(int lineNumber)
+internal sealed class DelimitedRecord(int lineNumber, int columns = 0)
 {
     /// <summary>The physical line the record starts on (1 is the header).</summary>
     public int LineNumber { get; } = lineNumber;
@@ -13,7 +13,7 @@ internal sealed class DelimitedRecord(int lineNumber)
     public int Columns { get; set; }
 
     /// <summary>Trimmed cells by column: null where the column is not kept, is blank, or is past its limit.</summary>
-    public List<string?> Cells { get; } = [];
+    public List<string?> Cells { get; } = new(columns);
 
     /// <summary>Kept columns whose cell is longer than the column's limit (the record itself is sound).</summary>
     public List<int> TooLong { get; } = [];
@@ -122,7 +122,9 @@ internal sealed class DelimitedRecordReader(TextReader text, char delimiter)
 
     private DelimitedRecord Parse(PhysicalLine first)
     {
-        var record = new DelimitedRecord(first.Number) { LastLine = first.Number };
+        // Sized to the header's width (within reason: a hostile header may be very wide), so a row's cells are added without the
+        // list growing.
+        var record = new DelimitedRecord(first.Number, Math.Min(_width, 64)) { LastLine = first.Number };
         if (first.Text is not { } text)
         {
             return record.Break(-1, string.Create(CultureInfo.InvariantCulture,

@@ -373,7 +373,7 @@ public sealed partial class IngestionService(
                     continue;
                 }
 
-                var result = normalizer.Normalize(row.LineNumber, field => row[field]);
+                var result = normalizer.Normalize(row);
                 if (result.Record is { } record)
                 {
                     await records.WriteAsync(record, cancellationToken).ConfigureAwait(false);

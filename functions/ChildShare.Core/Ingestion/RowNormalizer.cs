@@ -39,20 +39,57 @@ public sealed class RowNormalizer
             m => m.Value.ToDictionary(c => c.Key.Trim(), c => c.Value, StringComparer.OrdinalIgnoreCase));
     }
 
+    // The row being normalized (one thread, one row at a time): its cleaned cells, and its rejections and notes, made when needed.
+    private readonly string?[] _cells = new string?[FieldCount];
+    private int _lineNumber;
+    private List<RowRejection>? _errors;
+    private List<RowRejection>? _notes;
+
+    /// <summary>Normalizes a row as the reader gives it.</summary>
+    public NormalizationResult Normalize(UploadRow row)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        for (var field = 0; field < FieldCount; field++)
+        {
+            _cells[field] = row[(CanonicalField)field];
+        }
+
+        return NormalizeCells(row.LineNumber);
+    }
+
     /// <summary>
     /// Normalizes a row; <paramref name="rawCell"/> returns the trimmed cell of a field, or null where the
     /// field is unmapped or blank. Control characters follow <see cref="ControlCharacters"/> in every cell.
     /// </summary>
     public NormalizationResult Normalize(int lineNumber, Func<CanonicalField, string?> rawCell)
     {
-        var errors = new List<RowRejection>();
-        void Reject(CanonicalField field, string reason) => errors.Add(new RowRejection(lineNumber, field.ToString(), reason));
-
-        // Every cell passes the control-character rule first: line breaks and tabs become a space, anything else rejects the row.
-        var cells = new string?[FieldCount];
+        ArgumentNullException.ThrowIfNull(rawCell);
         for (var field = 0; field < FieldCount; field++)
         {
-            if (rawCell((CanonicalField)field) is { } raw)
+            _cells[field] = rawCell((CanonicalField)field);
+        }
+
+        return NormalizeCells(lineNumber);
+    }
+
+    private void Reject(CanonicalField field, string reason) => (_errors ??= []).Add(new RowRejection(_lineNumber, field.ToString(), reason));
+
+    private void Drop(CanonicalField field, string reason) =>
+        (_notes ??= []).Add(new RowRejection(_lineNumber, field.ToString(), reason + "; the row was kept without it"));
+
+    private string? Cell(CanonicalField field) => _cells[(int)field];
+
+    /// <summary>Normalizes the raw cells in <see cref="_cells"/>, which it cleans in place.</summary>
+    private NormalizationResult NormalizeCells(int lineNumber)
+    {
+        _lineNumber = lineNumber;
+        _errors = null;
+        _notes = null;
+
+        // Every cell passes the control-character rule first: line breaks and tabs become a space, anything else rejects the row.
+        for (var field = 0; field < FieldCount; field++)
+        {
+            if (_cells[field] is { } raw)
             {
                 var clean = ControlCharacters.Clean(raw);
                 if (clean is null)
@@ -62,11 +99,9 @@ public sealed class RowNormalizer
                     clean = string.Concat(raw.Where(c => !char.IsControl(c))).Trim();
                 }
 
-                cells[field] = clean is { Length: > 0 } ? clean : null;
+                _cells[field] = clean is { Length: > 0 } ? clean : null;
             }
         }
-
-        string? Cell(CanonicalField field) => cells[(int)field];
 
         var localId = Cell(CanonicalField.LocalChildId);
         if (localId is null)
@@ -76,14 +111,12 @@ public sealed class RowNormalizer
 
         // A name part and the local id are required; a missing first or last name, or a birth date that is missing or cannot be
         // used, leaves an incomplete identity: the child is still served and counted (see ChildIdentity).
-        var (first, middle, last, suffix) = ReadName(Cell);
+        var (first, middle, last, suffix) = ReadName();
         if (string.IsNullOrWhiteSpace(first) && string.IsNullOrWhiteSpace(last))
         {
             Reject(CanonicalField.FirstName, "and LastName are both empty: one of them is required");
         }
 
-        var notes = new List<RowRejection>();
-        void Drop(CanonicalField field, string reason) => notes.Add(new RowRejection(lineNumber, field.ToString(), reason + "; the row was kept without it"));
         DateOnly? birthDate = null;
         var birthText = Cell(CanonicalField.BirthDate);
         if (birthText is null)
@@ -114,10 +147,10 @@ public sealed class RowNormalizer
             Reject(CanonicalField.StreetAddress, $"is longer than {AddressNormalizer.MaxLength} characters");
         }
 
-        var demographics = ReadDemographics(Cell, Reject);
-        var service = ReadService(Cell, Reject);
+        var demographics = ReadDemographics();
+        var service = ReadService();
 
-        if (errors.Count > 0)
+        if (_errors is { } errors)
         {
             return NormalizationResult.Rejected(errors);
         }
@@ -133,7 +166,7 @@ public sealed class RowNormalizer
             BirthDate = birthDate,
             StreetAddress = streetAddress,
         };
-        return NormalizationResult.Accepted(new CanonicalRecord(lineNumber, identity, demographics, service) { Notes = notes });
+        return NormalizationResult.Accepted(new CanonicalRecord(lineNumber, identity, demographics, service) { Notes = _notes ?? (IReadOnlyList<RowRejection>)[] });
     }
 
     private PersonName Name(string display) => Cached(_names, display, NameNormalizer.Name);
@@ -155,13 +188,13 @@ public sealed class RowNormalizer
         return value;
     }
 
-    private (string? First, string? Middle, string? Last, string? Suffix) ReadName(Func<CanonicalField, string?> cell)
+    private (string? First, string? Middle, string? Last, string? Suffix) ReadName()
     {
-        var first = cell(CanonicalField.FirstName);
-        var middle = cell(CanonicalField.MiddleName);
-        var last = cell(CanonicalField.LastName);
-        var suffix = cell(CanonicalField.Suffix);
-        var full = cell(CanonicalField.FullName);
+        var first = Cell(CanonicalField.FirstName);
+        var middle = Cell(CanonicalField.MiddleName);
+        var last = Cell(CanonicalField.LastName);
+        var suffix = Cell(CanonicalField.Suffix);
+        var full = Cell(CanonicalField.FullName);
         if (full is not null && (first is null || last is null))
         {
             var split = Cached(_fullNames, full, NameNormalizer.SplitFullName);
@@ -179,18 +212,22 @@ public sealed class RowNormalizer
         return (first, middle, last, suffix is null ? null : NameNormalizer.Fold(suffix));
     }
 
-    private Demographics ReadDemographics(Func<CanonicalField, string?> cell, Action<CanonicalField, string> reject)
+    private Demographics ReadDemographics()
     {
         var sex = Sex.Unknown;
-        if (cell(CanonicalField.Sex) is { } sexText && !TryCode<Sex>(CanonicalField.Sex, sexText, CodeValues.TryParseSex, out sex))
+        if (Cell(CanonicalField.Sex) is { } sexText && !TryCode<Sex>(CanonicalField.Sex, sexText, CodeValues.TryParseSex, out sex))
         {
-            reject(CanonicalField.Sex, "is not a known code (add it to the profile's code map)");
+            Reject(CanonicalField.Sex, "is not a known code (add it to the profile's code map)");
         }
 
         var races = new List<Race>();
-        if (cell(CanonicalField.Race) is { } raceText)
+        if (Cell(CanonicalField.Race) is { } raceText)
         {
-            foreach (var code in raceText.Split(_profile.MultiValueSeparator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            // Most cells hold one code: split only a cell that has the separator.
+            string[] codes = raceText.Contains(_profile.MultiValueSeparator, StringComparison.Ordinal)
+                ? raceText.Split(_profile.MultiValueSeparator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                : raceText.Trim() is { Length: > 0 } one ? [one] : [];
+            foreach (var code in codes)
             {
                 if (TryCode<Race>(CanonicalField.Race, code, CodeValues.TryParseRace, out var race))
                 {
@@ -201,30 +238,30 @@ public sealed class RowNormalizer
                 }
                 else
                 {
-                    reject(CanonicalField.Race, "is not a known code (add it to the profile's code map)");
+                    Reject(CanonicalField.Race, "is not a known code (add it to the profile's code map)");
                     break;
                 }
             }
         }
 
         var ethnicity = Ethnicity.Unknown;
-        if (cell(CanonicalField.Ethnicity) is { } ethnicityText
+        if (Cell(CanonicalField.Ethnicity) is { } ethnicityText
             && !TryCode<Ethnicity>(CanonicalField.Ethnicity, ethnicityText, CodeValues.TryParseEthnicity, out ethnicity))
         {
-            reject(CanonicalField.Ethnicity, "is not a known code (add it to the profile's code map)");
+            Reject(CanonicalField.Ethnicity, "is not a known code (add it to the profile's code map)");
         }
 
         string? zip = null;
-        if (cell(CanonicalField.Zip) is { } zipText && !ZipCodes.TryNormalize(zipText, out zip))
+        if (Cell(CanonicalField.Zip) is { } zipText && !ZipCodes.TryNormalize(zipText, out zip))
         {
-            reject(CanonicalField.Zip, "is not a 5-digit or ZIP+4 code");
+            Reject(CanonicalField.Zip, "is not a 5-digit or ZIP+4 code");
         }
 
         string? grade = null;
         string? parsedGrade = null;
-        if (cell(CanonicalField.Grade) is { } gradeText && !TryCode<string>(CanonicalField.Grade, gradeText, CodeValues.TryParseGrade, out parsedGrade))
+        if (Cell(CanonicalField.Grade) is { } gradeText && !TryCode<string>(CanonicalField.Grade, gradeText, CodeValues.TryParseGrade, out parsedGrade))
         {
-            reject(CanonicalField.Grade, "is not a grade (PK, K, 1 to 12) nor in the profile's code map");
+            Reject(CanonicalField.Grade, "is not a grade (PK, K, 1 to 12) nor in the profile's code map");
         }
         else
         {
@@ -245,21 +282,21 @@ public sealed class RowNormalizer
             Ethnicity = ethnicity,
             Zip = zip,
             Grade = grade,
-            School = cell(CanonicalField.School),
+            School = Cell(CanonicalField.School),
         };
     }
 
-    private ServiceRecord? ReadService(Func<CanonicalField, string?> cell, Action<CanonicalField, string> reject)
+    private ServiceRecord? ReadService()
     {
-        var startText = cell(CanonicalField.ServiceStart);
-        var program = cell(CanonicalField.Program);
-        var serviceType = cell(CanonicalField.ServiceType);
-        var endText = cell(CanonicalField.ServiceEnd);
+        var startText = Cell(CanonicalField.ServiceStart);
+        var program = Cell(CanonicalField.Program);
+        var serviceType = Cell(CanonicalField.ServiceType);
+        var endText = Cell(CanonicalField.ServiceEnd);
         if (startText is null)
         {
             if (program is not null || serviceType is not null || endText is not null)
             {
-                reject(CanonicalField.ServiceStart, "is required when a service is given and is empty");
+                Reject(CanonicalField.ServiceStart, "is required when a service is given and is empty");
             }
 
             return null;
@@ -267,7 +304,7 @@ public sealed class RowNormalizer
 
         if (!TryParseDate(startText, out var start))
         {
-            reject(CanonicalField.ServiceStart, "is not a date in the profile's formats");
+            Reject(CanonicalField.ServiceStart, "is not a date in the profile's formats");
             return null;
         }
 
@@ -276,13 +313,13 @@ public sealed class RowNormalizer
         {
             if (!TryParseDate(endText, out var endDate))
             {
-                reject(CanonicalField.ServiceEnd, "is not a date in the profile's formats");
+                Reject(CanonicalField.ServiceEnd, "is not a date in the profile's formats");
                 return null;
             }
 
             if (endDate < start)
             {
-                reject(CanonicalField.ServiceEnd, "is before the service start");
+                Reject(CanonicalField.ServiceEnd, "is before the service start");
                 return null;
             }
 
@@ -291,12 +328,12 @@ public sealed class RowNormalizer
 
         if (program is null && serviceType is null)
         {
-            reject(CanonicalField.Program, "a service needs a program or a service type");
+            Reject(CanonicalField.Program, "a service needs a program or a service type");
             return null;
         }
 
         double? hours = null;
-        if (cell(CanonicalField.Hours) is { } hoursText)
+        if (Cell(CanonicalField.Hours) is { } hoursText)
         {
             if (double.TryParse(hoursText, NumberStyles.Float, CultureInfo.InvariantCulture, out var h) && h >= 0 && h < 100_000)
             {
@@ -304,12 +341,12 @@ public sealed class RowNormalizer
             }
             else
             {
-                reject(CanonicalField.Hours, "is not a non-negative number");
+                Reject(CanonicalField.Hours, "is not a non-negative number");
             }
         }
 
         int? days = null;
-        if (cell(CanonicalField.DaysAttended) is { } daysText)
+        if (Cell(CanonicalField.DaysAttended) is { } daysText)
         {
             if (int.TryParse(daysText, NumberStyles.None, CultureInfo.InvariantCulture, out var d) && d <= 366 * 30)
             {
@@ -317,7 +354,7 @@ public sealed class RowNormalizer
             }
             else
             {
-                reject(CanonicalField.DaysAttended, "is not a whole number of days");
+                Reject(CanonicalField.DaysAttended, "is not a whole number of days");
             }
         }
 

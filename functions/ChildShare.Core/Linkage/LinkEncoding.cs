@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Numerics;
 using System.Text;
@@ -25,8 +26,17 @@ public sealed record LinkInput(
             return null;
         }
 
-        var kept = new string(value.Where(char.IsAsciiLetterOrDigit).Select(char.ToUpperInvariant).ToArray());
-        return kept.Length == 0 ? null : kept;
+        Span<char> buffer = value.Length <= 128 ? stackalloc char[value.Length] : new char[value.Length];
+        var length = 0;
+        foreach (var c in value)
+        {
+            if (char.IsAsciiLetterOrDigit(c))
+            {
+                buffer[length++] = char.ToUpperInvariant(c);
+            }
+        }
+
+        return length == 0 ? null : new string(buffer[..length]);
     }
 
     public bool HasFullDate => Year is not null && Month is not null && Day is not null;
@@ -289,9 +299,18 @@ public sealed class LinkEncoder(Pseudonymizer pseudonymizer, BloomHardening hard
     private const string BloomPurpose = "link-bloom-v2";
     private const int CacheLimit = 200_000;
 
-    // Keyed by the bigram's two UTF-16 units packed in one number (a one-character value in a range of its own): no string per bigram.
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Field, long Gram, int Hashes), ushort[]> _positions = new();
+    // The bits of each bigram, by field space: computed once per encoder (they depend only on the key).
+    private readonly ConcurrentDictionary<(string Field, int Hashes), BigramMasks> _masks = new();
+
+    // Tokens of low-cardinality values, kept here so a row costs a lookup in a small table with a number or a short key, not a
+    // string built and looked up among the pseudonymizer's hundreds of thousands of per-child tokens. Same values as computed.
+    private readonly ConcurrentDictionary<int, DateTokens> _dates = new();
+    private readonly ConcurrentDictionary<ulong, (UInt128 Pair, UInt128 Swapped)> _phonetics = new();
+    private readonly ConcurrentDictionary<string, UInt128> _zips = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, UInt128> _sexes = new(StringComparer.Ordinal);
     private int[]? _permutation;
+
+    private readonly record struct DateTokens(UInt128 Dob, UInt128 Swapped, UInt128 YearMonth, UInt128 YearDay, UInt128 MonthDay);
 
     public Pseudonymizer Pseudonymizer => pseudonymizer;
 
@@ -312,6 +331,70 @@ public sealed class LinkEncoder(Pseudonymizer pseudonymizer, BloomHardening hard
             tokens[(int)LinkTokenKind.StateId] = pseudonymizer.TokenValue("link-ssid-v2", stateId);
         }
 
+        if (DateKey(year, month, day) is { } dateKey)
+        {
+            // The usual shape (yyyy, MM, dd): every date token at once, from a table keyed by the date as a number.
+            var dates = _dates.TryGetValue(dateKey, out var known) ? known : Remember(_dates, dateKey, DateTokensOf(year!, month!, day!));
+            tokens[(int)LinkTokenKind.Dob] = dates.Dob;
+            tokens[(int)LinkTokenKind.DobDayMonthSwapped] = dates.Swapped;
+            tokens[(int)LinkTokenKind.DobYearMonth] = dates.YearMonth;
+            tokens[(int)LinkTokenKind.DobYearDay] = dates.YearDay;
+            tokens[(int)LinkTokenKind.DobMonthDay] = dates.MonthDay;
+        }
+        else
+        {
+            SetDateTokens(tokens, year, month, day);
+        }
+
+        if (first is not null && last is not null)
+        {
+            string firstSound = Phonetic.Soundex(first), lastSound = Phonetic.Soundex(last);
+            if (SoundexKey(firstSound, lastSound) is { } soundKey)
+            {
+                var (pair, swapped) = _phonetics.TryGetValue(soundKey, out var sounds) ? sounds
+                    : Remember(_phonetics, soundKey, PhoneticTokensOf(firstSound, lastSound));
+                tokens[(int)LinkTokenKind.PhoneticNames] = pair;
+                tokens[(int)LinkTokenKind.PhoneticNamesSwapped] = swapped;
+            }
+            else
+            {
+                (tokens[(int)LinkTokenKind.PhoneticNames], tokens[(int)LinkTokenKind.PhoneticNamesSwapped]) = PhoneticTokensOf(firstSound, lastSound);
+            }
+
+            if (Nicknames.CanonicalOf(first) is { } canonical)
+            {
+                tokens[(int)LinkTokenKind.NicknameLast] = pseudonymizer.TokenValue("link-nickname-last-v2", canonical, last);
+            }
+        }
+
+        if (zip is not null)
+        {
+            tokens[(int)LinkTokenKind.Zip] = _zips.TryGetValue(zip, out var zipToken) ? zipToken : Remember(_zips, zip, Cached("link-zip-v2", zip));
+        }
+
+        if (input.Sex is { Length: > 0 } sex)
+        {
+            tokens[(int)LinkTokenKind.Sex] = _sexes.TryGetValue(sex, out var sexToken) ? sexToken : Remember(_sexes, sex, Cached("link-sex-v2", sex));
+        }
+
+        if (Blank(input.Address) is { } street)
+        {
+            tokens[(int)LinkTokenKind.Address] = Cached("link-address-v2", street);
+        }
+
+        // The salt of BirthYearSalt: filters of records without a birth year share the empty salt.
+        var salt = hardening == BloomHardening.BirthYearSalt ? year ?? "" : "";
+        // Both name parts share one field space, so a first name can be compared with a last name (exchanged names).
+        return new LinkEncoding(tokens, Filter("name", first, NameHashes, salt), Filter("name", last, NameHashes, salt),
+            Filter("address", Blank(input.Address), AddressHashes, salt));
+    }
+
+    // The pseudonymizer keeps the tokens it has computed: a repeated value (a birth date, a zip, a Soundex pair) costs a lookup.
+    private UInt128 Cached(string purpose, string value) => pseudonymizer.TokenValue(purpose, value);
+
+    /// <summary>The date tokens of any year, month and day (each possibly missing), as MACed: "year-month-day" and its parts.</summary>
+    private void SetDateTokens(UInt128[] tokens, string? year, string? month, string? day)
+    {
         if (year is not null && month is not null && day is not null)
         {
             tokens[(int)LinkTokenKind.Dob] = Cached("link-dob-v2", $"{year}-{month}-{day}");
@@ -335,46 +418,61 @@ public sealed class LinkEncoder(Pseudonymizer pseudonymizer, BloomHardening hard
         {
             tokens[(int)LinkTokenKind.DobMonthDay] = Cached("link-dob-md-v2", $"{month}-{day}");
         }
-
-        if (first is not null && last is not null)
-        {
-            string firstSound = Phonetic.Soundex(first), lastSound = Phonetic.Soundex(last);
-            tokens[(int)LinkTokenKind.PhoneticNames] = Cached("link-phonetic-v2", firstSound + "|" + lastSound);
-            if (firstSound != lastSound)
-            {
-                tokens[(int)LinkTokenKind.PhoneticNamesSwapped] = Cached("link-phonetic-v2", lastSound + "|" + firstSound);
-            }
-
-            if (Nicknames.CanonicalOf(first) is { } canonical)
-            {
-                tokens[(int)LinkTokenKind.NicknameLast] = pseudonymizer.TokenValue("link-nickname-last-v2", canonical, last);
-            }
-        }
-
-        if (zip is not null)
-        {
-            tokens[(int)LinkTokenKind.Zip] = Cached("link-zip-v2", zip);
-        }
-
-        if (input.Sex is { Length: > 0 } sex)
-        {
-            tokens[(int)LinkTokenKind.Sex] = Cached("link-sex-v2", sex);
-        }
-
-        if (Blank(input.Address) is { } street)
-        {
-            tokens[(int)LinkTokenKind.Address] = Cached("link-address-v2", street);
-        }
-
-        // The salt of BirthYearSalt: filters of records without a birth year share the empty salt.
-        var salt = hardening == BloomHardening.BirthYearSalt ? year ?? "" : "";
-        // Both name parts share one field space, so a first name can be compared with a last name (exchanged names).
-        return new LinkEncoding(tokens, Filter("name", first, NameHashes, salt), Filter("name", last, NameHashes, salt),
-            Filter("address", Blank(input.Address), AddressHashes, salt));
     }
 
-    // The pseudonymizer keeps the tokens it has computed: a repeated value (a birth date, a zip, a Soundex pair) costs a lookup.
-    private UInt128 Cached(string purpose, string value) => pseudonymizer.TokenValue(purpose, value);
+    private DateTokens DateTokensOf(string year, string month, string day)
+    {
+        var tokens = new UInt128[LinkEncoding.KindCount];
+        SetDateTokens(tokens, year, month, day);
+        return new DateTokens(tokens[(int)LinkTokenKind.Dob], tokens[(int)LinkTokenKind.DobDayMonthSwapped],
+            tokens[(int)LinkTokenKind.DobYearMonth], tokens[(int)LinkTokenKind.DobYearDay], tokens[(int)LinkTokenKind.DobMonthDay]);
+    }
+
+    /// <summary>
+    /// The date as one number when its parts have the shape ingestion gives them (four, two and two ASCII digits), so that the
+    /// number stands for exactly one text; null for any other shape (a missing part, "3" for March), which is MACed as it is.
+    /// </summary>
+    private static int? DateKey(string? year, string? month, string? day) =>
+        year is { Length: 4 } && month is { Length: 2 } && day is { Length: 2 }
+        && int.TryParse(year, NumberStyles.None, CultureInfo.InvariantCulture, out var y)
+        && int.TryParse(month, NumberStyles.None, CultureInfo.InvariantCulture, out var m)
+        && int.TryParse(day, NumberStyles.None, CultureInfo.InvariantCulture, out var d)
+            ? (y * 100 + m) * 100 + d
+            : null;
+
+    private (UInt128 Pair, UInt128 Swapped) PhoneticTokensOf(string firstSound, string lastSound) =>
+        (Cached("link-phonetic-v2", firstSound + "|" + lastSound),
+            firstSound != lastSound ? Cached("link-phonetic-v2", lastSound + "|" + firstSound) : UInt128.Zero);
+
+    /// <summary>Both Soundex codes in one number (each is empty or four characters below U+0100: the number stands for one pair).</summary>
+    private static ulong? SoundexKey(string first, string last) => Pack(first) is { } a && Pack(last) is { } b ? (a << 32) | b : null;
+
+    private static ulong? Pack(string code)
+    {
+        if (code.Length == 0)
+        {
+            return 0;
+        }
+
+        if (code.Length != 4 || code[0] > 0xFF || code[1] > 0xFF || code[2] > 0xFF || code[3] > 0xFF || code[0] == 0)
+        {
+            return null;
+        }
+
+        return (ulong)code[0] << 24 | (ulong)code[1] << 16 | (ulong)code[2] << 8 | code[3];
+    }
+
+    private static TValue Remember<TKey, TValue>(ConcurrentDictionary<TKey, TValue> cache, TKey key, TValue value, int limit = CacheLimit)
+        where TKey : notnull
+    {
+        if (cache.Count >= limit)
+        {
+            cache.Clear();
+        }
+
+        cache[key] = value;
+        return value;
+    }
 
     private ulong[]? Filter(string field, string? value, int hashes, string salt)
     {
@@ -384,7 +482,14 @@ public sealed class LinkEncoder(Pseudonymizer pseudonymizer, BloomHardening hard
         }
 
         var filter = new ulong[BloomBits / 64];
-        AddBigrams(filter, salt.Length == 0 ? field : field + "@" + salt, value, hashes);
+        var space = salt.Length == 0 ? field : field + "@" + salt;
+        if (!_masks.TryGetValue((space, hashes), out var masks))
+        {
+            // A field space per birth year under BirthYearSalt: bounded like the other caches.
+            masks = Remember(_masks, (space, hashes), new BigramMasks(space, hashes), limit: 1_000);
+        }
+
+        AddBigrams(filter, masks, value);
         return hardening switch
         {
             BloomHardening.XorFold => Fold(filter),
@@ -442,42 +547,87 @@ public sealed class LinkEncoder(Pseudonymizer pseudonymizer, BloomHardening hard
     /// not double hashing: HMAC(key, purpose|field|bigram|round) gives 16 independent 16-bit values
     /// per round, each taken modulo the filter length.
     /// </summary>
-    private void AddBigrams(ulong[] filter, string field, string value, int hashes)
+    private void AddBigrams(ulong[] filter, BigramMasks masks, string value)
     {
         if (value.Length < 2)
         {
-            SetPositions(filter, field, value, 0, hashes);
+            Or(filter, masks.Of(pseudonymizer, value, 0));
             return;
         }
 
         for (var i = 0; i + 1 < value.Length; i++)
         {
             // A repeated bigram sets the same bits again: no set of distinct bigrams is needed.
-            SetPositions(filter, field, value, i, hashes);
+            Or(filter, masks.Of(pseudonymizer, value, i));
         }
     }
 
-    /// <summary>Sets the positions of the bigram of <paramref name="value"/> at <paramref name="start"/> (the whole value when it has one character).</summary>
-    private void SetPositions(ulong[] filter, string field, string value, int start, int hashes)
+    private static void Or(ulong[] filter, ulong[] mask)
     {
-        var gram = value.Length < 2 ? (1L << 40) | value[0] : ((long)value[start] << 16) | value[start + 1];
-
-        // The positions of a (field, bigram) depend only on the key: computed once per encoder.
-        if (!_positions.TryGetValue((field, gram, hashes), out var positions))
+        for (var i = 0; i < filter.Length; i++)
         {
-            if (_positions.Count > CacheLimit)
+            filter[i] |= mask[i];
+        }
+    }
+
+    /// <summary>
+    /// The filter bits of each bigram of one field space, as a whole filter's words to OR in: bigrams of A-Z and 0-9 (what folded
+    /// names and addresses are made of) in a flat table indexed by the two characters, any other in a dictionary.
+    /// </summary>
+    private sealed class BigramMasks(string field, int hashes)
+    {
+        private const int Alphabet = 36;
+
+        // Pairs first, then the one-character values.
+        private readonly ulong[]?[] _common = new ulong[]?[Alphabet * Alphabet + Alphabet];
+        private readonly ConcurrentDictionary<long, ulong[]> _other = new();
+
+        /// <summary>The bits of the bigram of <paramref name="value"/> at <paramref name="start"/> (the whole value when it has one character).</summary>
+        public ulong[] Of(Pseudonymizer pseudonymizer, string value, int start)
+        {
+            var single = value.Length < 2;
+            int a = IndexOf(value[start]), b = single ? 0 : IndexOf(value[start + 1]);
+            if (a >= 0 && b >= 0)
             {
-                _positions.Clear();
+                var slot = single ? Alphabet * Alphabet + a : a * Alphabet + b;
+
+                // Two threads may both compute a missing mask: they compute the same bits.
+                var known = Volatile.Read(ref _common[slot]);
+                if (known is null)
+                {
+                    known = Mask(pseudonymizer, value, start, single);
+                    Volatile.Write(ref _common[slot], known);
+                }
+
+                return known;
             }
 
-            positions = Positions(pseudonymizer, field, value.Length < 2 ? value : value.Substring(start, 2), hashes);
-            _positions[(field, gram, hashes)] = positions;
+            var gram = single ? (1L << 40) | value[0] : ((long)value[start] << 16) | value[start + 1];
+            if (!_other.TryGetValue(gram, out var mask))
+            {
+                mask = Remember(_other, gram, Mask(pseudonymizer, value, start, single));
+            }
+
+            return mask;
         }
 
-        foreach (var position in positions)
+        private ulong[] Mask(Pseudonymizer pseudonymizer, string value, int start, bool single)
         {
-            filter[position / 64] |= 1UL << (position % 64);
+            var mask = new ulong[BloomBits / 64];
+            foreach (var position in Positions(pseudonymizer, field, single ? value : value.Substring(start, 2), hashes))
+            {
+                mask[position / 64] |= 1UL << (position % 64);
+            }
+
+            return mask;
         }
+
+        private static int IndexOf(char c) => c switch
+        {
+            >= 'A' and <= 'Z' => c - 'A',
+            >= '0' and <= '9' => 26 + c - '0',
+            _ => -1,
+        };
     }
 
     private static ushort[] Positions(Pseudonymizer pseudonymizer, string field, string gram, int hashes)

@@ -66,20 +66,22 @@ public sealed class Pseudonymizer
             length += part.Length + 1;
         }
 
-        var chars = ArrayPool<char>.Shared.Rent(length);
+        // Tokens' inputs are short (names, dates, ids): on the stack, the pool only for a long one.
+        char[]? rented = null;
+        var chars = length <= StackChars ? stackalloc char[StackChars] : (rented = ArrayPool<char>.Shared.Rent(length));
         try
         {
             var written = 0;
-            purpose.CopyTo(chars.AsSpan(written));
+            purpose.CopyTo(chars[written..]);
             written += purpose.Length;
             foreach (var part in parts)
             {
                 chars[written++] = Separator;
-                part.CopyTo(chars.AsSpan(written));
+                part.CopyTo(chars[written..]);
                 written += part.Length;
             }
 
-            var input = chars.AsSpan(0, written);
+            ReadOnlySpan<char> input = chars[..written];
             lock (_cacheLock)
             {
                 if (_cacheLookup.TryGetValue(input, out var cached))
@@ -103,23 +105,33 @@ public sealed class Pseudonymizer
         }
         finally
         {
-            ArrayPool<char>.Shared.Return(chars);
+            if (rented is not null)
+            {
+                ArrayPool<char>.Shared.Return(rented);
+            }
         }
     }
 
+    private const int StackChars = 256;
+
     private UInt128 MacOfChars(ReadOnlySpan<char> input)
     {
-        var bytes = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(input.Length));
+        var most = Encoding.UTF8.GetMaxByteCount(input.Length);
+        byte[]? rented = null;
+        var bytes = most <= 3 * StackChars + 3 ? stackalloc byte[3 * StackChars + 3] : (rented = ArrayPool<byte>.Shared.Rent(most));
         try
         {
             var byteCount = Encoding.UTF8.GetBytes(input, bytes);
             Span<byte> mac = stackalloc byte[32];
-            MacOfBytes(bytes.AsSpan(0, byteCount), mac);
+            MacOfBytes(bytes[..byteCount], mac);
             return System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(mac);
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(bytes);
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
         }
     }
 

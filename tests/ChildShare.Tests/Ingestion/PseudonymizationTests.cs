@@ -36,6 +36,22 @@ public sealed class PseudonymizationTests
     }
 
     [Fact]
+    public void Token_ShortLongOrNonAsciiInput_IsTheTruncatedHmacOfItsUtf8()
+    {
+        var material = Convert.FromBase64String(KeyA);
+        var pseudonymizer = new Pseudonymizer(PseudonymKey.FromBase64("v1", KeyA));
+
+        // Within the stack buffer, past it (pooled), and with characters of two to four UTF-8 bytes.
+        foreach (var part in new[] { "A-1", new string('x', 255), new string('y', 300), "Zoë Ærøskøbing 😀 Ｊｏｈｎ" + new string('é', 250) })
+        {
+            var expected = Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData(
+                material, System.Text.Encoding.UTF8.GetBytes("local-v1\u001fdistrict\u001f" + part)).AsSpan(0, 16));
+
+            Assert.Equal(expected, pseudonymizer.Token("local-v1", "district", part));
+        }
+    }
+
+    [Fact]
     public void Token_RepeatedAndPastTheCacheLimit_AlwaysTheTruncatedHmac()
     {
         var material = Convert.FromBase64String(KeyA);
