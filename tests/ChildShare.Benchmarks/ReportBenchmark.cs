@@ -238,9 +238,9 @@ public static class ReportBenchmark
             active.GroupBy(r => r.Provider).ToDictionary(g => g.Key, g => g.Select(r => r.ChildKey).Distinct(StringComparer.Ordinal).LongCount()));
     }
 
-    private sealed record ProviderChild(string Provider, int ProviderIndex, int Child, string Token, List<ServiceInterval> Services);
+    internal sealed record ProviderChild(string Provider, int ProviderIndex, int Child, string Token, List<ServiceInterval> Services);
 
-    private sealed class Community(SyntheticChild[] children, List<ProviderChild> providerChildren)
+    internal sealed class Community(SyntheticChild[] children, List<ProviderChild> providerChildren)
     {
         public SyntheticChild[] Children { get; } = children;
 
@@ -269,7 +269,7 @@ public static class ReportBenchmark
         }
     }
 
-    private static Community Generate(CommunitySpec spec)
+    internal static Community Generate(CommunitySpec spec)
     {
         var watch = Stopwatch.StartNew();
         var community = new SyntheticCommunity(spec);
@@ -352,15 +352,12 @@ public static class ReportBenchmark
         }, "benchmark");
 
         var rawTable = storage.Table(RawServices);
-        var changes = new List<ActivityChange>();
+        var changes = ActivityChanges(data);
         var byBucket = new Dictionary<string, List<TableEntity>>();
-        var updatedBase = new DateTimeOffset(2026, 10, 1, 0, 0, 0, TimeSpan.Zero);
         var perProvider = new int[SyntheticCommunity.ProviderCatalog.Count];
         foreach (var pc in data.ProviderChildren)
         {
-            var child = data.Children[pc.Child - 1];
             var childKey = ChildKey(pc.Child);
-            var updatedAt = updatedBase.AddMinutes(pc.ProviderIndex);
             var bucket = $"{pc.Provider}|{perProvider[pc.ProviderIndex]++ / 18:D5}";
             for (var s = 0; s < pc.Services.Count; s++)
             {
@@ -371,7 +368,23 @@ public static class ReportBenchmark
                     ["StartDate"] = Day(service.Start), ["EndDate"] = Day(service.End), ["AsOf"] = "2026-09-30",
                 });
             }
+        }
 
+        Console.WriteLine($"writing {byBucket.Values.Sum(b => b.Count):N0} raw service rows in {byBucket.Count:N0} partitions and {changes.Count:N0} provider children's activity into the buckets");
+        await WriteAllAsync(rawTable, byBucket, watch, "raw service rows");
+        await WriteActivityAsync(services, changes);
+        Console.WriteLine($"data written in {watch.Elapsed.TotalSeconds:F0} s");
+    }
+
+    /// <summary>Each provider child's activity by year, as ingestion gives it to the activity store.</summary>
+    internal static List<ActivityChange> ActivityChanges(Community data)
+    {
+        var changes = new List<ActivityChange>();
+        var updatedBase = new DateTimeOffset(2026, 10, 1, 0, 0, 0, TimeSpan.Zero);
+        foreach (var pc in data.ProviderChildren)
+        {
+            var child = data.Children[pc.Child - 1];
+            var updatedAt = updatedBase.AddMinutes(pc.ProviderIndex);
             string? Empty(string value) => value.Length == 0 ? null : value;
             var demographics = new[]
             {
@@ -380,12 +393,15 @@ public static class ReportBenchmark
                 Empty(child.Ethnicity == Ethnicity.Unknown ? "" : child.Ethnicity.ToString()), child.Zip[..3], child.Grade, child.School,
             };
             var key = RecordKeys.ProviderChild(pc.Provider, pc.Token);
-            changes.Add(new ActivityChange(key, ActivityStore.Years(key, childKey, updatedAt.UtcTicks, demographics, pc.Services), []));
+            changes.Add(new ActivityChange(key, ActivityStore.Years(key, ChildKey(pc.Child), updatedAt.UtcTicks, demographics, pc.Services), []));
         }
 
-        Console.WriteLine($"writing {byBucket.Values.Sum(b => b.Count):N0} raw service rows in {byBucket.Count:N0} partitions and {changes.Count:N0} provider children's activity into the buckets");
-        await WriteAllAsync(rawTable, byBucket, watch, "raw service rows");
-        // As ingestion writes them (ActivityStore, between the version bumps), 20,000 provider children a flush.
+        return changes;
+    }
+
+    /// <summary>As ingestion writes them (ActivityStore, between the version bumps), 20,000 provider children a flush.</summary>
+    internal static async Task WriteActivityAsync(IServiceProvider services, IReadOnlyList<ActivityChange> changes)
+    {
         var store = services.GetRequiredService<ActivityStore>();
         foreach (var chunk in changes.Chunk(ActivitySummaryBuilder.FlushChildren))
         {
@@ -395,6 +411,5 @@ public static class ReportBenchmark
         }
 
         Console.WriteLine($"activity buckets written: {(await store.LayoutAsync())!.Buckets} buckets");
-        Console.WriteLine($"data written in {watch.Elapsed.TotalSeconds:F0} s");
     }
 }

@@ -147,18 +147,9 @@ public sealed partial class DeidentifiedExportService(
         DeidentifiedExportQuery query, DataSharingAgreement agreement, DeidentificationTerms terms, IReadOnlyList<string> included, int excluded,
         CancellationToken cancellationToken)
     {
-        var (aggregator, providerChildren) = await ReadAsync(query, included, cancellationToken).ConfigureAwait(false);
+        var read = await activity.ReadAsync(Enumerable.Range(query.From.Year, query.To.Year - query.From.Year + 1), cancellationToken).ConfigureAwait(false);
         var key = await keys.GetCurrentKeyAsync(cancellationToken).ConfigureAwait(false);
-        var pseudonymizer = new Pseudonymizer(key);
-        var entries = aggregator.Entries.ToList();
-        var researchIds = ResearchIds(pseudonymizer, agreement.Id, entries.Select(e => e.Key).ToList());
-        var children = entries.Select((e, i) => new ExportChild(
-                researchIds[i], e.Key, Resolve(e.Value),
-                e.Value.Activities.Select(x => x.Program).Where(p => !string.IsNullOrWhiteSpace(p)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList(),
-                e.Value.Activities.Select(x => x.ServiceType).Where(p => !string.IsNullOrWhiteSpace(p)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList()))
-            .ToList();
-        children = InResearchIdOrder(children);
-        var (childTable, summary) = Anonymize(children, terms, agreement.MinimumCellSize, query.From);
+        var (childTable, children, summary, providerChildren) = Compose(read.Children, included, query.From, query.To, key, agreement.Id, terms, agreement.MinimumCellSize);
         var table = childTable;
         if (query.Rows == ExportRows.Services)
         {
@@ -169,6 +160,45 @@ public sealed partial class DeidentifiedExportService(
         var metadata = new ExportMetadata(agreement.Id, agreement.Version, RecordKeys.IsoDate(query.From), RecordKeys.IsoDate(query.To),
             query.Rows == ExportRows.Services ? "services" : "children", AggregateReportService.DemographicRule, ResearchIdRule, included, excluded, children.Count, summary);
         return (table, metadata);
+    }
+
+    /// <summary>
+    /// Everything between the storage read and the delivery, without storage: the children of the included providers served in the
+    /// period, their resolved demographics, research ids and row order, and the anonymized child table. The benchmark times this.
+    /// </summary>
+    internal static (ExportTable Table, List<ExportChild> Children, AnonymizationSummary Summary, ConcurrentDictionary<string, ConcurrentBag<string>> ProviderChildren) Compose(
+        IReadOnlyList<(int Year, ProviderChildYear Child)> read, IReadOnlyCollection<string> providerIds, DateOnly from, DateOnly to, PseudonymKey key, string agreementId,
+        DeidentificationTerms terms, int minimumCellSize)
+    {
+        var included = providerIds.ToHashSet(StringComparer.Ordinal);
+
+        // Deterministic order whatever order the parallel reads finished in.
+        var aggregator = new ChildAggregator(from, to, needsActivities: true, Demographics);
+        var providerChildren = new ConcurrentDictionary<string, ConcurrentBag<string>>(StringComparer.Ordinal);
+        foreach (var (year, child) in read.Where(c => included.Contains(c.Child.ProviderId))
+                     .OrderBy(c => c.Child.ProviderChild, StringComparer.Ordinal).ThenBy(c => c.Year))
+        {
+            if (aggregator.Add(year, child))
+            {
+                var bag = providerChildren.GetOrAdd(child.ChildKey, _ => []);
+                if (!bag.Contains(child.ProviderChild))
+                {
+                    bag.Add(child.ProviderChild);
+                }
+            }
+        }
+
+        var pseudonymizer = new Pseudonymizer(key);
+        var entries = aggregator.Entries.ToList();
+        var researchIds = ResearchIds(pseudonymizer, agreementId, entries.Select(e => e.Key).ToList());
+        var children = entries.Select((e, i) => new ExportChild(
+                researchIds[i], e.Key, Resolve(e.Value),
+                e.Value.Activities.Select(x => x.Program).Where(p => !string.IsNullOrWhiteSpace(p)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList(),
+                e.Value.Activities.Select(x => x.ServiceType).Where(p => !string.IsNullOrWhiteSpace(p)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList()))
+            .ToList();
+        children = InResearchIdOrder(children);
+        var (table, summary) = Anonymize(children, terms, minimumCellSize, from);
+        return (table, children, summary, providerChildren);
     }
 
     /// <summary>The research id of each child key under an agreement (computed in parallel: one HMAC per child).</summary>
@@ -238,31 +268,6 @@ public sealed partial class DeidentifiedExportService(
     {
         string? V(int i) => state.Demographics[i].Value;
         return new ResolvedChild(RecordKeys.ParseIsoDate(V(0)), V(1), V(2), V(3), V(4), V(5), V(6));
-    }
-
-    private async Task<(ChildAggregator Aggregator, ConcurrentDictionary<string, ConcurrentBag<string>> ProviderChildren)> ReadAsync(
-        DeidentifiedExportQuery query, IReadOnlyList<string> providerIds, CancellationToken cancellationToken)
-    {
-        var read = await activity.ReadAsync(Enumerable.Range(query.From.Year, query.To.Year - query.From.Year + 1), cancellationToken).ConfigureAwait(false);
-        var included = providerIds.ToHashSet(StringComparer.Ordinal);
-
-        // Deterministic order whatever order the parallel reads finished in.
-        var aggregator = new ChildAggregator(query.From, query.To, needsActivities: true, Demographics);
-        var providerChildren = new ConcurrentDictionary<string, ConcurrentBag<string>>(StringComparer.Ordinal);
-        foreach (var (year, child) in read.Children.Where(c => included.Contains(c.Child.ProviderId))
-                     .OrderBy(c => c.Child.ProviderChild, StringComparer.Ordinal).ThenBy(c => c.Year))
-        {
-            if (aggregator.Add(year, child))
-            {
-                var bag = providerChildren.GetOrAdd(child.ChildKey, _ => []);
-                if (!bag.Contains(child.ProviderChild))
-                {
-                    bag.Add(child.ProviderChild);
-                }
-            }
-        }
-
-        return (aggregator, providerChildren);
     }
 
     /// <summary>One row per service record of a released child that overlaps the period: what and which years, never exact dates.</summary>

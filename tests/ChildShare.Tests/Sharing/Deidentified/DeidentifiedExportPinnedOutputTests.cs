@@ -69,33 +69,13 @@ public sealed class DeidentifiedExportPinnedOutputTests
         Assert.Equal(Expected[name], Describe(table, children, summary));
     }
 
-    // The service's compute path between the storage read and the delivery (DeidentifiedExportService.BuildAsync on main).
+    // The service's compute path between the storage read and the delivery (on main c5df2c2 the same code stood inline in
+    // DeidentifiedExportService.BuildAsync and ReadAsync; this test replicated it there, line for line, to take the pinned values).
     private static (ExportTable Table, IReadOnlyList<ExportChild> Children, AnonymizationSummary Summary) Compose(
         IReadOnlyList<(int Year, ProviderChildYear Child)> read, IReadOnlyList<string> included, DeidentificationTerms terms, string agreementId)
     {
-        var set = included.ToHashSet(StringComparer.Ordinal);
-        var aggregator = new ChildAggregator(From, To, needsActivities: true, ActivityStore.Demographics);
-        foreach (var (year, child) in read.Where(c => set.Contains(c.Child.ProviderId)).OrderBy(c => c.Child.ProviderChild, StringComparer.Ordinal).ThenBy(c => c.Year))
-        {
-            aggregator.Add(year, child);
-        }
-
-        var entries = aggregator.Entries.ToList();
-        var researchIds = DeidentifiedExportService.ResearchIds(new Pseudonymizer(Key), agreementId, entries.Select(e => e.Key).ToList());
-        var children = entries.Select((e, i) => new ExportChild(
-                researchIds[i], e.Key, Resolve(e.Value),
-                e.Value.Activities.Select(x => x.Program).Where(p => !string.IsNullOrWhiteSpace(p)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList(),
-                e.Value.Activities.Select(x => x.ServiceType).Where(p => !string.IsNullOrWhiteSpace(p)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList()))
-            .ToList();
-        children = DeidentifiedExportService.InResearchIdOrder(children);
-        var (table, summary) = DeidentifiedExportService.Anonymize(children, terms, 11, From);
+        var (table, children, summary, _) = DeidentifiedExportService.Compose(read, included, From, To, Key, agreementId, terms, 11);
         return (table, children, summary);
-    }
-
-    private static ResolvedChild Resolve(ChildAggregator.ChildState state)
-    {
-        string? V(int i) => state.Demographics[i].Value;
-        return new ResolvedChild(RecordKeys.ParseIsoDate(V(0)), V(1), V(2), V(3), V(4), V(5), V(6));
     }
 
     private static string Describe(ExportTable table, IReadOnlyList<ExportChild> children, AnonymizationSummary s)
