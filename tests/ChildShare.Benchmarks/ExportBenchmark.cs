@@ -57,7 +57,7 @@ public static class ExportBenchmark
 
         (ExportTable Table, AnonymizationSummary Summary) Compose()
         {
-            var (table, _, summary, _) = DeidentifiedExportService.Compose(read, providers, From, To, key, "dsa-bench", terms, 11);
+            var (table, _, summary, _) = DeidentifiedExportService.Compose(read, providers, From, To, key, "dsa-bench", terms, 11, serviceRows: false);
             return (table, summary);
         }
 

@@ -153,7 +153,8 @@ public sealed partial class DeidentifiedExportService(
     {
         var read = await activity.ReadAsync(Enumerable.Range(query.From.Year, query.To.Year - query.From.Year + 1), cancellationToken).ConfigureAwait(false);
         var key = await keys.GetCurrentKeyAsync(cancellationToken).ConfigureAwait(false);
-        var (childTable, children, summary, providerChildren) = Compose(read.Children, included, query.From, query.To, key, agreement.Id, terms, agreement.MinimumCellSize);
+        var (childTable, children, summary, providerChildren) = Compose(read.Children, included, query.From, query.To, key, agreement.Id, terms, agreement.MinimumCellSize,
+            serviceRows: query.Rows == ExportRows.Services);
         var table = childTable;
         if (query.Rows == ExportRows.Services)
         {
@@ -168,12 +169,13 @@ public sealed partial class DeidentifiedExportService(
 
     /// <summary>
     /// Everything between the storage read and the delivery, without storage: the children of the included providers served in the
-    /// period, their resolved demographics, research ids and row order, and the anonymized child table; and each child's provider
-    /// children, for service rows. The benchmark times this.
+    /// period, their resolved demographics, research ids and row order, and the anonymized child table; and, with
+    /// <paramref name="serviceRows"/>, each child key's provider children (whose service records the service rows read; empty
+    /// otherwise: at 100,000 children the map costs a tenth of the compute). The benchmark times this.
     /// </summary>
     internal static ComposedExport Compose(
         IReadOnlyList<(int Year, ProviderChildYear Child)> read, IReadOnlyCollection<string> providerIds, DateOnly from, DateOnly to, PseudonymKey key, string agreementId,
-        DeidentificationTerms terms, int minimumCellSize)
+        DeidentificationTerms terms, int minimumCellSize, bool serviceRows)
     {
         ArgumentNullException.ThrowIfNull(read);
         ArgumentNullException.ThrowIfNull(providerIds);
@@ -186,7 +188,13 @@ public sealed partial class DeidentifiedExportService(
         {
             var (year, child) = read[i];
             var bar = child.ProviderChild.IndexOf('|', StringComparison.Ordinal);
-            if (bar >= 0 && included.Contains(child.ProviderChild.AsSpan(0, bar)))
+            if (bar < 0)
+            {
+                // The store always writes provider|token; a key without one is corruption, not a row to leave out quietly.
+                throw new InvalidOperationException("An activity row has a malformed provider-child key.");
+            }
+
+            if (included.Contains(child.ProviderChild.AsSpan(0, bar)))
             {
                 rows.Add((year, child, i));
             }
@@ -198,7 +206,7 @@ public sealed partial class DeidentifiedExportService(
         var providerChildren = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         foreach (var (year, child, _) in rows)
         {
-            if (aggregator.Add(year, child))
+            if (aggregator.Add(year, child) && serviceRows)
             {
                 // A provider child's years are adjacent in this order, so a repeat is always the last one added.
                 if (!providerChildren.TryGetValue(child.ChildKey, out var list))

@@ -69,12 +69,27 @@ public sealed class DeidentifiedExportPinnedOutputTests
         Assert.Equal(Expected[name], Describe(table, children, summary));
     }
 
+    [Fact]
+    public void Compose_ServiceRows_SameChildTable_AndEveryExportedChildsProviderChildrenOnce()
+    {
+        var (read, included, terms, agreementId) = Dataset("community-default-terms");
+
+        var children = DeidentifiedExportService.Compose(read, included, From, To, Key, agreementId, terms, 11, serviceRows: false);
+        var services = DeidentifiedExportService.Compose(read, included, From, To, Key, agreementId, terms, 11, serviceRows: true);
+
+        Assert.Equal(children.Table.ToCsv(), services.Table.ToCsv());
+        Assert.Empty(children.ProviderChildren);
+        Assert.Equal(services.Children.Select(c => c.ChildKey).Order(StringComparer.Ordinal), services.ProviderChildren.Keys.Order(StringComparer.Ordinal));
+        Assert.All(services.ProviderChildren.Values, list => Assert.Equal(list.Count, list.Distinct(StringComparer.Ordinal).Count()));
+        Assert.All(services.ProviderChildren.Values.SelectMany(l => l), pc => Assert.Contains(RecordKeys.SplitProviderChild(pc).ProviderId, included));
+    }
+
     // The service's compute path between the storage read and the delivery (on main c5df2c2 the same code stood inline in
     // DeidentifiedExportService.BuildAsync and ReadAsync; this test replicated it there, line for line, to take the pinned values).
     private static (ExportTable Table, IReadOnlyList<ExportChild> Children, AnonymizationSummary Summary) Compose(
         IReadOnlyList<(int Year, ProviderChildYear Child)> read, IReadOnlyList<string> included, DeidentificationTerms terms, string agreementId)
     {
-        var (table, children, summary, _) = DeidentifiedExportService.Compose(read, included, From, To, Key, agreementId, terms, 11);
+        var (table, children, summary, _) = DeidentifiedExportService.Compose(read, included, From, To, Key, agreementId, terms, 11, serviceRows: false);
         return (table, children, summary);
     }
 
