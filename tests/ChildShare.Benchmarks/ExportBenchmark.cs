@@ -5,10 +5,8 @@ using ChildShare.Cli;
 using ChildShare.Cli.Synthetic;
 using ChildShare.Core.Activity;
 using ChildShare.Core.Agreements;
-using ChildShare.Core.Ingestion;
 using ChildShare.Core.Organizations;
 using ChildShare.Core.Pseudonymization;
-using ChildShare.Core.Sharing.Aggregate;
 using ChildShare.Core.Sharing.Deidentified;
 using ChildShare.Core.Storage;
 using Microsoft.Extensions.DependencyInjection;
@@ -156,24 +154,10 @@ public static class ExportBenchmark
         Console.WriteLine($"Azurite: table prefix {prefix} (remove with: cleanup --prefix {prefix})");
         await storage.EnsureCreatedAsync();
         var watch = Stopwatch.StartNew();
-        var registry = services.GetRequiredService<ProviderRegistry>();
-        foreach (var (id, name, kind) in SyntheticCommunity.ProviderCatalog)
+        await ReportBenchmark.RegisterAsync(services, ReportBenchmark.Agreement("dsa-bench-deid", SharingMode.DeIdentified) with
         {
-            await registry.RegisterAsync(id, name, kind);
-        }
-
-        await services.GetRequiredService<AgreementStore>().CreateAsync(new DataSharingAgreement
-        {
-            Id = "dsa-bench-deid",
-            Parties = SyntheticCommunity.ProviderCatalog.Select(p => new AgreementParty(p.Id)).ToList(),
-            Recipients = ["bench-org"],
-            Modes = [SharingMode.DeIdentified],
-            Purpose = "Benchmark",
-            EffectiveFrom = new DateOnly(2024, 1, 1),
-            AllowedDimensions = ReportDimensions.All,
             DeIdentification = new DeidentificationTerms { K = k },
-            DocumentReference = "benchmark",
-        }, "benchmark");
+        });
         await ReportBenchmark.WriteActivityAsync(services, changes);
         Console.WriteLine($"activity written in {watch.Elapsed.TotalSeconds:F0} s");
 

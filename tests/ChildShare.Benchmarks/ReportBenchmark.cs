@@ -332,24 +332,10 @@ public static class ReportBenchmark
     {
         var watch = Stopwatch.StartNew();
         var storage = services.GetRequiredService<ChildShareStorage>();
-        var registry = services.GetRequiredService<ProviderRegistry>();
-        foreach (var (id, name, kind) in SyntheticCommunity.ProviderCatalog)
+        await RegisterAsync(services, Agreement("dsa-bench", SharingMode.Aggregate) with
         {
-            await registry.RegisterAsync(id, name, kind);
-        }
-
-        await services.GetRequiredService<AgreementStore>().CreateAsync(new DataSharingAgreement
-        {
-            Id = "dsa-bench",
-            Parties = SyntheticCommunity.ProviderCatalog.Select(p => new AgreementParty(p.Id)).ToList(),
-            Recipients = ["bench-org"],
-            Modes = [SharingMode.Aggregate],
-            Purpose = "Benchmark",
-            EffectiveFrom = new DateOnly(2024, 1, 1),
-            AllowedDimensions = ReportDimensions.All,
             Protection = DifferencingProtection.Round5, // quarters and years: exact counts (None) answer one calendar month at a time
-            DocumentReference = "benchmark",
-        }, "benchmark");
+        });
 
         var rawTable = storage.Table(RawServices);
         var changes = ActivityChanges(data);
@@ -374,6 +360,31 @@ public static class ReportBenchmark
         await WriteAllAsync(rawTable, byBucket, watch, "raw service rows");
         await WriteActivityAsync(services, changes);
         Console.WriteLine($"data written in {watch.Elapsed.TotalSeconds:F0} s");
+    }
+
+    /// <summary>The benchmark's agreement: every provider of the catalog, for <c>bench-org</c>.</summary>
+    internal static DataSharingAgreement Agreement(string id, SharingMode mode) => new()
+    {
+        Id = id,
+        Parties = SyntheticCommunity.ProviderCatalog.Select(p => new AgreementParty(p.Id)).ToList(),
+        Recipients = ["bench-org"],
+        Modes = [mode],
+        Purpose = "Benchmark",
+        EffectiveFrom = new DateOnly(2024, 1, 1),
+        AllowedDimensions = ReportDimensions.All,
+        DocumentReference = "benchmark",
+    };
+
+    /// <summary>Registers the catalog's providers and creates the agreement.</summary>
+    internal static async Task RegisterAsync(IServiceProvider services, DataSharingAgreement agreement)
+    {
+        var registry = services.GetRequiredService<ProviderRegistry>();
+        foreach (var (id, name, kind) in SyntheticCommunity.ProviderCatalog)
+        {
+            await registry.RegisterAsync(id, name, kind);
+        }
+
+        await services.GetRequiredService<AgreementStore>().CreateAsync(agreement, "benchmark");
     }
 
     /// <summary>Each provider child's activity by year, as ingestion gives it to the activity store.</summary>
