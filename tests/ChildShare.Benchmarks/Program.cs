@@ -3,7 +3,7 @@ using ChildShare.Benchmarks;
 // Benchmarks run by hand against the local Azurite, never in CI or tests:
 //   dotnet run -c Release --project tests/ChildShare.Benchmarks -- report [--children N] [--keep] [--reuse PREFIX]
 //   dotnet run -c Release --project tests/ChildShare.Benchmarks -- ingest cpu [--runs N]|breakdown|azurite [--children N]|memory [--children N]|memory-stream [GB]
-//   dotnet run -c Release --project tests/ChildShare.Benchmarks -- export [--children N] [--k K] [--repeat R]   (in memory)
+//   dotnet run -c Release --project tests/ChildShare.Benchmarks -- export [--children N] [--k K] [--repeat R] [--azurite]
 var mode = args.FirstOrDefault() ?? "";
 return mode switch
 {

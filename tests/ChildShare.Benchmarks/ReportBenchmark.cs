@@ -238,9 +238,9 @@ public static class ReportBenchmark
             active.GroupBy(r => r.Provider).ToDictionary(g => g.Key, g => g.Select(r => r.ChildKey).Distinct(StringComparer.Ordinal).LongCount()));
     }
 
-    private sealed record ProviderChild(string Provider, int ProviderIndex, int Child, string Token, List<ServiceInterval> Services);
+    internal sealed record ProviderChild(string Provider, int ProviderIndex, int Child, string Token, List<ServiceInterval> Services);
 
-    private sealed class Community(SyntheticChild[] children, List<ProviderChild> providerChildren)
+    internal sealed class Community(SyntheticChild[] children, List<ProviderChild> providerChildren)
     {
         public SyntheticChild[] Children { get; } = children;
 
@@ -269,7 +269,7 @@ public static class ReportBenchmark
         }
     }
 
-    private static Community Generate(CommunitySpec spec)
+    internal static Community Generate(CommunitySpec spec)
     {
         var watch = Stopwatch.StartNew();
         var community = new SyntheticCommunity(spec);
@@ -332,35 +332,18 @@ public static class ReportBenchmark
     {
         var watch = Stopwatch.StartNew();
         var storage = services.GetRequiredService<ChildShareStorage>();
-        var registry = services.GetRequiredService<ProviderRegistry>();
-        foreach (var (id, name, kind) in SyntheticCommunity.ProviderCatalog)
+        await RegisterAsync(services, Agreement("dsa-bench", SharingMode.Aggregate) with
         {
-            await registry.RegisterAsync(id, name, kind);
-        }
-
-        await services.GetRequiredService<AgreementStore>().CreateAsync(new DataSharingAgreement
-        {
-            Id = "dsa-bench",
-            Parties = SyntheticCommunity.ProviderCatalog.Select(p => new AgreementParty(p.Id)).ToList(),
-            Recipients = ["bench-org"],
-            Modes = [SharingMode.Aggregate],
-            Purpose = "Benchmark",
-            EffectiveFrom = new DateOnly(2024, 1, 1),
-            AllowedDimensions = ReportDimensions.All,
             Protection = DifferencingProtection.Round5, // quarters and years: exact counts (None) answer one calendar month at a time
-            DocumentReference = "benchmark",
-        }, "benchmark");
+        });
 
         var rawTable = storage.Table(RawServices);
-        var changes = new List<ActivityChange>();
+        var changes = ActivityChanges(data);
         var byBucket = new Dictionary<string, List<TableEntity>>();
-        var updatedBase = new DateTimeOffset(2026, 10, 1, 0, 0, 0, TimeSpan.Zero);
         var perProvider = new int[SyntheticCommunity.ProviderCatalog.Count];
         foreach (var pc in data.ProviderChildren)
         {
-            var child = data.Children[pc.Child - 1];
             var childKey = ChildKey(pc.Child);
-            var updatedAt = updatedBase.AddMinutes(pc.ProviderIndex);
             var bucket = $"{pc.Provider}|{perProvider[pc.ProviderIndex]++ / 18:D5}";
             for (var s = 0; s < pc.Services.Count; s++)
             {
@@ -371,7 +354,48 @@ public static class ReportBenchmark
                     ["StartDate"] = Day(service.Start), ["EndDate"] = Day(service.End), ["AsOf"] = "2026-09-30",
                 });
             }
+        }
 
+        Console.WriteLine($"writing {byBucket.Values.Sum(b => b.Count):N0} raw service rows in {byBucket.Count:N0} partitions and {changes.Count:N0} provider children's activity into the buckets");
+        await WriteAllAsync(rawTable, byBucket, watch, "raw service rows");
+        await WriteActivityAsync(services, changes);
+        Console.WriteLine($"data written in {watch.Elapsed.TotalSeconds:F0} s");
+    }
+
+    /// <summary>The benchmark's agreement: every provider of the catalog, for <c>bench-org</c>.</summary>
+    internal static DataSharingAgreement Agreement(string id, SharingMode mode) => new()
+    {
+        Id = id,
+        Parties = SyntheticCommunity.ProviderCatalog.Select(p => new AgreementParty(p.Id)).ToList(),
+        Recipients = ["bench-org"],
+        Modes = [mode],
+        Purpose = "Benchmark",
+        EffectiveFrom = new DateOnly(2024, 1, 1),
+        AllowedDimensions = ReportDimensions.All,
+        DocumentReference = "benchmark",
+    };
+
+    /// <summary>Registers the catalog's providers and creates the agreement.</summary>
+    internal static async Task RegisterAsync(IServiceProvider services, DataSharingAgreement agreement)
+    {
+        var registry = services.GetRequiredService<ProviderRegistry>();
+        foreach (var (id, name, kind) in SyntheticCommunity.ProviderCatalog)
+        {
+            await registry.RegisterAsync(id, name, kind);
+        }
+
+        await services.GetRequiredService<AgreementStore>().CreateAsync(agreement, "benchmark");
+    }
+
+    /// <summary>Each provider child's activity by year, as ingestion gives it to the activity store.</summary>
+    internal static List<ActivityChange> ActivityChanges(Community data)
+    {
+        var changes = new List<ActivityChange>();
+        var updatedBase = new DateTimeOffset(2026, 10, 1, 0, 0, 0, TimeSpan.Zero);
+        foreach (var pc in data.ProviderChildren)
+        {
+            var child = data.Children[pc.Child - 1];
+            var updatedAt = updatedBase.AddMinutes(pc.ProviderIndex);
             string? Empty(string value) => value.Length == 0 ? null : value;
             var demographics = new[]
             {
@@ -380,12 +404,15 @@ public static class ReportBenchmark
                 Empty(child.Ethnicity == Ethnicity.Unknown ? "" : child.Ethnicity.ToString()), child.Zip[..3], child.Grade, child.School,
             };
             var key = RecordKeys.ProviderChild(pc.Provider, pc.Token);
-            changes.Add(new ActivityChange(key, ActivityStore.Years(key, childKey, updatedAt.UtcTicks, demographics, pc.Services), []));
+            changes.Add(new ActivityChange(key, ActivityStore.Years(key, ChildKey(pc.Child), updatedAt.UtcTicks, demographics, pc.Services), []));
         }
 
-        Console.WriteLine($"writing {byBucket.Values.Sum(b => b.Count):N0} raw service rows in {byBucket.Count:N0} partitions and {changes.Count:N0} provider children's activity into the buckets");
-        await WriteAllAsync(rawTable, byBucket, watch, "raw service rows");
-        // As ingestion writes them (ActivityStore, between the version bumps), 20,000 provider children a flush.
+        return changes;
+    }
+
+    /// <summary>As ingestion writes them (ActivityStore, between the version bumps), 20,000 provider children a flush.</summary>
+    internal static async Task WriteActivityAsync(IServiceProvider services, IReadOnlyList<ActivityChange> changes)
+    {
         var store = services.GetRequiredService<ActivityStore>();
         foreach (var chunk in changes.Chunk(ActivitySummaryBuilder.FlushChildren))
         {
@@ -395,6 +422,5 @@ public static class ReportBenchmark
         }
 
         Console.WriteLine($"activity buckets written: {(await store.LayoutAsync())!.Buckets} buckets");
-        Console.WriteLine($"data written in {watch.Elapsed.TotalSeconds:F0} s");
     }
 }
