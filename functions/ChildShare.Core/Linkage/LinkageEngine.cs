@@ -60,6 +60,7 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
     private readonly Dictionary<string, int> _loadedClusters = new(StringComparer.Ordinal);
     private readonly List<(int A, int B, double Weight, ComparisonPattern Pattern, bool Ambiguous)> _reviews = [];
     private readonly HashSet<int> _candidates = [];
+    private readonly HashSet<int> _contradicted = [];
 
     public int NodeCount => _nodes.Count;
 
@@ -481,7 +482,7 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
     /// </summary>
     public int ResolveHouseholds()
     {
-        if (!_options.TwinGuard || !_options.HouseholdResolver || _reviews.Count == 0)
+        if (!_options.TwinGuard || !_options.HouseholdResolver || (_reviews.Count == 0 && _contradicted.Count == 0))
         {
             return 0;
         }
@@ -490,7 +491,7 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         // be the wrong twin, and the one-to-one assignment needs the other.
         var pairs = new Dictionary<(int, int), double>();
         var household = new HashSet<int>();
-        foreach (var x in _reviews.Select(r => r.A).Distinct())
+        foreach (var x in _reviews.Select(r => r.A).Concat(_contradicted.Order()).Distinct())
         {
             household.Clear();
             if (!AddHousehold(x, household))
@@ -675,7 +676,7 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
                     foreach (var vy in _nodes[y].Variants)
                     {
                         var p = MatchScorer.Compare(vx, vy);
-                        if (!p.Strong && (p.Sex == MatchModel.Different || p.StateId == MatchModel.Different || (p.Contradicts && !HouseholdEligible(p))))
+                        if (!p.Strong && (p.StateId == MatchModel.Different || (p.Contradicts && !HouseholdEligible(p))))
                         {
                             return false;
                         }
@@ -729,9 +730,16 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
     /// </summary>
     public static bool HouseholdEligible(ComparisonPattern pattern)
     {
-        if (!pattern.Household || pattern.Sex == MatchModel.Different || pattern.StateId == MatchModel.Different)
+        if (!pattern.Household || pattern.StateId == MatchModel.Different)
         {
             return false;
+        }
+
+        if (pattern.Sex == MatchModel.Different)
+        {
+            // Twins of different sex are not given one first name: the same name and birth date in one household is one child
+            // whose sex was mistyped. A near-identical name (Frances, Francis) is not enough.
+            return pattern.First == MatchModel.NameExact && pattern.BirthDate == MatchModel.DobExact;
         }
 
         return pattern.First switch
@@ -780,8 +788,15 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
             return;
         }
 
-        if (!score.Strong && (ca.Providers.Overlaps(cb.Providers) || (_options.TwinGuard && Contradict(ca, cb))))
+        if (!score.Strong && ca.Providers.Overlaps(cb.Providers))
         {
+            return;
+        }
+
+        if (!score.Strong && _options.TwinGuard && Contradict(ca, cb))
+        {
+            // Kept for the household resolver, which may still join the pair with the household in view.
+            _contradicted.Add(a);
             return;
         }
 

@@ -196,6 +196,24 @@ public sealed class LinkageEngineTests
     }
 
     [Fact]
+    public void ResolveHouseholds_TheSameNameAndBirthDateWithAMistypedSex_JoinsButANearIdenticalNameDoesNot()
+    {
+        var mistyped = new LinkageEngine();
+        mistyped.Add("a|1", "a", "s1", Enc("Naomi", "Dinnison", "2015-03-02", sex: Sex.Female));
+        mistyped.Add("b|1", "b", "s2", Enc("Naomi", "Dinnison", "2015-03-02", sex: Sex.Male));
+        var twins = new LinkageEngine();
+        twins.Add("a|1", "a", "s1", Enc("Frances", "Okafor", "2016-05-05", sex: Sex.Female));
+        twins.Add("b|1", "b", "s2", Enc("Francis", "Okafor", "2016-05-05", sex: Sex.Male));
+        Assert.Equal(2, mistyped.ClusterCount);
+
+        mistyped.ResolveHouseholds();
+        twins.ResolveHouseholds();
+
+        Assert.Equal(1, mistyped.ClusterCount);
+        Assert.Equal(2, twins.ClusterCount);
+    }
+
+    [Fact]
     public void ResolveHouseholds_TwoLocalIdsOfOneProvider_StayTwoChildren()
     {
         var engine = new LinkageEngine();
