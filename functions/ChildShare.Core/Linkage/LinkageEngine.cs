@@ -37,6 +37,13 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
     /// <summary>The reason code of a record an operator merged (<c>linkage merge</c>).</summary>
     public const string OperatorMerge = "operator-merge";
 
+    /// <summary>
+    /// The most index entries (a node once per variant) an address block may hold for the household resolver to judge it. A real
+    /// household is a few children with a few records each; a shelter's or a placeholder's address is not one, and an upload of
+    /// hundreds of records at one address would otherwise cost the resolver a number of comparisons that grows with its square.
+    /// </summary>
+    public const int MaxHousehold = 32;
+
     /// <summary>The reason-code suffix of a link made by the household resolver (<see cref="ResolveHouseholds"/>).</summary>
     public const string HouseholdResolved = "household-resolved";
 
@@ -470,7 +477,7 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
     /// <list type="bullet">
     /// <item>the two clusters share no provider (two local ids of one provider are two children), no operator constraint separates
     /// them, and no pair between them is of different sex or state id, or of one household and not eligible;</item>
-    /// <item>both records carry an address whose household block is within the cap (the household is seen whole);</item>
+    /// <item>both records carry an address whose block holds at most <see cref="MaxHousehold"/> entries;</item>
     /// <item>no other cluster of the household is a rival: a cluster with a member that is eligible against either record and that
     /// could join that record's cluster (no provider in common). A twin seen at any provider that could be the child is such a
     /// rival, so the pair stays apart; a twin whose provider already holds the other side's cluster is not (a one-to-one
@@ -689,8 +696,8 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
     }
 
     /// <summary>
-    /// The nodes of both records' address blocks, or null when a record has no address or a block is over the cap (the household
-    /// is then not seen whole, and the resolver does not join).
+    /// The nodes of both records' address blocks, or null when a record has no address or a block holds more than
+    /// <see cref="MaxHousehold"/> entries (not a household the resolver can judge: it does not join).
     /// </summary>
     private HashSet<int>? HouseholdOf(int a, int b)
     {
@@ -709,7 +716,7 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
                 continue;
             }
 
-            if (!_blocks.TryGetValue(variant[LinkTokenKind.Address], out var block) || block.Count > _options.MaxBlockSize)
+            if (!_blocks.TryGetValue(variant[LinkTokenKind.Address], out var block) || block.Count > MaxHousehold)
             {
                 return false;
             }

@@ -214,6 +214,26 @@ public sealed class LinkageEngineTests
     }
 
     [Fact]
+    public void ResolveHouseholds_AnAddressWithMoreRecordsThanAHousehold_JoinsNothingThere()
+    {
+        // A shelter's address: the replaced-name pattern of a|1 and b|1 would join in a household, not among 40 other records.
+        var engine = new LinkageEngine();
+        engine.Add("a|1", "a", "s1", Enc("Naomi", "Dinnison", "2015-03-02", sex: Sex.Female));
+        const int others = 40;
+        Assert.True(others + 2 > LinkageEngine.MaxHousehold);
+        for (var i = 0; i < others; i++)
+        {
+            engine.Add($"c|{i}", "c", $"t{i}", Enc(null, "Yarborough", null, address: Street));
+        }
+
+        engine.Add("b|1", "b", "s2", Enc("Grace", "Dinnison", "2015-03-02", sex: Sex.Female));
+
+        engine.ResolveHouseholds();
+
+        Assert.NotEqual(engine.ClusterKeyOf("a|1"), engine.ClusterKeyOf("b|1"));
+    }
+
+    [Fact]
     public void ResolveHouseholds_TwoLocalIdsOfOneProvider_StayTwoChildren()
     {
         var engine = new LinkageEngine();
