@@ -82,6 +82,8 @@ for (var n = 0; n < subjects.Count; n++)
     engine.Add(keys[n], provider, IncrementalLinker.SeedOf(pseudonymizer, keys[n]), encodings[n]);
 }
 
+engine.ResolveHouseholds();
+
 linking.Stop();
 linkCpu = Cpu() - linkCpu;
 linkAllocated = GC.GetTotalAllocatedBytes(true) - linkAllocated;

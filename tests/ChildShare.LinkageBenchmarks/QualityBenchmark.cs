@@ -52,6 +52,7 @@ public static class QualityBenchmark
             var quality = RosterEvaluation.Measure(set.Spec.Name, set, rows, LinkModelOptions.Default, encodings, Pseudonymizer);
             Console.WriteLine(quality.TableRow());
             details.AppendLine(quality.Line());
+            Add(details, RosterEvaluation.Measure("  household resolver off", set, rows, LinkModelOptions.Default with { HouseholdResolver = false }, encodings, Pseudonymizer));
             if (!ablation)
             {
                 continue;
@@ -122,6 +123,11 @@ public static class QualityBenchmark
             {
                 engine.Add(rows[i].Key, rows[i].Row.ProviderId, Pseudonymizer.Token("child-cluster-v1", rows[i].Key), e);
             }
+
+            if (i == rows.Count - 1 || rows[i + 1].Row.ProviderId != rows[i].Row.ProviderId)
+            {
+                engine.ResolveHouseholds();
+            }
         }
 
         var missed = new Dictionary<string, int>();
@@ -162,7 +168,9 @@ public static class QualityBenchmark
                     if (members[a].r.Row.Child != members[b].r.Row.Child)
                     {
                         var score = MatchScorer.Score(encodings[members[a].i]!, encodings[members[b].i]!, LinkModelOptions.Default);
-                        var label = string.Create(CultureInfo.InvariantCulture, $"w={score.Weight:F1}{(score.Guarded ? " guarded" : "")} {MatchScorer.Describe(score.Pattern)}");
+                        var resolved = engine.RuleOf(members[a].r.Key).Contains(LinkageEngine.HouseholdResolved, StringComparison.Ordinal)
+                            || engine.RuleOf(members[b].r.Key).Contains(LinkageEngine.HouseholdResolved, StringComparison.Ordinal);
+                        var label = string.Create(CultureInfo.InvariantCulture, $"w={score.Weight:F1}{(score.Guarded ? " guarded" : "")}{(resolved ? " RESOLVER" : "")} {MatchScorer.Describe(score.Pattern)}");
                         wrong[label] = wrong.GetValueOrDefault(label) + 1;
                         if (args.Contains("examples") && wrong[label] <= 2)
                         {

@@ -116,6 +116,9 @@ public sealed partial class IncrementalLinker(
             }
         }
 
+        // The second pass over the review band, with the chunk's whole households present (LINKAGE.md, "The household resolver").
+        engine.ResolveHouseholds();
+
         var writer = new BatchWriter(parallelism: LinkageStore.WriteParallelism);
         var moved = await store.WriteChangesAsync(engine, loaded, chunk.Select(r => r.Key), reads, writer, cancellationToken).ConfigureAwait(false);
         var inUpload = chunk.Select(r => r.Key).ToHashSet(StringComparer.Ordinal);

@@ -37,6 +37,16 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
     /// <summary>The reason code of a record an operator merged (<c>linkage merge</c>).</summary>
     public const string OperatorMerge = "operator-merge";
 
+    /// <summary>
+    /// The most index entries (a node once per variant) an address block may hold for the household resolver to judge it. A real
+    /// household is a few children with a few records each; a shelter's or a placeholder's address is not one, and an upload of
+    /// hundreds of records at one address would otherwise cost the resolver a number of comparisons that grows with its square.
+    /// </summary>
+    public const int MaxHousehold = 32;
+
+    /// <summary>The reason-code suffix of a link made by the household resolver (<see cref="ResolveHouseholds"/>).</summary>
+    public const string HouseholdResolved = "household-resolved";
+
     private readonly LinkModelOptions _options = options ?? LinkModelOptions.Default;
     private readonly List<Node> _nodes = [];
     private readonly Dictionary<string, int> _byKey = new(StringComparer.Ordinal);
@@ -57,6 +67,7 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
     private readonly Dictionary<string, int> _loadedClusters = new(StringComparer.Ordinal);
     private readonly List<(int A, int B, double Weight, ComparisonPattern Pattern, bool Ambiguous)> _reviews = [];
     private readonly HashSet<int> _candidates = [];
+    private readonly HashSet<int> _contradicted = [];
 
     public int NodeCount => _nodes.Count;
 
@@ -457,6 +468,296 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         accepted.RemoveAll(a => !a.Score.Strong && refused.Contains(Find(a.Other)));
     }
 
+    /// <summary>
+    /// The second pass over the review band, with household context (keyed tokens and filters only, in memory). Call it after a
+    /// batch of <see cref="Add"/> (an upload, or a chunk of one), when the batch's records of a household are all present: the
+    /// decisions depend on which other records a household has. A pair of the review band (or refused as ambiguous) whose best pattern
+    /// is one household and <see cref="HouseholdEligible"/> (the first names disagree but birth date and sex agree; or the first
+    /// name agrees and the birth date does not; or one side has no first name) joins when
+    /// <list type="bullet">
+    /// <item>the two clusters share no provider (two local ids of one provider are two children), no operator constraint separates
+    /// them, and no pair between them is of different sex or state id, or of one household and not eligible;</item>
+    /// <item>both records carry an address whose block holds at most <see cref="MaxHousehold"/> entries;</item>
+    /// <item>no other cluster of the household is a rival: a cluster with a member that is eligible against either record and that
+    /// could join that record's cluster (no provider in common). A twin seen at any provider that could be the child is such a
+    /// rival, so the pair stays apart; a twin whose provider already holds the other side's cluster is not (a one-to-one
+    /// assignment: each provider's two children go one to each).</item>
+    /// </list>
+    /// Pairs are tried strongest first, again while a join frees another (at most four rounds). Returns the number joined. What it
+    /// cannot tell: twins of one sex, each seen at different providers only, look exactly like one child whose first name was
+    /// replaced; they are joined (LINKAGE.md measures how often).
+    /// </summary>
+    public int ResolveHouseholds()
+    {
+        if (!_options.TwinGuard || !_options.HouseholdResolver || (_reviews.Count == 0 && _contradicted.Count == 0))
+        {
+            return 0;
+        }
+
+        // Every reviewed record against every node of its household, not only its one queued pair: with twins the queued pair may
+        // be the wrong twin, and the one-to-one assignment needs the other.
+        var pairs = new Dictionary<(int, int), double>();
+        var household = new HashSet<int>();
+        foreach (var x in _reviews.Select(r => r.A).Concat(_contradicted.Order()).Distinct())
+        {
+            household.Clear();
+            if (!AddHousehold(x, household))
+            {
+                continue;
+            }
+
+            foreach (var n in household)
+            {
+                if (Find(n) != Find(x) && BestEligible(x, n) is { } score && score.Weight >= _options.Model.ReviewWeight)
+                {
+                    pairs.TryAdd((Math.Min(x, n), Math.Max(x, n)), score.Weight);
+                }
+            }
+        }
+
+        var pending = pairs.OrderByDescending(p => p.Value).ThenBy(p => p.Key.Item1).ThenBy(p => p.Key.Item2).Select(p => p.Key).ToList();
+        var joined = 0;
+        for (var round = 0; round < 4 && pending.Count > 0; round++)
+        {
+            var before = joined;
+            var open = new List<(int A, int B)>();
+            foreach (var (a, b) in pending)
+            {
+                var outcome = TryResolve(a, b);
+                if (outcome == Resolution.Joined)
+                {
+                    joined++;
+                }
+                else if (outcome == Resolution.Later)
+                {
+                    open.Add((a, b));
+                }
+            }
+
+            pending = open;
+            if (joined == before)
+            {
+                break;
+            }
+        }
+
+        return joined;
+    }
+
+    private enum Resolution
+    {
+        Joined,
+        Never,
+        Later,
+    }
+
+    private Resolution TryResolve(int a, int b)
+    {
+        var ra = Find(a);
+        var rb = Find(b);
+        if (ra == rb)
+        {
+            return Resolution.Never;
+        }
+
+        var ca = _clusters[ra];
+        var cb = _clusters[rb];
+        if (ca.Providers.Overlaps(cb.Providers) || Constrained(ca, cb))
+        {
+            // Clusters only grow in this pass: a shared provider or a constraint stays.
+            return Resolution.Never;
+        }
+
+        var score = BestEligible(a, b);
+        if (score is not { } link || !Compatible(ca, cb))
+        {
+            return Resolution.Never;
+        }
+
+        if (HouseholdOf(a, b) is not { } household)
+        {
+            return Resolution.Never;
+        }
+
+        var namesDisagree = link.Pattern.First is MatchModel.FirstDifferent or MatchModel.FirstDice40 or MatchModel.FirstPhonetic;
+        foreach (var n in household)
+        {
+            var rn = Find(n);
+            if (rn == Find(a) || rn == Find(b))
+            {
+                continue;
+            }
+
+            var cn = _clusters[rn];
+            if (namesDisagree && (SameFirstName(n, a) || SameFirstName(n, b)))
+            {
+                // Another child of the household carries one side's first name (whatever its sex or provider says): that side is
+                // probably that child, with a mistyped sex or at another provider.
+                return Resolution.Later;
+            }
+
+            if ((Eligible(n, a) && !cn.Providers.Overlaps(ca.Providers) && !Constrained(cn, ca))
+                || (Eligible(n, b) && !cn.Providers.Overlaps(cb.Providers) && !Constrained(cn, cb)))
+            {
+                // A rival: another child of the household could be either record's child. A later join may remove it.
+                return Resolution.Later;
+            }
+        }
+
+        var reason = MatchScorer.Reason(link, _options) + " " + HouseholdResolved;
+        foreach (var n in new[] { a, b })
+        {
+            if (link.Weight > _nodes[n].BestWeight)
+            {
+                _nodes[n].BestWeight = link.Weight;
+                _nodes[n].BestReason = reason;
+            }
+        }
+
+        Union(a, b, force: false);
+        return Resolution.Joined;
+    }
+
+    /// <summary>The best-scoring pair of variants of two nodes whose pattern is <see cref="HouseholdEligible"/>, if any.</summary>
+    private PairScore? BestEligible(int a, int b)
+    {
+        PairScore? best = null;
+        foreach (var va in _nodes[a].Variants)
+        {
+            foreach (var vb in _nodes[b].Variants)
+            {
+                var score = MatchScorer.Score(va, vb, _options);
+                if (score.Guarded && HouseholdEligible(score.Pattern) && (best is null || score.Weight > best.Value.Weight))
+                {
+                    best = score;
+                }
+            }
+        }
+
+        return best;
+    }
+
+    private bool Eligible(int x, int y)
+    {
+        foreach (var vx in _nodes[x].Variants)
+        {
+            foreach (var vy in _nodes[y].Variants)
+            {
+                if (HouseholdEligible(MatchScorer.Compare(vx, vy)))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Whether two nodes are of one household with first names that agree (exact, nickname, Dice at least 0.6).</summary>
+    private bool SameFirstName(int x, int y)
+    {
+        foreach (var vx in _nodes[x].Variants)
+        {
+            foreach (var vy in _nodes[y].Variants)
+            {
+                var p = MatchScorer.Compare(vx, vy);
+                if (p.Household && p.First is MatchModel.NameExact or MatchModel.FirstNickname or MatchModel.FirstDice80 or MatchModel.FirstDice60)
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>No pair between the clusters is of different sex or state id, or of one household and not eligible (siblings).</summary>
+    private bool Compatible(Cluster a, Cluster b)
+    {
+        foreach (var x in a.Members)
+        {
+            foreach (var y in b.Members)
+            {
+                foreach (var vx in _nodes[x].Variants)
+                {
+                    foreach (var vy in _nodes[y].Variants)
+                    {
+                        var p = MatchScorer.Compare(vx, vy);
+                        if (!p.Strong && (p.StateId == MatchModel.Different || (p.Contradicts && !HouseholdEligible(p))))
+                        {
+                            return false;
+                        }
+                    }
+                }
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// The nodes of both records' address blocks, or null when a record has no address or a block holds more than
+    /// <see cref="MaxHousehold"/> entries (not a household the resolver can judge: it does not join).
+    /// </summary>
+    private HashSet<int>? HouseholdOf(int a, int b)
+    {
+        var members = new HashSet<int>();
+        return AddHousehold(a, members) && AddHousehold(b, members) ? members : null;
+    }
+
+    /// <summary>Adds the nodes of a node's address blocks; false when it has no address or a block is over the cap.</summary>
+    private bool AddHousehold(int n, HashSet<int> members)
+    {
+        var any = false;
+        foreach (var variant in _nodes[n].Variants)
+        {
+            if (!variant.Has(LinkTokenKind.Address))
+            {
+                continue;
+            }
+
+            if (!_blocks.TryGetValue(variant[LinkTokenKind.Address], out var block) || block.Count > MaxHousehold)
+            {
+                return false;
+            }
+
+            any = true;
+            members.UnionWith(block);
+        }
+
+        return any;
+    }
+
+    /// <summary>
+    /// A pattern the household resolver may join: one household, neither sex nor state id different, and either the first names
+    /// disagree entirely with the birth date and sex agreeing (a replaced first name), or the first name agrees (exact, nickname,
+    /// Dice at least 0.6) whatever the birth date says, or agrees weakly (same Soundex, Dice at least 0.4) with the birth date not
+    /// different, or one side has no first name and the birth date is not different. Siblings (another first name, another birth
+    /// date) never are.
+    /// </summary>
+    public static bool HouseholdEligible(ComparisonPattern pattern)
+    {
+        if (!pattern.Household || pattern.StateId == MatchModel.Different)
+        {
+            return false;
+        }
+
+        if (pattern.Sex == MatchModel.Different)
+        {
+            // Twins of different sex are not given one first name: the same name and birth date in one household is one child
+            // whose sex was mistyped. A near-identical name (Frances, Francis) is not enough.
+            return pattern.First == MatchModel.NameExact && pattern.BirthDate == MatchModel.DobExact;
+        }
+
+        return pattern.First switch
+        {
+            ComparisonPattern.Missing => pattern.BirthDate is not MatchModel.DobDifferent and not MatchModel.DobTwoParts,
+            MatchModel.NameExact or MatchModel.FirstNickname or MatchModel.FirstDice80 or MatchModel.FirstDice60 => true,
+            MatchModel.FirstPhonetic or MatchModel.FirstDice40 => pattern.BirthDate != MatchModel.DobDifferent,
+            _ => pattern.BirthDate == MatchModel.DobExact && pattern.Sex == MatchModel.Agree,
+        };
+    }
+
     private static bool Better(PairScore x, PairScore y) => x.Strong != y.Strong ? x.Strong : x.Weight > y.Weight;
 
     private PairScore ScoreNodes(int a, int b)
@@ -494,8 +795,15 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
             return;
         }
 
-        if (!score.Strong && (ca.Providers.Overlaps(cb.Providers) || (_options.TwinGuard && Contradict(ca, cb))))
+        if (!score.Strong && ca.Providers.Overlaps(cb.Providers))
         {
+            return;
+        }
+
+        if (!score.Strong && _options.TwinGuard && Contradict(ca, cb))
+        {
+            // Kept for the household resolver, which may still join the pair with the household in view.
+            _contradicted.Add(a);
             return;
         }
 

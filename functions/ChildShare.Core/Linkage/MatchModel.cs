@@ -239,6 +239,12 @@ public sealed record LinkModelOptions
     /// </summary>
     public double AmbiguityMargin { get; init; } = 3;
 
+    /// <summary>
+    /// The second pass over the review band (<see cref="LinkageEngine.ResolveHouseholds"/>): a household pair of the review band
+    /// joins when the household's other records leave no rival for either side. Off for ablation; it needs the twin guard.
+    /// </summary>
+    public bool HouseholdResolver { get; init; } = true;
+
     public static LinkModelOptions Default { get; } = new();
 
     public static LinkModelOptions Without(params Comparison[] comparisons) => new() { Disabled = comparisons.ToHashSet() };

@@ -134,6 +134,136 @@ public sealed class LinkageEngineTests
     }
 
     [Fact]
+    public void ResolveHouseholds_OneRecordPerProviderWithAReplacedFirstName_JoinsThemWithItsReason()
+    {
+        var on = new LinkageEngine();
+        var off = new LinkageEngine(LinkModelOptions.Default with { HouseholdResolver = false });
+        foreach (var engine in new[] { on, off })
+        {
+            engine.Add("a|1", "a", "s1", Enc("Naomi", "Dinnison", "2015-03-02", sex: Sex.Female));
+            engine.Add("b|1", "b", "s2", Enc("Grace", "Dinnison", "2015-03-02", sex: Sex.Female));
+            Assert.Equal(2, engine.ClusterCount);
+            engine.ResolveHouseholds();
+        }
+
+        Assert.Equal(1, on.ClusterCount);
+        Assert.EndsWith(LinkageEngine.HouseholdResolved, on.RuleOf("b|1"), StringComparison.Ordinal);
+        Assert.Equal(2, off.ClusterCount);
+    }
+
+    [Fact]
+    public void ResolveHouseholds_BothTwinsAtOneProviderAndAThirdName_JoinsNone()
+    {
+        // Provider a holds two children of one birth date at the address: b's record could be either, so it stays apart.
+        var engine = new LinkageEngine();
+        engine.Add("a|1", "a", "s1", Enc("Naomi", "Dinnison", "2015-03-02", sex: Sex.Female));
+        engine.Add("a|2", "a", "s2", Enc("Grace", "Dinnison", "2015-03-02", sex: Sex.Female));
+        engine.Add("b|1", "b", "s3", Enc("Ruth", "Dinnison", "2015-03-02", sex: Sex.Female));
+
+        engine.ResolveHouseholds();
+
+        Assert.Equal(3, engine.ClusterCount);
+    }
+
+    [Fact]
+    public void ResolveHouseholds_TwinsAtOneProviderAndOneFoundElsewhere_AssignsTheOtherOneToOne()
+    {
+        // b's Naomi joins a's Naomi by name; b's other record of that birth date can then only be a's other twin.
+        var engine = new LinkageEngine();
+        engine.Add("a|1", "a", "s1", Enc("Naomi", "Dinnison", "2015-03-02", sex: Sex.Female));
+        engine.Add("a|2", "a", "s2", Enc("Grace", "Dinnison", "2015-03-02", sex: Sex.Female));
+        engine.Add("b|1", "b", "s3", Enc("Naomi", "Dinnison", "2015-03-02", sex: Sex.Female));
+        engine.Add("b|2", "b", "s4", Enc("Ruth", "Dinnison", "2015-03-02", sex: Sex.Female));
+
+        engine.ResolveHouseholds();
+
+        Assert.Equal(engine.ClusterKeyOf("a|1"), engine.ClusterKeyOf("b|1"));
+        Assert.Equal(engine.ClusterKeyOf("a|2"), engine.ClusterKeyOf("b|2"));
+        Assert.Equal(2, engine.ClusterCount);
+    }
+
+    [Fact]
+    public void ResolveHouseholds_TwinsOfDifferentSexOrWithoutASex_StayApart()
+    {
+        var engine = new LinkageEngine();
+        engine.Add("a|1", "a", "s1", Enc("Naomi", "Dinnison", "2015-03-02", sex: Sex.Female));
+        engine.Add("b|1", "b", "s2", Enc("Joshua", "Dinnison", "2015-03-02", sex: Sex.Male));
+        engine.Add("c|1", "c", "s3", Enc("Grace", "Dinnison", "2015-03-02"));
+
+        engine.ResolveHouseholds();
+
+        Assert.Equal(3, engine.ClusterCount);
+    }
+
+    [Fact]
+    public void ResolveHouseholds_TheSameNameAndBirthDateWithAMistypedSex_JoinsButANearIdenticalNameDoesNot()
+    {
+        var mistyped = new LinkageEngine();
+        mistyped.Add("a|1", "a", "s1", Enc("Naomi", "Dinnison", "2015-03-02", sex: Sex.Female));
+        mistyped.Add("b|1", "b", "s2", Enc("Naomi", "Dinnison", "2015-03-02", sex: Sex.Male));
+        var twins = new LinkageEngine();
+        twins.Add("a|1", "a", "s1", Enc("Frances", "Okafor", "2016-05-05", sex: Sex.Female));
+        twins.Add("b|1", "b", "s2", Enc("Francis", "Okafor", "2016-05-05", sex: Sex.Male));
+        Assert.Equal(2, mistyped.ClusterCount);
+
+        mistyped.ResolveHouseholds();
+        twins.ResolveHouseholds();
+
+        Assert.Equal(1, mistyped.ClusterCount);
+        Assert.Equal(2, twins.ClusterCount);
+    }
+
+    [Fact]
+    public void ResolveHouseholds_AnAddressWithMoreRecordsThanAHousehold_JoinsNothingThere()
+    {
+        // A shelter's address: the replaced-name pattern of a|1 and b|1 would join in a household, not among 40 other records.
+        var engine = new LinkageEngine();
+        engine.Add("a|1", "a", "s1", Enc("Naomi", "Dinnison", "2015-03-02", sex: Sex.Female));
+        const int others = 40;
+        Assert.True(others + 2 > LinkageEngine.MaxHousehold);
+        for (var i = 0; i < others; i++)
+        {
+            engine.Add($"c|{i}", "c", $"t{i}", Enc(null, "Yarborough", null, address: Street));
+        }
+
+        engine.Add("b|1", "b", "s2", Enc("Grace", "Dinnison", "2015-03-02", sex: Sex.Female));
+
+        engine.ResolveHouseholds();
+
+        Assert.NotEqual(engine.ClusterKeyOf("a|1"), engine.ClusterKeyOf("b|1"));
+    }
+
+    [Fact]
+    public void ResolveHouseholds_TwoLocalIdsOfOneProvider_StayTwoChildren()
+    {
+        var engine = new LinkageEngine();
+        engine.Add("a|1", "a", "s1", Enc("Naomi", "Dinnison", "2015-03-02", sex: Sex.Female));
+        engine.Add("a|2", "a", "s2", Enc("Grace", "Dinnison", "2015-03-02", sex: Sex.Female));
+
+        engine.ResolveHouseholds();
+
+        Assert.Equal(2, engine.ClusterCount);
+    }
+
+    [Fact]
+    public void ResolveHouseholds_ARecordWithoutFirstNameOrBirthDate_JoinsTheOnlyChildOfItsHouseholdAndNotOneOfTwo()
+    {
+        var single = new LinkageEngine();
+        single.Add("a|1", "a", "s1", Enc("Naomi", "Dinnison", "2015-03-02", sex: Sex.Female));
+        single.Add("b|1", "b", "s2", Enc(null, "Dinnison", null, sex: Sex.Female));
+        var siblings = new LinkageEngine();
+        siblings.Add("a|1", "a", "s1", Enc("Naomi", "Dinnison", "2015-03-02", sex: Sex.Female));
+        siblings.Add("a|2", "a", "s3", Enc("Ruth", "Dinnison", "2012-07-09", sex: Sex.Female));
+        siblings.Add("b|1", "b", "s2", Enc(null, "Dinnison", null, sex: Sex.Female));
+
+        single.ResolveHouseholds();
+        siblings.ResolveHouseholds();
+
+        Assert.Equal(single.ClusterKeyOf("a|1"), single.ClusterKeyOf("b|1"));
+        Assert.Equal(3, siblings.ClusterCount);
+    }
+
+    [Fact]
     public void Add_AWeakLink_NeverJoinsTwoLocalIdsOfOneProvider()
     {
         var engine = new LinkageEngine();

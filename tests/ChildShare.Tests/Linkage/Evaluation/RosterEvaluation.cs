@@ -95,6 +95,12 @@ public static class RosterEvaluation
             {
                 engine.Add(rows[i].Key, rows[i].Row.ProviderId, pseudonymizer.Token("child-cluster-v1", rows[i].Key), encoding);
             }
+
+            // One upload per provider: the second pass runs at the end of each, as the production linker runs it per chunk.
+            if (i == rows.Count - 1 || rows[i + 1].Row.ProviderId != rows[i].Row.ProviderId)
+            {
+                engine.ResolveHouseholds();
+            }
         }
 
         var clusters = rows.Select(r => r.Input is null ? null : engine.ClusterKeyOf(r.Key)).ToArray();
