@@ -52,7 +52,7 @@ public static class QualityBenchmark
             var quality = RosterEvaluation.Measure(set.Spec.Name, set, rows, LinkModelOptions.Default, encodings, Pseudonymizer);
             Console.WriteLine(quality.TableRow());
             details.AppendLine(quality.Line());
-            Add(details, RosterEvaluation.Measure("  household resolver off", set, rows, LinkModelOptions.Default with { HouseholdResolver = false }, encodings, Pseudonymizer));
+            Add(details, RosterEvaluation.Measure("  household resolver on", set, rows, LinkModelOptions.Default with { HouseholdResolver = true }, encodings, Pseudonymizer));
             if (!ablation)
             {
                 continue;

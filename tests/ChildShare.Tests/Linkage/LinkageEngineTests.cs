@@ -9,6 +9,9 @@ namespace ChildShare.Tests.Linkage;
 
 public sealed class LinkageEngineTests
 {
+    // The household resolver is off by default (it joins more twins of one sex); its tests turn it on.
+    private static readonly LinkModelOptions WithHouseholdResolver = LinkModelOptions.Default with { HouseholdResolver = true };
+
     private static readonly Pseudonymizer Key = new(new PseudonymKey("k1", SHA256.HashData(Encoding.UTF8.GetBytes("engine tests"))));
     private static readonly LinkEncoder Encoder = new(Key);
     private const string Street = "12BANNERSTREET";
@@ -136,8 +139,8 @@ public sealed class LinkageEngineTests
     [Fact]
     public void ResolveHouseholds_OneRecordPerProviderWithAReplacedFirstName_JoinsThemWithItsReason()
     {
-        var on = new LinkageEngine();
-        var off = new LinkageEngine(LinkModelOptions.Default with { HouseholdResolver = false });
+        var on = new LinkageEngine(WithHouseholdResolver);
+        var off = new LinkageEngine();
         foreach (var engine in new[] { on, off })
         {
             engine.Add("a|1", "a", "s1", Enc("Naomi", "Dinnison", "2015-03-02", sex: Sex.Female));
@@ -155,7 +158,7 @@ public sealed class LinkageEngineTests
     public void ResolveHouseholds_BothTwinsAtOneProviderAndAThirdName_JoinsNone()
     {
         // Provider a holds two children of one birth date at the address: b's record could be either, so it stays apart.
-        var engine = new LinkageEngine();
+        var engine = new LinkageEngine(WithHouseholdResolver);
         engine.Add("a|1", "a", "s1", Enc("Naomi", "Dinnison", "2015-03-02", sex: Sex.Female));
         engine.Add("a|2", "a", "s2", Enc("Grace", "Dinnison", "2015-03-02", sex: Sex.Female));
         engine.Add("b|1", "b", "s3", Enc("Ruth", "Dinnison", "2015-03-02", sex: Sex.Female));
@@ -169,7 +172,7 @@ public sealed class LinkageEngineTests
     public void ResolveHouseholds_TwinsAtOneProviderAndOneFoundElsewhere_AssignsTheOtherOneToOne()
     {
         // b's Naomi joins a's Naomi by name; b's other record of that birth date can then only be a's other twin.
-        var engine = new LinkageEngine();
+        var engine = new LinkageEngine(WithHouseholdResolver);
         engine.Add("a|1", "a", "s1", Enc("Naomi", "Dinnison", "2015-03-02", sex: Sex.Female));
         engine.Add("a|2", "a", "s2", Enc("Grace", "Dinnison", "2015-03-02", sex: Sex.Female));
         engine.Add("b|1", "b", "s3", Enc("Naomi", "Dinnison", "2015-03-02", sex: Sex.Female));
@@ -185,7 +188,7 @@ public sealed class LinkageEngineTests
     [Fact]
     public void ResolveHouseholds_TwinsOfDifferentSexOrWithoutASex_StayApart()
     {
-        var engine = new LinkageEngine();
+        var engine = new LinkageEngine(WithHouseholdResolver);
         engine.Add("a|1", "a", "s1", Enc("Naomi", "Dinnison", "2015-03-02", sex: Sex.Female));
         engine.Add("b|1", "b", "s2", Enc("Joshua", "Dinnison", "2015-03-02", sex: Sex.Male));
         engine.Add("c|1", "c", "s3", Enc("Grace", "Dinnison", "2015-03-02"));
@@ -198,10 +201,10 @@ public sealed class LinkageEngineTests
     [Fact]
     public void ResolveHouseholds_TheSameNameAndBirthDateWithAMistypedSex_JoinsButANearIdenticalNameDoesNot()
     {
-        var mistyped = new LinkageEngine();
+        var mistyped = new LinkageEngine(WithHouseholdResolver);
         mistyped.Add("a|1", "a", "s1", Enc("Naomi", "Dinnison", "2015-03-02", sex: Sex.Female));
         mistyped.Add("b|1", "b", "s2", Enc("Naomi", "Dinnison", "2015-03-02", sex: Sex.Male));
-        var twins = new LinkageEngine();
+        var twins = new LinkageEngine(WithHouseholdResolver);
         twins.Add("a|1", "a", "s1", Enc("Frances", "Okafor", "2016-05-05", sex: Sex.Female));
         twins.Add("b|1", "b", "s2", Enc("Francis", "Okafor", "2016-05-05", sex: Sex.Male));
         Assert.Equal(2, mistyped.ClusterCount);
@@ -217,7 +220,7 @@ public sealed class LinkageEngineTests
     public void ResolveHouseholds_AnAddressWithMoreRecordsThanAHousehold_JoinsNothingThere()
     {
         // A shelter's address: the replaced-name pattern of a|1 and b|1 would join in a household, not among 40 other records.
-        var engine = new LinkageEngine();
+        var engine = new LinkageEngine(WithHouseholdResolver);
         engine.Add("a|1", "a", "s1", Enc("Naomi", "Dinnison", "2015-03-02", sex: Sex.Female));
         const int others = 40;
         Assert.True(others + 2 > LinkageEngine.MaxHousehold);
@@ -236,7 +239,7 @@ public sealed class LinkageEngineTests
     [Fact]
     public void ResolveHouseholds_TwoLocalIdsOfOneProvider_StayTwoChildren()
     {
-        var engine = new LinkageEngine();
+        var engine = new LinkageEngine(WithHouseholdResolver);
         engine.Add("a|1", "a", "s1", Enc("Naomi", "Dinnison", "2015-03-02", sex: Sex.Female));
         engine.Add("a|2", "a", "s2", Enc("Grace", "Dinnison", "2015-03-02", sex: Sex.Female));
 
@@ -248,10 +251,10 @@ public sealed class LinkageEngineTests
     [Fact]
     public void ResolveHouseholds_ARecordWithoutFirstNameOrBirthDate_JoinsTheOnlyChildOfItsHouseholdAndNotOneOfTwo()
     {
-        var single = new LinkageEngine();
+        var single = new LinkageEngine(WithHouseholdResolver);
         single.Add("a|1", "a", "s1", Enc("Naomi", "Dinnison", "2015-03-02", sex: Sex.Female));
         single.Add("b|1", "b", "s2", Enc(null, "Dinnison", null, sex: Sex.Female));
-        var siblings = new LinkageEngine();
+        var siblings = new LinkageEngine(WithHouseholdResolver);
         siblings.Add("a|1", "a", "s1", Enc("Naomi", "Dinnison", "2015-03-02", sex: Sex.Female));
         siblings.Add("a|2", "a", "s3", Enc("Ruth", "Dinnison", "2012-07-09", sex: Sex.Female));
         siblings.Add("b|1", "b", "s2", Enc(null, "Dinnison", null, sex: Sex.Female));
