@@ -125,6 +125,24 @@ public sealed class LinkageStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CompleteUploadAsync_ACurrentStoreWhoseFenceAnOlderVersionReplaced_StaysInTheCurrentLayout()
+    {
+        var children = Enumerable.Range(0, 6).Select(i => Child(i % 2 == 0 ? "prov-a" : "prov-b", "C" + (i / 2), i / 2)).ToList();
+        await LinkUploadAsync("u-1", children);
+        var nodes = await NodesAsync();
+
+        // An instance or command line of a version before layouts links once: it replaces the fence with only its count.
+        var blocks = _storage.Storage.Table(LinkageTables.Blocks);
+        var fence = (await blocks.GetEntityAsync<TableEntity>("~fence", "linkage")).Value;
+        await blocks.UpdateEntityAsync(new TableEntity("~fence", "linkage") { ["Writes"] = fence.GetInt64("Writes") + 1 }, fence.ETag, TableUpdateMode.Replace);
+
+        Assert.Equal(LinkageLayout.Current, (await new LinkageRowStore(_storage.Storage).ReadFenceAsync()).Layout);
+        var again = await LinkUploadAsync("u-2", children);
+        Assert.Equal(0, again.Moved);
+        Assert.Equal(nodes, await NodesAsync());
+    }
+
+    [Fact]
     public async Task CompleteUploadAsync_AStoreWhoseFenceHasNoLayout_KeepsTheLegacyKeysAndTakesNoChildForNew()
     {
         // A fence written by code before layouts: the store's rows are keyed the legacy way.
