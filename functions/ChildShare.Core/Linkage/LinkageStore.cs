@@ -32,6 +32,13 @@ public sealed class LinkageConflictException(Exception? inner = null)
     : Exception("Linkage rows changed after this flow read them (another flow holds the linkage lock); nothing was written, the work is retried.", inner);
 
 /// <summary>
+/// A child its provider's known-children set did not hold has linkage rows: the set was lost or restored without them. Nothing of the
+/// unit of work was written; the attempt fails and, as the children were claimed again, the next delivery reads their rows.
+/// </summary>
+public sealed class KnownChildrenLostException()
+    : Exception("A child the known-children set called new has linkage rows (the set was lost); nothing was written, the next delivery reads every row.");
+
+/// <summary>
 /// Reads and writes linkage state in table storage: a node's stored form, the candidates of a token and the members of a
 /// cluster, all by point reads (Azurite answers a query by scanning the table, and a query per record would grow with the
 /// community there). The rows several flows share (blocks, clusters) are written back with the ETag they were read with.
@@ -190,6 +197,14 @@ public sealed class LinkageStore(LinkageRowStore rows, KnownChildrenStore knownC
         members.ExceptWith(states.Keys);
         foreach (var state in await ReadNodesAsync(members, layout, cancellationToken).ConfigureAwait(false))
         {
+            // A member of a stored cluster the known-children set calls new: the set was lost (only this provider's, so the others'
+            // clusters brought the node in). Its node is unchanged, so no insert would fail, and the summary rebuild would skip its
+            // records row and drop its services. Nothing is written yet; the claim is, so the next delivery reads every row.
+            if (reads.NewChildren.Contains(state.Key))
+            {
+                throw new KnownChildrenLostException();
+            }
+
             states[state.Key] = state;
         }
 

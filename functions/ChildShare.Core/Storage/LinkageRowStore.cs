@@ -143,6 +143,10 @@ public sealed class LinkageRowStore(ChildShareStorage storage)
     private const string FencePartition = "~fence";
     private const string FenceRowKey = "linkage";
 
+    // The layout again, in a row beside the fence that code before layouts never writes: such code replaces the fence without its
+    // Layout, and a store begun in the current layout must not then be read as legacy (every current row would go unread).
+    private const string LayoutRowKey = "layout";
+
     // One client per table for the store's life: a BatchWriter groups operations by client and partition.
     private readonly TableClient _records = storage.Table(LinkageTables.Records);
     private readonly TableClient _blocks = storage.Table(LinkageTables.Blocks);
@@ -214,10 +218,21 @@ public sealed class LinkageRowStore(ChildShareStorage storage)
     public async Task<FenceRow> ReadFenceAsync(CancellationToken cancellationToken = default)
     {
         var response = await _blocks.GetEntityIfExistsAsync<TableEntity>(FencePartition, FenceRowKey, cancellationToken: cancellationToken).ConfigureAwait(false);
-        // A fence without a layout was written by code that knew none: the store's links began in the legacy layout.
-        return response.HasValue && response.Value is { } entity
-            ? new FenceRow(entity.GetInt64(WritesColumn) ?? 0, entity.ETag, (LinkageLayout)(entity.GetInt32(LayoutColumn) ?? (int)LinkageLayout.Legacy))
-            : FenceRow.Missing;
+        if (!response.HasValue || response.Value is not { } entity)
+        {
+            return FenceRow.Missing;
+        }
+
+        // A fence without a layout was written by code that knew none: the store's links began in the legacy layout, unless the
+        // layout row says the store began in the current one (an older instance or command line linked in it since).
+        var layout = entity.GetInt32(LayoutColumn);
+        if (layout is null)
+        {
+            var recorded = await _blocks.GetEntityIfExistsAsync<TableEntity>(FencePartition, LayoutRowKey, cancellationToken: cancellationToken).ConfigureAwait(false);
+            layout = recorded.HasValue ? recorded.Value?.GetInt32(LayoutColumn) : null;
+        }
+
+        return new FenceRow(entity.GetInt64(WritesColumn) ?? 0, entity.ETag, (LinkageLayout)(layout ?? (int)LinkageLayout.Legacy));
     }
 
     /// <summary>
@@ -228,7 +243,15 @@ public sealed class LinkageRowStore(ChildShareStorage storage)
     {
         ArgumentNullException.ThrowIfNull(read);
         var next = new TableEntity(FencePartition, FenceRowKey) { [WritesColumn] = read.Writes + 1, [LayoutColumn] = (int)read.Layout };
-        return SubmitGuardedAsync([Guarded(_blocks, next, read.ETag)], cancellationToken);
+        List<(TableClient, TableTransactionAction, int)> actions = [Guarded(_blocks, next, read.ETag)];
+        if (read.Layout == LinkageLayout.Current)
+        {
+            // In the fence's transaction (one partition), so it costs no request.
+            actions.Add((_blocks, new TableTransactionAction(TableTransactionActionType.UpsertReplace,
+                new TableEntity(FencePartition, LayoutRowKey) { [LayoutColumn] = (int)read.Layout }), 64));
+        }
+
+        return SubmitGuardedAsync(actions, cancellationToken);
     }
 
     /// <summary>

@@ -41,6 +41,41 @@ public sealed class UploadIngestionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task IngestAsync_ProvidersKnownChildrenSetLostWhileItsChildIsLinkedToAnothers_KeepsTheChildsEarlierServices()
+    {
+        // The child is seen by two providers and linked; then only test-district's known-children set is lost. Its next file must not
+        // treat the child as new: the rebuild would skip its records row and drop the service of the first file.
+        await _harness.Providers.RegisterAsync("other-district", "Other District", "SchoolDistrict");
+        await _harness.Providers.SaveProfileAsync("other-district", IngestionHarness.DefaultProfile);
+        await _harness.IngestTextAsync(Blob("september.csv"), $"{Header}\nA1,Ana,Lopez,2015-03-02,F,5,12345,3,Tutoring,2026-09-01,2026-09-30\n");
+        await _harness.IngestTextAsync("other-district/roster.csv", $"{Header}\nX9,Ana,Lopez,2015-03-02,F,5,12345,3,Arts,2026-09-01,2026-09-30\n");
+        Assert.Single((await _harness.Storage.ReadAllAsync(TableNames.Records)).Select(r => r.GetString("ChildKey")).Distinct());
+        await _harness.Storage.Storage.Locks.DeleteBlobAsync(_harness.Storage.Storage.LockName("known-children/" + IngestionHarness.ProviderId));
+
+        var october = await _harness.Storage.UploadAsync(Blob("october.csv"),
+            Encoding.UTF8.GetBytes($"{Header}\nA1,Ana,Lopez,2015-03-02,F,5,12345,3,Tutoring,2026-10-01,2026-10-30\n"));
+        var manifest = await IngestUntilFinalAsync(october);
+
+        Assert.Equal(UploadStatus.Completed, manifest.Status);
+        var record = (await _harness.Storage.ReadAllAsync(TableNames.Records)).Single(r => r.PartitionKey == IngestionHarness.ProviderId);
+        Assert.Equal(2, StoredService.Deserialize(record.GetString("Services")).Count);
+        Assert.Single((await _harness.Storage.ReadAllAsync(TableNames.Records)).Select(r => r.GetString("ChildKey")).Distinct());
+    }
+
+    private async Task<UploadManifest> IngestUntilFinalAsync(BlobClient blob)
+    {
+        // The blob trigger delivers a failed attempt again.
+        try
+        {
+            return await _harness.Ingestion.IngestAsync(blob);
+        }
+        catch (UploadRetryException)
+        {
+            return await _harness.Ingestion.IngestAsync(blob);
+        }
+    }
+
+    [Fact]
     public async Task IngestAsync_InterruptedAttemptRedone_DoesNotDuplicate()
     {
         var content = Encoding.UTF8.GetBytes($"{Header}\nA1,Ana,Lopez,2015-03-02,F,5,12345,3,Tutoring,2026-09-01,2026-09-30\n");

@@ -105,6 +105,44 @@ public sealed class LinkageStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CompleteUploadAsync_OneProvidersSetLostAndItsChildrenLinkedToAnothers_FailsAndTheNextDeliveryReadsTheirRows()
+    {
+        // Each of prov-a's children is linked to one of prov-b's. Only prov-a's set is lost: prov-b's children are still known, so
+        // their nodes and clusters are read, and prov-a's nodes come in as members of those clusters, unchanged, so no insert of
+        // theirs would fail. Called new, their records rows would not be read by the summary rebuild (their services replaced).
+        var children = Enumerable.Range(0, 6).Select(i => Child(i % 2 == 0 ? "prov-a" : "prov-b", "C" + (i / 2), i / 2)).ToList();
+        await LinkUploadAsync("u-1", children);
+        var nodes = await NodesAsync();
+        await _storage.Storage.Locks.DeleteBlobAsync(_storage.Storage.LockName("known-children/prov-a"));
+        var providerA = children.Where(c => c.Provider == "prov-a").ToList();
+
+        await Assert.ThrowsAsync<KnownChildrenLostException>(() => LinkUploadAsync("u-2", providerA));
+        Assert.Equal(nodes, await NodesAsync());
+
+        var again = await LinkUploadAsync("u-2", providerA);
+        Assert.Empty(again.NewChildren);
+        Assert.Equal(nodes, await NodesAsync());
+    }
+
+    [Fact]
+    public async Task CompleteUploadAsync_ACurrentStoreWhoseFenceAnOlderVersionReplaced_StaysInTheCurrentLayout()
+    {
+        var children = Enumerable.Range(0, 6).Select(i => Child(i % 2 == 0 ? "prov-a" : "prov-b", "C" + (i / 2), i / 2)).ToList();
+        await LinkUploadAsync("u-1", children);
+        var nodes = await NodesAsync();
+
+        // An instance or command line of a version before layouts links once: it replaces the fence with only its count.
+        var blocks = _storage.Storage.Table(LinkageTables.Blocks);
+        var fence = (await blocks.GetEntityAsync<TableEntity>("~fence", "linkage")).Value;
+        await blocks.UpdateEntityAsync(new TableEntity("~fence", "linkage") { ["Writes"] = fence.GetInt64("Writes") + 1 }, fence.ETag, TableUpdateMode.Replace);
+
+        Assert.Equal(LinkageLayout.Current, (await new LinkageRowStore(_storage.Storage).ReadFenceAsync()).Layout);
+        var again = await LinkUploadAsync("u-2", children);
+        Assert.Equal(0, again.Moved);
+        Assert.Equal(nodes, await NodesAsync());
+    }
+
+    [Fact]
     public async Task CompleteUploadAsync_AStoreWhoseFenceHasNoLayout_KeepsTheLegacyKeysAndTakesNoChildForNew()
     {
         // A fence written by code before layouts: the store's rows are keyed the legacy way.
