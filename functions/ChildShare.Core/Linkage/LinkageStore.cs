@@ -272,10 +272,16 @@ public sealed class LinkageStore(LinkageRowStore rows, KnownChildrenStore knownC
 
         await WriteSharedRowsAsync(engine, blockAdditions, touchedClusters, reads, cancellationToken).ConfigureAwait(false);
 
+        // The nodes of children new to the store are inserted and flushed first: one that exists after all (a lost known-children
+        // set) fails here, before any child key is written from a decision that took it for new.
+        var newNodes = new BatchWriter(parallelism: WriteParallelism);
         foreach (var change in changes)
         {
-            await WriteNodeAsync(writer, engine.StateOf(change.Key), reads, cancellationToken).ConfigureAwait(false);
+            var nodes = reads.NewChildren.Contains(change.Key) ? newNodes : writer;
+            await WriteNodeAsync(nodes, engine.StateOf(change.Key), reads, cancellationToken).ConfigureAwait(false);
         }
+
+        await newNodes.FlushAsync(cancellationToken).ConfigureAwait(false);
 
         foreach (var key in childKeyKeys)
         {
