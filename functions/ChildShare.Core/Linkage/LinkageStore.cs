@@ -124,15 +124,17 @@ public sealed class LinkageStore(LinkageRowStore rows, KnownChildrenStore knownC
         foreach (var provider in providerChildren.Distinct(StringComparer.Ordinal).GroupBy(k => RecordKeys.SplitProviderChild(k).ProviderId, StringComparer.Ordinal))
         {
             var known = await knownChildren.ReadAsync(provider.Key, cancellationToken).ConfigureAwait(false);
+            var added = false;
             foreach (var key in provider)
             {
                 if (known.Add(RecordKeys.SplitProviderChild(key).LocalToken))
                 {
                     fresh.Add(key);
+                    added = true;
                 }
             }
 
-            if (fresh.Count > 0)
+            if (added)
             {
                 try
                 {
