@@ -69,7 +69,6 @@ public sealed partial class DeidentifiedExportService(
 
     private const string ResearchIdPurpose = "deid-research-v1";
 
-    private static readonly string[] Demographics = ["BirthDate", "Sex", "Race", "Ethnicity", "Zip3", "Grade", "School"];
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     public async Task<ExportResult> RunAsync(Caller caller, IReadOnlyDictionary<string, string?> parameters, string? accept, CancellationToken cancellationToken = default)
@@ -179,68 +178,20 @@ public sealed partial class DeidentifiedExportService(
     {
         ArgumentNullException.ThrowIfNull(read);
         ArgumentNullException.ThrowIfNull(providerIds);
-        var included = providerIds.ToHashSet(StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
-
-        // Deterministic order whatever order the parallel reads finished in: by provider child, then year, then as read (a stable
-        // sort: the demographic rule keeps the first of two equally recent values, so equal keys must keep their order).
-        var rows = new List<(int Year, ProviderChildYear Child, int Index)>(read.Count);
-        for (var i = 0; i < read.Count; i++)
-        {
-            var (year, child) = read[i];
-            var bar = child.ProviderChild.IndexOf('|', StringComparison.Ordinal);
-            if (bar < 0)
-            {
-                // The store always writes provider|token; a key without one is corruption, not a row to leave out quietly.
-                throw new InvalidOperationException("An activity row has a malformed provider-child key.");
-            }
-
-            if (included.Contains(child.ProviderChild.AsSpan(0, bar)))
-            {
-                rows.Add((year, child, i));
-            }
-        }
-
-        rows.Sort(static (a, b) => string.CompareOrdinal(a.Child.ProviderChild, b.Child.ProviderChild) is var c and not 0 ? c
-            : a.Year != b.Year ? a.Year.CompareTo(b.Year) : a.Index.CompareTo(b.Index));
-        var aggregator = new ChildAggregator(from, to, needsActivities: true, Demographics);
-        var providerChildren = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-        foreach (var (year, child, _) in rows)
-        {
-            if (aggregator.Add(year, child) && serviceRows)
-            {
-                // A provider child's years are adjacent in this order, so a repeat is always the last one added.
-                if (!providerChildren.TryGetValue(child.ChildKey, out var list))
-                {
-                    list = [];
-                    providerChildren[child.ChildKey] = list;
-                }
-
-                if (list.Count == 0 || !string.Equals(list[^1], child.ProviderChild, StringComparison.Ordinal))
-                {
-                    list.Add(child.ProviderChild);
-                }
-            }
-        }
-
-        var entries = aggregator.Entries.ToList();
-        var childKeys = new string[entries.Count];
-        for (var i = 0; i < entries.Count; i++)
-        {
-            childKeys[i] = entries[i].Key;
-        }
-
+        var fold = ExportChildFold.Run(read, providerIds, from, to, serviceRows);
+        var childKeys = fold.ChildKeys;
         var researchIds = ResearchIdValues(key, agreementId, childKeys);
-        var children = new ExportChild[entries.Count];
-        for (var i = 0; i < entries.Count; i++)
+        var (programs, serviceTypes) = fold.Values();
+        var children = new ExportChild[fold.Count];
+        for (var i = 0; i < children.Length; i++)
         {
-            var state = entries[i].Value;
-            children[i] = new ExportChild(ResearchIdText(researchIds[i]), childKeys[i], Resolve(state), DistinctSorted(state, program: true), DistinctSorted(state, program: false));
+            children[i] = new ExportChild(ResearchIdText(researchIds[i]), childKeys[i], fold.Demographics(i), programs[i], serviceTypes[i]);
         }
 
         // Research id order (the rows say nothing about ingestion or providers): the numbers' order is their lowercase hex's ordinal order.
         Array.Sort(researchIds, children);
         var (table, summary) = Anonymize(children, terms, minimumCellSize, from);
-        return new ComposedExport(table, children, summary, providerChildren);
+        return new ComposedExport(table, children, summary, fold.ProviderChildren());
     }
 
     /// <summary>
@@ -293,33 +244,6 @@ public sealed partial class DeidentifiedExportService(
         return Convert.ToHexStringLower(bytes);
     }
 
-    /// <summary>The child's distinct programs (or service types), blanks left out, in ordinal order.</summary>
-    private static List<string> DistinctSorted(ChildAggregator.ChildState state, bool program)
-    {
-        var values = new List<string>(state.Activities.Count);
-        foreach (var activity in state.Activities)
-        {
-            var value = program ? activity.Program : activity.ServiceType;
-            if (!string.IsNullOrWhiteSpace(value))
-            {
-                values.Add(value);
-            }
-        }
-
-        values.Sort(StringComparer.Ordinal);
-        var kept = 0;
-        for (var i = 0; i < values.Count; i++)
-        {
-            if (kept == 0 || !string.Equals(values[kept - 1], values[i], StringComparison.Ordinal))
-            {
-                values[kept++] = values[i];
-            }
-        }
-
-        values.RemoveRange(kept, values.Count - kept);
-        return values;
-    }
-
     /// <summary>The pure part: generalize and suppress, and lay out one row per released child.</summary>
     public static (ExportTable Table, AnonymizationSummary Summary) Anonymize(IReadOnlyList<ExportChild> children, DeidentificationTerms terms, int minimumCellSize, DateOnly periodStart)
     {
@@ -330,13 +254,26 @@ public sealed partial class DeidentifiedExportService(
             .FirstOrDefault(a => string.Equals(a, terms.SensitiveAttribute, StringComparison.OrdinalIgnoreCase)) : null;
         var settings = new AnonymizationSettings(qis, terms.K ?? minimumCellSize, terms.MaxSuppression, periodStart, terms.SchoolDistricts,
             sensitiveAttribute is null ? 1 : terms.L, sensitiveAttribute);
+        // Children with the same programs often share one list (ExportChildFold): join each list once.
+        var joined = new Dictionary<IReadOnlyList<string>, string>(ReferenceEqualityComparer.Instance);
+        string Joined(IReadOnlyList<string> values)
+        {
+            if (!joined.TryGetValue(values, out var text))
+            {
+                text = string.Join(';', values);
+                joined[values] = text;
+            }
+
+            return text;
+        }
+
         var sensitive = sensitiveAttribute is null ? null
-            : children.Select(c => string.Join(';', sensitiveAttribute == "programs" ? c.Programs : c.ServiceTypes)).ToList();
+            : children.Select(c => Joined(sensitiveAttribute == "programs" ? c.Programs : c.ServiceTypes)).ToList();
         var result = KAnonymizer.Anonymize(children.Select(c => c.Demographics).ToList(), settings, sensitive);
         var columns = new List<string> { "researchId" };
         columns.AddRange(qis.Select(QuasiIdentifiers.Column));
         columns.AddRange(["programs", "serviceTypes"]);
-        var rows = new List<string[]>();
+        var rows = new List<string[]>(children.Count);
         for (var i = 0; i < children.Count; i++)
         {
             if (result.Values[i] is not { } values)
@@ -347,8 +284,8 @@ public sealed partial class DeidentifiedExportService(
             var row = new string[columns.Count];
             row[0] = children[i].ResearchId;
             values.CopyTo(row, 1);
-            row[^2] = string.Join(';', children[i].Programs);
-            row[^1] = string.Join(';', children[i].ServiceTypes);
+            row[^2] = Joined(children[i].Programs);
+            row[^1] = Joined(children[i].ServiceTypes);
             rows.Add(row);
         }
 
@@ -361,12 +298,6 @@ public sealed partial class DeidentifiedExportService(
         ArgumentNullException.ThrowIfNull(terms);
         var wanted = (terms.QuasiIdentifiers ?? QuasiIdentifierNames.Default).Select(QuasiIdentifierNames.Canonical).OfType<string>().ToHashSet(StringComparer.Ordinal);
         return QuasiIdentifierNames.Default.Where(wanted.Contains).ToList();
-    }
-
-    private static ResolvedChild Resolve(ChildAggregator.ChildState state)
-    {
-        string? V(int i) => state.Demographics[i].Value;
-        return new ResolvedChild(RecordKeys.ParseIsoDate(V(0)), V(1), V(2), V(3), V(4), V(5), V(6));
     }
 
     /// <summary>One row per service record of a released child that overlaps the period: what and which years, never exact dates.</summary>
