@@ -34,9 +34,11 @@ internal sealed class ExportChildFold
     private readonly CodeBook _serviceTypeCodes = new();
     private readonly List<List<string>>? _providerChildren;
 
-    // Per child and demographic: the read index of the row whose value wins, or -1; and that row's update time.
+    // Per child and demographic: the read index of the row whose value wins, or -1; that row's update time and value (kept
+    // here so that resolving a child reads one array, not seven rows).
     private int[] _best = [];
     private long[] _bestTicks = [];
+    private string?[] _bestValues = [];
     private CodeSet[] _programs = [];
     private CodeSet[] _serviceTypes = [];
 
@@ -133,7 +135,8 @@ internal sealed class ExportChildFold
         var offset = c * DemographicCount;
         for (var d = 0; d < DemographicCount; d++)
         {
-            if (string.IsNullOrWhiteSpace(child.Demographics[d]))
+            var value = child.Demographics[d];
+            if (string.IsNullOrWhiteSpace(value))
             {
                 continue;
             }
@@ -144,6 +147,7 @@ internal sealed class ExportChildFold
             {
                 _best[offset + d] = index;
                 _bestTicks[offset + d] = child.UpdatedTicks;
+                _bestValues[offset + d] = value;
             }
         }
     }
@@ -203,6 +207,7 @@ internal sealed class ExportChildFold
             Array.Resize(ref _serviceTypes, capacity);
             Array.Resize(ref _best, capacity * DemographicCount);
             Array.Resize(ref _bestTicks, capacity * DemographicCount);
+            Array.Resize(ref _bestValues, capacity * DemographicCount);
         }
 
         _best.AsSpan(c * DemographicCount, DemographicCount).Fill(-1);
@@ -213,8 +218,8 @@ internal sealed class ExportChildFold
     /// <summary>Child <paramref name="c"/>'s demographics: each the winning row's value, none when no row has one.</summary>
     public ResolvedChild Demographics(int c)
     {
-        string? V(int d) => _best[(c * DemographicCount) + d] is var row and >= 0 ? _read[row].Child.Demographics[d] : null;
-        return new ResolvedChild(RecordKeys.ParseIsoDate(V(0)), V(1), V(2), V(3), V(4), V(5), V(6));
+        var v = _bestValues.AsSpan(c * DemographicCount, DemographicCount);
+        return new ResolvedChild(RecordKeys.ParseIsoDate(v[0]), v[1], v[2], v[3], v[4], v[5], v[6]);
     }
 
     /// <summary>Sorted distinct values per child, lists shared between children with the same set (read-only).</summary>

@@ -72,6 +72,7 @@ internal sealed class HierarchyEncoding
         var step = new int[a][][];
         var display = new string[a][][];
         var loss = new double[a][][];
+        var allLeaves = Leaves(attributes, children, settings);
         for (var i = 0; i < a; i++)
         {
             var height = QuasiIdentifiers.Levels(attributes[i]);
@@ -80,7 +81,7 @@ internal sealed class HierarchyEncoding
             display[i] = new string[height][];
             loss[i] = new double[height][];
 
-            var (codes, values0, representative) = Leaves(attributes[i], children, settings);
+            var (codes, values0, representative) = allLeaves[i];
             leaves[i] = codes;
             display[i][0] = [.. values0];
             fromLeaf[i][0] = Enumerable.Range(0, values0.Count).ToArray();
@@ -119,39 +120,106 @@ internal sealed class HierarchyEncoding
     }
 
     /// <summary>
-    /// The level-0 code of every child, the display value of each code and a representative child per code.
+    /// Per attribute, the level-0 code of every child, the display value of each code and a representative child per code.
     /// <see cref="QuasiIdentifiers.Key"/> is called once per distinct raw input of the attribute (the
-    /// fields it reads), not once per child: the key is a function of those fields.
+    /// fields it reads), not once per child: the key is a function of those fields. One pass over the children for all
+    /// attributes (each child's record is read once, not once per attribute); codes are still in order of first appearance.
     /// </summary>
-    private static (int[] Codes, List<string> Values, List<int> Representative) Leaves(string attribute, IReadOnlyList<ResolvedChild> children, AnonymizationSettings settings)
+    private static (int[] Codes, List<string> Values, List<int> Representative)[] Leaves(
+        IReadOnlyList<string> attributes, IReadOnlyList<ResolvedChild> children, AnonymizationSettings settings)
     {
         var n = children.Count;
-        var codes = new int[n];
-        var values = new List<string>();
-        var representative = new List<int>();
-        var byKey = new Dictionary<string, int>(StringComparer.Ordinal);
-        var byInput = new Dictionary<RawInput, int>();
-        for (var r = 0; r < n; r++)
+        var a = attributes.Count;
+        var result = new (int[] Codes, List<string> Values, List<int> Representative)[a];
+        var byKey = new Dictionary<string, int>[a];
+        var inputs = new RawInputCodes[a];
+        for (var i = 0; i < a; i++)
         {
-            var input = RawInput.Of(attribute, children[r]);
-            if (!byInput.TryGetValue(input, out var code))
-            {
-                var key = QuasiIdentifiers.Key(attribute, 0, children[r], settings.PeriodStart, settings.SchoolDistricts);
-                if (!byKey.TryGetValue(key, out code))
-                {
-                    code = byKey.Count;
-                    byKey[key] = code;
-                    values.Add(QuasiIdentifiers.Display(key));
-                    representative.Add(r);
-                }
-
-                byInput[input] = code;
-            }
-
-            codes[r] = code;
+            result[i] = (new int[n], [], []);
+            byKey[i] = new Dictionary<string, int>(StringComparer.Ordinal);
+            inputs[i] = new RawInputCodes(attributes[i]);
         }
 
-        return (codes, values, representative);
+        for (var r = 0; r < n; r++)
+        {
+            var child = children[r];
+            for (var i = 0; i < a; i++)
+            {
+                if (!inputs[i].TryGet(child, out var code))
+                {
+                    var key = QuasiIdentifiers.Key(attributes[i], 0, child, settings.PeriodStart, settings.SchoolDistricts);
+                    if (!byKey[i].TryGetValue(key, out code))
+                    {
+                        code = byKey[i].Count;
+                        byKey[i][key] = code;
+                        result[i].Values.Add(QuasiIdentifiers.Display(key));
+                        result[i].Representative.Add(r);
+                    }
+
+                    inputs[i].Set(child, code);
+                }
+
+                result[i].Codes[r] = code;
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// The code already found for a raw input of one attribute. Most attributes read one string, so that one is the key
+    /// (an ordinal string dictionary, a null apart) rather than a <see cref="RawInput"/>, whose hash of a string field is the
+    /// slower randomized one; age reads the birth date's day number; school reads two fields.
+    /// </summary>
+    private sealed class RawInputCodes(string attribute)
+    {
+        private readonly bool _byDate = attribute == QuasiIdentifierNames.Age;
+        private readonly bool _byPair = attribute == QuasiIdentifierNames.School;
+        private readonly Dictionary<int, int> _dates = [];
+        private readonly Dictionary<string, int> _strings = new(StringComparer.Ordinal);
+        private readonly Dictionary<RawInput, int> _pairs = [];
+        private int _nullCode = -1;
+
+        public bool TryGet(ResolvedChild child, out int code)
+        {
+            if (_byDate)
+            {
+                return _dates.TryGetValue(child.BirthDate is { } birth ? birth.DayNumber : -1, out code);
+            }
+
+            if (_byPair)
+            {
+                return _pairs.TryGetValue(RawInput.Of(attribute, child), out code);
+            }
+
+            if (RawInput.Of(attribute, child).First is { } value)
+            {
+                return _strings.TryGetValue(value, out code);
+            }
+
+            code = _nullCode;
+            return code >= 0;
+        }
+
+        public void Set(ResolvedChild child, int code)
+        {
+            if (_byDate)
+            {
+                _dates[child.BirthDate is { } birth ? birth.DayNumber : -1] = code;
+            }
+            else if (_byPair)
+            {
+                _pairs[RawInput.Of(attribute, child)] = code;
+            }
+            else if (RawInput.Of(attribute, child).First is { } value)
+            {
+                _strings[value] = code;
+            }
+            else
+            {
+                _nullCode = code;
+            }
+        }
     }
 
     private static double[] Losses(int[] fromLeaf, int codes, int leaves, bool top)
