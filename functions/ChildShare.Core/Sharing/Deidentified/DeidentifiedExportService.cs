@@ -43,8 +43,8 @@ public sealed record ExportResult(ExportStatus Status, IReadOnlyList<string> Err
 /// De-identified child-level exports under one agreement (see EXPORTS.md): the decision point says
 /// which providers' data the agreement releases for the period; the activity summaries of those
 /// providers and the period's years (<see cref="ActivityStore"/>) give the children served in the period and their demographics, resolved
-/// by the aggregate report's rule (<see cref="AggregateReportService.DemographicRule"/>, the same
-/// <see cref="ChildAggregator"/>); quasi-identifiers are generalized to k-anonymity by
+/// by the aggregate report's rule (<see cref="AggregateReportService.DemographicRule"/>, which the report applies through
+/// <see cref="ChildAggregator"/> and the export through its own <see cref="ExportChildFold"/>); quasi-identifiers are generalized to k-anonymity by
 /// <see cref="KAnonymizer"/>; each child gets a research id keyed by the pseudonymization key and
 /// the agreement. Nothing else about a child leaves. Every request is audited before anything is returned.
 /// </summary>
