@@ -230,6 +230,55 @@ public sealed class ActivityStore(ActivityTable table)
         return new ActivityRead(results.SelectMany(r => r).ToList(), read, work.Count, layout);
     }
 
+    /// <summary>
+    /// The payload of every bucket-year of <paramref name="years"/> under <paramref name="layout"/> (null where a bucket-year does not
+    /// exist), in the order <see cref="ReadAsync"/> gives them (year, then bucket), point-read up to 8 ahead of the caller, so a caller
+    /// that folds one payload while the next are read overlaps its work with the storage's. For readers that walk payloads with
+    /// <see cref="BucketPayloadReader"/> instead of decoding them into records.
+    /// </summary>
+    public async IAsyncEnumerable<(int Year, int Bucket, byte[]? Payload)> ReadPayloadsAsync(
+        ActivityLayout layout, IEnumerable<int> years, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(layout);
+        ArgumentNullException.ThrowIfNull(years);
+        var work = years.Distinct().SelectMany(y => Enumerable.Range(0, layout.Buckets).Select(b => (Year: y, Bucket: b))).ToList();
+        var inFlight = new Queue<Task<ActivityBucketRow?>>();
+        var next = 0;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        try
+        {
+            for (var i = 0; i < work.Count; i++)
+            {
+                while (next < work.Count && inFlight.Count < ParallelRequests)
+                {
+                    inFlight.Enqueue(table.ReadBucketAsync(work[next].Bucket, work[next].Year, stop.Token));
+                    next++;
+                }
+
+                var row = await inFlight.Dequeue().ConfigureAwait(false);
+                yield return (work[i].Year, work[i].Bucket, row?.Payload);
+            }
+        }
+        finally
+        {
+            // A caller that stops early (or fails) leaves no read running unobserved.
+            await stop.CancelAsync().ConfigureAwait(false);
+            foreach (var pending in inFlight)
+            {
+                try
+                {
+                    await pending.ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+                catch (Azure.RequestFailedException)
+                {
+                }
+            }
+        }
+    }
+
     /// <summary>The payload of a bucket-year (format 1, see STORAGE.md).</summary>
     internal static byte[] Encode(IEnumerable<ProviderChildYear> children)
     {

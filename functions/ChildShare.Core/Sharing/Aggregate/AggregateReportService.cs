@@ -49,6 +49,10 @@ public sealed partial class AggregateReportService(
     private static readonly string[] GradeOrder = ["PK", "K", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"];
     private static readonly string[] AgeOrder = ["0-4", "5-9", "10-14", "15-17", "18+"];
 
+    // Bits per dimension of a child's packed interior cell (value ids; a dimension with more values is refused as too many cells).
+    private const int PackBits = 20;
+    private const long PackMask = (1L << PackBits) - 1;
+
     public async Task<ReportResult> RunAsync(Caller caller, IReadOnlyDictionary<string, string?> parameters, string? accept, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(caller);
@@ -120,10 +124,11 @@ public sealed partial class AggregateReportService(
             else
             {
                 var built = new List<(SuppressionReceipt Receipt, ReportRunStats Stats)>();
+                var buckets = new BucketSource(activity, layout, keep: periods.Count > 1);
                 foreach (var (periodQuery, allowed) in periods.Where(p => p.Allowed.Count > 0))
                 {
                     var (periodRows, periodReceipt, periodStats) = await BuildAsync(periodQuery, allowed.Select(v => v.ProviderId).ToList(),
-                        allowed.Select(v => v.Agreement!).DistinctBy(a => a.Id).ToList(), minimum, protection, cancellationToken).ConfigureAwait(false);
+                        allowed.Select(v => v.Agreement!).DistinctBy(a => a.Id).ToList(), minimum, protection, buckets, cancellationToken).ConfigureAwait(false);
                     rows.AddRange(periodRows);
                     built.Add((periodReceipt, periodStats));
                     if (rows.Count > MaxCells)
@@ -170,38 +175,59 @@ public sealed partial class AggregateReportService(
 
     internal async Task<(List<ReportRow> Rows, SuppressionReceipt Receipt, ReportRunStats Stats)> BuildAsync(
         AggregateReportQuery query, IReadOnlyList<string> providerIds, IReadOnlyList<DataSharingAgreement> agreements, int minimum,
-        DifferencingProtection protection, CancellationToken cancellationToken)
+        DifferencingProtection protection, BucketSource buckets, CancellationToken cancellationToken)
     {
         var dims = query.GroupBy;
         var demographics = dims.Where(ReportDimensions.DemographicColumns.ContainsKey).ToList();
         var needsActivities = dims.Contains(ReportDimensions.Program) || dims.Contains(ReportDimensions.ServiceType);
-        var (aggregator, stats) = await ReadAsync(query, providerIds, demographics, needsActivities, cancellationToken).ConfigureAwait(false);
+        var (fold, stats) = await ReadAsync(query, providerIds, demographics, needsActivities, buckets, cancellationToken).ConfigureAwait(false);
 
-        // Each child's interior cells, as value tuples; then every value seen, ordered.
-        var childCells = new List<HashSet<string[]>>(aggregator.Children);
-        var seen = dims.Select(_ => new HashSet<string>(StringComparer.Ordinal)).ToArray();
-        foreach (var state in aggregator.States)
+        // Each child's interior cells as packed tuples of per-dimension value ids (in order of first appearance; sorted below).
+        var valueIds = dims.Select(_ => new Dictionary<string, int>(StringComparer.Ordinal)).ToArray();
+        var seen = dims.Select(_ => new List<string>()).ToArray();
+        var byId = dims.Select(_ => new Dictionary<int, int>()).ToArray();
+        var byChild = dims.Select(_ => new Dictionary<int, int>()).ToArray();
+        var ageBands = new Dictionary<int, string>();
+        int ValueId(int i, string value)
         {
-            var cells = new HashSet<string[]>(TupleComparer.Instance);
-            foreach (var (provider, program, serviceType) in state.Activities)
+            if (!valueIds[i].TryGetValue(value, out var id))
             {
-                var tuple = new string[dims.Count];
-                for (var i = 0; i < dims.Count; i++)
-                {
-                    tuple[i] = dims[i] switch
-                    {
-                        ReportDimensions.Provider => provider,
-                        ReportDimensions.Program => string.IsNullOrWhiteSpace(program) ? ReportDimensions.Unknown : program,
-                        ReportDimensions.ServiceType => string.IsNullOrWhiteSpace(serviceType) ? ReportDimensions.Unknown : serviceType,
-                        _ => aggregator.Resolved(state, demographics.IndexOf(dims[i])),
-                    };
-                    seen[i].Add(tuple[i]);
-                }
-
-                cells.Add(tuple);
+                id = seen[i].Count;
+                valueIds[i][value] = id;
+                seen[i].Add(value);
             }
 
-            childCells.Add(cells);
+            return id;
+        }
+
+        int Cached(Dictionary<int, int> cache, int i, int key, Func<string> value)
+        {
+            if (!cache.TryGetValue(key, out var id))
+            {
+                id = ValueId(i, value());
+                cache[key] = id;
+            }
+
+            return id;
+        }
+
+        var interior = new HashSet<(int Child, long Tuple)>();
+        foreach (var (child, provider, program, serviceType) in fold.Activities)
+        {
+            long tuple = 0;
+            for (var i = 0; i < dims.Count; i++)
+            {
+                var id = dims[i] switch
+                {
+                    ReportDimensions.Provider => Cached(byId[i], i, provider, () => fold.Provider(provider)),
+                    ReportDimensions.Program => Cached(byId[i], i, program, () => fold.ActivityValue(program)),
+                    ReportDimensions.ServiceType => Cached(byId[i], i, serviceType, () => fold.ActivityValue(serviceType)),
+                    _ => Cached(byChild[i], i, child, () => fold.Resolved(child, demographics.IndexOf(dims[i]), ageBands)),
+                };
+                tuple |= (long)id << (PackBits * i);
+            }
+
+            interior.Add((child, tuple));
         }
 
         var values = dims.Select((d, i) => (IReadOnlyList<string>)seen[i].Order(ValueComparer(d)).ToList()).ToList();
@@ -212,37 +238,47 @@ public sealed partial class AggregateReportService(
                 $"This grouping makes {size:N0} cells for the period; a report has at most {MaxCells:N0}. Group by fewer or coarser dimensions."));
         }
 
-        var index = values.Select(v => v.Select((value, i) => (value, i)).ToDictionary(p => p.value, p => p.i, StringComparer.Ordinal)).ToList();
+        // A value id to its place in the ordered values.
+        var place = dims.Select((_, i) =>
+        {
+            var order = new int[seen[i].Count];
+            for (var v = 0; v < values[i].Count; v++)
+            {
+                order[valueIds[i][values[i][v]]] = v;
+            }
+
+            return order;
+        }).ToArray();
         var table = new CellTable(values);
         var counts = table.Keys.ToDictionary(k => k, _ => 0L);
         var masks = 1 << dims.Count;
-        var coordinates = new int[dims.Count];
+        Span<int> coordinates = stackalloc int[dims.Count];
         var keysOfChild = new HashSet<long>();
-        foreach (var cells in childCells)
+        var cells = interior.ToArray();
+        Array.Sort(cells, (a, b) => a.Child.CompareTo(b.Child));
+        for (var start = 0; start < cells.Length;)
         {
+            var end = start;
             keysOfChild.Clear();
-            foreach (var tuple in cells)
+            for (; end < cells.Length && cells[end].Child == cells[start].Child; end++)
             {
                 for (var mask = 0; mask < masks; mask++)
                 {
                     for (var i = 0; i < dims.Count; i++)
                     {
-                        coordinates[i] = (mask & (1 << i)) != 0 ? CellTable.All : index[i][tuple[i]];
+                        coordinates[i] = (mask & (1 << i)) != 0 ? CellTable.All : place[i][(int)((cells[end].Tuple >> (PackBits * i)) & PackMask)];
                     }
 
                     keysOfChild.Add(CellTable.Encode(coordinates));
                 }
             }
 
-            if (cells.Count == 0)
-            {
-                keysOfChild.Add(CellTable.Encode(Enumerable.Repeat(CellTable.All, dims.Count).ToArray()));
-            }
-
             foreach (var key in keysOfChild)
             {
                 counts[key]++;
             }
+
+            start = end;
         }
 
         var hidden = CellSuppressor.Suppress(table, counts, minimum);
@@ -277,7 +313,7 @@ public sealed partial class AggregateReportService(
             SuppressionExplanation(hidden.Count, minimum),
             ProtectionExplanation(protection),
         ]);
-        return (rows, receipt, stats with { Children = aggregator.Children });
+        return (rows, receipt, stats with { Children = fold.Children });
     }
 
     /// <summary>The receipt and statistics of a time series: each month suppressed and protected on its own, under the same minimum and protection.</summary>
@@ -313,23 +349,69 @@ public sealed partial class AggregateReportService(
             "differencing: None. Shown counts are exact; the agreement answers one whole calendar month at a time, so no two of its reports overlap and none can be subtracted from another.",
     };
 
-    private async Task<(ChildAggregator Aggregator, ReportRunStats Stats)> ReadAsync(
-        AggregateReportQuery query, IReadOnlyList<string> providerIds, IReadOnlyList<string> demographics, bool needsActivities, CancellationToken cancellationToken)
+    private static async Task<(ReportFold Fold, ReportRunStats Stats)> ReadAsync(AggregateReportQuery query, IReadOnlyList<string> providerIds,
+        IReadOnlyList<string> demographics, bool needsActivities, BucketSource buckets, CancellationToken cancellationToken)
     {
-        var read = await activity.ReadAsync(Enumerable.Range(query.From.Year, query.To.Year - query.From.Year + 1), cancellationToken).ConfigureAwait(false);
-        var included = providerIds.ToHashSet(StringComparer.Ordinal);
-        var aggregator = new ChildAggregator(query.From, query.To, needsActivities, demographics);
-        long inPeriod = 0;
-        foreach (var (year, child) in read.Children)
+        // Other providers' children share the buckets; the fold skips them.
+        var fold = new ReportFold(query.From, query.To, needsActivities, demographics, providerIds);
+        var (readBefore, queriesBefore) = (buckets.EntitiesRead, buckets.Queries);
+        await foreach (var (year, payload) in buckets.ReadAsync(Enumerable.Range(query.From.Year, query.To.Year - query.From.Year + 1), cancellationToken)
+            .ConfigureAwait(false))
         {
-            // Other providers' children share the buckets; they never reach the aggregator.
-            if (included.Contains(child.ProviderId) && aggregator.Add(year, child))
-            {
-                inPeriod++;
-            }
+            fold.Add(year, payload);
         }
 
-        return (aggregator, new ReportRunStats(read.EntitiesRead, inPeriod, read.Queries, aggregator.Children));
+        return (fold, new ReportRunStats(buckets.EntitiesRead - readBefore, fold.ProviderChildYears, buckets.Queries - queriesBefore, fold.Children));
+    }
+
+    /// <summary>
+    /// The bucket payloads one report run folds, each bucket-year read once per run: a time series (one period a month) keeps each
+    /// year's payloads for the next month of the same year instead of reading them again; a single period streams them.
+    /// </summary>
+    internal sealed class BucketSource(ActivityStore activity, ActivityLayout? layout, bool keep)
+    {
+        private readonly Dictionary<int, List<byte[]?>> _kept = [];
+
+        public int EntitiesRead { get; private set; }
+
+        public int Queries { get; private set; }
+
+        public async IAsyncEnumerable<(int Year, byte[] Payload)> ReadAsync(IEnumerable<int> years,
+            [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+        {
+            if (layout is null)
+            {
+                yield break;
+            }
+
+            var wanted = years.Distinct().ToList();
+            foreach (var year in wanted.Where(_kept.ContainsKey))
+            {
+                foreach (var payload in _kept[year].Where(p => p is not null))
+                {
+                    yield return (year, payload!);
+                }
+            }
+
+            // The years not kept yet, in one stream (reads run ahead across the year boundary).
+            var toRead = wanted.Where(y => !_kept.ContainsKey(y)).ToList();
+            var keeping = keep ? toRead.ToDictionary(y => y, _ => new List<byte[]?>()) : null;
+            await foreach (var (year, _, payload) in activity.ReadPayloadsAsync(layout, toRead, cancellationToken).ConfigureAwait(false))
+            {
+                Queries++;
+                keeping?[year].Add(payload);
+                if (payload is not null)
+                {
+                    EntitiesRead++;
+                    yield return (year, payload);
+                }
+            }
+
+            foreach (var (year, payloads) in keeping ?? [])
+            {
+                _kept[year] = payloads;
+            }
+        }
     }
 
     private async Task<byte[]> NoiseKeyAsync(CancellationToken cancellationToken)
@@ -355,23 +437,4 @@ public sealed partial class AggregateReportService(
 
     [LoggerMessage(EventId = 4003, Level = LogLevel.Information, Message = "Aggregate report for {OrganizationId} rejected: {Errors} parameter error(s)")]
     private static partial void LogBadRequest(ILogger logger, string organizationId, int errors);
-
-
-    private sealed class TupleComparer : IEqualityComparer<string[]>
-    {
-        public static readonly TupleComparer Instance = new();
-
-        public bool Equals(string[]? x, string[]? y) => x is not null && y is not null && x.AsSpan().SequenceEqual(y);
-
-        public int GetHashCode(string[] obj)
-        {
-            var hash = new HashCode();
-            foreach (var s in obj)
-            {
-                hash.Add(s, StringComparer.Ordinal);
-            }
-
-            return hash.ToHashCode();
-        }
-    }
 }
