@@ -272,7 +272,7 @@ public sealed record LinkModelOptions
     /// <summary>
     /// The second pass over the review band (<see cref="LinkageEngine.ResolveHouseholds"/>): a household pair of the review band
     /// joins when the household's other records leave no rival for either side; it needs the twin guard. Off by default: with
-    /// issue 16's twin guards it joins no more twin pairs than the first pass on the held-out sets and raises recall by 1.3 to 2.4
+    /// issue 16's twin guards it joins no more twin pairs than the first pass on the held-out sets and raises recall by 1.0 to 3.0
     /// points, but the first pass still joins more than 1% of the twin pairs, the rule for switching it on (LINKAGE.md, "The twin
     /// guard", item 5).
     /// </summary>
