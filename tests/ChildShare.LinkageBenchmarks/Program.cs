@@ -18,9 +18,11 @@ using ChildShare.LinkageBenchmarks;
 //   quality [tuning|reporting]   linkage quality on generated rosters (tuning or reporting seeds) and FEBRL, the ablation of the
 //                                model's comparisons, the twin guard's effect and the cost of each Bloom hardening.
 //   diagnose [two|six|twins]     tuning seed only: the patterns of the true pairs missed and the false pairs joined.
+//   twins [summary]              tuning seeds only: how each joined twin pair was joined (keyed agreement patterns only).
+//   guards [sets]                tuning seeds only: each twin guard with the household resolver off and on.
 //   grid [all]                   tuning seeds only: the twin guard's household weight against the accept weight.
 //   estimate                     estimates the model (EM) on the tuning seeds' rosters and prints it as the C# of MatchModel.Default.
-string[] modes = ["storage", "memory", "quality", "estimate", "diagnose", "grid"];
+string[] modes = ["storage", "memory", "quality", "estimate", "diagnose", "grid", "twins", "guards"];
 var mode = modes.Contains(args.FirstOrDefault()) ? args[0] : "memory";
 var rest = args.SkipWhile(modes.Contains).ToArray();
 switch (mode)
@@ -35,6 +37,10 @@ switch (mode)
         return QualityBenchmark.Diagnose(rest);
     case "grid":
         return QualityBenchmark.Grid(rest);
+    case "twins":
+        return QualityBenchmark.Twins(rest);
+    case "guards":
+        return QualityBenchmark.Guards(rest);
 }
 
 var children = rest.Length > 0 ? int.Parse(rest[0], CultureInfo.InvariantCulture) : CommunitySpec.Benchmark.Children;

@@ -20,7 +20,7 @@ public static class QualityBenchmark
     {
         var reporting = args.Contains("reporting");
         var small = args.Contains("small");
-        var ablation = args.Contains("ablation") || reporting;
+        var ablation = args.Contains("ablation") || (reporting && !args.Contains("brief"));
         var seeds = reporting ? RosterSeeds.Reporting : RosterSeeds.Tuning;
         Console.WriteLine($"{(reporting ? "REPORTING" : "TUNING")} seeds {string.Join(", ", seeds)}; model accept {MatchModel.Default.AcceptWeight}, review {MatchModel.Default.ReviewWeight}, household {MatchModel.Default.HouseholdWeight}");
         Console.WriteLine("| set | precision | recall | children found / true | count error | rows rejected | twin pairs joined |");
@@ -45,6 +45,7 @@ public static class QualityBenchmark
         }
 
         var details = new StringBuilder();
+        var resolverRows = new StringBuilder();
         foreach (var set in sets)
         {
             var rows = RosterEvaluation.Normalize(set);
@@ -52,10 +53,29 @@ public static class QualityBenchmark
             var quality = RosterEvaluation.Measure(set.Spec.Name, set, rows, LinkModelOptions.Default, encodings, Pseudonymizer);
             Console.WriteLine(quality.TableRow());
             details.AppendLine(quality.Line());
-            Add(details, RosterEvaluation.Measure("  household resolver on", set, rows, LinkModelOptions.Default with { HouseholdResolver = true }, encodings, Pseudonymizer));
+            var resolverOn = RosterEvaluation.Measure("  household resolver on", set, rows, LinkModelOptions.Default with { HouseholdResolver = true }, encodings, Pseudonymizer);
+            Add(details, resolverOn);
+            resolverRows.AppendLine((resolverOn with { Label = set.Spec.Name }).TableRow());
             if (!ablation)
             {
                 continue;
+            }
+
+            var before = LinkModelOptions.Default with { ProviderAmbiguity = false, MonotoneSiblingNames = false, SexlessTwinNames = false, TwinEvidence = false, ResolverReplacedNames = true };
+            Add(details, RosterEvaluation.Measure("  before the guards of issue 16, resolver off", set, rows, before, encodings, Pseudonymizer));
+            Add(details, RosterEvaluation.Measure("  before the guards of issue 16, resolver on", set, rows, before with { HouseholdResolver = true }, encodings, Pseudonymizer));
+            foreach (var (name, variant) in new (string, LinkModelOptions)[]
+            {
+                ("without cannot-link ambiguity", LinkModelOptions.Default with { ProviderAmbiguity = false }),
+                ("without monotone sibling names", LinkModelOptions.Default with { MonotoneSiblingNames = false }),
+                ("with the sexless twin-name guard", LinkModelOptions.Default with { SexlessTwinNames = true }),
+                ("without the twin-evidence guard", LinkModelOptions.Default with { TwinEvidence = false }),
+                ("resolver on, with replaced names", LinkModelOptions.Default with { HouseholdResolver = true, ResolverReplacedNames = true }),
+                ("twin-name guard on every near name", LinkModelOptions.Default with { TwinNameGuard = true }),
+                ("household by address", LinkModelOptions.Default with { HouseholdByAddress = true }),
+            })
+            {
+                Add(details, RosterEvaluation.Measure("  " + name, set, rows, variant, encodings, Pseudonymizer));
             }
 
             Add(details, RosterEvaluation.Measure("  twin guard off", set, rows, LinkModelOptions.Default with { TwinGuard = false }, encodings, Pseudonymizer));
@@ -76,6 +96,8 @@ public static class QualityBenchmark
         }
 
         Console.WriteLine();
+        Console.WriteLine("With the household resolver on:");
+        Console.WriteLine(resolverRows);
         Console.WriteLine(details);
         return 0;
     }
@@ -198,6 +220,160 @@ public static class QualityBenchmark
             foreach (var example in examples.Where(e => e.Label == label))
             {
                 Console.WriteLine($"           e.g. {example.Text}");
+            }
+        }
+
+        return 0;
+    }
+
+    /// <summary>
+    /// Tuning seeds only: how the twin pairs that are joined got joined (resolver off and on). Per joined pair: whether one provider
+    /// holds both twins, the best direct pair between the twins' records (weight and agreement pattern: keyed comparisons only, no
+    /// cleartext), whether the household resolver made a link in the cluster, and how many records the cluster has.
+    /// </summary>
+    public static int Twins(string[] args)
+    {
+        foreach (var resolver in new[] { false, true })
+        {
+            var counts = new Dictionary<string, int>();
+            var joinedTotal = 0;
+            var examplesShown = 0;
+            foreach (var seed in RosterSeeds.Tuning)
+            {
+                foreach (var spec in new[] { RosterSpec.Twins(seed), RosterSpec.Twins(seed, identicalRecords: true), RosterSpec.SixProviders(seed), RosterSpec.TwoProviders(seed) })
+                {
+                    var set = HeldOutRosters.Generate(spec);
+                    var rows = RosterEvaluation.Normalize(set);
+                    var encodings = RosterEvaluation.Encode(rows, new LinkEncoder(Pseudonymizer));
+                    var options = LinkModelOptions.Default with
+                    {
+                        HouseholdResolver = resolver, TwinNameGuard = args.Contains("names"), ProviderAmbiguity = !args.Contains("before"),
+                        MonotoneSiblingNames = !args.Contains("before"), SexlessTwinNames = args.Contains("sexless"), TwinEvidence = !args.Contains("before"), ResolverReplacedNames = args.Contains("before"), HouseholdByAddress = args.Contains("address"),
+                    };
+                    var engine = new LinkageEngine(options);
+                    for (var i = 0; i < rows.Count; i++)
+                    {
+                        if (encodings[i] is { } e)
+                        {
+                            engine.Add(rows[i].Key, rows[i].Row.ProviderId, Pseudonymizer.Token("child-cluster-v1", rows[i].Key), e);
+                        }
+
+                        if (i == rows.Count - 1 || rows[i + 1].Row.ProviderId != rows[i].Row.ProviderId)
+                        {
+                            engine.ResolveHouseholds();
+                        }
+                    }
+
+                    var byChild = rows.Select((r, i) => (r, i)).Where(x => encodings[x.i] is not null).GroupBy(x => x.r.Row.Child).ToDictionary(g => g.Key, g => g.ToList());
+                    foreach (var twin in set.Twins)
+                    {
+                        if (!byChild.TryGetValue(twin.A, out var a) || !byChild.TryGetValue(twin.B, out var b))
+                        {
+                            continue;
+                        }
+
+                        var clustersA = a.Select(x => engine.ClusterKeyOf(x.r.Key)).ToHashSet(StringComparer.Ordinal);
+                        var shared = b.Where(x => clustersA.Contains(engine.ClusterKeyOf(x.r.Key))).Select(x => engine.ClusterKeyOf(x.r.Key)).ToHashSet(StringComparer.Ordinal);
+                        if (shared.Count == 0)
+                        {
+                            continue;
+                        }
+
+                        joinedTotal++;
+                        var holdsBoth = a.Select(x => x.r.Row.ProviderId).Intersect(b.Select(x => x.r.Row.ProviderId)).Any();
+                        var inCluster = (IEnumerable<(EvaluatedRow r, int i)> side) => side.Where(x => shared.Contains(engine.ClusterKeyOf(x.r.Key))).ToList();
+                        var (ja, jb) = (inCluster(a), inCluster(b));
+                        var best = ja.SelectMany(x => jb.Select(y => MatchScorer.Score(encodings[x.i]!, encodings[y.i]!, options))).MaxBy(s => s.Weight);
+                        var resolved = ja.Concat(jb).Any(x => engine.RuleOf(x.r.Key).Contains(LinkageEngine.HouseholdResolved, StringComparison.Ordinal));
+                        var band = best.Strong ? "strong" : best.Weight >= options.Model.AcceptWeight ? "direct-accept" : best.Weight >= options.Model.ReviewWeight ? "direct-review" : "no-direct(chain)";
+                        var label = string.Create(CultureInfo.InvariantCulture,
+                            $"{(twin.DifferentSex ? "DIFF-SEX " : "")}{(twin.NearIdenticalNames ? "near " : "")}{(holdsBoth ? "one-provider-holds-both " : "")}{band}{(resolved ? " RESOLVER" : "")} w={best.Weight:F1} {MatchScorer.Describe(best.Pattern)}{(best.Guarded ? " guarded" : "")}");
+                        counts[label] = counts.GetValueOrDefault(label) + 1;
+                        if (args.Contains("clusters") && holdsBoth && examplesShown++ < 12)
+                        {
+                            // The twins' records (A or B, provider, the cluster each is in, its reason code): keyed facts only.
+                            var names = shared.Concat(a.Concat(b).Select(x => engine.ClusterKeyOf(x.r.Key))).Distinct(StringComparer.Ordinal).Select((k, n) => (k, n)).ToDictionary(x => x.k, x => x.n, StringComparer.Ordinal);
+                            Console.WriteLine($"  example {label}");
+                            foreach (var x in a.Select(x => ("A", x)).Concat(b.Select(x => ("B", x))))
+                            {
+                                Console.WriteLine($"      {x.Item1} {x.x.r.Row.ProviderId} local#{x.x.r.Row.LocalId.GetHashCode(StringComparison.Ordinal) % 1000,4} cluster {names[engine.ClusterKeyOf(x.x.r.Key)]} {engine.RuleOf(x.x.r.Key)}");
+                            }
+
+                            foreach (var x in ja)
+                            {
+                                foreach (var y in b)
+                                {
+                                    var sc = MatchScorer.Score(encodings[x.i]!, encodings[y.i]!, options);
+                                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"        A {x.r.Row.ProviderId} x B {y.r.Row.ProviderId}: w={sc.Weight:F1} {MatchScorer.Describe(sc.Pattern)}"));
+                                }
+                            }
+                        }
+
+                        if (args.Contains("summary"))
+                        {
+                            var key = $"{(twin.DifferentSex ? "DIFF-SEX " : "")}{(twin.NearIdenticalNames ? "near " : "")}{(holdsBoth ? "holds-both " : "")}{band}{(resolved ? " RESOLVER" : "")} first={MatchModel.LevelNames[Comparison.First][best.Pattern.First]} ssid={MatchModel.LevelNames[Comparison.StateId][best.Pattern.StateId]}";
+                            counts["S " + key] = counts.GetValueOrDefault("S " + key) + 1;
+                        }
+                    }
+                }
+            }
+
+            Console.WriteLine($"resolver {(resolver ? "ON" : "off")}: {joinedTotal} twin pairs joined over the tuning seeds' sets");
+            foreach (var (label, count) in counts.OrderBy(x => x.Key.StartsWith("S ", StringComparison.Ordinal)).ThenByDescending(x => x.Value))
+            {
+                Console.WriteLine($"  {count,4}  {label}");
+            }
+        }
+
+        return 0;
+    }
+
+    /// <summary>
+    /// Tuning seeds only: each twin guard (the twin-name guard, cannot-link through a shared provider) with the household resolver off
+    /// and on, over the four roster kinds of every tuning seed: per set, and the sums (twins joined) and extremes (precision, count).
+    /// </summary>
+    public static int Guards(string[] args)
+    {
+        var prepared = RosterSeeds.Tuning.SelectMany(seed => new[]
+            {
+                RosterSpec.TwoProviders(seed), RosterSpec.SixProviders(seed), RosterSpec.Twins(seed), RosterSpec.Twins(seed, identicalRecords: true),
+            })
+            .Select(spec =>
+            {
+                var set = HeldOutRosters.Generate(spec);
+                var rows = RosterEvaluation.Normalize(set);
+                return (set, rows, encodings: RosterEvaluation.Encode(rows, new LinkEncoder(Pseudonymizer)));
+            }).ToList();
+        var variants = new (string Name, LinkModelOptions Options)[]
+        {
+            ("default", LinkModelOptions.Default),
+            ("without cannot-link ambiguity", LinkModelOptions.Default with { ProviderAmbiguity = false }),
+            ("without monotone sibling names", LinkModelOptions.Default with { MonotoneSiblingNames = false }),
+            ("with the sexless twin-name guard", LinkModelOptions.Default with { SexlessTwinNames = true }),
+            ("without the twin-evidence guard", LinkModelOptions.Default with { TwinEvidence = false }),
+            ("before (none of the new guards, resolver with replaced names)", LinkModelOptions.Default with { ProviderAmbiguity = false, MonotoneSiblingNames = false, SexlessTwinNames = false, TwinEvidence = false, ResolverReplacedNames = true }),
+            ("resolver with replaced names", LinkModelOptions.Default with { ResolverReplacedNames = true }),
+            ("household by address", LinkModelOptions.Default with { HouseholdByAddress = true }),
+            ("twin-name guard", LinkModelOptions.Default with { TwinNameGuard = true }),
+        };
+        foreach (var (name, baseOptions) in variants)
+        {
+            foreach (var resolver in new[] { false, true })
+            {
+                var options = baseOptions with { HouseholdResolver = resolver };
+                var results = prepared.Select(p => RosterEvaluation.Measure(p.set.Spec.Name, p.set, p.rows, options, p.encodings, Pseudonymizer)).ToList();
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"== {name}, resolver {(resolver ? "on" : "off")}"));
+                if (args.Contains("sets"))
+                {
+                    results.ForEach(r => Console.WriteLine("   " + r.Line()));
+                }
+
+                foreach (var kind in new[] { "two providers", "six providers", "twins #", "twins (records" })
+                {
+                    var of = results.Where(r => r.Label.StartsWith(kind, StringComparison.Ordinal)).ToList();
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"   {kind,-16} P min {of.Min(r => r.Precision):F4}  R {of.Min(r => r.Recall):F4}-{of.Max(r => r.Recall):F4}  count {of.Min(r => r.CountError):+0.00%;-0.00%} to {of.Max(r => r.CountError):+0.00%;-0.00%}  twins joined {string.Join(", ", of.Select(r => r.TwinsJoined))} of {of[0].TwinPairs} (diff. sex {of.Sum(r => r.DifferentSexTwinsJoined)})"));
+                }
             }
         }
 

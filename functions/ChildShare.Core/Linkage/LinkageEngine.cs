@@ -452,7 +452,7 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
 
         var top = bestByCluster[0];
         var rivals = bestByCluster.Skip(1)
-            .Where(r => top.Score.Weight - r.Score.Weight < _options.AmbiguityMargin && Contradict(_clusters[Find(top.Other)], _clusters[Find(r.Other)]))
+            .Where(r => top.Score.Weight - r.Score.Weight < _options.AmbiguityMargin && Apart(_clusters[Find(top.Other)], _clusters[Find(r.Other)]))
             .ToList();
         if (rivals.Count == 0)
         {
@@ -472,8 +472,9 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
     /// The second pass over the review band, with household context (keyed tokens and filters only, in memory). Call it after a
     /// batch of <see cref="Add"/> (an upload, or a chunk of one), when the batch's records of a household are all present: the
     /// decisions depend on which other records a household has. A pair of the review band (or refused as ambiguous) whose best pattern
-    /// is one household and <see cref="HouseholdEligible"/> (the first names disagree but birth date and sex agree; or the first
-    /// name agrees and the birth date does not; or one side has no first name) joins when
+    /// is one household and <see cref="HouseholdEligible"/> (the first names disagree but birth date and sex agree, only with
+    /// <see cref="LinkModelOptions.ResolverReplacedNames"/>; or the first name agrees and the birth date does not; or one side has no
+    /// first name), and that the twin guards of the options do not refuse, joins when
     /// <list type="bullet">
     /// <item>the two clusters share no provider (two local ids of one provider are two children), no operator constraint separates
     /// them, and no pair between them is of different sex or state id, or of one household and not eligible;</item>
@@ -627,7 +628,8 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
             foreach (var vb in _nodes[b].Variants)
             {
                 var score = MatchScorer.Score(va, vb, _options);
-                if (score.Guarded && HouseholdEligible(score.Pattern) && (best is null || score.Weight > best.Value.Weight))
+                if (score.Guarded && HouseholdEligible(score.Pattern) && !ResolverRefuses(score.Pattern)
+                    && (best is null || score.Weight > best.Value.Weight))
                 {
                     best = score;
                 }
@@ -636,6 +638,14 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
 
         return best;
     }
+
+    /// <summary>
+    /// What the household resolver never joins under the twin guards of the options: a twin-like pair under the twin-name guard or
+    /// without the sex agreeing, and a replaced first name unless <see cref="LinkModelOptions.ResolverReplacedNames"/>.
+    /// </summary>
+    private bool ResolverRefuses(in ComparisonPattern pattern) =>
+        (pattern.TwinLike && (_options.TwinNameGuard || (_options.SexlessTwinNames && pattern.Sex != MatchModel.Agree)))
+        || (!_options.ResolverReplacedNames && pattern.First == MatchModel.FirstDifferent);
 
     private bool Eligible(int x, int y)
     {
@@ -683,7 +693,7 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
                     foreach (var vy in _nodes[y].Variants)
                     {
                         var p = MatchScorer.Compare(vx, vy);
-                        if (!p.Strong && (p.StateId == MatchModel.Different || (p.Contradicts && !HouseholdEligible(p))))
+                        if (!p.Strong && (p.StateId == MatchModel.Different || (MatchScorer.Contradicts(p, _options) && !HouseholdEligible(p))))
                         {
                             return false;
                         }
@@ -820,6 +830,12 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         Union(a, b, force: false);
     }
 
+    /// <summary>
+    /// Two clusters that are two children as far as a weak link goes: they contradict each other, or (with
+    /// <see cref="LinkModelOptions.ProviderAmbiguity"/>) they share a provider, which holds them as two local ids.
+    /// </summary>
+    private bool Apart(Cluster a, Cluster b) => (_options.ProviderAmbiguity && a.Providers.Overlaps(b.Providers)) || Contradict(a, b);
+
     /// <summary>Two clusters contradict each other when a pair of their members' variants is of different sex or looks like twins.</summary>
     private bool Contradict(Cluster a, Cluster b)
     {
@@ -832,7 +848,7 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
                     foreach (var vy in _nodes[y].Variants)
                     {
                         var pattern = MatchScorer.Compare(vx, vy);
-                        if (pattern.Contradicts && !pattern.Strong)
+                        if (!pattern.Strong && MatchScorer.Contradicts(pattern, _options))
                         {
                             return true;
                         }

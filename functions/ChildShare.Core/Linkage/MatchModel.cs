@@ -54,6 +54,36 @@ public readonly record struct ComparisonPattern(byte First, byte Last, byte Birt
     /// </summary>
     public bool Contradicts => StateId != MatchModel.Agree && (Sex == MatchModel.Different || (Household && First == MatchModel.FirstDifferent));
 
+    /// <summary>
+    /// Looks like two twins as much as like one child (the twin-name guard, <see cref="LinkModelOptions.TwinNameGuard"/>): the same
+    /// birth date in one home (the same address, Dice at least 0.8, whatever the last names say; or the same zip and a last name alike
+    /// where either has no address), the state id not agreeing, and the given names not agreeing exactly or as nicknames (a
+    /// near-identical name such as Aiden and Aidan, an entirely different one, or none on one side). With the names exchanged on one
+    /// side both parts must agree exactly. Twins of one sex with near-identical names, each seen at another provider, look exactly
+    /// like one child with a typo in the first name: nothing in the encodings tells them apart.
+    /// </summary>
+    public bool TwinLike
+    {
+        get
+        {
+            if (StateId == MatchModel.Agree || BirthDate != MatchModel.DobExact)
+            {
+                return false;
+            }
+
+            var home = Address is MatchModel.AddressDice95 or MatchModel.AddressDice80
+                || (Address == Missing && Zip == MatchModel.Agree && Last is >= MatchModel.NameExact and <= MatchModel.LastDice40);
+            if (!home)
+            {
+                return false;
+            }
+
+            return Swapped
+                ? First != MatchModel.NameExact || Last != MatchModel.NameExact
+                : First is not MatchModel.NameExact and not MatchModel.FirstNickname;
+        }
+    }
+
     /// <summary>A dense number for grouping equal patterns (estimation).</summary>
     public int Packed => First | Last << 3 | BirthDate << 6 | Zip << 9 | Address << 11 | StateId << 14 | Sex << 16 | (Swapped ? 1 << 18 : 0);
 }
@@ -241,11 +271,57 @@ public sealed record LinkModelOptions
 
     /// <summary>
     /// The second pass over the review band (<see cref="LinkageEngine.ResolveHouseholds"/>): a household pair of the review band
-    /// joins when the household's other records leave no rival for either side; it needs the twin guard. Off by default: on the
-    /// held-out sets it raised recall by 2.5 to 3.5 points but joined more twin pairs of one sex (14-24 of 250 to 25-35), and a
-    /// joined twin pair lets one twin's consent release the other's records (LINKAGE.md, "The twin guard", item 5).
+    /// joins when the household's other records leave no rival for either side; it needs the twin guard. Off by default: with
+    /// issue 16's twin guards it joins no more twin pairs than the first pass on the held-out sets and raises recall by 1.0 to 3.0
+    /// points, but the first pass still joins more than 1% of the twin pairs, the rule for switching it on (LINKAGE.md, "The twin
+    /// guard", item 5).
     /// </summary>
     public bool HouseholdResolver { get; init; }
+
+    /// <summary>
+    /// The twin-name guard: a pair that is <see cref="ComparisonPattern.TwinLike"/> is never accepted by a weak link (its weight is
+    /// held just under <see cref="MatchModel.AcceptWeight"/>, so it goes to review), and the household resolver does not join it.
+    /// </summary>
+    public bool TwinNameGuard { get; init; }
+
+    /// <summary>
+    /// The twin-name guard where the sex does not agree (missing on one side): a <see cref="ComparisonPattern.TwinLike"/> pair without
+    /// the sex to tell it is held under the accept weight. Without it a record of one twin without a sex, with a near-identical name
+    /// (Frances, Francis), could join the other twin of the other sex. Off by default: where providers send no sex (FEBRL has none)
+    /// it holds every near-identical first name of one home and birth date for review, which cost 2.3 points of recall on FEBRL
+    /// dataset2 (TUNED-ON) and 5.4 on dataset1; on the generated sets it kept no different-sex twins apart that the twin-evidence
+    /// guard did not (LINKAGE.md).
+    /// </summary>
+    public bool SexlessTwinNames { get; init; }
+
+    /// <summary>
+    /// The twin-name guard where the pair carries evidence of two children: entirely different first names, or different state ids
+    /// (a <see cref="ComparisonPattern.TwinLike"/> pair that is not weighed as one household, e.g. without a last name on one side,
+    /// scored its birth date, zip and address three times and was accepted).
+    /// </summary>
+    public bool TwinEvidence { get; init; } = true;
+
+    /// <summary>
+    /// Cannot-link through clusters: two clusters that share a provider are two children (a weak link never joins them), so a record
+    /// whose weak links go to both with weights within <see cref="AmbiguityMargin"/> joins neither, as with contradicting clusters.
+    /// </summary>
+    public bool ProviderAmbiguity { get; init; } = true;
+
+    /// <summary>
+    /// Within one household, a first name that agrees only approximately (or as a nickname) weighs at most the exact agreement minus
+    /// <see cref="AmbiguityMargin"/>: the estimated sibling u of the near levels is tiny because natural siblings are not given
+    /// near-identical names, so without this Aidan scored higher against his twin Aiden than against his own record.
+    /// </summary>
+    public bool MonotoneSiblingNames { get; init; } = true;
+
+    /// <summary>
+    /// One household by the address alone: a pair at the same address (Dice at least 0.8) is weighed as one household (and contradicts
+    /// with entirely different first names) even when the last names differ or are exchanged (a twin's record under a new surname).
+    /// </summary>
+    public bool HouseholdByAddress { get; init; }
+
+    /// <summary>The household resolver may join a pair whose first names disagree entirely (a replaced first name).</summary>
+    public bool ResolverReplacedNames { get; init; }
 
     public static LinkModelOptions Default { get; } = new();
 
@@ -297,15 +373,16 @@ public static class MatchScorer
             var names = (bothFirst ? bounds.MaxFirst(nickname, phonetic) : 0) + (bothLast ? bounds.MaxLast : 0);
             var sibling = bounds.HouseholdWeight + (bothFirst ? bounds.MaxSiblingFirst(nickname, phonetic) : 0) + bounds.Sibling(Comparison.BirthDate, birth)
                 + bounds.Sibling(Comparison.Sex, sex) + bounds.Sibling(Comparison.StateId, stateId);
-            var household = bounds.TwinGuard && bothLast && (bothAddress || zip == MatchModel.Agree);
+            var household = bounds.TwinGuard && ((bothLast && (bothAddress || zip == MatchModel.Agree)) || (bounds.HouseholdByAddress && bothAddress));
             if (Math.Max(tokens + names + (bothAddress ? bounds.MaxAddress : 0), household ? sibling : double.NegativeInfinity) < floor - ScoreBounds.Slack)
             {
                 return null;
             }
 
             var level = bothAddress ? AddressLevel(LinkEncoding.Dice(addressA, ka.AddressBits, addressB, kb.AddressBits)) : ComparisonPattern.Missing;
-            household = bounds.TwinGuard && bothLast
-                && (level is MatchModel.AddressDice95 or MatchModel.AddressDice80 || (level == ComparisonPattern.Missing && zip == MatchModel.Agree));
+            household = bounds.TwinGuard && ((bothLast
+                && (level is MatchModel.AddressDice95 or MatchModel.AddressDice80 || (level == ComparisonPattern.Missing && zip == MatchModel.Agree)))
+                || (bounds.HouseholdByAddress && level is MatchModel.AddressDice95 or MatchModel.AddressDice80));
             if (Math.Max(tokens + names + bounds.Weight(Comparison.Address, level), household ? sibling : double.NegativeInfinity) < floor - ScoreBounds.Slack)
             {
                 return null;
@@ -425,7 +502,7 @@ public static class MatchScorer
         var (weights, sibling) = model.Tables();
         var disabled = options.Disabled;
         Span<byte> levels = [pattern.First, pattern.Last, pattern.BirthDate, pattern.Zip, pattern.Address, pattern.StateId, pattern.Sex];
-        if (options.TwinGuard && pattern.Household)
+        if (options.TwinGuard && Household(pattern, options))
         {
             // One household: the family counts once, and what tells its children apart is weighed against siblings.
             var weight = model.HouseholdWeight;
@@ -434,7 +511,14 @@ public static class MatchScorer
                 weight += disabled.Count > 0 && disabled.Contains(c) ? 0 : sibling[(int)c][levels[(int)c]];
             }
 
-            return new PairScore(pattern, weight, Guarded: true);
+            if (options.MonotoneSiblingNames && pattern.First is > MatchModel.NameExact and < MatchModel.FirstDifferent && !disabled.Contains(Comparison.First))
+            {
+                // Never more than the exact name, less the ambiguity margin: the bound of ScoreAtLeast stays an upper bound (only lowered).
+                var first = sibling[(int)Comparison.First];
+                weight -= Math.Max(0, first[pattern.First] - (first[MatchModel.NameExact] - options.AmbiguityMargin));
+            }
+
+            return new PairScore(pattern, TwinCapped(pattern, weight, options), Guarded: true);
         }
 
         var sum = 0.0;
@@ -443,10 +527,36 @@ public static class MatchScorer
             sum += disabled.Count > 0 && disabled.Contains((Comparison)c) ? 0 : weights[c][levels[c]];
         }
 
-        return new PairScore(pattern, sum, Guarded: false);
+        return new PairScore(pattern, TwinCapped(pattern, sum, options), Guarded: false);
     }
 
     public static PairScore Score(LinkEncoding a, LinkEncoding b, LinkModelOptions options) => Score(Compare(a, b), options);
+
+    /// <summary>How far under the accept weight the twin-name guard holds a twin-like pair: it stays in the review band.</summary>
+    public const double TwinCapMargin = 0.01;
+
+    // Lowering a weight never breaks the upper bound of ScoreAtLeast, so the guard needs no bound of its own.
+    private static double TwinCapped(in ComparisonPattern pattern, double weight, LinkModelOptions options) =>
+        TwinLike(pattern, options) ? Math.Min(weight, options.Model.AcceptWeight - TwinCapMargin) : weight;
+
+    /// <summary>Whether the options' twin-name guard holds the pair under the accept weight.</summary>
+    public static bool TwinLike(in ComparisonPattern pattern, LinkModelOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return options.TwinGuard && pattern.TwinLike && (options.TwinNameGuard || (options.SexlessTwinNames && pattern.Sex != MatchModel.Agree)
+            || (options.TwinEvidence && (pattern.First == MatchModel.FirstDifferent || pattern.StateId == MatchModel.Different)));
+    }
+
+    /// <summary>One household under the options (<see cref="LinkModelOptions.HouseholdByAddress"/> widens it to the address alone).</summary>
+    public static bool Household(in ComparisonPattern pattern, LinkModelOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return pattern.Household || (options.HouseholdByAddress && pattern.Address is MatchModel.AddressDice95 or MatchModel.AddressDice80);
+    }
+
+    /// <summary><see cref="ComparisonPattern.Contradicts"/> with the household of the options.</summary>
+    public static bool Contradicts(in ComparisonPattern pattern, LinkModelOptions options) => pattern.Contradicts
+        || (pattern.StateId != MatchModel.Agree && pattern.First == MatchModel.FirstDifferent && Household(pattern, options));
 
     /// <summary>
     /// The reason code of a link: its weight and the comparisons that carried it (those adding weight), e.g.
@@ -573,12 +683,15 @@ internal sealed class ScoreBounds
         _weights = comparisons.Select(c => options.Disabled.Contains(c) ? new double[weights[(int)c].Length] : weights[(int)c]).ToArray();
         _sibling = comparisons.Select(c => options.Disabled.Contains(c) ? new double[sibling[(int)c].Length] : sibling[(int)c]).ToArray();
         TwinGuard = options.TwinGuard;
+        HouseholdByAddress = options.HouseholdByAddress;
         HouseholdWeight = options.Model.HouseholdWeight;
         MaxLast = _weights[(int)Comparison.Last].Skip(1).Max();
         MaxAddress = _weights[(int)Comparison.Address].Skip(1).Max();
     }
 
     public bool TwinGuard { get; }
+
+    public bool HouseholdByAddress { get; }
 
     public double HouseholdWeight { get; }
 

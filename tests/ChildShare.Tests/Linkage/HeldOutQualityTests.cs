@@ -19,20 +19,21 @@ public sealed class HeldOutQualityTests(ITestOutputHelper output)
     private static readonly Pseudonymizer Pseudonymizer = new(Febrl.TestKey());
 
     // set, household resolver, min precision, min recall, max |count error|, max share of twin pairs joined, max different-sex twin
-    // pairs joined. The default model (resolver off) keeps its floors. Measured with the resolver (seed 20261201): two 1.0000 /
-    // 0.9640 / +3.60% / 0 of 50; six 0.9980 / 0.9406 / +6.10% / 3 of 20; twins 0.9793 / 0.9457 / +2.70% / 29 of 250 (1 of
-    // different sex); twins-identical 0.9861 / 0.9771 / +0.65% / 27 of 250 (0). It joins twins of one sex seen at different
-    // providers only (LINKAGE.md), which is why it is off by default; different-sex joins did not rise.
+    // pairs joined. Floors just under, ceilings just over, what the default (with issue 16's twin guards) measured on seed 20261201:
+    // resolver off: two 1.0000 / 0.9235 / +7.64% / 0 of 50; six 0.9996 / 0.9059 / +9.80% / 0 of 20; twins 0.9898 / 0.9216 / +5.95% /
+    // 14 of 250; twins-identical 0.9965 / 0.9542 / +3.60% / 5 of 250. Resolver on: two 1.0000 / 0.9367 / +6.32% / 0; six 0.9996 /
+    // 0.9294 / +7.60% / 0; twins 0.9900 / 0.9383 / +4.70% / 14; twins-identical 0.9965 / 0.9680 / +2.75% / 5. No twins of different
+    // sex were joined on any set: every row allows none, so a change that joins one fails here.
     public static TheoryData<string, bool, double, double, double, double, int> Sets => new()
     {
-        { "two", false, 0.998, 0.92, 0.08, 0.02, 0 },
-        { "six", false, 0.995, 0.90, 0.10, 0.15, 0 },
-        { "twins", false, 0.98, 0.91, 0.06, 0.09, 1 },
-        { "twins-identical", false, 0.99, 0.95, 0.035, 0.045, 0 },
-        { "two", true, 0.998, 0.96, 0.037, 0.02, 0 },
-        { "six", true, 0.997, 0.94, 0.062, 0.16, 0 },
-        { "twins", true, 0.979, 0.945, 0.028, 0.12, 1 },
-        { "twins-identical", true, 0.986, 0.977, 0.007, 0.11, 0 },
+        { "two", false, 0.999, 0.92, 0.077, 0.02, 0 },
+        { "six", false, 0.999, 0.90, 0.099, 0.05, 0 },
+        { "twins", false, 0.989, 0.92, 0.060, 0.06, 0 },
+        { "twins-identical", false, 0.996, 0.95, 0.037, 0.024, 0 },
+        { "two", true, 0.999, 0.935, 0.064, 0.02, 0 },
+        { "six", true, 0.999, 0.925, 0.077, 0.05, 0 },
+        { "twins", true, 0.989, 0.935, 0.048, 0.06, 0 },
+        { "twins-identical", true, 0.996, 0.965, 0.028, 0.024, 0 },
     };
 
     private static RosterSpec SpecOf(string set) => set switch
@@ -59,13 +60,13 @@ public sealed class HeldOutQualityTests(ITestOutputHelper output)
         Assert.True(quality.DifferentSexTwinsJoined <= maxDifferentSexTwinsJoined, $"{quality.DifferentSexTwinsJoined} twin pairs of different sex joined");
     }
 
-    // Measured: dataset1 (held out) 1.0000 / 0.8780 / +12.20% over every record (0.8920 / +10.80% with the household resolver);
-    // dataset2 (TUNED-ON) 1.0000 / 0.9380 / +1.28% (0.9416 / +1.15% with it).
+    // Measured with issue 16's twin guards: dataset1 (held out) 1.0000 / 0.8660 / +13.40% over every record (0.8800 / +12.00% with
+    // the household resolver); dataset2 (TUNED-ON) 1.0000 / 0.9369 / +1.33% (0.9405 / +1.20% with it).
     [Theory]
-    [InlineData("dataset1.csv", false, 0.995, 0.87, 0.13)]
-    [InlineData("dataset2.csv", false, 0.995, 0.93, 0.015)]
-    [InlineData("dataset1.csv", true, 0.995, 0.89, 0.109)]
-    [InlineData("dataset2.csv", true, 0.995, 0.94, 0.012)]
+    [InlineData("dataset1.csv", false, 0.995, 0.86, 0.135)]
+    [InlineData("dataset2.csv", false, 0.995, 0.93, 0.014)]
+    [InlineData("dataset1.csv", true, 0.995, 0.875, 0.121)]
+    [InlineData("dataset2.csv", true, 0.995, 0.94, 0.013)]
     public void Febrl_Linked_MeetsItsFloors(string file, bool householdResolver, double minPrecision, double minRecall, double maxCountError)
     {
         var roster = Febrl.Load(file);
