@@ -236,6 +236,40 @@ public sealed class LinkageStore(
         return new NewTokens(known, claimed);
     }
 
+    /// <summary>
+    /// Builds the known-blocks set of a store begun before it, or that older code linked in (<see cref="FenceRow.KnownBlocks"/> false):
+    /// every block row's token is added to the set, then the fence is advanced with the flag, <c>If-Match</c> the version read before
+    /// the scan, so a block written meanwhile fails it. Must run under the linkage lock. Returns the number of tokens in the set.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The store is of the legacy layout, whose rows are never skipped.</exception>
+    /// <exception cref="LinkageConflictException">Another flow wrote the fence or the set meanwhile.</exception>
+    public async Task<int> RebuildKnownBlocksAsync(CancellationToken cancellationToken)
+    {
+        var fence = await rows.ReadFenceAsync(cancellationToken).ConfigureAwait(false);
+        if (fence.Layout == LinkageLayout.Legacy)
+        {
+            throw new InvalidOperationException("A store linked in the legacy layout keeps no known-blocks set; it reads every block.");
+        }
+
+        var known = await knownBlocks.ReadAsync(cancellationToken).ConfigureAwait(false);
+        await foreach (var token in rows.BlockTokensAsync(cancellationToken).ConfigureAwait(false))
+        {
+            known.Add(token);
+        }
+
+        try
+        {
+            await knownBlocks.WriteAsync(known, cancellationToken).ConfigureAwait(false);
+            await rows.AdvanceFenceAsync(fence with { KnownBlocks = true }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (LinkageRowsChangedException ex)
+        {
+            throw new LinkageConflictException(ex);
+        }
+
+        return known.Count;
+    }
+
     /// <summary>The stored nodes of these provider children (missing ones are left out).</summary>
     public async Task<List<LinkNodeState>> ReadNodesAsync(IEnumerable<string> keys, CancellationToken cancellationToken) =>
         await ReadNodesAsync(keys, (await rows.ReadFenceAsync(cancellationToken).ConfigureAwait(false)).Layout, cancellationToken).ConfigureAwait(false);

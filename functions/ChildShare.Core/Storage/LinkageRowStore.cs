@@ -214,6 +214,19 @@ public sealed class LinkageRowStore(ChildShareStorage storage)
     public Task<MemberRow> ReadBlockAsync(string tokenKey, LinkageLayout layout, CancellationToken cancellationToken = default) =>
         ReadMemberRowAsync(_blocks, tokenKey, layout, cancellationToken);
 
+    /// <summary>The token of every block row (the fence's partition left out): one scan of the token index's keys.</summary>
+    public async IAsyncEnumerable<UInt128> BlockTokensAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var filter = TableClient.CreateQueryFilter($"PartitionKey ne {FencePartition}");
+        await foreach (var row in _blocks.QueryAsync<TableEntity>(filter, select: ["RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            if (UInt128.TryParse(row.RowKey, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var token))
+            {
+                yield return token;
+            }
+        }
+    }
+
     /// <summary>A cluster's membership row, or <see cref="MemberRow.Missing"/>.</summary>
     public Task<MemberRow> ReadClusterAsync(string clusterKey, LinkageLayout layout, CancellationToken cancellationToken = default) =>
         ReadMemberRowAsync(_clusters, clusterKey, layout, cancellationToken);

@@ -195,6 +195,55 @@ public sealed class LinkageStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RebuildKnownBlocksAsync_AStoreBegunWithoutTheSet_SkipsTheBlocksOfNewTokensFromThenOnAndLinksAsBefore()
+    {
+        // A store begun by the version before the set (a fence with a layout but without the flag), and a reference store like it.
+        var reference = new TestStorage();
+        await reference.InitializeAsync();
+        try
+        {
+            var referenceCounter = new TableRequestCounter();
+            await using var referenceServices = Build(reference, referenceCounter);
+            var referenceLinker = referenceServices.GetRequiredService<IChildLinker>();
+            foreach (var storage in new[] { _storage, reference })
+            {
+                await new LinkageRowStore(storage.Storage).EnsureCreatedAsync();
+                await storage.Storage.Table(LinkageTables.Blocks).AddEntityAsync(new TableEntity("~fence", "linkage") { ["Writes"] = 0L, ["Layout"] = 2 });
+            }
+
+            var first = Enumerable.Range(0, 8).Select(i => Child("prov-a", "A" + i, i)).ToList();
+            await LinkUploadAsync("u-1", first);
+            await LinkUploadAsync(referenceLinker, "u-1", first);
+
+            var tokens = await _services.GetRequiredService<LinkageAdmin>().RebuildKnownBlocksAsync(default);
+
+            Assert.Equal((await _storage.ReadAllAsync(LinkageTables.Blocks)).Count(b => b.PartitionKey != "~fence"), tokens);
+            Assert.True((await new LinkageRowStore(_storage.Storage).ReadFenceAsync()).KnownBlocks);
+
+            // Families no one sent (some of their phonetic tokens are the first families'): only the blocks that exist are read, where
+            // the reference reads every token's. Then families the store has: both stores link them alike.
+            var before = _counter.Snapshot().BlockReads;
+            var referenceBefore = referenceCounter.Snapshot().BlockReads;
+            var fresh = Enumerable.Range(20, 4).Select(i => Child("prov-b", "F" + i, i)).ToList();
+            await LinkUploadAsync("u-2", fresh);
+            await LinkUploadAsync(referenceLinker, "u-2", fresh);
+            var reads = _counter.Snapshot().BlockReads - before;
+            var referenceReads = referenceCounter.Snapshot().BlockReads - referenceBefore;
+            Assert.True(reads < referenceReads, $"{reads} block reads with the set built, {referenceReads} without");
+            var known = Enumerable.Range(0, 8).Select(i => Child("prov-b", "B" + i, i)).ToList();
+            await LinkUploadAsync("u-3", known);
+            await LinkUploadAsync(referenceLinker, "u-3", known);
+            Assert.Equal(await NodesAsync(reference), await NodesAsync());
+            Assert.Equal(await SnapshotAsync(reference, LinkageTables.Clusters), await SnapshotAsync(_storage, LinkageTables.Clusters));
+            Assert.Equal(12, (await NodesAsync()).Select(n => n.Cluster).Distinct().Count());
+        }
+        finally
+        {
+            await reference.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task WriteChangesAsync_AUnitOfWorkThatDidNotClaimItsTokens_IsRefusedBeforeWritingAnything()
     {
         await LinkUploadAsync("u-1", [Child("prov-a", "A1", 1)]);
