@@ -12,6 +12,7 @@ namespace ChildShare.Cli;
 /// <c>linkage split</c>: separate two provider children for good (a do-not-link constraint that
 /// later uploads honour), re-form their cluster and rebuild the moved records' summaries.
 /// Children are named by provider id and the provider's own local child id; only keyed tokens are printed.
+/// <c>linkage known-blocks</c>: build the known-blocks set of a store begun before it.
 /// Review, merge and split are audited with the actor <c>operator:{user}</c>.
 /// </summary>
 public static class LinkageCommands
@@ -101,8 +102,19 @@ public static class LinkageCommands
             return 0;
         });
 
+        var knownBlocks = new Command("known-blocks",
+            "Build the known-blocks set of a store begun before it (one scan of the token index, under the linkage lock), so uploads skip reading blocks that do not exist.");
+        knownBlocks.SetAction(async (result, cancellationToken) =>
+        {
+            await using var services = CliHost.Build(logLevel: result.GetValue(verbose) ? LogLevel.Information : LogLevel.Warning);
+            var tokens = await services.GetRequiredService<LinkageAdmin>().RebuildKnownBlocksAsync(cancellationToken);
+            Console.WriteLine($"known-blocks set: {tokens} tokens; later uploads read only the blocks of tokens in it.");
+            return 0;
+        });
+
         linkage.Subcommands.Add(show);
         linkage.Subcommands.Add(review);
+        linkage.Subcommands.Add(knownBlocks);
         linkage.Subcommands.Add(merge);
         linkage.Subcommands.Add(split);
         return linkage;

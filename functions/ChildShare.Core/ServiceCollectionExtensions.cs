@@ -55,6 +55,7 @@ public static class ServiceCollectionExtensions
         services.AddChildShareStores();
         services.TryAddSingleton<LinkageRowStore>();
         services.TryAddSingleton<KnownChildrenStore>();
+        services.TryAddSingleton<KnownBlocksStore>();
         services.TryAddSingleton<LinkageStore>();
         services.TryAddSingleton<ILinkageLock>(sp =>
         {

@@ -10,6 +10,10 @@ namespace ChildShare.Core.Ingestion;
 /// in the upload's staging partition, the child's link and demographics and the row's service.
 /// Everything lands in 100-entity batches of two partitions, whatever order the file is in; the
 /// summary rebuild then folds the staging into each child's record. All keys are deterministic.
+/// A child's identity and staging row are written once an upload, not once a row: they are kept per child
+/// as the rows come and written by <see cref="WritePendingAsync"/> (at most <see cref="MaxPendingChildren"/>
+/// children wait; past that the waiting ones are written, and a later row of one of them writes it again).
+/// The services are written as their rows come.
 /// The latest upload is the truth for the identity: the identities upsert merges (linkage's child key
 /// and rule live on the same entity), so every optional identity field is written on every upsert,
 /// as an empty string when the upload has none, to clear what an earlier upload sent. Within one
@@ -36,6 +40,14 @@ public sealed class ChildRecordWriter(
     private readonly Dictionary<string, ChildSoFar> _soFar = new(StringComparer.Ordinal);
     private readonly SortedSet<string> _conflictFields = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Children whose identity and staging row wait to be written: the memory it takes (an identity and a few demographics a child)
+    /// stays far under an instance's, and a provider that sends more children in one file has them written in that many rounds.
+    /// </summary>
+    public const int MaxPendingChildren = 50_000;
+
+    private readonly List<ChildSoFar> _pending = [];
+
     /// <summary>Children (local ids) whose rows in this upload gave different values for an identity field.</summary>
     public int ChildrenWithConflicts { get; private set; }
 
@@ -55,7 +67,9 @@ public sealed class ChildRecordWriter(
         var soFar = _soFar.TryGetValue(localToken, out var known) ? known : _soFar[localToken] = new ChildSoFar();
         CountConflicts(soFar, identity);
         var optional = OptionalOf(soFar, identity);
-        await identities.WriteAsync(writer, new ChildIdentityRow(providerId, localToken)
+
+        // Every row of a child names the same identity properties, so the last row's identity is what writing each in turn leaves.
+        soFar.Identity = new ChildIdentityRow(providerId, localToken)
         {
             LocalChildId = identity.LocalChildId,
             FirstName = identity.FirstName.Display,
@@ -69,17 +83,33 @@ public sealed class ChildRecordWriter(
             KeyVersion = pseudonymizer.KeyVersion,
             LastUploadId = manifest.UploadId,
             UpdatedAt = manifest.ReceivedAt,
-        }, cancellationToken).ConfigureAwait(false);
+        };
 
+        // The staging row is a merge: each row's demographics over the earlier rows', as writing each in turn would leave them.
         var demographics = ChildDemographics.Of(record.Demographics);
         demographics[DemographicColumns.BirthDate] = identity.BirthDate is { } born ? RecordKeys.IsoDate(born) : "";
-        await staging.StageChildAsync(writer, manifest.UploadId, new StagedChildRow(providerChild)
+        soFar.Link = link;
+        if (soFar.Demographics is null)
         {
-            ChildKey = link.ChildKey,
-            LinkRule = link.Rule,
-            KeyVersion = pseudonymizer.KeyVersion,
-            Demographics = demographics,
-        }, cancellationToken).ConfigureAwait(false);
+            soFar.Demographics = demographics;
+        }
+        else
+        {
+            foreach (var (column, value) in demographics)
+            {
+                soFar.Demographics[column] = value;
+            }
+        }
+
+        if (!soFar.Pending)
+        {
+            soFar.Pending = true;
+            _pending.Add(soFar);
+            if (_pending.Count >= MaxPendingChildren)
+            {
+                await WritePendingAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
 
         if (record.Service is { } service)
         {
@@ -88,6 +118,29 @@ public sealed class ChildRecordWriter(
                 service.End is { } end ? RecordKeys.IsoDate(end) : "", _asOf, manifest.UploadId, service.Hours, service.DaysAttended);
             await staging.StageServiceAsync(writer, manifest.UploadId, providerChild, staged, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Adds to the writer the identity and staging row of every child whose rows came since the last call. Must be called after the
+    /// last row, before the writer is flushed (the linker's final child keys are staged after it).
+    /// </summary>
+    public async Task WritePendingAsync(CancellationToken cancellationToken)
+    {
+        foreach (var child in _pending)
+        {
+            await identities.WriteAsync(writer, child.Identity!, cancellationToken).ConfigureAwait(false);
+            var identity = child.Identity!;
+            await staging.StageChildAsync(writer, manifest.UploadId, new StagedChildRow(RecordKeys.ProviderChild(identity.ProviderId, identity.LocalToken))
+            {
+                ChildKey = child.Link!.ChildKey,
+                LinkRule = child.Link.Rule,
+                KeyVersion = pseudonymizer.KeyVersion,
+                Demographics = child.Demographics!,
+            }, cancellationToken).ConfigureAwait(false);
+            child.Pending = false;
+        }
+
+        _pending.Clear();
     }
 
     /// <summary>This row's optional identity fields, each falling back to the last value an earlier row of the upload gave.</summary>
@@ -159,6 +212,15 @@ public sealed class ChildRecordWriter(
         public int[] Forms { get; } = new int[IdentityFields.Length];
 
         public bool Conflicting { get; set; }
+
+        /// <summary>What to write of the child (its rows so far: the last identity, link and demographics), and whether it waits to be.</summary>
+        public ChildIdentityRow? Identity { get; set; }
+
+        public ChildLink? Link { get; set; }
+
+        public Dictionary<string, string>? Demographics { get; set; }
+
+        public bool Pending { get; set; }
     }
 
     private sealed record OptionalIdentity(string MiddleName, string Suffix, string StateStudentId, string StreetAddress)

@@ -392,6 +392,7 @@ public sealed partial class IngestionService(
                 }
             }
 
+            await records.WritePendingAsync(cancellationToken).ConfigureAwait(false);
             await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (UploadHeaderException ex)

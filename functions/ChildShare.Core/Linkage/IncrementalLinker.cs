@@ -22,19 +22,22 @@ namespace ChildShare.Core.Linkage;
 /// Ingestion calls it already holding the lock for the upload's whole second phase, so there it runs
 /// under that hold; a caller without a hold (the benchmark, tests) takes the lock for the upload.
 /// The children new to the store are claimed first (<see cref="LinkageStore.ClaimNewChildrenAsync"/>): none of their
-/// rows is read.
+/// rows is read; so are the upload's tokens new to the token index (<see cref="LinkageStore.ClaimNewTokensAsync"/>): their blocks
+/// are not read.
 /// </summary>
 public sealed partial class IncrementalLinker(
     UploadStagingStore staging, LinkageStore store, ILinkageLock linkageLock, TimeProvider time, ILogger<IncrementalLinker> logger) : IChildLinker
 {
     public const string PendingRule = "pending";
     public const string SeedPurpose = "child-cluster-v1";
-    private const int ChunkSize = 2000;
 
     private readonly ConcurrentDictionary<string, UploadBuffer> _pending = new(StringComparer.Ordinal);
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<Pseudonymizer, LinkEncoder> _encoders = [];
 
     public LinkModelOptions Options { get; init; } = LinkModelOptions.Default;
+
+    /// <summary>Records linked by one engine: its neighbourhood is read, linked and written back before the next chunk's.</summary>
+    internal int ChunkSize { get; init; } = 2000;
 
     public static string SeedOf(Pseudonymizer pseudonymizer, string providerChild) => pseudonymizer.Token(SeedPurpose, providerChild);
 
@@ -82,10 +85,15 @@ public sealed partial class IncrementalLinker(
     private async Task<LinkCompletion> LinkUploadAsync(string uploadId, IReadOnlyList<PendingRecord> records, CancellationToken cancellationToken)
     {
         var fresh = await store.ClaimNewChildrenAsync(records.Select(r => r.Key), cancellationToken).ConfigureAwait(false);
+        var newTokens = await store.ClaimNewTokensAsync(records.SelectMany(r => r.Variants).SelectMany(v => v.Indexed()), cancellationToken)
+            .ConfigureAwait(false);
         var total = LinkCompletion.None with { NewChildren = fresh };
         foreach (var chunk in records.Chunk(ChunkSize))
         {
-            var linked = await LinkChunkAsync(uploadId, chunk, fresh, cancellationToken).ConfigureAwait(false);
+            var linked = await LinkChunkAsync(uploadId, chunk, fresh, newTokens, cancellationToken).ConfigureAwait(false);
+
+            // The blocks this chunk wrote now exist: the next chunks read them.
+            newTokens.Touched(chunk.SelectMany(r => r.Variants).SelectMany(v => v.Indexed()));
             total = total with
             {
                 Records = total.Records + linked.Records,
@@ -98,10 +106,15 @@ public sealed partial class IncrementalLinker(
         return total;
     }
 
-    private async Task<LinkCompletion> LinkChunkAsync(string uploadId, PendingRecord[] chunk, IReadOnlySet<string> fresh, CancellationToken cancellationToken)
+    private async Task<LinkCompletion> LinkChunkAsync(
+        string uploadId, PendingRecord[] chunk, IReadOnlySet<string> fresh, NewTokens newTokens, CancellationToken cancellationToken)
     {
         var engine = new LinkageEngine(Options);
-        var reads = new LinkageReadSet { NewChildren = chunk.Select(r => r.Key).Where(fresh.Contains).ToHashSet(StringComparer.Ordinal) };
+        var reads = new LinkageReadSet
+        {
+            NewChildren = chunk.Select(r => r.Key).Where(fresh.Contains).ToHashSet(StringComparer.Ordinal),
+            NewTokens = newTokens,
+        };
         var lookups = chunk.SelectMany(r => r.Variants).SelectMany(v => v.Lookups());
         var candidates = await store.CandidatesAsync(lookups, Options.MaxBlockSize, reads, cancellationToken).ConfigureAwait(false);
         candidates.UnionWith(chunk.Select(r => r.Key));

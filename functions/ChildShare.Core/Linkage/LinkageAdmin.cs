@@ -126,6 +126,18 @@ public sealed partial class LinkageAdmin(
     }
 
     /// <summary>
+    /// Builds the known-blocks set of a store begun before it (LINKAGE.md, "Blocks new to the store"), under the linkage lock, so
+    /// later uploads skip reading the blocks of tokens the community does not have. Returns the number of tokens in the set.
+    /// </summary>
+    public async Task<int> RebuildKnownBlocksAsync(CancellationToken cancellationToken)
+    {
+        await store.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        var tokens = await linkageLock.RunExclusiveAsync(store.RebuildKnownBlocksAsync, cancellationToken).ConfigureAwait(false);
+        LogKnownBlocksRebuilt(tokens);
+        return tokens;
+    }
+
+    /// <summary>
     /// Separates two provider children for good. Throws when either was never linked. The cluster is
     /// read, split and written back, and the moved records' summaries rebuilt, under the linkage lock, so
     /// an upload ingested by the function app at the same time cannot overwrite the split (or be overwritten by it). Audited.
@@ -188,4 +200,7 @@ public sealed partial class LinkageAdmin(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Linkage split: {Moved} provider children moved; separated: {Separated}")]
     private partial void LogSplit(int moved, bool separated);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Linkage known-blocks set built: {Tokens} tokens")]
+    private partial void LogKnownBlocksRebuilt(int tokens);
 }

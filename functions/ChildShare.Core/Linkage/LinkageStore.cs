@@ -22,6 +22,51 @@ public sealed class LinkageReadSet
     /// earlier unit wrote: none of their rows exists, so none is read.
     /// </summary>
     internal IReadOnlySet<string> NewChildren { get; init; } = new HashSet<string>();
+
+    /// <summary>The tokens of the token index with no row (<see cref="LinkageStore.ClaimNewTokensAsync"/>): their blocks are not read.</summary>
+    internal NewTokens NewTokens { get; init; } = NewTokens.None;
+
+    /// <summary>The tokens whose block was taken for missing without a read: their rows are added first, so a lost set fails early.</summary>
+    internal ConcurrentDictionary<UInt128, bool> UnreadBlocks { get; } = new();
+}
+
+/// <summary>
+/// What one upload knows of the token index before reading it: a token its store's known-blocks set did not hold has no block row, and
+/// neither has one the upload claimed, until a chunk of the upload wrote it (<see cref="Touched"/>). In a store whose set is not complete
+/// (<see cref="FenceRow.KnownBlocks"/>) every block is read.
+/// </summary>
+public sealed class NewTokens
+{
+    private readonly KnownBlocks? _known;
+    private readonly HashSet<UInt128> _claimed;
+
+    internal NewTokens(KnownBlocks? known, HashSet<UInt128> claimed)
+    {
+        _known = known;
+        _claimed = claimed;
+    }
+
+    /// <summary>Every block is read.</summary>
+    public static NewTokens None { get; } = new(null, []);
+
+    /// <summary>The tokens this upload added to the set: none had a block row.</summary>
+    public int Claimed => _claimed.Count;
+
+    /// <summary>The store's known-blocks set holds the token: a block row of it may be added.</summary>
+    public bool Holds(UInt128 token) => _known?.Contains(token) ?? false;
+
+    /// <summary>True where the token certainly has no block row, so reading it can be skipped.</summary>
+    public bool HasNoRow(UInt128 token) => _known is not null && (_claimed.Contains(token) || !_known.Contains(token));
+
+    /// <summary>A chunk of the upload may have written these tokens' blocks: the next chunks read them.</summary>
+    public void Touched(IEnumerable<UInt128> tokens)
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
+        if (_known is not null)
+        {
+            _claimed.ExceptWith(tokens);
+        }
+    }
 }
 
 /// <summary>
@@ -43,7 +88,8 @@ public sealed class KnownChildrenLostException()
 /// cluster, all by point reads (Azurite answers a query by scanning the table, and a query per record would grow with the
 /// community there). The rows several flows share (blocks, clusters) are written back with the ETag they were read with.
 /// </summary>
-public sealed class LinkageStore(LinkageRowStore rows, KnownChildrenStore knownChildren, IIdentityVault identities, ChildRecordStore childRecords)
+public sealed class LinkageStore(
+    LinkageRowStore rows, KnownChildrenStore knownChildren, KnownBlocksStore knownBlocks, IIdentityVault identities, ChildRecordStore childRecords)
 {
     /// <summary>
     /// Transactions written at once: linkage writes touch many small partitions (one per token,
@@ -148,6 +194,80 @@ public sealed class LinkageStore(LinkageRowStore rows, KnownChildrenStore knownC
         }
 
         return fresh;
+    }
+
+    /// <summary>
+    /// Adds an upload's indexed tokens to the store's known-blocks set before any block row of them is written, and returns what the
+    /// upload may skip reading: the blocks of tokens the set did not hold. Must run under the linkage lock, in the hold that then links
+    /// the upload. In a store whose set is not complete (older code linked in it: <see cref="FenceRow.KnownBlocks"/>) nothing is read
+    /// or written, and every block is read.
+    /// </summary>
+    /// <exception cref="LinkageConflictException">Another flow wrote the set since it was read.</exception>
+    public async Task<NewTokens> ClaimNewTokensAsync(IEnumerable<UInt128> indexedTokens, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(indexedTokens);
+        if (!(await rows.ReadFenceAsync(cancellationToken).ConfigureAwait(false)).KnownBlocks)
+        {
+            return NewTokens.None;
+        }
+
+        var known = await knownBlocks.ReadAsync(cancellationToken).ConfigureAwait(false);
+        var claimed = new HashSet<UInt128>();
+        foreach (var token in indexedTokens)
+        {
+            if (known.Add(token))
+            {
+                claimed.Add(token);
+            }
+        }
+
+        if (claimed.Count > 0)
+        {
+            try
+            {
+                await knownBlocks.WriteAsync(known, cancellationToken).ConfigureAwait(false);
+            }
+            catch (LinkageRowsChangedException ex)
+            {
+                throw new LinkageConflictException(ex);
+            }
+        }
+
+        return new NewTokens(known, claimed);
+    }
+
+    /// <summary>
+    /// Builds the known-blocks set of a store begun before it, or that older code linked in (<see cref="FenceRow.KnownBlocks"/> false):
+    /// every block row's token is added to the set, then the fence is advanced with the flag, <c>If-Match</c> the version read before
+    /// the scan, so a block written meanwhile fails it. Must run under the linkage lock. Returns the number of tokens in the set.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The store is of the legacy layout, whose rows are never skipped.</exception>
+    /// <exception cref="LinkageConflictException">Another flow wrote the fence or the set meanwhile.</exception>
+    public async Task<int> RebuildKnownBlocksAsync(CancellationToken cancellationToken)
+    {
+        var fence = await rows.ReadFenceAsync(cancellationToken).ConfigureAwait(false);
+        if (fence.Layout == LinkageLayout.Legacy)
+        {
+            throw new InvalidOperationException("A store linked in the legacy layout keeps no known-blocks set; it reads every block.");
+        }
+
+        var known = await knownBlocks.ReadAsync(cancellationToken).ConfigureAwait(false);
+        await foreach (var token in rows.BlockTokensAsync(cancellationToken).ConfigureAwait(false))
+        {
+            known.Add(token);
+        }
+
+        try
+        {
+            await knownBlocks.WriteAsync(known, cancellationToken).ConfigureAwait(false);
+            await rows.AdvanceFenceAsync(fence with { KnownBlocks = true }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (LinkageRowsChangedException ex)
+        {
+            throw new LinkageConflictException(ex);
+        }
+
+        return known.Count;
     }
 
     /// <summary>The stored nodes of these provider children (missing ones are left out).</summary>
@@ -316,12 +436,20 @@ public sealed class LinkageStore(LinkageRowStore rows, KnownChildrenStore knownC
         await ReadClustersAsync(touchedClusters.ToList(), reads, cancellationToken).ConfigureAwait(false);
 
         var writes = new List<MemberRowWrite>();
+        var unreadBlockWrites = new List<MemberRowWrite>();
         foreach (var (token, additions) in blockAdditions)
         {
             var row = reads.Blocks[token];
             if (row.Overflow)
             {
                 continue;
+            }
+
+            if (row.ETag is null && reads.Fence!.KnownBlocks && !reads.NewTokens.Holds(token))
+            {
+                // Every later upload would take this row for missing and fail on it once; refused before anything is written.
+                throw new InvalidOperationException(
+                    "A block row would be added for a token the known-blocks set does not hold: the unit of work must claim its tokens first.");
             }
 
             var members = row.Members.ToList();
@@ -332,7 +460,8 @@ public sealed class LinkageStore(LinkageRowStore rows, KnownChildrenStore knownC
                 continue;
             }
 
-            writes.Add(new MemberRowWrite(MemberTable.Blocks, TokenKey(token), members, members.Count > StoredBlockLimit, row.ETag));
+            var write = new MemberRowWrite(MemberTable.Blocks, TokenKey(token), members, members.Count > StoredBlockLimit, row.ETag);
+            (reads.UnreadBlocks.ContainsKey(token) ? unreadBlockWrites : writes).Add(write);
         }
 
         // Every member of a touched cluster is in the engine: the neighbourhood holds whole clusters, and new nodes are added to it.
@@ -375,11 +504,18 @@ public sealed class LinkageStore(LinkageRowStore rows, KnownChildrenStore knownC
         }
 
         // The fence first: if any other unit of work wrote since this one began (it held the lock this one's lease lost), nothing is
-        // written. The rows' own ETags then catch a unit that begins while this one writes and touches the same rows.
+        // written. The rows' own ETags then catch a unit that begins while this one writes and touches the same rows. The blocks taken
+        // for missing without a read go before the others: if the known-blocks set was lost, one of them exists, its add fails, and no
+        // cluster row decided without its candidates lands.
         var fence = reads.Fence ?? throw new InvalidOperationException("The linkage reads of this unit of work did not begin with the fence.");
         try
         {
             await rows.AdvanceFenceAsync(fence, cancellationToken).ConfigureAwait(false);
+            if (unreadBlockWrites.Count > 0)
+            {
+                await rows.WriteMemberRowsAsync(unreadBlockWrites, fence.Layout, cancellationToken).ConfigureAwait(false);
+            }
+
             await rows.WriteMemberRowsAsync(writes, fence.Layout, cancellationToken).ConfigureAwait(false);
         }
         catch (LinkageRowsChangedException ex)
@@ -398,13 +534,28 @@ public sealed class LinkageStore(LinkageRowStore rows, KnownChildrenStore knownC
         reads.Fence = await rows.ReadFenceAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private Task ReadBlocksAsync(List<UInt128> tokens, LinkageReadSet reads, CancellationToken cancellationToken) =>
-        Parallel.ForEachAsync(tokens.Where(t => !reads.Blocks.ContainsKey(t)),
-            new ParallelOptions { MaxDegreeOfParallelism = ParallelReads, CancellationToken = cancellationToken },
+    private Task ReadBlocksAsync(List<UInt128> tokens, LinkageReadSet reads, CancellationToken cancellationToken)
+    {
+        var toRead = new List<UInt128>();
+        foreach (var token in tokens.Where(t => !reads.Blocks.ContainsKey(t)))
+        {
+            if (reads.NewTokens.HasNoRow(token))
+            {
+                reads.Blocks[token] = MemberRow.Missing;
+                reads.UnreadBlocks[token] = true;
+            }
+            else
+            {
+                toRead.Add(token);
+            }
+        }
+
+        return Parallel.ForEachAsync(toRead, new ParallelOptions { MaxDegreeOfParallelism = ParallelReads, CancellationToken = cancellationToken },
             async (token, ct) =>
             {
                 reads.Blocks[token] = await rows.ReadBlockAsync(TokenKey(token), reads.Fence!.Layout, ct).ConfigureAwait(false);
             });
+    }
 
     private Task ReadClustersAsync(List<string> clusterKeys, LinkageReadSet reads, CancellationToken cancellationToken) =>
         Parallel.ForEachAsync(clusterKeys.Where(k => !reads.Clusters.ContainsKey(k)),

@@ -1,8 +1,6 @@
-using System.Buffers.Binary;
 using System.Globalization;
 using Azure;
 using Azure.Storage.Blobs;
-using Azure.Storage.Blobs.Models;
 
 namespace ChildShare.Core.Storage;
 
@@ -22,7 +20,7 @@ public sealed class KnownChildren(string providerId, HashSet<UInt128> tokens, ET
     public bool Add(string localToken) =>
         localToken.Length == 32 && UInt128.TryParse(localToken, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var token) && tokens.Add(token);
 
-    internal IEnumerable<UInt128> Tokens => tokens;
+    internal IReadOnlyCollection<UInt128> Tokens => tokens;
 }
 
 /// <summary>
@@ -33,64 +31,23 @@ public sealed class KnownChildren(string providerId, HashSet<UInt128> tokens, ET
 /// </summary>
 public sealed class KnownChildrenStore(ChildShareStorage storage)
 {
-    private static readonly byte[] FormatMark = "KC01"u8.ToArray();
+    private static readonly ReadOnlyMemory<byte> FormatMark = "KC01"u8.ToArray();
 
     /// <summary>The provider's set, or an empty one never written.</summary>
+    /// <exception cref="InvalidDataException">The blob is not in the format this version writes.</exception>
     public async Task<KnownChildren> ReadAsync(string providerId, CancellationToken cancellationToken = default)
     {
-        try
-        {
-            var content = (await Blob(providerId).DownloadContentAsync(cancellationToken).ConfigureAwait(false)).Value;
-            return new KnownChildren(providerId, Parse(content.Content.ToMemory().Span), content.Details.ETag);
-        }
-        catch (RequestFailedException ex) when (ex.Status == 404)
-        {
-            return new KnownChildren(providerId, [], null);
-        }
+        var (tokens, etag) = await TokenSetBlob.ReadAsync(Blob(providerId), FormatMark, "known-children", cancellationToken).ConfigureAwait(false);
+        return new KnownChildren(providerId, tokens, etag);
     }
 
     /// <summary>Replaces the version read (or adds the blob where there was none).</summary>
     /// <exception cref="LinkageRowsChangedException">Another flow wrote the set since it was read.</exception>
-    public async Task WriteAsync(KnownChildren known, CancellationToken cancellationToken = default)
+    public Task WriteAsync(KnownChildren known, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(known);
-        var bytes = new byte[FormatMark.Length + (16 * known.Count)];
-        FormatMark.CopyTo(bytes, 0);
-        var at = FormatMark.Length;
-        foreach (var token in known.Tokens)
-        {
-            BinaryPrimitives.WriteUInt128BigEndian(bytes.AsSpan(at, 16), token);
-            at += 16;
-        }
-
-        var conditions = known.ETag is { } etag ? new BlobRequestConditions { IfMatch = etag } : new BlobRequestConditions { IfNoneMatch = ETag.All };
-        try
-        {
-            await Blob(known.ProviderId).UploadAsync(BinaryData.FromBytes(bytes), new BlobUploadOptions { Conditions = conditions }, cancellationToken)
-                .ConfigureAwait(false);
-        }
-        catch (RequestFailedException ex) when (ex.Status is 409 or 412)
-        {
-            throw new LinkageRowsChangedException(ex);
-        }
+        return TokenSetBlob.WriteAsync(Blob(known.ProviderId), FormatMark, known.Tokens, known.ETag, cancellationToken);
     }
 
     private BlobClient Blob(string providerId) => storage.Locks.GetBlobClient(storage.LockName("known-children/" + providerId));
-
-    private static HashSet<UInt128> Parse(ReadOnlySpan<byte> bytes)
-    {
-        if (!bytes.StartsWith(FormatMark) || (bytes.Length - FormatMark.Length) % 16 != 0)
-        {
-            // Refusing beats guessing: a set read wrong would mark children new that have rows, and their rows would be overwritten.
-            throw new InvalidDataException("A known-children set is not in the format this version writes.");
-        }
-
-        var tokens = new HashSet<UInt128>((bytes.Length - FormatMark.Length) / 16);
-        for (var at = FormatMark.Length; at < bytes.Length; at += 16)
-        {
-            tokens.Add(BinaryPrimitives.ReadUInt128BigEndian(bytes.Slice(at, 16)));
-        }
-
-        return tokens;
-    }
 }

@@ -85,13 +85,17 @@ public sealed record MemberRow(IReadOnlyList<string> Members, ETag? ETag, bool O
 }
 
 /// <summary>
-/// The fence row as a unit of linking work read it: how many units wrote before, its ETag (null: never written), and the layout
-/// the store's links began in (a fence written without one was written before layouts: <see cref="LinkageLayout.Legacy"/>).
+/// The fence row as a unit of linking work read it: how many units wrote before, its ETag (null: never written), the layout
+/// the store's links began in (a fence written without one was written before layouts: <see cref="LinkageLayout.Legacy"/>), and
+/// whether the store's known-blocks set holds every token with a block row (<see cref="KnownBlocksStore"/>).
+/// <see cref="KnownBlocks"/> is true only where every unit of work since the store began added its tokens to the set before writing a
+/// block: a store begun by this version. Code before the set replaces the fence without it, so one link by such code (which writes
+/// blocks without adding their tokens) turns it off for good, and every block is read again: slower, never wrong.
 /// </summary>
-public sealed record FenceRow(long Writes, ETag? ETag, LinkageLayout Layout)
+public sealed record FenceRow(long Writes, ETag? ETag, LinkageLayout Layout, bool KnownBlocks = false)
 {
-    /// <summary>No unit of work wrote yet: a store that begins in the current layout.</summary>
-    public static FenceRow Missing { get; } = new(0, null, LinkageLayout.Current);
+    /// <summary>No unit of work wrote yet: a store that begins in the current layout, with a known-blocks set.</summary>
+    public static FenceRow Missing { get; } = new(0, null, LinkageLayout.Current, KnownBlocks: true);
 }
 
 /// <summary>A provider child's node row (see <see cref="LinkageTables.Records"/>): its encodings and constraints as stored (<c>;</c>-joined text).</summary>
@@ -130,7 +134,7 @@ public sealed class LinkageRowStore(ChildShareStorage storage)
     private const string ProviderIdColumn = "ProviderId", SeedColumn = "Seed", VariantsColumn = "Variants", ClusterKeyColumn = "ClusterKey",
         RuleColumn = "Rule", DoNotLinkColumn = "DoNotLink", MustLinkColumn = "MustLink", MembersColumn = "Members", CountColumn = "Count",
         OverflowColumn = "Overflow", WritesColumn = "Writes", CreatedAtColumn = "CreatedAt", WeightColumn = "Weight", PatternColumn = "Pattern",
-        AmbiguousColumn = "Ambiguous", UpdatedAtColumn = "UpdatedAt", LayoutColumn = "Layout";
+        AmbiguousColumn = "Ambiguous", UpdatedAtColumn = "UpdatedAt", LayoutColumn = "Layout", KnownBlocksColumn = "KnownBlocks";
 
     // A string property holds at most 64 KiB (32 K UTF-16 characters); long member lists continue in Members1, Members2...
     private const int MembersPerProperty = 30_000;
@@ -210,6 +214,19 @@ public sealed class LinkageRowStore(ChildShareStorage storage)
     public Task<MemberRow> ReadBlockAsync(string tokenKey, LinkageLayout layout, CancellationToken cancellationToken = default) =>
         ReadMemberRowAsync(_blocks, tokenKey, layout, cancellationToken);
 
+    /// <summary>The token of every block row (the fence's partition left out): one scan of the token index's keys.</summary>
+    public async IAsyncEnumerable<UInt128> BlockTokensAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var filter = TableClient.CreateQueryFilter($"PartitionKey ne {FencePartition}");
+        await foreach (var row in _blocks.QueryAsync<TableEntity>(filter, select: ["RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            if (UInt128.TryParse(row.RowKey, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var token))
+            {
+                yield return token;
+            }
+        }
+    }
+
     /// <summary>A cluster's membership row, or <see cref="MemberRow.Missing"/>.</summary>
     public Task<MemberRow> ReadClusterAsync(string clusterKey, LinkageLayout layout, CancellationToken cancellationToken = default) =>
         ReadMemberRowAsync(_clusters, clusterKey, layout, cancellationToken);
@@ -232,17 +249,24 @@ public sealed class LinkageRowStore(ChildShareStorage storage)
             layout = recorded.HasValue ? recorded.Value?.GetInt32(LayoutColumn) : null;
         }
 
-        return new FenceRow(entity.GetInt64(WritesColumn) ?? 0, entity.ETag, (LinkageLayout)(layout ?? (int)LinkageLayout.Legacy));
+        var resolved = (LinkageLayout)(layout ?? (int)LinkageLayout.Legacy);
+        return new FenceRow(entity.GetInt64(WritesColumn) ?? 0, entity.ETag, resolved,
+            resolved == LinkageLayout.Current && (entity.GetBoolean(KnownBlocksColumn) ?? false));
     }
 
     /// <summary>
-    /// Replaces the fence as read (one more write, the same layout), or adds it where there was none.
+    /// Replaces the fence as read (one more write, the same layout and known-blocks flag), or adds it where there was none.
     /// </summary>
     /// <exception cref="LinkageRowsChangedException">Another unit of work wrote the fence since it was read.</exception>
     public Task AdvanceFenceAsync(FenceRow read, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(read);
         var next = new TableEntity(FencePartition, FenceRowKey) { [WritesColumn] = read.Writes + 1, [LayoutColumn] = (int)read.Layout };
+        if (read.KnownBlocks)
+        {
+            next[KnownBlocksColumn] = true;
+        }
+
         List<(TableClient, TableTransactionAction, int)> actions = [Guarded(_blocks, next, read.ETag)];
         if (read.Layout == LinkageLayout.Current)
         {

@@ -20,7 +20,7 @@ public sealed class StorageOptions
     /// <summary>The container large exports are written to before a short-lived link is handed out.</summary>
     public string ExportsContainer { get; set; } = "exports";
 
-    /// <summary>The container of lock blobs (the linkage lock, leased by whichever instance holds it) and of the linkage's known-children sets.</summary>
+    /// <summary>The container of lock blobs (the linkage lock, leased by whichever instance holds it) and of the linkage's known-children and known-blocks sets.</summary>
     public string LocksContainer { get; set; } = "locks";
 
     /// <summary>The disclosure documents shown to parents, at <c>{organization}/{documentId}/{version}</c> (UTF-8 text, written once).</summary>

@@ -82,6 +82,190 @@ public sealed class LinkageStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CompleteUploadAsync_TokensNoUploadIndexedBefore_ReadsNoneOfTheirBlockRowsAndLinksAsAStoreThatReadsThemAll()
+    {
+        // A store whose fence says its known-blocks set is not complete (older code linked in it) reads every block: the reference.
+        var reference = new TestStorage();
+        await reference.InitializeAsync();
+        try
+        {
+            var referenceCounter = new TableRequestCounter();
+            await using var referenceServices = Build(reference, referenceCounter);
+            await referenceServices.GetRequiredService<LinkageStore>().EnsureCreatedAsync(default);
+            await reference.Storage.Table(LinkageTables.Blocks).AddEntityAsync(new TableEntity("~fence", "linkage") { ["Writes"] = 0L, ["Layout"] = 2 });
+            var referenceLinker = referenceServices.GetRequiredService<IChildLinker>();
+
+            // The first upload's tokens are all new: not one block is read. A second provider's children share the first's tokens
+            // (one family each): those blocks are read, and only those.
+            var first = Enumerable.Range(0, 30).Select(i => Child("prov-a", "A" + i, i)).ToList();
+            var second = Enumerable.Range(0, 40).Select(i => Child("prov-b", "B" + i, i)).ToList();
+            await LinkUploadAsync("u-1", first);
+            Assert.Equal(0, _counter.Snapshot().BlockReads);
+            await LinkUploadAsync("u-2", second);
+            var blockReads = _counter.Snapshot().BlockReads;
+            Assert.InRange(blockReads, 1, (await _storage.ReadAllAsync(LinkageTables.Blocks)).Count(b => b.PartitionKey != "~fence"));
+
+            await LinkUploadAsync(referenceLinker, "u-1", first);
+            await LinkUploadAsync(referenceLinker, "u-2", second);
+            Assert.True(referenceCounter.Snapshot().BlockReads > blockReads, "the reference store should read every block");
+            Assert.Equal(await NodesAsync(reference), await NodesAsync());
+            Assert.Equal(await SnapshotAsync(reference, LinkageTables.Clusters), await SnapshotAsync(_storage, LinkageTables.Clusters));
+            Assert.Equal(await SnapshotAsync(reference, LinkageTables.Blocks), await SnapshotAsync(_storage, LinkageTables.Blocks));
+            Assert.Equal(40, (await NodesAsync()).Select(n => n.Cluster).Distinct().Count());
+            Assert.False(await reference.Storage.Locks.GetBlobClient(reference.Storage.LockName("known-blocks")).ExistsAsync());
+        }
+        finally
+        {
+            await reference.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task CompleteUploadAsync_KnownBlocksSetLost_FailsBeforeAnyClusterRowChangesAndTheNextDeliveryEndsLikeACleanRun()
+    {
+        var first = Enumerable.Range(0, 6).Select(i => Child("prov-a", "A" + i, i)).ToList();
+        var second = Enumerable.Range(0, 6).Select(i => Child("prov-b", "B" + i, i)).ToList();
+        await LinkUploadAsync("u-1", first);
+        var nodes = await NodesAsync();
+        var clusters = await SnapshotAsync(LinkageTables.Clusters);
+        await _storage.Storage.Locks.DeleteBlobIfExistsAsync(_storage.Storage.LockName("known-blocks"));
+
+        // The set calls every token of the second upload new, but their blocks exist (the first upload's): the attempt fails on the
+        // first add, before a cluster row decided without those candidates is written, and the node rows stay as they were.
+        await Assert.ThrowsAsync<LinkageConflictException>(() => LinkUploadAsync("u-2", second));
+        Assert.Equal(clusters, await SnapshotAsync(LinkageTables.Clusters));
+        Assert.Equal(nodes, await NodesAsync());
+
+        // The failed attempt claimed them again, so the next delivery reads their blocks and links as a clean run does.
+        await LinkUploadAsync("u-2", second);
+        var clean = new TestStorage();
+        await clean.InitializeAsync();
+        try
+        {
+            await using var cleanServices = Build(clean, new TableRequestCounter());
+            var cleanLinker = cleanServices.GetRequiredService<IChildLinker>();
+            await LinkUploadAsync(cleanLinker, "u-1", first);
+            await LinkUploadAsync(cleanLinker, "u-2", second);
+            Assert.Equal(await NodesAsync(clean), await NodesAsync());
+            Assert.Equal(await SnapshotAsync(clean, LinkageTables.Clusters), await SnapshotAsync(_storage, LinkageTables.Clusters));
+            Assert.Equal(await SnapshotAsync(clean, LinkageTables.Blocks), await SnapshotAsync(_storage, LinkageTables.Blocks));
+            Assert.Equal(6, (await NodesAsync()).Select(n => n.Cluster).Distinct().Count());
+        }
+        finally
+        {
+            await clean.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task CompleteUploadAsync_AnUploadOfSeveralChunksSharingTokens_ReadsTheBlocksAnEarlierChunkWrote()
+    {
+        // Three records a chunk, each family's two records in different chunks: the second chunk must read the blocks the first
+        // wrote, though the upload claimed their tokens as new.
+        var linker = new IncrementalLinker(_services.GetRequiredService<UploadStagingStore>(), Store, _services.GetRequiredService<ILinkageLock>(),
+            TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<IncrementalLinker>.Instance) { ChunkSize = 3 };
+        var children = Enumerable.Range(0, 3).Select(i => Child("prov-a", "A" + i, i))
+            .Concat(Enumerable.Range(0, 3).Select(i => Child("prov-b", "B" + i, i))).ToList();
+
+        var completion = await LinkUploadAsync(linker, "u-1", children);
+
+        Assert.Equal(6, completion.Records);
+        Assert.Equal(3, (await NodesAsync()).Select(n => n.Cluster).Distinct().Count());
+        Assert.Equal(3, (await _storage.ReadAllAsync(LinkageTables.Clusters)).Count);
+    }
+
+    [Fact]
+    public async Task CompleteUploadAsync_AFenceAnOlderVersionReplacedWithoutTheKnownBlocksFlag_ReadsEveryBlockFromThenOn()
+    {
+        await LinkUploadAsync("u-1", Enumerable.Range(0, 4).Select(i => Child("prov-a", "A" + i, i)));
+        Assert.True((await new LinkageRowStore(_storage.Storage).ReadFenceAsync()).KnownBlocks);
+
+        // An instance of the version before the set links once (it writes blocks without adding their tokens to the set), and
+        // replaces the fence with its count and layout only.
+        var blocks = _storage.Storage.Table(LinkageTables.Blocks);
+        var fence = (await blocks.GetEntityAsync<TableEntity>("~fence", "linkage")).Value;
+        await blocks.UpdateEntityAsync(new TableEntity("~fence", "linkage") { ["Writes"] = fence.GetInt64("Writes") + 1, ["Layout"] = 2 }, fence.ETag,
+            TableUpdateMode.Replace);
+
+        // From then on the set is not relied on: even an upload of families no one sent reads their blocks.
+        var before = _counter.Snapshot().BlockReads;
+        await LinkUploadAsync("u-2", Enumerable.Range(10, 4).Select(i => Child("prov-b", "B" + i, i)));
+        Assert.True(_counter.Snapshot().BlockReads > before, "a store whose set older code may have missed must read every block");
+        Assert.False((await new LinkageRowStore(_storage.Storage).ReadFenceAsync()).KnownBlocks);
+    }
+
+    [Fact]
+    public async Task RebuildKnownBlocksAsync_AStoreBegunWithoutTheSet_SkipsTheBlocksOfNewTokensFromThenOnAndLinksAsBefore()
+    {
+        // A store begun by the version before the set (a fence with a layout but without the flag), and a reference store like it.
+        var reference = new TestStorage();
+        await reference.InitializeAsync();
+        try
+        {
+            var referenceCounter = new TableRequestCounter();
+            await using var referenceServices = Build(reference, referenceCounter);
+            var referenceLinker = referenceServices.GetRequiredService<IChildLinker>();
+            foreach (var storage in new[] { _storage, reference })
+            {
+                await new LinkageRowStore(storage.Storage).EnsureCreatedAsync();
+                await storage.Storage.Table(LinkageTables.Blocks).AddEntityAsync(new TableEntity("~fence", "linkage") { ["Writes"] = 0L, ["Layout"] = 2 });
+            }
+
+            var first = Enumerable.Range(0, 8).Select(i => Child("prov-a", "A" + i, i)).ToList();
+            await LinkUploadAsync("u-1", first);
+            await LinkUploadAsync(referenceLinker, "u-1", first);
+
+            var tokens = await _services.GetRequiredService<LinkageAdmin>().RebuildKnownBlocksAsync(default);
+
+            Assert.Equal((await _storage.ReadAllAsync(LinkageTables.Blocks)).Count(b => b.PartitionKey != "~fence"), tokens);
+            Assert.True((await new LinkageRowStore(_storage.Storage).ReadFenceAsync()).KnownBlocks);
+
+            // Families no one sent (some of their phonetic tokens are the first families'): only the blocks that exist are read, where
+            // the reference reads every token's. Then families the store has: both stores link them alike.
+            var before = _counter.Snapshot().BlockReads;
+            var referenceBefore = referenceCounter.Snapshot().BlockReads;
+            var fresh = Enumerable.Range(20, 4).Select(i => Child("prov-b", "F" + i, i)).ToList();
+            await LinkUploadAsync("u-2", fresh);
+            await LinkUploadAsync(referenceLinker, "u-2", fresh);
+            var reads = _counter.Snapshot().BlockReads - before;
+            var referenceReads = referenceCounter.Snapshot().BlockReads - referenceBefore;
+            Assert.True(reads < referenceReads, $"{reads} block reads with the set built, {referenceReads} without");
+            var known = Enumerable.Range(0, 8).Select(i => Child("prov-b", "B" + i, i)).ToList();
+            await LinkUploadAsync("u-3", known);
+            await LinkUploadAsync(referenceLinker, "u-3", known);
+            Assert.Equal(await NodesAsync(reference), await NodesAsync());
+            Assert.Equal(await SnapshotAsync(reference, LinkageTables.Clusters), await SnapshotAsync(_storage, LinkageTables.Clusters));
+            Assert.Equal(12, (await NodesAsync()).Select(n => n.Cluster).Distinct().Count());
+        }
+        finally
+        {
+            await reference.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task WriteChangesAsync_AUnitOfWorkThatDidNotClaimItsTokens_IsRefusedBeforeWritingAnything()
+    {
+        await LinkUploadAsync("u-1", [Child("prov-a", "A1", 1)]);
+        var nodes = await NodesAsync();
+        var blocks = await SnapshotAsync(LinkageTables.Blocks);
+
+        // A record of a family no one sent, linked without claiming its tokens: its blocks would be added unknown to the set.
+        var unclaimed = Child("prov-b", "B5", 5);
+        var reads = new LinkageReadSet();
+        var engine = new LinkageEngine();
+        var encoding = new LinkEncoder(Pseudonymizer, LinkEncoder.DefaultHardening).Encode(LinkInputs.From(unclaimed.Identity, unclaimed.Demographics));
+        var candidates = await Store.CandidatesAsync(encoding.Lookups(), engine.Options.MaxBlockSize, reads, default);
+        candidates.Add(unclaimed.Key);
+        var loaded = await Store.LoadNeighbourhoodAsync(engine, candidates, reads, default);
+        engine.Add(unclaimed.Key, unclaimed.Provider, IncrementalLinker.SeedOf(Pseudonymizer, unclaimed.Key), encoding);
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => Store.WriteChangesAsync(engine, loaded, [unclaimed.Key], reads, new BatchWriter(), default));
+        Assert.Equal(nodes, await NodesAsync());
+        Assert.Equal(blocks, await SnapshotAsync(LinkageTables.Blocks));
+    }
+
+    [Fact]
     public async Task CompleteUploadAsync_KnownChildrenSetLost_FailsWithoutOverwritingAndTheNextDeliveryEndsLikeACleanRun()
     {
         var children = Enumerable.Range(0, 6).Select(i => Child(i % 2 == 0 ? "prov-a" : "prov-b", "C" + (i / 2), i / 2)).ToList();
@@ -221,12 +405,12 @@ public sealed class LinkageStoreTests : IAsyncLifetime
         var bridge = Child("prov-b", "B1", 7);
         await LinkUploadAsync("u-1", first);
 
-        // The second upload's attempt claims its new child, writes the shared rows (blocks, clusters) and stops before its node rows
+        // The second upload's attempt claims its new child and tokens, writes the shared rows (blocks, clusters) and stops before its node rows
         // and child keys.
         await Store.ClaimNewChildrenAsync([bridge.Key], default);
-        var reads = new LinkageReadSet();
-        var engine = new LinkageEngine();
         var encoding = new LinkEncoder(Pseudonymizer, LinkEncoder.DefaultHardening).Encode(LinkInputs.From(bridge.Identity, bridge.Demographics));
+        var reads = new LinkageReadSet { NewTokens = await Store.ClaimNewTokensAsync(encoding.Indexed(), default) };
+        var engine = new LinkageEngine();
         var candidates = await Store.CandidatesAsync(encoding.Lookups(), engine.Options.MaxBlockSize, reads, default);
         candidates.Add(bridge.Key);
         var loaded = await Store.LoadNeighbourhoodAsync(engine, candidates, reads, default);
@@ -350,6 +534,10 @@ public sealed class LinkageStoreTests : IAsyncLifetime
             /// <summary>Point reads of the linkage table <paramref name="table"/> (by its logical name's suffix) in partitions of <paramref name="provider"/>.</summary>
             public int ReadsOf(string table, string provider) =>
                 PointReadPaths.Count(p => p.Contains(table + "(PartitionKey='" + provider + "|", StringComparison.Ordinal));
+
+            /// <summary>Point reads of block rows (the token index, not its fence).</summary>
+            public int BlockReads =>
+                PointReadPaths.Count(p => p.Contains(LinkageTables.Blocks + "(PartitionKey='", StringComparison.Ordinal) && !p.Contains("'~fence'", StringComparison.Ordinal));
         }
     }
 }
