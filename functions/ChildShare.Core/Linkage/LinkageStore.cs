@@ -259,7 +259,8 @@ public sealed class LinkageStore(
             }
         }
 
-        if (claimed.Count > 0)
+        // A new store's first set is written even empty: from then on, a fence without a set is one whose set was deleted (above).
+        if (claimed.Count > 0 || known.ETag is null)
         {
             try
             {
