@@ -185,6 +185,22 @@ public sealed class LinkageStoreTests : IAsyncLifetime
         Assert.Contains(stored.Key, candidates);
     }
 
+    [Fact]
+    public async Task ClaimNewTokensAsync_ANewStoresFirstUnitClaimsNoToken_WritesTheSetSoALaterUploadKeepsIt()
+    {
+        // A first unit of work with no indexed token (no child had one) writes the fence; were the set not written, the next upload
+        // would take the store for one whose set was deleted and turn the set off.
+        await Store.EnsureCreatedAsync(default);
+        var first = await Store.ClaimNewTokensAsync([], default);
+        Assert.Equal(0, first.Claimed);
+        Assert.True(await _storage.Storage.Locks.GetBlobClient(_storage.Storage.LockName("known-blocks")).ExistsAsync());
+
+        var rows = new LinkageRowStore(_storage.Storage);
+        await rows.AdvanceFenceAsync(await rows.ReadFenceAsync());
+        await LinkUploadAsync("u-1", [Child("prov-a", "A1", 1)]);
+        Assert.True((await new LinkageRowStore(_storage.Storage).ReadFenceAsync()).KnownBlocks);
+    }
+
     /// <summary>Two children of different families whose birth dates are each other's with day and month swapped.</summary>
     private static (TestChild Stored, TestChild Probe) SwappedBirthDates()
     {
