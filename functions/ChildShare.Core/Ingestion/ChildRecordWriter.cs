@@ -137,7 +137,12 @@ public sealed class ChildRecordWriter(
                 KeyVersion = pseudonymizer.KeyVersion,
                 Demographics = child.Demographics!,
             }, cancellationToken).ConfigureAwait(false);
+            // Released once written: a later row of the child writes it again, and its merge over this one (in the writer, or the
+            // stored row) leaves what writing each row in turn would. Kept, they would grow with every child of the file, not the waiting.
             child.Pending = false;
+            child.Identity = null;
+            child.Link = null;
+            child.Demographics = null;
         }
 
         _pending.Clear();

@@ -40,14 +40,19 @@ public sealed class NewTokens
     private readonly KnownBlocks? _known;
     private readonly HashSet<UInt128> _claimed;
 
-    internal NewTokens(KnownBlocks? known, HashSet<UInt128> claimed)
+    // The fence's write count the set was read at, plus this upload's own units since: a fence that counts more was written by another
+    // unit of work (a holder this upload's lease was lost to, older code), whose blocks this copy of the set may not hold.
+    private long _fenceWrites;
+
+    internal NewTokens(KnownBlocks? known, HashSet<UInt128> claimed, long fenceWrites)
     {
         _known = known;
         _claimed = claimed;
+        _fenceWrites = fenceWrites;
     }
 
     /// <summary>Every block is read.</summary>
-    public static NewTokens None { get; } = new(null, []);
+    public static NewTokens None { get; } = new(null, [], 0);
 
     /// <summary>The tokens this upload added to the set: none had a block row.</summary>
     public int Claimed => _claimed.Count;
@@ -57,6 +62,21 @@ public sealed class NewTokens
 
     /// <summary>True where the token certainly has no block row, so reading it can be skipped.</summary>
     public bool HasNoRow(UInt128 token) => _known is not null && (_claimed.Contains(token) || !_known.Contains(token));
+
+    /// <summary>
+    /// Whether this copy of the set may be relied on by a unit of work that read <paramref name="fence"/>: only if the set is complete and no
+    /// unit of work but this upload's own wrote since the set was read.
+    /// </summary>
+    internal bool Covers(FenceRow fence) => _known is not null && fence.KnownBlocks && fence.Writes == _fenceWrites;
+
+    /// <summary>A unit of work of this upload advanced <paramref name="fence"/>: the next one reads it one write on.</summary>
+    internal void Advanced(FenceRow fence)
+    {
+        if (fence.Writes == _fenceWrites)
+        {
+            _fenceWrites++;
+        }
+    }
 
     /// <summary>A chunk of the upload may have written these tokens' blocks: the next chunks read them.</summary>
     public void Touched(IEnumerable<UInt128> tokens)
@@ -206,12 +226,30 @@ public sealed class LinkageStore(
     public async Task<NewTokens> ClaimNewTokensAsync(IEnumerable<UInt128> indexedTokens, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(indexedTokens);
-        if (!(await rows.ReadFenceAsync(cancellationToken).ConfigureAwait(false)).KnownBlocks)
+        var fence = await rows.ReadFenceAsync(cancellationToken).ConfigureAwait(false);
+        if (!fence.KnownBlocks)
         {
             return NewTokens.None;
         }
 
         var known = await knownBlocks.ReadAsync(cancellationToken).ConfigureAwait(false);
+        if (known.ETag is null && fence.ETag is not null)
+        {
+            // Units of work wrote, yet there is no set: it was deleted. The blocks it held exist, and only the ones an upload indexes would
+            // fail their add; one it only looks up (a swapped birth date or name) would be taken for missing. The set is off for good, as
+            // older code's fence write turns it off, and every block is read.
+            try
+            {
+                await rows.AdvanceFenceAsync(fence with { KnownBlocks = false }, cancellationToken).ConfigureAwait(false);
+            }
+            catch (LinkageRowsChangedException ex)
+            {
+                throw new LinkageConflictException(ex);
+            }
+
+            return NewTokens.None;
+        }
+
         var claimed = new HashSet<UInt128>();
         foreach (var token in indexedTokens)
         {
@@ -221,7 +259,8 @@ public sealed class LinkageStore(
             }
         }
 
-        if (claimed.Count > 0)
+        // A new store's first set is written even empty: from then on, a fence without a set is one whose set was deleted (above).
+        if (claimed.Count > 0 || known.ETag is null)
         {
             try
             {
@@ -233,7 +272,7 @@ public sealed class LinkageStore(
             }
         }
 
-        return new NewTokens(known, claimed);
+        return new NewTokens(known, claimed, fence.Writes);
     }
 
     /// <summary>
@@ -511,6 +550,7 @@ public sealed class LinkageStore(
         try
         {
             await rows.AdvanceFenceAsync(fence, cancellationToken).ConfigureAwait(false);
+            reads.NewTokens.Advanced(fence);
             if (unreadBlockWrites.Count > 0)
             {
                 await rows.WriteMemberRowsAsync(unreadBlockWrites, fence.Layout, cancellationToken).ConfigureAwait(false);
@@ -537,9 +577,10 @@ public sealed class LinkageStore(
     private Task ReadBlocksAsync(List<UInt128> tokens, LinkageReadSet reads, CancellationToken cancellationToken)
     {
         var toRead = new List<UInt128>();
+        var covered = reads.NewTokens.Covers(reads.Fence!);
         foreach (var token in tokens.Where(t => !reads.Blocks.ContainsKey(t)))
         {
-            if (reads.NewTokens.HasNoRow(token))
+            if (covered && reads.NewTokens.HasNoRow(token))
             {
                 reads.Blocks[token] = MemberRow.Missing;
                 reads.UnreadBlocks[token] = true;

@@ -121,23 +121,19 @@ public sealed class LinkageStoreTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task CompleteUploadAsync_KnownBlocksSetLost_FailsBeforeAnyClusterRowChangesAndTheNextDeliveryEndsLikeACleanRun()
+    public async Task CompleteUploadAsync_KnownBlocksSetLost_TurnsTheSetOffAndLinksLikeACleanRun()
     {
         var first = Enumerable.Range(0, 6).Select(i => Child("prov-a", "A" + i, i)).ToList();
         var second = Enumerable.Range(0, 6).Select(i => Child("prov-b", "B" + i, i)).ToList();
         await LinkUploadAsync("u-1", first);
-        var nodes = await NodesAsync();
-        var clusters = await SnapshotAsync(LinkageTables.Clusters);
         await _storage.Storage.Locks.DeleteBlobIfExistsAsync(_storage.Storage.LockName("known-blocks"));
 
-        // The set calls every token of the second upload new, but their blocks exist (the first upload's): the attempt fails on the
-        // first add, before a cluster row decided without those candidates is written, and the node rows stay as they were.
-        await Assert.ThrowsAsync<LinkageConflictException>(() => LinkUploadAsync("u-2", second));
-        Assert.Equal(clusters, await SnapshotAsync(LinkageTables.Clusters));
-        Assert.Equal(nodes, await NodesAsync());
-
-        // The failed attempt claimed them again, so the next delivery reads their blocks and links as a clean run does.
+        // Units of work wrote, yet there is no set: it was deleted, so it is off for good and every block is read, as in a store older
+        // code linked in.
         await LinkUploadAsync("u-2", second);
+        Assert.False((await new LinkageRowStore(_storage.Storage).ReadFenceAsync()).KnownBlocks);
+        Assert.False(await _storage.Storage.Locks.GetBlobClient(_storage.Storage.LockName("known-blocks")).ExistsAsync());
+
         var clean = new TestStorage();
         await clean.InitializeAsync();
         try
@@ -156,6 +152,70 @@ public sealed class LinkageStoreTests : IAsyncLifetime
             await clean.DisposeAsync();
         }
     }
+
+    [Fact]
+    public async Task CandidatesAsync_KnownBlocksSetDeleted_ReadsTheBlockOfATokenTheUploadOnlyLooksUp()
+    {
+        // The probe's birth date is the stored child's with day and month swapped: the stored child's Dob block is one the probe looks up
+        // but does not index, so no add of the probe's would fail on it.
+        var (stored, probe) = SwappedBirthDates();
+        await LinkUploadAsync("u-1", [stored]);
+        await _storage.Storage.Locks.DeleteBlobIfExistsAsync(_storage.Storage.LockName("known-blocks"));
+
+        var encoding = Encode(probe);
+        var reads = new LinkageReadSet { NewTokens = await Store.ClaimNewTokensAsync(encoding.Indexed(), default) };
+        var candidates = await Store.CandidatesAsync(encoding.Lookups(), new LinkageEngine().Options.MaxBlockSize, reads, default);
+
+        Assert.Contains(stored.Key, candidates);
+    }
+
+    [Fact]
+    public async Task CandidatesAsync_AnotherHolderLinkedSinceTheUploadClaimedItsTokens_ReadsTheBlocksItWrote()
+    {
+        // An upload claims its tokens, then loses its lease; another holder links a child whose Dob block the first only looks up. The
+        // first's copy of the set does not hold that token, and no add of its own would fail on the block.
+        var (stored, probe) = SwappedBirthDates();
+        var encoding = Encode(probe);
+        var stale = await Store.ClaimNewTokensAsync(encoding.Indexed(), default);
+        await LinkUploadAsync("u-other", [stored]);
+
+        var reads = new LinkageReadSet { NewTokens = stale };
+        var candidates = await Store.CandidatesAsync(encoding.Lookups(), new LinkageEngine().Options.MaxBlockSize, reads, default);
+
+        Assert.Contains(stored.Key, candidates);
+    }
+
+    [Fact]
+    public async Task ClaimNewTokensAsync_ANewStoresFirstUnitClaimsNoToken_WritesTheSetSoALaterUploadKeepsIt()
+    {
+        // A first unit of work with no indexed token (no child had one) writes the fence; were the set not written, the next upload
+        // would take the store for one whose set was deleted and turn the set off.
+        await Store.EnsureCreatedAsync(default);
+        var first = await Store.ClaimNewTokensAsync([], default);
+        Assert.Equal(0, first.Claimed);
+        Assert.True(await _storage.Storage.Locks.GetBlobClient(_storage.Storage.LockName("known-blocks")).ExistsAsync());
+
+        var rows = new LinkageRowStore(_storage.Storage);
+        await rows.AdvanceFenceAsync(await rows.ReadFenceAsync());
+        await LinkUploadAsync("u-1", [Child("prov-a", "A1", 1)]);
+        Assert.True((await new LinkageRowStore(_storage.Storage).ReadFenceAsync()).KnownBlocks);
+    }
+
+    /// <summary>Two children of different families whose birth dates are each other's with day and month swapped.</summary>
+    private static (TestChild Stored, TestChild Probe) SwappedBirthDates()
+    {
+        var stored = Child("prov-a", "A1", 1);
+        stored = stored with { Identity = stored.Identity with { BirthDate = new DateOnly(2010, 3, 7) } };
+        var probe = Child("prov-b", "B1", 20);
+        probe = probe with { Identity = probe.Identity with { BirthDate = new DateOnly(2010, 7, 3) } };
+        var storedDob = Encode(stored)[LinkTokenKind.Dob];
+        Assert.Contains(storedDob, Encode(probe).Lookups());
+        Assert.DoesNotContain(storedDob, Encode(probe).Indexed());
+        return (stored, probe);
+    }
+
+    private static LinkEncoding Encode(TestChild child) =>
+        new LinkEncoder(Pseudonymizer, LinkEncoder.DefaultHardening).Encode(LinkInputs.From(child.Identity, child.Demographics));
 
     [Fact]
     public async Task CompleteUploadAsync_AnUploadOfSeveralChunksSharingTokens_ReadsTheBlocksAnEarlierChunkWrote()
