@@ -134,23 +134,8 @@ public sealed class LinkageStoreTests : IAsyncLifetime
         Assert.False((await new LinkageRowStore(_storage.Storage).ReadFenceAsync()).KnownBlocks);
         Assert.False(await _storage.Storage.Locks.GetBlobClient(_storage.Storage.LockName("known-blocks")).ExistsAsync());
 
-        var clean = new TestStorage();
-        await clean.InitializeAsync();
-        try
-        {
-            await using var cleanServices = Build(clean, new TableRequestCounter());
-            var cleanLinker = cleanServices.GetRequiredService<IChildLinker>();
-            await LinkUploadAsync(cleanLinker, "u-1", first);
-            await LinkUploadAsync(cleanLinker, "u-2", second);
-            Assert.Equal(await NodesAsync(clean), await NodesAsync());
-            Assert.Equal(await SnapshotAsync(clean, LinkageTables.Clusters), await SnapshotAsync(_storage, LinkageTables.Clusters));
-            Assert.Equal(await SnapshotAsync(clean, LinkageTables.Blocks), await SnapshotAsync(_storage, LinkageTables.Blocks));
-            Assert.Equal(6, (await NodesAsync()).Select(n => n.Cluster).Distinct().Count());
-        }
-        finally
-        {
-            await clean.DisposeAsync();
-        }
+        await AssertEndsLikeACleanRunAsync(("u-1", first), ("u-2", second));
+        Assert.Equal(6, (await NodesAsync()).Select(n => n.Cluster).Distinct().Count());
     }
 
     [Fact]
@@ -481,14 +466,23 @@ public sealed class LinkageStoreTests : IAsyncLifetime
         await LinkUploadAsync("u-2", [bridge]);
 
         // The same two uploads, cleanly, in a store of their own.
+        await AssertEndsLikeACleanRunAsync(("u-1", first), ("u-2", [bridge]));
+    }
+
+    /// <summary>Links the same uploads cleanly in a store of their own: this store's nodes, clusters and blocks must equal that one's.</summary>
+    private async Task AssertEndsLikeACleanRunAsync(params (string UploadId, IEnumerable<TestChild> Children)[] uploads)
+    {
         var clean = new TestStorage();
         await clean.InitializeAsync();
         try
         {
             await using var cleanServices = Build(clean, new TableRequestCounter());
             var cleanLinker = cleanServices.GetRequiredService<IChildLinker>();
-            await LinkUploadAsync(cleanLinker, "u-1", first);
-            await LinkUploadAsync(cleanLinker, "u-2", [bridge]);
+            foreach (var (uploadId, children) in uploads)
+            {
+                await LinkUploadAsync(cleanLinker, uploadId, children);
+            }
+
             Assert.Equal(await NodesAsync(clean), await NodesAsync());
             Assert.Equal(await SnapshotAsync(clean, LinkageTables.Clusters), await SnapshotAsync(_storage, LinkageTables.Clusters));
             Assert.Equal(await SnapshotAsync(clean, LinkageTables.Blocks), await SnapshotAsync(_storage, LinkageTables.Blocks));
