@@ -128,8 +128,8 @@ public sealed class ChildRecordWriter(
     {
         foreach (var child in _pending)
         {
-            await identities.WriteAsync(writer, child.Identity!, cancellationToken).ConfigureAwait(false);
             var identity = child.Identity!;
+            await identities.WriteAsync(writer, identity, cancellationToken).ConfigureAwait(false);
             await staging.StageChildAsync(writer, manifest.UploadId, new StagedChildRow(RecordKeys.ProviderChild(identity.ProviderId, identity.LocalToken))
             {
                 ChildKey = child.Link!.ChildKey,
