@@ -27,7 +27,7 @@ public sealed class LinkageReadSet
     internal NewTokens NewTokens { get; init; } = NewTokens.None;
 
     /// <summary>The tokens whose block was taken for missing without a read: their rows are added first, so a lost set fails early.</summary>
-    internal ConcurrentDictionary<UInt128, bool> UnreadBlocks { get; } = new();
+    internal HashSet<UInt128> UnreadBlocks { get; } = [];
 }
 
 /// <summary>
@@ -202,14 +202,7 @@ public sealed class LinkageStore(
 
             if (added)
             {
-                try
-                {
-                    await knownChildren.WriteAsync(known, cancellationToken).ConfigureAwait(false);
-                }
-                catch (LinkageRowsChangedException ex)
-                {
-                    throw new LinkageConflictException(ex);
-                }
+                await RefusedAsConflictAsync(() => knownChildren.WriteAsync(known, cancellationToken)).ConfigureAwait(false);
             }
         }
 
@@ -238,14 +231,7 @@ public sealed class LinkageStore(
             // Units of work wrote, yet there is no set: it was deleted. The blocks it held exist, and only the ones an upload indexes would
             // fail their add; one it only looks up (a swapped birth date or name) would be taken for missing. The set is off for good, as
             // older code's fence write turns it off, and every block is read.
-            try
-            {
-                await rows.AdvanceFenceAsync(fence with { KnownBlocks = false }, cancellationToken).ConfigureAwait(false);
-            }
-            catch (LinkageRowsChangedException ex)
-            {
-                throw new LinkageConflictException(ex);
-            }
+            await RefusedAsConflictAsync(() => rows.AdvanceFenceAsync(fence with { KnownBlocks = false }, cancellationToken)).ConfigureAwait(false);
 
             return NewTokens.None;
         }
@@ -262,14 +248,7 @@ public sealed class LinkageStore(
         // A new store's first set is written even empty: from then on, a fence without a set is one whose set was deleted (above).
         if (claimed.Count > 0 || known.ETag is null)
         {
-            try
-            {
-                await knownBlocks.WriteAsync(known, cancellationToken).ConfigureAwait(false);
-            }
-            catch (LinkageRowsChangedException ex)
-            {
-                throw new LinkageConflictException(ex);
-            }
+            await RefusedAsConflictAsync(() => knownBlocks.WriteAsync(known, cancellationToken)).ConfigureAwait(false);
         }
 
         return new NewTokens(known, claimed, fence.Writes);
@@ -296,15 +275,11 @@ public sealed class LinkageStore(
             known.Add(token);
         }
 
-        try
+        await RefusedAsConflictAsync(async () =>
         {
             await knownBlocks.WriteAsync(known, cancellationToken).ConfigureAwait(false);
             await rows.AdvanceFenceAsync(fence with { KnownBlocks = true }, cancellationToken).ConfigureAwait(false);
-        }
-        catch (LinkageRowsChangedException ex)
-        {
-            throw new LinkageConflictException(ex);
-        }
+        }).ConfigureAwait(false);
 
         return known.Count;
     }
@@ -500,7 +475,7 @@ public sealed class LinkageStore(
             }
 
             var write = new MemberRowWrite(MemberTable.Blocks, TokenKey(token), members, members.Count > StoredBlockLimit, row.ETag);
-            (reads.UnreadBlocks.ContainsKey(token) ? unreadBlockWrites : writes).Add(write);
+            (reads.UnreadBlocks.Contains(token) ? unreadBlockWrites : writes).Add(write);
         }
 
         // Every member of a touched cluster is in the engine: the neighbourhood holds whole clusters, and new nodes are added to it.
@@ -547,7 +522,7 @@ public sealed class LinkageStore(
         // for missing without a read go before the others: if the known-blocks set was lost, one of them exists, its add fails, and no
         // cluster row decided without its candidates lands.
         var fence = reads.Fence ?? throw new InvalidOperationException("The linkage reads of this unit of work did not begin with the fence.");
-        try
+        await RefusedAsConflictAsync(async () =>
         {
             await rows.AdvanceFenceAsync(fence, cancellationToken).ConfigureAwait(false);
             reads.NewTokens.Advanced(fence);
@@ -557,6 +532,15 @@ public sealed class LinkageStore(
             }
 
             await rows.WriteMemberRowsAsync(writes, fence.Layout, cancellationToken).ConfigureAwait(false);
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>Runs guarded writes: a refused one means another flow wrote under the linkage lock, and the unit of work is retried.</summary>
+    private static async Task RefusedAsConflictAsync(Func<Task> writes)
+    {
+        try
+        {
+            await writes().ConfigureAwait(false);
         }
         catch (LinkageRowsChangedException ex)
         {
@@ -583,7 +567,7 @@ public sealed class LinkageStore(
             if (covered && reads.NewTokens.HasNoRow(token))
             {
                 reads.Blocks[token] = MemberRow.Missing;
-                reads.UnreadBlocks[token] = true;
+                reads.UnreadBlocks.Add(token);
             }
             else
             {
