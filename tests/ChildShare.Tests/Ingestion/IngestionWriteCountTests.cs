@@ -1,7 +1,6 @@
 using System.Text;
 using Azure.Core;
 using Azure.Core.Pipeline;
-using Azure.Data.Tables;
 using ChildShare.Core.Ingestion;
 using ChildShare.Core.Storage;
 using ChildShare.Tests.Support;
@@ -25,13 +24,8 @@ public sealed class IngestionWriteCountTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await _storage.InitializeAsync();
-        _services = TestApp.Build(_storage, new FakeTimeProvider(TestApp.Now), configure: services => services.AddSingleton(sp =>
-        {
-            var options = new TableClientOptions();
-            options.AddPolicy(_counter, HttpPipelinePosition.PerCall);
-            return new ChildShareStorage(new TableServiceClient(TestStorage.ConnectionString, options), _storage.Blobs,
-                Microsoft.Extensions.Options.Options.Create(_storage.Options));
-        }));
+        _services = TestApp.Build(_storage, new FakeTimeProvider(TestApp.Now),
+            configure: services => services.AddSingleton(_ => _storage.StorageWithTablePolicy(_counter)));
         var providers = _services.GetRequiredService<ProviderRegistry>();
         await providers.RegisterAsync(IngestionHarness.ProviderId, "Test District", "SchoolDistrict");
         await providers.SaveProfileAsync(IngestionHarness.ProviderId, IngestionHarness.DefaultProfile);

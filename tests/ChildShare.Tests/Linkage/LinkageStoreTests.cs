@@ -494,14 +494,7 @@ public sealed class LinkageStoreTests : IAsyncLifetime
     }
 
     private static ServiceProvider Build(TestStorage storage, TableRequestCounter counter) =>
-        TestApp.Build(storage, new FakeTimeProvider(TestApp.Now), configure: services => services.AddSingleton(sp =>
-        {
-            // The application's storage with the request counter in the table pipeline.
-            var options = new TableClientOptions();
-            options.AddPolicy(counter, HttpPipelinePosition.PerCall);
-            return new ChildShareStorage(new TableServiceClient(TestStorage.ConnectionString, options), storage.Blobs,
-                Microsoft.Extensions.Options.Options.Create(storage.Options));
-        }));
+        TestApp.Build(storage, new FakeTimeProvider(TestApp.Now), configure: services => services.AddSingleton(_ => storage.StorageWithTablePolicy(counter)));
 
     private Task<LinkCompletion> LinkUploadAsync(string uploadId, IEnumerable<TestChild> children) => LinkUploadAsync(Linker, uploadId, children);
 

@@ -1,3 +1,5 @@
+using Azure.Core;
+using Azure.Core.Pipeline;
 using Azure.Data.Tables;
 using Azure.Storage.Blobs;
 using ChildShare.Core.Storage;
@@ -44,6 +46,14 @@ public sealed class TestStorage : IAsyncLifetime
     public BlobServiceClient Blobs { get; }
 
     public ChildShareStorage Storage { get; }
+
+    /// <summary>The application's storage over this corner, with <paramref name="policy"/> in the table pipeline (to count the table requests sent).</summary>
+    public ChildShareStorage StorageWithTablePolicy(HttpPipelinePolicy policy)
+    {
+        var options = new TableClientOptions();
+        options.AddPolicy(policy, HttpPipelinePosition.PerCall);
+        return new ChildShareStorage(new TableServiceClient(ConnectionString, options), Blobs, Microsoft.Extensions.Options.Options.Create(Options));
+    }
 
     /// <summary>The settings that point the application's own DI wiring at this corner of Azurite.</summary>
     public IEnumerable<KeyValuePair<string, string?>> Settings =>
