@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace ChildShare.Core.Linkage;
 
 /// <summary>
@@ -49,7 +51,8 @@ internal sealed class VariantTable
         return _keys.Count - 1;
     }
 
-    public VariantKeys Keys(int slot) => _keys[slot];
+    /// <summary>The keys of a slot, by reference (a candidate pair reads them without copying); valid until the next <see cref="Add"/>.</summary>
+    public ref readonly VariantKeys Keys(int slot) => ref CollectionsMarshal.AsSpan(_keys)[slot];
 
     /// <summary>The filters of a variant in the table (first, last, address).</summary>
     public ReadOnlySpan<ulong> Filters(in VariantKeys keys) => _filters.AsSpan(keys.FilterOffset, keys.FilterWords);
