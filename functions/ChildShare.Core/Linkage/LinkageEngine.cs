@@ -72,6 +72,7 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
     // set over 16 million candidate pairs; the order is a set's insertion order, which decides between equal weights).
     private readonly List<int> _candidates = [];
     private int[] _stamps = [];
+    private readonly List<(int Other, PairScore Score)> _accepted = [];
     private int _stamp;
     private readonly HashSet<int> _contradicted = [];
 
@@ -384,7 +385,8 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         // A pair below both thresholds (and not the strong link) changes nothing here: the scorer skips the name filters of pairs
         // that cannot reach the floor, and such pairs are not compared for the best variant either.
         var floor = Math.Min(model.AcceptWeight, model.ReviewWeight);
-        var accepted = new List<(int Other, PairScore Score)>();
+        var accepted = _accepted;
+        accepted.Clear();
         (int Other, PairScore Score)? review = null;
         var keys = _table.KeysOf(encoding);
         Span<ulong> filters = stackalloc ulong[keys.FilterWords];
