@@ -78,6 +78,7 @@ var encoding = Stopwatch.StartNew();
 var encoder = new LinkEncoder(pseudonymizer);
 var encodings = subjects.Select(s => encoder.Encode(LinkInputs.From(s.Identity, s.Demographics))).ToList();
 encoding.Stop();
+var encodingCpu = Cpu() - linkCpu;
 var linking = Stopwatch.StartNew();
 var engine = new LinkageEngine();
 var keys = new string[subjects.Count];
@@ -109,15 +110,23 @@ var trueChildren = byNode.Values.Select(v => v.Truth).Distinct().Count();
 var found = byNode.Values.Select(v => v.Cluster).Distinct().Count();
 var (precision, recall) = PairQuality(byNode.Values.ToList());
 
+// The engine's decisions as a digest (every provider child's cluster key and reason code, every review pair): a change made for
+// speed must print the same digest as the build before it.
+var decisions = byNode.Keys.Select(k => $"{k} {engine.ClusterKeyOf(k)} {engine.RuleOf(k)}")
+    .Concat(engine.Reviews().Select(r => string.Create(CultureInfo.InvariantCulture, $"review {r.KeyA} {r.KeyB} {r.Weight:F9} {r.Pattern.Packed} {r.Ambiguous}")))
+    .Order(StringComparer.Ordinal);
+var digest = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\n', decisions))));
+
 var total = encoding.Elapsed + linking.Elapsed;
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"""
     token hashing alone (local token + exact token per identity): {hashing.Elapsed.TotalSeconds:F2} s, allocated {hashAllocated / 1e6:F0} MB, retained {hashRetained / 1e6:F0} MB
     linkage encoding (up to {LinkEncoding.KindCount} tokens + 2 name Bloom filters):    {encoding.Elapsed.TotalSeconds:F2} s
     linkage engine (index, candidates, rules, clusters):           {linking.Elapsed.TotalSeconds:F2} s
     linkage total:                                                 {total.TotalSeconds:F2} s = {total / hashing.Elapsed:F1} x hashing alone; allocated {linkAllocated / 1e6:F0} MB, retained {linkRetained / 1e6:F0} MB
-    CPU time: hashing alone {hashCpu.TotalSeconds:F2} s, linkage (encoding and engine) {linkCpu.TotalSeconds:F2} s = {linkCpu / hashCpu:F1} x hashing alone
+    CPU time: hashing alone {hashCpu.TotalSeconds:F2} s, linkage (encoding and engine) {linkCpu.TotalSeconds:F2} s = {linkCpu / hashCpu:F1} x hashing alone (encoding {encodingCpu.TotalSeconds:F2} s, engine {(linkCpu - encodingCpu).TotalSeconds:F2} s)
     peak working set: {peakAfterHashing / 1e6:F0} MB after hashing alone, {peak / 1e6:F0} MB after linking (whole process, parsed rows included)
     clusters {found:N0} for {trueChildren:N0} true children present (count error {(double)(found - trueChildren) / trueChildren:+0.00%;-0.00%}); pairwise precision {precision:F4}, recall {recall:F4}
+    decisions digest {digest}
     """));
 return 0;
 

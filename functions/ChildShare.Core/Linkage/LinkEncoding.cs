@@ -219,8 +219,12 @@ public sealed class LinkEncoding
             return 0;
         }
 
+        // Both sliced to the shorter length, so the loop runs without bounds checks (it runs for every scored candidate pair).
+        var length = Math.Min(a.Length, b.Length);
+        a = a[..length];
+        b = b[..length];
         var both = 0;
-        for (var i = 0; i < a.Length && i < b.Length; i++)
+        for (var i = 0; i < a.Length; i++)
         {
             both += BitOperations.PopCount(a[i] & b[i]);
         }

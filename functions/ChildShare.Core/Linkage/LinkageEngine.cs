@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace ChildShare.Core.Linkage;
 
 /// <summary>A provider child as linkage knows it, for loading into and reading out of the engine.</summary>
@@ -66,7 +68,12 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
     private readonly Dictionary<int, Cluster> _clusters = [];
     private readonly Dictionary<string, int> _loadedClusters = new(StringComparer.Ordinal);
     private readonly List<(int A, int B, double Weight, ComparisonPattern Pattern, bool Ambiguous)> _reviews = [];
-    private readonly HashSet<int> _candidates = [];
+    // A record's candidates in the order first met, each once: a node is taken when its stamp is not this lookup's (cheaper than a
+    // set over 16 million candidate pairs; the order is a set's insertion order, which decides between equal weights).
+    private readonly List<int> _candidates = [];
+    private int[] _stamps = [];
+    private readonly List<(int Other, PairScore Score)> _accepted = [];
+    private int _stamp;
     private readonly HashSet<int> _contradicted = [];
 
     public int NodeCount => _nodes.Count;
@@ -341,6 +348,20 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
     {
         var candidates = _candidates;
         candidates.Clear();
+        if (_stamps.Length < _nodes.Count)
+        {
+            Array.Resize(ref _stamps, Math.Max(_nodes.Count, _stamps.Length * 2));
+        }
+
+        if (++_stamp == int.MaxValue)
+        {
+            Array.Clear(_stamps);
+            _stamp = 1;
+        }
+
+        var stamp = _stamp;
+        var stamps = _stamps;
+        stamps[id] = stamp;
         var max = _options.MaxBlockSize;
         foreach (var kind in LinkEncoding.LookupKinds)
         {
@@ -349,27 +370,35 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
             {
                 for (var p = block.Count - 1; p >= 0; p--)
                 {
-                    candidates.Add(block[p]);
+                    var member = block[p];
+                    if (stamps[member] != stamp)
+                    {
+                        stamps[member] = stamp;
+                        candidates.Add(member);
+                    }
                 }
             }
         }
 
-        candidates.Remove(id);
         var model = _options.Model;
 
         // A pair below both thresholds (and not the strong link) changes nothing here: the scorer skips the name filters of pairs
         // that cannot reach the floor, and such pairs are not compared for the best variant either.
         var floor = Math.Min(model.AcceptWeight, model.ReviewWeight);
-        var accepted = new List<(int Other, PairScore Score)>();
+        var accepted = _accepted;
+        accepted.Clear();
         (int Other, PairScore Score)? review = null;
         var keys = _table.KeysOf(encoding);
         Span<ulong> filters = stackalloc ulong[keys.FilterWords];
         VariantTable.Filters(encoding, filters);
-        foreach (var other in candidates)
+        // Nothing is added to the slots or the table while the candidates are scored.
+        var slots = CollectionsMarshal.AsSpan(_slots);
+        var slotCounts = CollectionsMarshal.AsSpan(_slotCounts);
+        foreach (var other in CollectionsMarshal.AsSpan(candidates))
         {
             var best = default(PairScore);
             var found = false;
-            var count = _slotCounts[other];
+            var count = slotCounts[other];
             for (var v = 0; v < (count == Wide ? _nodes[other].Variants.Count : count); v++)
             {
                 PairScore? score;
@@ -383,8 +412,7 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
                 }
                 else
                 {
-                    var slot = _slots[other * MaxVariants + v];
-                    var variantKeys = _table.Keys(slot);
+                    ref readonly var variantKeys = ref _table.Keys(slots[other * MaxVariants + v]);
                     score = MatchScorer.ScoreAtLeast(keys, filters, variantKeys, _table.Filters(variantKeys), _options, _bounds, floor);
                 }
 

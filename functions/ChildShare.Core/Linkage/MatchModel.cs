@@ -501,6 +501,7 @@ public static class MatchScorer
         var model = options.Model;
         var (weights, sibling) = model.Tables();
         var disabled = options.Disabled;
+        var anyDisabled = disabled.Count > 0;
         Span<byte> levels = [pattern.First, pattern.Last, pattern.BirthDate, pattern.Zip, pattern.Address, pattern.StateId, pattern.Sex];
         if (options.TwinGuard && Household(pattern, options))
         {
@@ -508,7 +509,7 @@ public static class MatchScorer
             var weight = model.HouseholdWeight;
             foreach (var c in MatchModel.Personal)
             {
-                weight += disabled.Count > 0 && disabled.Contains(c) ? 0 : sibling[(int)c][levels[(int)c]];
+                weight += anyDisabled && disabled.Contains(c) ? 0 : sibling[(int)c][levels[(int)c]];
             }
 
             if (options.MonotoneSiblingNames && pattern.First is > MatchModel.NameExact and < MatchModel.FirstDifferent && !disabled.Contains(Comparison.First))
@@ -524,7 +525,7 @@ public static class MatchScorer
         var sum = 0.0;
         for (var c = 0; c < levels.Length; c++)
         {
-            sum += disabled.Count > 0 && disabled.Contains((Comparison)c) ? 0 : weights[c][levels[c]];
+            sum += anyDisabled && disabled.Contains((Comparison)c) ? 0 : weights[c][levels[c]];
         }
 
         return new PairScore(pattern, TwinCapped(pattern, sum, options), Guarded: false);
@@ -674,6 +675,8 @@ internal sealed class ScoreBounds
 
     private readonly double[][] _weights;
     private readonly double[][] _sibling;
+    private readonly double[] _maxFirst = new double[4];
+    private readonly double[] _maxSiblingFirst = new double[4];
 
     public ScoreBounds(LinkModelOptions options)
     {
@@ -685,6 +688,12 @@ internal sealed class ScoreBounds
         TwinGuard = options.TwinGuard;
         HouseholdByAddress = options.HouseholdByAddress;
         HouseholdWeight = options.Model.HouseholdWeight;
+        for (var agree = 0; agree < 4; agree++)
+        {
+            _maxFirst[agree] = Max(_weights[(int)Comparison.First], (agree & 1) != 0, (agree & 2) != 0);
+            _maxSiblingFirst[agree] = Max(_sibling[(int)Comparison.First], (agree & 1) != 0, (agree & 2) != 0);
+        }
+
         MaxLast = _weights[(int)Comparison.Last].Skip(1).Max();
         MaxAddress = _weights[(int)Comparison.Address].Skip(1).Max();
     }
@@ -703,9 +712,10 @@ internal sealed class ScoreBounds
 
     public double Sibling(Comparison comparison, byte level) => _sibling[(int)comparison][level];
 
-    public double MaxFirst(bool nickname, bool phonetic) => Max(_weights[(int)Comparison.First], nickname, phonetic);
+    // Computed once per engine for every (nickname, phonetic) agreement: a candidate pair reads one of four.
+    public double MaxFirst(bool nickname, bool phonetic) => _maxFirst[(nickname ? 1 : 0) | (phonetic ? 2 : 0)];
 
-    public double MaxSiblingFirst(bool nickname, bool phonetic) => Max(_sibling[(int)Comparison.First], nickname, phonetic);
+    public double MaxSiblingFirst(bool nickname, bool phonetic) => _maxSiblingFirst[(nickname ? 1 : 0) | (phonetic ? 2 : 0)];
 
     private static double Max(double[] levels, bool nickname, bool phonetic)
     {

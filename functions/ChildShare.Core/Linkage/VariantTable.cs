@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace ChildShare.Core.Linkage;
 
 /// <summary>
@@ -6,9 +8,13 @@ namespace ChildShare.Core.Linkage;
 /// of each filter (bits -1 where the field is missing). The filters themselves lie one after the other (first, last, address) in a
 /// span: <see cref="VariantTable"/>'s pool, or the encoding's own arrays for a record not in a table.
 /// </summary>
+/// <remarks>
+/// The fields a candidate's side of the upper bound reads come first (48 bytes, most often one cache line): the bound reads them for
+/// every candidate pair, the rest only for the pairs it does not skip.
+/// </remarks>
 internal readonly record struct VariantKeys(
-    int StateId, int Dob, int DobSwapped, int YearMonth, int YearDay, int MonthDay, int Phonetic, int PhoneticSwapped, int Zip, int Sex,
-    int Nickname, int FilterOffset, int FirstBits, int LastBits, int AddressBits, byte FirstWords, byte LastWords, byte AddressWords)
+    int Dob, int YearMonth, int YearDay, int MonthDay, int Zip, int StateId, int Sex, int Nickname, int Phonetic, int FirstBits, int LastBits,
+    int AddressBits, int DobSwapped, int PhoneticSwapped, int FilterOffset, byte FirstWords, byte LastWords, byte AddressWords)
 {
     public ReadOnlySpan<ulong> FirstOf(ReadOnlySpan<ulong> filters) => filters.Slice(0, FirstWords);
 
@@ -49,19 +55,22 @@ internal sealed class VariantTable
         return _keys.Count - 1;
     }
 
-    public VariantKeys Keys(int slot) => _keys[slot];
+    /// <summary>The keys of a slot, by reference (a candidate pair reads them without copying); valid until the next <see cref="Add"/>.</summary>
+    public ref readonly VariantKeys Keys(int slot) => ref CollectionsMarshal.AsSpan(_keys)[slot];
 
     /// <summary>The filters of a variant in the table (first, last, address).</summary>
     public ReadOnlySpan<ulong> Filters(in VariantKeys keys) => _filters.AsSpan(keys.FilterOffset, keys.FilterWords);
 
     /// <summary>The keys of an encoding that is not (or not yet) in the table (its <see cref="VariantKeys.FilterOffset"/> means nothing).</summary>
     public VariantKeys KeysOf(LinkEncoding encoding) => new(
-        Id(encoding, LinkTokenKind.StateId), Id(encoding, LinkTokenKind.Dob), Id(encoding, LinkTokenKind.DobDayMonthSwapped),
-        Id(encoding, LinkTokenKind.DobYearMonth), Id(encoding, LinkTokenKind.DobYearDay), Id(encoding, LinkTokenKind.DobMonthDay),
-        Id(encoding, LinkTokenKind.PhoneticNames), Id(encoding, LinkTokenKind.PhoneticNamesSwapped), Id(encoding, LinkTokenKind.Zip),
-        Id(encoding, LinkTokenKind.Sex), Id(encoding, LinkTokenKind.NicknameLast), -1,
-        encoding.First is null ? -1 : encoding.FirstBits, encoding.Last is null ? -1 : encoding.LastBits, encoding.Address is null ? -1 : encoding.AddressBits,
-        checked((byte)(encoding.First?.Length ?? 0)), checked((byte)(encoding.Last?.Length ?? 0)), checked((byte)(encoding.Address?.Length ?? 0)));
+        Dob: Id(encoding, LinkTokenKind.Dob), YearMonth: Id(encoding, LinkTokenKind.DobYearMonth), YearDay: Id(encoding, LinkTokenKind.DobYearDay),
+        MonthDay: Id(encoding, LinkTokenKind.DobMonthDay), Zip: Id(encoding, LinkTokenKind.Zip), StateId: Id(encoding, LinkTokenKind.StateId),
+        Sex: Id(encoding, LinkTokenKind.Sex), Nickname: Id(encoding, LinkTokenKind.NicknameLast), Phonetic: Id(encoding, LinkTokenKind.PhoneticNames),
+        FirstBits: encoding.First is null ? -1 : encoding.FirstBits, LastBits: encoding.Last is null ? -1 : encoding.LastBits,
+        AddressBits: encoding.Address is null ? -1 : encoding.AddressBits, DobSwapped: Id(encoding, LinkTokenKind.DobDayMonthSwapped),
+        PhoneticSwapped: Id(encoding, LinkTokenKind.PhoneticNamesSwapped), FilterOffset: -1,
+        FirstWords: checked((byte)(encoding.First?.Length ?? 0)), LastWords: checked((byte)(encoding.Last?.Length ?? 0)),
+        AddressWords: checked((byte)(encoding.Address?.Length ?? 0)));
 
     /// <summary>Copies an encoding's filters (first, last, address) one after the other into <paramref name="target"/>.</summary>
     public static void Filters(LinkEncoding encoding, Span<ulong> target)
