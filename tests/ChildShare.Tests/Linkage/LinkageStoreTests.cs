@@ -63,7 +63,10 @@ public sealed class LinkageStoreTests : IAsyncLifetime
         await LinkUploadAsync("u-community", Enumerable.Range(0, 40).Select(i => Child("prov-a", "A" + i, i)));
         var before = _counter.Snapshot();
 
-        var completion = await LinkUploadAsync("u-probe", Enumerable.Range(0, 40).Select(i => Child("prov-b", "B" + i, i)));
+        // Another instance, which keeps none of the first's rows: it reads what it needs.
+        await using var other = Build(_storage, _counter);
+        var otherLinker = other.GetRequiredService<IChildLinker>();
+        var completion = await LinkUploadAsync(otherLinker, "u-probe", Enumerable.Range(0, 40).Select(i => Child("prov-b", "B" + i, i)));
 
         var after = _counter.Snapshot();
         var probeKeys = Enumerable.Range(0, 40).Select(i => Child("prov-b", "B" + i, i).Key).ToHashSet();
@@ -74,7 +77,7 @@ public sealed class LinkageStoreTests : IAsyncLifetime
             "a node of a child no upload sent before was read");
         Assert.True(after.ReadsOf(LinkageTables.Records, "prov-a") > before.ReadsOf(LinkageTables.Records, "prov-a"));
 
-        // Sent again, they are known: their rows are read, and nothing changes.
+        // Sent again (to the first instance, which did not write them), they are known: their rows are read, and nothing changes.
         var again = await LinkUploadAsync("u-probe-again", Enumerable.Range(0, 40).Select(i => Child("prov-b", "B" + i, i)));
         Assert.Empty(again.NewChildren);
         Assert.True(_counter.Snapshot().ReadsOf(LinkageTables.Records, "prov-b") >= 40);
@@ -101,7 +104,13 @@ public sealed class LinkageStoreTests : IAsyncLifetime
             var second = Enumerable.Range(0, 40).Select(i => Child("prov-b", "B" + i, i)).ToList();
             await LinkUploadAsync("u-1", first);
             Assert.Equal(0, _counter.Snapshot().BlockReads);
-            await LinkUploadAsync("u-2", second);
+
+            // The second in another instance, which keeps none of the first's rows.
+            await using (var other = Build(_storage, _counter))
+            {
+                await LinkUploadAsync(other.GetRequiredService<IChildLinker>(), "u-2", second);
+            }
+
             var blockReads = _counter.Snapshot().BlockReads;
             Assert.InRange(blockReads, 1, (await _storage.ReadAllAsync(LinkageTables.Blocks)).Count(b => b.PartitionKey != "~fence"));
 
@@ -136,6 +145,68 @@ public sealed class LinkageStoreTests : IAsyncLifetime
 
         await AssertEndsLikeACleanRunAsync(("u-1", first), ("u-2", second));
         Assert.Equal(6, (await NodesAsync()).Select(n => n.Cluster).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task CompleteUploadAsync_ALaterUploadOfTheSameInstance_ReadsNoLinkageRowTheEarlierLeftAndLinksLikeACleanRun()
+    {
+        // One family member per provider: every child of the second upload finds the first's as a candidate.
+        var first = Enumerable.Range(0, 30).Select(i => Child("prov-a", "A" + i, i)).ToList();
+        var second = Enumerable.Range(0, 40).Select(i => Child("prov-b", "B" + i, i)).ToList();
+        await LinkUploadAsync("u-1", first);
+        var before = _counter.Snapshot();
+
+        var completion = await LinkUploadAsync("u-2", second);
+
+        var after = _counter.Snapshot();
+        Assert.True(completion.Candidates > 40, "the second upload should have found the first's records as candidates");
+        Assert.Equal(0, after.LinkageRowReads - before.LinkageRowReads);
+        Assert.Equal(40, (await NodesAsync()).Select(n => n.Cluster).Distinct().Count());
+        await AssertEndsLikeACleanRunAsync(("u-1", first), ("u-2", second));
+    }
+
+    [Fact]
+    public async Task CompleteUploadAsync_AnotherInstanceLinkedSince_ReadsTheRowsAgainAndLinksLikeACleanRun()
+    {
+        // The second instance's children share the first's surnames and birth dates, but not their first names: they are other
+        // children, in the same blocks. The third upload holds the second's children again: only with the second's block rows does it
+        // find them.
+        var first = Enumerable.Range(0, 10).Select(i => Child("prov-a", "A" + i, i)).ToList();
+        var second = Enumerable.Range(0, 10).Select(i => Child("prov-b", "B" + i, i, first: "Zebulon")).ToList();
+        var third = Enumerable.Range(0, 10).Select(i => Child("prov-c", "C" + i, i, first: "Zebulon")).ToList();
+        await LinkUploadAsync("u-1", first);
+        await using (var other = Build(_storage, _counter))
+        {
+            await LinkUploadAsync(other.GetRequiredService<IChildLinker>(), "u-2", second);
+        }
+
+        var before = _counter.Snapshot();
+        await LinkUploadAsync("u-3", third);
+
+        Assert.True(_counter.Snapshot().LinkageRowReads > before.LinkageRowReads, "rows another instance wrote must be read");
+        await AssertEndsLikeACleanRunAsync(("u-1", first), ("u-2", second), ("u-3", third));
+        Assert.Equal(20, (await NodesAsync()).Select(n => n.Cluster).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task CompleteUploadAsync_AnOperatorSplitSince_ReadsTheRowsAgainAndKeepsTheSplit()
+    {
+        // A split by the command line (another process) and one by this instance's own admin: neither is remembered, so the next upload
+        // reads the rows they wrote and never puts the split children back together from a copy taken before.
+        var first = Enumerable.Range(0, 4).Select(i => Child("prov-a", "A" + i, i)).ToList();
+        var second = Enumerable.Range(0, 4).Select(i => Child("prov-b", "B" + i, i)).ToList();
+        await LinkUploadAsync("u-1", first);
+        await LinkUploadAsync("u-2", second);
+        var admin = _services.GetRequiredService<LinkageAdmin>();
+        await admin.SplitAsync(first[0].Key, second[0].Key, "operator", default);
+        var before = _counter.Snapshot();
+
+        await LinkUploadAsync("u-3", second);
+
+        Assert.True(_counter.Snapshot().LinkageRowReads > before.LinkageRowReads, "rows the split wrote must be read");
+        var nodes = (await NodesAsync()).ToDictionary(n => n.Key);
+        Assert.NotEqual(nodes[first[0].Key].Cluster, nodes[second[0].Key].Cluster);
+        Assert.Equal(nodes[first[1].Key].Cluster, nodes[second[1].Key].Cluster);
     }
 
     [Fact]
@@ -581,6 +652,11 @@ public sealed class LinkageStoreTests : IAsyncLifetime
             /// <summary>Point reads of the linkage table <paramref name="table"/> (by its logical name's suffix) in partitions of <paramref name="provider"/>.</summary>
             public int ReadsOf(string table, string provider) =>
                 PointReadPaths.Count(p => p.Contains(table + "(PartitionKey='" + provider + "|", StringComparison.Ordinal));
+
+            /// <summary>Point reads of node, block and cluster rows (not the fence).</summary>
+            public int LinkageRowReads =>
+                PointReadPaths.Count(p => (p.Contains(LinkageTables.Records + "(", StringComparison.Ordinal) || p.Contains(LinkageTables.Clusters + "(", StringComparison.Ordinal)
+                    || p.Contains(LinkageTables.Blocks + "(", StringComparison.Ordinal)) && !p.Contains("'~fence'", StringComparison.Ordinal));
 
             /// <summary>Point reads of block rows (the token index, not its fence).</summary>
             public int BlockReads =>
