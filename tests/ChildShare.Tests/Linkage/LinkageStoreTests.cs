@@ -540,6 +540,58 @@ public sealed class LinkageStoreTests : IAsyncLifetime
         await AssertEndsLikeACleanRunAsync(("u-1", first), ("u-2", [bridge]));
     }
 
+    [Fact]
+    public async Task SplitAsync_ByThisInstanceAfterItsUploadMergedAwayTheClusterOfTheFirst_SplitsWithoutAConflict()
+    {
+        // Two records of one child, the one with the greater seed uploaded first: its own cluster is deleted when the second upload merges
+        // it into the other's (a cluster's key is the smallest seed). This instance's split then puts the first record back in a cluster of
+        // that key, which must be added anew, not replaced as the version the first upload wrote.
+        var (x, y) = (Child("prov-a", "A1", 3), Child("prov-b", "B1", 3));
+        var (first, second) = string.CompareOrdinal(IncrementalLinker.SeedOf(Pseudonymizer, x.Key), IncrementalLinker.SeedOf(Pseudonymizer, y.Key)) > 0
+            ? (x, y) : (y, x);
+        await LinkUploadAsync("u-1", [first]);
+        await LinkUploadAsync("u-2", [second]);
+        var merged = (await NodesAsync()).ToDictionary(n => n.Key);
+        Assert.Equal(merged[first.Key].Cluster, merged[second.Key].Cluster);
+
+        var split = await _services.GetRequiredService<LinkageAdmin>().SplitAsync(first.Key, second.Key, "operator", default);
+
+        Assert.NotEqual(split.ClusterA, split.ClusterB);
+        var nodes = (await NodesAsync()).ToDictionary(n => n.Key);
+        Assert.Equal(IncrementalLinker.SeedOf(Pseudonymizer, first.Key), nodes[first.Key].Cluster);
+        Assert.NotEqual(nodes[first.Key].Cluster, nodes[second.Key].Cluster);
+
+        // Each cluster row lists its member: the first record's, deleted by the merge, was written again (a copy of it as the first upload
+        // left it, with the same member, would have been taken for unchanged and not written).
+        var clusters = (await _storage.ReadAllAsync(LinkageTables.Clusters)).ToDictionary(r => r.RowKey, r => string.Join(';', LinkageRowStore.MembersOf(r)));
+        Assert.Equal(first.Key, clusters.GetValueOrDefault(nodes[first.Key].Cluster!));
+        Assert.Equal(second.Key, clusters.GetValueOrDefault(nodes[second.Key].Cluster!));
+    }
+
+    [Theory]
+    [InlineData(1)] // the fence
+    [InlineData(2)] // the first block or cluster transaction
+    [InlineData(8)] // among the block and cluster transactions
+    [InlineData(20)] // among the node rows and child keys of the final flush
+    [InlineData(40)] // late in the final flush
+    public async Task CompleteUploadAsync_AttemptCrashedAtATransactionThenDeliveredAgainInTheSameInstance_EndsLikeACleanRun(int failing)
+    {
+        // The second upload merges every cluster of the first (about half of them change key, deleting the first's cluster row); its first
+        // attempt stops at one transaction. The same instance then completes it and links a third upload, from what it kept of the attempt
+        // only what storage still holds.
+        var first = Enumerable.Range(0, 12).Select(i => Child("prov-a", "A" + i, i)).ToList();
+        var second = Enumerable.Range(0, 12).Select(i => Child("prov-b", "B" + i, i)).Concat(Enumerable.Range(20, 6).Select(i => Child("prov-b", "N" + i, i))).ToList();
+        var third = Enumerable.Range(0, 18).Select(i => Child("prov-c", "C" + i, i)).ToList();
+        await LinkUploadAsync("u-1", first);
+
+        _counter.FailTransaction(failing);
+        await Assert.ThrowsAsync<SimulatedCrashException>(() => LinkUploadAsync("u-2", second));
+        await LinkUploadAsync("u-2", second);
+        await LinkUploadAsync("u-3", third);
+
+        await AssertEndsLikeACleanRunAsync(("u-1", first), ("u-2", second), ("u-3", third));
+    }
+
     /// <summary>Links the same uploads cleanly in a store of their own: this store's nodes, clusters and blocks must equal that one's.</summary>
     private async Task AssertEndsLikeACleanRunAsync(params (string UploadId, IEnumerable<TestChild> Children)[] uploads)
     {
@@ -611,6 +663,8 @@ public sealed class LinkageStoreTests : IAsyncLifetime
         return new TestChild(provider, localToken, identity, new Demographics { Sex = family % 2 == 0 ? Sex.Female : Sex.Male, Zip = "12345" });
     }
 
+    private sealed class SimulatedCrashException() : Exception("The work stopped at this transaction (simulated crash).");
+
     private sealed record TestChild(string Provider, string LocalToken, ChildIdentity Identity, Demographics Demographics)
     {
         public string Key => RecordKeys.ProviderChild(Provider, LocalToken);
@@ -626,11 +680,23 @@ public sealed class LinkageStoreTests : IAsyncLifetime
         private long _pointReads;
         private long _queries;
 
+        // The transaction (a $batch request) to fail from now on, counting from 1; 0 when none is to fail.
+        private int _failIn;
+
         public Counts Snapshot() => new(Interlocked.Read(ref _pointReads), Interlocked.Read(ref _queries), [.. _pointReadPaths]);
+
+        /// <summary>The <paramref name="nth"/> transaction sent from now on fails before it is sent (a crash at that point of the work).</summary>
+        public void FailTransaction(int nth) => Volatile.Write(ref _failIn, nth);
 
         public override void OnSendingRequest(HttpMessage message)
         {
             var request = message.Request;
+            if (request.Method == RequestMethod.Post && request.Uri.Path.EndsWith("$batch", StringComparison.Ordinal)
+                && Volatile.Read(ref _failIn) > 0 && Interlocked.Decrement(ref _failIn) == 0)
+            {
+                throw new SimulatedCrashException();
+            }
+
             if (request.Method != RequestMethod.Get)
             {
                 return;
