@@ -541,7 +541,7 @@ public sealed class LinkageStoreTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task SplitAsync_ByThisInstanceAfterItsUploadMergedAwayTheClusterOfTheFirst_SplitsWithoutAConflict()
+    public async Task SplitAsync_ByThisInstanceAfterItsUploadMergedAwayTheFirstsCluster_WritesThatClusterRowAgain()
     {
         // Two records of one child, the one with the greater seed uploaded first: its own cluster is deleted when the second upload merges
         // it into the other's (a cluster's key is the smallest seed). This instance's split then puts the first record back in a cluster of
