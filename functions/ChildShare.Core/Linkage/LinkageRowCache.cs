@@ -80,7 +80,7 @@ public sealed class LinkageRowCache
     /// <summary>
     /// Every write of the unit that got <paramref name="ticket"/> landed, and the fence now has version <paramref name="fence"/>: the rows
     /// it read (unchanged) and wrote, as they now are on storage, are relied on while the fence keeps that version. Rows that do not exist
-    /// are not kept (their absence is what the known-children and known-blocks sets are for).
+    /// are not kept (their absence is what the known-children and known-blocks sets are for), and an earlier unit's copy of one is dropped.
     /// </summary>
     public void Remember(
         long ticket, ETag fence, IEnumerable<LinkNodeState> nodes, IEnumerable<KeyValuePair<UInt128, MemberRow>> blocks,
@@ -100,8 +100,23 @@ public sealed class LinkageRowCache
             }
 
             var nodeList = nodes.ToList();
-            var blockList = blocks.Where(b => b.Value.ETag is not null).ToList();
-            var clusterList = clusters.Where(c => c.Value.ETag is not null).ToList();
+            var blockList = blocks.ToList();
+            var clusterList = clusters.ToList();
+
+            // A row this unit found missing or deleted (a cluster merged into another) is dropped: an earlier unit's copy of it is not what
+            // storage holds, and a split that brings the cluster back must add its row, not take it for unchanged.
+            foreach (var (token, _) in blockList.Where(b => b.Value.ETag is null))
+            {
+                _blocks.Remove(token);
+            }
+
+            foreach (var (key, _) in clusterList.Where(c => c.Value.ETag is null))
+            {
+                _clusters.Remove(key);
+            }
+
+            blockList.RemoveAll(b => b.Value.ETag is null);
+            clusterList.RemoveAll(c => c.Value.ETag is null);
             if (_nodes.Count + _blocks.Count + _clusters.Count + nodeList.Count + blockList.Count + clusterList.Count > Limit)
             {
                 Clear();

@@ -98,6 +98,20 @@ public sealed class LinkageRowCacheTests
     }
 
     [Fact]
+    public void Remember_ARowAnEarlierUnitKeptAndThisOneDeleted_IsNoLongerKept()
+    {
+        // A cluster the first unit wrote, merged into another (its row deleted) by the next unit of the same version.
+        var cache = new LinkageRowCache();
+        cache.Remember(cache.BeginWrite(First), Second.ETag!.Value, [], [new(7, Block)], [new("c", Block)]);
+
+        cache.Remember(cache.BeginWrite(Second), Third.ETag!.Value, [], [new(7, MemberRow.Missing)], [new("c", MemberRow.Missing)]);
+
+        Assert.False(cache.TryGetCluster(Third, "c", out _));
+        Assert.False(cache.TryGetBlock(Third, 7, out _));
+        Assert.Equal(0, cache.Count);
+    }
+
+    [Fact]
     public void Remember_PastTheLimit_KeepsOnlyTheLatestUnitsRows()
     {
         var cache = new LinkageRowCache { Limit = 3 };
