@@ -56,6 +56,7 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<LinkageRowStore>();
         services.TryAddSingleton<KnownChildrenStore>();
         services.TryAddSingleton<KnownBlocksStore>();
+        services.TryAddSingleton<LinkageRowCache>();
         services.TryAddSingleton<LinkageStore>();
         services.TryAddSingleton<ILinkageLock>(sp =>
         {

@@ -148,6 +148,7 @@ public sealed partial class IncrementalLinker(
         }
 
         await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+        store.RememberWritten(reads);
         var merged = clustersBefore - loaded.Values.Select(s => engine.ClusterKeyOf(s.Key)).Distinct(StringComparer.Ordinal).Count();
         return new LinkCompletion(chunk.Length, candidates.Count, movedElsewhere, merged);
     }

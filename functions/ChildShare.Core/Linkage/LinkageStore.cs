@@ -28,7 +28,13 @@ public sealed class LinkageReadSet
 
     /// <summary>The tokens whose block was taken for missing without a read: their rows are added first, so a lost set fails early.</summary>
     internal HashSet<UInt128> UnreadBlocks { get; } = [];
+
+    /// <summary>What this unit leaves in the process's <see cref="LinkageRowCache"/> once its last write landed; null until its shared rows are written.</summary>
+    internal WrittenUnit? Written { get; set; }
 }
+
+/// <summary>A unit of work's shared rows written: its cache ticket, the fence version it wrote and its nodes as they are once every write lands.</summary>
+internal sealed record WrittenUnit(long Ticket, Azure.ETag Fence, IReadOnlyList<LinkNodeState> Nodes);
 
 /// <summary>
 /// What one upload knows of the token index before reading it: a token its store's known-blocks set did not hold has no block row, and
@@ -109,7 +115,8 @@ public sealed class KnownChildrenLostException()
 /// community there). The rows several flows share (blocks, clusters) are written back with the ETag they were read with.
 /// </summary>
 public sealed class LinkageStore(
-    LinkageRowStore rows, KnownChildrenStore knownChildren, KnownBlocksStore knownBlocks, IIdentityVault identities, ChildRecordStore childRecords)
+    LinkageRowStore rows, KnownChildrenStore knownChildren, KnownBlocksStore knownBlocks, IIdentityVault identities, ChildRecordStore childRecords,
+    LinkageRowCache cache)
 {
     /// <summary>
     /// Transactions written at once: linkage writes touch many small partitions (one per token,
@@ -286,15 +293,28 @@ public sealed class LinkageStore(
 
     /// <summary>The stored nodes of these provider children (missing ones are left out).</summary>
     public async Task<List<LinkNodeState>> ReadNodesAsync(IEnumerable<string> keys, CancellationToken cancellationToken) =>
-        await ReadNodesAsync(keys, (await rows.ReadFenceAsync(cancellationToken).ConfigureAwait(false)).Layout, cancellationToken).ConfigureAwait(false);
+        await ReadNodesAsync(keys, await rows.ReadFenceAsync(cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
 
-    private async Task<List<LinkNodeState>> ReadNodesAsync(IEnumerable<string> keys, LinkageLayout layout, CancellationToken cancellationToken)
+    private async Task<List<LinkNodeState>> ReadNodesAsync(IEnumerable<string> keys, FenceRow fence, CancellationToken cancellationToken)
     {
         var found = new ConcurrentBag<LinkNodeState>();
-        await Parallel.ForEachAsync(keys.Distinct(StringComparer.Ordinal), new ParallelOptions { MaxDegreeOfParallelism = ParallelReads, CancellationToken = cancellationToken },
+        var toRead = new List<string>();
+        foreach (var key in keys.Distinct(StringComparer.Ordinal))
+        {
+            if (cache.TryGetNode(fence, key, out var known))
+            {
+                found.Add(known!);
+            }
+            else
+            {
+                toRead.Add(key);
+            }
+        }
+
+        await Parallel.ForEachAsync(toRead, new ParallelOptions { MaxDegreeOfParallelism = ParallelReads, CancellationToken = cancellationToken },
             async (key, ct) =>
             {
-                if (await rows.ReadNodeAsync(key, layout, ct).ConfigureAwait(false) is { } row)
+                if (await rows.ReadNodeAsync(key, fence.Layout, ct).ConfigureAwait(false) is { } row)
                 {
                     found.Add(FromRow(row));
                 }
@@ -326,12 +346,11 @@ public sealed class LinkageStore(
         ArgumentNullException.ThrowIfNull(engine);
         ArgumentNullException.ThrowIfNull(reads);
         await ReadFenceAsync(reads, cancellationToken).ConfigureAwait(false);
-        var layout = reads.Fence!.Layout;
-        var states = (await ReadNodesAsync(keys.Where(k => !reads.NewChildren.Contains(k)), layout, cancellationToken).ConfigureAwait(false))
+        var states = (await ReadNodesAsync(keys.Where(k => !reads.NewChildren.Contains(k)), reads.Fence!, cancellationToken).ConfigureAwait(false))
             .ToDictionary(s => s.Key, StringComparer.Ordinal);
         var members = await MembersAsync(states.Values.Select(s => s.ClusterKey), reads, cancellationToken).ConfigureAwait(false);
         members.ExceptWith(states.Keys);
-        foreach (var state in await ReadNodesAsync(members, layout, cancellationToken).ConfigureAwait(false))
+        foreach (var state in await ReadNodesAsync(members, reads.Fence!, cancellationToken).ConfigureAwait(false))
         {
             // A member of a stored cluster the known-children set calls new: the set was lost (only this provider's, so the others'
             // clusters brought the node in). Its node is unchanged, so no insert would fail, and the summary rebuild would skip its
@@ -406,7 +425,7 @@ public sealed class LinkageStore(
             }
         }
 
-        await WriteSharedRowsAsync(engine, blockAdditions, touchedClusters, reads, cancellationToken).ConfigureAwait(false);
+        var (ticket, fence) = await WriteSharedRowsAsync(engine, blockAdditions, touchedClusters, reads, cancellationToken).ConfigureAwait(false);
 
         // The nodes of children new to the store are inserted and flushed first: one that exists after all (a lost known-children
         // set) fails here, before any child key is written from a decision that took it for new.
@@ -428,10 +447,34 @@ public sealed class LinkageStore(
             await identities.RelinkAsync(writer, providerId, localToken, clusterKey, rule, cancellationToken).ConfigureAwait(false);
         }
 
+        var nodesAfter = loaded.Values.ToDictionary(s => s.Key, StringComparer.Ordinal);
+        foreach (var change in changes)
+        {
+            nodesAfter[change.Key] = engine.StateOf(change.Key);
+        }
+
+        reads.Written = new WrittenUnit(ticket, fence, [.. nodesAfter.Values]);
         return moved;
     }
 
-    private async Task WriteSharedRowsAsync(
+    /// <summary>
+    /// Every write of the unit of work <paramref name="reads"/> belongs to landed (the caller flushed its writer after
+    /// <see cref="WriteChangesAsync"/>): the rows it read and wrote are kept in the process's <see cref="LinkageRowCache"/>, and the next
+    /// unit takes them instead of reading them while the fence keeps the version this one wrote. A unit that never gets here (a conflict,
+    /// a crash, an operator's merge or split) leaves nothing relied on.
+    /// </summary>
+    public void RememberWritten(LinkageReadSet reads)
+    {
+        ArgumentNullException.ThrowIfNull(reads);
+        if (reads.Written is not { } written)
+        {
+            throw new InvalidOperationException("The unit of work wrote no linkage rows to remember.");
+        }
+
+        cache.Remember(written.Ticket, written.Fence, written.Nodes, reads.Blocks, reads.Clusters);
+    }
+
+    private async Task<(long Ticket, Azure.ETag Fence)> WriteSharedRowsAsync(
         LinkageEngine engine, Dictionary<UInt128, List<string>> blockAdditions, HashSet<string> touchedClusters, LinkageReadSet reads,
         CancellationToken cancellationToken)
     {
@@ -522,17 +565,36 @@ public sealed class LinkageStore(
         // for missing without a read go before the others: if the known-blocks set was lost, one of them exists, its add fails, and no
         // cluster row decided without its candidates lands.
         var fence = reads.Fence ?? throw new InvalidOperationException("The linkage reads of this unit of work did not begin with the fence.");
+        var ticket = cache.BeginWrite(fence);
+        Azure.ETag written = default;
         await RefusedAsConflictAsync(async () =>
         {
-            await rows.AdvanceFenceAsync(fence, cancellationToken).ConfigureAwait(false);
+            written = await rows.AdvanceFenceAsync(fence, cancellationToken).ConfigureAwait(false);
             reads.NewTokens.Advanced(fence);
             if (unreadBlockWrites.Count > 0)
             {
-                await rows.WriteMemberRowsAsync(unreadBlockWrites, fence.Layout, cancellationToken).ConfigureAwait(false);
+                Keep(await rows.WriteMemberRowsAsync(unreadBlockWrites, fence.Layout, cancellationToken).ConfigureAwait(false));
             }
 
-            await rows.WriteMemberRowsAsync(writes, fence.Layout, cancellationToken).ConfigureAwait(false);
+            Keep(await rows.WriteMemberRowsAsync(writes, fence.Layout, cancellationToken).ConfigureAwait(false));
         }).ConfigureAwait(false);
+        return (ticket, written);
+
+        // The read set then holds the rows as they now are on storage, with their new ETags.
+        void Keep(IReadOnlyList<(MemberRowWrite Write, MemberRow Row)> rowsWritten)
+        {
+            foreach (var (write, row) in rowsWritten)
+            {
+                if (write.Table == MemberTable.Blocks)
+                {
+                    reads.Blocks[TokenOf(write.Key)] = row;
+                }
+                else
+                {
+                    reads.Clusters[write.Key] = row;
+                }
+            }
+        }
     }
 
     /// <summary>Runs guarded writes: a refused one means another flow wrote under the linkage lock, and the unit of work is retried.</summary>
@@ -564,7 +626,11 @@ public sealed class LinkageStore(
         var covered = reads.NewTokens.Covers(reads.Fence!);
         foreach (var token in tokens.Where(t => !reads.Blocks.ContainsKey(t)))
         {
-            if (covered && reads.NewTokens.HasNoRow(token))
+            if (cache.TryGetBlock(reads.Fence!, token, out var known))
+            {
+                reads.Blocks[token] = known!;
+            }
+            else if (covered && reads.NewTokens.HasNoRow(token))
             {
                 reads.Blocks[token] = MemberRow.Missing;
                 reads.UnreadBlocks.Add(token);
@@ -582,15 +648,33 @@ public sealed class LinkageStore(
             });
     }
 
-    private Task ReadClustersAsync(List<string> clusterKeys, LinkageReadSet reads, CancellationToken cancellationToken) =>
-        Parallel.ForEachAsync(clusterKeys.Where(k => !reads.Clusters.ContainsKey(k)),
+    private Task ReadClustersAsync(List<string> clusterKeys, LinkageReadSet reads, CancellationToken cancellationToken)
+    {
+        var toRead = new List<string>();
+        foreach (var clusterKey in clusterKeys.Where(k => !reads.Clusters.ContainsKey(k)))
+        {
+            if (cache.TryGetCluster(reads.Fence!, clusterKey, out var known))
+            {
+                reads.Clusters[clusterKey] = known!;
+            }
+            else
+            {
+                toRead.Add(clusterKey);
+            }
+        }
+
+        return Parallel.ForEachAsync(toRead,
             new ParallelOptions { MaxDegreeOfParallelism = ParallelReads, CancellationToken = cancellationToken },
             async (clusterKey, ct) =>
             {
                 reads.Clusters[clusterKey] = await rows.ReadClusterAsync(clusterKey, reads.Fence!.Layout, ct).ConfigureAwait(false);
             });
+    }
 
     public static string TokenKey(UInt128 token) => token.ToString("x32", System.Globalization.CultureInfo.InvariantCulture);
+
+    private static UInt128 TokenOf(string tokenKey) =>
+        UInt128.Parse(tokenKey, System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>
     /// Adds to <paramref name="writer"/> the write of a node's stored form, keyed in the layout <paramref name="reads"/> found; a node

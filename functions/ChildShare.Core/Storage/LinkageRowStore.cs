@@ -257,8 +257,9 @@ public sealed class LinkageRowStore(ChildShareStorage storage)
     /// <summary>
     /// Replaces the fence as read (one more write, the same layout and known-blocks flag), or adds it where there was none.
     /// </summary>
+    /// <returns>The fence's new version.</returns>
     /// <exception cref="LinkageRowsChangedException">Another unit of work wrote the fence since it was read.</exception>
-    public Task AdvanceFenceAsync(FenceRow read, CancellationToken cancellationToken = default)
+    public async Task<ETag> AdvanceFenceAsync(FenceRow read, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(read);
         var next = new TableEntity(FencePartition, FenceRowKey) { [WritesColumn] = read.Writes + 1, [LayoutColumn] = (int)read.Layout };
@@ -275,18 +276,22 @@ public sealed class LinkageRowStore(ChildShareStorage storage)
                 new TableEntity(FencePartition, LayoutRowKey) { [LayoutColumn] = (int)read.Layout }), 64));
         }
 
-        return SubmitGuardedAsync(actions, cancellationToken);
+        return (await SubmitGuardedAsync(actions, cancellationToken).ConfigureAwait(false))[0]
+            ?? throw new InvalidOperationException("The table service returned no ETag for the fence it wrote.");
     }
 
     /// <summary>
     /// Writes block and cluster rows, each guarded by the version read, as transactions per partition (up to 100 entities, under the size
     /// limit of one), <see cref="WriteParallelism"/> at once.
     /// </summary>
+    /// <returns>Each written row as it now is on storage (a deleted one as <see cref="MemberRow.Missing"/>), in the order of <paramref name="writes"/>.</returns>
     /// <exception cref="LinkageRowsChangedException">A precondition was refused (the ETag changed, the row was added or deleted meanwhile).</exception>
-    public Task WriteMemberRowsAsync(IEnumerable<MemberRowWrite> writes, LinkageLayout layout, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<(MemberRowWrite Write, MemberRow Row)>> WriteMemberRowsAsync(
+        IEnumerable<MemberRowWrite> writes, LinkageLayout layout, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(writes);
         var actions = new List<(TableClient, TableTransactionAction, int)>();
+        var written = new List<MemberRowWrite>();
         foreach (var write in writes)
         {
             var table = write.Table == MemberTable.Blocks ? _blocks : _clusters;
@@ -296,15 +301,20 @@ public sealed class LinkageRowStore(ChildShareStorage storage)
                 {
                     actions.Add((table, new TableTransactionAction(TableTransactionActionType.Delete,
                         new TableEntity(LinkageTables.MemberPartition(write.Key, layout), write.Key), etag), 0));
+                    written.Add(write);
                 }
 
                 continue;
             }
 
             actions.Add(Guarded(table, MemberEntity(LinkageTables.MemberPartition(write.Key, layout), write.Key, write.Members, write.Overflow), write.ETag));
+            written.Add(write);
         }
 
-        return SubmitGuardedAsync(actions, cancellationToken);
+        var etags = await SubmitGuardedAsync(actions, cancellationToken).ConfigureAwait(false);
+        return [.. written.Select((write, i) => (write, write.Delete
+            ? MemberRow.Missing
+            : new MemberRow(write.Overflow ? [] : write.Members, etags[i], write.Overflow)))];
     }
 
     /// <summary>Records a do-not-link constraint in both directions (replacing what was there).</summary>
@@ -403,40 +413,50 @@ public sealed class LinkageRowStore(ChildShareStorage storage)
         return entity;
     }
 
-    private static async Task SubmitGuardedAsync(List<(TableClient Table, TableTransactionAction Action, int Chars)> actions, CancellationToken cancellationToken)
+    /// <summary>Submits the actions as transactions per partition; returns each action's new ETag (none for a delete), in their order.</summary>
+    private static async Task<ETag?[]> SubmitGuardedAsync(List<(TableClient Table, TableTransactionAction Action, int Chars)> actions, CancellationToken cancellationToken)
     {
-        var transactions = new List<(TableClient Table, List<TableTransactionAction> Actions)>();
-        foreach (var partition in actions.GroupBy(a => (a.Table.Name, a.Action.Entity.PartitionKey)))
+        var transactions = new List<(TableClient Table, List<TableTransactionAction> Actions, List<int> Indexes)>();
+        foreach (var partition in actions.Select((a, i) => (a.Table, a.Action, a.Chars, Index: i)).GroupBy(a => (a.Table.Name, a.Action.Entity.PartitionKey)))
         {
             var current = new List<TableTransactionAction>();
+            var indexes = new List<int>();
             var chars = 0;
-            foreach (var (table, action, size) in partition)
+            foreach (var (table, action, size, index) in partition)
             {
                 if (current.Count == BatchWriter.MaxBatchSize || (current.Count > 0 && chars + size > MaxTransactionChars))
                 {
-                    transactions.Add((table, current));
+                    transactions.Add((table, current, indexes));
                     current = [];
+                    indexes = [];
                     chars = 0;
                 }
 
                 current.Add(action);
+                indexes.Add(index);
                 chars += size;
             }
 
-            transactions.Add((partition.First().Table, current));
+            transactions.Add((partition.First().Table, current, indexes));
         }
 
+        var etags = new ETag?[actions.Count];
         await Parallel.ForEachAsync(transactions, new ParallelOptions { MaxDegreeOfParallelism = WriteParallelism, CancellationToken = cancellationToken },
             async (transaction, ct) =>
             {
                 try
                 {
-                    await transaction.Table.SubmitTransactionAsync(transaction.Actions, ct).ConfigureAwait(false);
+                    var responses = (await transaction.Table.SubmitTransactionAsync(transaction.Actions, ct).ConfigureAwait(false)).Value;
+                    for (var i = 0; i < responses.Count && i < transaction.Indexes.Count; i++)
+                    {
+                        etags[transaction.Indexes[i]] = responses[i].Headers.ETag;
+                    }
                 }
                 catch (TableTransactionFailedException ex) when (ex.Status is 404 or 409 or 412)
                 {
                     throw new LinkageRowsChangedException(ex);
                 }
             }).ConfigureAwait(false);
+        return etags;
     }
 }

@@ -63,7 +63,10 @@ public sealed class LinkageStoreTests : IAsyncLifetime
         await LinkUploadAsync("u-community", Enumerable.Range(0, 40).Select(i => Child("prov-a", "A" + i, i)));
         var before = _counter.Snapshot();
 
-        var completion = await LinkUploadAsync("u-probe", Enumerable.Range(0, 40).Select(i => Child("prov-b", "B" + i, i)));
+        // Another instance, which keeps none of the first's rows: it reads what it needs.
+        await using var other = Build(_storage, _counter);
+        var otherLinker = other.GetRequiredService<IChildLinker>();
+        var completion = await LinkUploadAsync(otherLinker, "u-probe", Enumerable.Range(0, 40).Select(i => Child("prov-b", "B" + i, i)));
 
         var after = _counter.Snapshot();
         var probeKeys = Enumerable.Range(0, 40).Select(i => Child("prov-b", "B" + i, i).Key).ToHashSet();
@@ -74,7 +77,7 @@ public sealed class LinkageStoreTests : IAsyncLifetime
             "a node of a child no upload sent before was read");
         Assert.True(after.ReadsOf(LinkageTables.Records, "prov-a") > before.ReadsOf(LinkageTables.Records, "prov-a"));
 
-        // Sent again, they are known: their rows are read, and nothing changes.
+        // Sent again (to the first instance, which did not write them), they are known: their rows are read, and nothing changes.
         var again = await LinkUploadAsync("u-probe-again", Enumerable.Range(0, 40).Select(i => Child("prov-b", "B" + i, i)));
         Assert.Empty(again.NewChildren);
         Assert.True(_counter.Snapshot().ReadsOf(LinkageTables.Records, "prov-b") >= 40);
@@ -101,7 +104,13 @@ public sealed class LinkageStoreTests : IAsyncLifetime
             var second = Enumerable.Range(0, 40).Select(i => Child("prov-b", "B" + i, i)).ToList();
             await LinkUploadAsync("u-1", first);
             Assert.Equal(0, _counter.Snapshot().BlockReads);
-            await LinkUploadAsync("u-2", second);
+
+            // The second in another instance, which keeps none of the first's rows.
+            await using (var other = Build(_storage, _counter))
+            {
+                await LinkUploadAsync(other.GetRequiredService<IChildLinker>(), "u-2", second);
+            }
+
             var blockReads = _counter.Snapshot().BlockReads;
             Assert.InRange(blockReads, 1, (await _storage.ReadAllAsync(LinkageTables.Blocks)).Count(b => b.PartitionKey != "~fence"));
 
@@ -136,6 +145,68 @@ public sealed class LinkageStoreTests : IAsyncLifetime
 
         await AssertEndsLikeACleanRunAsync(("u-1", first), ("u-2", second));
         Assert.Equal(6, (await NodesAsync()).Select(n => n.Cluster).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task CompleteUploadAsync_ALaterUploadOfTheSameInstance_ReadsNoLinkageRowTheEarlierLeftAndLinksLikeACleanRun()
+    {
+        // One family member per provider: every child of the second upload finds the first's as a candidate.
+        var first = Enumerable.Range(0, 30).Select(i => Child("prov-a", "A" + i, i)).ToList();
+        var second = Enumerable.Range(0, 40).Select(i => Child("prov-b", "B" + i, i)).ToList();
+        await LinkUploadAsync("u-1", first);
+        var before = _counter.Snapshot();
+
+        var completion = await LinkUploadAsync("u-2", second);
+
+        var after = _counter.Snapshot();
+        Assert.True(completion.Candidates > 40, "the second upload should have found the first's records as candidates");
+        Assert.Equal(0, after.LinkageRowReads - before.LinkageRowReads);
+        Assert.Equal(40, (await NodesAsync()).Select(n => n.Cluster).Distinct().Count());
+        await AssertEndsLikeACleanRunAsync(("u-1", first), ("u-2", second));
+    }
+
+    [Fact]
+    public async Task CompleteUploadAsync_AnotherInstanceLinkedSince_ReadsTheRowsAgainAndLinksLikeACleanRun()
+    {
+        // The second instance's children share the first's surnames and birth dates, but not their first names: they are other
+        // children, in the same blocks. The third upload holds the second's children again: only with the second's block rows does it
+        // find them.
+        var first = Enumerable.Range(0, 10).Select(i => Child("prov-a", "A" + i, i)).ToList();
+        var second = Enumerable.Range(0, 10).Select(i => Child("prov-b", "B" + i, i, first: "Zebulon")).ToList();
+        var third = Enumerable.Range(0, 10).Select(i => Child("prov-c", "C" + i, i, first: "Zebulon")).ToList();
+        await LinkUploadAsync("u-1", first);
+        await using (var other = Build(_storage, _counter))
+        {
+            await LinkUploadAsync(other.GetRequiredService<IChildLinker>(), "u-2", second);
+        }
+
+        var before = _counter.Snapshot();
+        await LinkUploadAsync("u-3", third);
+
+        Assert.True(_counter.Snapshot().LinkageRowReads > before.LinkageRowReads, "rows another instance wrote must be read");
+        await AssertEndsLikeACleanRunAsync(("u-1", first), ("u-2", second), ("u-3", third));
+        Assert.Equal(20, (await NodesAsync()).Select(n => n.Cluster).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task CompleteUploadAsync_AnOperatorSplitSince_ReadsTheRowsAgainAndKeepsTheSplit()
+    {
+        // A split by the command line (another process) and one by this instance's own admin: neither is remembered, so the next upload
+        // reads the rows they wrote and never puts the split children back together from a copy taken before.
+        var first = Enumerable.Range(0, 4).Select(i => Child("prov-a", "A" + i, i)).ToList();
+        var second = Enumerable.Range(0, 4).Select(i => Child("prov-b", "B" + i, i)).ToList();
+        await LinkUploadAsync("u-1", first);
+        await LinkUploadAsync("u-2", second);
+        var admin = _services.GetRequiredService<LinkageAdmin>();
+        await admin.SplitAsync(first[0].Key, second[0].Key, "operator", default);
+        var before = _counter.Snapshot();
+
+        await LinkUploadAsync("u-3", second);
+
+        Assert.True(_counter.Snapshot().LinkageRowReads > before.LinkageRowReads, "rows the split wrote must be read");
+        var nodes = (await NodesAsync()).ToDictionary(n => n.Key);
+        Assert.NotEqual(nodes[first[0].Key].Cluster, nodes[second[0].Key].Cluster);
+        Assert.Equal(nodes[first[1].Key].Cluster, nodes[second[1].Key].Cluster);
     }
 
     [Fact]
@@ -469,6 +540,230 @@ public sealed class LinkageStoreTests : IAsyncLifetime
         await AssertEndsLikeACleanRunAsync(("u-1", first), ("u-2", [bridge]));
     }
 
+    [Fact]
+    public async Task SplitAsync_ByThisInstanceAfterItsUploadMergedAwayTheFirstsCluster_WritesThatClusterRowAgain()
+    {
+        // Two records of one child, the one with the greater seed uploaded first: its own cluster is deleted when the second upload merges
+        // it into the other's (a cluster's key is the smallest seed). This instance's split then puts the first record back in a cluster of
+        // that key, which must be added anew, not replaced as the version the first upload wrote.
+        var (x, y) = (Child("prov-a", "A1", 3), Child("prov-b", "B1", 3));
+        var (first, second) = string.CompareOrdinal(IncrementalLinker.SeedOf(Pseudonymizer, x.Key), IncrementalLinker.SeedOf(Pseudonymizer, y.Key)) > 0
+            ? (x, y) : (y, x);
+        await LinkUploadAsync("u-1", [first]);
+        await LinkUploadAsync("u-2", [second]);
+        var merged = (await NodesAsync()).ToDictionary(n => n.Key);
+        Assert.Equal(merged[first.Key].Cluster, merged[second.Key].Cluster);
+
+        var split = await _services.GetRequiredService<LinkageAdmin>().SplitAsync(first.Key, second.Key, "operator", default);
+
+        Assert.NotEqual(split.ClusterA, split.ClusterB);
+        var nodes = (await NodesAsync()).ToDictionary(n => n.Key);
+        Assert.Equal(IncrementalLinker.SeedOf(Pseudonymizer, first.Key), nodes[first.Key].Cluster);
+        Assert.NotEqual(nodes[first.Key].Cluster, nodes[second.Key].Cluster);
+
+        // Each cluster row lists its member: the first record's, deleted by the merge, was written again (a copy of it as the first upload
+        // left it, with the same member, would have been taken for unchanged and not written).
+        var clusters = (await _storage.ReadAllAsync(LinkageTables.Clusters)).ToDictionary(r => r.RowKey, r => string.Join(';', LinkageRowStore.MembersOf(r)));
+        Assert.Equal(first.Key, clusters.GetValueOrDefault(nodes[first.Key].Cluster!));
+        Assert.Equal(second.Key, clusters.GetValueOrDefault(nodes[second.Key].Cluster!));
+    }
+
+    [Theory]
+    [InlineData(1)] // the fence
+    [InlineData(2)] // the first block or cluster transaction
+    [InlineData(8)] // among the block and cluster transactions
+    [InlineData(20)] // among the node rows and child keys of the final flush
+    [InlineData(40)] // late in the final flush
+    public async Task CompleteUploadAsync_AttemptCrashedAtATransactionThenDeliveredAgainInTheSameInstance_EndsLikeACleanRun(int failing)
+    {
+        // The second upload merges every cluster of the first (about half of them change key, deleting the first's cluster row); its first
+        // attempt stops at one transaction. The same instance then completes it and links a third upload, from what it kept of the attempt
+        // only what storage still holds.
+        var first = Enumerable.Range(0, 12).Select(i => Child("prov-a", "A" + i, i)).ToList();
+        var second = Enumerable.Range(0, 12).Select(i => Child("prov-b", "B" + i, i)).Concat(Enumerable.Range(20, 6).Select(i => Child("prov-b", "N" + i, i))).ToList();
+        var third = Enumerable.Range(0, 18).Select(i => Child("prov-c", "C" + i, i)).ToList();
+        await LinkUploadAsync("u-1", first);
+
+        _counter.FailTransaction(failing);
+        await Assert.ThrowsAsync<SimulatedCrashException>(() => LinkUploadAsync("u-2", second));
+        await LinkUploadAsync("u-2", second);
+        await LinkUploadAsync("u-3", third);
+
+        await AssertEndsLikeACleanRunAsync(("u-1", first), ("u-2", second), ("u-3", third));
+    }
+
+    [Theory]
+    [InlineData(LinkageRowCache.DefaultLimit, "current")]
+    [InlineData(12, "current")]
+    [InlineData(40, "current")]
+    [InlineData(LinkageRowCache.DefaultLimit, "legacy")]
+    [InlineData(12, "legacy")]
+    [InlineData(LinkageRowCache.DefaultLimit, "without the known-blocks set")]
+    public async Task CompleteUploadAsync_UploadsOfSeveralChunksWithACacheOfThisLimit_EndLikeUploadsWithoutTheCache(int limit, string store)
+    {
+        // Four records a chunk; each family's records are in different chunks and uploads, so chunks merge what earlier chunks wrote (and
+        // delete their clusters); the second upload is delivered twice. A cache of a few rows keeps some units' rows and drops others'.
+        var uploads = new (string UploadId, List<TestChild> Children)[]
+        {
+            ("u-1", [.. Enumerable.Range(0, 10).Select(i => Child("prov-a", "A" + i, i))]),
+            ("u-2", [.. Enumerable.Range(0, 14).Select(i => Child("prov-b", "B" + i, 13 - i))]),
+            ("u-2", [.. Enumerable.Range(0, 14).Select(i => Child("prov-b", "B" + i, 13 - i))]),
+            ("u-3", [.. Enumerable.Range(0, 14).Select(i => Child(i % 2 == 0 ? "prov-a" : "prov-c", "C" + i, i))]),
+        };
+
+        var cached = await LinkInAStoreOfItsOwnAsync(limit, store, uploads);
+        var uncached = await LinkInAStoreOfItsOwnAsync(0, store, uploads);
+
+        Assert.Equal(uncached, cached);
+    }
+
+    /// <summary>
+    /// Links the uploads, four records a chunk, in a store of their own (of the kind <paramref name="store"/> names) with a row cache of
+    /// <paramref name="limit"/> rows (0: none kept); returns its nodes, clusters and blocks.
+    /// </summary>
+    private static async Task<List<string>> LinkInAStoreOfItsOwnAsync(int limit, string store, (string UploadId, List<TestChild> Children)[] uploads)
+    {
+        var storage = new TestStorage();
+        await storage.InitializeAsync();
+        try
+        {
+            await using var services = TestApp.Build(storage, new FakeTimeProvider(TestApp.Now), configure: s => s.AddSingleton(new LinkageRowCache { Limit = limit }));
+            var linkage = services.GetRequiredService<LinkageStore>();
+            await linkage.EnsureCreatedAsync(default);
+            if (store != "current")
+            {
+                // A fence of code before layouts (legacy keys), or of code before the known-blocks set (current keys, no set).
+                await storage.Storage.Table(LinkageTables.Blocks).AddEntityAsync(store == "legacy"
+                    ? new TableEntity("~fence", "linkage") { ["Writes"] = 1L }
+                    : new TableEntity("~fence", "linkage") { ["Writes"] = 1L, ["Layout"] = 2 });
+            }
+
+            var linker = new IncrementalLinker(services.GetRequiredService<UploadStagingStore>(), linkage, services.GetRequiredService<ILinkageLock>(),
+                TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<IncrementalLinker>.Instance) { ChunkSize = 4 };
+            foreach (var (uploadId, children) in uploads)
+            {
+                await LinkUploadAsync(linker, uploadId, children);
+            }
+
+            var fence = await new LinkageRowStore(storage.Storage).ReadFenceAsync();
+            Assert.Equal(store == "legacy" ? LinkageLayout.Legacy : LinkageLayout.Current, fence.Layout);
+            Assert.Equal(store == "current", fence.KnownBlocks);
+            return [.. (await NodesAsync(storage)).Select(n => $"{n.Key} {n.Cluster} {n.Rule}"),
+                .. await SnapshotAsync(storage, LinkageTables.Clusters), .. await SnapshotAsync(storage, LinkageTables.Blocks)];
+        }
+        finally
+        {
+            await storage.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task CompleteUploadAsync_AnOperatorMergeByThisInstanceSince_KeepsTheMergeAndEndsLikeAnInstanceWithoutTheCache()
+    {
+        // The second provider's children have other first names: they do not link to the first's until an operator merges one pair (which
+        // deletes a cluster this instance had kept). The third upload's children are the second's again, and read what the merge wrote.
+        var first = Enumerable.Range(0, 4).Select(i => Child("prov-a", "A" + i, i)).ToList();
+        var second = Enumerable.Range(0, 4).Select(i => Child("prov-b", "B" + i, i, first: "Zebulon")).ToList();
+        var third = Enumerable.Range(0, 4).Select(i => Child("prov-c", "C" + i, i, first: "Zebulon")).ToList();
+
+        var cached = await RunAsync(_services, _storage);
+        var uncached = new TestStorage();
+        await uncached.InitializeAsync();
+        try
+        {
+            await using var services = TestApp.Build(uncached, new FakeTimeProvider(TestApp.Now), configure: s => s.AddSingleton(new LinkageRowCache { Limit = 0 }));
+            Assert.Equal(await RunAsync(services, uncached), cached);
+        }
+        finally
+        {
+            await uncached.DisposeAsync();
+        }
+
+        var nodes = (await NodesAsync()).ToDictionary(n => n.Key);
+        Assert.Equal(nodes[first[0].Key].Cluster, nodes[second[0].Key].Cluster);
+        Assert.NotEqual(nodes[first[1].Key].Cluster, nodes[second[1].Key].Cluster);
+        await AssertClusterRowsMatchTheNodesAsync();
+
+        async Task<List<string>> RunAsync(ServiceProvider services, TestStorage storage)
+        {
+            var linker = services.GetRequiredService<IChildLinker>();
+            await LinkUploadAsync(linker, "u-1", first);
+            await LinkUploadAsync(linker, "u-2", second);
+            await services.GetRequiredService<LinkageAdmin>().MergeAsync(first[0].Key, second[0].Key, "operator", default);
+            await LinkUploadAsync(linker, "u-3", third);
+            return [.. (await NodesAsync(storage)).Select(n => $"{n.Key} {n.Cluster} {n.Rule}"),
+                .. await SnapshotAsync(storage, LinkageTables.Clusters), .. await SnapshotAsync(storage, LinkageTables.Blocks)];
+        }
+    }
+
+    [Fact]
+    public async Task CompleteUploadAsync_TheKnownBlocksSetRebuiltByThisInstanceSince_LinksLikeACleanRun()
+    {
+        // A store begun without the set; this instance links, builds the set (a fence write that is not a unit of linking work), links again.
+        await Store.EnsureCreatedAsync(default);
+        await _storage.Storage.Table(LinkageTables.Blocks).AddEntityAsync(new TableEntity("~fence", "linkage") { ["Writes"] = 1L, ["Layout"] = 2 });
+        var first = Enumerable.Range(0, 8).Select(i => Child("prov-a", "A" + i, i)).ToList();
+        var second = Enumerable.Range(0, 12).Select(i => Child("prov-b", "B" + i, i)).ToList();
+        await LinkUploadAsync("u-1", first);
+        await _services.GetRequiredService<LinkageAdmin>().RebuildKnownBlocksAsync(default);
+
+        await LinkUploadAsync("u-2", second);
+
+        Assert.True((await new LinkageRowStore(_storage.Storage).ReadFenceAsync()).KnownBlocks);
+        await AssertEndsLikeACleanRunAsync(("u-1", first), ("u-2", second));
+    }
+
+    [Fact]
+    public async Task CompleteUploadAsync_AnOverlappingUnitOfThisInstanceWroteItsSharedRowsAndStopped_TheOtherFailsAndBothDeliveredAgainEndLikeACleanRun()
+    {
+        // Two units of one process read the same fence version (a lease lost without noticing): the stale one writes its shared rows first
+        // and stops before its nodes; the other's upload then fails at the fence. Both uploads are delivered again to the same instance.
+        var first = Enumerable.Range(0, 6).Select(i => Child("prov-a", "A" + i, i)).ToList();
+        var stale = Child("prov-b", "B1", 1);
+        var other = Enumerable.Range(0, 6).Select(i => Child("prov-c", "C" + i, i)).ToList();
+        await LinkUploadAsync("u-1", first);
+
+        await Store.ClaimNewChildrenAsync([stale.Key], default);
+        var encoding = new LinkEncoder(Pseudonymizer, LinkEncoder.DefaultHardening).Encode(LinkInputs.From(stale.Identity, stale.Demographics));
+        var reads = new LinkageReadSet { NewTokens = await Store.ClaimNewTokensAsync(encoding.Indexed(), default) };
+        var engine = new LinkageEngine();
+        var candidates = await Store.CandidatesAsync(encoding.Lookups(), engine.Options.MaxBlockSize, reads, default);
+        candidates.Add(stale.Key);
+        var loaded = await Store.LoadNeighbourhoodAsync(engine, candidates, reads, default);
+        engine.Add(stale.Key, stale.Provider, IncrementalLinker.SeedOf(Pseudonymizer, stale.Key), encoding);
+
+        // The other unit reads (from what u-1 left) while the stale one has not written yet ...
+        foreach (var child in other)
+        {
+            await Linker.LinkAsync(new LinkSubject(child.Provider, child.LocalToken, LinkInputs.From(child.Identity, child.Demographics)) { UploadId = "u-3" }, Pseudonymizer);
+        }
+
+        var otherReads = new LinkageReadSet();
+        await Store.CandidatesAsync([], engine.Options.MaxBlockSize, otherReads, default);
+
+        // ... the stale one writes its shared rows and stops ...
+        await Store.WriteChangesAsync(engine, loaded, [stale.Key], reads, new BatchWriter(), default);
+
+        // ... and a unit that read before that write fails at the fence.
+        await Assert.ThrowsAsync<LinkageConflictException>(() => Store.WriteChangesAsync(new LinkageEngine(), new Dictionary<string, LinkNodeState>(), [], otherReads, new BatchWriter(), default));
+        Linker.AbandonUpload("u-3");
+
+        await LinkUploadAsync("u-2", [stale]);
+        await LinkUploadAsync("u-3", other);
+
+        await AssertEndsLikeACleanRunAsync(("u-1", first), ("u-2", [stale]), ("u-3", other));
+    }
+
+    /// <summary>Every node's cluster row lists it, and every member of a cluster row is a node of that cluster.</summary>
+    private async Task AssertClusterRowsMatchTheNodesAsync()
+    {
+        var nodes = await NodesAsync();
+        var clusters = (await _storage.ReadAllAsync(LinkageTables.Clusters)).ToDictionary(r => r.RowKey, r => LinkageRowStore.MembersOf(r).Order(StringComparer.Ordinal).ToList());
+        var expected = nodes.GroupBy(n => n.Cluster!).ToDictionary(g => g.Key, g => g.Select(n => n.Key).Order(StringComparer.Ordinal).ToList());
+        Assert.Equal(expected.Keys.Order(StringComparer.Ordinal), clusters.Keys.Order(StringComparer.Ordinal));
+        Assert.All(expected, e => Assert.Equal(e.Value, clusters[e.Key]));
+    }
+
     /// <summary>Links the same uploads cleanly in a store of their own: this store's nodes, clusters and blocks must equal that one's.</summary>
     private async Task AssertEndsLikeACleanRunAsync(params (string UploadId, IEnumerable<TestChild> Children)[] uploads)
     {
@@ -540,6 +835,8 @@ public sealed class LinkageStoreTests : IAsyncLifetime
         return new TestChild(provider, localToken, identity, new Demographics { Sex = family % 2 == 0 ? Sex.Female : Sex.Male, Zip = "12345" });
     }
 
+    private sealed class SimulatedCrashException() : Exception("The work stopped at this transaction (simulated crash).");
+
     private sealed record TestChild(string Provider, string LocalToken, ChildIdentity Identity, Demographics Demographics)
     {
         public string Key => RecordKeys.ProviderChild(Provider, LocalToken);
@@ -555,11 +852,23 @@ public sealed class LinkageStoreTests : IAsyncLifetime
         private long _pointReads;
         private long _queries;
 
+        // The transaction (a $batch request) to fail from now on, counting from 1; 0 when none is to fail.
+        private int _failIn;
+
         public Counts Snapshot() => new(Interlocked.Read(ref _pointReads), Interlocked.Read(ref _queries), [.. _pointReadPaths]);
+
+        /// <summary>The <paramref name="nth"/> transaction sent from now on fails before it is sent (a crash at that point of the work).</summary>
+        public void FailTransaction(int nth) => Volatile.Write(ref _failIn, nth);
 
         public override void OnSendingRequest(HttpMessage message)
         {
             var request = message.Request;
+            if (request.Method == RequestMethod.Post && request.Uri.Path.EndsWith("$batch", StringComparison.Ordinal)
+                && Volatile.Read(ref _failIn) > 0 && Interlocked.Decrement(ref _failIn) == 0)
+            {
+                throw new SimulatedCrashException();
+            }
+
             if (request.Method != RequestMethod.Get)
             {
                 return;
@@ -581,6 +890,11 @@ public sealed class LinkageStoreTests : IAsyncLifetime
             /// <summary>Point reads of the linkage table <paramref name="table"/> (by its logical name's suffix) in partitions of <paramref name="provider"/>.</summary>
             public int ReadsOf(string table, string provider) =>
                 PointReadPaths.Count(p => p.Contains(table + "(PartitionKey='" + provider + "|", StringComparison.Ordinal));
+
+            /// <summary>Point reads of node, block and cluster rows (not the fence).</summary>
+            public int LinkageRowReads =>
+                PointReadPaths.Count(p => (p.Contains(LinkageTables.Records + "(", StringComparison.Ordinal) || p.Contains(LinkageTables.Clusters + "(", StringComparison.Ordinal)
+                    || p.Contains(LinkageTables.Blocks + "(", StringComparison.Ordinal)) && !p.Contains("'~fence'", StringComparison.Ordinal));
 
             /// <summary>Point reads of block rows (the token index, not its fence).</summary>
             public int BlockReads =>

@@ -145,6 +145,33 @@ public sealed class LinkageRowStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task WriteMemberRowsAsync_RowsWrittenInOneTransaction_ReturnsTheVersionsALaterReadFinds()
+    {
+        // The linkage row cache replaces rows it wrote by these versions without reading them: they must be the stored ones.
+        var written = await Store.WriteMemberRowsAsync(
+        [
+            new MemberRowWrite(MemberTable.Clusters, Cluster, ["p1|t1"], false, null),
+            new MemberRowWrite(MemberTable.Clusters, Cluster + "b", ["p2|t2"], false, null),
+        ], LinkageLayout.Current);
+        var replaced = await Store.WriteMemberRowsAsync([new MemberRowWrite(MemberTable.Clusters, Cluster, ["p1|t1", "p3|t3"], false, written[0].Row.ETag)],
+            LinkageLayout.Current);
+
+        Assert.Equal((await Store.ReadClusterAsync(Cluster + "b", LinkageLayout.Current)).ETag, written[1].Row.ETag);
+        var read = await Store.ReadClusterAsync(Cluster, LinkageLayout.Current);
+        Assert.Equal(read.ETag, replaced[0].Row.ETag);
+        Assert.Equal(read.Members, replaced[0].Row.Members);
+        Assert.NotEqual(written[0].Row.ETag, replaced[0].Row.ETag);
+    }
+
+    [Fact]
+    public async Task AdvanceFenceAsync_ReturnsTheVersionTheNextReadFinds()
+    {
+        var advanced = await Store.AdvanceFenceAsync(await Store.ReadFenceAsync());
+
+        Assert.Equal((await Store.ReadFenceAsync()).ETag, advanced);
+    }
+
+    [Fact]
     public async Task AdvanceFenceAsync_TwoFlowsFromTheSameRead_TheSecondIsRefused()
     {
         var first = await Store.ReadFenceAsync();

@@ -1,0 +1,130 @@
+using Azure;
+using ChildShare.Core.Linkage;
+using ChildShare.Core.Storage;
+
+namespace ChildShare.Tests.Linkage;
+
+/// <summary>
+/// The process's linkage row cache without storage: rows are relied on only at the fence version the unit that remembered them wrote,
+/// only once that unit's writes all landed, and never after two units of the process overlapped.
+/// </summary>
+public sealed class LinkageRowCacheTests
+{
+    private static readonly FenceRow First = new(1, new ETag("v1"), LinkageLayout.Current, KnownBlocks: true);
+    private static readonly FenceRow Second = First with { Writes = 2, ETag = new ETag("v2") };
+    private static readonly FenceRow Third = First with { Writes = 3, ETag = new ETag("v3") };
+
+    private static readonly MemberRow Block = new(["p|a"], new ETag("b1"), false);
+
+    [Fact]
+    public void TryGetBlock_AtTheFenceVersionTheUnitWrote_ReturnsTheRowAndAtAnyOtherNothing()
+    {
+        var cache = new LinkageRowCache();
+        var ticket = cache.BeginWrite(First);
+        cache.Remember(ticket, Second.ETag!.Value, [], [new(7, Block)], []);
+
+        Assert.True(cache.TryGetBlock(Second, 7, out var row));
+        Assert.Same(Block, row);
+        Assert.False(cache.TryGetBlock(First, 7, out _));
+        Assert.False(cache.TryGetBlock(Third, 7, out _));
+        Assert.False(cache.TryGetBlock(Second, 8, out _));
+    }
+
+    [Fact]
+    public void TryGetBlock_AUnitBeganWritingAndNeverRemembered_ReturnsNothingUntilTheNextUnitRemembers()
+    {
+        var cache = new LinkageRowCache();
+        cache.Remember(cache.BeginWrite(First), Second.ETag!.Value, [], [new(7, Block)], []);
+
+        // A unit that read the second version began writing and stopped (a conflict, a crash): its fence write may have landed.
+        cache.BeginWrite(Second);
+
+        Assert.False(cache.TryGetBlock(Second, 7, out _));
+        Assert.False(cache.TryGetBlock(Third, 7, out _));
+    }
+
+    [Fact]
+    public void BeginWrite_AUnitThatReadAnotherFenceVersion_DropsTheRowsOfTheEarlierOne()
+    {
+        // Another instance wrote the second version: what this process kept of the first is stale, and must not outlive the next unit.
+        var cache = new LinkageRowCache();
+        cache.Remember(cache.BeginWrite(First), First.ETag!.Value, [], [new(7, Block)], []);
+
+        var ticket = cache.BeginWrite(Second);
+        cache.Remember(ticket, Third.ETag!.Value, [], [new(8, Block)], []);
+
+        Assert.True(cache.TryGetBlock(Third, 8, out _));
+        Assert.False(cache.TryGetBlock(Third, 7, out _));
+        Assert.Equal(1, cache.Count);
+    }
+
+    [Fact]
+    public void BeginWrite_TheNextUnitOfTheSameVersion_KeepsTheEarlierRows()
+    {
+        var cache = new LinkageRowCache();
+        cache.Remember(cache.BeginWrite(First), Second.ETag!.Value, [], [new(7, Block)], []);
+
+        cache.Remember(cache.BeginWrite(Second), Third.ETag!.Value, [], [new(8, Block)], []);
+
+        Assert.True(cache.TryGetBlock(Third, 7, out _));
+        Assert.True(cache.TryGetBlock(Third, 8, out _));
+    }
+
+    [Fact]
+    public void Remember_TwoUnitsOfTheProcessWroteAtOnce_NeitherIsRelied()
+    {
+        // A unit whose lease was lost without its noticing, and the unit of the new holder, in one process.
+        var cache = new LinkageRowCache();
+        var stale = cache.BeginWrite(First);
+        var current = cache.BeginWrite(First);
+
+        cache.Remember(stale, Second.ETag!.Value, [], [new(7, Block)], []);
+        cache.Remember(current, Third.ETag!.Value, [], [new(8, Block)], []);
+
+        Assert.False(cache.TryGetBlock(Second, 7, out _));
+        Assert.False(cache.TryGetBlock(Third, 8, out _));
+        Assert.Equal(0, cache.Count);
+    }
+
+    [Fact]
+    public void Remember_RowsThatDoNotExist_AreNotKept()
+    {
+        var cache = new LinkageRowCache();
+
+        cache.Remember(cache.BeginWrite(First), Second.ETag!.Value, [], [new(7, MemberRow.Missing)], [new("c", MemberRow.Missing)]);
+
+        Assert.False(cache.TryGetBlock(Second, 7, out _));
+        Assert.False(cache.TryGetCluster(Second, "c", out _));
+    }
+
+    [Fact]
+    public void Remember_ARowAnEarlierUnitKeptAndThisOneDeleted_IsNoLongerKept()
+    {
+        // A cluster the first unit wrote, merged into another (its row deleted) by the next unit of the same version.
+        var cache = new LinkageRowCache();
+        cache.Remember(cache.BeginWrite(First), Second.ETag!.Value, [], [new(7, Block)], [new("c", Block)]);
+
+        cache.Remember(cache.BeginWrite(Second), Third.ETag!.Value, [], [new(7, MemberRow.Missing)], [new("c", MemberRow.Missing)]);
+
+        Assert.False(cache.TryGetCluster(Third, "c", out _));
+        Assert.False(cache.TryGetBlock(Third, 7, out _));
+        Assert.Equal(0, cache.Count);
+    }
+
+    [Fact]
+    public void Remember_PastTheLimit_KeepsOnlyTheLatestUnitsRows()
+    {
+        var cache = new LinkageRowCache { Limit = 3 };
+        cache.Remember(cache.BeginWrite(First), Second.ETag!.Value, [], [new(1, Block), new(2, Block)], []);
+
+        cache.Remember(cache.BeginWrite(Second), Third.ETag!.Value, [], [new(3, Block), new(4, Block)], []);
+
+        Assert.False(cache.TryGetBlock(Third, 1, out _));
+        Assert.True(cache.TryGetBlock(Third, 3, out _));
+        Assert.True(cache.TryGetBlock(Third, 4, out _));
+
+        // A single unit past the limit is not kept at all.
+        cache.Remember(cache.BeginWrite(Third), new ETag("v4"), [], [new(5, Block), new(6, Block), new(7, Block), new(8, Block)], []);
+        Assert.Equal(0, cache.Count);
+    }
+}
