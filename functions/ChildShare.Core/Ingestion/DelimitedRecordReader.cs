@@ -87,9 +87,8 @@ internal sealed class DelimitedRecordReader(TextReader text, char delimiter)
     /// <summary>The next record (blank lines are skipped), a broken one included; null at the end.</summary>
     public DelimitedRecord? Read()
     {
-        while (NextLine() is { } first)
+        while (NextRecord() is { } record)
         {
-            var record = Parse(first);
             if (record.IsBroken)
             {
                 Replay(record.Continuation);
@@ -120,17 +119,69 @@ internal sealed class DelimitedRecordReader(TextReader text, char delimiter)
         return null;
     }
 
-    private DelimitedRecord Parse(PhysicalLine first)
+    /// <summary>The next record as read from its first line on, or null at the end of the file.</summary>
+    private DelimitedRecord? NextRecord()
     {
-        // Sized to the header's width (within reason: a hostile header may be very wide), so a row's cells are added without the
-        // list growing.
-        var record = new DelimitedRecord(first.Number, Math.Min(_width, 64)) { LastLine = first.Number };
+        if (ReadInBuffer() is { } record)
+        {
+            return record;
+        }
+
+        if (NextLine() is not { } first)
+        {
+            return null;
+        }
+
         if (first.Text is not { } text)
         {
-            return record.Break(-1, string.Create(CultureInfo.InvariantCulture,
+            return new DelimitedRecord(first.Number) { LastLine = first.Number }.Break(-1, string.Create(CultureInfo.InvariantCulture,
                 $"the line is longer than {FieldLimits.MaxRowCharacters} characters; it was skipped unread"));
         }
 
+        return Parse(first.Number, text, mayContinue: true)!;
+    }
+
+    /// <summary>
+    /// The common case, read without making a string of the line: a data row whose line is whole in the buffer and whose quotes
+    /// close on it, parsed where it lies. Null (nothing consumed) for any other line, which <see cref="NextLine"/> and
+    /// <see cref="Parse"/> read as before: the header, lines given back after a broken row, a line cut by the buffer's end or
+    /// the file's, and a quoted value that runs on past its line.
+    /// </summary>
+    private DelimitedRecord? ReadInBuffer()
+    {
+        if (_limits is null || _replay.Count > 0 || _position >= _length)
+        {
+            return null;
+        }
+
+        var span = _buffer.AsSpan(_position, _length - _position);
+        var end = span.IndexOfAny('\r', '\n');
+        if (end < 0 || end > FieldLimits.MaxRowCharacters || Parse(_lastLine + 1, span[..end], mayContinue: false) is not { } record)
+        {
+            return null;
+        }
+
+        // Consumed only once parsed: looking past a CR for its LF may refill the buffer the line lies in.
+        _lastLine++;
+        _position += end + 1;
+        if (span[end] == '\r' && (_position < _length || Fill()) && _buffer[_position] == '\n')
+        {
+            _position++;
+        }
+
+        return record;
+    }
+
+    /// <summary>
+    /// Parses a record from its first line on. With <paramref name="mayContinue"/> false (the line still lies in the buffer), a
+    /// quoted value that runs on past the line gives null before anything is read on; otherwise the record reads the lines it
+    /// spans.
+    /// </summary>
+    private DelimitedRecord? Parse(int lineNumber, ReadOnlySpan<char> text, bool mayContinue)
+    {
+        // Sized to the header's width (within reason: a hostile header may be very wide), so a row's cells are added without the
+        // list growing.
+        var record = new DelimitedRecord(lineNumber, Math.Min(_width, 64)) { LastLine = lineNumber };
         var total = text.Length;
         var position = 0;
         var column = 0;
@@ -141,11 +192,16 @@ internal sealed class DelimitedRecordReader(TextReader text, char delimiter)
         {
             if (inQuotes)
             {
-                var quote = text.IndexOf('"', position);
+                var quote = text[position..].IndexOf('"') is var offset and >= 0 ? position + offset : -1;
                 if (quote < 0)
                 {
+                    if (!mayContinue)
+                    {
+                        return null;
+                    }
+
                     // The line ends inside a quoted value: it goes on with the next line, within limits.
-                    _quoted.Append(text, position, text.Length - position);
+                    _quoted.Append(text[position..]);
                     var lines = 1 + (record.Continuation?.Count ?? 0);
                     if (_quoted.Length > LimitOf(column))
                     {
@@ -194,7 +250,7 @@ internal sealed class DelimitedRecordReader(TextReader text, char delimiter)
                     continue;
                 }
 
-                _quoted.Append(text, position, quote - position);
+                _quoted.Append(text[position..quote]);
                 if (quote + 1 < text.Length && text[quote + 1] == '"')
                 {
                     _quoted.Append('"');
@@ -204,7 +260,7 @@ internal sealed class DelimitedRecordReader(TextReader text, char delimiter)
 
                 inQuotes = false;
                 var end = EndOfValue(text, quote + 1);
-                var tail = text.AsSpan(quote + 1, end - quote - 1);
+                var tail = text[(quote + 1)..end];
                 if (!tail.IsWhiteSpace())
                 {
                     record.HasStrayText = true;
@@ -232,7 +288,7 @@ internal sealed class DelimitedRecordReader(TextReader text, char delimiter)
             }
 
             var stop = EndOfValue(text, position);
-            EndValue(record, column, text.AsSpan(position, stop - position), spanned: false);
+            EndValue(record, column, text[position..stop], spanned: false);
             column++;
             if (stop == text.Length)
             {
@@ -322,10 +378,10 @@ internal sealed class DelimitedRecordReader(TextReader text, char delimiter)
         }
     }
 
-    private int EndOfValue(string text, int from)
+    private int EndOfValue(ReadOnlySpan<char> text, int from)
     {
-        var index = text.IndexOf(delimiter, from);
-        return index < 0 ? text.Length : index;
+        var index = text[from..].IndexOf(delimiter);
+        return index < 0 ? text.Length : from + index;
     }
 
     private void EndValue(DelimitedRecord record, int column, ReadOnlySpan<char> raw, bool spanned)
