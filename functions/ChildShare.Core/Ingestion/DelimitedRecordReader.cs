@@ -15,8 +15,12 @@ internal sealed class DelimitedRecord(int lineNumber, int columns = 0)
     /// <summary>Trimmed cells by column: null where the column is not kept, is blank, or is past its limit.</summary>
     public List<string?> Cells { get; } = new(columns);
 
-    /// <summary>Kept columns whose cell is longer than the column's limit (the record itself is sound).</summary>
-    public List<int> TooLong { get; } = [];
+    private List<int>? _tooLong;
+
+    /// <summary>Kept columns whose cell is longer than the column's limit (the record itself is sound); the list is made only for such a cell.</summary>
+    public IReadOnlyList<int> TooLong => _tooLong ?? (IReadOnlyList<int>)[];
+
+    internal void AddTooLong(int column) => (_tooLong ??= []).Add(column);
 
     /// <summary>Null for a readable record; otherwise why its first line is rejected (never a value).</summary>
     public string? BrokenReason { get; private set; }
@@ -402,7 +406,7 @@ internal sealed class DelimitedRecordReader(TextReader text, char delimiter)
         if (value.Length > limit)
         {
             record.Cells.Add(null);
-            record.TooLong.Add(column);
+            record.AddTooLong(column);
             if (spanned && record.SpannedPastLimitColumn < 0)
             {
                 record.SpannedPastLimitColumn = column;
