@@ -4,7 +4,7 @@ using System.Text;
 namespace ChildShare.Core.Ingestion;
 
 /// <summary>One record of a delimited file as read: its kept cells, or why it could not be read.</summary>
-internal sealed class DelimitedRecord(int lineNumber, int columns = 0)
+internal sealed class DelimitedRecord(int lineNumber, List<string?>? cells = null)
 {
     /// <summary>The physical line the record starts on (1 is the header).</summary>
     public int LineNumber { get; } = lineNumber;
@@ -12,8 +12,11 @@ internal sealed class DelimitedRecord(int lineNumber, int columns = 0)
     /// <summary>How many columns the record has.</summary>
     public int Columns { get; set; }
 
-    /// <summary>Trimmed cells by column: null where the column is not kept, is blank, or is past its limit.</summary>
-    public List<string?> Cells { get; } = new(columns);
+    /// <summary>
+    /// Trimmed cells by column: null where the column is not kept, is blank, or is past its limit. The reader fills one list for
+    /// every record, so the cells are read before the next record is.
+    /// </summary>
+    public List<string?> Cells { get; } = cells ?? [];
 
     private List<int>? _tooLong;
 
@@ -67,6 +70,7 @@ internal sealed class DelimitedRecordReader(TextReader text, char delimiter)
     private readonly StringBuilder _line = new();
     private readonly StringBuilder _quoted = new();
     private readonly Stack<PhysicalLine> _replay = new();
+    private readonly List<string?> _cells = [];
     private int _position;
     private int _length;
     private int _lastLine;
@@ -88,7 +92,7 @@ internal sealed class DelimitedRecordReader(TextReader text, char delimiter)
         _limits = limits;
     }
 
-    /// <summary>The next record (blank lines are skipped), a broken one included; null at the end.</summary>
+    /// <summary>The next record (blank lines are skipped), a broken one included; null at the end. Its cells are valid until the next call.</summary>
     public DelimitedRecord? Read()
     {
         while (NextRecord() is { } record)
@@ -183,9 +187,9 @@ internal sealed class DelimitedRecordReader(TextReader text, char delimiter)
     /// </summary>
     private DelimitedRecord? Parse(int lineNumber, ReadOnlySpan<char> text, bool mayContinue)
     {
-        // Sized to the header's width (within reason: a hostile header may be very wide), so a row's cells are added without the
-        // list growing.
-        var record = new DelimitedRecord(lineNumber, Math.Min(_width, 64)) { LastLine = lineNumber };
+        // One list of cells for every record (read before the next), not a list a row.
+        _cells.Clear();
+        var record = new DelimitedRecord(lineNumber, _cells) { LastLine = lineNumber };
         var total = text.Length;
         var position = 0;
         var column = 0;
