@@ -16,19 +16,15 @@ public sealed class Pseudonymizer
     /// <summary>
     /// Tokens kept per instance, at most this many (then the cache starts again empty): an upload's rows repeat their child's
     /// local id, names and birth date (five rows a child in the benchmark community), so most tokens of an upload are computed
-    /// once. About 200 bytes an entry, 300 with the token's text. Ingestion makes one pseudonymizer per upload, so the cache lives
-    /// as long as the upload.
+    /// once. About 200 bytes an entry. Ingestion makes one pseudonymizer per upload, so the cache lives as long as the upload.
     /// </summary>
     internal const int CacheLimit = 1 << 18;
 
     private readonly PseudonymKey _key;
 
-    // The purpose and parts as they are MACed (separators included) to the first 128 bits of the MAC, and its hex once a caller
-    // has asked for the token as text: a repeated token costs neither a MAC nor a new string.
-    private readonly Dictionary<string, CachedToken> _cache = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, CachedToken>.AlternateLookup<ReadOnlySpan<char>> _cacheLookup;
-
-    private readonly record struct CachedToken(UInt128 Value, string? Hex);
+    // The purpose and parts as they are MACed (separators included) to the first 128 bits of the MAC.
+    private readonly Dictionary<string, UInt128> _cache = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, UInt128>.AlternateLookup<ReadOnlySpan<char>> _cacheLookup;
     private readonly Lock _cacheLock = new();
 
     public Pseudonymizer(PseudonymKey key)
@@ -54,20 +50,15 @@ public sealed class Pseudonymizer
 
     public string Token(string purpose, string part1, string part2) => Token(purpose, [part1, part2]);
 
-    public string Token(string purpose, params ReadOnlySpan<string> parts) => Lookup(purpose, parts, asText: true).Hex!;
-
-    /// <summary>The same 128 bits as <see cref="Token(string, ReadOnlySpan{string})"/>, as a number (its hex is the token), without the string.</summary>
-    public UInt128 TokenValue(string purpose, params ReadOnlySpan<string> parts) => Lookup(purpose, parts, asText: false).Value;
-
-    private static string Hex(UInt128 value)
+    public string Token(string purpose, params ReadOnlySpan<string> parts)
     {
         Span<byte> token = stackalloc byte[TokenLength / 2];
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt128BigEndian(token, value);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt128BigEndian(token, TokenValue(purpose, parts));
         return Convert.ToHexStringLower(token);
     }
 
-    /// <summary>The token of the input, from the cache or MACed (and kept); with its hex when <paramref name="asText"/>.</summary>
-    private CachedToken Lookup(string purpose, ReadOnlySpan<string> parts, bool asText)
+    /// <summary>The same 128 bits as <see cref="Token(string, ReadOnlySpan{string})"/>, as a number (its hex is the token), without the string.</summary>
+    public UInt128 TokenValue(string purpose, params ReadOnlySpan<string> parts)
     {
         var length = purpose.Length;
         foreach (var part in parts)
@@ -91,21 +82,15 @@ public sealed class Pseudonymizer
             }
 
             ReadOnlySpan<char> input = chars[..written];
-            CachedToken cached;
-            bool known;
             lock (_cacheLock)
             {
-                known = _cacheLookup.TryGetValue(input, out cached);
+                if (_cacheLookup.TryGetValue(input, out var cached))
+                {
+                    return cached;
+                }
             }
 
-            if (known && (cached.Hex is not null || !asText))
-            {
-                return cached;
-            }
-
-            // Kept as a number only (asked for by TokenValue): its text is made once, not MACed again.
-            var value = known ? cached.Value : MacOfChars(input);
-            var token = new CachedToken(value, asText ? Hex(value) : null);
+            var value = MacOfChars(input);
             lock (_cacheLock)
             {
                 if (_cache.Count >= CacheLimit)
@@ -113,10 +98,10 @@ public sealed class Pseudonymizer
                     _cache.Clear();
                 }
 
-                _cacheLookup[input] = token;
+                _cacheLookup[input] = value;
             }
 
-            return token;
+            return value;
         }
         finally
         {
