@@ -4,7 +4,7 @@ using System.Text;
 namespace ChildShare.Core.Ingestion;
 
 /// <summary>One record of a delimited file as read: its kept cells, or why it could not be read.</summary>
-internal sealed class DelimitedRecord(int lineNumber, int columns = 0)
+internal sealed class DelimitedRecord(int lineNumber, List<string?>? cells = null)
 {
     /// <summary>The physical line the record starts on (1 is the header).</summary>
     public int LineNumber { get; } = lineNumber;
@@ -12,11 +12,18 @@ internal sealed class DelimitedRecord(int lineNumber, int columns = 0)
     /// <summary>How many columns the record has.</summary>
     public int Columns { get; set; }
 
-    /// <summary>Trimmed cells by column: null where the column is not kept, is blank, or is past its limit.</summary>
-    public List<string?> Cells { get; } = new(columns);
+    /// <summary>
+    /// Trimmed cells by column: null where the column is not kept, is blank, or is past its limit. The reader fills one list for
+    /// every record, so the cells are read before the next record is.
+    /// </summary>
+    public List<string?> Cells { get; } = cells ?? [];
 
-    /// <summary>Kept columns whose cell is longer than the column's limit (the record itself is sound).</summary>
-    public List<int> TooLong { get; } = [];
+    private List<int>? _tooLong;
+
+    /// <summary>Kept columns whose cell is longer than the column's limit (the record itself is sound); the list is made only for such a cell.</summary>
+    public IReadOnlyList<int> TooLong => _tooLong ?? (IReadOnlyList<int>)[];
+
+    internal void AddTooLong(int column) => (_tooLong ??= []).Add(column);
 
     /// <summary>Null for a readable record; otherwise why its first line is rejected (never a value).</summary>
     public string? BrokenReason { get; private set; }
@@ -63,6 +70,7 @@ internal sealed class DelimitedRecordReader(TextReader text, char delimiter)
     private readonly StringBuilder _line = new();
     private readonly StringBuilder _quoted = new();
     private readonly Stack<PhysicalLine> _replay = new();
+    private readonly List<string?> _cells = [];
     private int _position;
     private int _length;
     private int _lastLine;
@@ -84,12 +92,11 @@ internal sealed class DelimitedRecordReader(TextReader text, char delimiter)
         _limits = limits;
     }
 
-    /// <summary>The next record (blank lines are skipped), a broken one included; null at the end.</summary>
+    /// <summary>The next record (blank lines are skipped), a broken one included; null at the end. Its cells are valid until the next call.</summary>
     public DelimitedRecord? Read()
     {
-        while (NextLine() is { } first)
+        while (NextRecord() is { } record)
         {
-            var record = Parse(first);
             if (record.IsBroken)
             {
                 Replay(record.Continuation);
@@ -120,17 +127,69 @@ internal sealed class DelimitedRecordReader(TextReader text, char delimiter)
         return null;
     }
 
-    private DelimitedRecord Parse(PhysicalLine first)
+    /// <summary>The next record as read from its first line on, or null at the end of the file.</summary>
+    private DelimitedRecord? NextRecord()
     {
-        // Sized to the header's width (within reason: a hostile header may be very wide), so a row's cells are added without the
-        // list growing.
-        var record = new DelimitedRecord(first.Number, Math.Min(_width, 64)) { LastLine = first.Number };
+        if (ReadInBuffer() is { } record)
+        {
+            return record;
+        }
+
+        if (NextLine() is not { } first)
+        {
+            return null;
+        }
+
         if (first.Text is not { } text)
         {
-            return record.Break(-1, string.Create(CultureInfo.InvariantCulture,
+            return new DelimitedRecord(first.Number) { LastLine = first.Number }.Break(-1, string.Create(CultureInfo.InvariantCulture,
                 $"the line is longer than {FieldLimits.MaxRowCharacters} characters; it was skipped unread"));
         }
 
+        return Parse(first.Number, text, mayContinue: true)!;
+    }
+
+    /// <summary>
+    /// The common case, read without making a string of the line: a data row whose line is whole in the buffer and whose quotes
+    /// close on it, parsed where it lies. Null (nothing consumed) for any other line, which <see cref="NextLine"/> and
+    /// <see cref="Parse"/> read as before: the header, lines given back after a broken row, a line cut by the buffer's end or
+    /// the file's, and a quoted value that runs on past its line.
+    /// </summary>
+    private DelimitedRecord? ReadInBuffer()
+    {
+        if (_limits is null || _replay.Count > 0 || _position >= _length)
+        {
+            return null;
+        }
+
+        var span = _buffer.AsSpan(_position, _length - _position);
+        var end = span.IndexOfAny('\r', '\n');
+        if (end < 0 || end > FieldLimits.MaxRowCharacters || Parse(_lastLine + 1, span[..end], mayContinue: false) is not { } record)
+        {
+            return null;
+        }
+
+        // Consumed only once parsed: looking past a CR for its LF may refill the buffer the line lies in.
+        _lastLine++;
+        _position += end + 1;
+        if (span[end] == '\r' && (_position < _length || Fill()) && _buffer[_position] == '\n')
+        {
+            _position++;
+        }
+
+        return record;
+    }
+
+    /// <summary>
+    /// Parses a record from its first line on. With <paramref name="mayContinue"/> false (the line still lies in the buffer), a
+    /// quoted value that runs on past the line gives null before anything is read on; otherwise the record reads the lines it
+    /// spans.
+    /// </summary>
+    private DelimitedRecord? Parse(int lineNumber, ReadOnlySpan<char> text, bool mayContinue)
+    {
+        // One list of cells for every record (read before the next), not a list a row.
+        _cells.Clear();
+        var record = new DelimitedRecord(lineNumber, _cells) { LastLine = lineNumber };
         var total = text.Length;
         var position = 0;
         var column = 0;
@@ -141,11 +200,16 @@ internal sealed class DelimitedRecordReader(TextReader text, char delimiter)
         {
             if (inQuotes)
             {
-                var quote = text.IndexOf('"', position);
+                var quote = text[position..].IndexOf('"') is var offset and >= 0 ? position + offset : -1;
                 if (quote < 0)
                 {
+                    if (!mayContinue)
+                    {
+                        return null;
+                    }
+
                     // The line ends inside a quoted value: it goes on with the next line, within limits.
-                    _quoted.Append(text, position, text.Length - position);
+                    _quoted.Append(text[position..]);
                     var lines = 1 + (record.Continuation?.Count ?? 0);
                     if (_quoted.Length > LimitOf(column))
                     {
@@ -194,7 +258,7 @@ internal sealed class DelimitedRecordReader(TextReader text, char delimiter)
                     continue;
                 }
 
-                _quoted.Append(text, position, quote - position);
+                _quoted.Append(text[position..quote]);
                 if (quote + 1 < text.Length && text[quote + 1] == '"')
                 {
                     _quoted.Append('"');
@@ -204,7 +268,7 @@ internal sealed class DelimitedRecordReader(TextReader text, char delimiter)
 
                 inQuotes = false;
                 var end = EndOfValue(text, quote + 1);
-                var tail = text.AsSpan(quote + 1, end - quote - 1);
+                var tail = text[(quote + 1)..end];
                 if (!tail.IsWhiteSpace())
                 {
                     record.HasStrayText = true;
@@ -232,7 +296,7 @@ internal sealed class DelimitedRecordReader(TextReader text, char delimiter)
             }
 
             var stop = EndOfValue(text, position);
-            EndValue(record, column, text.AsSpan(position, stop - position), spanned: false);
+            EndValue(record, column, text[position..stop], spanned: false);
             column++;
             if (stop == text.Length)
             {
@@ -322,10 +386,10 @@ internal sealed class DelimitedRecordReader(TextReader text, char delimiter)
         }
     }
 
-    private int EndOfValue(string text, int from)
+    private int EndOfValue(ReadOnlySpan<char> text, int from)
     {
-        var index = text.IndexOf(delimiter, from);
-        return index < 0 ? text.Length : index;
+        var index = text[from..].IndexOf(delimiter);
+        return index < 0 ? text.Length : from + index;
     }
 
     private void EndValue(DelimitedRecord record, int column, ReadOnlySpan<char> raw, bool spanned)
@@ -346,7 +410,7 @@ internal sealed class DelimitedRecordReader(TextReader text, char delimiter)
         if (value.Length > limit)
         {
             record.Cells.Add(null);
-            record.TooLong.Add(column);
+            record.AddTooLong(column);
             if (spanned && record.SpannedPastLimitColumn < 0)
             {
                 record.SpannedPastLimitColumn = column;

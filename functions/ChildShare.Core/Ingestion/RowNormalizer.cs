@@ -25,6 +25,12 @@ public sealed class RowNormalizer
     private readonly DateOnly _youngestBirthDate;
     private readonly Dictionary<CanonicalField, Dictionary<string, string>> _codeMaps;
 
+    /// <summary>
+    /// The races of a row reporting one, by race: most rows report one, and a record's races are read only, so rows share these
+    /// instead of a list each.
+    /// </summary>
+    private static readonly Race[][] OneRace = [.. Enum.GetValues<Race>().Select(race => new[] { race })];
+
     /// <summary>A name part the row did not give: nothing to display, nothing to match.</summary>
     private static readonly PersonName Absent = new("", null);
 
@@ -220,7 +226,7 @@ public sealed class RowNormalizer
             Reject(CanonicalField.Sex, "is not a known code (add it to the profile's code map)");
         }
 
-        var races = new List<Race>();
+        Race[] races = [];
         if (Cell(CanonicalField.Race) is { } raceText)
         {
             // Most cells hold one code: split only a cell that has the separator.
@@ -231,9 +237,9 @@ public sealed class RowNormalizer
             {
                 if (TryCode<Race>(CanonicalField.Race, code, CodeValues.TryParseRace, out var race))
                 {
-                    if (race != Race.Unknown && !races.Contains(race))
+                    if (race != Race.Unknown && Array.IndexOf(races, race) < 0)
                     {
-                        races.Add(race);
+                        races = races.Length == 0 ? OneRace[(int)race] : [.. races, race];
                     }
                 }
                 else
@@ -268,7 +274,7 @@ public sealed class RowNormalizer
             grade = parsedGrade;
         }
 
-        var race1 = races.Count switch
+        var race1 = races.Length switch
         {
             0 => Race.Unknown,
             1 => races[0],

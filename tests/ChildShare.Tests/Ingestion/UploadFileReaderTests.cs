@@ -105,6 +105,35 @@ public sealed class UploadFileReaderTests
     }
 
     [Fact]
+    public void ReadRows_ManyRowsAcrossBufferBoundaries_ReadEveryCellAndLineNumberAsWritten()
+    {
+        // Far more than the reader's buffer: rows cut by its end, CRLF split between two fills, CR-only and LF line ends, quoted
+        // values on one line and across lines, blank lines. Every row must come back as written, on its own line number.
+        var text = new StringBuilder(Header).Append("\r\n");
+        var line = 2;
+        var expected = new List<(int Line, string Id, string First, string School)>();
+        for (var i = 0; i < 3000; i++)
+        {
+            var end = (i % 3) switch { 0 => "\r\n", 1 => "\n", _ => "\r" };
+            var first = i % 7 == 0 ? $"\"Ann, \"\"{i}\"\"\"" : $"First{i}";
+            var school = i % 11 == 0 ? $"\"North{end}Campus {i}\"" : $"School {i}";
+            text.Append(CultureInfo.InvariantCulture, $"C{i},{first},Last{i},2015-01-02,{school},note {new string('x', i % 97)}{end}");
+            expected.Add((line, $"C{i}", i % 7 == 0 ? $"Ann, \"{i}\"" : $"First{i}", i % 11 == 0 ? $"North\nCampus {i}" : $"School {i}"));
+            line += i % 11 == 0 ? 2 : 1;
+            if (i % 13 == 0)
+            {
+                text.Append(end);
+                line++;
+            }
+        }
+
+        var rows = Read(text.ToString());
+
+        Assert.Equal(expected, rows.Select(r => (r.LineNumber, r[CanonicalField.LocalChildId]!, r[CanonicalField.FirstName]!, r[CanonicalField.School]!)));
+        Assert.All(rows, row => Assert.Empty(row.Problems));
+    }
+
+    [Fact]
     public void ReadRows_QuoteStillOpenAfterTheLineBudget_IsBrokenAndTheLinesAfterAreRejectedUntilARowParses()
     {
         // An unmapped Notes column has no field limit: the line budget stops the quote instead.
