@@ -41,9 +41,9 @@ public sealed class UploadStagingStore(ChildShareStorage storage)
     /// <summary>The most services one packed row holds.</summary>
     public const int ServicesPerRow = 50;
 
-    // A packed row's services as JSON stay far under a string property's 32,768 characters (a service's fields are at most a few
-    // hundred characters: FieldLimits), and 100 such rows under a transaction's 4 MiB.
-    private const int MaxPackedCharacters = 16_000;
+    // A packed row's services as JSON stay under a string property's 32,768 characters even when every character of their fields is
+    // escaped, and 100 such rows under a transaction's 4 MiB.
+    private const int MaxPackedCharacters = 30_000;
 
     private const char PackedMarker = '~';
 
@@ -85,8 +85,9 @@ public sealed class UploadStagingStore(ChildShareStorage storage)
         var characters = 0;
         foreach (var service in services)
         {
-            var size = 120 + service.Key.Length + service.Program.Length + service.ServiceType.Length + service.Start.Length + service.End.Length
-                + service.AsOf.Length + service.UploadId.Length;
+            // At worst six characters a character once escaped in JSON (a quote becomes \u0022).
+            var size = 120 + (6 * (service.Key.Length + service.Program.Length + service.ServiceType.Length + service.Start.Length
+                + service.End.Length + service.AsOf.Length + service.UploadId.Length));
             if (packed.Count == ServicesPerRow || (packed.Count > 0 && characters + size > MaxPackedCharacters))
             {
                 await WritePackedAsync(part++).ConfigureAwait(false);

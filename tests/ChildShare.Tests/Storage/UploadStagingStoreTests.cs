@@ -64,11 +64,11 @@ public sealed class UploadStagingStoreTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task StageServicesAsync_MoreServicesThanARowHolds_PacksThemInRowsAndReadsEveryOneBackInOrder()
+    public async Task StageServicesAsync_MoreServicesThanARowHoldsWithCellsThatAllEscape_PacksThemInRowsUnderThePropertyLimitAndReadsEveryOneBack()
     {
         var writer = new BatchWriter();
         var services = Enumerable.Range(0, (UploadStagingStore.ServicesPerRow * 2) + 7)
-            .Select(i => new StoredService($"2024{i:D4}-aa", new string('P', 200), new string('S', 200), "2024-01-01", "", "2024-03-01", "u1", i, i))
+            .Select(i => new StoredService($"2024{i:D4}-aa", new string('"', 200), new string('<', 200), "2024-01-01", "", "2024-03-01", "u1", i, i))
             .ToList();
         await Store.StageServicesAsync(writer, "u1", "p1|t1", 0, services);
         await writer.FlushAsync();
