@@ -13,7 +13,7 @@ namespace ChildShare.Core.Ingestion;
 /// A child's identity and staging row are written once an upload, not once a row: they are kept per child
 /// as the rows come and written by <see cref="WritePendingAsync"/> (at most <see cref="MaxPendingChildren"/>
 /// children wait; past that the waiting ones are written, and a later row of one of them writes it again).
-/// The services are written as their rows come.
+/// Its services wait with it and are written packed (<see cref="UploadStagingStore.StageServicesAsync"/>), one per service key.
 /// The latest upload is the truth for the identity: the identities upsert merges (linkage's child key
 /// and rule live on the same entity), so every optional identity field is written on every upsert,
 /// as an empty string when the upload has none, to clear what an earlier upload sent. Within one
@@ -45,6 +45,14 @@ public sealed class ChildRecordWriter(
     /// stays far under an instance's, and a provider that sends more children in one file has them written in that many rounds.
     /// </summary>
     public const int MaxPendingChildren = 50_000;
+
+    /// <summary>The most services that wait with their children (a few hundred bytes each); past it the waiting children are written.</summary>
+    public const int MaxPendingServices = 200_000;
+
+    private int _pendingServices;
+
+    // Rounds of WritePendingAsync so far: the packed service rows of a child written again in a later round sort after the earlier's.
+    private int _round;
 
     private readonly List<ChildSoFar> _pending = [];
 
@@ -101,22 +109,29 @@ public sealed class ChildRecordWriter(
             }
         }
 
+        if (record.Service is { } service)
+        {
+            // One per service key, the last row's, as upserting each row's service in turn left it.
+            var key = RecordKeys.ServiceKey(service.Program, service.ServiceType, service.Start);
+            soFar.Services ??= new Dictionary<string, StoredService>(StringComparer.Ordinal);
+            if (!soFar.Services.ContainsKey(key))
+            {
+                _pendingServices++;
+            }
+
+            soFar.Services[key] = new StoredService(key, service.Program, service.ServiceType, RecordKeys.IsoDate(service.Start),
+                service.End is { } end ? RecordKeys.IsoDate(end) : "", _asOf, manifest.UploadId, service.Hours, service.DaysAttended);
+        }
+
         if (!soFar.Pending)
         {
             soFar.Pending = true;
             _pending.Add(soFar);
-            if (_pending.Count >= MaxPendingChildren)
-            {
-                await WritePendingAsync(cancellationToken).ConfigureAwait(false);
-            }
         }
 
-        if (record.Service is { } service)
+        if (_pending.Count >= MaxPendingChildren || _pendingServices >= MaxPendingServices)
         {
-            var key = RecordKeys.ServiceKey(service.Program, service.ServiceType, service.Start);
-            var staged = new StoredService(key, service.Program, service.ServiceType, RecordKeys.IsoDate(service.Start),
-                service.End is { } end ? RecordKeys.IsoDate(end) : "", _asOf, manifest.UploadId, service.Hours, service.DaysAttended);
-            await staging.StageServiceAsync(writer, manifest.UploadId, providerChild, staged, cancellationToken).ConfigureAwait(false);
+            await WritePendingAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -137,15 +152,24 @@ public sealed class ChildRecordWriter(
                 KeyVersion = pseudonymizer.KeyVersion,
                 Demographics = child.Demographics!,
             }, cancellationToken).ConfigureAwait(false);
+            if (child.Services is { Count: > 0 } services)
+            {
+                await staging.StageServicesAsync(writer, manifest.UploadId, RecordKeys.ProviderChild(identity.ProviderId, identity.LocalToken), _round,
+                    [.. services.Values.OrderBy(v => v.Key, StringComparer.Ordinal)], cancellationToken).ConfigureAwait(false);
+            }
+
             // Released once written: a later row of the child writes it again, and its merge over this one (in the writer, or the
             // stored row) leaves what writing each row in turn would. Kept, they would grow with every child of the file, not the waiting.
             child.Pending = false;
             child.Identity = null;
             child.Link = null;
             child.Demographics = null;
+            child.Services = null;
         }
 
         _pending.Clear();
+        _pendingServices = 0;
+        _round++;
     }
 
     /// <summary>This row's optional identity fields, each falling back to the last value an earlier row of the upload gave.</summary>
@@ -224,6 +248,9 @@ public sealed class ChildRecordWriter(
         public ChildLink? Link { get; set; }
 
         public Dictionary<string, string>? Demographics { get; set; }
+
+        /// <summary>The child's services since it was last written, by service key.</summary>
+        public Dictionary<string, StoredService>? Services { get; set; }
 
         public bool Pending { get; set; }
     }

@@ -83,6 +83,25 @@ public sealed class ActivityStoreTests : AppTests
     }
 
     [Fact]
+    public async Task RebuildForUpload_AServiceStagedInTwoRoundsAndOneARow_KeepsItOnceWithTheLastRoundsValue()
+    {
+        // The writer's later round (a child whose rows came after 50,000 others were written) and a row of code before the packing.
+        await StageAsync(Upload1, "p1|t1", "child-a", ("2026-09-01", "2026-09-05"));
+        var key = RecordKeys.ServiceKey("Tutoring", "Academic", new DateOnly(2026, 9, 1));
+        var writer = new BatchWriter();
+        var staging = new UploadStagingStore(Storage.Storage);
+        await staging.StageServicesAsync(writer, Upload1, "p1|t1", 0, [new StoredService(key, "Tutoring", "Academic", "2026-09-01", "2026-09-10", "2026-09-10", Upload1)]);
+        await staging.StageServicesAsync(writer, Upload1, "p1|t1", 1, [new StoredService(key, "Tutoring", "Academic", "2026-09-01", "2026-09-30", "2026-09-30", Upload1)]);
+        await writer.FlushAsync();
+
+        await Builder(Storage.Storage).RebuildForUploadAsync(Upload1, TestApp.Now, ReuploadPolicy.Upsert);
+
+        var record = (await Storage.Storage.Table(TableNames.Records).GetEntityAsync<TableEntity>("p1", "t1")).Value;
+        var service = Assert.Single(StoredService.Deserialize(record.GetString("Services")));
+        Assert.Equal((key, "2026-09-30"), (service.Key, service.End));
+    }
+
+    [Fact]
     public async Task Report_ChildAtTwoProvidersThenSplit_CountedOnceThenTwice()
     {
         await StageAsync(Upload1, "p1|t1", "child-a", ("2026-09-01", "2026-09-30"));

@@ -60,13 +60,19 @@ public sealed class IngestionWriteCountTests : IAsyncLifetime
         Assert.Equal(UploadStatus.Completed, manifest.Status);
         // Identities: one row a child from the file, and the linker's final key and rule merged into it.
         Assert.Equal(Children + Children, _counter.OperationsOn(_storage.Options.TablePrefix + TableNames.Identities));
-        // Staging: the services, one row a child from the file, one a child with the linker's final key.
-        Assert.Equal((Children * RowsEach) + Children + Children, _counter.OperationsOn(_storage.Options.TablePrefix + TableNames.UploadStaging));
+        // Staging: a child's services packed in one row, one row a child from the file, one a child with the linker's final key.
+        Assert.Equal(Children + Children + Children, _counter.OperationsOn(_storage.Options.TablePrefix + TableNames.UploadStaging));
 
         // What was written once is what writing every row in turn would have left: the last row's address.
         var identities = await _storage.ReadAllAsync(TableNames.Identities);
         Assert.Equal(Children, identities.Count);
         Assert.All(identities, i => Assert.EndsWith("9 New Road", i.GetString("StreetAddress"), StringComparison.Ordinal));
+
+        // Every service reached its child's record, once.
+        var records = await _storage.ReadAllAsync(TableNames.Records);
+        Assert.Equal(Children, records.Count);
+        Assert.All(records, r => Assert.Equal(["Program0", "Program1", "Program2"],
+            StoredService.Deserialize(r.GetString("Services")).Select(s => s.Program).Order(StringComparer.Ordinal)));
     }
 
     /// <summary>Counts the operations of each table in the entity group transactions sent (one request line per operation).</summary>

@@ -32,21 +32,21 @@ public sealed class UploadStagingStoreTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task StageServiceAsync_ThenReadUploadAsync_RoundTripsTheServiceAndItsOptionalCounts()
+    public async Task StageServicesAsync_ThenReadUploadAsync_RoundTripsTheServicesAndTheirOptionalCounts()
     {
         var writer = new BatchWriter();
         var withCounts = new StoredService("20240101-aa", "Pre-K", "Class", "2024-01-01", "", "2024-03-01", "u1", 12.5, 20);
         var without = new StoredService("20240201-bb", "Pre-K", "Visit", "2024-02-01", "2024-02-02", "2024-03-01", "u1");
-        await Store.StageServiceAsync(writer, "u1", "p1|t1", withCounts);
-        await Store.StageServiceAsync(writer, "u1", "p1|t1", without);
+        await Store.StageServicesAsync(writer, "u1", "p1|t1", 0, [withCounts, without]);
         await writer.FlushAsync();
 
         var rows = await ReadAsync("u1");
 
         Assert.Equal([withCounts, without], rows.Select(r => r.Service));
         Assert.All(rows, r => Assert.Equal(("p1|t1", null), (r.ProviderChild, r.Child)));
-        var stored = (await _storage.ReadAllAsync(TableNames.UploadStaging)).Single(e => e.RowKey == "p1|t1|20240101-aa");
-        Assert.Equal(("2024-01-01", "", 12.5, 20), (stored.GetString("StartDate"), stored.GetString("EndDate"), stored.GetDouble("Hours"), stored.GetInt32("DaysAttended")));
+        // Both in one row, keyed by the child and the writer's round, so a later round's row sorts after it.
+        var stored = Assert.Single(await _storage.ReadAllAsync(TableNames.UploadStaging));
+        Assert.Equal("p1|t1|~00000.00000", stored.RowKey);
     }
 
     [Fact]
@@ -64,10 +64,43 @@ public sealed class UploadStagingStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task StageServicesAsync_MoreServicesThanARowHoldsWithCellsThatAllEscape_PacksThemInRowsUnderThePropertyLimitAndReadsEveryOneBack()
+    {
+        var writer = new BatchWriter();
+        var services = Enumerable.Range(0, (UploadStagingStore.ServicesPerRow * 2) + 7)
+            .Select(i => new StoredService($"2024{i:D4}-aa", new string('"', 200), new string('<', 200), "2024-01-01", "", "2024-03-01", "u1", i, i))
+            .ToList();
+        await Store.StageServicesAsync(writer, "u1", "p1|t1", 0, services);
+        await writer.FlushAsync();
+
+        Assert.Equal(services, (await ReadAsync("u1")).Select(r => r.Service));
+        var stored = await _storage.ReadAllAsync(TableNames.UploadStaging);
+        Assert.InRange(stored.Count, 3, services.Count - 1);
+        Assert.All(stored, r => Assert.InRange(r.GetString("Services")!.Length, 1, 32_768));
+    }
+
+    [Fact]
+    public async Task ReadUploadAsync_ServicesOneARowAsEarlierCodeStagedThem_ReadsThemBesideThePackedOnes()
+    {
+        // An upload staged by code before the packing, delivered again after a deploy: both forms are in its partition.
+        await _storage.Storage.Table(TableNames.UploadStaging).AddEntityAsync(new Azure.Data.Tables.TableEntity("u1", "p1|t1|20240101-aa")
+        {
+            ["Program"] = "P", ["ServiceType"] = "S", ["StartDate"] = "2024-01-01", ["EndDate"] = "", ["AsOf"] = "2024-03-01", ["Hours"] = 2.5,
+        });
+        var writer = new BatchWriter();
+        var packed = new StoredService("20240201-bb", "P", "S", "2024-02-01", "", "2024-03-01", "u1");
+        await Store.StageServicesAsync(writer, "u1", "p1|t1", 0, [packed]);
+        await writer.FlushAsync();
+
+        Assert.Equal([new StoredService("20240101-aa", "P", "S", "2024-01-01", "", "2024-03-01", "u1", 2.5), packed],
+            (await ReadAsync("u1")).Select(r => r.Service));
+    }
+
+    [Fact]
     public async Task ReadUploadAsync_TwoUploads_ReadsOnlyThatUploadInChildOrder()
     {
         var writer = new BatchWriter();
-        await Store.StageServiceAsync(writer, "u1", "p1|t2", new StoredService("20240101-aa", "P", "S", "2024-01-01", "", "2024-03-01", "u1"));
+        await Store.StageServicesAsync(writer, "u1", "p1|t2", 0, [new StoredService("20240101-aa", "P", "S", "2024-01-01", "", "2024-03-01", "u1")]);
         await Store.StageChildAsync(writer, "u1", Child("p1|t2"));
         await Store.StageChildAsync(writer, "u1", Child("p1|t1"));
         await Store.StageChildAsync(writer, "u2", Child("p1|t3"));
