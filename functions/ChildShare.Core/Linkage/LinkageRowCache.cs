@@ -4,8 +4,9 @@ using ChildShare.Core.Storage;
 namespace ChildShare.Core.Linkage;
 
 /// <summary>
-/// The linkage rows this process's last unit of linking work left (the ones it read and the ones it wrote, with their ETags), as of
-/// the fence version that unit wrote. Every flow that writes linkage rows advances the fence before it writes them, so while the fence
+/// The linkage rows this process's units of linking work left (the ones they read and the ones they wrote, with their ETags), as of
+/// the fence version the last of them wrote; rows of earlier units are kept while each unit began from the version the one before it
+/// wrote. Every flow that writes linkage rows advances the fence before it writes them, so while the fence
 /// still has that version no other flow has written since, and the next unit (the upload's next chunk, the next upload of this
 /// instance) takes these rows instead of reading them again. LINKAGE.md, "Rows this process wrote".
 /// <para>
