@@ -113,6 +113,52 @@ public sealed class UploadStagingStoreTests : IAsyncLifetime
         Assert.NotNull(rows[2].Service);
     }
 
+    [Fact]
+    public async Task StageServicesAsync_ThousandsOfServicesOfOneChildAmongOthersInOneWriter_ReadsEveryServiceOnceInChildOrder()
+    {
+        // 6,000 services of one child: more packed rows than a transaction holds, between two other children of the partition.
+        var writer = new BatchWriter();
+        var many = Enumerable.Range(0, 6_000)
+            .Select(i => new StoredService($"2024{i:D5}-aa", "Pre-K \"é中😀\"", "Class", "2024-01-01", "", "2024-03-01", "u1", i % 7, i % 30))
+            .ToList();
+        var one = new StoredService("20240101-bb", "P", "S", "2024-01-01", "", "2024-03-01", "u1");
+        foreach (var child in new[] { "p1|t1", "p1|t2", "p1|t3" })
+        {
+            await Store.StageChildAsync(writer, "u1", Child(child));
+            await Store.StageServicesAsync(writer, "u1", child, 0, child == "p1|t2" ? many : [one]);
+        }
+
+        await writer.FlushAsync();
+
+        var rows = await ReadAsync("u1");
+        Assert.Equal(3 + 1 + many.Count + 1, rows.Count);
+        Assert.Equal(many, rows.Where(r => r.ProviderChild == "p1|t2" && r.Service is not null).Select(r => r.Service));
+        Assert.Equal(["p1|t1", "p1|t2", "p1|t3"], rows.Select(r => r.ProviderChild).Distinct());
+        Assert.True(rows.Select(r => r.ProviderChild).SequenceEqual(rows.Select(r => r.ProviderChild).Order(StringComparer.Ordinal)));
+        var packedRows = (await _storage.ReadAllAsync(TableNames.UploadStaging)).Where(r => r.RowKey.StartsWith("p1|t2|~", StringComparison.Ordinal)).ToList();
+        Assert.True(packedRows.Count > BatchWriter.MaxBatchSize);
+        Assert.Equal(many.Count / UploadStagingStore.ServicesPerRow, packedRows.Count);
+    }
+
+    [Fact]
+    public async Task ReadUploadAsync_ServiceInRoundsNineAndTenWrittenInReverse_ReadsTheLaterRoundsLast()
+    {
+        // Row keys sort as text: round 10 after round 9 (and part 1 after part 0), whatever order they were written in.
+        var writer = new BatchWriter();
+        var tenth = Enumerable.Range(0, UploadStagingStore.ServicesPerRow + 1)
+            .Select(i => new StoredService($"2024{i:D4}-aa", "P", "S", "2024-01-01", "", "2024-03-01", "u1", 10)).ToList();
+        await Store.StageServicesAsync(writer, "u1", "p1|t1", 10, tenth);
+        await writer.FlushAsync();
+        var ninth = new StoredService(tenth[^1].Key, "P", "S", "2024-01-01", "", "2024-03-01", "u1", 9);
+        await Store.StageServicesAsync(writer, "u1", "p1|t1", 9, [ninth]);
+        await writer.FlushAsync();
+
+        var rows = await ReadAsync("u1");
+
+        Assert.Equal([ninth, .. tenth], rows.Select(r => r.Service));
+        Assert.Equal(10, rows.Last(r => r.Service!.Key == ninth.Key).Service!.Hours);
+    }
+
     private static StagedChildRow Child(string providerChild) => new(providerChild)
     {
         ChildKey = "k1",
