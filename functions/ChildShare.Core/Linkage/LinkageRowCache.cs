@@ -44,7 +44,7 @@ public sealed class LinkageRowCache
         {
             lock (_lock)
             {
-                return _nodes.Count + _blocks.Count + _clusters.Count;
+                return Rows;
             }
         }
     }
@@ -101,24 +101,9 @@ public sealed class LinkageRowCache
             }
 
             var nodeList = nodes.ToList();
-            var blockList = blocks.ToList();
-            var clusterList = clusters.ToList();
-
-            // A row this unit found missing or deleted (a cluster merged into another) is dropped: an earlier unit's copy of it is not what
-            // storage holds, and a split that brings the cluster back must add its row, not take it for unchanged.
-            foreach (var (token, _) in blockList.Where(b => b.Value.ETag is null))
-            {
-                _blocks.Remove(token);
-            }
-
-            foreach (var (key, _) in clusterList.Where(c => c.Value.ETag is null))
-            {
-                _clusters.Remove(key);
-            }
-
-            blockList.RemoveAll(b => b.Value.ETag is null);
-            clusterList.RemoveAll(c => c.Value.ETag is null);
-            if (_nodes.Count + _blocks.Count + _clusters.Count + nodeList.Count + blockList.Count + clusterList.Count > Limit)
+            var blockList = Existing(_blocks, blocks);
+            var clusterList = Existing(_clusters, clusters);
+            if (Rows + nodeList.Count + blockList.Count + clusterList.Count > Limit)
             {
                 Clear();
             }
@@ -139,7 +124,7 @@ public sealed class LinkageRowCache
             }
 
             // A single unit past the limit is not kept at all.
-            if (_nodes.Count + _blocks.Count + _clusters.Count > Limit)
+            if (Rows > Limit)
             {
                 Clear();
                 return;
@@ -147,6 +132,32 @@ public sealed class LinkageRowCache
 
             _version = fence;
         }
+    }
+
+    private int Rows => _nodes.Count + _blocks.Count + _clusters.Count;
+
+    /// <summary>
+    /// The rows of a unit that exist. One it found missing or deleted (a cluster merged into another) is dropped from <paramref name="kept"/>:
+    /// an earlier unit's copy of it is not what storage holds, and a split that brings the cluster back must add its row, not take it for
+    /// unchanged.
+    /// </summary>
+    private static List<KeyValuePair<TKey, MemberRow>> Existing<TKey>(Dictionary<TKey, MemberRow> kept, IEnumerable<KeyValuePair<TKey, MemberRow>> rows)
+        where TKey : notnull
+    {
+        var existing = new List<KeyValuePair<TKey, MemberRow>>();
+        foreach (var row in rows)
+        {
+            if (row.Value.ETag is null)
+            {
+                kept.Remove(row.Key);
+            }
+            else
+            {
+                existing.Add(row);
+            }
+        }
+
+        return existing;
     }
 
     private bool TryGet<TKey, TValue>(Dictionary<TKey, TValue> rows, FenceRow fence, TKey key, out TValue? value)
