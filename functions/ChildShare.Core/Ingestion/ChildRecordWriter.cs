@@ -70,7 +70,6 @@ public sealed class ChildRecordWriter(
         var link = await linker.LinkAsync(new LinkSubject(providerId, localToken, LinkInputs.From(identity, record.Demographics)) { UploadId = manifest.UploadId },
                 pseudonymizer, cancellationToken)
             .ConfigureAwait(false);
-        var providerChild = RecordKeys.ProviderChild(providerId, localToken);
 
         var soFar = _soFar.TryGetValue(localToken, out var known) ? known : _soFar[localToken] = new ChildSoFar();
         CountConflicts(soFar, identity);
@@ -144,8 +143,9 @@ public sealed class ChildRecordWriter(
         foreach (var child in _pending)
         {
             var identity = child.Identity!;
+            var providerChild = RecordKeys.ProviderChild(identity.ProviderId, identity.LocalToken);
             await identities.WriteAsync(writer, identity, cancellationToken).ConfigureAwait(false);
-            await staging.StageChildAsync(writer, manifest.UploadId, new StagedChildRow(RecordKeys.ProviderChild(identity.ProviderId, identity.LocalToken))
+            await staging.StageChildAsync(writer, manifest.UploadId, new StagedChildRow(providerChild)
             {
                 ChildKey = child.Link!.ChildKey,
                 LinkRule = child.Link.Rule,
@@ -154,7 +154,7 @@ public sealed class ChildRecordWriter(
             }, cancellationToken).ConfigureAwait(false);
             if (child.Services is { Count: > 0 } services)
             {
-                await staging.StageServicesAsync(writer, manifest.UploadId, RecordKeys.ProviderChild(identity.ProviderId, identity.LocalToken), _round,
+                await staging.StageServicesAsync(writer, manifest.UploadId, providerChild, _round,
                     [.. services.Values.OrderBy(v => v.Key, StringComparer.Ordinal)], cancellationToken).ConfigureAwait(false);
             }
 
