@@ -227,6 +227,8 @@ public sealed class ActivitySummaryBuilder(UploadStagingStore staging, ChildReco
             }
         }
 
+        // Before anything of the flush is written: a child its records row cannot hold fails the upload with the buckets as they were.
+        ChildRecordStore.ThrowIfTooLarge(services);
         var childKey = record.ChildKey ?? "";
         if (context.UploadId is not null)
         {

@@ -278,11 +278,15 @@ public sealed partial class IngestionService(
                 return finished;
             }
 
-            // The message of a storage or parser exception is not ours to vouch for; keep only its kind.
-            var reason = ex is RequestFailedException storageError
-                ? $"Storage error {storageError.Status} ({storageError.ErrorCode ?? "no code"}) on attempt {manifest.Attempts}."
-                : $"{ex.GetType().Name} on attempt {manifest.Attempts}.";
-            var final = manifest.Attempts >= _options.MaxAttempts;
+            // The message of a storage or parser exception is not ours to vouch for; keep only its kind. A record too large is ours (counts
+            // only) and another attempt would meet it again.
+            var reason = ex switch
+            {
+                RequestFailedException storageError => $"Storage error {storageError.Status} ({storageError.ErrorCode ?? "no code"}) on attempt {manifest.Attempts}.",
+                ChildRecordTooLargeException tooLarge => tooLarge.Message,
+                _ => $"{ex.GetType().Name} on attempt {manifest.Attempts}.",
+            };
+            var final = manifest.Attempts >= _options.MaxAttempts || ex is ChildRecordTooLargeException;
             manifest = manifest with { Status = final ? UploadStatus.Failed : UploadStatus.Processing, Reason = reason };
             await manifests.SaveAsync(manifest, cancellationToken).ConfigureAwait(false);
             LogAttemptFailed(uploadId, manifest.Attempts, ex.GetType().Name, final);

@@ -11,10 +11,18 @@ namespace ChildShare.Core.Storage;
 /// partitions are written first. With <c>parallelism</c> above 1, a flush writes that many
 /// transactions at once (writes that touch many small partitions, such as linkage's, would
 /// otherwise cost a round trip each). Adding is not thread-safe: one writer per unit of work.
+/// A transaction also stays under Azure's 4 MiB payload (<see cref="MaxTransactionBytes"/>, by a pessimistic estimate of each
+/// entity's JSON): a partition of large entities, such as packed staging rows, is written in more, smaller transactions.
 /// </summary>
 public sealed class BatchWriter(int maxBuffered = 5000, int parallelism = 1)
 {
     public const int MaxBatchSize = 100;
+
+    /// <summary>The most estimated payload of one transaction: under Azure's 4 MiB, with room for the multipart framing.</summary>
+    public const int MaxTransactionBytes = 3_500_000;
+
+    // A changeset part's headers and request line (method, the entity's URL with both keys, content headers), over its JSON.
+    private const int OperationOverheadBytes = 1_000;
 
     private readonly Dictionary<(TableClient Table, string PartitionKey), Dictionary<string, TableTransactionAction>> _pending = [];
     private int _buffered;
@@ -91,7 +99,7 @@ public sealed class BatchWriter(int maxBuffered = 5000, int parallelism = 1)
             if (_pending.Remove(key, out var partition))
             {
                 _buffered -= partition.Count;
-                transactions.AddRange(partition.Values.Chunk(MaxBatchSize).Select(chunk => (key.Table, chunk)));
+                transactions.AddRange(Transactions(partition.Values).Select(chunk => (key.Table, chunk)));
             }
         }
 
@@ -109,6 +117,68 @@ public sealed class BatchWriter(int maxBuffered = 5000, int parallelism = 1)
                     await WriteOneByOneAsync(transaction.Table, transaction.Actions, ct).ConfigureAwait(false);
                 }
             }).ConfigureAwait(false);
+    }
+
+    /// <summary>A partition's operations in transactions of at most <see cref="MaxBatchSize"/> and <see cref="MaxTransactionBytes"/>.</summary>
+    private static IEnumerable<TableTransactionAction[]> Transactions(IEnumerable<TableTransactionAction> actions)
+    {
+        var transaction = new List<TableTransactionAction>(MaxBatchSize);
+        long bytes = 0;
+        foreach (var action in actions)
+        {
+            var size = EstimatedBytes(action);
+            if (transaction.Count == MaxBatchSize || (transaction.Count > 0 && bytes + size > MaxTransactionBytes))
+            {
+                yield return [.. transaction];
+                transaction.Clear();
+                bytes = 0;
+            }
+
+            transaction.Add(action);
+            bytes += size;
+        }
+
+        if (transaction.Count > 0)
+        {
+            yield return [.. transaction];
+        }
+    }
+
+    /// <summary>
+    /// At least the bytes an operation takes in a transaction's payload: every character of a string that JSON may escape counted as
+    /// the six of <c>\uXXXX</c>, so the estimate never falls short of what the SDK sends.
+    /// </summary>
+    public static long EstimatedBytes(TableTransactionAction action)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        long bytes = OperationOverheadBytes + (action.Entity.PartitionKey.Length + action.Entity.RowKey.Length) * 6L;
+        if (action.ActionType == TableTransactionActionType.Delete || action.Entity is not TableEntity entity)
+        {
+            return bytes;
+        }
+
+        foreach (var (name, value) in entity)
+        {
+            // "name":value, plus an "@odata.type" annotation for the types that need one.
+            bytes += name.Length * 2 + 60;
+            if (value is string text)
+            {
+                foreach (var character in text)
+                {
+                    bytes += character is >= ' ' and < (char)0x7F and not ('"' or '\\' or '<' or '>' or '&' or '\'' or '+' or '`') ? 1 : 6;
+                }
+            }
+            else if (value is byte[] binary)
+            {
+                bytes += (binary.Length + 2) / 3 * 4;
+            }
+            else
+            {
+                bytes += 40;
+            }
+        }
+
+        return bytes;
     }
 
     private static async Task WriteOneByOneAsync(TableClient table, TableTransactionAction[] actions, CancellationToken cancellationToken)

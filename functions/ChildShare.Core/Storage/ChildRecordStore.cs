@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Text;
 using Azure.Data.Tables;
 
 namespace ChildShare.Core.Storage;
@@ -48,6 +50,12 @@ public sealed record ChildRecordRow(string ProviderId, string LocalToken)
 
     public DateTimeOffset? UpdatedAt { get; init; }
 
+    /// <summary>
+    /// How many service parts the row held when it was read (0 for a row never written): a write of fewer parts blanks the ones
+    /// past its own, so a withdrawn service does not stay on disk in a part no reader looks at.
+    /// </summary>
+    public int ServicePartsOnDisk { get; init; }
+
     /// <summary>A demographic value, or null when the record has none.</summary>
     public string? DemographicOf(string column) => Demographics.TryGetValue(column, out var value) ? value : null;
 
@@ -72,12 +80,24 @@ public sealed record ChildRecordRow(string ProviderId, string LocalToken)
 /// The records table: one row per provider child (<see cref="ChildRecordRow"/>), the one place its columns are mapped.
 /// Written by the summary rebuild (the whole row) and the linker (the child key a link moved), both through a
 /// <see cref="BatchWriter"/>; read by point reads, and scanned for its keys only when the activity store is rebuilt.
+/// A child's services are JSON arrays in up to <see cref="MaxServiceParts"/> properties <c>Services</c>, <c>Services1</c>...
+/// of at most <see cref="ServicePartChars"/> characters each, because Azure caps a string property at 32,768 characters
+/// and an entity at 1 MiB; <c>ServiceParts</c> says how many a reader takes (a row without it has the one <c>Services</c>).
 /// </summary>
 public sealed class ChildRecordStore(ChildShareStorage storage)
 {
     private const string ChildKeyColumn = "ChildKey", LinkRuleColumn = "LinkRule", KeyVersionColumn = "KeyVersion", ServicesColumn = "Services",
-        ActivityYearsColumn = "ActivityYears", SummaryMonthsColumn = "SummaryMonths", LinkedChildKeyColumn = "LinkedChildKey",
-        LastUploadIdColumn = "LastUploadId", UpdatedAtColumn = "UpdatedAt";
+        ServicePartsColumn = "ServiceParts", ActivityYearsColumn = "ActivityYears", SummaryMonthsColumn = "SummaryMonths",
+        LinkedChildKeyColumn = "LinkedChildKey", LastUploadIdColumn = "LastUploadId", UpdatedAtColumn = "UpdatedAt";
+
+    /// <summary>The most characters of service JSON in one property: under Azure's 32,768 for a string property.</summary>
+    public const int ServicePartChars = 30_000;
+
+    /// <summary>
+    /// The most service properties in a row: 14 full parts are 840,000 bytes by Azure's size formula (2 bytes a character),
+    /// which leaves the rest of its 1 MiB entity limit to the keys and the demographics (at most a few kilobytes).
+    /// </summary>
+    public const int MaxServiceParts = 14;
 
     // One client for the store's life: a BatchWriter groups operations by client and partition, so a client per call would
     // split one partition's writes into transactions of their own, written in no particular order.
@@ -101,8 +121,9 @@ public sealed class ChildRecordStore(ChildShareStorage storage)
     /// <summary>The service records of a provider child's record (a read of that column only); empty when there is no record.</summary>
     public async Task<List<StoredService>> ServicesAsync(string providerId, string localToken, CancellationToken cancellationToken = default)
     {
-        var row = await _table.GetEntityIfExistsAsync<TableEntity>(providerId, localToken, [ServicesColumn], cancellationToken).ConfigureAwait(false);
-        return row.HasValue && row.Value is { } entity ? StoredService.Deserialize(entity.GetString(ServicesColumn)) : [];
+        var row = await _table.GetEntityIfExistsAsync<TableEntity>(providerId, localToken, [ServicePartsColumn, .. ServiceColumns(MaxServiceParts)], cancellationToken)
+            .ConfigureAwait(false);
+        return row.HasValue && row.Value is { } entity ? ServicesOf(entity) ?? [] : [];
     }
 
     /// <summary>The key (provider, local token) of every record: a scan of the keys only.</summary>
@@ -157,12 +178,96 @@ public sealed class ChildRecordStore(ChildShareStorage storage)
         entity.SetIfPresent(ChildKeyColumn, row.ChildKey);
         entity.SetIfPresent(LinkRuleColumn, row.LinkRule);
         entity.SetIfPresent(KeyVersionColumn, row.KeyVersion);
-        entity.SetIfPresent(ServicesColumn, row.Services is { } services ? StoredService.Serialize(services) : null);
+        if (row.Services is { } services)
+        {
+            SetServices(entity, services, row.ServicePartsOnDisk);
+        }
+
         entity.SetIfPresent(ActivityYearsColumn, row.ActivityYears);
         entity.SetIfPresent(LinkedChildKeyColumn, row.LinkedChildKey);
         entity.SetIfPresent(LastUploadIdColumn, row.LastUploadId);
         entity.SetIfPresent(UpdatedAtColumn, row.UpdatedAt);
         return entity;
+    }
+
+    /// <summary>
+    /// Throws <see cref="ChildRecordTooLargeException"/> when a records row could not hold <paramref name="services"/>: for the summary
+    /// rebuild to call before it writes anything. A bound on the JSON (every character escaped) clears most children without serializing.
+    /// </summary>
+    public static void ThrowIfTooLarge(IReadOnlyList<StoredService> services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        long bound = 0;
+        foreach (var service in services)
+        {
+            bound += 100 + 6L * (service.Key.Length + service.Program.Length + service.ServiceType.Length + service.Start.Length + service.End.Length
+                + service.AsOf.Length + service.UploadId.Length) + 60;
+        }
+
+        // A part ends where the next service would not fit, so it is short of full by less than one service (under 3,000 characters):
+        // JSON within the bound of two parts fewer than the most fills at most the most.
+        if (bound > (MaxServiceParts - 2) * ServicePartChars)
+        {
+            SetServices(new TableEntity(), services, 0);
+        }
+    }
+
+    /// <summary>The service property of each part: <c>Services</c>, then <c>Services1</c>, <c>Services2</c>...</summary>
+    private static IEnumerable<string> ServiceColumns(int parts) =>
+        Enumerable.Range(0, parts).Select(part => part == 0 ? ServicesColumn : ServicesColumn + part.ToString(CultureInfo.InvariantCulture));
+
+    private static int PartsOf(TableEntity entity) =>
+        entity.GetInt32(ServicePartsColumn) is { } parts ? Math.Clamp(parts, 0, MaxServiceParts) : entity.GetString(ServicesColumn) is null ? 0 : 1;
+
+    private static List<StoredService>? ServicesOf(TableEntity entity)
+    {
+        if (entity.GetInt32(ServicePartsColumn) is null && entity.GetString(ServicesColumn) is null)
+        {
+            return null;
+        }
+
+        var services = new List<StoredService>();
+        foreach (var column in ServiceColumns(PartsOf(entity)))
+        {
+            services.AddRange(StoredService.Deserialize(entity.GetString(column)));
+        }
+
+        return services;
+    }
+
+    /// <summary>
+    /// Sets the service parts: each a JSON array of whole services of at most <see cref="ServicePartChars"/> characters; the parts
+    /// a longer earlier write left (<paramref name="partsOnDisk"/>) are blanked.
+    /// </summary>
+    private static void SetServices(TableEntity entity, IReadOnlyList<StoredService> services, int partsOnDisk)
+    {
+        var parts = new List<string>();
+        var part = new StringBuilder("[");
+        foreach (var service in services)
+        {
+            var json = StoredService.Serialize(service);
+            if (part.Length > 1 && part.Length + 1 + json.Length + 1 > ServicePartChars)
+            {
+                parts.Add(part.Append(']').ToString());
+                part.Clear().Append('[');
+            }
+
+            part.Append(part.Length > 1 ? "," : "").Append(json);
+        }
+
+        parts.Add(part.Append(']').ToString());
+        if (parts.Count > MaxServiceParts)
+        {
+            throw new ChildRecordTooLargeException(services.Count, MaxServiceParts * ServicePartChars);
+        }
+
+        var columns = ServiceColumns(Math.Max(parts.Count, partsOnDisk)).ToList();
+        for (var i = 0; i < columns.Count; i++)
+        {
+            entity[columns[i]] = i < parts.Count ? parts[i] : "";
+        }
+
+        entity[ServicePartsColumn] = parts.Count;
     }
 
     private static ChildRecordRow FromEntity(TableEntity entity) => new(entity.PartitionKey, entity.RowKey)
@@ -171,7 +276,8 @@ public sealed class ChildRecordStore(ChildShareStorage storage)
         LinkRule = entity.GetString(LinkRuleColumn),
         KeyVersion = entity.GetString(KeyVersionColumn),
         Demographics = DemographicsOf(entity),
-        Services = entity.GetString(ServicesColumn) is { } services ? StoredService.Deserialize(services) : null,
+        Services = ServicesOf(entity),
+        ServicePartsOnDisk = PartsOf(entity),
         ActivityYears = entity.GetString(ActivityYearsColumn),
         SummaryMonths = entity.GetString(SummaryMonthsColumn),
         LinkedChildKey = entity.GetString(LinkedChildKeyColumn),
@@ -179,3 +285,11 @@ public sealed class ChildRecordStore(ChildShareStorage storage)
         UpdatedAt = entity.GetDateTimeOffset(UpdatedAtColumn),
     };
 }
+
+/// <summary>
+/// A provider child's service records do not fit in its records row (Azure caps an entity at 1 MiB). The message holds counts only,
+/// never a key or a value, so it is safe for the manifest.
+/// </summary>
+public sealed class ChildRecordTooLargeException(int services, int capacityChars)
+    : Exception($"A provider child has {services:N0} service records, more than its records row holds ({capacityChars:N0} characters of them); "
+        + "send that child's services in fewer, longer records (one per enrollment rather than one per day) or split the provider.");

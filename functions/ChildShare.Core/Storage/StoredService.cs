@@ -23,6 +23,9 @@ public sealed record StoredService(
 
     public static string Serialize(IEnumerable<StoredService> services) => JsonSerializer.Serialize(services, JsonOptions);
 
+    /// <summary>One service as a JSON object (an element of <see cref="Serialize(IEnumerable{StoredService})"/>'s array).</summary>
+    public static string Serialize(StoredService service) => JsonSerializer.Serialize(service, JsonOptions);
+
     public static List<StoredService> Deserialize(string? json) =>
         string.IsNullOrEmpty(json) ? [] : JsonSerializer.Deserialize<List<StoredService>>(json, JsonOptions) ?? [];
 }

@@ -1,6 +1,11 @@
+using Azure.Core;
+using Azure.Data.Tables;
 using ChildShare.Cli;
+using ChildShare.Core.Storage;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 
 namespace ChildShare.Tests.Support;
@@ -22,6 +27,14 @@ public static class TestApp
         return CliHost.Build(overrides, LogLevel.Warning, services =>
         {
             services.AddSingleton<TimeProvider>(clock);
+
+            // The app's own storage clients from its settings, with Azure's table limits in the pipeline (Azurite does not hold to them).
+            services.AddSingleton(sp =>
+            {
+                var (tables, blobs) = StorageClientFactory.Create(sp.GetRequiredService<IConfiguration>(), TestStorage.WithAzureLimits(new TableClientOptions()),
+                    sp.GetService<TokenCredential>());
+                return new ChildShareStorage(tables, blobs, sp.GetRequiredService<IOptions<StorageOptions>>());
+            });
             configure?.Invoke(services);
         });
     }

@@ -34,7 +34,7 @@ public sealed class TestStorage : IAsyncLifetime
             LocksContainer = "locks-" + id,
             DisclosuresContainer = "disclosures-" + id,
         };
-        Tables = new TableServiceClient(ConnectionString);
+        Tables = new TableServiceClient(ConnectionString, WithAzureLimits(new TableClientOptions()));
         Blobs = new BlobServiceClient(ConnectionString);
         Storage = new ChildShareStorage(Tables, Blobs, Microsoft.Extensions.Options.Options.Create(Options));
     }
@@ -50,9 +50,17 @@ public sealed class TestStorage : IAsyncLifetime
     /// <summary>The application's storage over this corner, with <paramref name="policy"/> in the table pipeline (to count the table requests sent).</summary>
     public ChildShareStorage StorageWithTablePolicy(HttpPipelinePolicy policy)
     {
-        var options = new TableClientOptions();
+        var options = WithAzureLimits(new TableClientOptions());
         options.AddPolicy(policy, HttpPipelinePosition.PerCall);
         return new ChildShareStorage(new TableServiceClient(ConnectionString, options), Blobs, Microsoft.Extensions.Options.Options.Create(Options));
+    }
+
+    /// <summary>Client options whose pipeline holds every request to Azure's table limits (<see cref="AzureTableLimits"/>): Azurite does not.</summary>
+    public static TableClientOptions WithAzureLimits(TableClientOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.AddPolicy(new AzureTableLimits(), HttpPipelinePosition.PerCall);
+        return options;
     }
 
     /// <summary>The settings that point the application's own DI wiring at this corner of Azurite.</summary>
