@@ -186,8 +186,12 @@ public sealed class LinkEncoding
         return builder.Append(ToBase64(First)).Append(',').Append(ToBase64(Last)).Append(',').Append(ToBase64(Address)).ToString();
     }
 
-    /// <summary>Reads <see cref="Serialize"/>'s form; null for an encoding of an earlier format (it needs the record again: see LINKAGE.md).</summary>
-    public static LinkEncoding? Deserialize(string text)
+    /// <summary>
+    /// Reads <see cref="Serialize"/>'s form; null for an encoding of an earlier format (it needs the record again: see LINKAGE.md).
+    /// Full-width filters (written before XOR folding was the production hardening) are folded as they are read when
+    /// <paramref name="hardening"/> folds: folding is a function of the full filter, so they compare exactly as the record encoded now.
+    /// </summary>
+    public static LinkEncoding? Deserialize(string text, BloomHardening hardening = LinkEncoder.DefaultHardening)
     {
         ArgumentNullException.ThrowIfNull(text);
         var parts = text.Split(',');
@@ -203,8 +207,11 @@ public sealed class LinkEncoding
             tokens[i] = part.Length == 0 ? UInt128.Zero : UInt128.Parse(part, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
         }
 
-        return new LinkEncoding(tokens, FromBase64(parts[^3]), FromBase64(parts[^2]), FromBase64(parts[^1]));
+        return new LinkEncoding(tokens, Harden(FromBase64(parts[^3]), hardening), Harden(FromBase64(parts[^2]), hardening), Harden(FromBase64(parts[^1]), hardening));
     }
+
+    private static ulong[]? Harden(ulong[]? filter, BloomHardening hardening) =>
+        hardening == BloomHardening.XorFold && filter is { Length: LinkEncoder.BloomBits / 64 } full ? LinkEncoder.Fold(full) : filter;
 
     /// <summary>Dice coefficient of two Bloom filters: 2|A∩B| / (|A| + |B|); 0 when either is missing or both are empty.</summary>
     public static double Dice(ulong[]? a, ulong[]? b) => a is null || b is null ? 0 : Dice(a, Count(a), b, Count(b));
@@ -286,7 +293,7 @@ public sealed class LinkEncoding
 /// repeat (birth dates, zips, Soundex pairs, sex) are computed once per pseudonymizer (it keeps them) and bigram
 /// positions once per encoder, kept in process memory, like the key itself: an encoder is meant to live as long as its key version.
 /// </summary>
-public sealed class LinkEncoder(Pseudonymizer pseudonymizer, BloomHardening hardening = BloomHardening.None)
+public sealed class LinkEncoder(Pseudonymizer pseudonymizer, BloomHardening hardening = LinkEncoder.DefaultHardening)
 {
     /// <summary>Bits in a name or address filter before hardening.</summary>
     public const int BloomBits = 1024;
@@ -298,7 +305,7 @@ public sealed class LinkEncoder(Pseudonymizer pseudonymizer, BloomHardening hard
     public const int AddressHashes = 15;
 
     /// <summary>The production hardening (see LINKAGE.md, "Hardening": what each option costs).</summary>
-    public const BloomHardening DefaultHardening = BloomHardening.None;
+    public const BloomHardening DefaultHardening = BloomHardening.XorFold;
 
     private const string BloomPurpose = "link-bloom-v2";
     private const int CacheLimit = 200_000;
@@ -502,7 +509,8 @@ public sealed class LinkEncoder(Pseudonymizer pseudonymizer, BloomHardening hard
         };
     }
 
-    private static ulong[] Fold(ulong[] filter)
+    /// <summary>The filter folded in half by XOR: each bit of the half the parity of two of the whole.</summary>
+    internal static ulong[] Fold(ulong[] filter)
     {
         var half = filter.Length / 2;
         var folded = new ulong[half];

@@ -695,7 +695,7 @@ public sealed class LinkageStore(
         row.ProviderId,
         row.Seed,
         // A variant of an earlier encoding format is not read: the node keeps its cluster and links again when its provider sends it.
-        row.Variants.Split(';', StringSplitOptions.RemoveEmptyEntries).Select(LinkEncoding.Deserialize).OfType<LinkEncoding>().ToList(),
+        row.Variants.Split(';', StringSplitOptions.RemoveEmptyEntries).Select(variant => LinkEncoding.Deserialize(variant)).OfType<LinkEncoding>().ToList(),
         row.ClusterKey,
         row.Rule ?? LinkageEngine.Unlinked,
         row.DoNotLink.Split(';', StringSplitOptions.RemoveEmptyEntries))

@@ -19,21 +19,22 @@ public sealed class HeldOutQualityTests(ITestOutputHelper output)
     private static readonly Pseudonymizer Pseudonymizer = new(Febrl.TestKey());
 
     // set, household resolver, min precision, min recall, max |count error|, max share of twin pairs joined, max different-sex twin
-    // pairs joined. Floors just under, ceilings just over, what the default (with issue 16's twin guards) measured on seed 20261201:
-    // resolver off: two 1.0000 / 0.9235 / +7.64% / 0 of 50; six 0.9996 / 0.9059 / +9.80% / 0 of 20; twins 0.9898 / 0.9216 / +5.95% /
-    // 14 of 250; twins-identical 0.9965 / 0.9542 / +3.60% / 5 of 250. Resolver on: two 1.0000 / 0.9367 / +6.32% / 0; six 0.9996 /
-    // 0.9294 / +7.60% / 0; twins 0.9900 / 0.9383 / +4.70% / 14; twins-identical 0.9965 / 0.9680 / +2.75% / 5. No twins of different
-    // sex were joined on any set: every row allows none, so a change that joins one fails here.
+    // pairs joined. Floors just under, ceilings just over, what the default (issue 16's twin guards, XOR-folded filters) measured on
+    // seed 20261201: resolver off: two 1.0000 / 0.9243 / +7.56% / 0 of 50; six 0.9996 / 0.9084 / +9.55% / 0 of 20; twins 0.9898 /
+    // 0.9230 / +6.00% / 14 of 250; twins-identical 0.9958 / 0.9572 / +3.40% / 6 of 250. Resolver on: two 1.0000 / 0.9381 / +6.18% / 0;
+    // six 0.9996 / 0.9305 / +7.40% / 0; twins 0.9900 / 0.9386 / +4.85% / 14; twins-identical 0.9958 / 0.9676 / +2.70% / 6. (Unfolded,
+    // before folding was switched on: twins-identical 0.9965 precision and 5 twin pairs, the twins' count +4.70% with the resolver;
+    // the rest within 0.003.) No twins of different sex were joined on any set: every row allows none, so a change that joins one fails here.
     public static TheoryData<string, bool, double, double, double, double, int> Sets => new()
     {
         { "two", false, 0.999, 0.92, 0.077, 0.02, 0 },
         { "six", false, 0.999, 0.90, 0.099, 0.05, 0 },
         { "twins", false, 0.989, 0.92, 0.060, 0.06, 0 },
-        { "twins-identical", false, 0.996, 0.95, 0.037, 0.024, 0 },
+        { "twins-identical", false, 0.995, 0.95, 0.037, 0.024, 0 },
         { "two", true, 0.999, 0.935, 0.064, 0.02, 0 },
         { "six", true, 0.999, 0.925, 0.077, 0.05, 0 },
-        { "twins", true, 0.989, 0.935, 0.048, 0.06, 0 },
-        { "twins-identical", true, 0.996, 0.965, 0.028, 0.024, 0 },
+        { "twins", true, 0.989, 0.935, 0.050, 0.06, 0 },
+        { "twins-identical", true, 0.995, 0.965, 0.028, 0.024, 0 },
     };
 
     private static RosterSpec SpecOf(string set) => set switch
@@ -60,12 +61,13 @@ public sealed class HeldOutQualityTests(ITestOutputHelper output)
         Assert.True(quality.DifferentSexTwinsJoined <= maxDifferentSexTwinsJoined, $"{quality.DifferentSexTwinsJoined} twin pairs of different sex joined");
     }
 
-    // Measured with issue 16's twin guards: dataset1 (held out) 1.0000 / 0.8660 / +13.40% over every record (0.8800 / +12.00% with
-    // the household resolver); dataset2 (TUNED-ON) 1.0000 / 0.9369 / +1.33% (0.9405 / +1.20% with it).
+    // Measured with issue 16's twin guards and XOR-folded filters: dataset1 (held out) 1.0000 / 0.8580 / +14.20% over every record
+    // (0.8720 / +12.80% with the household resolver); dataset2 (TUNED-ON) 1.0000 / 0.9385 / +1.30% (0.9421 / +1.18% with it). Unfolded:
+    // dataset1 0.8660 / +13.40% (0.8800 / +12.00%), dataset2 0.9369 / +1.33% (0.9405 / +1.20%).
     [Theory]
-    [InlineData("dataset1.csv", false, 0.995, 0.86, 0.135)]
+    [InlineData("dataset1.csv", false, 0.995, 0.855, 0.145)]
     [InlineData("dataset2.csv", false, 0.995, 0.93, 0.014)]
-    [InlineData("dataset1.csv", true, 0.995, 0.875, 0.121)]
+    [InlineData("dataset1.csv", true, 0.995, 0.87, 0.13)]
     [InlineData("dataset2.csv", true, 0.995, 0.94, 0.013)]
     public void Febrl_Linked_MeetsItsFloors(string file, bool householdResolver, double minPrecision, double minRecall, double maxCountError)
     {

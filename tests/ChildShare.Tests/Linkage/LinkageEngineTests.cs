@@ -53,6 +53,30 @@ public sealed class LinkageEngineTests
     }
 
     [Fact]
+    public void Encode_TheProductionHardening_FoldsEveryFilterToHalfItsBits()
+    {
+        var encoding = Enc("Ana", "Lopez", "2015-03-02");
+
+        Assert.Equal(BloomHardening.XorFold, LinkEncoder.DefaultHardening);
+        Assert.All(new[] { encoding.First, encoding.Last, encoding.Address }, filter => Assert.Equal(LinkEncoder.BloomBits / 128, filter!.Length));
+    }
+
+    [Fact]
+    public void Deserialize_AnEncodingWrittenBeforeFolding_IsFoldedAndComparesAsTheRecordEncodedNow()
+    {
+        // linkrecords rows written before XOR folding was switched on hold full 1,024-bit filters of the same format version.
+        var input = new LinkInput("ANA", "LOPEZ", "2015", "03", "02", null, "12345", null, Street);
+        var unfolded = new LinkEncoder(Key, BloomHardening.None).Encode(input);
+        var now = new LinkEncoder(Key).Encode(input);
+
+        var read = LinkEncoding.Deserialize(unfolded.Serialize())!;
+
+        Assert.True(read.SameContent(now));
+        Assert.Equal(1.0, LinkEncoding.Dice(read.First, now.First));
+        Assert.Equal(LinkEncoder.BloomBits / 64, LinkEncoding.Deserialize(unfolded.Serialize(), BloomHardening.None)!.First!.Length);
+    }
+
+    [Fact]
     public void Deserialize_AnEncodingOfTheEarlierFormat_IsNotRead()
     {
         // The first format: tokens, then the two name filters, the address filter and a flag (no version).
