@@ -150,6 +150,12 @@ public sealed class LinkEncoding
 
     internal int AddressBits { get; }
 
+    /// <summary>
+    /// Read from a row written before XOR folding and folded as it was read (<see cref="Deserialize"/>): the node it belongs to is
+    /// written again, so the hardening reaches the stored row.
+    /// </summary>
+    public bool FoldedOnRead { get; private init; }
+
     /// <summary>Both the first and the last name are present (not empty, not a placeholder).</summary>
     public bool FullName => First is not null && Last is not null;
 
@@ -207,11 +213,14 @@ public sealed class LinkEncoding
             tokens[i] = part.Length == 0 ? UInt128.Zero : UInt128.Parse(part, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
         }
 
-        return new LinkEncoding(tokens, Harden(FromBase64(parts[^3]), hardening), Harden(FromBase64(parts[^2]), hardening), Harden(FromBase64(parts[^1]), hardening));
+        ulong[]? first = FromBase64(parts[^3]), last = FromBase64(parts[^2]), address = FromBase64(parts[^1]);
+        var fold = hardening == BloomHardening.XorFold && new[] { first, last, address }.Any(f => f is { Length: LinkEncoder.BloomBits / 64 });
+        return fold
+            ? new LinkEncoding(tokens, Fold(first), Fold(last), Fold(address)) { FoldedOnRead = true }
+            : new LinkEncoding(tokens, first, last, address);
     }
 
-    private static ulong[]? Harden(ulong[]? filter, BloomHardening hardening) =>
-        hardening == BloomHardening.XorFold && filter is { Length: LinkEncoder.BloomBits / 64 } full ? LinkEncoder.Fold(full) : filter;
+    private static ulong[]? Fold(ulong[]? filter) => filter is { Length: LinkEncoder.BloomBits / 64 } full ? LinkEncoder.Fold(full) : filter;
 
     /// <summary>Dice coefficient of two Bloom filters: 2|A∩B| / (|A| + |B|); 0 when either is missing or both are empty.</summary>
     public static double Dice(ulong[]? a, ulong[]? b) => a is null || b is null ? 0 : Dice(a, Count(a), b, Count(b));

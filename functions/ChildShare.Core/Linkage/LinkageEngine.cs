@@ -102,6 +102,7 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
 
         node.PersistedKey = state.ClusterKey;
         node.PersistedRule = state.Rule;
+        node.StoredUnfolded = state.Variants.Any(v => v.FoldedOnRead);
         node.BestReason = state.Rule == Unlinked ? null : state.Rule;
         node.BestWeight = WeightOf(state.Rule);
         node.DoNotLink.UnionWith(state.DoNotLink);
@@ -208,10 +209,13 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         Union(a, b, force: false);
     }
 
-    /// <summary>Nodes whose cluster key, reason or encodings differ from what was loaded (or that are new).</summary>
+    /// <summary>
+    /// Nodes whose cluster key, reason or encodings differ from what was loaded (or that are new), and loaded nodes whose row holds
+    /// filters from before XOR folding (written again folded, with the same content).
+    /// </summary>
     public IReadOnlyList<LinkChange> Changes() =>
         _nodes.Select((n, id) => (n, id))
-            .Where(x => x.n.IsNew || x.n.VariantsChanged || x.n.PersistedKey != ClusterKeyOf(x.id) || x.n.PersistedRule != x.n.Rule)
+            .Where(x => x.n.IsNew || x.n.VariantsChanged || x.n.StoredUnfolded || x.n.PersistedKey != ClusterKeyOf(x.id) || x.n.PersistedRule != x.n.Rule)
             .Select(x => new LinkChange(x.n.Key, x.n.ProviderId, ClusterKeyOf(x.id), x.n.Rule, x.n.VariantsChanged, x.n.IsNew))
             .ToList();
 
@@ -997,6 +1001,9 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         public bool IsNew { get; init; }
 
         public bool VariantsChanged { get; set; }
+
+        /// <summary>Its stored row holds filters from before XOR folding: written again, folded.</summary>
+        public bool StoredUnfolded { get; set; }
 
         public string? PersistedKey { get; set; }
 

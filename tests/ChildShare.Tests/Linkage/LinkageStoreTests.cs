@@ -755,6 +755,36 @@ public sealed class LinkageStoreTests : IAsyncLifetime
     }
 
     /// <summary>Every node's cluster row lists it, and every member of a cluster row is a node of that cluster.</summary>
+    [Fact]
+    public async Task CompleteUploadAsync_NodeRowsWrittenBeforeXorFolding_LinksAsACleanRunAndWritesTheUnchangedCandidatesRowsFolded()
+    {
+        var community = Enumerable.Range(0, 40).Select(i => Child("prov-a", "A" + i, i)).ToList();
+        await LinkUploadAsync("u-community", community);
+
+        // The rows as code before the fold wrote them: the same records' encodings with full 1,024-bit filters.
+        var unfolded = new LinkEncoder(Pseudonymizer, BloomHardening.None);
+        var table = _storage.Storage.Table(LinkageTables.Records);
+        foreach (var child in community)
+        {
+            var (partition, row) = (await _storage.ReadAllAsync(LinkageTables.Records)).Select(r => (r.PartitionKey, r.RowKey)).Single(r => r.RowKey == child.Key);
+            var variants = unfolded.Encode(LinkInputs.From(child.Identity, child.Demographics)).Serialize();
+            await table.UpdateEntityAsync(new TableEntity(partition, row) { ["Variants"] = variants }, Azure.ETag.All, TableUpdateMode.Merge);
+        }
+
+        // Another instance (nothing of the first's cached) reads them as its candidates: children of the same birth dates and surnames
+        // but another first name, so no candidate changes cluster (a changed node would be written anyway).
+        await using var other = Build(_storage, _counter);
+        var probe = Enumerable.Range(0, 40).Select(i => Child("prov-b", "B" + i, i, first: "Bartholomew")).ToList();
+        await LinkUploadAsync(other.GetRequiredService<IChildLinker>(), "u-probe", probe);
+
+        var widths = (await _storage.ReadAllAsync(LinkageTables.Records))
+            .SelectMany(r => r.GetString("Variants").Split(';', StringSplitOptions.RemoveEmptyEntries))
+            .Select(v => LinkEncoding.Deserialize(v, BloomHardening.None)!.First!.Length).Distinct().ToList();
+        Assert.Equal([LinkEncoder.BloomBits / 128], widths);
+        Assert.Equal(80, (await NodesAsync()).Select(n => n.Cluster).Distinct().Count());
+        await AssertEndsLikeACleanRunAsync(("u-community", community), ("u-probe", probe));
+    }
+
     private async Task AssertClusterRowsMatchTheNodesAsync()
     {
         var nodes = await NodesAsync();
