@@ -110,6 +110,46 @@ public sealed class AzureTableLimitsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SubmitTransactionAsync_TwoPartitions_IsRefused()
+    {
+        // Azure refuses a transaction of more than one partition; Azurite writes it.
+        TableTransactionAction[] actions = [Upsert(Small(1)), new(TableTransactionActionType.Add, new TableEntity("other", "r002") { ["Payload"] = "fits" })];
+
+        var error = await Assert.ThrowsAsync<AzureLimitException>(() => Table.SubmitTransactionAsync(actions));
+
+        Assert.Contains("more than one partition", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SubmitTransactionAsync_OneEntityTwice_IsRefused()
+    {
+        // An insert names its keys in its JSON, a delete in its URL: the same entity either way.
+        TableTransactionAction[] actions = [new(TableTransactionActionType.Add, Small(1)), new(TableTransactionActionType.Delete, Small(1), ETag.All)];
+
+        var error = await Assert.ThrowsAsync<AzureLimitException>(() => Table.SubmitTransactionAsync(actions));
+
+        Assert.Contains("more than once", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SubmitTransactionAsync_KeysThatUrlsEscape_IsSentForDistinctEntities()
+    {
+        // Quotes are doubled and other characters percent-encoded in an operation's URL: the keys must still read as themselves.
+        TableTransactionAction[] actions =
+        [
+            new(TableTransactionActionType.Add, new TableEntity("p|é 'q'", "a'b|c") { ["Payload"] = "fits" }),
+            Upsert(new TableEntity("p|é 'q'", "a''b|c") { ["Payload"] = "fits" }),
+            Upsert(new TableEntity("p|é 'q'", "a b%c") { ["Payload"] = "fits" }),
+            new(TableTransactionActionType.Delete, new TableEntity("p|é 'q'", "a'b|c"), ETag.All),
+        ];
+
+        await Table.SubmitTransactionAsync(actions.Take(2));
+        await Table.SubmitTransactionAsync(actions.Skip(2));
+
+        Assert.Equal(2, (await _storage.ReadAllAsync(TableNames.UploadStaging)).Count);
+    }
+
+    [Fact]
     public async Task UpdateEntityAsync_AMergeOfAStringPastTheLimit_IsRefused()
     {
         // A single-entity merge (MERGE/PATCH, not a transaction) goes through the same check.
