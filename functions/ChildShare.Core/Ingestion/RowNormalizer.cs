@@ -23,6 +23,7 @@ public sealed class RowNormalizer
     private readonly DateOnly _today;
     private readonly DateOnly _oldestBirthDate;
     private readonly DateOnly _youngestBirthDate;
+    private readonly DateOnly _latestServiceDate;
     private readonly Dictionary<CanonicalField, Dictionary<string, string>> _codeMaps;
 
     /// <summary>
@@ -40,6 +41,12 @@ public sealed class RowNormalizer
         _today = today;
         _oldestBirthDate = today.AddYears(-options.MaxChildAgeYears - 1).AddDays(1);
         _youngestBirthDate = today.AddYears(-options.MinChildAgeYears);
+
+        // No child served today is still a child past the oldest configured age from now: a later service date is a marker
+        // (9999-12-31 is how many systems write "no end"), and as a date it would make the service active in every year to 9999 (a
+        // bucket-year each, a records row whose ActivityYears is past the 32,768 characters Azure holds; past 9999-12 the month walk
+        // throws).
+        _latestServiceDate = today.AddYears(options.MaxChildAgeYears);
         _codeMaps = profile.CodeMaps.ToDictionary(
             m => m.Key,
             m => m.Value.ToDictionary(c => c.Key.Trim(), c => c.Value, StringComparer.OrdinalIgnoreCase));
@@ -314,6 +321,12 @@ public sealed class RowNormalizer
             return null;
         }
 
+        if (start > _latestServiceDate)
+        {
+            Reject(CanonicalField.ServiceStart, "is too far in the future for a service (past the oldest configured age from now)");
+            return null;
+        }
+
         DateOnly? end = null;
         if (endText is not null)
         {
@@ -329,7 +342,15 @@ public sealed class RowNormalizer
                 return null;
             }
 
-            end = endDate;
+            if (endDate > _latestServiceDate)
+            {
+                // A far end is no end: the service is kept as still open, active through the upload's date.
+                Drop(CanonicalField.ServiceEnd, "is too far in the future to be an end date (read as a no-end marker: the service is open)");
+            }
+            else
+            {
+                end = endDate;
+            }
         }
 
         if (program is null && serviceType is null)

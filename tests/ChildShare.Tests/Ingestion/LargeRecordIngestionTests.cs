@@ -84,4 +84,19 @@ public sealed class LargeRecordIngestionTests : IAsyncLifetime
         var activity = _harness.Services.GetRequiredService<ChildShare.Core.Activity.ActivityStore>();
         Assert.Empty((await activity.ReadAsync(Enumerable.Range(2020, 7))).Children);
     }
+
+    [Fact]
+    public async Task IngestAsync_TheTooLargeUploadDeliveredAgain_ReturnsItsFailureWithoutAnotherAttempt()
+    {
+        // A trigger may deliver a blob twice: the second delivery must neither try again (it would fail the same way) nor count anything.
+        var first = await _harness.IngestTextAsync($"{IngestionHarness.ProviderId}/huge.csv", File("A1", 2_500));
+        var blob = _harness.Storage.Storage.Uploads.GetBlobClient($"{IngestionHarness.ProviderId}/huge.csv");
+
+        var again = await _harness.Ingestion.IngestAsync(blob);
+
+        Assert.Equal((UploadStatus.Failed, 1, first.Reason), (again.Status, again.Attempts, again.Reason));
+        Assert.All(await _harness.Storage.ReadAllAsync(TableNames.Records), r => Assert.Null(r.GetString("Services")));
+        var activity = _harness.Services.GetRequiredService<ChildShare.Core.Activity.ActivityStore>();
+        Assert.Empty((await activity.ReadAsync(Enumerable.Range(2020, 7))).Children);
+    }
 }

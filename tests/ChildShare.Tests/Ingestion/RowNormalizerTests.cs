@@ -125,6 +125,46 @@ public sealed class RowNormalizerTests
         Assert.Equal("ServiceEnd", rejection.Field);
     }
 
+    [Theory]
+    [InlineData("9999-12-31")]
+    [InlineData("9998-12-31")]
+    [InlineData("2051-10-16")]
+    public void Normalize_AnEndPastTheOldestAgeFromNow_KeepsTheServiceOpenWithANote(string end)
+    {
+        // 9999-12-31 is a common "no end" marker; as a date it made the service active in every year to 9999.
+        var row = ValidRow();
+        row[CanonicalField.Program] = "Tutoring";
+        row[CanonicalField.ServiceStart] = "2026-09-10";
+        row[CanonicalField.ServiceEnd] = end;
+
+        var result = Normalize(row);
+
+        Assert.Empty(result.Rejections);
+        Assert.Null(result.Record!.Service!.End);
+        Assert.Equal("ServiceEnd", Assert.Single(result.Record.Notes).Field);
+    }
+
+    [Fact]
+    public void Normalize_AnEndAtTheOldestAgeFromNow_IsKept()
+    {
+        var row = ValidRow();
+        row[CanonicalField.Program] = "Tutoring";
+        row[CanonicalField.ServiceStart] = "2026-09-10";
+        row[CanonicalField.ServiceEnd] = "2051-10-15";
+
+        Assert.Equal(new DateOnly(2051, 10, 15), Normalize(row).Record!.Service!.End);
+    }
+
+    [Fact]
+    public void Normalize_AStartPastTheOldestAgeFromNow_IsRejected()
+    {
+        var row = ValidRow();
+        row[CanonicalField.Program] = "Tutoring";
+        row[CanonicalField.ServiceStart] = "9999-12-05";
+
+        Assert.Equal("ServiceStart", Assert.Single(Normalize(row).Rejections).Field);
+    }
+
     [Fact]
     public void Normalize_OpenService_HasNoEnd()
     {

@@ -10,7 +10,7 @@ namespace ChildShare.Tests.Support;
 /// 100 operations and 4 MiB of payload; an entity of at most 255 properties (its keys and timestamp included) and 1 MiB by
 /// Azure's size formula; a string property of at most 64 KiB (32,768 UTF-16 characters); a key of at most 1 KiB. A request
 /// past one fails before it is sent, with <see cref="AzureLimitException"/> naming the limit (never a value), as Azure would
-/// refuse it. In the pipeline of every <see cref="TestStorage"/> table client, so every storage test also checks the limits.
+/// refuse it. A transaction must also be of one partition and name each entity once (Azurite takes either). In the pipeline of every <see cref="TestStorage"/> table client, so every storage test also checks the limits.
 /// </summary>
 public sealed class AzureTableLimits : HttpPipelinePolicy
 {
@@ -54,28 +54,63 @@ public sealed class AzureTableLimits : HttpPipelinePolicy
                 throw new AzureLimitException($"a transaction's payload is {body.Length:N0} bytes, over Azure's {MaxTransactionBytes:N0}");
             }
 
-            var operations = 0;
+            // Each operation's keys: from its URL, or (an insert, whose URL is the table's) from its JSON.
+            var keys = new List<(string? PartitionKey, string? RowKey)>();
             foreach (var line in text.Split('\n'))
             {
                 if (IsOperationLine(line))
                 {
-                    operations++;
+                    keys.Add(KeysOfUrl(line));
                 }
                 else if (line.TrimEnd('\r') is { Length: > 0 } json && json[0] == '{')
                 {
                     CheckEntity(json);
+                    if (keys.Count > 0 && keys[^1].PartitionKey is null)
+                    {
+                        keys[^1] = KeysOfJson(json);
+                    }
                 }
             }
 
-            if (operations > MaxTransactionOperations)
+            if (keys.Count > MaxTransactionOperations)
             {
-                throw new AzureLimitException($"a transaction has {operations} operations, over Azure's {MaxTransactionOperations}");
+                throw new AzureLimitException($"a transaction has {keys.Count} operations, over Azure's {MaxTransactionOperations}");
+            }
+
+            // Azure takes a transaction of one partition that names each entity once; Azurite takes either.
+            if (keys.Select(k => k.PartitionKey).Distinct(StringComparer.Ordinal).Count() > 1)
+            {
+                throw new AzureLimitException("a transaction spans more than one partition");
+            }
+
+            if (keys.Select(k => k.RowKey).Distinct(StringComparer.Ordinal).Count() < keys.Count)
+            {
+                throw new AzureLimitException("a transaction names one entity more than once");
             }
         }
         else if (text.TrimStart() is { Length: > 0 } json && json[0] == '{' && !json.Contains("\"TableName\"", StringComparison.Ordinal))
         {
             CheckEntity(json);
         }
+    }
+
+    private static readonly System.Text.RegularExpressions.Regex UrlKeys =
+        new(@"\(PartitionKey='((?:[^']|'')*)',RowKey='((?:[^']|'')*)'\)", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    // An operation's keys in its URL (quotes doubled, then percent-encoded), or none for an insert (POST to the table).
+    private static (string? PartitionKey, string? RowKey) KeysOfUrl(string line)
+    {
+        var match = UrlKeys.Match(line);
+        return match.Success ? (UrlKey(match.Groups[1].Value), UrlKey(match.Groups[2].Value)) : (null, null);
+
+        static string UrlKey(string text) => Uri.UnescapeDataString(text).Replace("''", "'", StringComparison.Ordinal);
+    }
+
+    private static (string? PartitionKey, string? RowKey) KeysOfJson(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        var root = document.RootElement;
+        return (root.TryGetProperty("PartitionKey", out var pk) ? pk.GetString() : null, root.TryGetProperty("RowKey", out var rk) ? rk.GetString() : null);
     }
 
     // A changeset part's request line: "PATCH http://.../t(PartitionKey='p',RowKey='r') HTTP/1.1".
