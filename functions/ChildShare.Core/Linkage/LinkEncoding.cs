@@ -216,11 +216,11 @@ public sealed class LinkEncoding
         ulong[]? first = FromBase64(parts[^3]), last = FromBase64(parts[^2]), address = FromBase64(parts[^1]);
         var fold = hardening == BloomHardening.XorFold && new[] { first, last, address }.Any(f => f is { Length: LinkEncoder.BloomBits / 64 });
         return fold
-            ? new LinkEncoding(tokens, Fold(first), Fold(last), Fold(address)) { FoldedOnRead = true }
+            ? new LinkEncoding(tokens, FoldIfFull(first), FoldIfFull(last), FoldIfFull(address)) { FoldedOnRead = true }
             : new LinkEncoding(tokens, first, last, address);
     }
 
-    private static ulong[]? Fold(ulong[]? filter) => filter is { Length: LinkEncoder.BloomBits / 64 } full ? LinkEncoder.Fold(full) : filter;
+    private static ulong[]? FoldIfFull(ulong[]? filter) => filter is { Length: LinkEncoder.BloomBits / 64 } full ? LinkEncoder.Fold(full) : filter;
 
     /// <summary>Dice coefficient of two Bloom filters: 2|A∩B| / (|A| + |B|); 0 when either is missing or both are empty.</summary>
     public static double Dice(ulong[]? a, ulong[]? b) => a is null || b is null ? 0 : Dice(a, Count(a), b, Count(b));
