@@ -121,9 +121,11 @@ public sealed class ActivityStore(ActivityTable table)
             : throw new ArgumentOutOfRangeException(nameof(buckets), buckets, $"The bucket count is a power of two from 1 to {MaxBuckets}.");
 
     /// <summary>
-    /// Applies changes to the buckets: each touched bucket-year is read, changed and written with its
-    /// ETag (retried on a conflict); a bucket-year left empty is deleted. Call between
-    /// <see cref="BeginWriteAsync"/> and <see cref="EndWriteAsync"/>.
+    /// Applies changes to the buckets: every touched bucket-year is read, changed and encoded before any is written, so a
+    /// bucket-year the changes would overfill (<see cref="ActivityBucketFullException"/>) fails the whole call with nothing
+    /// written: a partial write would count children whose records the caller never writes. Then each is written with the
+    /// ETag it was read with (read, changed and written again on a conflict); a bucket-year left empty is deleted. Call
+    /// between <see cref="BeginWriteAsync"/> and <see cref="EndWriteAsync"/>.
     /// </summary>
     public async Task ApplyAsync(ActivityLayout layout, IReadOnlyCollection<ActivityChange> changes, CancellationToken cancellationToken = default)
     {
@@ -144,9 +146,29 @@ public sealed class ActivityStore(ActivityTable table)
             }
         }
 
-        await Parallel.ForEachAsync(work, new ParallelOptions { MaxDegreeOfParallelism = ParallelRequests, CancellationToken = cancellationToken }, async (item, ct) =>
-            await ApplyToBucketAsync(item.Key.Bucket, item.Key.Year, item.Value, ct).ConfigureAwait(false)).ConfigureAwait(false);
+        var items = work.ToList();
+        var prepared = new PreparedBucket[items.Count];
+        long keptBytes = 0;
+        await Parallel.ForEachAsync(Enumerable.Range(0, items.Count), new ParallelOptions { MaxDegreeOfParallelism = ParallelRequests, CancellationToken = cancellationToken },
+            async (i, ct) =>
+            {
+                var (bucket, year) = items[i].Key;
+                var next = await PrepareAsync(bucket, year, items[i].Value, ct).ConfigureAwait(false);
+                // The payloads are kept for the writes up to a budget; past it a bucket-year is read and changed again when written.
+                prepared[i] = next.Payload is { } payload && Interlocked.Add(ref keptBytes, payload.Length) > MaxKeptPayloadBytes ? next with { Payload = null } : next;
+            }).ConfigureAwait(false);
+
+        if (prepared.Where(p => p.Bytes > ActivityTable.MaxPayloadBytes).Select(p => p.Bytes).DefaultIfEmpty().Max() is var largest and > 0)
+        {
+            throw new ActivityBucketFullException(prepared.Count(p => p.Bytes > ActivityTable.MaxPayloadBytes), largest, layout.Buckets);
+        }
+
+        await Parallel.ForEachAsync(Enumerable.Range(0, items.Count), new ParallelOptions { MaxDegreeOfParallelism = ParallelRequests, CancellationToken = cancellationToken },
+            async (i, ct) => await WriteBucketAsync(items[i].Key.Bucket, items[i].Key.Year, items[i].Value, prepared[i], ct).ConfigureAwait(false)).ConfigureAwait(false);
     }
+
+    /// <summary>Payloads one <see cref="ApplyAsync"/> keeps between reading and writing (a flush touches at most buckets x years of them).</summary>
+    private const long MaxKeptPayloadBytes = 64L * 1024 * 1024;
 
     private static Dictionary<string, ProviderChildYear?> Slot(Dictionary<(int, int), Dictionary<string, ProviderChildYear?>> work, int bucket, int year)
     {
@@ -159,36 +181,55 @@ public sealed class ActivityStore(ActivityTable table)
         return slot;
     }
 
-    private async Task ApplyToBucketAsync(int bucket, int year, Dictionary<string, ProviderChildYear?> changes, CancellationToken cancellationToken)
+    /// <summary>A bucket-year as read, and its payload with the changes applied (null when it is left empty).</summary>
+    private sealed record PreparedBucket(ActivityBucketRow? Existing, int Children, byte[]? Payload, int Bytes);
+
+    private async Task<PreparedBucket> PrepareAsync(int bucket, int year, Dictionary<string, ProviderChildYear?> changes, CancellationToken cancellationToken)
+    {
+        var existing = await table.ReadBucketAsync(bucket, year, cancellationToken).ConfigureAwait(false);
+        var children = existing is null ? new SortedDictionary<string, ProviderChildYear>(StringComparer.Ordinal) : Decode(existing.Payload);
+        foreach (var (providerChild, child) in changes)
+        {
+            if (child is null)
+            {
+                children.Remove(providerChild);
+            }
+            else
+            {
+                children[providerChild] = child;
+            }
+        }
+
+        var payload = children.Count == 0 ? null : Encode(children.Values);
+        return new PreparedBucket(existing, children.Count, payload, payload?.Length ?? 0);
+    }
+
+    private async Task WriteBucketAsync(int bucket, int year, Dictionary<string, ProviderChildYear?> changes, PreparedBucket prepared, CancellationToken cancellationToken)
     {
         for (var attempt = 0; ; attempt++)
         {
-            var existing = await table.ReadBucketAsync(bucket, year, cancellationToken).ConfigureAwait(false);
-            var children = existing is null ? new SortedDictionary<string, ProviderChildYear>(StringComparer.Ordinal) : Decode(existing.Payload);
-            foreach (var (providerChild, child) in changes)
+            if (attempt > 0 || (prepared.Payload is null && prepared.Children > 0))
             {
-                if (child is null)
+                prepared = await PrepareAsync(bucket, year, changes, cancellationToken).ConfigureAwait(false);
+                if (prepared.Bytes > ActivityTable.MaxPayloadBytes)
                 {
-                    children.Remove(providerChild);
-                }
-                else
-                {
-                    children[providerChild] = child;
+                    // Only a writer without the linkage lock could have grown it since the check; refuse rather than write a part.
+                    throw new ActivityBucketFullException(1, prepared.Bytes, 0);
                 }
             }
 
             try
             {
-                if (children.Count == 0)
+                if (prepared.Payload is null)
                 {
-                    if (existing is not null)
+                    if (prepared.Existing is not null)
                     {
-                        await table.DeleteBucketAsync(bucket, year, existing.ETag, cancellationToken).ConfigureAwait(false);
+                        await table.DeleteBucketAsync(bucket, year, prepared.Existing.ETag, cancellationToken).ConfigureAwait(false);
                     }
                 }
                 else
                 {
-                    await table.WriteBucketAsync(bucket, year, Format, children.Count, Encode(children.Values), existing?.ETag, cancellationToken).ConfigureAwait(false);
+                    await table.WriteBucketAsync(bucket, year, Format, prepared.Children, prepared.Payload, prepared.Existing?.ETag, cancellationToken).ConfigureAwait(false);
                 }
 
                 return;
@@ -279,7 +320,7 @@ public sealed class ActivityStore(ActivityTable table)
         }
     }
 
-    /// <summary>The payload of a bucket-year (format 1, see STORAGE.md).</summary>
+    /// <summary>The payload of a bucket-year (format 1, see STORAGE.md); the caller checks it against <see cref="ActivityTable.MaxPayloadBytes"/>.</summary>
     internal static byte[] Encode(IEnumerable<ProviderChildYear> children)
     {
         var list = children.ToList();
@@ -336,14 +377,7 @@ public sealed class ActivityStore(ActivityTable table)
             body.CopyTo(payload);
         }
 
-        var bytes = payload.ToArray();
-        if (bytes.Length > ActivityTable.MaxPayloadBytes)
-        {
-            throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
-                $"An activity bucket would hold {bytes.Length:N0} bytes, more than an entity may; rebuild the activity store with more buckets ({Rebuilding} --buckets N)."));
-        }
-
-        return bytes;
+        return payload.ToArray();
     }
 
     /// <summary>The provider children of a bucket-year's payload, in key order.</summary>
@@ -438,5 +472,21 @@ public sealed class ActivityStore(ActivityTable table)
 
         return byYear.ToDictionary(y => y.Key, y => new ProviderChildYear(providerChild, childKey, updatedTicks, demographics,
             y.Value.Select(a => new YearActivity(a.Key.Item1, a.Key.Item2, a.Value)).ToList()));
+    }
+}
+
+/// <summary>
+/// Changes would make bucket-years hold more than an entity may: nothing of them was written. Rebuilding the store with more
+/// buckets (<see cref="ActivityStore.Rebuilding"/>) spreads the children over more entities. The message holds counts only.
+/// </summary>
+public sealed class ActivityBucketFullException(int bucketYears, int largestBytes, int buckets) : InvalidOperationException(Describe(bucketYears, largestBytes, buckets))
+{
+    public int BucketYears { get; } = bucketYears;
+
+    private static string Describe(int bucketYears, int largestBytes, int buckets)
+    {
+        var more = buckets > 0 ? string.Create(CultureInfo.InvariantCulture, $"more than {buckets} buckets") : "more buckets";
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{bucketYears} activity bucket-year(s) would hold up to {largestBytes:N0} bytes, more than an entity may ({ActivityTable.MaxPayloadBytes:N0}); nothing was written. Rebuild the activity store with {more} ({ActivityStore.Rebuilding} --buckets N).");
     }
 }

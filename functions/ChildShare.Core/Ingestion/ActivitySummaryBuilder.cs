@@ -6,8 +6,11 @@ using Microsoft.Extensions.Options;
 
 namespace ChildShare.Core.Ingestion;
 
-/// <summary>What a summary rebuild did.</summary>
-public readonly record struct RebuildResult(int Children, int ServicesWithdrawn);
+/// <summary>
+/// What a summary rebuild did. <paramref name="ChildrenNotStored"/>: provider children whose services a records row could not
+/// hold with the upload's added (<see cref="ChildRecordStore.Fits"/>); their records and activity were left as they were.
+/// </summary>
+public readonly record struct RebuildResult(int Children, int ServicesWithdrawn, int ChildrenNotStored = 0);
 
 /// <summary>
 /// Folds an upload's staging into each child's record and keeps the activity buckets
@@ -18,7 +21,9 @@ public readonly record struct RebuildResult(int Children, int ServicesWithdrawn)
 /// gathered over up to <see cref="FlushChildren"/> provider children and then written in this order:
 /// the buckets (one read-change-write per touched bucket and year), then memberships and records. A
 /// crash between the two leaves the records as they were, so the re-delivered upload plans the same
-/// changes from them and writes the same buckets again.
+/// changes from them and writes the same buckets again. A child whose services would no longer fit its records row is left as it
+/// was and counted (<see cref="RebuildResult.ChildrenNotStored"/>), so one such child neither fails the rest of the file nor, at
+/// capacity, every later upload that names it.
 /// </summary>
 public sealed class ActivitySummaryBuilder(UploadStagingStore staging, ChildRecordStore records, MembershipStore memberships, ActivityStore activity, IOptions<IngestionOptions> options) : ISummaryRebuilder
 {
@@ -65,7 +70,7 @@ public sealed class ActivitySummaryBuilder(UploadStagingStore staging, ChildReco
 
         await PlanAsync(chunk, context, pending, cancellationToken).ConfigureAwait(false);
         await FlushAsync(pending, cancellationToken).ConfigureAwait(false);
-        return new RebuildResult(pending.Rebuilt, pending.Withdrawn);
+        return pending.Result;
     }
 
     /// <summary>Rebuilds the summaries of provider children from their records alone, for example after a re-link.</summary>
@@ -79,7 +84,7 @@ public sealed class ActivitySummaryBuilder(UploadStagingStore staging, ChildReco
         }
 
         await FlushAsync(pending, cancellationToken).ConfigureAwait(false);
-        return new RebuildResult(pending.Rebuilt, pending.Withdrawn);
+        return pending.Result;
     }
 
     Task ISummaryRebuilder.RebuildMovedAsync(IEnumerable<string> providerChildren, CancellationToken cancellationToken) =>
@@ -107,7 +112,7 @@ public sealed class ActivitySummaryBuilder(UploadStagingStore staging, ChildReco
 
         await PlanAsync(chunk, context, pending, cancellationToken, forgetPreviousYears: true).ConfigureAwait(false);
         await FlushAsync(pending, cancellationToken, force: true).ConfigureAwait(false);
-        return new RebuildResult(pending.Rebuilt, pending.Withdrawn);
+        return pending.Result;
     }
 
     private async Task PlanAsync(List<StagedChild> children, RebuildContext context, Pending pending, CancellationToken cancellationToken, bool forgetPreviousYears = false)
@@ -133,9 +138,13 @@ public sealed class ActivitySummaryBuilder(UploadStagingStore staging, ChildReco
 
         for (var i = 0; i < children.Count; i++)
         {
-            if (Plan(children[i], existing[i], context) is { } plan)
+            if (Plan(children[i], existing[i], context, out var tooLarge) is { } plan)
             {
                 pending.Add(children[i].ProviderChild, forgetPreviousYears ? plan with { StaleYears = [] } : plan);
+            }
+            else if (tooLarge)
+            {
+                pending.NotStored++;
             }
         }
 
@@ -177,8 +186,9 @@ public sealed class ActivitySummaryBuilder(UploadStagingStore staging, ChildReco
         pending.Plans.Clear();
     }
 
-    private static ChildPlan? Plan(StagedChild staged, ChildRecordRow? existing, RebuildContext context)
+    private static ChildPlan? Plan(StagedChild staged, ChildRecordRow? existing, RebuildContext context, out bool tooLarge)
     {
+        tooLarge = false;
         if (existing is null && staged.Child is null)
         {
             return null;
@@ -227,8 +237,12 @@ public sealed class ActivitySummaryBuilder(UploadStagingStore staging, ChildReco
             }
         }
 
-        // Before anything of the flush is written: a child its records row cannot hold fails the upload with the buckets as they were.
-        ChildRecordStore.ThrowIfTooLarge(services);
+        if (!ChildRecordStore.Fits(services))
+        {
+            tooLarge = true;
+            return null;
+        }
+
         var childKey = record.ChildKey ?? "";
         if (context.UploadId is not null)
         {
@@ -285,6 +299,10 @@ public sealed class ActivitySummaryBuilder(UploadStagingStore staging, ChildReco
         public int Rebuilt { get; private set; }
 
         public int Withdrawn { get; private set; }
+
+        public int NotStored { get; set; }
+
+        public RebuildResult Result => new(Rebuilt, Withdrawn, NotStored);
 
         public void Add(string providerChild, ChildPlan plan)
         {

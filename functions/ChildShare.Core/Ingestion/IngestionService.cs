@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Azure;
@@ -227,10 +228,11 @@ public sealed partial class IngestionService(
             await manifests.RecordContentAsync(providerId, fingerprint.Sha256, uploadId, cancellationToken).ConfigureAwait(false);
             manifest = manifest with
             {
-                Status = manifest.RowsRejected > 0 ? UploadStatus.CompletedWithRejections : UploadStatus.Completed,
+                Status = manifest.RowsRejected > 0 || rebuilt.ChildrenNotStored > 0 ? UploadStatus.CompletedWithRejections : UploadStatus.Completed,
                 ChildrenTouched = rebuilt.Children,
                 ServicesWithdrawn = rebuilt.ServicesWithdrawn,
-                Reason = null,
+                ChildrenNotStored = rebuilt.ChildrenNotStored,
+                Reason = rebuilt.ChildrenNotStored > 0 ? NotStoredReason(rebuilt.ChildrenNotStored) : null,
             };
             return await FinishAsync(manifest, stopwatch, cancellationToken).ConfigureAwait(false);
         }
@@ -284,6 +286,7 @@ public sealed partial class IngestionService(
             {
                 RequestFailedException storageError => $"Storage error {storageError.Status} ({storageError.ErrorCode ?? "no code"}) on attempt {manifest.Attempts}.",
                 ChildRecordTooLargeException tooLarge => tooLarge.Message,
+                ActivityBucketFullException bucketFull => bucketFull.Message,
                 _ => $"{ex.GetType().Name} on attempt {manifest.Attempts}.",
             };
             var final = manifest.Attempts >= _options.MaxAttempts || ex is ChildRecordTooLargeException;
@@ -298,6 +301,9 @@ public sealed partial class IngestionService(
             throw new UploadRetryException(uploadId, manifest.Attempts);
         }
     }
+
+    private static string NotStoredReason(int children) => string.Create(CultureInfo.InvariantCulture,
+        $"{children:N0} provider child(ren) of this file were not updated: with the file's services their records would hold more than a records row can ({ChildRecordStore.MaxServiceParts * ChildRecordStore.ServicePartChars:N0} characters of service records). Their earlier records and counts stand; every other child landed. Send such a child's services in fewer, longer records (one per enrollment rather than one per day), or use the ReplaceChildServices re-upload policy.");
 
     /// <summary>
     /// The manifest, if another instance finished this upload while this attempt ran (a twin delivery):

@@ -85,6 +85,12 @@ public sealed record UploadManifest
 
     public int ServicesWithdrawn { get; init; }
 
+    /// <summary>
+    /// Provider children this file names whose services were not stored: with the file's added they would exceed what a records row
+    /// holds. Their records and counts stay as they were before the file; every other child of the file landed.
+    /// </summary>
+    public int ChildrenNotStored { get; init; }
+
     /// <summary>The blob (in the rejects container) listing each rejected row's line, field and reason.</summary>
     public string? RejectsBlobName { get; init; }
 

@@ -191,10 +191,10 @@ public sealed class ChildRecordStore(ChildShareStorage storage)
     }
 
     /// <summary>
-    /// Throws <see cref="ChildRecordTooLargeException"/> when a records row could not hold <paramref name="services"/>: for the summary
-    /// rebuild to call before it writes anything. A bound on the JSON (every character escaped) clears most children without serializing.
+    /// Whether a records row can hold <paramref name="services"/>: for the summary rebuild to ask before it writes anything. A bound on
+    /// the JSON (every character escaped) clears most children without serializing.
     /// </summary>
-    public static void ThrowIfTooLarge(IReadOnlyList<StoredService> services)
+    public static bool Fits(IReadOnlyList<StoredService> services)
     {
         ArgumentNullException.ThrowIfNull(services);
         long bound = 0;
@@ -206,10 +206,7 @@ public sealed class ChildRecordStore(ChildShareStorage storage)
 
         // A part ends where the next service would not fit, so it is short of full by less than one service (under 3,000 characters):
         // JSON within the bound of two parts fewer than the most fills at most the most.
-        if (bound > (MaxServiceParts - 2) * ServicePartChars)
-        {
-            SetServices(new TableEntity(), services, 0);
-        }
+        return bound <= (MaxServiceParts - 2) * ServicePartChars || ServiceParts(services).Count <= MaxServiceParts;
     }
 
     /// <summary>The service property of each part: <c>Services</c>, then <c>Services1</c>, <c>Services2</c>...</summary>
@@ -241,6 +238,24 @@ public sealed class ChildRecordStore(ChildShareStorage storage)
     /// </summary>
     private static void SetServices(TableEntity entity, IReadOnlyList<StoredService> services, int partsOnDisk)
     {
+        var parts = ServiceParts(services);
+        if (parts.Count > MaxServiceParts)
+        {
+            throw new ChildRecordTooLargeException(services.Count, MaxServiceParts * ServicePartChars);
+        }
+
+        var columns = ServiceColumns(Math.Max(parts.Count, partsOnDisk)).ToList();
+        for (var i = 0; i < columns.Count; i++)
+        {
+            entity[columns[i]] = i < parts.Count ? parts[i] : "";
+        }
+
+        entity[ServicePartsColumn] = parts.Count;
+    }
+
+    /// <summary>The services as JSON arrays of whole services, each of at most <see cref="ServicePartChars"/> characters.</summary>
+    private static List<string> ServiceParts(IReadOnlyList<StoredService> services)
+    {
         var parts = new List<string>();
         var part = new StringBuilder("[");
         foreach (var service in services)
@@ -256,18 +271,7 @@ public sealed class ChildRecordStore(ChildShareStorage storage)
         }
 
         parts.Add(part.Append(']').ToString());
-        if (parts.Count > MaxServiceParts)
-        {
-            throw new ChildRecordTooLargeException(services.Count, MaxServiceParts * ServicePartChars);
-        }
-
-        var columns = ServiceColumns(Math.Max(parts.Count, partsOnDisk)).ToList();
-        for (var i = 0; i < columns.Count; i++)
-        {
-            entity[columns[i]] = i < parts.Count ? parts[i] : "";
-        }
-
-        entity[ServicePartsColumn] = parts.Count;
+        return parts;
     }
 
     private static ChildRecordRow FromEntity(TableEntity entity) => new(entity.PartitionKey, entity.RowKey)

@@ -233,6 +233,34 @@ public sealed class ActivityStoreTests : AppTests
     }
 
     [Fact]
+    public async Task ApplyAsync_OneBucketYearOverfilledByChildrenThatEachFit_WritesNoBucketYearAndSaysToRebuild()
+    {
+        // Finding (stop 24 adversary): the check was made as each bucket-year was written, so the small years of the change were
+        // written before the full one threw, and they counted children whose records the flush then never wrote.
+        var store = new ActivityStore(new ActivityTable(Storage.Storage));
+        var layout = await store.BeginWriteAsync(bucketsIfNew: 1);
+        var every = Enumerable.Range(0, 12).Select(_ => 0xFFFF_FFFFu).ToArray();
+        ProviderChildYear Child(string pc, int programs) => new(pc, "key-" + pc, 0, ["2016-03-15", "Female", "5", "1", "123", "3", "School"],
+            Enumerable.Range(0, programs).Select(p => new YearActivity("Program " + p, "Academic", every)).ToList());
+        var changes = Enumerable.Range(0, 4_000).Select(i =>
+        {
+            var pc = $"p1|child-{i:D5}";
+            // Every child active in 2020-2025 lightly; in 2026 each holds 10 programs, about 500 bytes: 4,000 of them overfill the year.
+            var years = Enumerable.Range(2020, 6).ToDictionary(y => y, _ => Child(pc, 1));
+            years[2026] = Child(pc, 10);
+            return new ActivityChange(pc, years, []);
+        }).ToList();
+
+        var error = await Assert.ThrowsAsync<ActivityBucketFullException>(() => store.ApplyAsync(layout, changes));
+
+        Assert.Equal(1, error.BucketYears);
+        Assert.Contains(ActivityStore.Rebuilding, error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("child-", error.Message, StringComparison.Ordinal);
+        Assert.Empty((await store.ReadAsync(Enumerable.Range(2020, 7))).Children);
+        Assert.DoesNotContain(await Storage.ReadAllAsync(TableNames.Activity), e => e.PartitionKey != "layout");
+    }
+
+    [Fact]
     public void BucketOf_ProviderChildKey_StableAndWithinTheCount()
     {
         Assert.Equal(ActivityStore.BucketOf("p1|abc", 64), ActivityStore.BucketOf("p1|abc", 64));

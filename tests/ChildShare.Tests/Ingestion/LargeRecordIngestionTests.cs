@@ -9,7 +9,7 @@ namespace ChildShare.Tests.Ingestion;
 /// <summary>
 /// Ingestion end to end of a child with many long service records, with every table request held to Azure's limits
 /// (<see cref="AzureTableLimits"/>): the records row splits its services over several properties, a re-upload with fewer keeps
-/// only those, and a child past what a row holds fails the upload with a clear reason, once, keeping the file.
+/// only those, and a child past what a row holds is left as it was and counted in the manifest while the rest of the file lands.
 /// </summary>
 public sealed class LargeRecordIngestionTests : IAsyncLifetime
 {
@@ -24,12 +24,12 @@ public sealed class LargeRecordIngestionTests : IAsyncLifetime
     private ChildRecordStore Records => new(_harness.Storage.Storage);
 
     // Each service of a long program name (the longest a cell may be, with quotes and accents that JSON escapes).
-    private static string File(string id, int services, int otherChildren = 3)
+    private static string File(string id, int services, int otherChildren = 3, int firstDay = 0)
     {
         var program = "\"\"Tutoring\"\" é " + new string('p', FieldLimits.FreeText - 20);
         var rows = Enumerable.Range(0, services).Select(i => string.Create(CultureInfo.InvariantCulture,
-            $"{id},Ana,Lopez,2015-03-02,F,5,12345,3,\"{program}{i % 10}\",{new DateOnly(2020, 1, 1).AddDays(i):yyyy-MM-dd},"));
-        var others = Enumerable.Range(0, otherChildren).Select(i => $"B{i},Ben{i},Ortiz,2014-05-0{i + 1},M,5,12345,4,Arts,2026-01-05,");
+            $"{id},Ana,Lopez,2015-03-02,F,5,12345,3,\"{program}{i % 10}\",{new DateOnly(2020, 1, 1).AddDays(firstDay + i):yyyy-MM-dd},"));
+        var others = Enumerable.Range(0, otherChildren).Select(i => $"B{i},Ben{i},Ortiz,2014-05-{i + 1:D2},M,5,12345,4,Arts,2026-01-05,");
         return Header + "\n" + string.Join('\n', rows.Concat(others)) + "\n";
     }
 
@@ -68,35 +68,64 @@ public sealed class LargeRecordIngestionTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task IngestAsync_AChildWithMoreServicesThanARecordHolds_FailsOnceWithAReasonOfCountsOnlyAndKeepsTheFile()
+    public async Task IngestAsync_AChildWithMoreServicesThanARecordHolds_LandsTheRestOfTheFileAndCountsTheChildNotStored()
     {
         var manifest = await _harness.IngestTextAsync($"{IngestionHarness.ProviderId}/huge.csv", File("A1", 2_500));
 
-        Assert.Equal((UploadStatus.Failed, 1), (manifest.Status, manifest.Attempts));
-        Assert.Contains("more than its records row holds", manifest.Reason, StringComparison.Ordinal);
+        Assert.Equal((UploadStatus.CompletedWithRejections, 1, 1), (manifest.Status, manifest.Attempts, manifest.ChildrenNotStored));
+        Assert.Contains("more than a records row can", manifest.Reason, StringComparison.Ordinal);
         Assert.DoesNotContain("Ana", manifest.Reason, StringComparison.Ordinal);
         Assert.DoesNotContain("Tutoring", manifest.Reason, StringComparison.Ordinal);
         Assert.True(await _harness.Storage.Storage.Uploads.GetBlobClient($"{IngestionHarness.ProviderId}/huge.csv").ExistsAsync());
 
-        // It failed before the summary flush wrote anything: no bucket counts a child of the failed upload, no record holds a service
-        // (the linker's child keys are on the records rows already).
-        Assert.All(await _harness.Storage.ReadAllAsync(TableNames.Records), r => Assert.Null(r.GetString("Services")));
-        var activity = _harness.Services.GetRequiredService<ChildShare.Core.Activity.ActivityStore>();
-        Assert.Empty((await activity.ReadAsync(Enumerable.Range(2020, 7))).Children);
+        // The child that does not fit is left as it was (no services, no activity); the three others landed and are counted.
+        Assert.Null((await Records.ReadAsync(IngestionHarness.ProviderId, await TokenOfAsync("A1")))!.Services);
+        foreach (var other in new[] { "B0", "B1", "B2" })
+        {
+            Assert.Single((await Records.ReadAsync(IngestionHarness.ProviderId, await TokenOfAsync(other)))!.Services!);
+        }
+
+        Assert.Equal(3, (await ActivityAsync()).Count);
     }
 
     [Fact]
-    public async Task IngestAsync_TheTooLargeUploadDeliveredAgain_ReturnsItsFailureWithoutAnotherAttempt()
+    public async Task IngestAsync_TheUploadWithAChildNotStoredDeliveredAgain_ReturnsItsManifestWithoutAnotherAttempt()
     {
-        // A trigger may deliver a blob twice: the second delivery must neither try again (it would fail the same way) nor count anything.
+        // A trigger may deliver a blob twice: the second delivery must neither try again nor count anything twice.
         var first = await _harness.IngestTextAsync($"{IngestionHarness.ProviderId}/huge.csv", File("A1", 2_500));
         var blob = _harness.Storage.Storage.Uploads.GetBlobClient($"{IngestionHarness.ProviderId}/huge.csv");
 
         var again = await _harness.Ingestion.IngestAsync(blob);
 
-        Assert.Equal((UploadStatus.Failed, 1, first.Reason), (again.Status, again.Attempts, again.Reason));
-        Assert.All(await _harness.Storage.ReadAllAsync(TableNames.Records), r => Assert.Null(r.GetString("Services")));
+        Assert.Equal((first.Status, 1, first.Reason, 1), (again.Status, again.Attempts, again.Reason, again.ChildrenNotStored));
+        Assert.Null((await Records.ReadAsync(IngestionHarness.ProviderId, await TokenOfAsync("A1")))!.Services);
+        Assert.Equal(3, (await ActivityAsync()).Count);
+    }
+
+    [Fact]
+    public async Task IngestAsync_UnderUpsertAChildAtCapacity_LaterUploadsNamingItStillLandTheirOtherChildren()
+    {
+        // Finding (stop 24 adversary): under Upsert a child's services only grow, so once its row was nearly full every later upload
+        // naming it failed as a whole, and none of that file's other children were counted again.
+        await _harness.IngestTextAsync($"{IngestionHarness.ProviderId}/january.csv", File("A1", 600));
+        var token = await TokenOfAsync("A1");
+
+        _harness.Time.Advance(TimeSpan.FromDays(1));
+        var second = await _harness.IngestTextAsync($"{IngestionHarness.ProviderId}/february.csv", File("A1", 700, otherChildren: 5, firstDay: 600));
+        _harness.Time.Advance(TimeSpan.FromDays(1));
+        var third = await _harness.IngestTextAsync($"{IngestionHarness.ProviderId}/march.csv", File("A1", 700, otherChildren: 6, firstDay: 600));
+
+        Assert.Equal((UploadStatus.CompletedWithRejections, 1), (second.Status, second.ChildrenNotStored));
+        Assert.Equal((UploadStatus.CompletedWithRejections, 1), (third.Status, third.ChildrenNotStored));
+        Assert.Equal(600, (await Records.ReadAsync(IngestionHarness.ProviderId, token))!.Services!.Count);
+        Assert.Single((await Records.ReadAsync(IngestionHarness.ProviderId, await TokenOfAsync("B5")))!.Services!);
+        // A1 with its first 600 services (2020-2021), and the six others.
+        Assert.Equal(7, (await ActivityAsync()).Select(c => c.ProviderChild).Distinct().Count());
+    }
+
+    private async Task<List<ChildShare.Core.Activity.ProviderChildYear>> ActivityAsync()
+    {
         var activity = _harness.Services.GetRequiredService<ChildShare.Core.Activity.ActivityStore>();
-        Assert.Empty((await activity.ReadAsync(Enumerable.Range(2020, 7))).Children);
+        return (await activity.ReadAsync(Enumerable.Range(2020, 7))).Children.Select(c => c.Child).ToList();
     }
 }
