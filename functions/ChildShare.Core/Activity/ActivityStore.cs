@@ -167,8 +167,11 @@ public sealed class ActivityStore(ActivityTable table)
             async (i, ct) => await WriteBucketAsync(items[i].Key.Bucket, items[i].Key.Year, items[i].Value, prepared[i], ct).ConfigureAwait(false)).ConfigureAwait(false);
     }
 
-    /// <summary>Payloads one <see cref="ApplyAsync"/> keeps between reading and writing (a flush touches at most buckets x years of them).</summary>
-    private const long MaxKeptPayloadBytes = 64L * 1024 * 1024;
+    /// <summary>
+    /// Payload bytes one <see cref="ApplyAsync"/> keeps between checking and writing (a flush touches up to buckets x years of them):
+    /// a bound on the memory it adds. Settable for the tests of the path past it.
+    /// </summary>
+    internal long MaxKeptPayloadBytes { get; init; } = 16L * 1024 * 1024;
 
     private static Dictionary<string, ProviderChildYear?> Slot(Dictionary<(int, int), Dictionary<string, ProviderChildYear?>> work, int bucket, int year)
     {

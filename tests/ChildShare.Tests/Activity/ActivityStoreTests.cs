@@ -261,6 +261,31 @@ public sealed class ActivityStoreTests : AppTests
     }
 
     [Fact]
+    public async Task ApplyAsync_PayloadsPastTheKeptBudget_WritesTheSameBucketsAsWithinIt()
+    {
+        // Past the budget a bucket-year is read and changed again when written: the same result, including a year left empty.
+        ProviderChildYear Child(string pc) => new(pc, "key-" + pc, 0, new string?[ActivityStore.Demographics.Count],
+            [new YearActivity("Tutoring", "Academic", [0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0])]);
+        ActivityChange Change(string pc, int[] years, int[] removed) => new(pc, years.ToDictionary(y => y, _ => Child(pc)), removed);
+        async Task<Dictionary<string, string>> RunAsync(ActivityStore store)
+        {
+            var layout = await store.BeginWriteAsync(bucketsIfNew: 4);
+            await store.ApplyAsync(layout, Enumerable.Range(0, 40).Select(i => Change($"p1|c{i}", [2024, 2025], [])).ToList());
+            await store.ApplyAsync(layout, Enumerable.Range(0, 40).Select(i => Change($"p1|c{i}", i % 2 == 0 ? [2026] : [2025], [2024, 2025])).ToList());
+            return (await Storage.ReadAllAsync(TableNames.Activity)).Where(e => e.PartitionKey != "layout")
+                .ToDictionary(e => e.PartitionKey + "/" + e.RowKey, e => Convert.ToHexString(e.GetBinary("D00")!));
+        }
+
+        var withinBudget = await RunAsync(new ActivityStore(new ActivityTable(Storage.Storage)));
+        await new ActivityTable(Storage.Storage).DeleteAllBucketsAsync();
+        var pastBudget = await RunAsync(new ActivityStore(new ActivityTable(Storage.Storage)) { MaxKeptPayloadBytes = 0 });
+
+        Assert.Equal(withinBudget, pastBudget);
+        Assert.DoesNotContain(pastBudget.Keys, k => k.EndsWith("/2024", StringComparison.Ordinal));
+        Assert.Contains(pastBudget.Keys, k => k.EndsWith("/2026", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void BucketOf_ProviderChildKey_StableAndWithinTheCount()
     {
         Assert.Equal(ActivityStore.BucketOf("p1|abc", 64), ActivityStore.BucketOf("p1|abc", 64));
