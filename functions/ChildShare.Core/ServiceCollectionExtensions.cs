@@ -56,7 +56,7 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<LinkageRowStore>();
         services.TryAddSingleton<KnownChildrenStore>();
         services.TryAddSingleton<KnownBlocksStore>();
-        services.TryAddSingleton<LinkageRowCache>();
+        services.TryAddSingleton(sp => new LinkageRowCache { Limit = sp.GetRequiredService<IOptions<LinkageOptions>>().Value.RowCacheLimit });
         services.TryAddSingleton<LinkageStore>();
         services.TryAddSingleton<ILinkageLock>(sp =>
         {

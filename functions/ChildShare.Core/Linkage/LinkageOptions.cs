@@ -22,4 +22,11 @@ public sealed class LinkageOptions
     /// </summary>
     [Range(5, 3000)]
     public int LockTimeoutSeconds { get; set; } = 1800;
+
+    /// <summary>
+    /// The most linkage rows this process keeps between units of linking work (<see cref="LinkageRowCache.Limit"/>): a bound on the
+    /// memory they hold (a few hundred bytes to about 1 KB a row), traded against reading them again. 0 keeps none.
+    /// </summary>
+    [Range(0, 10_000_000)]
+    public int RowCacheLimit { get; set; } = LinkageRowCache.DefaultLimit;
 }

@@ -1,6 +1,9 @@
 using Azure;
+using ChildShare.Core;
 using ChildShare.Core.Linkage;
 using ChildShare.Core.Storage;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace ChildShare.Tests.Linkage;
 
@@ -126,5 +129,19 @@ public sealed class LinkageRowCacheTests
         // A single unit past the limit is not kept at all.
         cache.Remember(cache.BeginWrite(Third), new ETag("v4"), [], [new(5, Block), new(6, Block), new(7, Block), new(8, Block)], []);
         Assert.Equal(0, cache.Count);
+    }
+
+    [Theory]
+    [InlineData(null, LinkageRowCache.DefaultLimit)]
+    [InlineData("1000", 1000)]
+    [InlineData("0", 0)]
+    public void AddChildShareCore_LinkageRowCacheLimit_IsLinkageRowCacheLimitOrTheDefault(string? setting, int expected)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(setting is null ? [] : [new("Linkage:RowCacheLimit", setting)])
+            .Build();
+        using var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration).AddChildShareCore(configuration).BuildServiceProvider();
+
+        Assert.Equal(expected, services.GetRequiredService<LinkageRowCache>().Limit);
     }
 }
