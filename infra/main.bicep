@@ -250,6 +250,7 @@ var appSettings = {
   // LinkageOptions: the cross-instance linkage lock (a blob lease in the locks container), see LINKAGE.md.
   Linkage__LockLeaseSeconds: '60'
   Linkage__LockTimeoutSeconds: '1800'
+  Linkage__RowCacheLimit: '400000'
   // Trust X-MS-CLIENT-PRINCIPAL exactly when App Service Authentication (Entra ID) is on (entraSettings
   // above); the app also checks the platform's WEBSITE_AUTH_ENABLED before believing the header.
   Callers__TrustClientPrincipalHeader: entraSettings.Callers__TrustClientPrincipalHeader

@@ -8,7 +8,8 @@ namespace ChildShare.Core.Ingestion;
 
 /// <summary>
 /// What a summary rebuild did. <paramref name="ChildrenNotStored"/>: provider children whose services a records row could not
-/// hold with the upload's added (<see cref="ChildRecordStore.Fits"/>); their records and activity were left as they were.
+/// hold with the upload's added (<see cref="ChildRecordStore.Fits"/>); their services (and so their activity) were left as they
+/// were, while their child key and demographics followed the upload.
 /// </summary>
 public readonly record struct RebuildResult(int Children, int ServicesWithdrawn, int ChildrenNotStored = 0);
 
@@ -21,9 +22,10 @@ public readonly record struct RebuildResult(int Children, int ServicesWithdrawn,
 /// gathered over up to <see cref="FlushChildren"/> provider children and then written in this order:
 /// the buckets (one read-change-write per touched bucket and year), then memberships and records. A
 /// crash between the two leaves the records as they were, so the re-delivered upload plans the same
-/// changes from them and writes the same buckets again. A child whose services would no longer fit its records row is left as it
-/// was and counted (<see cref="RebuildResult.ChildrenNotStored"/>), so one such child neither fails the rest of the file nor, at
-/// capacity, every later upload that names it.
+/// changes from them and writes the same buckets again. A child whose services would no longer fit its records row keeps the
+/// services it had and is counted (<see cref="RebuildResult.ChildrenNotStored"/>), so one such child neither fails the rest of the
+/// file nor, at capacity, every later upload that names it; its child key (a re-link by this upload's linkage) and demographics
+/// are still applied, so its buckets and membership stay those of the key linkage gave it.
 /// </summary>
 public sealed class ActivitySummaryBuilder(UploadStagingStore staging, ChildRecordStore records, MembershipStore memberships, ActivityStore activity, IOptions<IngestionOptions> options) : ISummaryRebuilder
 {
@@ -138,11 +140,12 @@ public sealed class ActivitySummaryBuilder(UploadStagingStore staging, ChildReco
 
         for (var i = 0; i < children.Count; i++)
         {
-            if (Plan(children[i], existing[i], context, out var tooLarge) is { } plan)
+            if (Plan(children[i], existing[i], context, out var notStored) is { } plan)
             {
                 pending.Add(children[i].ProviderChild, forgetPreviousYears ? plan with { StaleYears = [] } : plan);
             }
-            else if (tooLarge)
+
+            if (notStored)
             {
                 pending.NotStored++;
             }
@@ -186,9 +189,9 @@ public sealed class ActivitySummaryBuilder(UploadStagingStore staging, ChildReco
         pending.Plans.Clear();
     }
 
-    private static ChildPlan? Plan(StagedChild staged, ChildRecordRow? existing, RebuildContext context, out bool tooLarge)
+    private static ChildPlan? Plan(StagedChild staged, ChildRecordRow? existing, RebuildContext context, out bool servicesNotStored)
     {
-        tooLarge = false;
+        servicesNotStored = false;
         if (existing is null && staged.Child is null)
         {
             return null;
@@ -239,8 +242,11 @@ public sealed class ActivitySummaryBuilder(UploadStagingStore staging, ChildReco
 
         if (!ChildRecordStore.Fits(services))
         {
-            tooLarge = true;
-            return null;
+            // The services stay as they were; the rest of the plan (the child key linkage gave, the demographics) still applies, or the
+            // buckets would count the child under a key its record no longer has.
+            servicesNotStored = true;
+            services = existing?.Services?.ToList() ?? [];
+            withdrawn = 0;
         }
 
         var childKey = record.ChildKey ?? "";

@@ -303,7 +303,7 @@ public sealed partial class IngestionService(
     }
 
     private static string NotStoredReason(int children) => string.Create(CultureInfo.InvariantCulture,
-        $"{children:N0} provider child(ren) of this file were not updated: with the file's services their records would hold more than a records row can ({ChildRecordStore.MaxServiceParts * ChildRecordStore.ServicePartChars:N0} characters of service records). Their earlier records and counts stand; every other child landed. Send such a child's services in fewer, longer records (one per enrollment rather than one per day), or use the ReplaceChildServices re-upload policy.");
+        $"{children:N0} provider child(ren) of this file were not updated: with the file's services their records would hold more than a records row can ({ChildRecordStore.MaxServiceParts * ChildRecordStore.ServicePartChars:N0} characters of service records). Their earlier services stand (their child key and demographics follow the file); every other child landed. Send such a child's services in fewer, longer records (one per enrollment rather than one per day), or use the ReplaceChildServices re-upload policy.");
 
     /// <summary>
     /// The manifest, if another instance finished this upload while this attempt ran (a twin delivery):

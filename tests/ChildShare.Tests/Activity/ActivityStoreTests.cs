@@ -286,6 +286,46 @@ public sealed class ActivityStoreTests : AppTests
     }
 
     [Fact]
+    public async Task RebuildForUpload_AChildWhoseServicesNoLongerFitAndWhomTheUploadReLinks_KeepsItsServicesUnderItsNewChildKey()
+    {
+        // Finding (stop 25 adversary): a child past its row's capacity was skipped whole, so a re-link by the same upload's linkage
+        // (its new child key, already on its records row) never reached its buckets and membership: the report counted it under the
+        // old key, beside the child it had been joined to.
+        await StageAsync(Upload1, "p1|t1", "child-a", ("2026-09-01", "2026-09-30"));
+        var builder = Builder(Storage.Storage);
+        await builder.RebuildForUploadAsync(Upload1, TestApp.Now, ReuploadPolicy.Upsert);
+        var staging = Storage.Storage.Table(TableNames.UploadStaging);
+        await staging.UpsertEntityAsync(new TableEntity(Upload2, "p1|t1")
+        {
+            ["ChildKey"] = "child-b", ["KeyVersion"] = "v1", ["Sex"] = "Female", ["BirthDate"] = "2016-03-15",
+        });
+        var program = new string('p', 190);
+        foreach (var chunk in Enumerable.Range(0, 2_000).Chunk(100))
+        {
+            await staging.SubmitTransactionAsync(chunk.Select(i =>
+            {
+                var start = new DateOnly(2020, 1, 1).AddDays(i);
+                return new TableTransactionAction(TableTransactionActionType.UpsertReplace, new TableEntity(Upload2, "p1|t1|" + RecordKeys.ServiceKey(program, "Academic", start))
+                {
+                    ["Program"] = program, ["ServiceType"] = "Academic", ["StartDate"] = RecordKeys.IsoDate(start), ["EndDate"] = RecordKeys.IsoDate(start),
+                    ["AsOf"] = RecordKeys.IsoDate(start),
+                });
+            }));
+        }
+
+        var result = await builder.RebuildForUploadAsync(Upload2, TestApp.Now.AddDays(1), ReuploadPolicy.Upsert);
+
+        Assert.Equal(1, result.ChildrenNotStored);
+        var record = await new ChildRecordStore(Storage.Storage).ReadAsync("p1", "t1");
+        Assert.Equal(("child-b", 1), (record!.LinkedChildKey, record.Services!.Count));
+        var read = await new ActivityStore(new ActivityTable(Storage.Storage)).ReadAsync(Enumerable.Range(2020, 7));
+        Assert.Equal(["child-b"], read.Children.Select(c => c.Child.ChildKey).Distinct());
+        var memberships = new MembershipStore(Storage.Storage);
+        Assert.Empty(await memberships.MembershipsAsync("child-a"));
+        Assert.NotEmpty(await memberships.MembershipsAsync("child-b"));
+    }
+
+    [Fact]
     public void BucketOf_ProviderChildKey_StableAndWithinTheCount()
     {
         Assert.Equal(ActivityStore.BucketOf("p1|abc", 64), ActivityStore.BucketOf("p1|abc", 64));
