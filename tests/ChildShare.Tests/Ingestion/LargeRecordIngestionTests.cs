@@ -123,6 +123,26 @@ public sealed class LargeRecordIngestionTests : IAsyncLifetime
         Assert.Equal(7, (await ActivityAsync()).Select(c => c.ProviderChild).Distinct().Count());
     }
 
+    [Fact]
+    public async Task IngestAsync_UnderReplaceChildServicesAReuploadPastCapacity_KeepsTheEarlierServicesAndWithdrawsNone()
+    {
+        // The file would be the truth for the child, but its services do not fit: withdrawing the earlier ones and storing none would
+        // drop a child still served from every report, so the earlier services stand and the child is counted as not stored.
+        var profile = MappingProfile.Parse(IngestionHarness.DefaultProfile) with { ReuploadPolicy = ReuploadPolicy.ReplaceChildServices };
+        await _harness.Providers.SaveProfileAsync(IngestionHarness.ProviderId, profile.ToJson());
+        await _harness.IngestTextAsync($"{IngestionHarness.ProviderId}/january.csv", File("A1", 600));
+        var token = await TokenOfAsync("A1");
+
+        _harness.Time.Advance(TimeSpan.FromDays(1));
+        var second = await _harness.IngestTextAsync($"{IngestionHarness.ProviderId}/february.csv", File("A1", 2_500, otherChildren: 5, firstDay: 600));
+
+        Assert.Equal((UploadStatus.CompletedWithRejections, 1, 0), (second.Status, second.ChildrenNotStored, second.ServicesWithdrawn));
+        var services = (await Records.ReadAsync(IngestionHarness.ProviderId, token))!.Services!;
+        Assert.Equal(600, services.Count);
+        Assert.All(services, s => Assert.True(string.CompareOrdinal(s.Start, "2021-08-23") < 0));
+        Assert.Equal(6, (await ActivityAsync()).Select(c => c.ProviderChild).Distinct().Count());
+    }
+
     private async Task<List<ChildShare.Core.Activity.ProviderChildYear>> ActivityAsync()
     {
         var activity = _harness.Services.GetRequiredService<ChildShare.Core.Activity.ActivityStore>();
