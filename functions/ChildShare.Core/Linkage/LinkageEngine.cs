@@ -73,6 +73,11 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
     private readonly List<int> _candidates = [];
     private int[] _stamps = [];
     private readonly List<(int Other, PairScore Score)> _accepted = [];
+    // A record's candidate pairs in the table, in candidate order: the candidate variant's keys, and (for the pairs that may reach
+    // the floor) its filters, copied together (GatherPairs, Prescreen).
+    private VariantKeys[] _pairKeys = [];
+    private int[] _pairFilterAt = [];
+    private ulong[] _pairFilters = [];
     private int _stamp;
     private readonly HashSet<int> _contradicted = [];
 
@@ -398,6 +403,9 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         // Nothing is added to the slots or the table while the candidates are scored.
         var slots = CollectionsMarshal.AsSpan(_slots);
         var slotCounts = CollectionsMarshal.AsSpan(_slotCounts);
+        var pairs = GatherPairs(candidates, slots, slotCounts);
+        Prescreen(keys, pairs, floor);
+        var pair = 0;
         foreach (var other in CollectionsMarshal.AsSpan(candidates))
         {
             var best = default(PairScore);
@@ -414,10 +422,17 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
                     VariantTable.Filters(variant, variantFilters);
                     score = MatchScorer.ScoreAtLeast(keys, filters, variantKeys, variantFilters, _options, _bounds, floor);
                 }
+                else if (_pairFilterAt[pair] < 0)
+                {
+                    // Ruled out on its tokens (Prescreen): ScoreAtLeast would return null.
+                    pair++;
+                    continue;
+                }
                 else
                 {
-                    ref readonly var variantKeys = ref _table.Keys(slots[other * MaxVariants + v]);
-                    score = MatchScorer.ScoreAtLeast(keys, filters, variantKeys, _table.Filters(variantKeys), _options, _bounds, floor);
+                    ref readonly var variantKeys = ref _pairKeys[pair];
+                    score = MatchScorer.ScoreAtLeast(keys, filters, variantKeys, _pairFilters.AsSpan(_pairFilterAt[pair], variantKeys.FilterWords), _options, _bounds, floor);
+                    pair++;
                 }
 
                 if (score is { } s && (!found || Better(s, best)))
@@ -461,6 +476,71 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         foreach (var (other, score) in accepted)
         {
             TryLink(id, other, score);
+        }
+    }
+
+    /// <summary>
+    /// Copies the keys of every variant in the table of a record's candidates, in candidate order (a <see cref="Wide"/> candidate has
+    /// none there), into <see cref="_pairKeys"/>; returns their number. The table is far larger than the caches, so each variant's
+    /// keys are a read from memory: in this short loop, whose iterations do not depend on each other, the processor overlaps them,
+    /// where scoring pair by pair waited for each in turn.
+    /// </summary>
+    private int GatherPairs(List<int> candidates, ReadOnlySpan<int> slots, ReadOnlySpan<byte> slotCounts)
+    {
+        var total = 0;
+        foreach (var other in CollectionsMarshal.AsSpan(candidates))
+        {
+            var count = slotCounts[other];
+            total += count == Wide ? 0 : count;
+        }
+
+        if (_pairKeys.Length < total)
+        {
+            var size = Math.Max(total, _pairKeys.Length * 2);
+            _pairKeys = new VariantKeys[size];
+            _pairFilterAt = new int[size];
+        }
+
+        var pair = 0;
+        foreach (var other in CollectionsMarshal.AsSpan(candidates))
+        {
+            var count = slotCounts[other];
+            for (var v = 0; v < (count == Wide ? 0 : count); v++)
+            {
+                _pairKeys[pair++] = _table.Keys(slots[other * MaxVariants + v]);
+            }
+        }
+
+        return pair;
+    }
+
+    /// <summary>
+    /// Rules out the gathered pairs that cannot reach the floor on their tokens alone (<see cref="MatchScorer.MayReach"/>: most
+    /// pairs), and copies the filters of the others into <see cref="_pairFilters"/> (their offset in <see cref="_pairFilterAt"/>,
+    /// -1 for a pair ruled out), for the same reason as <see cref="GatherPairs"/>.
+    /// </summary>
+    private void Prescreen(in VariantKeys keys, int pairs, double floor)
+    {
+        var words = 0;
+        for (var p = 0; p < pairs; p++)
+        {
+            ref readonly var other = ref _pairKeys[p];
+            var reach = MatchScorer.MayReach(keys, other, _bounds, floor);
+            _pairFilterAt[p] = reach ? words : -1;
+            words += reach ? other.FilterWords : 0;
+        }
+
+        if (_pairFilters.Length < words)
+        {
+            _pairFilters = new ulong[Math.Max(words, _pairFilters.Length * 2)];
+        }
+
+        for (var p = 0; p < pairs; p++)
+        {
+            if (_pairFilterAt[p] >= 0)
+            {
+                _table.Filters(_pairKeys[p]).CopyTo(_pairFilters.AsSpan(_pairFilterAt[p]));
+            }
         }
     }
 

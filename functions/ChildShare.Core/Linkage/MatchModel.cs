@@ -357,42 +357,94 @@ public static class MatchScorer
     {
         var addressA = ka.AddressOf(filtersA);
         var addressB = kb.AddressOf(filtersB);
-        var birth = BirthDateLevel(ka, kb);
-        var zip = TokenLevel(ka.Zip, kb.Zip);
-        var stateId = TokenLevel(ka.StateId, kb.StateId);
-        var sex = TokenLevel(ka.Sex, kb.Sex);
+        var tokens = new TokenLevels(ka, kb);
         var bothAddress = ka.AddressBits >= 0 && kb.AddressBits >= 0;
-        if (stateId != MatchModel.Agree || birth != MatchModel.DobExact)
+        if (!tokens.Strong)
         {
-            var bothFirst = ka.FirstBits >= 0 && kb.FirstBits >= 0;
-            var bothLast = ka.LastBits >= 0 && kb.LastBits >= 0;
-            var nickname = Agree(ka.Nickname, kb.Nickname);
-            var phonetic = Agree(ka.Phonetic, kb.Phonetic) || Agree(ka.PhoneticSwapped, kb.Phonetic);
-            var tokens = bounds.Weight(Comparison.BirthDate, birth) + bounds.Weight(Comparison.Zip, zip) + bounds.Weight(Comparison.StateId, stateId)
-                + bounds.Weight(Comparison.Sex, sex);
-            var names = (bothFirst ? bounds.MaxFirst(nickname, phonetic) : 0) + (bothLast ? bounds.MaxLast : 0);
-            var sibling = bounds.HouseholdWeight + (bothFirst ? bounds.MaxSiblingFirst(nickname, phonetic) : 0) + bounds.Sibling(Comparison.BirthDate, birth)
-                + bounds.Sibling(Comparison.Sex, sex) + bounds.Sibling(Comparison.StateId, stateId);
-            var household = bounds.TwinGuard && ((bothLast && (bothAddress || zip == MatchModel.Agree)) || (bounds.HouseholdByAddress && bothAddress));
-            if (Math.Max(tokens + names + (bothAddress ? bounds.MaxAddress : 0), household ? sibling : double.NegativeInfinity) < floor - ScoreBounds.Slack)
+            var bound = new TokenBound(ka, kb, tokens, bounds);
+            if (bound.Max(bounds) < floor - ScoreBounds.Slack)
             {
                 return null;
             }
 
             var level = bothAddress ? AddressLevel(LinkEncoding.Dice(addressA, ka.AddressBits, addressB, kb.AddressBits)) : ComparisonPattern.Missing;
-            household = bounds.TwinGuard && ((bothLast
-                && (level is MatchModel.AddressDice95 or MatchModel.AddressDice80 || (level == ComparisonPattern.Missing && zip == MatchModel.Agree)))
+            var household = bounds.TwinGuard && ((bound.BothLast
+                && (level is MatchModel.AddressDice95 or MatchModel.AddressDice80 || (level == ComparisonPattern.Missing && tokens.Zip == MatchModel.Agree)))
                 || (bounds.HouseholdByAddress && level is MatchModel.AddressDice95 or MatchModel.AddressDice80));
-            if (Math.Max(tokens + names + bounds.Weight(Comparison.Address, level), household ? sibling : double.NegativeInfinity) < floor - ScoreBounds.Slack)
+            if (Math.Max(bound.Tokens + bound.Names + bounds.Weight(Comparison.Address, level), household ? bound.Sibling : double.NegativeInfinity) < floor - ScoreBounds.Slack)
             {
                 return null;
             }
 
-            return Score(CompareNames(NamesOf(ka, filtersA, kb, filtersB), birth, zip, stateId, sex, level), options);
+            return Score(CompareNames(NamesOf(ka, filtersA, kb, filtersB), tokens.Birth, tokens.Zip, tokens.StateId, tokens.Sex, level), options);
         }
 
         var address = bothAddress ? AddressLevel(LinkEncoding.Dice(addressA, ka.AddressBits, addressB, kb.AddressBits)) : ComparisonPattern.Missing;
-        return Score(CompareNames(NamesOf(ka, filtersA, kb, filtersB), birth, zip, stateId, sex, address), options);
+        return Score(CompareNames(NamesOf(ka, filtersA, kb, filtersB), tokens.Birth, tokens.Zip, tokens.StateId, tokens.Sex, address), options);
+    }
+
+    /// <summary>
+    /// Whether <see cref="ScoreAtLeast"/> may return a score for the pair, judged on the keys alone (no filter is read): false exactly
+    /// when its first test, the upper bound from the token levels, already rules the pair out. The engine runs it over all of a
+    /// record's candidate pairs first, so that it gathers the filters of the others only.
+    /// </summary>
+    internal static bool MayReach(in VariantKeys ka, in VariantKeys kb, ScoreBounds bounds, double floor)
+    {
+        var tokens = new TokenLevels(ka, kb);
+        return tokens.Strong || new TokenBound(ka, kb, tokens, bounds).Max(bounds) >= floor - ScoreBounds.Slack;
+    }
+
+    /// <summary>The levels of a pair's token comparisons, from the interned ids of its keys.</summary>
+    private readonly struct TokenLevels(in VariantKeys ka, in VariantKeys kb)
+    {
+        public byte Birth { get; } = BirthDateLevel(ka, kb);
+
+        public byte Zip { get; } = TokenLevel(ka.Zip, kb.Zip);
+
+        public byte StateId { get; } = TokenLevel(ka.StateId, kb.StateId);
+
+        public byte Sex { get; } = TokenLevel(ka.Sex, kb.Sex);
+
+        /// <summary>The strong link (<see cref="ComparisonPattern.Strong"/>): scored in full whatever its weight.</summary>
+        public bool Strong => StateId == MatchModel.Agree && Birth == MatchModel.DobExact;
+    }
+
+    /// <summary>
+    /// The parts of the upper bound of a pair's weight known before any filter is read: the weight of its token levels, the most the
+    /// names could add, and the most a pair of one household could weigh (the family once, the personal comparisons against siblings).
+    /// </summary>
+    private readonly struct TokenBound
+    {
+        public TokenBound(in VariantKeys ka, in VariantKeys kb, in TokenLevels levels, ScoreBounds bounds)
+        {
+            var bothFirst = ka.FirstBits >= 0 && kb.FirstBits >= 0;
+            BothLast = ka.LastBits >= 0 && kb.LastBits >= 0;
+            BothAddress = ka.AddressBits >= 0 && kb.AddressBits >= 0;
+            var nickname = Agree(ka.Nickname, kb.Nickname);
+            var phonetic = Agree(ka.Phonetic, kb.Phonetic) || Agree(ka.PhoneticSwapped, kb.Phonetic);
+            Tokens = bounds.Weight(Comparison.BirthDate, levels.Birth) + bounds.Weight(Comparison.Zip, levels.Zip)
+                + bounds.Weight(Comparison.StateId, levels.StateId) + bounds.Weight(Comparison.Sex, levels.Sex);
+            Names = (bothFirst ? bounds.MaxFirst(nickname, phonetic) : 0) + (BothLast ? bounds.MaxLast : 0);
+            Sibling = bounds.HouseholdWeight + (bothFirst ? bounds.MaxSiblingFirst(nickname, phonetic) : 0) + bounds.Sibling(Comparison.BirthDate, levels.Birth)
+                + bounds.Sibling(Comparison.Sex, levels.Sex) + bounds.Sibling(Comparison.StateId, levels.StateId);
+            Household = bounds.TwinGuard && ((BothLast && (BothAddress || levels.Zip == MatchModel.Agree)) || (bounds.HouseholdByAddress && BothAddress));
+        }
+
+        public bool BothLast { get; }
+
+        public bool BothAddress { get; }
+
+        public double Tokens { get; }
+
+        public double Names { get; }
+
+        public double Sibling { get; }
+
+        /// <summary>Whether the pair may be weighed as one household, whatever its address filters say.</summary>
+        public bool Household { get; }
+
+        /// <summary>The upper bound itself, with the best address level where both have an address.</summary>
+        public double Max(ScoreBounds bounds) => Math.Max(Tokens + Names + (BothAddress ? bounds.MaxAddress : 0), Household ? Sibling : double.NegativeInfinity);
     }
 
     private static bool Agree(int a, int b) => a != 0 && a == b;
