@@ -78,8 +78,11 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
     private VariantKeys[] _pairKeys = [];
     private int[] _pairFilterAt = [];
     private ulong[] _pairFilters = [];
+    private ulong[] _wideFilters = [];
     private int _stamp;
     private readonly HashSet<int> _contradicted = [];
+    // Whether any node has ever held a do-not-link constraint (never reset: a stale true only costs the look).
+    private bool _anyDoNotLink;
 
     public int NodeCount => _nodes.Count;
 
@@ -110,8 +113,17 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         node.StoredUnfolded = state.Variants.Any(v => v.FoldedOnRead);
         node.BestReason = state.Rule == Unlinked ? null : state.Rule;
         node.BestWeight = WeightOf(state.Rule);
-        node.DoNotLink.UnionWith(state.DoNotLink);
-        node.MustLink.UnionWith(state.MustLink);
+        if (state.DoNotLink.Count > 0)
+        {
+            node.DoNotLink.UnionWith(state.DoNotLink);
+            _anyDoNotLink = true;
+        }
+
+        if (state.MustLink.Count > 0)
+        {
+            node.MustLink.UnionWith(state.MustLink);
+        }
+
         foreach (var variant in state.Variants)
         {
             Index(id, variant);
@@ -138,7 +150,8 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         }
 
         var node = _nodes[id];
-        if (!node.Variants.Any(v => v.SameContent(encoding)))
+        var index = node.Variants.FindIndex(v => v.SameContent(encoding));
+        if (index < 0)
         {
             if (node.Variants.Count >= MaxVariants)
             {
@@ -148,9 +161,10 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
             AddVariant(id, encoding);
             node.VariantsChanged = true;
             Index(id, encoding);
+            index = node.Variants.Count - 1;
         }
 
-        LinkFrom(id, encoding);
+        LinkFrom(id, encoding, _slotCounts[id] == Wide ? -1 : _slots[id * MaxVariants + index]);
         return ClusterKeyOf(id);
     }
 
@@ -182,6 +196,7 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         var b = _byKey[keyB];
         _nodes[a].DoNotLink.Add(keyB);
         _nodes[b].DoNotLink.Add(keyA);
+        _anyDoNotLink = true;
         _nodes[a].MustLink.Remove(keyB);
         _nodes[b].MustLink.Remove(keyA);
         return Reform(a, b);
@@ -353,7 +368,8 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         }
     }
 
-    private void LinkFrom(int id, LinkEncoding encoding)
+    /// <summary>Links a node from one of its variants: <paramref name="slot"/> is the variant's slot, or -1 for a <see cref="Wide"/> node.</summary>
+    private void LinkFrom(int id, LinkEncoding encoding, int slot)
     {
         var candidates = _candidates;
         candidates.Clear();
@@ -397,9 +413,9 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         var accepted = _accepted;
         accepted.Clear();
         (int Other, PairScore Score)? review = null;
-        var keys = _table.KeysOf(encoding);
-        Span<ulong> filters = stackalloc ulong[keys.FilterWords];
-        VariantTable.Filters(encoding, filters);
+        // The record's side of every pair: its variant's keys and filters in the table (computed again only for a Wide node's).
+        var keys = slot >= 0 ? _table.Keys(slot) : _table.KeysOf(encoding);
+        ReadOnlySpan<ulong> filters = slot >= 0 ? _table.Filters(keys) : FiltersOf(encoding, keys);
         // Nothing is added to the slots or the table while the candidates are scored.
         var slots = CollectionsMarshal.AsSpan(_slots);
         var slotCounts = CollectionsMarshal.AsSpan(_slotCounts);
@@ -418,9 +434,7 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
                 {
                     var variant = _nodes[other].Variants[v];
                     var variantKeys = _table.KeysOf(variant);
-                    var variantFilters = new ulong[variantKeys.FilterWords];
-                    VariantTable.Filters(variant, variantFilters);
-                    score = MatchScorer.ScoreAtLeast(keys, filters, variantKeys, variantFilters, _options, _bounds, floor);
+                    score = MatchScorer.ScoreAtLeast(keys, filters, variantKeys, WideFiltersOf(variant, variantKeys), _options, _bounds, floor);
                 }
                 else if (_pairFilterAt[pair] < 0)
                 {
@@ -477,6 +491,26 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         {
             TryLink(id, other, score);
         }
+    }
+
+    private static ulong[] FiltersOf(LinkEncoding encoding, in VariantKeys keys)
+    {
+        var filters = new ulong[keys.FilterWords];
+        VariantTable.Filters(encoding, filters);
+        return filters;
+    }
+
+    /// <summary>A Wide candidate's variant's filters, in a buffer kept for them (valid until the next call).</summary>
+    private ReadOnlySpan<ulong> WideFiltersOf(LinkEncoding variant, in VariantKeys keys)
+    {
+        if (_wideFilters.Length < keys.FilterWords)
+        {
+            _wideFilters = new ulong[keys.FilterWords];
+        }
+
+        var filters = _wideFilters.AsSpan(0, keys.FilterWords);
+        VariantTable.Filters(variant, filters);
+        return filters;
     }
 
     /// <summary>
@@ -550,6 +584,18 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
     /// </summary>
     private void RefuseAmbiguous(int id, List<(int Other, PairScore Score)> accepted)
     {
+        // Most records have at most one weak link: no list is built for them.
+        var weakLinks = 0;
+        foreach (var (_, score) in CollectionsMarshal.AsSpan(accepted))
+        {
+            weakLinks += score.Strong ? 0 : 1;
+        }
+
+        if (weakLinks < 2)
+        {
+            return;
+        }
+
         var weak = accepted.Where(a => !a.Score.Strong).ToList();
         if (weak.Count < 2)
         {
@@ -930,12 +976,14 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         }
 
         var weight = score.Strong ? double.MaxValue : score.Weight;
-        foreach (var n in new[] { a, b })
+        string? reason = null;
+        foreach (var n in (ReadOnlySpan<int>)[a, b])
         {
             if (weight > _nodes[n].BestWeight)
             {
+                // Built once for both sides of the link.
                 _nodes[n].BestWeight = weight;
-                _nodes[n].BestReason = MatchScorer.Reason(score, _options);
+                _nodes[n].BestReason = reason ??= MatchScorer.Reason(score, _options);
             }
         }
 
@@ -974,6 +1022,12 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
 
     private bool Constrained(Cluster a, Cluster b)
     {
+        if (!_anyDoNotLink)
+        {
+            // No node holds a constraint (the usual case): nothing to look through for each link tried.
+            return false;
+        }
+
         var (small, large) = a.Members.Count <= b.Members.Count ? (a, b) : (b, a);
         var largeRoot = Find(large.Members[0]);
         foreach (var m in small.Members)
@@ -1074,9 +1128,10 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
 
         public List<LinkEncoding> Variants { get; } = [];
 
-        public HashSet<string> DoNotLink { get; } = new(StringComparer.Ordinal);
+        // Made when first used: almost no node ever holds a constraint, and a set per node is memory the collector walks.
+        public HashSet<string> DoNotLink => field ??= new(StringComparer.Ordinal);
 
-        public HashSet<string> MustLink { get; } = new(StringComparer.Ordinal);
+        public HashSet<string> MustLink => field ??= new(StringComparer.Ordinal);
 
         public bool IsNew { get; init; }
 
