@@ -597,11 +597,6 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         }
 
         var weak = accepted.Where(a => !a.Score.Strong).ToList();
-        if (weak.Count < 2)
-        {
-            return;
-        }
-
         var bestByCluster = weak.GroupBy(a => Find(a.Other)).Select(g => g.First()).ToList();
         if (bestByCluster.Count < 2)
         {
