@@ -287,8 +287,20 @@ public static class IngestionBenchmark
                 var seconds = (watch.Elapsed - started).TotalSeconds;
                 perRow.Add(seconds * 1e6 / Math.Max(1, manifest.RowsRead));
                 peakOfLast = sampler?.Peak ?? 0;
+                if (sampler is not null)
+                {
+                    Console.WriteLine($"  at the peak: GC committed {sampler.GcCommittedAtPeak / 1048576.0:N0} MiB, GC heap (live and not yet collected) {sampler.GcHeapAtPeak / 1048576.0:N0} MiB");
+                }
+
                 rowsRead.Add(manifest.RowsRead);
                 Console.WriteLine($"  {blobName}: {manifest.Status}, {manifest.RowsAccepted:N0} accepted, {manifest.RowsRejected:N0} rejected, {manifest.ChildrenTouched:N0} children, {seconds:F1} s, {perRow[^1]:F0} µs a row; working set {WorkingSetMiB():N0} MiB");
+                if (memoryOnly)
+                {
+                    // A full collection only after the largest file: one before it would hand that file a compacted heap.
+                    var heap = last ? $"heap after a full collection {GC.GetTotalMemory(forceFullCollection: true) / 1048576.0:N0} MiB"
+                        : $"GC committed {GC.GetGCMemoryInfo().TotalCommittedBytes / 1048576.0:N0} MiB";
+                    Console.WriteLine($"  after it: {heap}, linkage row cache {services.GetRequiredService<LinkageRowCache>().Count:N0} rows");
+                }
             }
 
             var ingestTime = watch.Elapsed;
@@ -357,22 +369,35 @@ public static class IngestionBenchmark
     }
 
     /// <summary>Samples this process's working set every 100 ms until disposed: the peak of one phase, which PeakWorkingSet64 cannot give.</summary>
+    /// <summary>
+    /// The process's working set every 100 ms, and at its highest sample what the GC held then (its committed memory and the bytes
+    /// allocated and not yet collected): the part of the peak that is neither is the runtime's own and native memory.
+    /// </summary>
     private sealed class WorkingSetSampler : IDisposable
     {
         private readonly Timer _timer;
-        private long _peak;
+        private readonly Lock _lock = new();
 
         public WorkingSetSampler() => _timer = new Timer(_ => Sample(), null, 0, 100);
 
-        public long Peak => Interlocked.Read(ref _peak);
+        public long Peak { get; private set; }
+
+        public long GcCommittedAtPeak { get; private set; }
+
+        public long GcHeapAtPeak { get; private set; }
 
         private void Sample()
         {
             using var process = Process.GetCurrentProcess();
             var now = process.WorkingSet64;
-            long seen;
-            while (now > (seen = Interlocked.Read(ref _peak)) && Interlocked.CompareExchange(ref _peak, now, seen) != seen)
+            lock (_lock)
             {
+                if (now > Peak)
+                {
+                    Peak = now;
+                    GcCommittedAtPeak = GC.GetGCMemoryInfo().TotalCommittedBytes;
+                    GcHeapAtPeak = GC.GetTotalMemory(forceFullCollection: false);
+                }
             }
         }
 
