@@ -1,4 +1,6 @@
 using Azure;
+using Azure.Core;
+using Azure.Core.Pipeline;
 using Azure.Data.Tables;
 using ChildShare.Core.Activity;
 using ChildShare.Core.Agreements;
@@ -37,9 +39,12 @@ public sealed class ActivityStoreTests : AppTests
     private ActivitySummaryBuilder Builder(ChildShareStorage storage) =>
         new(new UploadStagingStore(storage), new ChildRecordStore(storage), new MembershipStore(storage), new ActivityStore(new ActivityTable(storage)), Options.Create(new IngestionOptions()));
 
-    private async Task StageAsync(string uploadId, string providerChild, string childKey, params (string Start, string End)[] services)
+    private Task StageAsync(string uploadId, string providerChild, string childKey, params (string Start, string End)[] services) =>
+        StageAsync(Storage.Storage, uploadId, providerChild, childKey, services);
+
+    private static async Task StageAsync(ChildShareStorage storage, string uploadId, string providerChild, string childKey, params (string Start, string End)[] services)
     {
-        var staging = Storage.Storage.Table(TableNames.UploadStaging);
+        var staging = storage.Table(TableNames.UploadStaging);
         await staging.UpsertEntityAsync(new TableEntity(uploadId, providerChild)
         {
             ["ChildKey"] = childKey, ["KeyVersion"] = "v1", ["Sex"] = "Female", ["BirthDate"] = "2016-03-15",
@@ -146,6 +151,42 @@ public sealed class ActivityStoreTests : AppTests
         Assert.Equal("2026", record.GetString("ActivityYears"));
         Assert.False((await new ActivityStore(new ActivityTable(Storage.Storage)).LayoutAsync())!.Writing);
     }
+
+    [Fact]
+    public async Task RebuildForUpload_CrashBetweenBucketWrites_RedeliveryGivesWhatACleanRunGives()
+    {
+        // Children in many buckets and two years, so one flush writes dozens of bucket-years in parallel and the crash lands among them.
+        var children = Enumerable.Range(0, 40).Select(i => ($"p1|t{i}", $"child-{i % 30}")).ToList();
+        await using var reference = new TestStorage();
+        await reference.InitializeAsync();
+        foreach (var storage in new[] { Storage.Storage, reference.Storage })
+        {
+            foreach (var (providerChild, childKey) in children)
+            {
+                await StageAsync(storage, Upload1, providerChild, childKey, ("2025-01-10", "2025-01-20"), ("2026-09-01", "2026-09-30"));
+            }
+        }
+
+        await Builder(reference.Storage).RebuildForUploadAsync(Upload1, TestApp.Now, ReuploadPolicy.Upsert);
+        var crash = new FailActivityWritesAfter(allowed: 6);
+        await Assert.ThrowsAsync<RequestFailedException>(() =>
+            Builder(Storage.StorageWithTablePolicy(crash)).RebuildForUploadAsync(Upload1, TestApp.Now, ReuploadPolicy.Upsert));
+        var expected = await BucketsAsync(reference);
+        var leftByTheCrash = await BucketsAsync(Storage);
+        Assert.InRange(leftByTheCrash.Count, 1, expected.Count - 1);
+
+        await Builder(Storage.Storage).RebuildForUploadAsync(Upload1, TestApp.Now, ReuploadPolicy.Upsert);
+
+        var redelivered = await BucketsAsync(Storage);
+        Assert.Equal(expected.Keys.Order(), redelivered.Keys.Order());
+        Assert.All(expected, bucket => Assert.Equal(bucket.Value, redelivered[bucket.Key]));
+        Assert.Equal(30, (await SeptemberAsync()).Total);
+    }
+
+    /// <summary>Every bucket-year of the store: its key, and its children count with its payload.</summary>
+    private static async Task<Dictionary<string, (int? Children, string Payload)>> BucketsAsync(TestStorage storage) =>
+        (await storage.ReadAllAsync(TableNames.Activity)).Where(e => e.PartitionKey != "layout")
+            .ToDictionary(e => e.PartitionKey + "/" + e.RowKey, e => (e.GetInt32("Children"), Convert.ToHexString(ActivityTable.PayloadOf(e))));
 
     [Fact]
     public async Task Report_SamePageAgain_ServedFromSnapshotUntilNewDataLands()
@@ -331,6 +372,37 @@ public sealed class ActivityStoreTests : AppTests
         Assert.Equal(ActivityStore.BucketOf("p1|abc", 64), ActivityStore.BucketOf("p1|abc", 64));
         Assert.All(Enumerable.Range(0, 1000), i => Assert.InRange(ActivityStore.BucketOf($"p1|{i}", 64), 0, 63));
         Assert.Equal(64, Enumerable.Range(0, 5000).Select(i => ActivityStore.BucketOf($"p1|{i}", 64)).Distinct().Count());
+    }
+
+    /// <summary>
+    /// A crash in the middle of the bucket writes: the activity table's first <paramref name="allowed"/> writes are sent (the layout's
+    /// version bump and some bucket-years), every later one fails before it leaves the process, as a process killed there would leave it.
+    /// </summary>
+    private sealed class FailActivityWritesAfter(int allowed) : HttpPipelinePolicy
+    {
+        private int _writes;
+
+        public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            Check(message);
+            ProcessNext(message, pipeline);
+        }
+
+        public override ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            Check(message);
+            return ProcessNextAsync(message, pipeline);
+        }
+
+        private void Check(HttpMessage message)
+        {
+            var isActivityWrite = message.Request.Method != RequestMethod.Get
+                && message.Request.Uri.Path.Contains(TableNames.Activity, StringComparison.Ordinal);
+            if (isActivityWrite && Interlocked.Increment(ref _writes) > allowed)
+            {
+                throw new RequestFailedException(503, "simulated crash");
+            }
+        }
     }
 
     /// <summary>Storage whose records table fails every batch: a crash after the buckets were written, before the records.</summary>
