@@ -611,6 +611,15 @@ public static class MatchScorer
     public static bool Contradicts(in ComparisonPattern pattern, LinkModelOptions options) => pattern.Contradicts
         || (pattern.StateId != MatchModel.Agree && pattern.First == MatchModel.FirstDifferent && Household(pattern, options));
 
+    private static readonly Comparison[] Comparisons = Enum.GetValues<Comparison>();
+
+    // " first=exact" and the like, for each comparison and level (index 0, missing, never used).
+    private static readonly string[][] ReasonParts =
+        Comparisons.Select(c => MatchModel.LevelNames[c].Select(level => " " + Short(c) + "=" + level).ToArray()).ToArray();
+
+    // Enough for the longest reason code (every comparison, names exchanged, one household, resolved) without growing.
+    private const int ReasonCapacity = 192;
+
     /// <summary>
     /// The reason code of a link: its weight and the comparisons that carried it (those adding weight), e.g.
     /// <c>w+31.2 first=exact last=dice>=0.8 dob=exact zip=agree</c>; <c>ssid+dob</c> marks the strong link.
@@ -618,13 +627,22 @@ public static class MatchScorer
     public static string Reason(PairScore score, LinkModelOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var builder = new StringBuilder(score.Strong ? "ssid+dob " : "").Append(CultureInfo.InvariantCulture, $"w{score.Weight:+0.0;-0.0}");
-        foreach (var comparison in Enum.GetValues<Comparison>())
+        // Built for every link made (hundreds of thousands in a large upload): the weights from the model's tables (the same values as
+        // MatchModel.Weight, without its lookups and logarithm) and each comparison's text made once.
+        var (weights, _) = options.Model.Tables();
+        var builder = new StringBuilder(ReasonCapacity);
+        if (score.Strong)
+        {
+            builder.Append("ssid+dob ");
+        }
+
+        builder.Append(CultureInfo.InvariantCulture, $"w{score.Weight:+0.0;-0.0}");
+        foreach (var comparison in Comparisons)
         {
             var level = score.Pattern[comparison];
-            if (level != ComparisonPattern.Missing && !options.Disabled.Contains(comparison) && options.Model.Weight(comparison, level) > 0)
+            if (level != ComparisonPattern.Missing && weights[(int)comparison][level] > 0 && !options.Disabled.Contains(comparison))
             {
-                builder.Append(' ').Append(Short(comparison)).Append('=').Append(MatchModel.LevelNames[comparison][level]);
+                builder.Append(ReasonParts[(int)comparison][level]);
             }
         }
 
