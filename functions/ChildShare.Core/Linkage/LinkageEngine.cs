@@ -403,9 +403,10 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
             // A block larger than the cap is not used. Newest first: the order candidates are met in decides between equal weights.
             if (encoding.Has(kind) && _blocks.TryGetValue(encoding[kind], out var block) && block.Count <= max)
             {
-                for (var p = block.Count - 1; p >= 0; p--)
+                var members = CollectionsMarshal.AsSpan(block);
+                for (var p = members.Length - 1; p >= 0; p--)
                 {
-                    var member = block[p];
+                    var member = members[p];
                     if (stamps[member] != stamp)
                     {
                         stamps[member] = stamp;

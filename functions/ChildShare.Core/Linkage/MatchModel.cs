@@ -1,5 +1,5 @@
 using System.Globalization;
-using System.Text;
+using System.Runtime.CompilerServices;
 
 namespace ChildShare.Core.Linkage;
 
@@ -617,7 +617,7 @@ public static class MatchScorer
     private static readonly string[][] ReasonParts =
         Comparisons.Select(c => MatchModel.LevelNames[c].Select(level => " " + Short(c) + "=" + level).ToArray()).ToArray();
 
-    // Enough for the longest reason code (every comparison, names exchanged, one household, resolved) without growing.
+    // Enough for the longest reason code (every comparison, names exchanged, one household) without renting a larger buffer.
     private const int ReasonCapacity = 192;
 
     /// <summary>
@@ -628,35 +628,37 @@ public static class MatchScorer
     {
         ArgumentNullException.ThrowIfNull(options);
         // Built for every link made (hundreds of thousands in a large upload): the weights from the model's tables (the same values as
-        // MatchModel.Weight, without its lookups and logarithm) and each comparison's text made once.
+        // MatchModel.Weight, without its lookups and logarithm), each comparison's text made once, and the text written on the stack
+        // (the string is the only allocation).
         var (weights, _) = options.Model.Tables();
-        var builder = new StringBuilder(ReasonCapacity);
+        var text = new DefaultInterpolatedStringHandler(0, 0, CultureInfo.InvariantCulture, stackalloc char[ReasonCapacity]);
         if (score.Strong)
         {
-            builder.Append("ssid+dob ");
+            text.AppendLiteral("ssid+dob ");
         }
 
-        builder.Append(CultureInfo.InvariantCulture, $"w{score.Weight:+0.0;-0.0}");
+        text.AppendLiteral("w");
+        text.AppendFormatted(score.Weight, "+0.0;-0.0");
         foreach (var comparison in Comparisons)
         {
             var level = score.Pattern[comparison];
             if (level != ComparisonPattern.Missing && weights[(int)comparison][level] > 0 && !options.Disabled.Contains(comparison))
             {
-                builder.Append(ReasonParts[(int)comparison][level]);
+                text.AppendLiteral(ReasonParts[(int)comparison][level]);
             }
         }
 
         if (score.Pattern.Swapped)
         {
-            builder.Append(" names-exchanged");
+            text.AppendLiteral(" names-exchanged");
         }
 
         if (score.Guarded)
         {
-            builder.Append(" one-household");
+            text.AppendLiteral(" one-household");
         }
 
-        return builder.ToString();
+        return text.ToStringAndClear();
     }
 
     /// <summary>The agreement pattern of a pair as text (every comparison, missing ones included), for the review list.</summary>
