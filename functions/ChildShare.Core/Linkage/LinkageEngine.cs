@@ -52,6 +52,8 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
     private readonly LinkModelOptions _options = options ?? LinkModelOptions.Default;
     private readonly List<Node> _nodes = [];
     private readonly Dictionary<string, int> _byKey = new(StringComparer.Ordinal);
+    // Providers as small numbers, so a cluster's providers are a few integers (compared without hashing strings).
+    private readonly Dictionary<string, int> _providerNumbers = new(StringComparer.Ordinal);
     // A node whose variants did not fit its slots (more than MaxVariants loaded): scored from its encodings.
     private const byte Wide = byte.MaxValue;
 
@@ -81,6 +83,9 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
     private ulong[] _wideFilters = [];
     private int _stamp;
     private readonly HashSet<int> _contradicted = [];
+    // RefuseAmbiguous's working sets, reused from record to record.
+    private readonly List<(int Root, double Weight)> _firstByCluster = [];
+    private readonly HashSet<int> _refused = [];
     // Whether any node has ever held a do-not-link constraint (never reset: a stale true only costs the look).
     private bool _anyDoNotLink;
 
@@ -263,7 +268,7 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
 
         foreach (var m in members)
         {
-            _clusters[m] = new Cluster(m, _nodes[m].Seed, _nodes[m].ProviderId);
+            _clusters[m] = new Cluster(m, _nodes[m].Seed, _nodes[m].ProviderNumber);
             _nodes[m].BestReason = null;
             _nodes[m].BestWeight = double.NegativeInfinity;
         }
@@ -306,10 +311,15 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
     private int NewNode(string key, string providerId, string seed, bool isNew)
     {
         var id = _nodes.Count;
-        _nodes.Add(new Node(key, providerId, seed) { IsNew = isNew });
+        if (!_providerNumbers.TryGetValue(providerId, out var provider))
+        {
+            _providerNumbers[providerId] = provider = _providerNumbers.Count;
+        }
+
+        _nodes.Add(new Node(key, providerId, provider, seed) { IsNew = isNew });
         _byKey[key] = id;
         _parent.Add(id);
-        _clusters[id] = new Cluster(id, seed, providerId);
+        _clusters[id] = new Cluster(id, seed, provider);
         for (var i = 0; i < MaxVariants; i++)
         {
             _slots.Add(-1);
@@ -393,9 +403,10 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
             // A block larger than the cap is not used. Newest first: the order candidates are met in decides between equal weights.
             if (encoding.Has(kind) && _blocks.TryGetValue(encoding[kind], out var block) && block.Count <= max)
             {
-                for (var p = block.Count - 1; p >= 0; p--)
+                var members = CollectionsMarshal.AsSpan(block);
+                for (var p = members.Length - 1; p >= 0; p--)
                 {
-                    var member = block[p];
+                    var member = members[p];
                     if (stamps[member] != stamp)
                     {
                         stamps[member] = stamp;
@@ -481,7 +492,12 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
             return;
         }
 
-        accepted.Sort((x, y) => Better(x.Score, y.Score) ? -1 : Better(y.Score, x.Score) ? 1 : string.CompareOrdinal(_nodes[x.Other].Seed, _nodes[y.Other].Seed));
+        if (accepted.Count > 1)
+        {
+            // Most records have one link: no comparison delegate is made for them.
+            accepted.Sort((x, y) => Better(x.Score, y.Score) ? -1 : Better(y.Score, x.Score) ? 1 : string.CompareOrdinal(_nodes[x.Other].Seed, _nodes[y.Other].Seed));
+        }
+
         if (_options.TwinGuard)
         {
             RefuseAmbiguous(id, accepted);
@@ -596,29 +612,61 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
             return;
         }
 
-        var weak = accepted.Where(a => !a.Score.Strong).ToList();
-        var bestByCluster = weak.GroupBy(a => Find(a.Other)).Select(g => g.First()).ToList();
-        if (bestByCluster.Count < 2)
+        // The strongest weak link to each cluster, strongest first (the order of accepted), in lists kept for it.
+        var firstByCluster = _firstByCluster;
+        firstByCluster.Clear();
+        foreach (var (other, score) in CollectionsMarshal.AsSpan(accepted))
+        {
+            if (!score.Strong && !Holds(firstByCluster, Find(other)))
+            {
+                firstByCluster.Add((Find(other), score.Weight));
+            }
+        }
+
+        if (firstByCluster.Count < 2)
         {
             return;
         }
 
-        var top = bestByCluster[0];
-        var rivals = bestByCluster.Skip(1)
-            .Where(r => top.Score.Weight - r.Score.Weight < _options.AmbiguityMargin && Apart(_clusters[Find(top.Other)], _clusters[Find(r.Other)]))
-            .ToList();
-        if (rivals.Count == 0)
+        var top = firstByCluster[0];
+        var refused = _refused;
+        refused.Clear();
+        foreach (var (root, weight) in CollectionsMarshal.AsSpan(firstByCluster)[1..])
+        {
+            if (top.Weight - weight < _options.AmbiguityMargin && Apart(_clusters[top.Root], _clusters[root]))
+            {
+                refused.Add(root);
+            }
+        }
+
+        if (refused.Count == 0)
         {
             return;
         }
 
-        var refused = rivals.Select(r => Find(r.Other)).Append(Find(top.Other)).ToHashSet();
-        foreach (var a in weak.Where(a => refused.Contains(Find(a.Other))))
+        refused.Add(top.Root);
+        foreach (var (other, score) in CollectionsMarshal.AsSpan(accepted))
         {
-            _reviews.Add((id, a.Other, a.Score.Weight, a.Score.Pattern, true));
+            if (!score.Strong && refused.Contains(Find(other)))
+            {
+                _reviews.Add((id, other, score.Weight, score.Pattern, true));
+            }
         }
 
         accepted.RemoveAll(a => !a.Score.Strong && refused.Contains(Find(a.Other)));
+
+        static bool Holds(List<(int Root, double Weight)> links, int root)
+        {
+            foreach (var link in CollectionsMarshal.AsSpan(links))
+            {
+                if (link.Root == root)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
     }
 
     /// <summary>
@@ -716,7 +764,7 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
 
         var ca = _clusters[ra];
         var cb = _clusters[rb];
-        if (ca.Providers.Overlaps(cb.Providers) || Constrained(ca, cb))
+        if (ca.SharesProvider(cb) || Constrained(ca, cb))
         {
             // Clusters only grow in this pass: a shared provider or a constraint stays.
             return Resolution.Never;
@@ -750,8 +798,8 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
                 return Resolution.Later;
             }
 
-            if ((Eligible(n, a) && !cn.Providers.Overlaps(ca.Providers) && !Constrained(cn, ca))
-                || (Eligible(n, b) && !cn.Providers.Overlaps(cb.Providers) && !Constrained(cn, cb)))
+            if ((Eligible(n, a) && !cn.SharesProvider(ca) && !Constrained(cn, ca))
+                || (Eligible(n, b) && !cn.SharesProvider(cb) && !Constrained(cn, cb)))
             {
                 // A rival: another child of the household could be either record's child. A later join may remove it.
                 return Resolution.Later;
@@ -958,7 +1006,7 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
             return;
         }
 
-        if (!score.Strong && ca.Providers.Overlaps(cb.Providers))
+        if (!score.Strong && ca.SharesProvider(cb))
         {
             return;
         }
@@ -989,7 +1037,7 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
     /// Two clusters that are two children as far as a weak link goes: they contradict each other, or (with
     /// <see cref="LinkModelOptions.ProviderAmbiguity"/>) they share a provider, which holds them as two local ids.
     /// </summary>
-    private bool Apart(Cluster a, Cluster b) => (_options.ProviderAmbiguity && a.Providers.Overlaps(b.Providers)) || Contradict(a, b);
+    private bool Apart(Cluster a, Cluster b) => (_options.ProviderAmbiguity && a.SharesProvider(b)) || Contradict(a, b);
 
     /// <summary>Two clusters contradict each other when a pair of their members' variants is of different sex or looks like twins.</summary>
     private bool Contradict(Cluster a, Cluster b)
@@ -1068,7 +1116,7 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
 
         _parent[rb] = ra;
         ca.Members.AddRange(cb.Members);
-        ca.Providers.UnionWith(cb.Providers);
+        ca.AddProviders(cb);
         ca.Key = force ? ca.Key : (string.CompareOrdinal(ca.Key, cb.Key) <= 0 ? ca.Key : cb.Key);
         _clusters.Remove(rb);
     }
@@ -1113,11 +1161,13 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         return double.NegativeInfinity;
     }
 
-    private sealed class Node(string key, string providerId, string seed)
+    private sealed class Node(string key, string providerId, int providerNumber, string seed)
     {
         public string Key { get; } = key;
 
         public string ProviderId { get; } = providerId;
+
+        public int ProviderNumber { get; } = providerNumber;
 
         public string Seed { get; } = seed;
 
@@ -1146,11 +1196,53 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         public string Rule => BestReason ?? Unlinked;
     }
 
-    private sealed class Cluster(int member, string key, string providerId)
+    private sealed class Cluster(int member, string key, int providerNumber)
     {
         public List<int> Members { get; } = [member];
 
-        public HashSet<string> Providers { get; } = new(StringComparer.Ordinal) { providerId };
+        // The provider numbers of its members, each once: a child is known to a few providers, so an array beats a set here
+        // (one small object per node instead of a set's three, and no hashing).
+        private int[] _providers = [providerNumber];
+
+        public bool SharesProvider(Cluster other)
+        {
+            foreach (var provider in _providers)
+            {
+                if (Array.IndexOf(other._providers, provider) >= 0)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        public void AddProviders(Cluster other)
+        {
+            var added = 0;
+            foreach (var provider in other._providers)
+            {
+                added += Array.IndexOf(_providers, provider) < 0 ? 1 : 0;
+            }
+
+            if (added == 0)
+            {
+                return;
+            }
+
+            var providers = new int[_providers.Length + added];
+            _providers.CopyTo(providers, 0);
+            var at = _providers.Length;
+            foreach (var provider in other._providers)
+            {
+                if (Array.IndexOf(_providers, provider) < 0)
+                {
+                    providers[at++] = provider;
+                }
+            }
+
+            _providers = providers;
+        }
 
         public string Key { get; set; } = key;
     }

@@ -1,5 +1,5 @@
 using System.Globalization;
-using System.Text;
+using System.Runtime.CompilerServices;
 
 namespace ChildShare.Core.Linkage;
 
@@ -611,6 +611,15 @@ public static class MatchScorer
     public static bool Contradicts(in ComparisonPattern pattern, LinkModelOptions options) => pattern.Contradicts
         || (pattern.StateId != MatchModel.Agree && pattern.First == MatchModel.FirstDifferent && Household(pattern, options));
 
+    private static readonly Comparison[] Comparisons = Enum.GetValues<Comparison>();
+
+    // " first=exact" and the like, for each comparison and level (index 0, missing, never used).
+    private static readonly string[][] ReasonParts =
+        Comparisons.Select(c => MatchModel.LevelNames[c].Select(level => " " + Short(c) + "=" + level).ToArray()).ToArray();
+
+    // Enough for the longest reason code (every comparison, names exchanged, one household) without renting a larger buffer.
+    private const int ReasonCapacity = 192;
+
     /// <summary>
     /// The reason code of a link: its weight and the comparisons that carried it (those adding weight), e.g.
     /// <c>w+31.2 first=exact last=dice>=0.8 dob=exact zip=agree</c>; <c>ssid+dob</c> marks the strong link.
@@ -618,27 +627,38 @@ public static class MatchScorer
     public static string Reason(PairScore score, LinkModelOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var builder = new StringBuilder(score.Strong ? "ssid+dob " : "").Append(CultureInfo.InvariantCulture, $"w{score.Weight:+0.0;-0.0}");
-        foreach (var comparison in Enum.GetValues<Comparison>())
+        // Built for every link made (hundreds of thousands in a large upload): the weights from the model's tables (the same values as
+        // MatchModel.Weight, without its lookups and logarithm), each comparison's text made once, and the text written on the stack
+        // (the string is the only allocation).
+        var (weights, _) = options.Model.Tables();
+        var text = new DefaultInterpolatedStringHandler(0, 0, CultureInfo.InvariantCulture, stackalloc char[ReasonCapacity]);
+        if (score.Strong)
+        {
+            text.AppendLiteral("ssid+dob ");
+        }
+
+        text.AppendLiteral("w");
+        text.AppendFormatted(score.Weight, "+0.0;-0.0");
+        foreach (var comparison in Comparisons)
         {
             var level = score.Pattern[comparison];
-            if (level != ComparisonPattern.Missing && !options.Disabled.Contains(comparison) && options.Model.Weight(comparison, level) > 0)
+            if (level != ComparisonPattern.Missing && weights[(int)comparison][level] > 0 && !options.Disabled.Contains(comparison))
             {
-                builder.Append(' ').Append(Short(comparison)).Append('=').Append(MatchModel.LevelNames[comparison][level]);
+                text.AppendLiteral(ReasonParts[(int)comparison][level]);
             }
         }
 
         if (score.Pattern.Swapped)
         {
-            builder.Append(" names-exchanged");
+            text.AppendLiteral(" names-exchanged");
         }
 
         if (score.Guarded)
         {
-            builder.Append(" one-household");
+            text.AppendLiteral(" one-household");
         }
 
-        return builder.ToString();
+        return text.ToStringAndClear();
     }
 
     /// <summary>The agreement pattern of a pair as text (every comparison, missing ones included), for the review list.</summary>

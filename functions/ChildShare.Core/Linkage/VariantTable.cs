@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-
 namespace ChildShare.Core.Linkage;
 
 /// <summary>
@@ -32,34 +30,55 @@ internal readonly record struct VariantKeys(
 /// a node stays here (the engine keeps at most <see cref="LinkageEngine.MaxVariants"/> per node, so this grows with the variants
 /// added, like the token index).
 /// </summary>
+/// <remarks>
+/// Keys and filters are kept in chunks of a fixed size, allocated as the table grows: a single array doubled as it grew was allocated
+/// about twice over and copied at each doubling (some 100 MB for the benchmark community's 239,000 variants, in the large object
+/// heap, whose growth sets off full collections).
+/// </remarks>
 internal sealed class VariantTable
 {
+    // 8,192 keys of 64 bytes and 65,536 filter words: 512 KB a chunk. A variant's filters (three of at most 255 words) always fit one.
+    private const int KeyChunkShift = 13;
+    private const int FilterChunkShift = 16;
+    private const int FilterChunkWords = 1 << FilterChunkShift;
+
     private readonly Dictionary<UInt128, int> _ids = [];
-    private readonly List<VariantKeys> _keys = [];
-    private ulong[] _filters = new ulong[4096];
+    private readonly List<VariantKeys[]> _keyChunks = [];
+    private readonly List<ulong[]> _filterChunks = [];
+    private int _count;
+    // Where the next variant's filters go: chunk number times FilterChunkWords plus the offset in that chunk.
     private int _filterEnd;
 
     /// <summary>Adds a variant; returns its slot.</summary>
     public int Add(LinkEncoding encoding)
     {
         ArgumentNullException.ThrowIfNull(encoding);
-        var keys = KeysOf(encoding) with { FilterOffset = _filterEnd };
-        if (_filterEnd + keys.FilterWords > _filters.Length)
+        var keys = KeysOf(encoding);
+        if ((_filterEnd & (FilterChunkWords - 1)) + keys.FilterWords > FilterChunkWords || _filterEnd >> FilterChunkShift == _filterChunks.Count)
         {
-            Array.Resize(ref _filters, Math.Max(_filters.Length * 2, _filterEnd + keys.FilterWords));
+            // The variant's filters start a new chunk (they are never split between two).
+            _filterEnd = _filterChunks.Count << FilterChunkShift;
+            _filterChunks.Add(new ulong[FilterChunkWords]);
         }
 
-        Filters(encoding, _filters.AsSpan(_filterEnd, keys.FilterWords));
+        keys = keys with { FilterOffset = _filterEnd };
+        Filters(encoding, _filterChunks[_filterEnd >> FilterChunkShift].AsSpan(_filterEnd & (FilterChunkWords - 1), keys.FilterWords));
         _filterEnd += keys.FilterWords;
-        _keys.Add(keys);
-        return _keys.Count - 1;
+        if (_count >> KeyChunkShift == _keyChunks.Count)
+        {
+            _keyChunks.Add(new VariantKeys[1 << KeyChunkShift]);
+        }
+
+        _keyChunks[_count >> KeyChunkShift][_count & ((1 << KeyChunkShift) - 1)] = keys;
+        return _count++;
     }
 
-    /// <summary>The keys of a slot, by reference (a candidate pair reads them without copying); valid until the next <see cref="Add"/>.</summary>
-    public ref readonly VariantKeys Keys(int slot) => ref CollectionsMarshal.AsSpan(_keys)[slot];
+    /// <summary>The keys of a slot, by reference (a candidate pair reads them without copying).</summary>
+    public ref readonly VariantKeys Keys(int slot) => ref _keyChunks[slot >> KeyChunkShift][slot & ((1 << KeyChunkShift) - 1)];
 
     /// <summary>The filters of a variant in the table (first, last, address).</summary>
-    public ReadOnlySpan<ulong> Filters(in VariantKeys keys) => _filters.AsSpan(keys.FilterOffset, keys.FilterWords);
+    public ReadOnlySpan<ulong> Filters(in VariantKeys keys) =>
+        _filterChunks[keys.FilterOffset >> FilterChunkShift].AsSpan(keys.FilterOffset & (FilterChunkWords - 1), keys.FilterWords);
 
     /// <summary>The keys of an encoding that is not (or not yet) in the table (its <see cref="VariantKeys.FilterOffset"/> means nothing).</summary>
     public VariantKeys KeysOf(LinkEncoding encoding) => new(
