@@ -145,7 +145,6 @@ public static class IngestionBenchmark
     private static int Stage(string file, MappingProfile profile, string providerId, PseudonymKey key, Depth depth)
     {
         var pseudonymizer = new Pseudonymizer(key);
-        var localTokens = new LocalTokenCache(pseudonymizer, providerId);
         var linker = new ExactMatchLinker();
         var encoder = new LinkEncoder(pseudonymizer, LinkEncoder.DefaultHardening);
         var normalizer = new RowNormalizer(profile, new IngestionOptions(), new DateOnly(2026, 10, 15));
@@ -160,8 +159,7 @@ public static class IngestionBenchmark
                 continue;
             }
 
-            // As ChildRecordWriter makes it: once a child per upload.
-            var localToken = localTokens.Of(record.Identity.LocalChildId);
+            var localToken = RecordKeys.LocalToken(pseudonymizer, providerId, record.Identity.LocalChildId);
 
             // The exact linker completes synchronously (it only hashes): its result is read as an await would, with no Task made.
             var link = linker.LinkAsync(new LinkSubject(providerId, localToken, LinkInputs.From(record.Identity, record.Demographics)), pseudonymizer);

@@ -35,8 +35,6 @@ public sealed class ChildRecordWriter(
 
     private readonly string _asOf = RecordKeys.IsoDate(DateOnly.FromDateTime(manifest.ReceivedAt.UtcDateTime));
 
-    private readonly LocalTokenCache _localTokens = new(pseudonymizer, manifest.ProviderId);
-
     // What this upload said so far about each child (local token): the optional identity fields to carry
     // forward, and a hash of each identity field's match form to notice rows that disagree.
     private readonly Dictionary<string, ChildSoFar> _soFar = new(StringComparer.Ordinal);
@@ -68,7 +66,7 @@ public sealed class ChildRecordWriter(
     {
         var providerId = manifest.ProviderId;
         var identity = record.Identity;
-        var localToken = _localTokens.Of(identity.LocalChildId);
+        var localToken = RecordKeys.LocalToken(pseudonymizer, providerId, identity.LocalChildId);
         var link = await linker.LinkAsync(new LinkSubject(providerId, localToken, LinkInputs.From(identity, record.Demographics)) { UploadId = manifest.UploadId },
                 pseudonymizer, cancellationToken)
             .ConfigureAwait(false);
