@@ -617,9 +617,15 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         firstByCluster.Clear();
         foreach (var (other, score) in CollectionsMarshal.AsSpan(accepted))
         {
-            if (!score.Strong && !Holds(firstByCluster, Find(other)))
+            if (score.Strong)
             {
-                firstByCluster.Add((Find(other), score.Weight));
+                continue;
+            }
+
+            var root = Find(other);
+            if (!Holds(firstByCluster, root))
+            {
+                firstByCluster.Add((root, score.Weight));
             }
         }
 
