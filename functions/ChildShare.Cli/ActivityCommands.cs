@@ -30,6 +30,7 @@ public static class ActivityCommands
                     ct2 => services.GetRequiredService<ActivitySummaryBuilder>().RebuildAllAsync(count, ct2), ct);
                 Console.WriteLine($"activity rebuilt: {rebuilt.Children:N0} provider records in {count} buckets");
             },
-            ex => ex is ArgumentOutOfRangeException);
+            // Too few buckets for the community: the message (counts only) says to run it again with more.
+            ex => ex is ArgumentOutOfRangeException or ActivityBucketFullException);
     }
 }

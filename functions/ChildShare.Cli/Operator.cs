@@ -66,8 +66,11 @@ public sealed class Operator(
         return blob.Name;
     }
 
-    /// <summary>Ingests one upload now, as the trigger would; a path that could leave its provider's folder is refused.</summary>
-    public async Task<UploadManifest> IngestAsync(string blobName, CancellationToken cancellationToken)
+    /// <summary>
+    /// Ingests one upload now, as the trigger would (with <paramref name="retryFailed"/>, also one whose manifest says Failed); a path
+    /// that could leave its provider's folder is refused.
+    /// </summary>
+    public async Task<UploadManifest> IngestAsync(string blobName, CancellationToken cancellationToken, bool retryFailed = false)
     {
         var blob = storage.Uploads.GetBlobClient(RequireInsideFolder(blobName));
         if (!await blob.ExistsAsync(cancellationToken))
@@ -75,7 +78,10 @@ public sealed class Operator(
             throw new OperatorException($"No upload {storage.Uploads.Name}/{blobName}: upload it first (childshare upload), or check the name.");
         }
 
-        var manifest = await ingestion.IngestAsync(blob, ConsoleIngestionProgress.ForConsole(), cancellationToken);
+        var progress = ConsoleIngestionProgress.ForConsole();
+        var manifest = retryFailed
+            ? await ingestion.RetryFailedAsync(blob, progress, cancellationToken)
+            : await ingestion.IngestAsync(blob, progress, cancellationToken);
         await PrintAsync(manifest);
         return manifest;
     }

@@ -79,8 +79,12 @@ root.Subcommands.Add(Define("save-profile", "Validate and save a provider's mapp
     (op, r, ct) => op.SaveProfileAsync(r.GetValue(providerId)!, r.GetValue(requiredProfile)!, ct)));
 root.Subcommands.Add(Define("upload", "Upload a file to uploads/{provider}/, as the provider would.", [providerId, file, blobName],
     (op, r, ct) => op.UploadAsync(r.GetValue(providerId)!, r.GetValue(file)!, r.GetValue(blobName), ct)));
-root.Subcommands.Add(Define("ingest", "Ingest one upload blob now (what the blob trigger does).", [blob],
-    (op, r, ct) => op.IngestAsync(r.GetValue(blob)!, ct)));
+var retryFailed = new Option<bool>("--retry-failed")
+{
+    Description = "Ingest it again even if its manifest says Failed (once the cause is fixed), with a fresh count of attempts.",
+};
+root.Subcommands.Add(Define("ingest", "Ingest one upload blob now (what the blob trigger does).", [blob, retryFailed],
+    (op, r, ct) => op.IngestAsync(r.GetValue(blob)!, ct, r.GetValue(retryFailed))));
 root.Subcommands.Add(DefineWithExitCode("ingest-pending",
     "Ingest every upload whose current content has no final manifest (new, overwritten, interrupted, or left waiting); exit code 1 if any failed.", [],
     async (op, _, ct) => (await op.IngestPendingAsync(ct)).Any(o => o.Failed) ? 1 : 0));

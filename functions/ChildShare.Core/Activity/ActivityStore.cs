@@ -158,9 +158,9 @@ public sealed class ActivityStore(ActivityTable table)
                 prepared[i] = next.Payload is { } payload && Interlocked.Add(ref keptBytes, payload.Length) > MaxKeptPayloadBytes ? next with { Payload = null } : next;
             }).ConfigureAwait(false);
 
-        if (prepared.Where(p => p.Bytes > ActivityTable.MaxPayloadBytes).Select(p => p.Bytes).DefaultIfEmpty().Max() is var largest and > 0)
+        if (prepared.Where(p => p.Bytes > MaxPayloadBytes).Select(p => p.Bytes).DefaultIfEmpty().Max() is var largest and > 0)
         {
-            throw new ActivityBucketFullException(prepared.Count(p => p.Bytes > ActivityTable.MaxPayloadBytes), largest, layout.Buckets);
+            throw new ActivityBucketFullException(prepared.Count(p => p.Bytes > MaxPayloadBytes), largest, layout.Buckets, MaxPayloadBytes);
         }
 
         await Parallel.ForEachAsync(Enumerable.Range(0, items.Count), new ParallelOptions { MaxDegreeOfParallelism = ParallelRequests, CancellationToken = cancellationToken },
@@ -172,6 +172,12 @@ public sealed class ActivityStore(ActivityTable table)
     /// a bound on the memory it adds. Settable for the tests of the path past it.
     /// </summary>
     internal long MaxKeptPayloadBytes { get; init; } = 16L * 1024 * 1024;
+
+    /// <summary>
+    /// The most payload bytes a bucket-year may hold: what an entity can (<see cref="ActivityTable.MaxPayloadBytes"/>). Settable for
+    /// the tests that fill a bucket-year through ingestion without writing a megabyte per year.
+    /// </summary>
+    internal int MaxPayloadBytes { get; init; } = ActivityTable.MaxPayloadBytes;
 
     private static Dictionary<string, ProviderChildYear?> Slot(Dictionary<(int, int), Dictionary<string, ProviderChildYear?>> work, int bucket, int year)
     {
@@ -214,10 +220,10 @@ public sealed class ActivityStore(ActivityTable table)
             if (attempt > 0 || (prepared.Payload is null && prepared.Children > 0))
             {
                 prepared = await PrepareAsync(bucket, year, changes, cancellationToken).ConfigureAwait(false);
-                if (prepared.Bytes > ActivityTable.MaxPayloadBytes)
+                if (prepared.Bytes > MaxPayloadBytes)
                 {
                     // Only a writer without the linkage lock could have grown it since the check; refuse rather than write a part.
-                    throw new ActivityBucketFullException(1, prepared.Bytes, 0);
+                    throw new ActivityBucketFullException(1, prepared.Bytes, 0, MaxPayloadBytes);
                 }
             }
 
@@ -482,14 +488,15 @@ public sealed class ActivityStore(ActivityTable table)
 /// Changes would make bucket-years hold more than an entity may: nothing of them was written. Rebuilding the store with more
 /// buckets (<see cref="ActivityStore.Rebuilding"/>) spreads the children over more entities. The message holds counts only.
 /// </summary>
-public sealed class ActivityBucketFullException(int bucketYears, int largestBytes, int buckets) : InvalidOperationException(Describe(bucketYears, largestBytes, buckets))
+public sealed class ActivityBucketFullException(int bucketYears, int largestBytes, int buckets, int maxBytes = ActivityTable.MaxPayloadBytes)
+    : InvalidOperationException(Describe(bucketYears, largestBytes, buckets, maxBytes))
 {
     public int BucketYears { get; } = bucketYears;
 
-    private static string Describe(int bucketYears, int largestBytes, int buckets)
+    private static string Describe(int bucketYears, int largestBytes, int buckets, int maxBytes)
     {
         var more = buckets > 0 ? string.Create(CultureInfo.InvariantCulture, $"more than {buckets} buckets") : "more buckets";
         return string.Create(CultureInfo.InvariantCulture,
-            $"{bucketYears} activity bucket-year(s) would hold up to {largestBytes:N0} bytes, more than an entity may ({ActivityTable.MaxPayloadBytes:N0}); nothing was written. Rebuild the activity store with {more} ({ActivityStore.Rebuilding} --buckets N).");
+            $"{bucketYears} activity bucket-year(s) would hold up to {largestBytes:N0} bytes, more than an entity may ({maxBytes:N0}); nothing was written. Rebuild the activity store with {more} ({ActivityStore.Rebuilding} --buckets N).");
     }
 }

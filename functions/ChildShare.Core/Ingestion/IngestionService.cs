@@ -33,6 +33,9 @@ public sealed partial class IngestionService(
     TimeProvider time,
     ILogger<IngestionService> logger)
 {
+    /// <summary>The operator's command that ingests a failed upload again (<see cref="RetryFailedAsync"/>), as a reason may name it.</summary>
+    public const string RetryCommand = "childshare ingest --blob {provider}/{file} --retry-failed";
+
     private readonly IngestionOptions _options = options.Value;
 
     // Uploads this process is ingesting now (by upload id).
@@ -72,6 +75,17 @@ public sealed partial class IngestionService(
     }
 
     /// <summary>
+    /// Ingests an upload whose manifest says <see cref="UploadStatus.Failed"/> again, with a fresh count of attempts: the operator's
+    /// step once the cause is fixed (storage or Key Vault back, the activity store rebuilt with more buckets). Safe for the same
+    /// reason a re-delivery is: the attempt is redone with the same keys. Any other manifest is treated as a delivery would be.
+    /// </summary>
+    public Task<UploadManifest> RetryFailedAsync(BlobClient blob, IProgress<IngestionProgress>? progress, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(blob);
+        return IngestAsync(blob, blob.Name, progress, cancellationToken, retryFailed: true);
+    }
+
+    /// <summary>
     /// Ingests a blob delivered under <paramref name="deliveredName"/> (the trigger's path, before any
     /// client resolved it). A name that could leave its provider's folder (<see cref="UploadPaths"/>), or
     /// that resolves to another blob, is not read: its manifest says <see cref="UploadStatus.NotProcessed"/>.
@@ -79,7 +93,8 @@ public sealed partial class IngestionService(
     public Task<UploadManifest> IngestAsync(BlobClient blob, string deliveredName, CancellationToken cancellationToken = default) =>
         IngestAsync(blob, deliveredName, null, cancellationToken);
 
-    private async Task<UploadManifest> IngestAsync(BlobClient blob, string deliveredName, IProgress<IngestionProgress>? progress, CancellationToken cancellationToken)
+    private async Task<UploadManifest> IngestAsync(
+        BlobClient blob, string deliveredName, IProgress<IngestionProgress>? progress, CancellationToken cancellationToken, bool retryFailed = false)
     {
         ArgumentNullException.ThrowIfNull(blob);
         var stopwatch = Stopwatch.StartNew();
@@ -115,7 +130,7 @@ public sealed partial class IngestionService(
 
         try
         {
-            var delivery = new Delivery(blob, blobName, providerId, ManifestStore.ETagText(properties.Value.ETag), version, fingerprint, uploadId, progress);
+            var delivery = new Delivery(blob, blobName, providerId, ManifestStore.ETagText(properties.Value.ETag), version, fingerprint, uploadId, progress, retryFailed);
             var manifest = await IngestAttemptAsync(delivery, stopwatch, cancellationToken).ConfigureAwait(false);
             progress?.Report(new IngestionProgress(IngestionPhase.Done, manifest.RowsRead, manifest.RowsRejected, fingerprint.Length, fingerprint.Length, stopwatch.Elapsed));
             return manifest;
@@ -129,7 +144,7 @@ public sealed partial class IngestionService(
     /// <summary>One delivery of a blob: its names, the version read, what the fingerprint found, and who is told the progress.</summary>
     private sealed record Delivery(
         BlobClient Blob, string BlobName, string ProviderId, string ETag, BlobOpenReadOptions Version, UploadFingerprint Fingerprint, string UploadId,
-        IProgress<IngestionProgress>? Progress);
+        IProgress<IngestionProgress>? Progress, bool RetryFailed);
 
     private async Task<UploadManifest> RefusePathAsync(string deliveredName, string problem, Stopwatch stopwatch, CancellationToken cancellationToken)
     {
@@ -158,7 +173,8 @@ public sealed partial class IngestionService(
     {
         var (blob, blobName, providerId, fingerprint, uploadId) = (delivery.Blob, delivery.BlobName, delivery.ProviderId, delivery.Fingerprint, delivery.UploadId);
         var existing = await manifests.GetAsync(uploadId, cancellationToken).ConfigureAwait(false);
-        if (existing is { IsFinal: true })
+        var retrying = delivery.RetryFailed && existing is { Status: UploadStatus.Failed };
+        if (existing is { IsFinal: true } && !retrying)
         {
             LogRedelivered(uploadId, existing.Status);
             if (existing.BlobETag != delivery.ETag)
@@ -183,8 +199,14 @@ public sealed partial class IngestionService(
             ContentLength = fingerprint.Length,
             BlobETag = delivery.ETag,
             Status = UploadStatus.Processing,
-            Attempts = (existing?.Attempts ?? 0) + 1,
+            // An operator's retry starts a new count: the attempts that failed before the fix say nothing about this one.
+            Attempts = (retrying ? 0 : existing?.Attempts ?? 0) + 1,
+            Reason = retrying ? "Retried by an operator after it failed: " + existing!.Reason : existing?.Reason,
         };
+        if (retrying)
+        {
+            LogRetriedByOperator(uploadId);
+        }
 
         try
         {
@@ -286,10 +308,11 @@ public sealed partial class IngestionService(
             {
                 RequestFailedException storageError => $"Storage error {storageError.Status} ({storageError.ErrorCode ?? "no code"}) on attempt {manifest.Attempts}.",
                 ChildRecordTooLargeException tooLarge => tooLarge.Message,
-                ActivityBucketFullException bucketFull => bucketFull.Message,
+                ActivityBucketFullException bucketFull => bucketFull.Message + " Then ingest this upload again: " + RetryCommand + ".",
                 _ => $"{ex.GetType().Name} on attempt {manifest.Attempts}.",
             };
-            var final = manifest.Attempts >= _options.MaxAttempts || ex is ChildRecordTooLargeException;
+            // A record too large, or buckets too few, would fail every later attempt the same way: final now, with the fix in the reason.
+            var final = manifest.Attempts >= _options.MaxAttempts || ex is ChildRecordTooLargeException or ActivityBucketFullException;
             manifest = manifest with { Status = final ? UploadStatus.Failed : UploadStatus.Processing, Reason = reason };
             await manifests.SaveAsync(manifest, cancellationToken).ConfigureAwait(false);
             LogAttemptFailed(uploadId, manifest.Attempts, ex.GetType().Name, final);
@@ -437,6 +460,9 @@ public sealed partial class IngestionService(
         LogFinished(finished.UploadId, finished.Status, finished.RowsAccepted, finished.RowsRejected, finished.DurationSeconds);
         return finished;
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Upload {UploadId} failed before; an operator retries it")]
+    private partial void LogRetriedByOperator(string uploadId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Upload {UploadId} already has a final manifest ({Status}); re-delivery ignored")]
     private partial void LogRedelivered(string uploadId, UploadStatus status);
