@@ -75,11 +75,11 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
     private readonly List<int> _candidates = [];
     private int[] _stamps = [];
     private readonly List<(int Other, PairScore Score)> _accepted = [];
-    // A record's candidate pairs in the table, in candidate order: the candidate variant's keys, and (for the pairs that may reach
-    // the floor) its filters, copied together (GatherPairs, Prescreen).
+    // A record's candidate pairs in the table, in candidate order: the candidate variant's keys, copied together (GatherPairs), and
+    // whether the pair may reach the floor on its tokens (Prescreen, which prefetches the filters of those that may).
     private VariantKeys[] _pairKeys = [];
-    private int[] _pairFilterAt = [];
-    private ulong[] _pairFilters = [];
+    private bool[] _pairMayReach = [];
+    private int[] _pairSlots = [];
     private ulong[] _wideFilters = [];
     private int _stamp;
     private readonly HashSet<int> _contradicted = [];
@@ -447,7 +447,7 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
                     var variantKeys = _table.KeysOf(variant);
                     score = MatchScorer.ScoreAtLeast(keys, filters, variantKeys, WideFiltersOf(variant, variantKeys), _options, _bounds, floor);
                 }
-                else if (_pairFilterAt[pair] < 0)
+                else if (!_pairMayReach[pair])
                 {
                     // Ruled out on its tokens (Prescreen): ScoreAtLeast would return null.
                     pair++;
@@ -456,7 +456,7 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
                 else
                 {
                     ref readonly var variantKeys = ref _pairKeys[pair];
-                    score = MatchScorer.ScoreAtLeast(keys, filters, variantKeys, _pairFilters.AsSpan(_pairFilterAt[pair], variantKeys.FilterWords), _options, _bounds, floor);
+                    score = MatchScorer.ScoreAtLeast(keys, filters, variantKeys, _table.Filters(variantKeys), _options, _bounds, floor);
                     pair++;
                 }
 
@@ -533,7 +533,8 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
     /// Copies the keys of every variant in the table of a record's candidates, in candidate order (a <see cref="Wide"/> candidate has
     /// none there), into <see cref="_pairKeys"/>; returns their number. The table is far larger than the caches, so each variant's
     /// keys are a read from memory: in this short loop, whose iterations do not depend on each other, the processor overlaps them,
-    /// where scoring pair by pair waited for each in turn.
+    /// where scoring pair by pair waited for each in turn. They are prefetched as their slots are read and copied after (the copy
+    /// loop, waiting for each load, had fewer of them in flight).
     /// </summary>
     private int GatherPairs(List<int> candidates, ReadOnlySpan<int> slots, ReadOnlySpan<byte> slotCounts)
     {
@@ -548,17 +549,27 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         {
             var size = Math.Max(total, _pairKeys.Length * 2);
             _pairKeys = new VariantKeys[size];
-            _pairFilterAt = new int[size];
+            _pairSlots = new int[size];
+            _pairMayReach = new bool[size];
         }
 
+        // The slots first, each variant's keys asked for as its slot is known (a prefetch: the loop does not wait for them), then
+        // the copies, which find them in the caches.
         var pair = 0;
         foreach (var other in CollectionsMarshal.AsSpan(candidates))
         {
             var count = slotCounts[other];
             for (var v = 0; v < (count == Wide ? 0 : count); v++)
             {
-                _pairKeys[pair++] = _table.Keys(slots[other * MaxVariants + v]);
+                var slot = slots[other * MaxVariants + v];
+                _pairSlots[pair++] = slot;
+                _table.PrefetchKeys(slot);
             }
+        }
+
+        for (var p = 0; p < pair; p++)
+        {
+            _pairKeys[p] = _table.Keys(_pairSlots[p]);
         }
 
         return pair;
@@ -566,30 +577,20 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
 
     /// <summary>
     /// Rules out the gathered pairs that cannot reach the floor on their tokens alone (<see cref="MatchScorer.MayReach"/>: most
-    /// pairs), and copies the filters of the others into <see cref="_pairFilters"/> (their offset in <see cref="_pairFilterAt"/>,
-    /// -1 for a pair ruled out), for the same reason as <see cref="GatherPairs"/>.
+    /// pairs) in <see cref="_pairMayReach"/>, and prefetches the filters of the others (<see cref="VariantTable.Prefetch"/>), so that
+    /// scoring them reads the table from the caches: their reads overlap in this short loop, as the keys' do in
+    /// <see cref="GatherPairs"/>. (The filters were copied here before: 1 GB of words loaded and stored for the benchmark community.)
     /// </summary>
     private void Prescreen(in VariantKeys keys, int pairs, double floor)
     {
-        var words = 0;
         for (var p = 0; p < pairs; p++)
         {
             ref readonly var other = ref _pairKeys[p];
             var reach = MatchScorer.MayReach(keys, other, _bounds, floor);
-            _pairFilterAt[p] = reach ? words : -1;
-            words += reach ? other.FilterWords : 0;
-        }
-
-        if (_pairFilters.Length < words)
-        {
-            _pairFilters = new ulong[Math.Max(words, _pairFilters.Length * 2)];
-        }
-
-        for (var p = 0; p < pairs; p++)
-        {
-            if (_pairFilterAt[p] >= 0)
+            _pairMayReach[p] = reach;
+            if (reach)
             {
-                _table.Filters(_pairKeys[p]).CopyTo(_pairFilters.AsSpan(_pairFilterAt[p]));
+                _table.Prefetch(other);
             }
         }
     }

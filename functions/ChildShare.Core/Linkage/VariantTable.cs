@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace ChildShare.Core.Linkage;
 
 /// <summary>
@@ -79,6 +81,22 @@ internal sealed class VariantTable
     /// <summary>The filters of a variant in the table (first, last, address).</summary>
     public ReadOnlySpan<ulong> Filters(in VariantKeys keys) =>
         _filterChunks[keys.FilterOffset >> FilterChunkShift].AsSpan(keys.FilterOffset & (FilterChunkWords - 1), keys.FilterWords);
+
+    /// <summary>
+    /// Prefetches a variant's filters (<see cref="CachePrefetch"/>): the engine asks for those of every candidate pair it will score
+    /// before it scores the first, where it copied them before (loading and storing every word).
+    /// </summary>
+    public void Prefetch(in VariantKeys keys)
+    {
+        if (keys.FilterWords > 0)
+        {
+            CachePrefetch.Read(in _filterChunks[keys.FilterOffset >> FilterChunkShift][keys.FilterOffset & (FilterChunkWords - 1)], keys.FilterWords * sizeof(ulong));
+        }
+    }
+
+    /// <summary>Prefetches a slot's keys (<see cref="CachePrefetch"/>), before the engine copies them.</summary>
+    public void PrefetchKeys(int slot) =>
+        CachePrefetch.Read(in _keyChunks[slot >> KeyChunkShift][slot & ((1 << KeyChunkShift) - 1)], Unsafe.SizeOf<VariantKeys>());
 
     /// <summary>The keys of an encoding that is not (or not yet) in the table (its <see cref="VariantKeys.FilterOffset"/> means nothing).</summary>
     public VariantKeys KeysOf(LinkEncoding encoding) => new(
