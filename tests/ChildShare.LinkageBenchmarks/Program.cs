@@ -18,6 +18,7 @@ using ChildShare.LinkageBenchmarks;
 //   quality [tuning|reporting]   linkage quality on generated rosters (tuning or reporting seeds) and FEBRL, the ablation of the
 //                                model's comparisons, the twin guard's effect and the cost of each Bloom hardening.
 //   diagnose [two|six|twins]     tuning seed only: the patterns of the true pairs missed and the false pairs joined.
+//   diagnose causes [patterns]   tuning seeds and dataset2 (TUNED-ON): why each missed true pair was missed, per set (and by pattern).
 //   twins [summary]              tuning seeds only: how each joined twin pair was joined (keyed agreement patterns only).
 //   guards [sets]                tuning seeds only: each twin guard with the household resolver off and on.
 //   grid [all]                   tuning seeds only: the twin guard's household weight against the accept weight.

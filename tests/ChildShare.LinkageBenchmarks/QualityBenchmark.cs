@@ -133,6 +133,11 @@ public static class QualityBenchmark
     /// <summary>Tuning seeds only: the agreement patterns of the true pairs left apart and of the false pairs joined, most common first.</summary>
     public static int Diagnose(string[] args)
     {
+        if (args.Contains("causes"))
+        {
+            return Causes(args);
+        }
+
         var kind = args.FirstOrDefault() ?? "two";
         var seed = RosterSeeds.Tuning[0];
         var set = HeldOutRosters.Generate(kind switch { "six" => RosterSpec.SixProviders(seed), "twins" => RosterSpec.Twins(seed), _ => RosterSpec.TwoProviders(seed) });
@@ -221,6 +226,162 @@ public static class QualityBenchmark
             {
                 Console.WriteLine($"           e.g. {example.Text}");
             }
+        }
+
+        return 0;
+    }
+
+    /// <summary>
+    /// Tuning seeds (and FEBRL dataset2, TUNED-ON) only: why each true pair of records left apart was missed, in the order the engine
+    /// decides: two local ids of one provider (a weak link never joins them), no blocking token shared (never a candidate), a block
+    /// over the cap, the twin-evidence cap (the pair would be accepted without it), accepted but kept apart (a contradiction or an
+    /// ambiguity between clusters), one household weighed against siblings (review band or below), otherwise the review band or below.
+    /// Keyed comparisons only; the counts are of record pairs, as recall is.
+    /// </summary>
+    private static int Causes(string[] args)
+    {
+        var options = args.Contains("resolver") ? LinkModelOptions.Default with { HouseholdResolver = true } : LinkModelOptions.Default;
+        var uncapped = options with { TwinEvidence = false };
+        var sets = new List<RosterSet>();
+        foreach (var seed in RosterSeeds.Tuning)
+        {
+            sets.Add(HeldOutRosters.Generate(RosterSpec.TwoProviders(seed)));
+            sets.Add(HeldOutRosters.Generate(RosterSpec.SixProviders(seed)));
+            sets.Add(HeldOutRosters.Generate(RosterSpec.Twins(seed)));
+            sets.Add(HeldOutRosters.Generate(RosterSpec.Twins(seed, identicalRecords: true)));
+        }
+
+        sets.Add(Tuned(Febrl.Load("dataset2.csv")));
+        var totals = new Dictionary<string, int>();
+        var patterns = new Dictionary<string, (int Missed, int False)>();
+        foreach (var set in sets)
+        {
+            var rows = RosterEvaluation.Normalize(set);
+            var encodings = RosterEvaluation.Encode(rows, new LinkEncoder(Pseudonymizer));
+            var engine = new LinkageEngine(options);
+            var blockSizes = new Dictionary<UInt128, int>();
+            for (var i = 0; i < rows.Count; i++)
+            {
+                if (encodings[i] is { } e)
+                {
+                    engine.Add(rows[i].Key, rows[i].Row.ProviderId, Pseudonymizer.Token("child-cluster-v1", rows[i].Key), e);
+                    foreach (var token in e.Indexed())
+                    {
+                        blockSizes[token] = blockSizes.GetValueOrDefault(token) + 1;
+                    }
+                }
+
+                if (i == rows.Count - 1 || rows[i + 1].Row.ProviderId != rows[i].Row.ProviderId)
+                {
+                    engine.ResolveHouseholds();
+                }
+            }
+
+            var causes = new Dictionary<string, int>();
+            var clusterMembers = rows.Select((r, i) => (r, i)).Where(x => encodings[x.i] is not null).GroupBy(x => engine.ClusterKeyOf(x.r.Key))
+                .ToDictionary(g => g.Key, g => g.Select(x => x.i).ToList());
+            var truePairs = 0L;
+            foreach (var child in rows.Select((r, i) => (r, i)).Where(x => encodings[x.i] is not null).GroupBy(x => x.r.Row.Child))
+            {
+                var members = child.ToList();
+                truePairs += (long)members.Count * (members.Count - 1) / 2;
+                for (var a = 0; a < members.Count; a++)
+                {
+                    for (var b = a + 1; b < members.Count; b++)
+                    {
+                        var (x, y) = (members[a], members[b]);
+                        if (x.r.Key == y.r.Key || engine.ClusterKeyOf(x.r.Key) == engine.ClusterKeyOf(y.r.Key))
+                        {
+                            continue;
+                        }
+
+                        var (ex, ey) = (encodings[x.i]!, encodings[y.i]!);
+                        string Apart()
+                        {
+                            var (cx, cy) = (clusterMembers[engine.ClusterKeyOf(x.r.Key)], clusterMembers[engine.ClusterKeyOf(y.r.Key)]);
+                            if (cx.Select(i => rows[i].Row.ProviderId).Intersect(cy.Select(i => rows[i].Row.ProviderId)).Any())
+                            {
+                                return "the clusters share a provider";
+                            }
+
+                            var contradiction = cx.SelectMany(i => cy.Select(j => MatchScorer.Compare(encodings[i]!, encodings[j]!)))
+                                .Where(p => !p.Strong && MatchScorer.Contradicts(p, options)).Select(p => p.Sex == MatchModel.Different ? "sex" : "household first name").FirstOrDefault();
+                            return contradiction is null ? "ambiguity refusal or order" : "another member pair contradicts: " + contradiction;
+                        }
+
+                        var shared = ex.Lookups().Intersect(ey.Indexed()).Concat(ey.Lookups().Intersect(ex.Indexed())).ToList();
+                        var score = MatchScorer.Score(ex, ey, options);
+                        var free = MatchScorer.Score(ex, ey, uncapped);
+                        var accept = options.Model.AcceptWeight;
+                        var cause = x.r.Row.ProviderId == y.r.Row.ProviderId ? "1 one provider, two local ids"
+                            : shared.Count == 0 ? "2 no blocking token shared"
+                            : shared.All(t => blockSizes.GetValueOrDefault(t) > options.MaxBlockSize) ? "3 every shared block over the cap"
+                            : score.Strong ? "4 strong link kept apart"
+                            : score.Weight < accept && free.Weight >= accept ? "5 twin-evidence cap (last=" + MatchModel.LevelNames[Comparison.Last][score.Pattern.Last] + ")"
+                            : score.Weight >= accept ? "6 accepted, kept apart" + (!MatchScorer.Contradicts(score.Pattern, options) ? " (" + Apart() + ")"
+                                : score.Pattern.Sex == MatchModel.Different && score.Pattern.First == MatchModel.NameExact && score.Pattern.BirthDate == MatchModel.DobExact
+                                    ? " (the pair: sex different, first name and birth date exact)" : " (the pair contradicts)")
+                            : score.Guarded ? (score.Weight >= options.Model.ReviewWeight ? "7 one household, review band" : "8 one household, below review")
+                            : score.Weight >= options.Model.ReviewWeight ? "9 review band" : "10 below review";
+                        causes[cause] = causes.GetValueOrDefault(cause) + 1;
+                        totals[cause] = totals.GetValueOrDefault(cause) + 1;
+                        if (args.Contains("patterns") && cause[0] is '5' or '6' or '7' or '8' or '9')
+                        {
+                            var label = string.Create(CultureInfo.InvariantCulture, $"{cause[0]} {MatchScorer.Describe(score.Pattern)}");
+                            patterns[label] = (patterns.GetValueOrDefault(label).Missed + 1, patterns.GetValueOrDefault(label).False);
+                        }
+                    }
+                }
+            }
+
+            if (args.Contains("patterns"))
+            {
+                // False candidate pairs (records of different children sharing an indexed token) not accepted, by the same labels.
+                var seen = new HashSet<(int, int)>();
+                var byToken = rows.Select((r, i) => (r, i)).Where(x => encodings[x.i] is not null)
+                    .SelectMany(x => encodings[x.i]!.Indexed().Select(t => (t, x.i))).GroupBy(x => x.t).Where(g => g.Count() is > 1 and <= 500);
+                foreach (var block in byToken)
+                {
+                    var list = block.Select(x => x.i).ToList();
+                    foreach (var a in list)
+                    {
+                        foreach (var b in list.Where(b => b > a && rows[b].Row.Child != rows[a].Row.Child && seen.Add((a, b))))
+                        {
+                            var score = MatchScorer.Score(encodings[a]!, encodings[b]!, options);
+                            var free = MatchScorer.Score(encodings[a]!, encodings[b]!, uncapped);
+                            var accept = options.Model.AcceptWeight;
+                            var cause = rows[a].Row.ProviderId == rows[b].Row.ProviderId || score.Strong ? "-"
+                                : score.Weight < accept && free.Weight >= accept ? "5"
+                                : score.Weight >= accept ? "6"
+                                : score.Weight < options.Model.ReviewWeight ? "-"
+                                : score.Guarded ? "7" : "9";
+                            if (cause != "-")
+                            {
+                                var label = $"{cause} {MatchScorer.Describe(score.Pattern)}";
+                                patterns[label] = (patterns.GetValueOrDefault(label).Missed, patterns.GetValueOrDefault(label).False + 1);
+                            }
+                        }
+                    }
+                }
+            }
+
+            Console.WriteLine($"{set.Spec.Name}: {causes.Values.Sum()} of {truePairs} true pairs missed");
+            foreach (var (cause, count) in causes.OrderBy(c => int.Parse(c.Key.Split(' ')[0], CultureInfo.InvariantCulture)))
+            {
+                Console.WriteLine($"  {count,5}  {cause}");
+            }
+        }
+
+        Console.WriteLine($"all: {totals.Values.Sum()}");
+        foreach (var (cause, count) in totals.OrderBy(c => int.Parse(c.Key.Split(' ')[0], CultureInfo.InvariantCulture)))
+        {
+            Console.WriteLine($"  {count,5}  {cause}");
+        }
+
+        Console.WriteLine("patterns (cause, pattern): true pairs missed, false candidate pairs in the same cause");
+        foreach (var (label, (m, f)) in patterns.OrderByDescending(p => p.Value.Missed).Take(70))
+        {
+            Console.WriteLine($"  {m,5} {f,5}  {label}");
         }
 
         return 0;

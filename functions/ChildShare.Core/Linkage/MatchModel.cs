@@ -55,6 +55,14 @@ public readonly record struct ComparisonPattern(byte First, byte Last, byte Birt
     public bool Contradicts => StateId != MatchModel.Agree && (Sex == MatchModel.Different || (Household && First == MatchModel.FirstDifferent));
 
     /// <summary>
+    /// A sex that differs where the first name and the birth date agree exactly (the names not exchanged) and the state id does not
+    /// differ: a mistyped sex, not two children (twins of different sex are not given one name).
+    /// <see cref="LinkModelOptions.MistypedSex"/> does not count it as a contradiction; the sex still weighs against the pair.
+    /// </summary>
+    public bool MistypedSex => Sex == MatchModel.Different && First == MatchModel.NameExact && BirthDate == MatchModel.DobExact && !Swapped
+        && StateId != MatchModel.Different;
+
+    /// <summary>
     /// Looks like two twins as much as like one child (the twin-name guard, <see cref="LinkModelOptions.TwinNameGuard"/>): the same
     /// birth date in one home (the same address, Dice at least 0.8, whatever the last names say; or the same zip and a last name alike
     /// where either has no address), the state id not agreeing, and the given names not agreeing exactly or as nicknames (a
@@ -322,6 +330,14 @@ public sealed record LinkModelOptions
 
     /// <summary>The household resolver may join a pair whose first names disagree entirely (a replaced first name).</summary>
     public bool ResolverReplacedNames { get; init; }
+
+    /// <summary>
+    /// A sex that differs with the first name and birth date exact (<see cref="ComparisonPattern.MistypedSex"/>) is no contradiction:
+    /// the pair is weighed as any other (the sex's disagreement weight still counts), and a record with a mistyped sex no longer
+    /// keeps its child's other records apart through the ambiguity refusal. Issue 16's recall round (LINKAGE.md, 3 Dec 2026,
+    /// branch recall29).
+    /// </summary>
+    public bool MistypedSex { get; init; } = true;
 
     public static LinkModelOptions Default { get; } = new();
 
@@ -608,7 +624,7 @@ public static class MatchScorer
     }
 
     /// <summary><see cref="ComparisonPattern.Contradicts"/> with the household of the options.</summary>
-    public static bool Contradicts(in ComparisonPattern pattern, LinkModelOptions options) => pattern.Contradicts
+    public static bool Contradicts(in ComparisonPattern pattern, LinkModelOptions options) => (pattern.Contradicts && !(options.MistypedSex && pattern.MistypedSex))
         || (pattern.StateId != MatchModel.Agree && pattern.First == MatchModel.FirstDifferent && Household(pattern, options));
 
     private static readonly Comparison[] Comparisons = Enum.GetValues<Comparison>();

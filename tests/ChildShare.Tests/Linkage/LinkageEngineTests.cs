@@ -271,7 +271,8 @@ public sealed class LinkageEngineTests
     [Fact]
     public void ResolveHouseholds_TheSameNameAndBirthDateWithAMistypedSex_JoinsButANearIdenticalNameDoesNot()
     {
-        var mistyped = new LinkageEngine(WithHouseholdResolver);
+        // The resolver's own pattern: with the mistyped sex a contradiction (the option off), only the second pass joins the pair.
+        var mistyped = new LinkageEngine(WithHouseholdResolver with { MistypedSex = false });
         mistyped.Add("a|1", "a", "s1", Enc("Naomi", "Dinnison", "2015-03-02", sex: Sex.Female));
         mistyped.Add("b|1", "b", "s2", Enc("Naomi", "Dinnison", "2015-03-02", sex: Sex.Male));
         var twins = new LinkageEngine(WithHouseholdResolver);
@@ -284,6 +285,26 @@ public sealed class LinkageEngineTests
 
         Assert.Equal(1, mistyped.ClusterCount);
         Assert.Equal(2, twins.ClusterCount);
+    }
+
+    [Fact]
+    public void Add_TheSameNameAndBirthDateWithAMistypedSex_JoinsInTheFirstPassButANearIdenticalNameDoesNot()
+    {
+        // A different sex with the first name and birth date exact is a mistyped sex, not a contradiction (MistypedSex, the
+        // default); Frances and Francis of different sex stay apart, and so do they with the option off.
+        var mistyped = new LinkageEngine();
+        mistyped.Add("a|1", "a", "s1", Enc("Naomi", "Dinnison", "2015-03-02", sex: Sex.Female));
+        mistyped.Add("b|1", "b", "s2", Enc("Naomi", "Dinnison", "2015-03-02", sex: Sex.Male));
+        var twins = new LinkageEngine();
+        twins.Add("a|1", "a", "s1", Enc("Frances", "Okafor", "2016-05-05", sex: Sex.Female));
+        twins.Add("b|1", "b", "s2", Enc("Francis", "Okafor", "2016-05-05", sex: Sex.Male));
+        var before = new LinkageEngine(LinkModelOptions.Default with { MistypedSex = false });
+        before.Add("a|1", "a", "s1", Enc("Naomi", "Dinnison", "2015-03-02", sex: Sex.Female));
+        before.Add("b|1", "b", "s2", Enc("Naomi", "Dinnison", "2015-03-02", sex: Sex.Male));
+
+        Assert.Equal(1, mistyped.ClusterCount);
+        Assert.Equal(2, twins.ClusterCount);
+        Assert.Equal(2, before.ClusterCount);
     }
 
     [Fact]
