@@ -488,15 +488,25 @@ public sealed class ActivityStore(ActivityTable table)
 /// Changes would make bucket-years hold more than an entity may: nothing of them was written. Rebuilding the store with more
 /// buckets (<see cref="ActivityStore.Rebuilding"/>) spreads the children over more entities. The message holds counts only.
 /// </summary>
-public sealed class ActivityBucketFullException(int bucketYears, int largestBytes, int buckets, int maxBytes = ActivityTable.MaxPayloadBytes)
-    : InvalidOperationException(Describe(bucketYears, largestBytes, buckets, maxBytes))
+public sealed class ActivityBucketFullException(int bucketYears, int largestBytes, int buckets, int maxBytes = ActivityTable.MaxPayloadBytes, bool duringRebuild = false)
+    : InvalidOperationException(Describe(bucketYears, largestBytes, buckets, maxBytes, duringRebuild))
 {
     public int BucketYears { get; } = bucketYears;
 
-    private static string Describe(int bucketYears, int largestBytes, int buckets, int maxBytes)
+    public int LargestBytes { get; } = largestBytes;
+
+    public int MaxBytes { get; } = maxBytes;
+
+    private static string Describe(int bucketYears, int largestBytes, int buckets, int maxBytes, bool duringRebuild)
     {
         var more = buckets > 0 ? string.Create(CultureInfo.InvariantCulture, $"more than {buckets} buckets") : "more buckets";
-        return string.Create(CultureInfo.InvariantCulture,
-            $"{bucketYears} activity bucket-year(s) would hold up to {largestBytes:N0} bytes, more than an entity may ({maxBytes:N0}); nothing was written. Rebuild the activity store with {more} ({ActivityStore.Rebuilding} --buckets N).");
+        var full = string.Create(CultureInfo.InvariantCulture,
+            $"{bucketYears} activity bucket-year(s) would hold up to {largestBytes:N0} bytes, more than an entity may ({maxBytes:N0})");
+        // A rebuild clears the store before it writes: unlike an upload's write, it leaves reports without the activity it had not yet written.
+        return duringRebuild
+            ? full + string.Create(CultureInfo.InvariantCulture,
+                $"; the rebuild stopped. The store was cleared for it, so reports and exports show no or partial activity until {ActivityStore.Rebuilding} --buckets N with {more} runs to its end.")
+            : full + string.Create(CultureInfo.InvariantCulture,
+                $"; none of this write's bucket-years was written. Rebuild the activity store with {more} ({ActivityStore.Rebuilding} --buckets N).");
     }
 }

@@ -98,23 +98,31 @@ public sealed class ActivitySummaryBuilder(UploadStagingStore staging, ChildReco
     /// </summary>
     public async Task<RebuildResult> RebuildAllAsync(int buckets, CancellationToken cancellationToken = default)
     {
-        await activity.ResetAsync(buckets, cancellationToken).ConfigureAwait(false);
-        var pending = new Pending();
-        var context = new RebuildContext(null, null, ReuploadPolicy.Upsert);
-        var chunk = new List<StagedChild>(ChunkSize);
-        await foreach (var (providerId, localToken) in records.KeysAsync(cancellationToken).ConfigureAwait(false))
+        try
         {
-            chunk.Add(new StagedChild(RecordKeys.ProviderChild(providerId, localToken)));
-            if (chunk.Count == ChunkSize)
+            await activity.ResetAsync(buckets, cancellationToken).ConfigureAwait(false);
+            var pending = new Pending();
+            var context = new RebuildContext(null, null, ReuploadPolicy.Upsert);
+            var chunk = new List<StagedChild>(ChunkSize);
+            await foreach (var (providerId, localToken) in records.KeysAsync(cancellationToken).ConfigureAwait(false))
             {
-                await PlanAsync(chunk, context, pending, cancellationToken, forgetPreviousYears: true).ConfigureAwait(false);
-                chunk.Clear();
+                chunk.Add(new StagedChild(RecordKeys.ProviderChild(providerId, localToken)));
+                if (chunk.Count == ChunkSize)
+                {
+                    await PlanAsync(chunk, context, pending, cancellationToken, forgetPreviousYears: true).ConfigureAwait(false);
+                    chunk.Clear();
+                }
             }
-        }
 
-        await PlanAsync(chunk, context, pending, cancellationToken, forgetPreviousYears: true).ConfigureAwait(false);
-        await FlushAsync(pending, cancellationToken, force: true).ConfigureAwait(false);
-        return pending.Result;
+            await PlanAsync(chunk, context, pending, cancellationToken, forgetPreviousYears: true).ConfigureAwait(false);
+            await FlushAsync(pending, cancellationToken, force: true).ConfigureAwait(false);
+            return pending.Result;
+        }
+        catch (ActivityBucketFullException full)
+        {
+            // The store is cleared by now: say so, where an upload's message says its write left every bucket-year as it was.
+            throw new ActivityBucketFullException(full.BucketYears, full.LargestBytes, buckets, full.MaxBytes, duringRebuild: true);
+        }
     }
 
     private async Task PlanAsync(List<StagedChild> children, RebuildContext context, Pending pending, CancellationToken cancellationToken, bool forgetPreviousYears = false)

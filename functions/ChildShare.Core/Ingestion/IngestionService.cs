@@ -205,6 +205,20 @@ public sealed partial class IngestionService(
         };
         if (retrying)
         {
+            if (await LaterUploadLandedAsync(existing!, cancellationToken).ConfigureAwait(false))
+            {
+                // Redone now, the older file would count as the provider's latest: under ReplaceChildServices it would withdraw the
+                // newer roster's services, and under Upsert it would put back values the newer file corrected.
+                var refused = existing! with
+                {
+                    Reason = existing.Reason?.StartsWith(NotRetried, StringComparison.Ordinal) == true ? existing.Reason : NotRetried + existing.Reason,
+                };
+                await manifests.SaveAsync(refused, cancellationToken).ConfigureAwait(false);
+                return refused;
+            }
+
+            // Saved before anything can fail: a retry that fails again is then an attempt of its own, not the failure it started from.
+            await manifests.SaveAsync(manifest, cancellationToken).ConfigureAwait(false);
             LogRetriedByOperator(uploadId);
         }
 
@@ -324,6 +338,14 @@ public sealed partial class IngestionService(
             throw new UploadRetryException(uploadId, manifest.Attempts);
         }
     }
+
+    private const string NotRetried = "Not retried: a later upload of this provider has landed since, and this older file would undo what it changed. " +
+        "If its content is still wanted, upload it again under a new name (it is then the newest). Before: ";
+
+    /// <summary>Whether an upload of the same provider received after <paramref name="failed"/> has completed.</summary>
+    private async Task<bool> LaterUploadLandedAsync(UploadManifest failed, CancellationToken cancellationToken) =>
+        (await manifests.ListByProviderAsync(failed.ProviderId, cancellationToken).ConfigureAwait(false))
+            .Any(m => m.UploadId != failed.UploadId && m.ReceivedAt > failed.ReceivedAt && m.Status is UploadStatus.Completed or UploadStatus.CompletedWithRejections);
 
     private static string NotStoredReason(int children) => string.Create(CultureInfo.InvariantCulture,
         $"{children:N0} provider child(ren) of this file were not updated: with the file's services their records would hold more than a records row can ({ChildRecordStore.MaxServiceParts * ChildRecordStore.ServicePartChars:N0} characters of service records). Their earlier services stand (their child key and demographics follow the file); every other child landed. Send such a child's services in fewer, longer records (one per enrollment rather than one per day), or use the ReplaceChildServices re-upload policy.");

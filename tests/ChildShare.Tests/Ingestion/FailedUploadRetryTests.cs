@@ -7,6 +7,7 @@ using ChildShare.Core.Pseudonymization;
 using ChildShare.Core.Storage;
 using ChildShare.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using Moq;
 
 namespace ChildShare.Tests.Ingestion;
@@ -105,10 +106,78 @@ public sealed class FailedUploadRetryTests : IAsyncLifetime
         var error = await Assert.ThrowsAsync<ActivityBucketFullException>(() => builder.RebuildAllAsync(1));
         var rebuilt = await builder.RebuildAllAsync(64);
 
+        // Finding (stop 28 adversary): the rebuild's message said "nothing was written" after the rebuild had cleared the store.
         Assert.Contains("more than 1 buckets", error.Message, StringComparison.Ordinal);
+        Assert.Contains("The store was cleared", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("none of this write", error.Message, StringComparison.Ordinal);
         Assert.Equal(Children, rebuilt.Children);
         Assert.Equal(Children, await ChildrenActiveAsync(services));
         Assert.False((await services.GetRequiredService<ActivityStore>().LayoutAsync())!.Writing);
+    }
+
+    [Fact]
+    public async Task RetryFailedAsync_OfAnOlderRosterAfterANewerOneLanded_RefusesAndKeepsTheNewerServices()
+    {
+        // Finding (stop 28 adversary): the retry redid the older full roster as the provider's latest, and it withdrew the newer
+        // roster's services (ReplaceChildServices); under Upsert it would have put back values the newer file corrected.
+        var vaultDown = true;
+        var key = new PseudonymKey("retry-2", SHA256.HashData("failed upload retry test key 2"u8));
+        var keys = new Mock<IPseudonymKeyProvider>();
+        keys.Setup(k => k.GetCurrentKeyAsync(It.IsAny<CancellationToken>()))
+            .Returns(() => vaultDown ? throw new TimeoutException("vault unreachable") : Task.FromResult(key));
+        var time = new FakeTimeProvider(TestApp.Now);
+        await using var services = TestApp.Build(_storage, time, [new("Ingestion:MaxAttempts", "1")], configure: s => s.AddSingleton(keys.Object));
+        var providers = services.GetRequiredService<ProviderRegistry>();
+        await providers.RegisterAsync(IngestionHarness.ProviderId, "Test District", "SchoolDistrict");
+        var profile = MappingProfile.Parse(IngestionHarness.DefaultProfile) with { ReuploadPolicy = ReuploadPolicy.ReplaceChildServices };
+        await providers.SaveProfileAsync(IngestionHarness.ProviderId, profile.ToJson());
+        var ingestion = services.GetRequiredService<IngestionService>();
+        const string header = "Id,First,Last,DOB,Sex,Program,Start,End\n";
+        var september = await _storage.UploadAsync($"{IngestionHarness.ProviderId}/roster-september.csv",
+            Encoding.UTF8.GetBytes(header + "S001,Ann,Lee,2015-03-04,F,Tutoring,2026-09-01,2026-09-30\n"));
+
+        var failed = await ingestion.IngestAsync(september);
+        vaultDown = false;
+        time.Advance(TimeSpan.FromDays(30));
+        var october = await _storage.UploadAsync($"{IngestionHarness.ProviderId}/roster-october.csv",
+            Encoding.UTF8.GetBytes(header + "S001,Ann,Lee,2015-03-04,F,Arts,2026-10-01,2026-10-31\n"));
+        var landed = await ingestion.IngestAsync(october);
+        time.Advance(TimeSpan.FromDays(1));
+        var retried = await ingestion.RetryFailedAsync(september, progress: null);
+        var retriedAgain = await ingestion.RetryFailedAsync(september, progress: null);
+
+        Assert.Equal(UploadStatus.Failed, failed.Status);
+        Assert.Equal(UploadStatus.Completed, landed.Status);
+        Assert.Equal(UploadStatus.Failed, retried.Status);
+        Assert.StartsWith("Not retried: a later upload", retried.Reason, StringComparison.Ordinal);
+        Assert.Equal(retried.Reason, retriedAgain.Reason);
+        var programs = (await services.GetRequiredService<ActivityStore>().ReadAsync([2026])).Children
+            .SelectMany(c => c.Child.Activities).Select(a => a.Program).Distinct().ToList();
+        Assert.Equal(["Arts"], programs);
+    }
+
+    [Fact]
+    public async Task RetryFailedAsync_WhileTheCauseIsNotFixed_RecordsTheRetrysOwnAttempt()
+    {
+        // Finding (stop 28 adversary): a retry refused before its first save found the Failed manifest it started from, took it for a
+        // twin delivery's result and returned it untouched: the operator could not tell the retry had run and failed again.
+        var key = new PseudonymKey("retry-3", SHA256.HashData("failed upload retry test key 3"u8));
+        var keys = new Mock<IPseudonymKeyProvider>();
+        keys.Setup(k => k.GetCurrentKeyAsync(It.IsAny<CancellationToken>())).ThrowsAsync(new TimeoutException("vault unreachable"));
+        await using var services = TestApp.Build(_storage, settings: [new("Ingestion:MaxAttempts", "2")], configure: s => s.AddSingleton(keys.Object));
+        await RegisterAsync(services);
+        var ingestion = services.GetRequiredService<IngestionService>();
+        var blob = await _storage.UploadAsync($"{IngestionHarness.ProviderId}/roster.csv", Roster());
+
+        await Assert.ThrowsAsync<UploadRetryException>(() => ingestion.IngestAsync(blob));
+        var failed = await ingestion.IngestAsync(blob);
+        await Assert.ThrowsAsync<UploadRetryException>(() => ingestion.RetryFailedAsync(blob, progress: null));
+        var stored = await services.GetRequiredService<ManifestStore>().GetAsync(failed.UploadId);
+
+        Assert.Equal(2, failed.Attempts);
+        Assert.Equal(UploadStatus.Processing, stored!.Status);
+        Assert.Equal(1, stored.Attempts);
+        Assert.Equal("TimeoutException on attempt 1.", stored.Reason);
     }
 
     private static async Task RegisterAsync(IServiceProvider services)
