@@ -222,8 +222,9 @@ public sealed class ActivityStore(ActivityTable table)
                 prepared = await PrepareAsync(bucket, year, changes, cancellationToken).ConfigureAwait(false);
                 if (prepared.Bytes > MaxPayloadBytes)
                 {
-                    // Only a writer without the linkage lock could have grown it since the check; refuse rather than write a part.
-                    throw new ActivityBucketFullException(1, prepared.Bytes, 0, MaxPayloadBytes);
+                    // Only a writer without the linkage lock could have grown it since the check; refuse rather than write a part. A race,
+                    // not too few buckets (and other bucket-years of this write may be written): retried as any failed attempt is.
+                    throw new InvalidOperationException("An activity bucket-year grew past an entity's size after this write checked it (a writer without the linkage lock); the work is retried.");
                 }
             }
 
