@@ -283,13 +283,14 @@ public static class IngestionBenchmark
                 var last = i == uploads.Count - 1;
                 using var sampler = last && memoryOnly ? new WorkingSetSampler() : null;
                 var started = watch.Elapsed;
-                var manifest = await ingestion.IngestAsync(storage.Uploads.GetBlobClient(blobName));
+                var manifest = await ingestion.IngestAsync(storage.Uploads.GetBlobClient(blobName), sampler, CancellationToken.None);
                 var seconds = (watch.Elapsed - started).TotalSeconds;
                 perRow.Add(seconds * 1e6 / Math.Max(1, manifest.RowsRead));
                 peakOfLast = sampler?.Peak ?? 0;
                 if (sampler is not null)
                 {
-                    Console.WriteLine($"  at the peak: GC committed {sampler.GcCommittedAtPeak / 1048576.0:N0} MiB, GC heap (live and not yet collected) {sampler.GcHeapAtPeak / 1048576.0:N0} MiB");
+                    Console.WriteLine($"  at the peak: phase {sampler.PhaseAtPeak}, GC committed {sampler.GcCommittedAtPeak / 1048576.0:N0} MiB, GC heap (live and not yet collected) {sampler.GcHeapAtPeak / 1048576.0:N0} MiB");
+                    Console.WriteLine($"  highest working set in each phase: {string.Join(", ", sampler.PeakByPhase.Select(p => $"{p.Key} {p.Value / 1048576.0:N0} MiB"))}");
                 }
 
                 rowsRead.Add(manifest.RowsRead);
@@ -373,14 +374,43 @@ public static class IngestionBenchmark
     /// The process's working set every 100 ms, and at its highest sample what the GC held then (its committed memory and the bytes
     /// allocated and not yet collected): the part of the peak that is neither is the runtime's own and native memory.
     /// </summary>
-    private sealed class WorkingSetSampler : IDisposable
+    /// <summary>
+    /// Samples the process's working set every 100 ms, and is told the ingestion's phase (as the command line's progress is), so the
+    /// peak can be put down to a phase: where to look for the memory.
+    /// </summary>
+    private sealed class WorkingSetSampler : IDisposable, IProgress<IngestionProgress>
     {
         private readonly Timer _timer;
         private readonly Lock _lock = new();
+        private readonly SortedDictionary<IngestionPhase, long> _peakByPhase = [];
+        private IngestionPhase _phase = IngestionPhase.Fingerprint;
 
         public WorkingSetSampler() => _timer = new Timer(_ => Sample(), null, 0, 100);
 
         public long Peak { get; private set; }
+
+        public IngestionPhase PhaseAtPeak { get; private set; }
+
+        public IReadOnlyDictionary<IngestionPhase, long> PeakByPhase
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return new SortedDictionary<IngestionPhase, long>(_peakByPhase);
+                }
+            }
+        }
+
+        public void Report(IngestionProgress value)
+        {
+            // The phase changes before its work starts: the samples taken from here on are that phase's.
+            Sample();
+            lock (_lock)
+            {
+                _phase = value.Phase;
+            }
+        }
 
         public long GcCommittedAtPeak { get; private set; }
 
@@ -392,9 +422,11 @@ public static class IngestionBenchmark
             var now = process.WorkingSet64;
             lock (_lock)
             {
+                _peakByPhase[_phase] = Math.Max(now, _peakByPhase.GetValueOrDefault(_phase));
                 if (now > Peak)
                 {
                     Peak = now;
+                    PhaseAtPeak = _phase;
                     GcCommittedAtPeak = GC.GetGCMemoryInfo().TotalCommittedBytes;
                     GcHeapAtPeak = GC.GetTotalMemory(forceFullCollection: false);
                 }
