@@ -31,17 +31,8 @@ public sealed class FailedUploadRetryTests : IAsyncLifetime
         // Finding (stop 28): a Failed manifest is final, and nothing could ingest the upload again: after an outage longer than the
         // trigger's deliveries, the file's children were missing from every report until the provider changed the file's bytes.
         var vaultDown = true;
-        var key = new PseudonymKey("retry-1", SHA256.HashData("failed upload retry test key"u8));
-        var keys = new Mock<IPseudonymKeyProvider>();
-        keys.Setup(k => k.GetCurrentKeyAsync(It.IsAny<CancellationToken>()))
-            .Returns(() => vaultDown ? throw new TimeoutException("vault unreachable") : Task.FromResult(key));
-        await using var services = TestApp.Build(_storage, settings: [new("Ingestion:MaxAttempts", "2")], configure: s => s.AddSingleton(keys.Object));
-        await RegisterAsync(services);
-        var ingestion = services.GetRequiredService<IngestionService>();
-        var blob = await _storage.UploadAsync($"{IngestionHarness.ProviderId}/roster.csv", Roster());
-
-        await Assert.ThrowsAsync<UploadRetryException>(() => ingestion.IngestAsync(blob));
-        var failed = await ingestion.IngestAsync(blob);
+        var (services, ingestion, blob, failed) = await FailWhileTheVaultIsDownAsync(() => vaultDown);
+        await using var disposeServices = services;
         vaultDown = false;
         var redelivered = await ingestion.IngestAsync(blob);
         var retried = await ingestion.RetryFailedAsync(blob, progress: null);
@@ -121,10 +112,7 @@ public sealed class FailedUploadRetryTests : IAsyncLifetime
         // Finding (stop 28 adversary): the retry redid the older full roster as the provider's latest, and it withdrew the newer
         // roster's services (ReplaceChildServices); under Upsert it would have put back values the newer file corrected.
         var vaultDown = true;
-        var key = new PseudonymKey("retry-2", SHA256.HashData("failed upload retry test key 2"u8));
-        var keys = new Mock<IPseudonymKeyProvider>();
-        keys.Setup(k => k.GetCurrentKeyAsync(It.IsAny<CancellationToken>()))
-            .Returns(() => vaultDown ? throw new TimeoutException("vault unreachable") : Task.FromResult(key));
+        var keys = Vault(() => vaultDown);
         var time = new FakeTimeProvider(TestApp.Now);
         await using var services = TestApp.Build(_storage, time, [new("Ingestion:MaxAttempts", "1")], configure: s => s.AddSingleton(keys.Object));
         var providers = services.GetRequiredService<ProviderRegistry>();
@@ -161,16 +149,8 @@ public sealed class FailedUploadRetryTests : IAsyncLifetime
     {
         // Finding (stop 28 adversary): a retry refused before its first save found the Failed manifest it started from, took it for a
         // twin delivery's result and returned it untouched: the operator could not tell the retry had run and failed again.
-        var key = new PseudonymKey("retry-3", SHA256.HashData("failed upload retry test key 3"u8));
-        var keys = new Mock<IPseudonymKeyProvider>();
-        keys.Setup(k => k.GetCurrentKeyAsync(It.IsAny<CancellationToken>())).ThrowsAsync(new TimeoutException("vault unreachable"));
-        await using var services = TestApp.Build(_storage, settings: [new("Ingestion:MaxAttempts", "2")], configure: s => s.AddSingleton(keys.Object));
-        await RegisterAsync(services);
-        var ingestion = services.GetRequiredService<IngestionService>();
-        var blob = await _storage.UploadAsync($"{IngestionHarness.ProviderId}/roster.csv", Roster());
-
-        await Assert.ThrowsAsync<UploadRetryException>(() => ingestion.IngestAsync(blob));
-        var failed = await ingestion.IngestAsync(blob);
+        var (services, ingestion, blob, failed) = await FailWhileTheVaultIsDownAsync(() => true);
+        await using var disposeServices = services;
         await Assert.ThrowsAsync<UploadRetryException>(() => ingestion.RetryFailedAsync(blob, progress: null));
         var stored = await services.GetRequiredService<ManifestStore>().GetAsync(failed.UploadId);
 
@@ -178,6 +158,29 @@ public sealed class FailedUploadRetryTests : IAsyncLifetime
         Assert.Equal(UploadStatus.Processing, stored!.Status);
         Assert.Equal(1, stored.Attempts);
         Assert.Equal("TimeoutException on attempt 1.", stored.Reason);
+    }
+
+    /// <summary>The roster uploaded and delivered twice (MaxAttempts 2) while the vault is down: its manifest says Failed.</summary>
+    private async Task<(ServiceProvider Services, IngestionService Ingestion, Azure.Storage.Blobs.BlobClient Blob, UploadManifest Failed)> FailWhileTheVaultIsDownAsync(
+        Func<bool> vaultDown)
+    {
+        var keys = Vault(vaultDown);
+        var services = TestApp.Build(_storage, settings: [new("Ingestion:MaxAttempts", "2")], configure: s => s.AddSingleton(keys.Object));
+        await RegisterAsync(services);
+        var ingestion = services.GetRequiredService<IngestionService>();
+        var blob = await _storage.UploadAsync($"{IngestionHarness.ProviderId}/roster.csv", Roster());
+        await Assert.ThrowsAsync<UploadRetryException>(() => ingestion.IngestAsync(blob));
+        return (services, ingestion, blob, await ingestion.IngestAsync(blob));
+    }
+
+    /// <summary>Key Vault as the ingestion sees it (Moq: it cannot run here), unreachable while <paramref name="down"/> says so.</summary>
+    private static Mock<IPseudonymKeyProvider> Vault(Func<bool> down)
+    {
+        var key = new PseudonymKey("retry-1", SHA256.HashData("failed upload retry test key"u8));
+        var keys = new Mock<IPseudonymKeyProvider>();
+        keys.Setup(k => k.GetCurrentKeyAsync(It.IsAny<CancellationToken>()))
+            .Returns(() => down() ? throw new TimeoutException("vault unreachable") : Task.FromResult(key));
+        return keys;
     }
 
     private static async Task RegisterAsync(IServiceProvider services)
