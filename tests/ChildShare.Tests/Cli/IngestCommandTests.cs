@@ -60,6 +60,28 @@ public sealed class IngestCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Ingest_RetryFailed_IngestsAFailedUploadOnceTheKeyIsRightAndPlainIngestLeavesItFailed()
+    {
+        await _harness.Storage.UploadAsync($"{IngestionHarness.ProviderId}/a.csv", Encoding.UTF8.GetBytes(Roster));
+        var failed = await CliProcess.RunAsync(_harness.Storage, [new("Ingestion:MaxAttempts", "1"), new("Pseudonymization:LocalKey", "not base64!")],
+            "ingest", "--blob", $"{IngestionHarness.ProviderId}/a.csv");
+
+        var plain = await CliProcess.RunAsync(_harness.Storage, [], "ingest", "--blob", $"{IngestionHarness.ProviderId}/a.csv");
+        var statusAfterPlain = await ManifestStatusAsync();
+        var retried = await CliProcess.RunAsync(_harness.Storage, [], "ingest", "--blob", $"{IngestionHarness.ProviderId}/a.csv", "--retry-failed");
+
+        Assert.Contains(nameof(UploadStatus.Failed), failed.Output, StringComparison.Ordinal);
+        Assert.Equal(0, plain.ExitCode);
+        Assert.Equal(nameof(UploadStatus.Failed), statusAfterPlain);
+        Assert.Equal(0, retried.ExitCode);
+        Assert.Equal(nameof(UploadStatus.Completed), await ManifestStatusAsync());
+        Assert.Single(await _harness.Storage.ReadAllAsync(TableNames.Identities));
+
+        async Task<string?> ManifestStatusAsync() =>
+            Assert.Single(await _harness.Storage.ReadAllAsync(TableNames.Manifests), m => m.RowKey == "manifest").GetString("Status");
+    }
+
+    [Fact]
     public async Task IngestPending_UploadsThatFail_AreAllReportedAndTheExitCodeIsNonZero()
     {
         await _harness.Storage.UploadAsync($"{IngestionHarness.ProviderId}/a.csv", Encoding.UTF8.GetBytes(Roster));
