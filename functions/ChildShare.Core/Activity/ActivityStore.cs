@@ -486,8 +486,9 @@ public sealed class ActivityStore(ActivityTable table)
 }
 
 /// <summary>
-/// Changes would make bucket-years hold more than an entity may: nothing of them was written. Rebuilding the store with more
-/// buckets (<see cref="ActivityStore.Rebuilding"/>) spreads the children over more entities. The message holds counts only.
+/// Changes would make bucket-years hold more than an entity may: none of that write's bucket-years was written (a rebuild, which
+/// cleared the store before it, says so instead). Rebuilding the store with more buckets (<see cref="ActivityStore.Rebuilding"/>)
+/// spreads the children over more entities. The message holds counts only.
 /// </summary>
 public sealed class ActivityBucketFullException(int bucketYears, int largestBytes, int buckets, int maxBytes = ActivityTable.MaxPayloadBytes, bool duringRebuild = false)
     : InvalidOperationException(Describe(bucketYears, largestBytes, buckets, maxBytes, duringRebuild))

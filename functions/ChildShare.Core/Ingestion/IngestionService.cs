@@ -201,7 +201,6 @@ public sealed partial class IngestionService(
             Status = UploadStatus.Processing,
             // An operator's retry starts a new count: the attempts that failed before the fix say nothing about this one.
             Attempts = (retrying ? 0 : existing?.Attempts ?? 0) + 1,
-            Reason = retrying ? "Retried by an operator after it failed: " + existing!.Reason : existing?.Reason,
         };
         if (retrying)
         {
@@ -218,6 +217,7 @@ public sealed partial class IngestionService(
             }
 
             // Saved before anything can fail: a retry that fails again is then an attempt of its own, not the failure it started from.
+            manifest = manifest with { Reason = "Retried by an operator after it failed: " + existing!.Reason };
             await manifests.SaveAsync(manifest, cancellationToken).ConfigureAwait(false);
             LogRetriedByOperator(uploadId);
         }

@@ -90,13 +90,13 @@ internal sealed class VariantTable
     {
         if (keys.FilterWords > 0)
         {
-            CachePrefetch.Read(in _filterChunks[keys.FilterOffset >> FilterChunkShift][keys.FilterOffset & (FilterChunkWords - 1)], keys.FilterWords * sizeof(ulong));
+            var filters = Filters(keys);
+            CachePrefetch.Read(in filters[0], filters.Length * sizeof(ulong));
         }
     }
 
     /// <summary>Prefetches a slot's keys (<see cref="CachePrefetch"/>), before the engine copies them.</summary>
-    public void PrefetchKeys(int slot) =>
-        CachePrefetch.Read(in _keyChunks[slot >> KeyChunkShift][slot & ((1 << KeyChunkShift) - 1)], Unsafe.SizeOf<VariantKeys>());
+    public void PrefetchKeys(int slot) => CachePrefetch.Read(in Keys(slot), Unsafe.SizeOf<VariantKeys>());
 
     /// <summary>The keys of an encoding that is not (or not yet) in the table (its <see cref="VariantKeys.FilterOffset"/> means nothing).</summary>
     public VariantKeys KeysOf(LinkEncoding encoding) => new(
