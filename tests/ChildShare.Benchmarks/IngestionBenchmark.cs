@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Diagnostics.Tracing;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -40,7 +42,7 @@ public static class IngestionBenchmark
             "cpu" => RunCpu(runs),
             "azurite" => await RunAzuriteAsync(children, memoryOnly: false),
             "breakdown" => RunBreakdown(),
-            "memory" => await RunAzuriteAsync(children, memoryOnly: true),
+            "memory" => await RunAzuriteAsync(children, memoryOnly: true, profileAllocations: args.Contains("--allocations")),
             "memory-stream" => RunMemoryStream(args.Skip(1).FirstOrDefault() is { } gb ? double.Parse(gb, CultureInfo.InvariantCulture) : 1.0),
             _ => throw new ArgumentException("ingest mode is cpu, breakdown, azurite, memory or memory-stream"),
         };
@@ -241,7 +243,7 @@ public static class IngestionBenchmark
     /// fresh table of the same Azurite, same run). <c>memory</c> (goal 5): the other providers first, so the community is
     /// linked, then the largest file, sampling this process's working set while it is ingested.
     /// </summary>
-    private static async Task<int> RunAzuriteAsync(int children, bool memoryOnly)
+    private static async Task<int> RunAzuriteAsync(int children, bool memoryOnly, bool profileAllocations = false)
     {
         var files = ProviderFiles(EnsureCommunity(children));
         var prefix = "bi" + Guid.NewGuid().ToString("N")[..8];
@@ -282,6 +284,7 @@ public static class IngestionBenchmark
                 var blobName = uploads[i].BlobName;
                 var last = i == uploads.Count - 1;
                 using var sampler = last && memoryOnly ? new WorkingSetSampler() : null;
+                using var allocationProfile = sampler is not null && profileAllocations ? new AllocationProfile(sampler) : null;
                 var started = watch.Elapsed;
                 var manifest = await ingestion.IngestAsync(storage.Uploads.GetBlobClient(blobName), sampler, CancellationToken.None);
                 var seconds = (watch.Elapsed - started).TotalSeconds;
@@ -290,7 +293,14 @@ public static class IngestionBenchmark
                 if (sampler is not null)
                 {
                     Console.WriteLine($"  at the peak: phase {sampler.PhaseAtPeak}, GC committed {sampler.GcCommittedAtPeak / 1048576.0:N0} MiB, GC heap (live and not yet collected) {sampler.GcHeapAtPeak / 1048576.0:N0} MiB");
+                    Console.WriteLine($"  at the peak, {sampler.GenerationsAtPeak}");
                     Console.WriteLine($"  highest working set in each phase: {string.Join(", ", sampler.PeakByPhase.Select(p => $"{p.Key} {p.Value / 1048576.0:N0} MiB"))}");
+                    foreach (var (phase, allocations) in sampler.AllocationsByPhase)
+                    {
+                        Console.WriteLine($"  {phase}: {allocations}");
+                    }
+
+                    allocationProfile?.Print(topPerPhase: 12);
                 }
 
                 rowsRead.Add(manifest.RowsRead);
@@ -369,27 +379,38 @@ public static class IngestionBenchmark
         return process.WorkingSet64 / 1048576.0;
     }
 
-    /// <summary>Samples this process's working set every 100 ms until disposed: the peak of one phase, which PeakWorkingSet64 cannot give.</summary>
     /// <summary>
-    /// The process's working set every 100 ms, and at its highest sample what the GC held then (its committed memory and the bytes
-    /// allocated and not yet collected): the part of the peak that is neither is the runtime's own and native memory.
-    /// </summary>
-    /// <summary>
-    /// Samples the process's working set every 100 ms, and is told the ingestion's phase (as the command line's progress is), so the
-    /// peak can be put down to a phase: where to look for the memory.
+    /// Samples the process's working set every 100 ms until disposed (the peak of one file, which PeakWorkingSet64 cannot give),
+    /// and is told the ingestion's phase (as the command line's progress is), so the peak can be put down to a phase. At the highest
+    /// sample it keeps what the collector held then (its committed memory, and the heap live and not yet collected): the part of the
+    /// peak that is neither is the runtime's own and native memory. Per phase it counts the bytes allocated and the collections of
+    /// each generation: garbage is what the peak is mostly made of, and the phase that allocates most is where to look.
     /// </summary>
     private sealed class WorkingSetSampler : IDisposable, IProgress<IngestionProgress>
     {
         private readonly Timer _timer;
         private readonly Lock _lock = new();
         private readonly SortedDictionary<IngestionPhase, long> _peakByPhase = [];
+        private readonly SortedDictionary<IngestionPhase, PhaseAllocations> _allocationsByPhase = [];
         private IngestionPhase _phase = IngestionPhase.Fingerprint;
+        private PhaseAllocations _phaseStart = PhaseAllocations.Now();
 
         public WorkingSetSampler() => _timer = new Timer(_ => Sample(), null, 0, 100);
 
         public long Peak { get; private set; }
 
         public IngestionPhase PhaseAtPeak { get; private set; }
+
+        public IngestionPhase CurrentPhase
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return _phase;
+                }
+            }
+        }
 
         public IReadOnlyDictionary<IngestionPhase, long> PeakByPhase
         {
@@ -402,19 +423,57 @@ public static class IngestionBenchmark
             }
         }
 
+        /// <summary>Per phase: bytes allocated, and collections of gen0, gen1 and gen2, while it ran (summed if it ran more than once).</summary>
+        public IReadOnlyDictionary<IngestionPhase, PhaseAllocations> AllocationsByPhase
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return new SortedDictionary<IngestionPhase, PhaseAllocations>(_allocationsByPhase);
+                }
+            }
+        }
+
         public void Report(IngestionProgress value)
         {
             // The phase changes before its work starts: the samples taken from here on are that phase's.
             Sample();
             lock (_lock)
             {
-                _phase = value.Phase;
+                if (value.Phase != _phase)
+                {
+                    EndPhase();
+                    _phase = value.Phase;
+                }
             }
+        }
+
+        private void EndPhase()
+        {
+            var now = PhaseAllocations.Now();
+            _allocationsByPhase[_phase] = _allocationsByPhase.GetValueOrDefault(_phase) + (now - _phaseStart);
+            _phaseStart = now;
         }
 
         public long GcCommittedAtPeak { get; private set; }
 
         public long GcHeapAtPeak { get; private set; }
+
+        /// <summary>
+        /// At the peak, what the last collection before it left in each generation (gen0, gen1, gen2, the large and the pinned object
+        /// heaps) and how much of that was free space: where the garbage the peak is made of had been promoted to.
+        /// </summary>
+        public string GenerationsAtPeak { get; private set; } = "";
+
+        private static string Generations(GCMemoryInfo info)
+        {
+            string[] names = ["gen0", "gen1", "gen2", "LOH", "POH"];
+            var sizes = info.GenerationInfo.ToArray().Select((g, i) =>
+                $"{names[i]} {g.SizeAfterBytes / 1048576.0:N0} MiB ({g.FragmentationAfterBytes / 1048576.0:N0} free)");
+            return $"last collection #{info.Index} (gen{info.Generation}{(info.Compacted ? ", compacted" : "")}) left {string.Join(", ", sizes)}; "
+                + $"promoted {info.PromotedBytes / 1048576.0:N0} MiB";
+        }
 
         private void Sample()
         {
@@ -429,6 +488,7 @@ public static class IngestionBenchmark
                     PhaseAtPeak = _phase;
                     GcCommittedAtPeak = GC.GetGCMemoryInfo().TotalCommittedBytes;
                     GcHeapAtPeak = GC.GetTotalMemory(forceFullCollection: false);
+                    GenerationsAtPeak = Generations(GC.GetGCMemoryInfo(GCKind.Any));
                 }
             }
         }
@@ -437,7 +497,70 @@ public static class IngestionBenchmark
         {
             _timer.Dispose();
             Sample();
+            lock (_lock)
+            {
+                EndPhase();
+            }
         }
+    }
+
+    /// <summary>
+    /// <c>--allocations</c>: the runtime's allocation sample (an AllocationTick event about every 100 KB allocated, naming the type
+    /// whose allocation crossed it) summed per phase and type, so the bytes that become the peak's garbage can be put down to what
+    /// allocates them. Sampling slows the run a little; the peak it prints is then not goal 5's figure.
+    /// </summary>
+    private sealed class AllocationProfile(WorkingSetSampler sampler) : EventListener
+    {
+        private const EventKeywords GcKeyword = (EventKeywords)0x1;
+        private readonly ConcurrentDictionary<(IngestionPhase Phase, string Type, bool Large), long> _bytes = new();
+
+        protected override void OnEventSourceCreated(EventSource eventSource)
+        {
+            if (eventSource.Name == "Microsoft-Windows-DotNETRuntime")
+            {
+                EnableEvents(eventSource, EventLevel.Verbose, GcKeyword);
+            }
+        }
+
+        protected override void OnEventWritten(EventWrittenEventArgs eventData)
+        {
+            if (eventData.EventName != "GCAllocationTick_V4" || eventData.Payload is not { } payload || eventData.PayloadNames is not { } names)
+            {
+                return;
+            }
+
+            var amount = Convert.ToInt64(payload[names.IndexOf("AllocationAmount64")], CultureInfo.InvariantCulture);
+            var large = Convert.ToInt32(payload[names.IndexOf("AllocationKind")], CultureInfo.InvariantCulture) == 1;
+            var type = payload[names.IndexOf("TypeName")] as string ?? "?";
+            _bytes.AddOrUpdate((sampler.CurrentPhase, type, large), amount, (_, sum) => sum + amount);
+        }
+
+        public void Print(int topPerPhase)
+        {
+            foreach (var phase in _bytes.GroupBy(e => e.Key.Phase).OrderBy(g => g.Key))
+            {
+                Console.WriteLine($"  sampled allocations in {phase.Key} (top {topPerPhase} types, LOH marked):");
+                foreach (var entry in phase.OrderByDescending(e => e.Value).Take(topPerPhase))
+                {
+                    Console.WriteLine($"    {entry.Value / 1048576.0,9:N0} MiB  {(entry.Key.Large ? "LOH " : "")}{entry.Key.Type}");
+                }
+            }
+        }
+    }
+
+    /// <summary>Bytes allocated by every thread and the collections of each generation, as running totals or as a phase's share.</summary>
+    private readonly record struct PhaseAllocations(long Bytes, int Gen0, int Gen1, int Gen2)
+    {
+        public static PhaseAllocations Now() =>
+            new(GC.GetTotalAllocatedBytes(precise: false), GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
+
+        public static PhaseAllocations operator +(PhaseAllocations a, PhaseAllocations b) => new(a.Bytes + b.Bytes, a.Gen0 + b.Gen0, a.Gen1 + b.Gen1, a.Gen2 + b.Gen2);
+
+        public static PhaseAllocations operator -(PhaseAllocations a, PhaseAllocations b) => new(a.Bytes - b.Bytes, a.Gen0 - b.Gen0, a.Gen1 - b.Gen1, a.Gen2 - b.Gen2);
+
+        // Gen0's count includes the gen1 and gen2 collections (each collects the younger generations too).
+        public override string ToString() =>
+            $"{Bytes / 1048576.0:N0} MiB allocated, collections gen0 {Gen0 - Gen1:N0}, gen1 {Gen1 - Gen2:N0}, gen2 {Gen2:N0}";
     }
 
     /// <summary>

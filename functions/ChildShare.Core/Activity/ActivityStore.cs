@@ -190,8 +190,12 @@ public sealed class ActivityStore(ActivityTable table)
         return slot;
     }
 
-    /// <summary>A bucket-year as read, and its payload with the changes applied (null when it is left empty).</summary>
-    private sealed record PreparedBucket(ActivityBucketRow? Existing, int Children, byte[]? Payload, int Bytes);
+    /// <summary>
+    /// A bucket-year's version as read (null when there was none), and its payload with the changes applied (null when it is left
+    /// empty). Only the version is kept of what was read: a flush holds one of these for every bucket-year it touches until all are
+    /// checked, and the payloads read are garbage once changed.
+    /// </summary>
+    private sealed record PreparedBucket(ETag? ExistingETag, int Children, byte[]? Payload, int Bytes);
 
     private async Task<PreparedBucket> PrepareAsync(int bucket, int year, Dictionary<string, ProviderChildYear?> changes, CancellationToken cancellationToken)
     {
@@ -210,7 +214,7 @@ public sealed class ActivityStore(ActivityTable table)
         }
 
         var payload = children.Count == 0 ? null : Encode(children.Values);
-        return new PreparedBucket(existing, children.Count, payload, payload?.Length ?? 0);
+        return new PreparedBucket(existing?.ETag, children.Count, payload, payload?.Length ?? 0);
     }
 
     private async Task WriteBucketAsync(int bucket, int year, Dictionary<string, ProviderChildYear?> changes, PreparedBucket prepared, CancellationToken cancellationToken)
@@ -232,14 +236,14 @@ public sealed class ActivityStore(ActivityTable table)
             {
                 if (prepared.Payload is null)
                 {
-                    if (prepared.Existing is not null)
+                    if (prepared.ExistingETag is { } read)
                     {
-                        await table.DeleteBucketAsync(bucket, year, prepared.Existing.ETag, cancellationToken).ConfigureAwait(false);
+                        await table.DeleteBucketAsync(bucket, year, read, cancellationToken).ConfigureAwait(false);
                     }
                 }
                 else
                 {
-                    await table.WriteBucketAsync(bucket, year, Format, prepared.Children, prepared.Payload, prepared.Existing?.ETag, cancellationToken).ConfigureAwait(false);
+                    await table.WriteBucketAsync(bucket, year, Format, prepared.Children, prepared.Payload, prepared.ExistingETag, cancellationToken).ConfigureAwait(false);
                 }
 
                 return;
@@ -336,7 +340,7 @@ public sealed class ActivityStore(ActivityTable table)
         var list = children.ToList();
         var strings = new Dictionary<string, int>(StringComparer.Ordinal);
         int Intern(string? value) => value is null ? 0 : strings.TryGetValue(value, out var i) ? i : strings[value] = strings.Count + 1;
-        using var body = new MemoryStream();
+        var (body, head) = Scratch();
         using (var w = new BinaryWriter(body, Encoding.UTF8, leaveOpen: true))
         {
             w.Write7BitEncodedInt(list.Count);
@@ -373,8 +377,7 @@ public sealed class ActivityStore(ActivityTable table)
             }
         }
 
-        using var payload = new MemoryStream();
-        using (var w = new BinaryWriter(payload, Encoding.UTF8, leaveOpen: true))
+        using (var w = new BinaryWriter(head, Encoding.UTF8, leaveOpen: true))
         {
             w.Write7BitEncodedInt(Format);
             w.Write7BitEncodedInt(strings.Count);
@@ -382,12 +385,25 @@ public sealed class ActivityStore(ActivityTable table)
             {
                 w.Write(s);
             }
-
-            body.Position = 0;
-            body.CopyTo(payload);
         }
 
-        return payload.ToArray();
+        var payload = new byte[head.Length + body.Length];
+        head.GetBuffer().AsSpan(0, (int)head.Length).CopyTo(payload);
+        body.GetBuffer().AsSpan(0, (int)body.Length).CopyTo(payload.AsSpan((int)head.Length));
+        return payload;
+    }
+
+    // Encode's two buffers, one pair per thread and reused (Encode never awaits, so no other call on the thread can interleave): a
+    // bucket-year's payload is up to a megabyte, and growing new streams for each made several large objects per bucket-year written.
+    [ThreadStatic]
+    private static (MemoryStream Body, MemoryStream Head)? _scratch;
+
+    private static (MemoryStream Body, MemoryStream Head) Scratch()
+    {
+        var scratch = _scratch ??= (new MemoryStream(), new MemoryStream());
+        scratch.Body.SetLength(0);
+        scratch.Head.SetLength(0);
+        return scratch;
     }
 
     /// <summary>The provider children of a bucket-year's payload, in key order.</summary>

@@ -23,10 +23,17 @@ public sealed class LinkageRowCache
     /// </summary>
     public const int DefaultLimit = 400_000;
 
+    // A row shares about two strings with others (its key, its cluster's); past this many a row, most are of rows no longer kept.
+    private const int StringsPerRow = 4;
+
     private readonly Lock _lock = new();
     private readonly Dictionary<string, LinkNodeState> _nodes = new(StringComparer.Ordinal);
     private readonly Dictionary<UInt128, MemberRow> _blocks = [];
     private readonly Dictionary<string, MemberRow> _clusters = new(StringComparer.Ordinal);
+
+    // One instance of each key kept: a provider child's key is in its node, in each of its blocks and in its cluster, each read as a
+    // string of its own; sharing them is most of what the rows would otherwise hold (LINKAGE.md, "Rows this process wrote").
+    private readonly HashSet<string> _strings = new(StringComparer.Ordinal);
 
     // The fence version the rows are current at; null while a unit writes, or when nothing is known.
     private ETag? _version;
@@ -103,24 +110,25 @@ public sealed class LinkageRowCache
             var nodeList = nodes.ToList();
             var blockList = Existing(_blocks, blocks);
             var clusterList = Existing(_clusters, clusters);
-            if (Rows + nodeList.Count + blockList.Count + clusterList.Count > Limit)
+            // The shared strings of rows since replaced or dropped stay until a clear: they count against the limit too.
+            if (Rows + nodeList.Count + blockList.Count + clusterList.Count > Limit || _strings.Count > StringsPerRow * Limit)
             {
                 Clear();
             }
 
             foreach (var node in nodeList)
             {
-                _nodes[node.Key] = node;
+                _nodes[node.Key] = Shared(node);
             }
 
             foreach (var (token, row) in blockList)
             {
-                _blocks[token] = row;
+                _blocks[token] = Shared(row);
             }
 
             foreach (var (key, row) in clusterList)
             {
-                _clusters[key] = row;
+                _clusters[Shared(key)] = Shared(row);
             }
 
             // A single unit past the limit is not kept at all.
@@ -135,6 +143,30 @@ public sealed class LinkageRowCache
     }
 
     private int Rows => _nodes.Count + _blocks.Count + _clusters.Count;
+
+    private string Shared(string value)
+    {
+        if (_strings.TryGetValue(value, out var kept))
+        {
+            return kept;
+        }
+
+        _strings.Add(value);
+        return value;
+    }
+
+    private LinkNodeState Shared(LinkNodeState node) => node with
+    {
+        Key = Shared(node.Key),
+        ProviderId = Shared(node.ProviderId),
+        Seed = Shared(node.Seed),
+        ClusterKey = Shared(node.ClusterKey),
+        Rule = Shared(node.Rule),
+        DoNotLink = node.DoNotLink.Count == 0 ? node.DoNotLink : node.DoNotLink.Select(Shared).ToArray(),
+        MustLink = node.MustLink.Count == 0 ? node.MustLink : node.MustLink.Select(Shared).ToArray(),
+    };
+
+    private MemberRow Shared(MemberRow row) => row.Members.Count == 0 ? row : row with { Members = row.Members.Select(Shared).ToArray() };
 
     /// <summary>
     /// The rows of a unit that exist. One it found missing or deleted (a cluster merged into another) is dropped from <paramref name="kept"/>:
@@ -183,6 +215,7 @@ public sealed class LinkageRowCache
         _nodes.Clear();
         _blocks.Clear();
         _clusters.Clear();
+        _strings.Clear();
         _version = null;
     }
 }

@@ -27,7 +27,8 @@ public sealed class LinkageRowCacheTests
         cache.Remember(ticket, Second.ETag!.Value, [], [new(7, Block)], []);
 
         Assert.True(cache.TryGetBlock(Second, 7, out var row));
-        Assert.Same(Block, row);
+        Assert.Equal(Block.Members, row!.Members);
+        Assert.Equal(Block.ETag, row.ETag);
         Assert.False(cache.TryGetBlock(First, 7, out _));
         Assert.False(cache.TryGetBlock(Third, 7, out _));
         Assert.False(cache.TryGetBlock(Second, 8, out _));
@@ -129,6 +130,33 @@ public sealed class LinkageRowCacheTests
         // A single unit past the limit is not kept at all.
         cache.Remember(cache.BeginWrite(Third), new ETag("v4"), [], [new(5, Block), new(6, Block), new(7, Block), new(8, Block)], []);
         Assert.Equal(0, cache.Count);
+    }
+
+    [Fact]
+    public void Remember_AKeyReadInANodeItsBlocksAndItsCluster_IsKeptOnce()
+    {
+        // Each row read from storage brings its own copy of a key; the cache holds every row of a community up to its limit, so the
+        // copies would be most of its memory (LINKAGE.md, "Rows this process wrote").
+        static string Copy(string value) => new(value.AsSpan());
+        var cache = new LinkageRowCache();
+        var node = new LinkNodeState(Copy("p|a"), Copy("p"), Copy("seed-a"), [], Copy("seed-a"), Copy(LinkageEngine.Unlinked), []);
+        MemberRow Members(params string[] keys) => new(keys.Select(Copy).ToArray(), new ETag("r1"), false);
+
+        cache.Remember(cache.BeginWrite(First), Second.ETag!.Value, [node],
+            [new(1, Members("p|a", "q|b")), new(2, Members("q|b", "p|a"))], [new(Copy("seed-a"), Members("p|a"))]);
+
+        Assert.True(cache.TryGetNode(Second, "p|a", out var kept));
+        Assert.True(cache.TryGetBlock(Second, 1, out var first));
+        Assert.True(cache.TryGetBlock(Second, 2, out var second));
+        Assert.True(cache.TryGetCluster(Second, "seed-a", out var cluster));
+        Assert.Equal(node.Key, kept!.Key);
+        Assert.Same(kept.Key, first!.Members[0]);
+        Assert.Same(kept.Key, second!.Members[1]);
+        Assert.Same(kept.Key, cluster!.Members[0]);
+        Assert.Same(first.Members[1], second.Members[0]);
+        Assert.Same(kept.Seed, kept.ClusterKey);
+        Assert.Equal(["p|a", "q|b"], first.Members);
+        Assert.Equal(new ETag("r1"), first.ETag);
     }
 
     [Theory]

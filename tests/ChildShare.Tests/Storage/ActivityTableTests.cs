@@ -1,4 +1,5 @@
 using Azure;
+using Azure.Data.Tables;
 using ChildShare.Core.Storage;
 using ChildShare.Tests.Support;
 
@@ -68,8 +69,37 @@ public sealed class ActivityTableTests : IAsyncLifetime
         Assert.Equal(payload, row.Payload);
         Assert.Null(await Table.ReadBucketAsync(5, 2023));
         var stored = Assert.Single(await _storage.ReadAllAsync(TableNames.Activity));
-        Assert.Equal(("b005", "2024", 3, 60_000, 10_000), (stored.PartitionKey, stored.RowKey, stored.GetInt32("Chunks"), stored.GetBinary("D00")!.Length,
-            stored.GetBinary("D02")!.Length));
+        Assert.Equal(("b005", "2024", 5, 30_000, 10_000), (stored.PartitionKey, stored.RowKey, stored.GetInt32("Chunks"), stored.GetBinary("D00")!.Length,
+            stored.GetBinary("D04")!.Length));
+    }
+
+    [Fact]
+    public async Task ReadBucketAsync_ABucketYearWrittenIn60000ByteChunks_ReadsThePayload()
+    {
+        // The shape written before the chunks were halved (so that their base64 text stays off the large object heap).
+        var payload = Enumerable.Range(0, 130_000).Select(i => (byte)(i % 251)).ToArray();
+        var earlier = new TableEntity("b006", "2024") { ["Format"] = 1, ["Children"] = 3, ["Chunks"] = 3 };
+        for (var c = 0; c < 3; c++)
+        {
+            earlier["D0" + c] = payload.AsSpan(c * 60_000, Math.Min(60_000, payload.Length - (c * 60_000))).ToArray();
+        }
+
+        await _storage.Storage.Table(TableNames.Activity).AddEntityAsync(earlier);
+
+        var row = (await Table.ReadBucketAsync(6, 2024))!;
+        Assert.Equal(payload, row.Payload);
+        Assert.Equal(3, row.Children);
+    }
+
+    [Fact]
+    public async Task WriteBucketAsync_APayloadOfTheMostBytes_IsOneEntityThatReadsBack()
+    {
+        var payload = Enumerable.Range(0, ActivityTable.MaxPayloadBytes).Select(i => (byte)(i % 253)).ToArray();
+
+        await Table.WriteBucketAsync(7, 2024, format: 1, children: 1, payload, etag: null);
+
+        Assert.Equal(payload, (await Table.ReadBucketAsync(7, 2024))!.Payload);
+        Assert.Equal(32, Assert.Single(await _storage.ReadAllAsync(TableNames.Activity)).GetInt32("Chunks"));
     }
 
     [Fact]
