@@ -21,13 +21,15 @@ namespace ChildShare.Cli;
 /// audit records the request, as the organization with the actor <c>operator:{user} on behalf of ORG</c>
 /// (<see cref="Caller.OperatorFor"/>: the organization's Reader rights, never Admin). Output: a table
 /// on a terminal, <c>--format json|csv</c> for machines, <c>--out FILE</c> to write it to a file.
-/// Exit codes: 0 served, 2 the request is not valid, 3 refused or not found, 4 the audit is unavailable.
+/// Exit codes: 0 served, 2 the request is not valid, 3 refused or not found, 4 the audit is unavailable, 5 the activity store is
+/// being rebuilt (reports and exports wait for its end).
 /// </summary>
 public static class ModeCommands
 {
     public const int Invalid = 2;
     public const int Refused = 3;
     public const int AuditUnavailable = 4;
+    public const int ActivityRebuilding = 5;
 
     /// <summary>One invocation: the services, where output and errors go, and its cancellation.</summary>
     private sealed record Invocation(IServiceProvider Services, TextWriter Output, TextWriter Error, CancellationToken Cancellation);
@@ -143,6 +145,11 @@ public static class ModeCommands
             await result.InvocationConfiguration.Error.WriteLineAsync(ex.Message);
             return AuditUnavailable;
         }
+        catch (ActivityRebuildingException ex)
+        {
+            await result.InvocationConfiguration.Error.WriteLineAsync(ex.Message);
+            return ActivityRebuilding;
+        }
         catch (IOException ex) when (!cancellationToken.IsCancellationRequested)
         {
             await result.InvocationConfiguration.Error.WriteLineAsync($"Cannot write the output file ({ex.GetType().Name}): {ex.Message}");
@@ -170,7 +177,7 @@ public static class ModeCommands
         }
 
         var result = await run.Services.GetRequiredService<AggregateReportService>().RunAsync(caller, parameters, null, run.Cancellation);
-                switch (result.Status)
+        switch (result.Status)
         {
             case ReportStatus.BadRequest:
                 await run.Error.WriteLineAsync(string.Join(Environment.NewLine, result.Errors));

@@ -23,8 +23,12 @@ public sealed record ProviderChildYear(string ProviderChild, string ChildKey, lo
 /// <summary>A change to one provider child's activity: its new years (replacing what the buckets hold) and the years it no longer has.</summary>
 public sealed record ActivityChange(string ProviderChild, IReadOnlyDictionary<int, ProviderChildYear> Years, IReadOnlyCollection<int> RemovedYears);
 
-/// <summary>The activity table's layout row: how many buckets, and the data version readers key snapshots on.</summary>
-public sealed record ActivityLayout(int Buckets, long Version, bool Writing, ETag ETag);
+/// <summary>
+/// The activity table's layout row: how many buckets, the data version readers key snapshots on, whether a writer is between its version
+/// bumps, and whether a rebuild from the records (<see cref="ActivityStore.Rebuilding"/>) began and has not ended: the store then holds only
+/// part of the activity, and reports and exports are refused until the rebuild ends.
+/// </summary>
+public sealed record ActivityLayout(int Buckets, long Version, bool Writing, ETag ETag, bool Rebuilding = false);
 
 /// <summary>What a read of the buckets found: the provider-child years and how many entities it read.</summary>
 public sealed record ActivityRead(IReadOnlyList<(int Year, ProviderChildYear Child)> Children, int EntitiesRead, int Queries, ActivityLayout? Layout);
@@ -71,7 +75,7 @@ public sealed class ActivityStore(ActivityTable table)
     public async Task<ActivityLayout?> LayoutAsync(CancellationToken cancellationToken = default)
     {
         return await table.ReadLayoutAsync(cancellationToken).ConfigureAwait(false) is { } row
-            ? new ActivityLayout(row.Buckets ?? DefaultBuckets, row.Version, row.Writing, row.ETag)
+            ? new ActivityLayout(row.Buckets ?? DefaultBuckets, row.Version, row.Writing, row.ETag, row.Rebuilding)
             : null;
     }
 
@@ -85,14 +89,21 @@ public sealed class ActivityStore(ActivityTable table)
     /// <summary>Marks the write done: a new version that snapshots may be kept for.</summary>
     public Task<ActivityLayout> EndWriteAsync(CancellationToken cancellationToken = default) => BumpAsync(writing: false, DefaultBuckets, cancellationToken);
 
-    private async Task<ActivityLayout> BumpAsync(bool writing, int bucketsIfNew, CancellationToken cancellationToken)
+    /// <summary>The rebuild begun by <see cref="ResetAsync"/> wrote every provider child: reports and exports are served again.</summary>
+    public Task<ActivityLayout> EndRebuildAsync(CancellationToken cancellationToken = default) =>
+        BumpAsync(writing: false, DefaultBuckets, cancellationToken, endRebuild: true);
+
+    private async Task<ActivityLayout> BumpAsync(bool writing, int bucketsIfNew, CancellationToken cancellationToken, bool endRebuild = false)
     {
         for (var attempt = 0; ; attempt++)
         {
             var current = await LayoutAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                await table.WriteLayoutAsync(current?.Buckets ?? ValidBuckets(bucketsIfNew), (current?.Version ?? 0) + 1, writing, Format, current?.ETag, cancellationToken)
+                // A rebuild's mark outlives the writes in it (its own flushes, and an upload's between them or after a stopped rebuild):
+                // only the end of a rebuild takes it off.
+                await table.WriteLayoutAsync(current?.Buckets ?? ValidBuckets(bucketsIfNew), (current?.Version ?? 0) + 1, writing, Format, current?.ETag,
+                        rebuilding: !endRebuild && current?.Rebuilding == true, cancellationToken)
                     .ConfigureAwait(false);
 
                 return (await LayoutAsync(cancellationToken).ConfigureAwait(false))!;
@@ -104,12 +115,25 @@ public sealed class ActivityStore(ActivityTable table)
         }
     }
 
-    /// <summary>Replaces the layout with a new bucket count: only for rebuilding a store from the records.</summary>
+    /// <summary>
+    /// Replaces the layout with a new bucket count and empties the store: only for rebuilding a store from the records. The layout is
+    /// marked as rebuilding before the first bucket-year is deleted, and stays so until <see cref="EndRebuildAsync"/>: a rebuild that
+    /// stops anywhere (a crash, too few buckets) leaves reports and exports refused, not counting from a part of the store.
+    /// </summary>
     public async Task ResetAsync(int buckets, CancellationToken cancellationToken = default)
     {
-        await table.DeleteAllBucketsAsync(cancellationToken).ConfigureAwait(false);
         var current = await LayoutAsync(cancellationToken).ConfigureAwait(false);
-        await table.ReplaceLayoutAsync(ValidBuckets(buckets), (current?.Version ?? 0) + 1, writing: true, Format, cancellationToken).ConfigureAwait(false);
+        await table.ReplaceLayoutAsync(ValidBuckets(buckets), (current?.Version ?? 0) + 1, writing: true, Format, rebuilding: true, cancellationToken).ConfigureAwait(false);
+        await table.DeleteAllBucketsAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Refuses a read of a store whose rebuild began and has not ended (<see cref="ActivityRebuildingException"/>).</summary>
+    public static void ThrowIfRebuilding(ActivityLayout? layout)
+    {
+        if (layout is { Rebuilding: true })
+        {
+            throw new ActivityRebuildingException();
+        }
     }
 
     /// <summary>The operator command that rebuilds the store from the records (also the migration from the month-summary shape).</summary>
@@ -255,7 +279,10 @@ public sealed class ActivityStore(ActivityTable table)
         }
     }
 
-    /// <summary>Every provider child active in the given years, by point reads of each bucket-year; nothing when the store has no layout yet.</summary>
+    /// <summary>
+    /// Every provider child active in the given years, by point reads of each bucket-year; nothing when the store has no layout yet.
+    /// </summary>
+    /// <exception cref="ActivityRebuildingException">A rebuild began and has not ended.</exception>
     public async Task<ActivityRead> ReadAsync(IEnumerable<int> years, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(years);
@@ -264,6 +291,8 @@ public sealed class ActivityStore(ActivityTable table)
         {
             return new ActivityRead([], 0, 0, null);
         }
+
+        ThrowIfRebuilding(layout);
 
         var work = years.Distinct().SelectMany(y => Enumerable.Range(0, layout.Buckets).Select(b => (Year: y, Bucket: b))).ToList();
         var results = new List<(int, ProviderChildYear)>[work.Count];
@@ -296,6 +325,7 @@ public sealed class ActivityStore(ActivityTable table)
     {
         ArgumentNullException.ThrowIfNull(layout);
         ArgumentNullException.ThrowIfNull(years);
+        ThrowIfRebuilding(layout);
         var work = years.Distinct().SelectMany(y => Enumerable.Range(0, layout.Buckets).Select(b => (Year: y, Bucket: b))).ToList();
         var inFlight = new Queue<Task<ActivityBucketRow?>>();
         var next = 0;
@@ -528,3 +558,12 @@ public sealed class ActivityBucketFullException(int bucketYears, int largestByte
                 $"; none of this write's bucket-years was written. Rebuild the activity store with {more} ({ActivityStore.Rebuilding} --buckets N).");
     }
 }
+
+/// <summary>
+/// A rebuild of the activity store from the records (<see cref="ActivityStore.Rebuilding"/>) began and has not ended: the store holds only
+/// part of the activity, so a report or export would count part of the children as if they were all. Reports and exports are refused
+/// (HTTP 503, the command line's exit code 5) until a rebuild runs to its end.
+/// </summary>
+public sealed class ActivityRebuildingException()
+    : InvalidOperationException(
+        $"The activity store is being rebuilt ({ActivityStore.Rebuilding}), or a rebuild stopped before its end: until one ends, the store holds only part of the activity, so no report or export is served. Try again once the rebuild has finished; an operator reruns it if it stopped.");

@@ -116,6 +116,7 @@ public sealed class ActivitySummaryBuilder(UploadStagingStore staging, ChildReco
 
             await PlanAsync(chunk, context, pending, cancellationToken, forgetPreviousYears: true).ConfigureAwait(false);
             await FlushAsync(pending, cancellationToken, force: true).ConfigureAwait(false);
+            await activity.EndRebuildAsync(cancellationToken).ConfigureAwait(false);
             return pending.Result;
         }
         catch (ActivityBucketFullException full)

@@ -4,8 +4,11 @@ using Azure.Data.Tables;
 
 namespace ChildShare.Core.Storage;
 
-/// <summary>The activity table's layout row (PK and RK <c>layout</c>) as stored: the bucket count (null when not written), the data version, whether a writer is between its bumps.</summary>
-public sealed record ActivityLayoutRow(int? Buckets, long Version, bool Writing, ETag ETag);
+/// <summary>
+/// The activity table's layout row (PK and RK <c>layout</c>) as stored: the bucket count (null when not written), the data version, whether a
+/// writer is between its bumps, and whether a rebuild of the store from the records began and has not ended (false when not written).
+/// </summary>
+public sealed record ActivityLayoutRow(int? Buckets, long Version, bool Writing, ETag ETag, bool Rebuilding = false);
 
 /// <summary>A bucket-year of the activity table as stored: how many provider children it holds, its payload (the <c>D00</c>.. chunks joined) and its ETag.</summary>
 public sealed record ActivityBucketRow(int Children, byte[] Payload, ETag ETag);
@@ -26,7 +29,7 @@ public sealed class ActivityTable(ChildShareStorage storage)
     // large object, most of the garbage a summary rebuild left for a full collection (README, "Ingestion CPU and memory").
     private const int ChunkBytes = 30_000;
     private const int MaxChunks = 32;
-    private const string LayoutKey = "layout", BucketsColumn = "Buckets", VersionColumn = "Version", WritingColumn = "Writing", FormatColumn = "Format",
+    private const string LayoutKey = "layout", BucketsColumn = "Buckets", VersionColumn = "Version", WritingColumn = "Writing", RebuildingColumn = "Rebuilding", FormatColumn = "Format",
         ChildrenColumn = "Children", ChunksColumn = "Chunks";
 
     private readonly TableClient _table = storage.Table(TableNames.Activity);
@@ -39,7 +42,8 @@ public sealed class ActivityTable(ChildShareStorage storage)
     {
         var response = await _table.GetEntityIfExistsAsync<TableEntity>(LayoutKey, LayoutKey, cancellationToken: cancellationToken).ConfigureAwait(false);
         return response.HasValue && response.Value is { } e
-            ? new ActivityLayoutRow(e.GetInt32(BucketsColumn), e.GetInt64(VersionColumn) ?? 0, e.GetBoolean(WritingColumn) ?? false, e.ETag)
+            ? new ActivityLayoutRow(e.GetInt32(BucketsColumn), e.GetInt64(VersionColumn) ?? 0, e.GetBoolean(WritingColumn) ?? false, e.ETag,
+                e.GetBoolean(RebuildingColumn) ?? false)
             : null;
     }
 
@@ -47,9 +51,9 @@ public sealed class ActivityTable(ChildShareStorage storage)
     /// Writes the layout row: replacing the version read (<paramref name="etag"/>), or added when <paramref name="etag"/> is null (409 if
     /// another writer added it first).
     /// </summary>
-    public async Task WriteLayoutAsync(int buckets, long version, bool writing, int format, ETag? etag, CancellationToken cancellationToken = default)
+    public async Task WriteLayoutAsync(int buckets, long version, bool writing, int format, ETag? etag, bool rebuilding = false, CancellationToken cancellationToken = default)
     {
-        var entity = LayoutEntity(buckets, version, writing, format);
+        var entity = LayoutEntity(buckets, version, writing, format, rebuilding);
         if (etag is { } known)
         {
             await _table.UpdateEntityAsync(entity, known, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
@@ -61,8 +65,8 @@ public sealed class ActivityTable(ChildShareStorage storage)
     }
 
     /// <summary>Replaces the layout row whatever its version: only for a rebuild of the store.</summary>
-    public async Task ReplaceLayoutAsync(int buckets, long version, bool writing, int format, CancellationToken cancellationToken = default) =>
-        await _table.UpsertEntityAsync(LayoutEntity(buckets, version, writing, format), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+    public async Task ReplaceLayoutAsync(int buckets, long version, bool writing, int format, bool rebuilding = false, CancellationToken cancellationToken = default) =>
+        await _table.UpsertEntityAsync(LayoutEntity(buckets, version, writing, format, rebuilding), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
 
     /// <summary>Deletes every bucket-year, keeping the layout row (a scan of the keys, deletes in batches): for a rebuild of the store.</summary>
     public async Task DeleteAllBucketsAsync(CancellationToken cancellationToken = default)
@@ -132,9 +136,9 @@ public sealed class ActivityTable(ChildShareStorage storage)
         return payload;
     }
 
-    private static TableEntity LayoutEntity(int buckets, long version, bool writing, int format) => new(LayoutKey, LayoutKey)
+    private static TableEntity LayoutEntity(int buckets, long version, bool writing, int format, bool rebuilding) => new(LayoutKey, LayoutKey)
     {
-        [BucketsColumn] = buckets, [VersionColumn] = version, [WritingColumn] = writing, [FormatColumn] = format,
+        [BucketsColumn] = buckets, [VersionColumn] = version, [WritingColumn] = writing, [FormatColumn] = format, [RebuildingColumn] = rebuilding,
     };
 
     private static string YearKey(int year) => year.ToString("D4", CultureInfo.InvariantCulture);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
+using ChildShare.Core.Activity;
 using ChildShare.Core.Agreements;
 using ChildShare.Core.Audit;
 using ChildShare.Core.Callers;
@@ -113,6 +114,8 @@ public sealed partial class HttpPipeline(CallerResolver callers, ILogger<HttpPip
                 return Problems.Create(StatusCodes.Status412PreconditionFailed, "Precondition failed", ex.Message);
             case AuditUnavailableException:
                 return Problems.AuditUnavailable();
+            case ActivityRebuildingException ex:
+                return Problems.Create(StatusCodes.Status503ServiceUnavailable, "Activity store being rebuilt", ex.Message);
         }
 
         // The same trace id ASP.NET Core's own problem details carry: the operation's, else the request's.

@@ -108,6 +108,7 @@ public sealed partial class AggregateReportService(
         try
         {
             var layout = await activity.LayoutAsync(cancellationToken).ConfigureAwait(false);
+            ActivityStore.ThrowIfRebuilding(layout);
             var noiseVersion = protection == DifferencingProtection.Noise ? (await keys.GetCurrentKeyAsync(cancellationToken).ConfigureAwait(false)).Version : null;
             // A series' months may each allow other providers: the key names who was counted in which period.
             var keyParameters = new Dictionary<string, string?>(parameters, StringComparer.Ordinal)
@@ -141,11 +142,20 @@ public sealed partial class AggregateReportService(
 
                 (receipt, stats) = built.Count == 1 && query.Interval == ReportInterval.None ? built[0] : Combine(built, minimum, protection);
                 var after = await activity.LayoutAsync(cancellationToken).ConfigureAwait(false);
+
+                // A rebuild that began while the report read counts only part of the store.
+                ActivityStore.ThrowIfRebuilding(after);
                 if (layout is { Writing: false } && after is { Writing: false } && after.Version == layout.Version)
                 {
                     await snapshots.PutAsync(snapshotKey, new ReportSnapshot(rows, receipt, stats), cancellationToken).ConfigureAwait(false);
                 }
             }
+        }
+        catch (ActivityRebuildingException ex)
+        {
+            await audit.AppendAsync(new AuditEntry(AuditEvents.AggregateReport, "Unavailable") { Caller = caller, Parameters = auditParameters, RowsReturned = 0, Detail = ex.Message },
+                cancellationToken).ConfigureAwait(false);
+            throw;
         }
         catch (ReportTooLargeException ex)
         {

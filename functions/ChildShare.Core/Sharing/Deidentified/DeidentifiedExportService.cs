@@ -121,7 +121,21 @@ public sealed partial class DeidentifiedExportService(
             return new ExportResult(ExportStatus.Forbidden, [refusal]);
         }
 
-        var (table, metadata) = await BuildAsync(query, agreement!, terms, included, verdicts.Count - included.Count, cancellationToken).ConfigureAwait(false);
+        ExportTable table;
+        ExportMetadata metadata;
+        try
+        {
+            (table, metadata) = await BuildAsync(query, agreement!, terms, included, verdicts.Count - included.Count, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ActivityRebuildingException ex)
+        {
+            await audit.AppendAsync(new AuditEntry(AuditEvents.DeidentifiedExport, "Unavailable")
+            {
+                Caller = caller, Parameters = auditParameters, RowsReturned = 0, Detail = ex.Message,
+            }, cancellationToken).ConfigureAwait(false);
+            throw;
+        }
+
         var summary = metadata.Anonymization;
         var useLink = query.Delivery == ExportDelivery.Link || (query.Delivery == ExportDelivery.Auto && table.Rows.Count > options.Value.InlineRowLimit);
         await audit.AppendAsync(new AuditEntry(AuditEvents.DeidentifiedExport, "Succeeded")
