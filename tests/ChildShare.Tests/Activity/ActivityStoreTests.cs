@@ -302,6 +302,69 @@ public sealed class ActivityStoreTests : AppTests
     }
 
     [Fact]
+    public async Task ApplyAsync_ABucketYearOfExactlyTheMostBytes_IsWrittenAndOfOneByteMoreWritesNothing()
+    {
+        // Adversary 30: the check and the table's refusal agree at the limit (a payload of the most bytes is written, one past it is not).
+        var table = new ActivityTable(Storage.Storage);
+        var layout = await new ActivityStore(table).BeginWriteAsync(bucketsIfNew: 1);
+        var every = Enumerable.Range(0, 12).Select(_ => 0xFFFF_FFFFu).ToArray();
+        var changes = Enumerable.Range(0, 50).Select(i => new ActivityChange($"p1|c{i:D3}", new Dictionary<int, ProviderChildYear>
+        {
+            [2026] = new($"p1|c{i:D3}", "key-" + i, i, ["2016-03-15", "Female", "5", "1", "123", "3", "School"],
+                Enumerable.Range(0, 1 + (i % 3)).Select(p => new YearActivity("Program " + p, "Academic", every)).ToList()),
+        }, [])).ToList();
+        var bytes = ActivityStore.Encode(changes.Select(c => c.Years[2026]).OrderBy(c => c.ProviderChild, StringComparer.Ordinal)).Length;
+
+        var error = await Assert.ThrowsAsync<ActivityBucketFullException>(() => new ActivityStore(table) { MaxPayloadBytes = bytes - 1 }.ApplyAsync(layout, changes));
+        Assert.Equal((1, bytes, bytes - 1), (error.BucketYears, error.LargestBytes, error.MaxBytes));
+        Assert.DoesNotContain(await Storage.ReadAllAsync(TableNames.Activity), e => e.PartitionKey != "layout");
+
+        await new ActivityStore(table) { MaxPayloadBytes = bytes }.ApplyAsync(layout, changes);
+
+        var stored = Assert.Single(await Storage.ReadAllAsync(TableNames.Activity), e => e.PartitionKey != "layout");
+        Assert.Equal((50, bytes), (stored.GetInt32("Children"), ActivityTable.PayloadOf(stored).Length));
+    }
+
+    [Fact]
+    public async Task ApplyAsync_ABucketYearEmptiedWhileAnotherWriterAddedToIt_DeletesNothingAndKeepsTheOthersChild()
+    {
+        // Adversary 30: the delete of an emptied bucket-year is conditional on the version kept from the read; another writer's change
+        // between them makes it a 412, and the bucket-year is read and changed again (the other writer's child kept, not deleted with it).
+        var store = new ActivityStore(new ActivityTable(Storage.Storage));
+        var layout = await store.BeginWriteAsync(bucketsIfNew: 1);
+        ProviderChildYear Child(string pc) => new(pc, "key-" + pc, 0, new string?[ActivityStore.Demographics.Count],
+            [new YearActivity("Tutoring", "Academic", [0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0])]);
+        await store.ApplyAsync(layout, [new ActivityChange("p1|a", new Dictionary<int, ProviderChildYear> { [2026] = Child("p1|a") }, [])]);
+        var between = new BeforeTheFirstDelete(() =>
+            store.ApplyAsync(layout, [new ActivityChange("p1|z", new Dictionary<int, ProviderChildYear> { [2026] = Child("p1|z") }, [])]));
+
+        await new ActivityStore(new ActivityTable(Storage.StorageWithTablePolicy(between)))
+            .ApplyAsync(layout, [new ActivityChange("p1|a", new Dictionary<int, ProviderChildYear>(), [2026])]);
+
+        Assert.True(between.Ran);
+        Assert.Equal(["p1|z"], (await store.ReadAsync([2026])).Children.Select(c => c.Child.ProviderChild));
+    }
+
+    /// <summary>Runs another writer's work once, just before the first delete request is sent.</summary>
+    private sealed class BeforeTheFirstDelete(Func<Task> work) : HttpPipelinePolicy
+    {
+        public bool Ran { get; private set; }
+
+        public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline) => throw new NotSupportedException();
+
+        public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            if (message.Request.Method == RequestMethod.Delete && !Ran)
+            {
+                Ran = true;
+                await work().ConfigureAwait(false);
+            }
+
+            await ProcessNextAsync(message, pipeline).ConfigureAwait(false);
+        }
+    }
+
+    [Fact]
     public async Task ApplyAsync_PayloadsPastTheKeptBudget_WritesTheSameBucketsAsWithinIt()
     {
         // Past the budget a bucket-year is read and changed again when written: the same result, including a year left empty.

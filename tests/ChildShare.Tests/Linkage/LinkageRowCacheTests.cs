@@ -159,6 +159,88 @@ public sealed class LinkageRowCacheTests
         Assert.Equal(new ETag("r1"), first.ETag);
     }
 
+    [Fact]
+    public void Remember_RowsANextUnitTookFromTheCacheUnchanged_KeepsTheInstancesItHeld()
+    {
+        // Adversary 30: a unit that takes its rows from the cache remembers them again as it read them (LinkageStore.RememberWritten
+        // passes every row it read). Copying each again (a new record and a new array of members for every one, each string looked up)
+        // makes garbage of rows that had lived long enough to be in the old generation: per unit, the rows it touched, every time.
+        var cache = new LinkageRowCache();
+        var node = new LinkNodeState("p|a", "p", "seed-a", [], "seed-a", LinkageEngine.Unlinked, ["p|z"]) { MustLink = ["q|y"] };
+        cache.Remember(cache.BeginWrite(First), Second.ETag!.Value, [node], [new(1, new MemberRow(["p|a", "q|b"], new ETag("b1"), false))],
+            [new("seed-a", new MemberRow(["p|a"], new ETag("c1"), false))]);
+        Assert.True(cache.TryGetNode(Second, "p|a", out var readNode));
+        Assert.True(cache.TryGetBlock(Second, 1, out var readBlock));
+        Assert.True(cache.TryGetCluster(Second, "seed-a", out var readCluster));
+
+        cache.Remember(cache.BeginWrite(Second), Third.ETag!.Value, [readNode!], [new(1, readBlock!)], [new("seed-a", readCluster!)]);
+
+        Assert.True(cache.TryGetNode(Third, "p|a", out var node2));
+        Assert.True(cache.TryGetBlock(Third, 1, out var block2));
+        Assert.True(cache.TryGetCluster(Third, "seed-a", out var cluster2));
+        Assert.Equal(["p|z"], node2!.DoNotLink);
+        Assert.Equal(["q|y"], node2.MustLink);
+        Assert.Same(readBlock, block2);
+        Assert.Same(readCluster, cluster2);
+        Assert.Same(readNode, node2);
+    }
+
+    [Fact]
+    public void Remember_ANodeWhoseKeyAnEarlierUnitKeptInABlock_IsKeyedByTheKeptInstance()
+    {
+        // Adversary 30: the nodes are keyed by the key as the unit read it, not the one instance kept; a child first seen as a block's
+        // member (a candidate) and remembered as a node by a later unit (its own record) is then held twice.
+        static string Copy(string value) => new(value.AsSpan());
+        var cache = new LinkageRowCache();
+        cache.Remember(cache.BeginWrite(First), Second.ETag!.Value, [], [new(1, new MemberRow([Copy("p|a")], new ETag("b1"), false))], []);
+        Assert.True(cache.TryGetBlock(Second, 1, out var block));
+
+        cache.Remember(cache.BeginWrite(Second), Third.ETag!.Value,
+            [new LinkNodeState(Copy("p|a"), "p", "seed-a", [], "seed-a", LinkageEngine.Unlinked, [])], [], []);
+
+        Assert.True(cache.TryGetNode(Third, "p|a", out var node));
+        Assert.Same(block!.Members[0], node!.Key);
+        var nodes = (Dictionary<string, LinkNodeState>)typeof(LinkageRowCache)
+            .GetField("_nodes", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(cache)!;
+        Assert.Same(block.Members[0], nodes.Keys.Single());
+    }
+
+    [Fact]
+    public async Task Remember_WhileOtherThreadsRead_EveryRowReadIsWhole()
+    {
+        // Adversary 30: the pool is changed under the cache's lock only; readers on other threads see a row as remembered or not at all.
+        var cache = new LinkageRowCache();
+        var fences = Enumerable.Range(0, 201).Select(i => First with { Writes = i, ETag = new Azure.ETag("w" + i) }).ToList();
+        using var stop = new CancellationTokenSource();
+        var readers = Enumerable.Range(0, 3).Select(_ => Task.Run(() =>
+        {
+            var seen = 0;
+            while (!stop.IsCancellationRequested)
+            {
+                foreach (var fence in fences)
+                {
+                    if (cache.TryGetBlock(fence, 1, out var row))
+                    {
+                        Assert.Equal(["p|a", "p|b", "w|" + fence.Writes], row!.Members);
+                        seen++;
+                    }
+                }
+            }
+
+            return seen;
+        })).ToList();
+
+        for (var i = 0; i < 200; i++)
+        {
+            cache.Remember(cache.BeginWrite(fences[i]), fences[i + 1].ETag!.Value, [],
+                [new(1, new MemberRow(["p|a", "p|b", "w|" + (i + 1)], new Azure.ETag("b" + i), false))], []);
+        }
+
+        await stop.CancelAsync();
+        await Task.WhenAll(readers);
+        Assert.True(cache.TryGetBlock(fences[200], 1, out _));
+    }
+
     [Theory]
     [InlineData(null, LinkageRowCache.DefaultLimit)]
     [InlineData("1000", 1000)]
