@@ -420,6 +420,12 @@ public sealed class ActivityStore(ActivityTable table)
         var payload = new byte[head.Length + body.Length];
         head.GetBuffer().AsSpan(0, (int)head.Length).CopyTo(payload);
         body.GetBuffer().AsSpan(0, (int)body.Length).CopyTo(payload.AsSpan((int)head.Length));
+        if (body.Capacity > 2 * ActivityTable.MaxPayloadBytes)
+        {
+            // A bucket-year past what an entity holds (the write then refuses it): no thread keeps a buffer of that size.
+            _scratch = null;
+        }
+
         return payload;
     }
 

@@ -116,19 +116,30 @@ public sealed class LinkageRowCache
                 Clear();
             }
 
+            // A row the unit took from here unchanged is the instance kept: it is not copied again.
             foreach (var node in nodeList)
             {
-                _nodes[node.Key] = Shared(node);
+                if (!_nodes.TryGetValue(node.Key, out var kept) || !ReferenceEquals(kept, node))
+                {
+                    var shared = Shared(node);
+                    _nodes[shared.Key] = shared;
+                }
             }
 
             foreach (var (token, row) in blockList)
             {
-                _blocks[token] = Shared(row);
+                if (!_blocks.TryGetValue(token, out var kept) || !ReferenceEquals(kept, row))
+                {
+                    _blocks[token] = Shared(row);
+                }
             }
 
             foreach (var (key, row) in clusterList)
             {
-                _clusters[Shared(key)] = Shared(row);
+                if (!_clusters.TryGetValue(key, out var kept) || !ReferenceEquals(kept, row))
+                {
+                    _clusters[Shared(key)] = Shared(row);
+                }
             }
 
             // A single unit past the limit is not kept at all.

@@ -15,20 +15,24 @@ public sealed record ActivityBucketRow(int Children, byte[] Payload, ETag ETag);
 
 /// <summary>
 /// The <c>activity</c> table (Activity/STORAGE.md), the one place its columns are mapped: the layout row, and one entity per bucket and year
-/// (PK <c>b{bucket, 3 hex}</c>, RK <c>{yyyy}</c>) whose binary payload is split over <c>D00</c>..<c>D31</c>. Reads are point reads; every
+/// (PK <c>b{bucket, 3 hex}</c>, RK <c>{yyyy}</c>) whose binary payload is split over <c>D00</c>..<c>D24</c>. Reads are point reads; every
 /// write of the layout or a bucket-year is conditional on the ETag read (or an add where there was none), and a refused precondition
 /// surfaces as the <see cref="RequestFailedException"/> (409, 412, 404) the service returned. The payload's format is the activity store's.
 /// </summary>
 public sealed class ActivityTable(ChildShareStorage storage)
 {
-    /// <summary>The most payload bytes a bucket-year holds: 32 binary properties of 30,000 bytes, within the 1 MiB of an entity.</summary>
+    /// <summary>
+    /// The most payload bytes a bucket-year holds: 25 binary properties of 30,000 bytes. Azure sizes an entity by its bytes (1 MiB),
+    /// but Azurite refuses an update whose JSON body passes 1 MiB, and base64 makes 750,000 bytes about 1,000,000 characters: the
+    /// largest payload both take, so a store behaves alike on both (960,000 until 4 Dec 2026, which Azurite could add but not update).
+    /// </summary>
     public const int MaxPayloadBytes = ChunkBytes * MaxChunks;
 
     // A chunk's base64 text (40,000 characters, 80,000 bytes as a .NET string) stays under the large object heap's 85,000 bytes, so the
     // SDK's strings of a bucket-year read are collected young; 60,000-byte chunks (written before 4 Dec 2026, still read) made each one a
     // large object, most of the garbage a summary rebuild left for a full collection (README, "Ingestion CPU and memory").
     private const int ChunkBytes = 30_000;
-    private const int MaxChunks = 32;
+    private const int MaxChunks = 25;
     private const string LayoutKey = "layout", BucketsColumn = "Buckets", VersionColumn = "Version", WritingColumn = "Writing", RebuildingColumn = "Rebuilding", FormatColumn = "Format",
         ChildrenColumn = "Children", ChunksColumn = "Chunks";
 

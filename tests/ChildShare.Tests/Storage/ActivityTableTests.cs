@@ -99,7 +99,7 @@ public sealed class ActivityTableTests : IAsyncLifetime
         await Table.WriteBucketAsync(7, 2024, format: 1, children: 1, payload, etag: null);
 
         Assert.Equal(payload, (await Table.ReadBucketAsync(7, 2024))!.Payload);
-        Assert.Equal(32, Assert.Single(await _storage.ReadAllAsync(TableNames.Activity)).GetInt32("Chunks"));
+        Assert.Equal(25, Assert.Single(await _storage.ReadAllAsync(TableNames.Activity)).GetInt32("Chunks"));
     }
 
     [Theory]
@@ -139,6 +139,7 @@ public sealed class ActivityTableTests : IAsyncLifetime
         // 960,700 bytes here, within 1 MiB), but Azurite refuses an update or merge whose JSON body is over 1 MiB (400 EntityTooLarge;
         // an insert is held to 4 MiB only). So against Azurite (the tests, infra/local) a bucket-year past about 785,000 bytes is added
         // once and can never be written again: the store's retries take 409, 412 and 404 only, so the upload that changes it fails.
+        // The limit is now 750,000 bytes, which both take.
         var payload = Enumerable.Range(0, ActivityTable.MaxPayloadBytes).Select(i => (byte)(i % 253)).ToArray();
         await Table.WriteBucketAsync(7, 2024, format: 1, children: 1, payload, etag: null);
         var read = (await Table.ReadBucketAsync(7, 2024))!;
