@@ -1,0 +1,141 @@
+using System.Text.Json;
+using Azure.Core;
+using Azure.Core.Pipeline;
+using ChildShare.Core.Activity;
+using ChildShare.Core.Ingestion;
+using ChildShare.Core.Sharing.Aggregate;
+using ChildShare.Core.Sharing.Deidentified;
+using ChildShare.Core.Storage;
+using ChildShare.Functions.Exports;
+using ChildShare.Functions.Reports;
+using ChildShare.Tests.Sharing.Deidentified;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ChildShare.Tests.Sharing.Aggregate;
+
+/// <summary>
+/// Adversary 31: a report or export whose reads of the buckets overlap a rebuild (<c>activity-rebuild</c>) it did not see begin at its
+/// first read of the layout. The rebuild's reset runs just before the reader's first bucket-year read (every bucket-year read waits for
+/// it), so the reader reads an emptied store; it must refuse (503), never serve those counts.
+/// </summary>
+public sealed class ActivityRebuildRaceTests : IAsyncLifetime
+{
+    private const string September = "from=2026-09-01&to=2026-09-30&groupBy=provider";
+    private readonly ExportHarness _exports = new();
+
+    private ReportHarness Reports => _exports.Reports;
+
+    public Task InitializeAsync() => _exports.InitializeAsync();
+
+    public Task DisposeAsync() => _exports.DisposeAsync();
+
+    private ActivityStore StoreWith(HttpPipelinePolicy policy) => new(new ActivityTable(Reports.Storage.StorageWithTablePolicy(policy)));
+
+    private Task RebuildAsync() => Reports.Services.GetRequiredService<ActivitySummaryBuilder>().RebuildAllAsync(64);
+
+    [Fact]
+    public async Task Export_ARebuildBeganAfterTheLayoutWasReadAndBeforeTheBuckets_503NotTheEmptiedStoresRows()
+    {
+        // ReadAsync checks the layout once, before its bucket-year reads, and nothing checks it after: an export whose reads overlap the
+        // start of a rebuild is served from the emptied store (no rows, or part of them), audited Succeeded.
+        var query = $"?agreement=dsa-research&from=2026-09-01&to=2026-09-30&api-key={_exports.ResearchKey}";
+        var (statusBefore, _, bodyBefore) = await _exports.GetAsync(query);
+        var store = Reports.Services.GetRequiredService<ActivityStore>();
+        var race = new AroundActivityReads(beforeFirstBucket: () => store.ResetAsync(64));
+        var service = ActivatorUtilities.CreateInstance<DeidentifiedExportService>(Reports.Services, StoreWith(race));
+
+        var (statusRace, _, bodyRace) = await _exports.GetAsync(query, function: new GetDeidentifiedExport(service));
+        var rowsRace = statusRace == 200 ? ExportHarness.ParseJson(bodyRace).Rows.Count : -1;
+        await RebuildAsync();
+
+        Assert.True(race.RanBeforeFirstBucket);
+        Assert.Equal(200, statusBefore);
+        Assert.True(statusRace == 503,
+            $"served {statusRace} with {rowsRace} rows read during the rebuild (before it: {ExportHarness.ParseJson(bodyBefore).Rows.Count} rows)");
+    }
+
+    [Fact]
+    public async Task Report_ARebuildBeganAndEndedWhileTheReportReadTheBuckets_503OrTheRebuiltCountsNotTheEmptiedStores()
+    {
+        // The report checks the layout before its reads and after them, but only for the mark: a rebuild that began after the first check
+        // and ended before the second leaves no mark, only a new version, and the counts read from the emptied store are served (the
+        // version change only stops the snapshot being kept).
+        var store = Reports.Services.GetRequiredService<ActivityStore>();
+        var race = new AroundActivityReads(beforeFirstBucket: () => store.ResetAsync(64), beforeLayoutAfterBuckets: RebuildAsync);
+        var service = ActivatorUtilities.CreateInstance<AggregateReportService>(Reports.Services, StoreWith(race));
+
+        var (statusRace, _, bodyRace, _) = await Reports.GetAsync($"?{September}&api-key={Reports.CountyKey}", function: new GetAggregateReport(service));
+        var (statusAfter, _, bodyAfter, _) = await Reports.GetAsync($"?{September}&api-key={Reports.CountyKey}");
+
+        Assert.True(race.RanBeforeFirstBucket && race.RanAfterBuckets);
+        Assert.Equal(200, statusAfter);
+        Assert.True(statusRace == 503 || Counts(bodyRace).SequenceEqual(Counts(bodyAfter)),
+            $"served {statusRace}: {string.Join(" ", statusRace == 200 ? Counts(bodyRace) : [])} against the rebuilt store's {string.Join(" ", Counts(bodyAfter))}");
+    }
+
+    [Fact]
+    public async Task Report_ARebuildBeganWhileTheReportReadTheBucketsAndHasNotEnded_503()
+    {
+        // Held: the check after the reads sees the mark.
+        var store = Reports.Services.GetRequiredService<ActivityStore>();
+        var race = new AroundActivityReads(beforeFirstBucket: () => store.ResetAsync(64));
+        var service = ActivatorUtilities.CreateInstance<AggregateReportService>(Reports.Services, StoreWith(race));
+
+        var (statusRace, _, _, _) = await Reports.GetAsync($"?{September}&api-key={Reports.CountyKey}", function: new GetAggregateReport(service));
+        var (statusSeries, _, _, _) = await Reports.GetAsync($"?from=2026-08-01&to=2026-09-30&interval=month&api-key={Reports.CountyKey}");
+        await RebuildAsync();
+
+        Assert.True(race.RanBeforeFirstBucket);
+        Assert.Equal((503, 503), (statusRace, statusSeries));
+    }
+
+    private static List<string> Counts(string body) =>
+        JsonDocument.Parse(body).RootElement.GetProperty("value").EnumerateArray().Select(r => r.GetRawText()).ToList();
+
+    /// <summary>
+    /// Runs work just before the first read of a bucket-year of the activity table (every bucket-year read waits for it), and optionally
+    /// just before the first read of the layout after a bucket-year was read.
+    /// </summary>
+    private sealed class AroundActivityReads(Func<Task> beforeFirstBucket, Func<Task>? beforeLayoutAfterBuckets = null) : HttpPipelinePolicy
+    {
+        private readonly Lock _sync = new();
+        private Task? _first;
+        private Task? _after;
+
+        public bool RanBeforeFirstBucket => _first is { IsCompletedSuccessfully: true };
+
+        public bool RanAfterBuckets => _after is { IsCompletedSuccessfully: true };
+
+        public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline) => throw new NotSupportedException();
+
+        public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            var uri = Uri.UnescapeDataString(message.Request.Uri.ToString());
+            if (message.Request.Method == RequestMethod.Get && message.Request.Uri.Path.Contains(TableNames.Activity, StringComparison.Ordinal))
+            {
+                Task? wait = null;
+                lock (_sync)
+                {
+                    if (uri.Contains("PartitionKey='layout'", StringComparison.Ordinal))
+                    {
+                        if (_first is not null && beforeLayoutAfterBuckets is not null)
+                        {
+                            wait = _after ??= Task.Run(async () => { await _first; await beforeLayoutAfterBuckets(); });
+                        }
+                    }
+                    else if (uri.Contains("PartitionKey='b", StringComparison.Ordinal))
+                    {
+                        wait = _first ??= Task.Run(beforeFirstBucket);
+                    }
+                }
+
+                if (wait is not null)
+                {
+                    await wait.ConfigureAwait(false);
+                }
+            }
+
+            await ProcessNextAsync(message, pipeline).ConfigureAwait(false);
+        }
+    }
+}
