@@ -139,3 +139,61 @@ public sealed class ActivityRebuildRaceTests : IAsyncLifetime
         }
     }
 }
+
+/// <summary>Adversary 31: the command line's exit code 5 and the refusal under an audit outage (held).</summary>
+public sealed class ActivityRebuildRefusalCliTests : IAsyncLifetime
+{
+    private readonly ExportHarness _exports = new();
+
+    private ReportHarness Reports => _exports.Reports;
+
+    public Task InitializeAsync() => _exports.InitializeAsync();
+
+    public Task DisposeAsync() => _exports.DisposeAsync();
+
+    private async Task<(int Exit, string Output, string Error)> RunAsync(string commandLine)
+    {
+        var root = new System.CommandLine.RootCommand();
+        var verbose = new System.CommandLine.Option<bool>("--verbose") { Recursive = true };
+        root.Options.Add(verbose);
+        ChildShare.Cli.ModeCommands.AddTo(root, verbose, _ => Support.TestApp.Build(Reports.Storage, Reports.Time));
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var exit = await root.Parse(commandLine).InvokeAsync(new System.CommandLine.InvocationConfiguration { Output = output, Error = error });
+        return (exit, output.ToString(), error.ToString());
+    }
+
+    [Fact]
+    public async Task ReportAndExport_WhileARebuildHasNotEnded_ExitCode5WithTheMessageAndNoRows()
+    {
+        var (reportBefore, _, _) = await RunAsync("report aggregate --as county-health --from 2026-09-01 --to 2026-09-30 --group-by provider");
+        await Reports.Services.GetRequiredService<ActivityStore>().ResetAsync(64);
+
+        var report = await RunAsync("report aggregate --as county-health --from 2026-09-01 --to 2026-09-30 --group-by provider --format csv");
+        var export = await RunAsync("export deidentified --as uni-research --agreement dsa-research --from 2026-09-01 --to 2026-09-30");
+        await Reports.Services.GetRequiredService<ActivitySummaryBuilder>().RebuildAllAsync(64);
+
+        Assert.Equal((0, 5, 5), (reportBefore, report.Exit, export.Exit));
+        Assert.Equal("", report.Output + export.Output);
+        Assert.Equal(new ActivityRebuildingException().Message, report.Error.Trim());
+        Assert.Equal(new ActivityRebuildingException().Message, export.Error.Trim());
+    }
+
+    [Fact]
+    public async Task Report_WhileARebuildHasNotEndedAndTheAuditIsDown_503NoCounts()
+    {
+        await Reports.Services.GetRequiredService<ActivityStore>().ResetAsync(64);
+        await using var down = Support.AuditOutage.Build(Reports.Storage, Reports.Time);
+        var function = new GetAggregateReport(down.GetRequiredService<AggregateReportService>());
+
+        var (status, contentType, body, _) = await Reports.GetAsync($"?from=2026-09-01&to=2026-09-30&groupBy=provider&api-key={Reports.CountyKey}", function: function);
+        var exportFunction = new GetDeidentifiedExport(down.GetRequiredService<DeidentifiedExportService>());
+        var (exportStatus, _, exportBody) = await _exports.GetAsync($"?agreement=dsa-research&from=2026-09-01&to=2026-09-30&api-key={_exports.ResearchKey}", function: exportFunction);
+        await Reports.Services.GetRequiredService<ActivitySummaryBuilder>().RebuildAllAsync(64);
+
+        Assert.Equal((503, 503), (status, exportStatus));
+        Assert.Equal("application/problem+json", contentType);
+        Assert.DoesNotContain("\"value\"", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"rows\"", exportBody, StringComparison.Ordinal);
+    }
+}
