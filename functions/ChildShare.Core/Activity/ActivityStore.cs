@@ -26,9 +26,10 @@ public sealed record ActivityChange(string ProviderChild, IReadOnlyDictionary<in
 /// <summary>
 /// The activity table's layout row: how many buckets, the data version readers key snapshots on, whether a writer is between its version
 /// bumps, and whether a rebuild from the records (<see cref="ActivityStore.Rebuilding"/>) began and has not ended: the store then holds only
-/// part of the activity, and reports and exports are refused until the rebuild ends.
+/// part of the activity, and reports and exports are refused until the rebuild ends; how many rebuilds ever began, so a reader whose reads
+/// a whole rebuild happened within knows it read a part.
 /// </summary>
-public sealed record ActivityLayout(int Buckets, long Version, bool Writing, ETag ETag, bool Rebuilding = false);
+public sealed record ActivityLayout(int Buckets, long Version, bool Writing, ETag ETag, bool Rebuilding = false, long Rebuilds = 0);
 
 /// <summary>What a read of the buckets found: the provider-child years and how many entities it read.</summary>
 public sealed record ActivityRead(IReadOnlyList<(int Year, ProviderChildYear Child)> Children, int EntitiesRead, int Queries, ActivityLayout? Layout);
@@ -75,7 +76,7 @@ public sealed class ActivityStore(ActivityTable table)
     public async Task<ActivityLayout?> LayoutAsync(CancellationToken cancellationToken = default)
     {
         return await table.ReadLayoutAsync(cancellationToken).ConfigureAwait(false) is { } row
-            ? new ActivityLayout(row.Buckets ?? DefaultBuckets, row.Version, row.Writing, row.ETag, row.Rebuilding)
+            ? new ActivityLayout(row.Buckets ?? DefaultBuckets, row.Version, row.Writing, row.ETag, row.Rebuilding, row.Rebuilds)
             : null;
     }
 
@@ -103,7 +104,7 @@ public sealed class ActivityStore(ActivityTable table)
                 // A rebuild's mark outlives the writes in it (its own flushes, and an upload's between them or after a stopped rebuild):
                 // only the end of a rebuild takes it off.
                 await table.WriteLayoutAsync(current?.Buckets ?? ValidBuckets(bucketsIfNew), (current?.Version ?? 0) + 1, writing, Format, current?.ETag,
-                        rebuilding: !endRebuild && current?.Rebuilding == true, cancellationToken)
+                        rebuilding: !endRebuild && current?.Rebuilding == true, rebuilds: current?.Rebuilds ?? 0, cancellationToken)
                     .ConfigureAwait(false);
 
                 return (await LayoutAsync(cancellationToken).ConfigureAwait(false))!;
@@ -123,7 +124,8 @@ public sealed class ActivityStore(ActivityTable table)
     public async Task ResetAsync(int buckets, CancellationToken cancellationToken = default)
     {
         var current = await LayoutAsync(cancellationToken).ConfigureAwait(false);
-        await table.ReplaceLayoutAsync(ValidBuckets(buckets), (current?.Version ?? 0) + 1, writing: true, Format, rebuilding: true, cancellationToken).ConfigureAwait(false);
+        await table.ReplaceLayoutAsync(ValidBuckets(buckets), (current?.Version ?? 0) + 1, writing: true, Format, rebuilding: true,
+            rebuilds: (current?.Rebuilds ?? 0) + 1, cancellationToken).ConfigureAwait(false);
         await table.DeleteAllBucketsAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -131,6 +133,19 @@ public sealed class ActivityStore(ActivityTable table)
     public static void ThrowIfRebuilding(ActivityLayout? layout)
     {
         if (layout is { Rebuilding: true })
+        {
+            throw new ActivityRebuildingException();
+        }
+    }
+
+    /// <summary>
+    /// Refuses what a reader read between two reads of the layout if a rebuild began in between: one that has not ended, or one that began
+    /// and ended while the reader read (the rebuild count moved), for its reads may have met the emptied store.
+    /// </summary>
+    public static void ThrowIfRebuildBegan(ActivityLayout? before, ActivityLayout? after)
+    {
+        ThrowIfRebuilding(after);
+        if ((after?.Rebuilds ?? 0) != (before?.Rebuilds ?? 0))
         {
             throw new ActivityRebuildingException();
         }
@@ -309,6 +324,8 @@ public sealed class ActivityStore(ActivityTable table)
                     results[i].AddRange(Decode(row.Payload).Values.Select(c => (year, c)));
                 }
             }).ConfigureAwait(false);
+
+        ThrowIfRebuildBegan(layout, await LayoutAsync(cancellationToken).ConfigureAwait(false));
 
         // Work order (year, bucket), each bucket in provider-child order: the same data reads back in the same order.
         return new ActivityRead(results.SelectMany(r => r).ToList(), read, work.Count, layout);

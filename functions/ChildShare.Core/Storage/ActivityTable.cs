@@ -6,9 +6,10 @@ namespace ChildShare.Core.Storage;
 
 /// <summary>
 /// The activity table's layout row (PK and RK <c>layout</c>) as stored: the bucket count (null when not written), the data version, whether a
-/// writer is between its bumps, and whether a rebuild of the store from the records began and has not ended (false when not written).
+/// writer is between its bumps, whether a rebuild of the store from the records began and has not ended (false when not written), and
+/// how many rebuilds ever began (0 when not written).
 /// </summary>
-public sealed record ActivityLayoutRow(int? Buckets, long Version, bool Writing, ETag ETag, bool Rebuilding = false);
+public sealed record ActivityLayoutRow(int? Buckets, long Version, bool Writing, ETag ETag, bool Rebuilding = false, long Rebuilds = 0);
 
 /// <summary>A bucket-year of the activity table as stored: how many provider children it holds, its payload (the <c>D00</c>.. chunks joined) and its ETag.</summary>
 public sealed record ActivityBucketRow(int Children, byte[] Payload, ETag ETag);
@@ -33,7 +34,7 @@ public sealed class ActivityTable(ChildShareStorage storage)
     // large object, most of the garbage a summary rebuild left for a full collection (README, "Ingestion CPU and memory").
     private const int ChunkBytes = 30_000;
     private const int MaxChunks = 25;
-    private const string LayoutKey = "layout", BucketsColumn = "Buckets", VersionColumn = "Version", WritingColumn = "Writing", RebuildingColumn = "Rebuilding", FormatColumn = "Format",
+    private const string LayoutKey = "layout", BucketsColumn = "Buckets", VersionColumn = "Version", WritingColumn = "Writing", RebuildingColumn = "Rebuilding", RebuildsColumn = "Rebuilds", FormatColumn = "Format",
         ChildrenColumn = "Children", ChunksColumn = "Chunks";
 
     private readonly TableClient _table = storage.Table(TableNames.Activity);
@@ -47,7 +48,7 @@ public sealed class ActivityTable(ChildShareStorage storage)
         var response = await _table.GetEntityIfExistsAsync<TableEntity>(LayoutKey, LayoutKey, cancellationToken: cancellationToken).ConfigureAwait(false);
         return response.HasValue && response.Value is { } e
             ? new ActivityLayoutRow(e.GetInt32(BucketsColumn), e.GetInt64(VersionColumn) ?? 0, e.GetBoolean(WritingColumn) ?? false, e.ETag,
-                e.GetBoolean(RebuildingColumn) ?? false)
+                e.GetBoolean(RebuildingColumn) ?? false, e.GetInt64(RebuildsColumn) ?? 0)
             : null;
     }
 
@@ -55,9 +56,10 @@ public sealed class ActivityTable(ChildShareStorage storage)
     /// Writes the layout row: replacing the version read (<paramref name="etag"/>), or added when <paramref name="etag"/> is null (409 if
     /// another writer added it first).
     /// </summary>
-    public async Task WriteLayoutAsync(int buckets, long version, bool writing, int format, ETag? etag, bool rebuilding = false, CancellationToken cancellationToken = default)
+    public async Task WriteLayoutAsync(int buckets, long version, bool writing, int format, ETag? etag, bool rebuilding = false, long rebuilds = 0,
+        CancellationToken cancellationToken = default)
     {
-        var entity = LayoutEntity(buckets, version, writing, format, rebuilding);
+        var entity = LayoutEntity(buckets, version, writing, format, rebuilding, rebuilds);
         if (etag is { } known)
         {
             await _table.UpdateEntityAsync(entity, known, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
@@ -69,8 +71,9 @@ public sealed class ActivityTable(ChildShareStorage storage)
     }
 
     /// <summary>Replaces the layout row whatever its version: only for a rebuild of the store.</summary>
-    public async Task ReplaceLayoutAsync(int buckets, long version, bool writing, int format, bool rebuilding = false, CancellationToken cancellationToken = default) =>
-        await _table.UpsertEntityAsync(LayoutEntity(buckets, version, writing, format, rebuilding), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+    public async Task ReplaceLayoutAsync(int buckets, long version, bool writing, int format, bool rebuilding = false, long rebuilds = 0,
+        CancellationToken cancellationToken = default) =>
+        await _table.UpsertEntityAsync(LayoutEntity(buckets, version, writing, format, rebuilding, rebuilds), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
 
     /// <summary>Deletes every bucket-year, keeping the layout row (a scan of the keys, deletes in batches): for a rebuild of the store.</summary>
     public async Task DeleteAllBucketsAsync(CancellationToken cancellationToken = default)
@@ -140,9 +143,10 @@ public sealed class ActivityTable(ChildShareStorage storage)
         return payload;
     }
 
-    private static TableEntity LayoutEntity(int buckets, long version, bool writing, int format, bool rebuilding) => new(LayoutKey, LayoutKey)
+    private static TableEntity LayoutEntity(int buckets, long version, bool writing, int format, bool rebuilding, long rebuilds) => new(LayoutKey, LayoutKey)
     {
         [BucketsColumn] = buckets, [VersionColumn] = version, [WritingColumn] = writing, [FormatColumn] = format, [RebuildingColumn] = rebuilding,
+        [RebuildsColumn] = rebuilds,
     };
 
     private static string YearKey(int year) => year.ToString("D4", CultureInfo.InvariantCulture);

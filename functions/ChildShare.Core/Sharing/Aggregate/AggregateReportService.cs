@@ -143,8 +143,8 @@ public sealed partial class AggregateReportService(
                 (receipt, stats) = built.Count == 1 && query.Interval == ReportInterval.None ? built[0] : Combine(built, minimum, protection);
                 var after = await activity.LayoutAsync(cancellationToken).ConfigureAwait(false);
 
-                // A rebuild that began while the report read counts only part of the store.
-                ActivityStore.ThrowIfRebuilding(after);
+                // A rebuild that began while the report read (ended or not) may have shown its reads the emptied store.
+                ActivityStore.ThrowIfRebuildBegan(layout, after);
                 if (layout is { Writing: false } && after is { Writing: false } && after.Version == layout.Version)
                 {
                     await snapshots.PutAsync(snapshotKey, new ReportSnapshot(rows, receipt, stats), cancellationToken).ConfigureAwait(false);
