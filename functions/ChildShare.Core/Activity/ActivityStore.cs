@@ -85,16 +85,16 @@ public sealed class ActivityStore(ActivityTable table)
     /// and returns the layout writers use; creates it with <paramref name="bucketsIfNew"/> buckets when there is none.
     /// </summary>
     public Task<ActivityLayout> BeginWriteAsync(int bucketsIfNew = DefaultBuckets, CancellationToken cancellationToken = default) =>
-        BumpAsync(writing: true, bucketsIfNew, cancellationToken);
+        BumpAsync(writing: true, bucketsIfNew, endRebuild: false, cancellationToken);
 
     /// <summary>Marks the write done: a new version that snapshots may be kept for.</summary>
-    public Task<ActivityLayout> EndWriteAsync(CancellationToken cancellationToken = default) => BumpAsync(writing: false, DefaultBuckets, cancellationToken);
+    public Task<ActivityLayout> EndWriteAsync(CancellationToken cancellationToken = default) => BumpAsync(writing: false, DefaultBuckets, endRebuild: false, cancellationToken);
 
     /// <summary>The rebuild begun by <see cref="ResetAsync"/> wrote every provider child: reports and exports are served again.</summary>
     public Task<ActivityLayout> EndRebuildAsync(CancellationToken cancellationToken = default) =>
-        BumpAsync(writing: false, DefaultBuckets, cancellationToken, endRebuild: true);
+        BumpAsync(writing: false, DefaultBuckets, endRebuild: true, cancellationToken);
 
-    private async Task<ActivityLayout> BumpAsync(bool writing, int bucketsIfNew, CancellationToken cancellationToken, bool endRebuild = false)
+    private async Task<ActivityLayout> BumpAsync(bool writing, int bucketsIfNew, bool endRebuild, CancellationToken cancellationToken)
     {
         for (var attempt = 0; ; attempt++)
         {

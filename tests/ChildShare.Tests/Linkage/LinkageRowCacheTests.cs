@@ -136,7 +136,7 @@ public sealed class LinkageRowCacheTests
     public void Remember_AKeyReadInANodeItsBlocksAndItsCluster_IsKeptOnce()
     {
         // Each row read from storage brings its own copy of a key; the cache holds every row of a community up to its limit, so the
-        // copies would be most of its memory (LINKAGE.md, "Rows this process wrote").
+        // copies are memory held for nothing (LINKAGE.md, "Rows this process wrote").
         static string Copy(string value) => new(value.AsSpan());
         var cache = new LinkageRowCache();
         var node = new LinkNodeState(Copy("p|a"), Copy("p"), Copy("seed-a"), [], Copy("seed-a"), Copy(LinkageEngine.Unlinked), []);
