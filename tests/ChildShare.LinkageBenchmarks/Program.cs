@@ -15,7 +15,7 @@ using ChildShare.LinkageBenchmarks;
 //   storage [children] [probe]   links the community through table storage (Azurite) upload by upload and, as the
 //                                store grows, times linking a probe upload of the same size each time: the ratio to
 //                                the first probe shows whether linking grows with the upload or with the community.
-//   quality [tuning|reporting]   linkage quality on generated rosters (tuning or reporting seeds) and FEBRL, the ablation of the
+//   quality [tuning|reporting|fresh]  linkage quality on generated rosters (tuning, reporting or fresh seeds) and FEBRL, the ablation of the
 //                                model's comparisons, the twin guard's effect and the cost of each Bloom hardening.
 //   diagnose [two|six|twins]     tuning seed only: the patterns of the true pairs missed and the false pairs joined.
 //   diagnose causes [patterns]   tuning seeds and dataset2 (TUNED-ON): why each missed true pair was missed, per set (and by pattern).

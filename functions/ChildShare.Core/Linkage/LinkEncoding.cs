@@ -368,17 +368,21 @@ public sealed class LinkEncoder(Pseudonymizer pseudonymizer, BloomHardening hard
 
         if (first is not null && last is not null)
         {
-            string firstSound = Phonetic.Soundex(first), lastSound = Phonetic.Soundex(last);
+            // The codes on the stack: a string of each is made only where their tokens are not known yet.
+            Span<char> firstSound = stackalloc char[4], lastSound = stackalloc char[4];
+            firstSound = firstSound[..Phonetic.Soundex(first, firstSound)];
+            lastSound = lastSound[..Phonetic.Soundex(last, lastSound)];
             if (SoundexKey(firstSound, lastSound) is { } soundKey)
             {
                 var (pair, swapped) = _phonetics.TryGetValue(soundKey, out var sounds) ? sounds
-                    : Remember(_phonetics, soundKey, PhoneticTokensOf(firstSound, lastSound));
+                    : Remember(_phonetics, soundKey, PhoneticTokensOf(new string(firstSound), new string(lastSound)));
                 tokens[(int)LinkTokenKind.PhoneticNames] = pair;
                 tokens[(int)LinkTokenKind.PhoneticNamesSwapped] = swapped;
             }
             else
             {
-                (tokens[(int)LinkTokenKind.PhoneticNames], tokens[(int)LinkTokenKind.PhoneticNamesSwapped]) = PhoneticTokensOf(firstSound, lastSound);
+                (tokens[(int)LinkTokenKind.PhoneticNames], tokens[(int)LinkTokenKind.PhoneticNamesSwapped]) =
+                    PhoneticTokensOf(new string(firstSound), new string(lastSound));
             }
 
             if (Nicknames.CanonicalOf(first) is { } canonical)
@@ -465,9 +469,9 @@ public sealed class LinkEncoder(Pseudonymizer pseudonymizer, BloomHardening hard
             firstSound != lastSound ? Cached("link-phonetic-v2", lastSound + "|" + firstSound) : UInt128.Zero);
 
     /// <summary>Both Soundex codes in one number (each is empty or four characters below U+0100: the number stands for one pair).</summary>
-    private static ulong? SoundexKey(string first, string last) => Pack(first) is { } a && Pack(last) is { } b ? (a << 32) | b : null;
+    private static ulong? SoundexKey(ReadOnlySpan<char> first, ReadOnlySpan<char> last) => Pack(first) is { } a && Pack(last) is { } b ? (a << 32) | b : null;
 
-    private static ulong? Pack(string code)
+    private static ulong? Pack(ReadOnlySpan<char> code)
     {
         if (code.Length == 0)
         {
@@ -501,7 +505,6 @@ public sealed class LinkEncoder(Pseudonymizer pseudonymizer, BloomHardening hard
             return null;
         }
 
-        var filter = new ulong[BloomBits / 64];
         var space = salt.Length == 0 ? field : field + "@" + salt;
         if (!_masks.TryGetValue((space, hashes), out var masks))
         {
@@ -509,17 +512,22 @@ public sealed class LinkEncoder(Pseudonymizer pseudonymizer, BloomHardening hard
             masks = Remember(_masks, (space, hashes), new BigramMasks(space, hashes), limit: 1_000);
         }
 
-        AddBigrams(filter, masks, value);
-        return hardening switch
+        if (hardening == BloomHardening.XorFold)
         {
-            BloomHardening.XorFold => Fold(filter),
-            BloomHardening.Balanced => Balance(filter),
-            _ => filter,
-        };
+            // The full filter is only an intermediate here: on the stack, and the folded half the one array made.
+            Span<ulong> full = stackalloc ulong[BloomBits / 64];
+            full.Clear();
+            AddBigrams(full, masks, value);
+            return Fold(full);
+        }
+
+        var filter = new ulong[BloomBits / 64];
+        AddBigrams(filter, masks, value);
+        return hardening == BloomHardening.Balanced ? Balance(filter) : filter;
     }
 
     /// <summary>The filter folded in half by XOR: each bit of the half the parity of two of the whole.</summary>
-    internal static ulong[] Fold(ulong[] filter)
+    internal static ulong[] Fold(ReadOnlySpan<ulong> filter)
     {
         var half = filter.Length / 2;
         var folded = new ulong[half];
@@ -568,7 +576,7 @@ public sealed class LinkEncoder(Pseudonymizer pseudonymizer, BloomHardening hard
     /// not double hashing: HMAC(key, purpose|field|bigram|round) gives 16 independent 16-bit values
     /// per round, each taken modulo the filter length.
     /// </summary>
-    private void AddBigrams(ulong[] filter, BigramMasks masks, string value)
+    private void AddBigrams(Span<ulong> filter, BigramMasks masks, string value)
     {
         if (value.Length < 2)
         {
@@ -583,11 +591,13 @@ public sealed class LinkEncoder(Pseudonymizer pseudonymizer, BloomHardening hard
         }
     }
 
-    private static void Or(ulong[] filter, ulong[] mask)
+    private static void Or(Span<ulong> filter, ulong[] mask)
     {
+        // Both of BloomBits / 64 words.
+        ReadOnlySpan<ulong> bits = mask.AsSpan(0, filter.Length);
         for (var i = 0; i < filter.Length; i++)
         {
-            filter[i] |= mask[i];
+            filter[i] |= bits[i];
         }
     }
 
@@ -677,7 +687,15 @@ public static class Phonetic
 {
     public static string Soundex(string name)
     {
-        Span<char> code = ['0', '0', '0', '0'];
+        Span<char> code = stackalloc char[4];
+        return new string(code[..Soundex(name, code)]);
+    }
+
+    /// <summary>Writes the code of <paramref name="name"/> into <paramref name="code"/> (four characters); returns 4, or 0 for no code.</summary>
+    internal static int Soundex(string name, Span<char> code)
+    {
+        code = code[..4];
+        code.Fill('0');
         var length = 0;
         var previous = '\0';
         foreach (var raw in name)
@@ -723,6 +741,6 @@ public static class Phonetic
             previous = digit;
         }
 
-        return length == 0 ? "" : new string(code);
+        return length == 0 ? 0 : 4;
     }
 }

@@ -75,6 +75,8 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
     private readonly List<int> _candidates = [];
     private int[] _stamps = [];
     private readonly List<(int Other, PairScore Score)> _accepted = [];
+    // The order accepted links are tried in (strongest first, then by seed), made once: a delegate per record with two links before.
+    private Comparison<(int Other, PairScore Score)>? _strongestFirst;
     // A record's candidate pairs in the table, in candidate order: the candidate variant's keys, copied together (GatherPairs), and
     // whether the pair may reach the floor on its tokens (Prescreen, which prefetches the filters of those that may).
     private VariantKeys[] _pairKeys = [];
@@ -155,7 +157,7 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         }
 
         var node = _nodes[id];
-        var index = node.Variants.FindIndex(v => v.SameContent(encoding));
+        var index = IndexOfVariant(node, encoding);
         if (index < 0)
         {
             if (node.Variants.Count >= MaxVariants)
@@ -171,6 +173,21 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
 
         LinkFrom(id, encoding, _slotCounts[id] == Wide ? -1 : _slots[id * MaxVariants + index]);
         return ClusterKeyOf(id);
+    }
+
+    // A loop, not FindIndex with a lambda: the lambda's closure and delegate were two objects per record added.
+    private static int IndexOfVariant(Node node, LinkEncoding encoding)
+    {
+        var variants = node.Variants;
+        for (var i = 0; i < variants.Count; i++)
+        {
+            if (variants[i].SameContent(encoding))
+            {
+                return i;
+            }
+        }
+
+        return -1;
     }
 
     public string ClusterKeyOf(string key) => ClusterKeyOf(_byKey[key]);
@@ -495,7 +512,7 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         if (accepted.Count > 1)
         {
             // Most records have one link: no comparison delegate is made for them.
-            accepted.Sort((x, y) => Better(x.Score, y.Score) ? -1 : Better(y.Score, x.Score) ? 1 : string.CompareOrdinal(_nodes[x.Other].Seed, _nodes[y.Other].Seed));
+            accepted.Sort(_strongestFirst ??= (x, y) => Better(x.Score, y.Score) ? -1 : Better(y.Score, x.Score) ? 1 : string.CompareOrdinal(_nodes[x.Other].Seed, _nodes[y.Other].Seed));
         }
 
         if (_options.TwinGuard)
@@ -583,10 +600,11 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
     /// </summary>
     private void Prescreen(in VariantKeys keys, int pairs, double floor)
     {
+        ReadOnlySpan<byte> screen = _bounds.Screen(floor);
         for (var p = 0; p < pairs; p++)
         {
             ref readonly var other = ref _pairKeys[p];
-            var reach = MatchScorer.MayReach(keys, other, _bounds, floor);
+            var reach = MatchScorer.MayReach(keys, other, screen);
             _pairMayReach[p] = reach;
             if (reach)
             {
@@ -660,7 +678,18 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
             }
         }
 
-        accepted.RemoveAll(a => !a.Score.Strong && refused.Contains(Find(a.Other)));
+        // In place and in order (RemoveAll's lambda would capture the set: a closure made for every call of this method).
+        var kept = 0;
+        for (var i = 0; i < accepted.Count; i++)
+        {
+            var link = accepted[i];
+            if (link.Score.Strong || !refused.Contains(Find(link.Other)))
+            {
+                accepted[kept++] = link;
+            }
+        }
+
+        accepted.RemoveRange(kept, accepted.Count - kept);
 
         static bool Holds(List<(int Root, double Weight)> links, int root)
         {
@@ -787,6 +816,12 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         {
             return Resolution.Never;
         }
+
+        // Rivals are looked for among the records of either side's birth date as well: a twin whose provider sent no address, or
+        // a mistyped one, is in no address block of the pair, yet one household by the looser test of the pattern (the same zip
+        // where an address is missing, an address alike).
+        AddBirthDateKin(a, household);
+        AddBirthDateKin(b, household);
 
         var namesDisagree = link.Pattern.First is MatchModel.FirstDifferent or MatchModel.FirstDice40 or MatchModel.FirstPhonetic;
         foreach (var n in household)
@@ -921,6 +956,18 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
     {
         var members = new HashSet<int>();
         return AddHousehold(a, members) && AddHousehold(b, members) ? members : null;
+    }
+
+    /// <summary>Adds the nodes of a node's birth-date blocks (those the engine uses as blocks: at most the model's block size).</summary>
+    private void AddBirthDateKin(int n, HashSet<int> members)
+    {
+        foreach (var variant in _nodes[n].Variants)
+        {
+            if (variant.Has(LinkTokenKind.Dob) && _blocks.TryGetValue(variant[LinkTokenKind.Dob], out var block) && block.Count <= _options.MaxBlockSize)
+            {
+                members.UnionWith(block);
+            }
+        }
     }
 
     /// <summary>Adds the nodes of a node's address blocks; false when it has no address or a block is over the cap.</summary>

@@ -92,6 +92,12 @@ public readonly record struct ComparisonPattern(byte First, byte Last, byte Birt
         }
     }
 
+    /// <summary>
+    /// One record reports a sex and the other does not (<see cref="Sex"/> is then missing): a provider that sends sex sent none for this
+    /// record. Where neither reports one (FEBRL; a provider that never sends sex) it is false. Not part of <see cref="Packed"/>.
+    /// </summary>
+    public bool SexOnOneSide { get; init; }
+
     /// <summary>A dense number for grouping equal patterns (estimation).</summary>
     public int Packed => First | Last << 3 | BirthDate << 6 | Zip << 9 | Address << 11 | StateId << 14 | Sex << 16 | (Swapped ? 1 << 18 : 0);
 }
@@ -279,10 +285,11 @@ public sealed record LinkModelOptions
 
     /// <summary>
     /// The second pass over the review band (<see cref="LinkageEngine.ResolveHouseholds"/>): a household pair of the review band
-    /// joins when the household's other records leave no rival for either side; it needs the twin guard. Off by default: with
-    /// issue 16's twin guards it joins no more twin pairs than the first pass on the held-out sets and raises recall by 1.0 to 3.0
-    /// points, but the first pass still joins more than 1% of the twin pairs, the rule for switching it on (LINKAGE.md, "The twin
-    /// guard", item 5).
+    /// joins when the household's other records leave no rival for either side; it needs the twin guard. Off by default. On fresh
+    /// seeds it raised every set's recall by 0.6 to 2.5 points for one twin pair more of 1,710, but in the production linker, which
+    /// runs it per chunk, its decision depends on which twin a chunk holds (a record without a first name joins the first twin to
+    /// arrive, of either sex), and an operator's split of another pair undoes its joins until the next upload (LINKAGE.md, "4 Dec 2026:
+    /// the household resolver measured on fresh seeds, and kept off").
     /// </summary>
     public bool HouseholdResolver { get; init; }
 
@@ -301,6 +308,17 @@ public sealed record LinkModelOptions
     /// guard did not (LINKAGE.md).
     /// </summary>
     public bool SexlessTwinNames { get; init; }
+
+    /// <summary>
+    /// <see cref="SexlessTwinNames"/> only where one record reports a sex and the other does not
+    /// (<see cref="ComparisonPattern.SexOnOneSide"/>): a record of one twin sent without its sex, with a near-identical first name,
+    /// is held for review instead of joining the other twin, whose sex may differ. Where no record reports a sex (FEBRL) it changes
+    /// nothing, so it costs none of <see cref="SexlessTwinNames"/>'s recall there. The first pass only: where the household resolver
+    /// runs, it judges the pair with its household in view (a twin any provider holds is a rival). On by default since 4 Dec 2026: with
+    /// the resolver off it costs 0.0 to 0.6 points of recall on the generated sets, and no twins of different sex are joined on any
+    /// tuning or fresh set (LINKAGE.md, "A sex on one side only").
+    /// </summary>
+    public bool OneSidedSexTwinNames { get; init; } = true;
 
     /// <summary>
     /// The twin-name guard where the pair carries evidence of two children: entirely different first names, or different state ids
@@ -356,7 +374,7 @@ public static class MatchScorer
             a.Same(b, LinkTokenKind.NicknameLast), a.Same(b, LinkTokenKind.PhoneticNames),
             a.Has(LinkTokenKind.PhoneticNamesSwapped) && a[LinkTokenKind.PhoneticNamesSwapped] == b[LinkTokenKind.PhoneticNames]);
         return CompareNames(names, BirthDateLevel(a, b), TokenLevel(a, b, LinkTokenKind.Zip), TokenLevel(a, b, LinkTokenKind.StateId),
-            TokenLevel(a, b, LinkTokenKind.Sex), AddressLevel(a, b));
+            TokenLevel(a, b, LinkTokenKind.Sex), AddressLevel(a, b)) with { SexOnOneSide = a.Has(LinkTokenKind.Sex) != b.Has(LinkTokenKind.Sex) };
     }
 
     /// <summary>
@@ -364,39 +382,27 @@ public static class MatchScorer
     /// strong link and its weight cannot reach <paramref name="floor"/>. The token levels come from the variants' interned token ids
     /// (<see cref="VariantKeys"/>, small and flat, so a candidate costs one read instead of its encoding's); then the address filter;
     /// the name filters (the Dice of the first and last names and of the exchanged names) and the encodings themselves only when an
-    /// upper bound of the weight, with the best level each remaining comparison could have, still reaches the floor. The engine
+    /// upper bound of the weight, with the best level each remaining comparison could have, still reaches the floor (both tests read
+    /// from the engine's <see cref="ScoreBounds.Screen"/>, where they are computed once for every combination of levels). The engine
     /// scores every candidate pair with the floor of its review band: below it a pair changes nothing, so skipping it changes no
     /// decision.
     /// </summary>
     internal static PairScore? ScoreAtLeast(
         in VariantKeys ka, ReadOnlySpan<ulong> filtersA, in VariantKeys kb, ReadOnlySpan<ulong> filtersB, LinkModelOptions options, ScoreBounds bounds, double floor)
     {
-        var addressA = ka.AddressOf(filtersA);
-        var addressB = kb.AddressOf(filtersB);
         var tokens = new TokenLevels(ka, kb);
-        var bothAddress = ka.AddressBits >= 0 && kb.AddressBits >= 0;
-        if (!tokens.Strong)
+        var screen = bounds.Screen(floor)[ScreenIndex(ka, kb, tokens)];
+        if ((screen & ScreenTokens) == 0)
         {
-            var bound = new TokenBound(ka, kb, tokens, bounds);
-            if (bound.Max(bounds) < floor - ScoreBounds.Slack)
-            {
-                return null;
-            }
-
-            var level = bothAddress ? AddressLevel(LinkEncoding.Dice(addressA, ka.AddressBits, addressB, kb.AddressBits)) : ComparisonPattern.Missing;
-            var household = bounds.TwinGuard && ((bound.BothLast
-                && (level is MatchModel.AddressDice95 or MatchModel.AddressDice80 || (level == ComparisonPattern.Missing && tokens.Zip == MatchModel.Agree)))
-                || (bounds.HouseholdByAddress && level is MatchModel.AddressDice95 or MatchModel.AddressDice80));
-            if (Math.Max(bound.Tokens + bound.Names + bounds.Weight(Comparison.Address, level), household ? bound.Sibling : double.NegativeInfinity) < floor - ScoreBounds.Slack)
-            {
-                return null;
-            }
-
-            return Score(CompareNames(NamesOf(ka, filtersA, kb, filtersB), tokens.Birth, tokens.Zip, tokens.StateId, tokens.Sex, level), options);
+            return null;
         }
 
-        var address = bothAddress ? AddressLevel(LinkEncoding.Dice(addressA, ka.AddressBits, addressB, kb.AddressBits)) : ComparisonPattern.Missing;
-        return Score(CompareNames(NamesOf(ka, filtersA, kb, filtersB), tokens.Birth, tokens.Zip, tokens.StateId, tokens.Sex, address), options);
+        var level = ka.AddressBits >= 0 && kb.AddressBits >= 0
+            ? AddressLevel(LinkEncoding.Dice(ka.AddressOf(filtersA), ka.AddressBits, kb.AddressOf(filtersB), kb.AddressBits))
+            : ComparisonPattern.Missing;
+        return (screen >> level & 1) == 0
+            ? null
+            : Score(CompareNames(NamesOf(ka, filtersA, kb, filtersB), tokens.Birth, tokens.Zip, tokens.StateId, tokens.Sex, level) with { SexOnOneSide = tokens.SexOnOneSide }, options);
     }
 
     /// <summary>
@@ -404,10 +410,83 @@ public static class MatchScorer
     /// when its first test, the upper bound from the token levels, already rules the pair out. The engine runs it over all of a
     /// record's candidate pairs first, so that it gathers the filters of the others only.
     /// </summary>
-    internal static bool MayReach(in VariantKeys ka, in VariantKeys kb, ScoreBounds bounds, double floor)
+    internal static bool MayReach(in VariantKeys ka, in VariantKeys kb, ReadOnlySpan<byte> screen) =>
+        (screen[ScreenIndex(ka, kb, new TokenLevels(ka, kb))] & ScreenTokens) != 0;
+
+    // The screen's bit of the first test (the bound on the token levels); bits 0 to 4 are the second's, one per address level.
+    private const byte ScreenTokens = 0x80;
+
+    // What the bound of a pair depends on, in 14 bits: the birth-date level (0-4), the zip, state id and sex levels (0-2 each),
+    // and whether both sides have a first name, a last name and an address, and the nickname and phonetic tokens agree.
+    internal const int ScreenSize = 1 << 14;
+
+    private static int ScreenIndex(in VariantKeys ka, in VariantKeys kb, in TokenLevels tokens) => ScreenIndex(
+        tokens.Birth, tokens.Zip, tokens.StateId, tokens.Sex, ka.FirstBits >= 0 && kb.FirstBits >= 0, ka.LastBits >= 0 && kb.LastBits >= 0,
+        ka.AddressBits >= 0 && kb.AddressBits >= 0, Agree(ka.Nickname, kb.Nickname), Agree(ka.Phonetic, kb.Phonetic) || Agree(ka.PhoneticSwapped, kb.Phonetic));
+
+    private static int ScreenIndex(byte birth, byte zip, byte stateId, byte sex, bool bothFirst, bool bothLast, bool bothAddress, bool nickname, bool phonetic) =>
+        birth << 11 | zip << 9 | stateId << 7 | sex << 5 | (bothFirst ? 16 : 0) | (bothLast ? 8 : 0) | (bothAddress ? 4 : 0) | (nickname ? 2 : 0) | (phonetic ? 1 : 0);
+
+    /// <summary>
+    /// The two tests of <see cref="ScoreAtLeast"/>'s upper bound for every combination of what they depend on (the screen index),
+    /// computed once per engine: bit 7 whether the bound on the token levels reaches <paramref name="floor"/>, bit <c>level</c> whether
+    /// it does with that address level (the strong link: every bit). A pair then costs its index and one read of a 16 KB table instead
+    /// of a dozen weights added, each entry being the very sum the pair would have computed.
+    /// </summary>
+    internal static byte[] Screen(ScoreBounds bounds, double floor)
     {
-        var tokens = new TokenLevels(ka, kb);
-        return tokens.Strong || new TokenBound(ka, kb, tokens, bounds).Max(bounds) >= floor - ScoreBounds.Slack;
+        var screen = new byte[ScreenSize];
+        for (byte birth = 0; birth <= MatchModel.DobDifferent; birth++)
+        {
+            for (byte zip = 0; zip <= MatchModel.Different; zip++)
+            {
+                for (byte stateId = 0; stateId <= MatchModel.Different; stateId++)
+                {
+                    for (byte sex = 0; sex <= MatchModel.Different; sex++)
+                    {
+                        for (var flags = 0; flags < 32; flags++)
+                        {
+                            bool bothFirst = (flags & 16) != 0, bothLast = (flags & 8) != 0, bothAddress = (flags & 4) != 0;
+                            var index = ScreenIndex(birth, zip, stateId, sex, bothFirst, bothLast, bothAddress, (flags & 2) != 0, (flags & 1) != 0);
+                            if (stateId == MatchModel.Agree && birth == MatchModel.DobExact)
+                            {
+                                // The strong link is scored in full whatever its weight.
+                                screen[index] = byte.MaxValue;
+                                continue;
+                            }
+
+                            var bound = new TokenBound(birth, zip, stateId, sex, bothFirst, bothLast, bothAddress, (flags & 2) != 0, (flags & 1) != 0, bounds);
+                            if (bound.Max(bounds) < floor - ScoreBounds.Slack)
+                            {
+                                continue;
+                            }
+
+                            var value = ScreenTokens;
+                            for (byte level = 0; level <= MatchModel.AddressDifferent; level++)
+                            {
+                                if (level != ComparisonPattern.Missing && !bothAddress)
+                                {
+                                    continue;
+                                }
+
+                                var household = bounds.TwinGuard && ((bound.BothLast
+                                    && (level is MatchModel.AddressDice95 or MatchModel.AddressDice80 || (level == ComparisonPattern.Missing && zip == MatchModel.Agree)))
+                                    || (bounds.HouseholdByAddress && level is MatchModel.AddressDice95 or MatchModel.AddressDice80));
+                                if (Math.Max(bound.Tokens + bound.Names + bounds.Weight(Comparison.Address, level), household ? bound.Sibling : double.NegativeInfinity)
+                                    >= floor - ScoreBounds.Slack)
+                                {
+                                    value |= (byte)(1 << level);
+                                }
+                            }
+
+                            screen[index] = value;
+                        }
+                    }
+                }
+            }
+        }
+
+        return screen;
     }
 
     /// <summary>The levels of a pair's token comparisons, from the interned ids of its keys.</summary>
@@ -421,6 +500,8 @@ public static class MatchScorer
 
         public byte Sex { get; } = TokenLevel(ka.Sex, kb.Sex);
 
+        public bool SexOnOneSide { get; } = (ka.Sex == 0) != (kb.Sex == 0);
+
         /// <summary>The strong link (<see cref="ComparisonPattern.Strong"/>): scored in full whatever its weight.</summary>
         public bool Strong => StateId == MatchModel.Agree && Birth == MatchModel.DobExact;
     }
@@ -431,19 +512,17 @@ public static class MatchScorer
     /// </summary>
     private readonly struct TokenBound
     {
-        public TokenBound(in VariantKeys ka, in VariantKeys kb, in TokenLevels levels, ScoreBounds bounds)
+        public TokenBound(
+            byte birth, byte zip, byte stateId, byte sex, bool bothFirst, bool bothLast, bool bothAddress, bool nickname, bool phonetic, ScoreBounds bounds)
         {
-            var bothFirst = ka.FirstBits >= 0 && kb.FirstBits >= 0;
-            BothLast = ka.LastBits >= 0 && kb.LastBits >= 0;
-            BothAddress = ka.AddressBits >= 0 && kb.AddressBits >= 0;
-            var nickname = Agree(ka.Nickname, kb.Nickname);
-            var phonetic = Agree(ka.Phonetic, kb.Phonetic) || Agree(ka.PhoneticSwapped, kb.Phonetic);
-            Tokens = bounds.Weight(Comparison.BirthDate, levels.Birth) + bounds.Weight(Comparison.Zip, levels.Zip)
-                + bounds.Weight(Comparison.StateId, levels.StateId) + bounds.Weight(Comparison.Sex, levels.Sex);
+            BothLast = bothLast;
+            BothAddress = bothAddress;
+            Tokens = bounds.Weight(Comparison.BirthDate, birth) + bounds.Weight(Comparison.Zip, zip)
+                + bounds.Weight(Comparison.StateId, stateId) + bounds.Weight(Comparison.Sex, sex);
             Names = (bothFirst ? bounds.MaxFirst(nickname, phonetic) : 0) + (BothLast ? bounds.MaxLast : 0);
-            Sibling = bounds.HouseholdWeight + (bothFirst ? bounds.MaxSiblingFirst(nickname, phonetic) : 0) + bounds.Sibling(Comparison.BirthDate, levels.Birth)
-                + bounds.Sibling(Comparison.Sex, levels.Sex) + bounds.Sibling(Comparison.StateId, levels.StateId);
-            Household = bounds.TwinGuard && ((BothLast && (BothAddress || levels.Zip == MatchModel.Agree)) || (bounds.HouseholdByAddress && BothAddress));
+            Sibling = bounds.HouseholdWeight + (bothFirst ? bounds.MaxSiblingFirst(nickname, phonetic) : 0) + bounds.Sibling(Comparison.BirthDate, birth)
+                + bounds.Sibling(Comparison.Sex, sex) + bounds.Sibling(Comparison.StateId, stateId);
+            Household = bounds.TwinGuard && ((BothLast && (BothAddress || zip == MatchModel.Agree)) || (bounds.HouseholdByAddress && BothAddress));
         }
 
         public bool BothLast { get; }
@@ -612,8 +691,15 @@ public static class MatchScorer
     public static bool TwinLike(in ComparisonPattern pattern, LinkModelOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return options.TwinGuard && pattern.TwinLike && (options.TwinNameGuard || (options.SexlessTwinNames && pattern.Sex != MatchModel.Agree)
+        return options.TwinGuard && pattern.TwinLike && (options.TwinNameGuard || WithoutTheSex(pattern, options)
             || (options.TwinEvidence && (pattern.First == MatchModel.FirstDifferent || pattern.StateId == MatchModel.Different)));
+    }
+
+    /// <summary>Whether the options' twin-name guards for a sex that does not tell the pair apart apply (<see cref="LinkModelOptions.SexlessTwinNames"/>, <see cref="LinkModelOptions.OneSidedSexTwinNames"/>).</summary>
+    public static bool WithoutTheSex(in ComparisonPattern pattern, LinkModelOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return (options.SexlessTwinNames && pattern.Sex != MatchModel.Agree) || (options.OneSidedSexTwinNames && pattern.SexOnOneSide);
     }
 
     /// <summary>One household under the options (<see cref="LinkModelOptions.HouseholdByAddress"/> widens it to the address alone).</summary>
@@ -765,6 +851,8 @@ internal sealed class ScoreBounds
     private readonly double[][] _sibling;
     private readonly double[] _maxFirst = new double[4];
     private readonly double[] _maxSiblingFirst = new double[4];
+    private byte[]? _screen;
+    private double _screenFloor;
 
     public ScoreBounds(LinkModelOptions options)
     {
@@ -797,6 +885,18 @@ internal sealed class ScoreBounds
     public double MaxAddress { get; }
 
     public double Weight(Comparison comparison, byte level) => _weights[(int)comparison][level];
+
+    /// <summary><see cref="MatchScorer.Screen"/> for <paramref name="floor"/>, computed once (an engine always asks with its own floor).</summary>
+    public byte[] Screen(double floor)
+    {
+        if (_screen is null || _screenFloor != floor)
+        {
+            _screen = MatchScorer.Screen(this, floor);
+            _screenFloor = floor;
+        }
+
+        return _screen;
+    }
 
     public double Sibling(Comparison comparison, byte level) => _sibling[(int)comparison][level];
 

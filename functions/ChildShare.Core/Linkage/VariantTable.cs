@@ -33,6 +33,7 @@ internal readonly record struct VariantKeys(
 /// added, like the token index).
 /// </summary>
 /// <remarks>
+/// Equal filter words are stored once (<see cref="Add"/>): a variant's keys point at them, so sharing them changes no comparison.
 /// Keys and filters are kept in chunks of a fixed size, allocated as the table grows: a single array doubled as it grew was allocated
 /// about twice over and copied at each doubling (some 100 MB for the benchmark community's 239,000 variants, in the large object
 /// heap, whose growth sets off full collections).
@@ -47,6 +48,8 @@ internal sealed class VariantTable
     private readonly Dictionary<UInt128, int> _ids = [];
     private readonly List<VariantKeys[]> _keyChunks = [];
     private readonly List<ulong[]> _filterChunks = [];
+    // Where each distinct run of filter words (a variant's first, last and address filters) lies in the pool, by ContentKey.
+    private readonly Dictionary<UInt128, int> _filterOffsets = [];
     private int _count;
     // Where the next variant's filters go: chunk number times FilterChunkWords plus the offset in that chunk.
     private int _filterEnd;
@@ -56,16 +59,29 @@ internal sealed class VariantTable
     {
         ArgumentNullException.ThrowIfNull(encoding);
         var keys = KeysOf(encoding);
-        if ((_filterEnd & (FilterChunkWords - 1)) + keys.FilterWords > FilterChunkWords || _filterEnd >> FilterChunkShift == _filterChunks.Count)
+        // Variants with equal filters (the same names and address: a child's records at several providers, and common names) share
+        // one copy in the pool: it is then a fraction of its size and mostly in the caches when candidates' filters are read.
+        Span<ulong> filters = stackalloc ulong[keys.FilterWords];
+        Filters(encoding, filters);
+        var content = ContentKey(filters, keys);
+        if (_filterOffsets.TryGetValue(content, out var offset) && Filters(keys with { FilterOffset = offset }).SequenceEqual(filters))
         {
-            // The variant's filters start a new chunk (they are never split between two).
-            _filterEnd = _filterChunks.Count << FilterChunkShift;
-            _filterChunks.Add(new ulong[FilterChunkWords]);
+            keys = keys with { FilterOffset = offset };
         }
+        else
+        {
+            if ((_filterEnd & (FilterChunkWords - 1)) + keys.FilterWords > FilterChunkWords || _filterEnd >> FilterChunkShift == _filterChunks.Count)
+            {
+                // The variant's filters start a new chunk (they are never split between two).
+                _filterEnd = _filterChunks.Count << FilterChunkShift;
+                _filterChunks.Add(new ulong[FilterChunkWords]);
+            }
 
-        keys = keys with { FilterOffset = _filterEnd };
-        Filters(encoding, _filterChunks[_filterEnd >> FilterChunkShift].AsSpan(_filterEnd & (FilterChunkWords - 1), keys.FilterWords));
-        _filterEnd += keys.FilterWords;
+            keys = keys with { FilterOffset = _filterEnd };
+            filters.CopyTo(_filterChunks[_filterEnd >> FilterChunkShift].AsSpan(_filterEnd & (FilterChunkWords - 1), keys.FilterWords));
+            _filterEnd += keys.FilterWords;
+            _filterOffsets.TryAdd(content, keys.FilterOffset);
+        }
         if (_count >> KeyChunkShift == _keyChunks.Count)
         {
             _keyChunks.Add(new VariantKeys[1 << KeyChunkShift]);
@@ -113,12 +129,30 @@ internal sealed class VariantTable
     public static void Filters(LinkEncoding encoding, Span<ulong> target)
     {
         ArgumentNullException.ThrowIfNull(encoding);
+        // Each in turn, without an array of the three (one per variant added).
         var at = 0;
-        foreach (var filter in new[] { encoding.First, encoding.Last, encoding.Address })
+        encoding.First.AsSpan().CopyTo(target);
+        at += encoding.First?.Length ?? 0;
+        encoding.Last.AsSpan().CopyTo(target[at..]);
+        at += encoding.Last?.Length ?? 0;
+        encoding.Address.AsSpan().CopyTo(target[at..]);
+    }
+
+    /// <summary>
+    /// A 128-bit digest of a variant's filter words and their split, to find filters already in the pool (then compared word by word:
+    /// a digest is never trusted alone). Not a keyed hash: it only decides where equal words are stored, never a comparison.
+    /// </summary>
+    private static UInt128 ContentKey(ReadOnlySpan<ulong> filters, in VariantKeys keys)
+    {
+        ulong a = (ulong)keys.FirstWords | (ulong)keys.LastWords << 8 | (ulong)keys.AddressWords << 16, b = a ^ 0x9E3779B97F4A7C15UL;
+        foreach (var word in filters)
         {
-            filter?.CopyTo(target[at..]);
-            at += filter?.Length ?? 0;
+            a = (a ^ word) * 0x100000001B3UL;
+            a ^= a >> 29;
+            b = System.Numerics.BitOperations.RotateLeft(b + word * 0xC2B2AE3D27D4EB4FUL, 31) * 0x9E3779B97F4A7C15UL;
         }
+
+        return new UInt128(a, b);
     }
 
     private int Id(LinkEncoding encoding, LinkTokenKind kind)

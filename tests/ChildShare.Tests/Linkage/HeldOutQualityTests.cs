@@ -61,6 +61,19 @@ public sealed class HeldOutQualityTests(ITestOutputHelper output)
         Assert.True(quality.DifferentSexTwinsJoined <= maxDifferentSexTwinsJoined, $"{quality.DifferentSexTwinsJoined} twin pairs of different sex joined");
     }
 
+    [Fact]
+    public void TuningTwins102_Linked_JoinNoTwinsOfDifferentSex()
+    {
+        // A tuning set (choices are made on it): before the one-sided sex guard (4 Dec 2026) one twin pair of different sex was joined
+        // here, a record sent without its sex and a near-identical first name (LINKAGE.md, "A sex on one side only").
+        var roster = HeldOutRosters.Generate(RosterSpec.Twins(RosterSeeds.Tuning[1]));
+
+        var quality = RosterEvaluation.Measure(roster.Spec.Name, roster, RosterEvaluation.Normalize(roster), LinkModelOptions.Default, Pseudonymizer);
+        output.WriteLine(quality.Line());
+
+        Assert.Equal(0, quality.DifferentSexTwinsJoined);
+    }
+
     // Measured with issue 16's twin guards and XOR-folded filters: dataset1 (held out) 1.0000 / 0.8580 / +14.20% over every record
     // (0.8720 / +12.80% with the household resolver); dataset2 (TUNED-ON) 1.0000 / 0.9385 / +1.30% (0.9421 / +1.18% with it). Unfolded:
     // dataset1 0.8660 / +13.40% (0.8800 / +12.00%), dataset2 0.9369 / +1.33% (0.9405 / +1.20%).

@@ -9,7 +9,7 @@ namespace ChildShare.Tests.Linkage;
 
 public sealed class LinkageEngineTests
 {
-    // The household resolver is off by default (it joins more twins of one sex); its tests turn it on.
+    // The household resolver is off by default (LINKAGE.md, "4 Dec 2026: the household resolver measured on fresh seeds, and kept off"); its tests turn it on.
     private static readonly LinkModelOptions WithHouseholdResolver = LinkModelOptions.Default with { HouseholdResolver = true };
 
     // The resolver's replaced-first-name join (off by default since issue 16: it joined twins of one sex seen at different providers).
@@ -355,6 +355,116 @@ public sealed class LinkageEngineTests
 
         Assert.Equal(single.ClusterKeyOf("a|1"), single.ClusterKeyOf("b|1"));
         Assert.Equal(3, siblings.ClusterCount);
+    }
+
+    [Fact]
+    public void Score_ANearNameInOneHomeWithTheSexOnOneSideOnly_IsHeldUnderTheAcceptWeight()
+    {
+        // Frances' record sent without her sex is as near her twin brother Francis as a typo of his own: the sex cannot tell them
+        // apart, so the pair goes to review (LinkModelOptions.OneSidedSexTwinNames), where the household resolver looks for rivals.
+        var withoutSex = Enc("Frances", "Dinnison", "2015-03-02");
+        var francis = Enc("Francis", "Dinnison", "2015-03-02", sex: Sex.Male);
+
+        var score = Score(withoutSex, francis);
+        var unguarded = MatchScorer.Score(withoutSex, francis, LinkModelOptions.Default with { OneSidedSexTwinNames = false });
+
+        Assert.True(score.Pattern.SexOnOneSide);
+        Assert.True(unguarded.Weight >= MatchModel.Default.AcceptWeight, $"without the guard the pair weighs {unguarded.Weight:F1}");
+        Assert.False(Accepted(score), $"weight {score.Weight:F1}");
+        Assert.False(MatchScorer.Compare(withoutSex, Enc("Francis", "Dinnison", "2015-03-02")).SexOnOneSide);
+    }
+
+    [Fact]
+    public void Add_NoRecordReportsASex_TheOneSidedGuardChangesNothing()
+    {
+        // Where no provider sends a sex (FEBRL), the guard does not apply: the near name joins as it did before it.
+        var withGuard = new LinkageEngine();
+        var without = new LinkageEngine(LinkModelOptions.Default with { OneSidedSexTwinNames = false });
+        foreach (var engine in new[] { withGuard, without })
+        {
+            engine.Add("a|1", "a", "s1", Enc("Francis", "Dinnison", "2015-03-02"));
+            engine.Add("b|1", "b", "s3", Enc("Franciss", "Dinnison", "2015-03-02"));
+            engine.ResolveHouseholds();
+        }
+
+        Assert.Equal(without.ClusterKeyOf("a|1") == without.ClusterKeyOf("b|1"), withGuard.ClusterKeyOf("a|1") == withGuard.ClusterKeyOf("b|1"));
+        Assert.Equal(without.RuleOf("b|1"), withGuard.RuleOf("b|1"));
+    }
+
+    // FINDING of adversary 32 (failed before the fix): the resolver's rivals are the nodes of the two records' exact address blocks, but "one household"
+    // is also the same zip where either side has no address (or an address within Dice 0.8). A twin whose provider sent no address is
+    // then one household with the record yet never a rival: a record without a first name that fits both twins joins the one that
+    // happens to share its address token. LINKAGE.md: "A twin visible at any provider that could be the child keeps the pair apart."
+    [Theory]
+    [InlineData(null)] // the girl's provider sends no street address
+    [InlineData("12BANNERSTRET")] // a typo in it (one household by Dice, another address token)
+    public void ResolveHouseholds_ATwinOfTheHouseholdWithoutTheSameAddressToken_IsStillARival(string? girlsAddress)
+    {
+        var engine = new LinkageEngine(WithHouseholdResolver);
+        engine.Add("a|liam", "a", "s1", Enc("Liam", "Dinnison", "2015-03-02", sex: Sex.Male));
+        engine.Add("b|emma", "b", "s2", Enc("Emma", "Dinnison", "2015-03-02", sex: Sex.Female, address: girlsAddress));
+        engine.Add("c|1", "c", "s3", Enc(null, "Dinnison", "2015-03-02"));
+
+        engine.ResolveHouseholds();
+
+        // c|1 (no first name, no sex) is one household with both twins and eligible against both: it must stay apart.
+        Assert.Equal(3, engine.ClusterCount);
+    }
+
+    // Adversary 32, confirmed: twins at two providers, or both at one, and a record of another provider without first name or sex:
+    // the record joins neither twin.
+    [Theory]
+    [InlineData("b")]
+    [InlineData("a")]
+    public void ResolveHouseholds_ARecordWithoutFirstNameOrSexAndTwinsElsewhere_JoinsNeither(string emmasProvider)
+    {
+        var engine = new LinkageEngine(WithHouseholdResolver);
+        engine.Add("c|1", "c", "s3", Enc(null, "Dinnison", "2015-03-02"));
+        engine.Add("a|liam", "a", "s1", Enc("Liam", "Dinnison", "2015-03-02", sex: Sex.Male));
+        engine.Add(emmasProvider + "|emma", emmasProvider, "s2", Enc("Emma", "Dinnison", "2015-03-02", sex: Sex.Female));
+
+        engine.ResolveHouseholds();
+
+        Assert.Equal(3, engine.ClusterCount);
+    }
+
+    // Adversary 32, confirmed: a split of the resolver's own pair holds when the record returns and the resolver runs again.
+    [Fact]
+    public void Split_OfAPairTheResolverJoined_HoldsWhenTheRecordReturnsAndTheResolverRunsAgain()
+    {
+        var engine = new LinkageEngine(WithHouseholdResolver);
+        engine.Add("a|1", "a", "s1", Enc("Naomi", "Dinnison", "2015-03-02", sex: Sex.Female));
+        engine.Add("b|1", "b", "s2", Enc(null, "Dinnison", null, sex: Sex.Female));
+        engine.ResolveHouseholds();
+        Assert.Equal(engine.ClusterKeyOf("a|1"), engine.ClusterKeyOf("b|1"));
+
+        engine.Split("a|1", "b|1");
+        engine.Add("b|1", "b", "s2", Enc(null, "Dinnison", null, sex: Sex.Female));
+        engine.Add("d|1", "d", "s4", Enc("Naomi", "Dinnison", "2015-03-02", sex: Sex.Female));
+        engine.ResolveHouseholds();
+
+        Assert.NotEqual(engine.ClusterKeyOf("a|1"), engine.ClusterKeyOf("b|1"));
+        Assert.NotEqual(engine.ClusterKeyOf("d|1"), engine.ClusterKeyOf("b|1"));
+    }
+
+    // Adversary 32, confirmed: an operator merge (must-link) of a record the resolver left apart survives a split of another pair and a resolver run.
+    [Fact]
+    public void Merge_OfARecordTheResolverLeftApart_SurvivesASplitOfAnotherPairAndTheResolver()
+    {
+        var engine = new LinkageEngine(WithHouseholdResolver);
+        engine.Add("b|1", "b", "s3", Enc(null, "Dinnison", "2015-03-02"));
+        engine.Add("a|liam", "a", "s1", Enc("Liam", "Dinnison", "2015-03-02", sex: Sex.Male));
+        engine.Add("a|emma", "a", "s2", Enc("Emma", "Dinnison", "2015-03-02", sex: Sex.Female));
+        engine.Add("c|liam", "c", "s4", Enc("Liam", "Dinnison", "2015-03-02", sex: Sex.Male, address: "7OXLEYPLACE"));
+        engine.ResolveHouseholds();
+        Assert.NotEqual(engine.ClusterKeyOf("b|1"), engine.ClusterKeyOf("a|emma"));
+
+        engine.Merge("b|1", "a|emma");
+        engine.Split("a|liam", "c|liam");
+        engine.ResolveHouseholds();
+
+        Assert.Equal(engine.ClusterKeyOf("b|1"), engine.ClusterKeyOf("a|emma"));
+        Assert.NotEqual(engine.ClusterKeyOf("b|1"), engine.ClusterKeyOf("a|liam"));
     }
 
     [Fact]

@@ -34,6 +34,13 @@ public static class RosterSeeds
     public static readonly int[] Tuning = [101, 102, 103];
 
     public static readonly int[] Reporting = [20261201, 20261202, 20261203];
+
+    /// <summary>
+    /// Seeds first generated on 4 Dec 2026 (<c>LinkageBenchmarks quality fresh</c>), to measure the household resolver where neither
+    /// setting had been seen: the reporting seeds' figures of both had (LINKAGE.md, "4 Dec 2026: the household resolver measured on
+    /// fresh seeds, and kept off"). Nothing was chosen on them.
+    /// </summary>
+    public static readonly int[] Fresh = [20261204, 20261205, 20261206];
 }
 
 /// <summary>One row of a provider roster as the provider would send it (cleartext), with its truth.</summary>
