@@ -13,7 +13,8 @@ namespace ChildShare.Cli;
 /// later uploads honour), re-form their cluster and rebuild the moved records' summaries.
 /// Children are named by provider id and the provider's own local child id; only keyed tokens are printed.
 /// <c>linkage known-blocks</c>: build the known-blocks set of a store begun before it.
-/// Review, merge and split are audited with the actor <c>operator:{user}</c>.
+/// <c>linkage prune-review</c>: delete the review entries closed since they were queued (the function app does it daily).
+/// Review, prune, merge and split are audited with the actor <c>operator:{user}</c>.
 /// </summary>
 public static class LinkageCommands
 {
@@ -102,6 +103,16 @@ public static class LinkageCommands
             return 0;
         });
 
+        var pruneReview = new Command("prune-review",
+            "Delete the review entries whose records have since been joined or separated (under the linkage lock; audited). The function app does it daily.");
+        pruneReview.SetAction(async (result, cancellationToken) =>
+        {
+            await using var services = CliHost.Build(logLevel: result.GetValue(verbose) ? LogLevel.Information : LogLevel.Warning);
+            var pruned = await services.GetRequiredService<LinkageAdmin>().PruneReviewsAsync(actor, cancellationToken);
+            Console.WriteLine($"{pruned} closed review entries deleted.");
+            return 0;
+        });
+
         var knownBlocks = new Command("known-blocks",
             "Build the known-blocks set of a store begun before it (one scan of the token index, under the linkage lock), so uploads skip reading blocks that do not exist.");
         knownBlocks.SetAction(async (result, cancellationToken) =>
@@ -114,6 +125,7 @@ public static class LinkageCommands
 
         linkage.Subcommands.Add(show);
         linkage.Subcommands.Add(review);
+        linkage.Subcommands.Add(pruneReview);
         linkage.Subcommands.Add(knownBlocks);
         linkage.Subcommands.Add(merge);
         linkage.Subcommands.Add(split);

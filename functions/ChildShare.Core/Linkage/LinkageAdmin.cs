@@ -24,6 +24,7 @@ public static class LinkageAuditEvents
     public const string ReviewListed = "LinkageReviewListed";
     public const string Merged = "LinkageMerged";
     public const string Split = "LinkageSplit";
+    public const string ReviewPruned = "LinkageReviewPruned";
 }
 
 /// <summary>
@@ -67,12 +68,10 @@ public sealed partial class LinkageAdmin(
     public async Task<IReadOnlyList<ReviewItem>> ReviewAsync(int max, string actor, CancellationToken cancellationToken)
     {
         await store.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
-        var queued = await store.ReadReviewsAsync(cancellationToken).ConfigureAwait(false);
-        var nodes = (await store.ReadNodesAsync(queued.SelectMany(q => new[] { q.KeyA, q.KeyB }), cancellationToken).ConfigureAwait(false))
-            .ToDictionary(n => n.Key, StringComparer.Ordinal);
+        var queued = (await store.ReadQueuedReviewsAsync(cancellationToken).ConfigureAwait(false)).Select(q => q.Row).ToList();
+        var nodes = await NodesOfAsync(queued, cancellationToken).ConfigureAwait(false);
         var open = queued
-            .Where(q => nodes.TryGetValue(q.KeyA, out var a) && nodes.TryGetValue(q.KeyB, out var b)
-                && a.ClusterKey != b.ClusterKey && !a.DoNotLink.Contains(q.KeyB) && !b.DoNotLink.Contains(q.KeyA))
+            .Where(q => IsOpen(q, nodes))
             .OrderByDescending(q => q.Weight)
             .Take(max)
             .Select(q => new ReviewItem(q.KeyA, q.KeyB, q.Weight, q.Pattern, q.Ambiguous))
@@ -85,6 +84,45 @@ public sealed partial class LinkageAdmin(
         }, cancellationToken).ConfigureAwait(false);
         return open;
     }
+
+    /// <summary>
+    /// Deletes the review entries that are closed: the two records have since been joined (a later upload linked them), a
+    /// do-not-link separates them, or one of them is no longer stored. <see cref="ReviewAsync"/> leaves such entries out but would
+    /// read them, and their nodes, on every listing. Under the linkage lock, so no split can reopen an entry between the check and
+    /// the delete; each row is deleted only at the version read, so a stale holder cannot delete a pair queued again. Returns how
+    /// many were deleted. Audited before the deletes (the counts only), so an audit outage deletes nothing.
+    /// </summary>
+    public async Task<int> PruneReviewsAsync(string actor, CancellationToken cancellationToken)
+    {
+        await store.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        var (closed, pruned) = await linkageLock.RunExclusiveAsync(
+            async ct =>
+            {
+                var queued = await store.ReadQueuedReviewsAsync(ct).ConfigureAwait(false);
+                var nodes = await NodesOfAsync(queued.Select(q => q.Row).ToList(), ct).ConfigureAwait(false);
+                var closedEntries = queued.Where(q => !IsOpen(q.Row, nodes)).ToList();
+                // Audited before anything is deleted: an audit outage deletes nothing.
+                await audit.AppendAsync(new AuditEntry(LinkageAuditEvents.ReviewPruned, "Succeeded")
+                {
+                    Actor = actor,
+                    Parameters = new Dictionary<string, string> { ["queued"] = queued.Count.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+                    RowsReturned = closedEntries.Count,
+                }, ct).ConfigureAwait(false);
+                return (closedEntries.Count, await store.DeleteReviewsIfUnchangedAsync(closedEntries, ct).ConfigureAwait(false));
+            },
+            cancellationToken).ConfigureAwait(false);
+        LogReviewsPruned(pruned, closed);
+        return pruned;
+    }
+
+    private async Task<Dictionary<string, LinkNodeState>> NodesOfAsync(IReadOnlyList<LinkReviewRow> queued, CancellationToken cancellationToken) =>
+        (await store.ReadNodesAsync(queued.SelectMany(q => new[] { q.KeyA, q.KeyB }), cancellationToken).ConfigureAwait(false))
+            .ToDictionary(n => n.Key, StringComparer.Ordinal);
+
+    /// <summary>A review entry is open while both records are stored, in different clusters, and no do-not-link separates them.</summary>
+    private static bool IsOpen(LinkReviewRow queued, Dictionary<string, LinkNodeState> nodes) =>
+        nodes.TryGetValue(queued.KeyA, out var a) && nodes.TryGetValue(queued.KeyB, out var b)
+        && a.ClusterKey != b.ClusterKey && !a.DoNotLink.Contains(queued.KeyB) && !b.DoNotLink.Contains(queued.KeyA);
 
     /// <summary>
     /// Confirms that two provider children are the same child: a must-link constraint on both nodes (every later re-forming of the
@@ -194,6 +232,9 @@ public sealed partial class LinkageAdmin(
         var separated = engine.ClusterKeyOf(providerChildA) != engine.ClusterKeyOf(providerChildB);
         return (new SplitResult(engine.ClusterKeyOf(providerChildA), engine.ClusterKeyOf(providerChildB), moved), separated);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Linkage review pruned: {Pruned} of {Closed} closed entries deleted")]
+    private partial void LogReviewsPruned(int pruned, int closed);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Linkage merge: {Moved} provider children moved")]
     private partial void LogMerged(int moved);

@@ -154,6 +154,13 @@ public sealed class LinkageStore(
 
     public Task DeleteReviewAsync(string a, string b, CancellationToken cancellationToken) => rows.DeleteReviewAsync(a, b, cancellationToken);
 
+    /// <summary>Every queued review pair with its row's version.</summary>
+    public Task<List<QueuedReview>> ReadQueuedReviewsAsync(CancellationToken cancellationToken) => rows.ReadQueuedReviewsAsync(cancellationToken);
+
+    /// <summary>Deletes review rows at the versions they were read; returns how many went.</summary>
+    public Task<int> DeleteReviewsIfUnchangedAsync(IReadOnlyList<QueuedReview> reviews, CancellationToken cancellationToken) =>
+        rows.DeleteReviewsIfUnchangedAsync(reviews, cancellationToken);
+
     /// <summary>Creates the linkage tables once per process and storage prefix.</summary>
     public Task EnsureCreatedAsync(CancellationToken cancellationToken) => rows.EnsureCreatedAsync(cancellationToken);
 

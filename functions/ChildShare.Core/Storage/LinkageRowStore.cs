@@ -104,6 +104,9 @@ public sealed record LinkNodeRow(string ProviderChild, string ProviderId, string
 /// <summary>A queued review pair (keys in ordinal order): weight and agreement pattern only, never a value.</summary>
 public sealed record LinkReviewRow(string KeyA, string KeyB, double Weight, string Pattern, bool Ambiguous);
 
+/// <summary>A review row as read, with the version a prune deletes it at (a row queued again since then is kept).</summary>
+public sealed record QueuedReview(LinkReviewRow Row, ETag Version);
+
 /// <summary>Which shared linkage table a guarded write goes to.</summary>
 public enum MemberTable
 {
@@ -342,18 +345,64 @@ public sealed class LinkageRowStore(ChildShareStorage storage)
     }
 
     /// <summary>Every queued review pair: one partition query.</summary>
-    public async Task<List<LinkReviewRow>> ReadReviewsAsync(CancellationToken cancellationToken = default)
+    public async Task<List<LinkReviewRow>> ReadReviewsAsync(CancellationToken cancellationToken = default) =>
+        [.. (await ReadQueuedReviewsAsync(cancellationToken).ConfigureAwait(false)).Select(q => q.Row)];
+
+    /// <summary>Every queued review pair with its row's version: one partition query.</summary>
+    public async Task<List<QueuedReview>> ReadQueuedReviewsAsync(CancellationToken cancellationToken = default)
     {
-        var found = new List<LinkReviewRow>();
+        var found = new List<QueuedReview>();
         var filter = TableClient.CreateQueryFilter($"PartitionKey eq {LinkageTables.ReviewPartition}");
         await foreach (var row in _review.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             var keys = row.RowKey.Split('~');
-            found.Add(new LinkReviewRow(keys[0], keys[1], row.GetDouble(WeightColumn) ?? 0, row.GetString(PatternColumn) ?? "",
-                row.GetBoolean(AmbiguousColumn) ?? false));
+            found.Add(new QueuedReview(
+                new LinkReviewRow(keys[0], keys[1], row.GetDouble(WeightColumn) ?? 0, row.GetString(PatternColumn) ?? "", row.GetBoolean(AmbiguousColumn) ?? false),
+                row.ETag));
         }
 
         return found;
+    }
+
+    /// <summary>
+    /// Deletes review rows at the versions they were read, 100 to a transaction (they share one partition). A row upserted again
+    /// since (a linker queued the pair anew) or already gone is left as it is: a batch that meets one is retried row by row.
+    /// Returns how many rows were deleted.
+    /// </summary>
+    public async Task<int> DeleteReviewsIfUnchangedAsync(IReadOnlyList<QueuedReview> reviews, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(reviews);
+        var deleted = 0;
+        foreach (var batch in reviews.Chunk(BatchWriter.MaxBatchSize))
+        {
+            var actions = batch.Select(q => new TableTransactionAction(TableTransactionActionType.Delete,
+                new TableEntity(LinkageTables.ReviewPartition, ReviewKey(q.Row.KeyA, q.Row.KeyB)), q.Version)).ToList();
+            try
+            {
+                await _review.SubmitTransactionAsync(actions, cancellationToken).ConfigureAwait(false);
+                deleted += batch.Length;
+                continue;
+            }
+            catch (TableTransactionFailedException e) when (e.Status is 404 or 412)
+            {
+            }
+
+            foreach (var q in batch)
+            {
+                try
+                {
+                    // The SDK answers a missing entity with its 404 response instead of an exception.
+                    var response = await _review.DeleteEntityAsync(LinkageTables.ReviewPartition, ReviewKey(q.Row.KeyA, q.Row.KeyB), q.Version, cancellationToken)
+                        .ConfigureAwait(false);
+                    deleted += response.Status == 404 ? 0 : 1;
+                }
+                catch (RequestFailedException e) when (e.Status is 404 or 412)
+                {
+                }
+            }
+        }
+
+        return deleted;
     }
 
     /// <summary>Deletes a review pair.</summary>

@@ -165,6 +165,51 @@ public sealed class LinkageStorageTests(ITestOutputHelper output) : IAsyncLifeti
     }
 
     [Fact]
+    public async Task PruneReviewsAsync_AnEntryJoinedByALaterUpload_IsDeletedAndAuditedFirstAndAnOpenOneIsKept()
+    {
+        // Two children who moved: each pair goes to review. Then prov-b sends Olivia again at her old address: a later upload
+        // joins that pair, and its review entry is closed but still stored (the listing skips it and reads it every time).
+        await IngestAsync("prov-a/a.csv",
+        [
+            "A1,,Olivia,Walker,2010-02-20,12345,Tutoring,2026-09-01,2026-09-30,12 Banner St",
+            "A2,,Noah,Brooks,2011-07-14,12345,Tutoring,2026-09-01,2026-09-30,40 Keel Rd",
+        ]);
+        await IngestAsync("prov-b/b.csv",
+        [
+            "B1,,Olivia,Walker,2010-02-20,54321,Meals,2026-09-01,2026-09-30,7 Oxley Pl",
+            "B2,,Noah,Brooks,2011-07-14,54321,Meals,2026-09-01,2026-09-30,3 Tern Ct",
+        ]);
+        var (a1, b1, a2, b2) = (await KeyOf("prov-a", "A1"), await KeyOf("prov-b", "B1"), await KeyOf("prov-a", "A2"), await KeyOf("prov-b", "B2"));
+        var admin = _services.GetRequiredService<LinkageAdmin>();
+        Assert.Equal(2, (await admin.ReviewAsync(10, "operator:test", default)).Count);
+
+        await IngestAsync("prov-b/b2.csv", ["B1,,Olivia,Walker,2010-02-20,12345,Meals,2026-10-01,2026-10-10,12 Banner St"]);
+        Assert.Equal(await ChildOf(a1), await ChildOf(b1));
+        var open = Assert.Single(await admin.ReviewAsync(10, "operator:test", default));
+        Assert.Equal(LinkageStore.ReviewKey(a2, b2), LinkageStore.ReviewKey(open.ProviderChildA, open.ProviderChildB));
+        Assert.Equal(2, (await _storage.ReadAllAsync(LinkageTables.Review)).Count);
+
+        // With the audit down nothing is deleted.
+        await using (var outage = AuditOutage.Build(_storage, new FakeTimeProvider(TestApp.Now)))
+        {
+            await Assert.ThrowsAnyAsync<Exception>(() => outage.GetRequiredService<LinkageAdmin>().PruneReviewsAsync("operator:test", default));
+        }
+
+        Assert.Equal(2, (await _storage.ReadAllAsync(LinkageTables.Review)).Count);
+
+        Assert.Equal(1, await admin.PruneReviewsAsync("operator:test", default));
+        var kept = Assert.Single(await _storage.ReadAllAsync(LinkageTables.Review));
+        Assert.Equal(LinkageStore.ReviewKey(a2, b2), kept.RowKey);
+        Assert.Single(await admin.ReviewAsync(10, "operator:test", default));
+        Assert.Equal(0, await admin.PruneReviewsAsync("operator:test", default));
+
+        var pruned = (await _storage.ReadAllAsync(TableNames.Audit)).Where(e => e.GetString("Event") == LinkageAuditEvents.ReviewPruned).ToList();
+        Assert.Equal([0L, 1L], pruned.Select(e => e.GetInt64("RowsReturned") ?? -1).Order());
+        Assert.All(pruned, e => Assert.Equal("operator:test", e.GetString("Actor")));
+        Assert.All(pruned, e => Assert.DoesNotContain(a1, e.GetString("Parameters") ?? "", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_weak_link_never_joins_two_local_ids_of_one_provider()
     {
         await IngestAsync("prov-a/twins.csv",

@@ -184,6 +184,28 @@ public sealed class LinkageRowStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task DeleteReviewsIfUnchangedAsync_ARowQueuedAgainSinceItWasRead_IsKeptAndTheOthersGo()
+    {
+        var writer = new BatchWriter();
+        await Store.WriteReviewAsync(writer, new LinkReviewRow("p1|t1", "p2|t2", 3.25, "fn+", false), DateTimeOffset.UnixEpoch);
+        await Store.WriteReviewAsync(writer, new LinkReviewRow("p1|t3", "p2|t4", 2.5, "fn+", false), DateTimeOffset.UnixEpoch);
+        await Store.WriteReviewAsync(writer, new LinkReviewRow("p1|t5", "p2|t6", 2.0, "fn+", false), DateTimeOffset.UnixEpoch);
+        await writer.FlushAsync();
+        var read = await Store.ReadQueuedReviewsAsync();
+        Assert.Equal(3, read.Count);
+
+        // A linker queues the first pair again (a new version) and someone deletes the third before the prune's deletes land.
+        writer = new BatchWriter();
+        await Store.WriteReviewAsync(writer, new LinkReviewRow("p1|t1", "p2|t2", 4.0, "fn+ ln+", false), DateTimeOffset.UnixEpoch.AddDays(1));
+        await writer.FlushAsync();
+        await Store.DeleteReviewAsync("p1|t5", "p2|t6");
+
+        Assert.Equal(1, await Store.DeleteReviewsIfUnchangedAsync(read));
+        var left = Assert.Single(await Store.ReadReviewsAsync());
+        Assert.Equal(new LinkReviewRow("p1|t1", "p2|t2", 4.0, "fn+ ln+", false), left);
+    }
+
+    [Fact]
     public async Task WriteReviewAsync_ThenReadAndDelete_RoundTripsThePairInKeyOrder()
     {
         var writer = new BatchWriter();
