@@ -148,10 +148,6 @@ public sealed class LinkageStore(
         }
     }
 
-    /// <summary>Every queued review pair.</summary>
-    public async Task<List<(string KeyA, string KeyB, double Weight, string Pattern, bool Ambiguous)>> ReadReviewsAsync(CancellationToken cancellationToken) =>
-        [.. (await rows.ReadReviewsAsync(cancellationToken).ConfigureAwait(false)).Select(r => (r.KeyA, r.KeyB, r.Weight, r.Pattern, r.Ambiguous))];
-
     public Task DeleteReviewAsync(string a, string b, CancellationToken cancellationToken) => rows.DeleteReviewAsync(a, b, cancellationToken);
 
     /// <summary>Every queued review pair with its row's version.</summary>
