@@ -135,7 +135,10 @@ public sealed partial class IncrementalLinker(
         var writer = new BatchWriter(parallelism: LinkageStore.WriteParallelism);
         var moved = await store.WriteChangesAsync(engine, loaded, chunk.Select(r => r.Key), reads, writer, cancellationToken).ConfigureAwait(false);
         var inUpload = chunk.Select(r => r.Key).ToHashSet(StringComparer.Ordinal);
-        await store.WriteReviewsAsync(engine, inUpload, writer, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+
+        // The chunk's pairs, and those of stored records the chunk moved (a resolver join undone re-queues its pairs).
+        await store.WriteReviewsAsync(engine, moved.Concat(inUpload).ToHashSet(StringComparer.Ordinal), writer, time.GetUtcNow(), cancellationToken)
+            .ConfigureAwait(false);
         var movedElsewhere = moved.Count(k => !inUpload.Contains(k));
 
         // The upload's staging carries each record's final child key into the summary rebuild: the

@@ -39,6 +39,9 @@ public sealed partial class LinkageAdmin(
     LinkageStore store, ILinkageLock linkageLock, IPseudonymKeyProvider keys, ISummaryRebuilder summaries, AuditLog audit,
     TimeProvider time, ILogger<LinkageAdmin> logger)
 {
+    /// <summary>The model options of the engine a split or merge runs in (the production linker's; tests may set others).</summary>
+    public LinkModelOptions Options { get; init; } = LinkModelOptions.Default;
+
     public async Task<string> ProviderChildAsync(string providerId, string localChildId, CancellationToken cancellationToken)
     {
         var key = await keys.GetCurrentKeyAsync(cancellationToken).ConfigureAwait(false);
@@ -101,8 +104,9 @@ public sealed partial class LinkageAdmin(
                 var queued = await store.ReadQueuedReviewsAsync(ct).ConfigureAwait(false);
                 var nodes = await NodesOfAsync(queued.Select(q => q.Row).ToList(), ct).ConfigureAwait(false);
                 var closedEntries = queued.Where(q => !IsOpen(q.Row, nodes)).ToList();
-                // Audited before anything is deleted: an audit outage deletes nothing.
-                await audit.AppendAsync(new AuditEntry(LinkageAuditEvents.ReviewPruned, "Succeeded")
+                // Audited before anything is deleted (an audit outage deletes nothing), as a change about to be made: a prune that
+                // stops among its deletes has this entry and fewer deletes, and the next one deletes the rest.
+                await audit.AppendAsync(new AuditEntry(LinkageAuditEvents.ReviewPruned, AuditOutcomes.Committing)
                 {
                     Actor = actor,
                     Parameters = new Dictionary<string, string> { ["queued"] = queued.Count.ToString(System.Globalization.CultureInfo.InvariantCulture) },
@@ -136,7 +140,7 @@ public sealed partial class LinkageAdmin(
         var result = await linkageLock.RunExclusiveAsync(
             async ct =>
             {
-                var engine = new LinkageEngine();
+                var engine = new LinkageEngine(Options);
                 var reads = new LinkageReadSet();
                 var loaded = await store.LoadNeighbourhoodAsync(engine, [providerChildA, providerChildB], reads, ct).ConfigureAwait(false);
                 if (!loaded.ContainsKey(providerChildA) || !loaded.ContainsKey(providerChildB))
@@ -208,7 +212,7 @@ public sealed partial class LinkageAdmin(
 
     private async Task<(SplitResult Result, bool Separated)> SplitExclusivelyAsync(string providerChildA, string providerChildB, CancellationToken cancellationToken)
     {
-        var engine = new LinkageEngine();
+        var engine = new LinkageEngine(Options);
         var reads = new LinkageReadSet();
         var loaded = await store.LoadNeighbourhoodAsync(engine, [providerChildA, providerChildB], reads, cancellationToken).ConfigureAwait(false);
         if (!loaded.ContainsKey(providerChildA) || !loaded.ContainsKey(providerChildB))
@@ -216,10 +220,27 @@ public sealed partial class LinkageAdmin(
             throw new InvalidOperationException("Both provider children must have been ingested and linked before they can be split.");
         }
 
-        engine.Split(providerChildA, providerChildB);
+        if (Options.HouseholdResolver)
+        {
+            // The split re-forms the cluster and the household resolver judges its members again: it needs their households (the
+            // records of their blocks), or it would join a record whose rival it cannot see.
+            var lookups = loaded.Values.SelectMany(s => s.Variants).SelectMany(v => v.Lookups());
+            var around = await store.CandidatesAsync(lookups, Options.MaxBlockSize, reads, cancellationToken).ConfigureAwait(false);
+            around.ExceptWith(loaded.Keys);
+            foreach (var (key, state) in await store.LoadNeighbourhoodAsync(engine, around, reads, cancellationToken).ConfigureAwait(false))
+            {
+                loaded.TryAdd(key, state);
+            }
+        }
+
+        var members = engine.Split(providerChildA, providerChildB);
         await store.AddConstraintAsync(providerChildA, providerChildB, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         var writer = new BatchWriter(parallelism: LinkageStore.WriteParallelism);
         var moved = await store.WriteChangesAsync(engine, loaded, [], reads, writer, cancellationToken).ConfigureAwait(false);
+
+        // The pairs of the cluster the split leaves apart in the review band are queued again (their entries were closed by the join
+        // and may have been pruned). Writing a row gives it a new version, so a prune that read it before cannot delete it.
+        await store.WriteReviewsAsync(engine, members.ToHashSet(StringComparer.Ordinal), writer, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
 
         // The constraint lives on both nodes even when their cluster keys did not change.
         foreach (var key in new[] { providerChildA, providerChildB })

@@ -70,6 +70,8 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
     private readonly Dictionary<int, Cluster> _clusters = [];
     private readonly Dictionary<string, int> _loadedClusters = new(StringComparer.Ordinal);
     private readonly List<(int A, int B, double Weight, ComparisonPattern Pattern, bool Ambiguous)> _reviews = [];
+    // Pairs a re-forming (a split, a resolver join undone) left in two clusters: queued again (Reviews).
+    private readonly List<(int A, int B, double Weight, ComparisonPattern Pattern, bool Ambiguous)> _reopened = [];
     // A record's candidates in the order first met, each once: a node is taken when its stamp is not this lookup's (cheaper than a
     // set over 16 million candidate pairs; the order is a set's insertion order, which decides between equal weights).
     private readonly List<int> _candidates = [];
@@ -85,6 +87,11 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
     private ulong[] _wideFilters = [];
     private int _stamp;
     private readonly HashSet<int> _contradicted = [];
+    // With the household resolver on: nodes added since its last pass (a rival may have arrived among them), nodes whose reason is a
+    // resolver join (loaded or made here), and records whose cluster was re-formed, which its next pass judges again.
+    private readonly HashSet<int> _addedSinceResolve = [];
+    private readonly List<int> _resolverJoined = [];
+    private readonly HashSet<int> _resolveAgain = [];
     // RefuseAmbiguous's working sets, reused from record to record.
     private readonly List<(int Root, double Weight)> _firstByCluster = [];
     private readonly HashSet<int> _refused = [];
@@ -120,6 +127,10 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         node.StoredUnfolded = state.Variants.Any(v => v.FoldedOnRead);
         node.BestReason = state.Rule == Unlinked ? null : state.Rule;
         node.BestWeight = WeightOf(state.Rule);
+        if (_options.HouseholdResolver && IsResolverJoin(state.Rule))
+        {
+            _resolverJoined.Add(id);
+        }
         if (state.DoNotLink.Count > 0)
         {
             node.DoNotLink.UnionWith(state.DoNotLink);
@@ -157,6 +168,11 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         }
 
         var node = _nodes[id];
+        if (_options.HouseholdResolver)
+        {
+            _addedSinceResolve.Add(id);
+        }
+
         var index = IndexOfVariant(node, encoding);
         if (index < 0)
         {
@@ -197,9 +213,13 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
     /// <summary>Members (keys) of every cluster.</summary>
     public IEnumerable<IReadOnlyList<string>> Clusters() => _clusters.Values.Select(c => (IReadOnlyList<string>)c.Members.Select(m => _nodes[m].Key).ToList());
 
-    /// <summary>The pairs scored in the uncertain band (or refused as ambiguous) whose records are still in different clusters.</summary>
+    /// <summary>
+    /// The pairs scored in the uncertain band (or refused as ambiguous) whose records are still in different clusters that no constraint
+    /// separates, and the pairs a re-forming left apart that no do-not-link names.
+    /// </summary>
     public IReadOnlyList<ReviewPair> Reviews() => _reviews
         .Where(r => Find(r.A) != Find(r.B) && !Constrained(_clusters[Find(r.A)], _clusters[Find(r.B)]))
+        .Concat(_reopened.Where(r => Find(r.A) != Find(r.B) && !_nodes[r.A].DoNotLink.Contains(_nodes[r.B].Key) && !_nodes[r.B].DoNotLink.Contains(_nodes[r.A].Key)))
         .GroupBy(r => (Math.Min(r.A, r.B), Math.Max(r.A, r.B)))
         .Select(g => g.MaxBy(r => r.Weight))
         .Select(r => new ReviewPair(_nodes[r.A].Key, _nodes[r.B].Key, r.Weight, r.Pattern, r.Ambiguous))
@@ -210,7 +230,8 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
 
     /// <summary>
     /// Records that two provider children are not the same child and re-forms their cluster from its members' own links,
-    /// honouring every constraint. Returns the keys of the cluster's members.
+    /// honouring every constraint; with the household resolver on, its pass then judges the members again (so a split of one pair
+    /// does not undo what the resolver joined elsewhere in the cluster). Returns the keys of the cluster's members.
     /// </summary>
     public IReadOnlyList<string> Split(string keyA, string keyB)
     {
@@ -221,7 +242,12 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         _anyDoNotLink = true;
         _nodes[a].MustLink.Remove(keyB);
         _nodes[b].MustLink.Remove(keyA);
-        return Reform(a, b);
+        var members = Reform(a, b);
+
+        // What the resolver had joined in the cluster is judged again with the household in view (adversary 32, finding 3); the
+        // caller loads the members' households for it (LinkageAdmin).
+        ResolveHouseholds();
+        return members;
     }
 
     /// <summary>
@@ -305,6 +331,7 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         }
 
         var links = new List<(int A, int B, PairScore Score)>();
+        var uncertain = new List<(int A, int B, PairScore Score)>();
         for (var i = 0; i < members.Count; i++)
         {
             for (var j = i + 1; j < members.Count; j++)
@@ -314,12 +341,33 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
                 {
                     links.Add((members[i], members[j], score));
                 }
+                else if (score.Weight >= _options.Model.ReviewWeight)
+                {
+                    uncertain.Add((members[i], members[j], score));
+                }
             }
         }
 
         foreach (var (x, y, score) in links.OrderByDescending(l => l.Score.Strong).ThenByDescending(l => l.Score.Weight))
         {
             TryLink(x, y, score);
+        }
+
+        // A pair the re-forming leaves in two clusters is an open question again: its review entry was closed by the join (and may
+        // have been pruned since), so it is queued again, as the review listing judges it (open unless a do-not-link names the pair
+        // itself). An accepted pair kept apart (a contradiction, a shared provider, another pair's constraint) is queued as ambiguous.
+        foreach (var (x, y, score) in links.Where(l => !l.Score.Strong).Select(l => (l.A, l.B, l.Score)).Concat(uncertain))
+        {
+            if (Find(x) != Find(y))
+            {
+                _reopened.Add((x, y, score.Weight, score.Pattern, score.Weight >= _options.Model.AcceptWeight));
+            }
+        }
+
+        if (_options.HouseholdResolver)
+        {
+            // The members' own links do not hold what the household resolver joined: its next pass judges them again.
+            _resolveAgain.UnionWith(members);
         }
 
         return members.Select(m => _nodes[m].Key).ToList();
@@ -727,16 +775,25 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
     /// </summary>
     public int ResolveHouseholds()
     {
-        if (!_options.TwinGuard || !_options.HouseholdResolver || (_reviews.Count == 0 && _contradicted.Count == 0))
+        if (!_options.TwinGuard || !_options.HouseholdResolver)
+        {
+            return 0;
+        }
+
+        ReopenChallengedJoins();
+        _addedSinceResolve.Clear();
+        if (_reviews.Count == 0 && _contradicted.Count == 0 && _resolveAgain.Count == 0)
         {
             return 0;
         }
 
         // Every reviewed record against every node of its household, not only its one queued pair: with twins the queued pair may
-        // be the wrong twin, and the one-to-one assignment needs the other.
+        // be the wrong twin, and the one-to-one assignment needs the other. Records of a re-formed cluster are judged again.
         var pairs = new Dictionary<(int, int), double>();
         var household = new HashSet<int>();
-        foreach (var x in _reviews.Select(r => r.A).Concat(_contradicted.Order()).Distinct())
+        var seeds = _reviews.Select(r => r.A).Concat(_contradicted.Order()).Concat(_resolveAgain.Order()).Distinct().ToList();
+        _resolveAgain.Clear();
+        foreach (var x in seeds)
         {
             household.Clear();
             if (!AddHousehold(x, household))
@@ -780,6 +837,59 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         }
 
         return joined;
+    }
+
+    private static bool IsResolverJoin(string? rule) => rule is not null && rule.EndsWith(HouseholdResolved, StringComparison.Ordinal);
+
+    /// <summary>
+    /// A resolver join stands only while no rival is in view. When a record that could be a rival arrived after the join (a later
+    /// upload, a later chunk of one), the cluster is re-formed from its members' own links and the pass judges it again with the rival
+    /// present, so the decision does not depend on the order in which a household's records arrive (adversary 32, finding 2).
+    /// </summary>
+    private void ReopenChallengedJoins()
+    {
+        if (_addedSinceResolve.Count == 0 || _resolverJoined.Count == 0)
+        {
+            return;
+        }
+
+        var seen = new HashSet<int>();
+        var challenged = new List<int>();
+        var household = new HashSet<int>();
+        foreach (var joined in _resolverJoined)
+        {
+            var root = Find(joined);
+            if (IsResolverJoin(_nodes[joined].BestReason) && seen.Add(root) && Challenged(root, household))
+            {
+                challenged.Add(root);
+            }
+        }
+
+        foreach (var root in challenged)
+        {
+            var member = _clusters[root].Members[0];
+            Reform(member, member);
+        }
+    }
+
+    /// <summary>Whether a node added since the last pass is of the household of a member of this cluster and could be its child.</summary>
+    private bool Challenged(int root, HashSet<int> household)
+    {
+        foreach (var x in _clusters[root].Members)
+        {
+            household.Clear();
+            AddHousehold(x, household);
+            AddBirthDateKin(x, household);
+            foreach (var n in household)
+            {
+                if (_addedSinceResolve.Contains(n) && Find(n) != root && (Eligible(n, x) || SameFirstName(n, x)))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
     }
 
     private enum Resolution
@@ -849,13 +959,26 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         }
 
         var reason = MatchScorer.Reason(link, _options) + " " + HouseholdResolved;
+        var marked = false;
         foreach (var n in new[] { a, b })
         {
             if (link.Weight > _nodes[n].BestWeight)
             {
                 _nodes[n].BestWeight = link.Weight;
                 _nodes[n].BestReason = reason;
+                _resolverJoined.Add(n);
+                marked = true;
             }
+        }
+
+        if (!marked)
+        {
+            // Both sides hold stronger links of their own: the weaker one carries the join's reason, so that a rival arriving later
+            // finds the join (ReopenChallengedJoins) in this engine and in the stored rows.
+            var weaker = _nodes[a].BestWeight <= _nodes[b].BestWeight ? a : b;
+            _nodes[weaker].BestWeight = link.Weight;
+            _nodes[weaker].BestReason = reason;
+            _resolverJoined.Add(weaker);
         }
 
         Union(a, b, force: false);

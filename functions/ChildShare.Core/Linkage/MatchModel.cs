@@ -472,8 +472,10 @@ public static class MatchScorer
                                 var household = bounds.TwinGuard && ((bound.BothLast
                                     && (level is MatchModel.AddressDice95 or MatchModel.AddressDice80 || (level == ComparisonPattern.Missing && zip == MatchModel.Agree)))
                                     || (bounds.HouseholdByAddress && level is MatchModel.AddressDice95 or MatchModel.AddressDice80));
-                                if (Math.Max(bound.Tokens + bound.Names + bounds.Weight(Comparison.Address, level), household ? bound.Sibling : double.NegativeInfinity)
-                                    >= floor - ScoreBounds.Slack)
+                                // Written as "not below" so that a bound that is not a number (a model with a NaN weight, or +inf and -inf
+                                // weights summed) keeps the pair, as the first test does: the screen may only skip what provably falls short.
+                                if (!(Math.Max(bound.Tokens + bound.Names + bounds.Weight(Comparison.Address, level), household ? bound.Sibling : double.NegativeInfinity)
+                                    < floor - ScoreBounds.Slack))
                                 {
                                     value |= (byte)(1 << level);
                                 }

@@ -428,6 +428,75 @@ public sealed class LinkageEngineTests
         Assert.Equal(3, engine.ClusterCount);
     }
 
+    // Adversary 32, finding 2: the resolver ran after each upload (or chunk) with what it had seen, so a record without first name or
+    // sex that arrived before its household's twins, or between them, stayed joined to whichever twin came first (of either sex): the
+    // same data in another order gave another count. A join now stands only while no rival is in view: every order keeps all three apart.
+    [Theory]
+    [InlineData("c|1", "a|liam", "b|emma")]
+    [InlineData("c|1", "b|emma", "a|liam")]
+    [InlineData("a|liam", "c|1", "b|emma")]
+    [InlineData("b|emma", "c|1", "a|liam")]
+    [InlineData("a|liam", "b|emma", "c|1")]
+    [InlineData("b|emma", "a|liam", "c|1")]
+    public void ResolveHouseholds_ARecordWithoutFirstNameOrSexAndTwinsArrivingInAnyOrder_JoinsNeither(string first, string second, string third)
+    {
+        var records = new Dictionary<string, LinkEncoding>
+        {
+            ["c|1"] = Enc(null, "Dinnison", "2015-03-02"),
+            ["a|liam"] = Enc("Liam", "Dinnison", "2015-03-02", sex: Sex.Male),
+            ["b|emma"] = Enc("Emma", "Dinnison", "2015-03-02", sex: Sex.Female),
+        };
+        var engine = new LinkageEngine(WithHouseholdResolver);
+        foreach (var key in new[] { first, second, third })
+        {
+            engine.Add(key, key[..1], "s-" + key, records[key]);
+            engine.ResolveHouseholds();
+        }
+
+        Assert.Equal(3, engine.ClusterCount);
+    }
+
+    // The same through stored state, as the production linker sees it: each upload a fresh engine loaded with the stored
+    // neighbourhood. The join made before the second twin arrived is undone when she does.
+    [Fact]
+    public void ResolveHouseholds_ARivalArrivingAfterTheJoinInAnotherEngine_UndoesTheJoin()
+    {
+        var first = new LinkageEngine(WithHouseholdResolver);
+        first.Add("c|1", "c", "s-c", Enc(null, "Dinnison", "2015-03-02"));
+        first.Add("a|liam", "a", "s-a", Enc("Liam", "Dinnison", "2015-03-02", sex: Sex.Male));
+        first.ResolveHouseholds();
+        Assert.Equal(first.ClusterKeyOf("c|1"), first.ClusterKeyOf("a|liam"));
+        Assert.EndsWith(LinkageEngine.HouseholdResolved, first.RuleOf("c|1"));
+
+        var second = new LinkageEngine(WithHouseholdResolver);
+        second.Load(first.StateOf("c|1"));
+        second.Load(first.StateOf("a|liam"));
+        second.Add("b|emma", "b", "s-b", Enc("Emma", "Dinnison", "2015-03-02", sex: Sex.Female));
+        second.ResolveHouseholds();
+
+        Assert.Equal(3, second.ClusterCount);
+        Assert.Contains(second.Changes(), c => c.Key == "c|1");
+    }
+
+    // Adversary 32, finding 3: an operator's split re-formed the cluster from its members' accepted links only, so a record the resolver
+    // had joined came apart though nothing about it changed. The split's pass judges it again: with no rival it stays with its child.
+    [Fact]
+    public void Split_OfAnotherPairInTheCluster_KeepsWhatTheResolverJoined()
+    {
+        var engine = new LinkageEngine(WithHouseholdResolver);
+        engine.Add("a|naomi", "a", "s1", Enc("Naomi", "Dinnison", "2015-03-02", sex: Sex.Female));
+        engine.Add("b|1", "b", "s2", Enc(null, "Dinnison", null, sex: Sex.Female));
+        engine.Add("e|naomi", "e", "s5", Enc("Naomi", "Dinnison", "2015-03-02", sex: Sex.Female, address: "7OXLEYPLACE"));
+        engine.ResolveHouseholds();
+        Assert.Single(engine.Clusters());
+        Assert.EndsWith(LinkageEngine.HouseholdResolved, engine.RuleOf("b|1"));
+
+        engine.Split("a|naomi", "e|naomi");
+
+        Assert.NotEqual(engine.ClusterKeyOf("a|naomi"), engine.ClusterKeyOf("e|naomi"));
+        Assert.Equal(engine.ClusterKeyOf("a|naomi"), engine.ClusterKeyOf("b|1"));
+    }
+
     // Adversary 32, confirmed: a split of the resolver's own pair holds when the record returns and the resolver runs again.
     [Fact]
     public void Split_OfAPairTheResolverJoined_HoldsWhenTheRecordReturnsAndTheResolverRunsAgain()

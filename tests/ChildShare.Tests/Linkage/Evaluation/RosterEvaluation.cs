@@ -40,6 +40,9 @@ public static class RosterEvaluation
 {
     public static readonly DateOnly Today = new(2026, 10, 15);
 
+    /// <summary>The production linker's chunk (IncrementalLinker.ChunkSize): provider children linked before each resolver pass.</summary>
+    public const int ProductionChunkSize = 2000;
+
     private static readonly MappingProfile Profile = MappingProfile.Parse(HeldOutRosters.ProfileJson);
 
     /// <summary>Normalizes every row as ingestion would (the production required-field rules decide what is rejected).</summary>
@@ -89,17 +92,23 @@ public static class RosterEvaluation
         ArgumentNullException.ThrowIfNull(pseudonymizer);
         var stopwatch = System.Diagnostics.Stopwatch.StartNew();
         var engine = new LinkageEngine(options);
+        var chunk = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < rows.Count; i++)
         {
             if (encodings[i] is { } encoding)
             {
                 engine.Add(rows[i].Key, rows[i].Row.ProviderId, pseudonymizer.Token("child-cluster-v1", rows[i].Key), encoding);
+                chunk.Add(rows[i].Key);
             }
 
-            // One upload per provider: the second pass runs at the end of each, as the production linker runs it per chunk.
-            if (i == rows.Count - 1 || rows[i + 1].Row.ProviderId != rows[i].Row.ProviderId)
+            // One upload per provider, linked in chunks of provider children as the production linker links them: the second pass
+            // runs at the end of each chunk. (Production loads a chunk's neighbourhood from storage; this engine holds every record.)
+            var next = i + 1 < rows.Count ? rows[i + 1] : null;
+            if (next is null || next.Row.ProviderId != rows[i].Row.ProviderId
+                || (chunk.Count == ProductionChunkSize && !chunk.Contains(next.Key)))
             {
                 engine.ResolveHouseholds();
+                chunk.Clear();
             }
         }
 
