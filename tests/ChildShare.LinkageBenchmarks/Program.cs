@@ -15,7 +15,9 @@ using ChildShare.LinkageBenchmarks;
 //   storage [children] [probe]   links the community through table storage (Azurite) upload by upload and, as the
 //                                store grows, times linking a probe upload of the same size each time: the ratio to
 //                                the first probe shows whether linking grows with the upload or with the community.
-//   quality [tuning|reporting|fresh]  linkage quality on generated rosters (tuning, reporting or fresh seeds) and FEBRL, the ablation of the
+//   production [fresh2|fresh|reporting] [small]  the generated sets linked through table storage (Azurite) by the production
+//                                linker, default and household resolver on, beside the in-memory figures of the same sets.
+//   quality [tuning|reporting|fresh|fresh2]  linkage quality on generated rosters (tuning, reporting or fresh seeds) and FEBRL, the ablation of the
 //                                model's comparisons, the twin guard's effect and the cost of each Bloom hardening.
 //   diagnose [two|six|twins]     tuning seed only: the patterns of the true pairs missed and the false pairs joined.
 //   diagnose causes [patterns]   tuning seeds and dataset2 (TUNED-ON): why each missed true pair was missed, per set (and by pattern).
@@ -23,7 +25,7 @@ using ChildShare.LinkageBenchmarks;
 //   guards [sets]                tuning seeds only: each twin guard with the household resolver off and on.
 //   grid [all]                   tuning seeds only: the twin guard's household weight against the accept weight.
 //   estimate                     estimates the model (EM) on the tuning seeds' rosters and prints it as the C# of MatchModel.Default.
-string[] modes = ["storage", "memory", "quality", "estimate", "diagnose", "grid", "twins", "guards"];
+string[] modes = ["storage", "memory", "quality", "production", "estimate", "diagnose", "grid", "twins", "guards"];
 var mode = modes.Contains(args.FirstOrDefault()) ? args[0] : "memory";
 var rest = args.SkipWhile(modes.Contains).ToArray();
 switch (mode)
@@ -32,6 +34,8 @@ switch (mode)
         return await StorageBenchmark.RunAsync(rest);
     case "quality":
         return QualityBenchmark.Run(rest);
+    case "production":
+        return await ProductionQualityBenchmark.RunAsync(rest);
     case "estimate":
         return QualityBenchmark.Estimate(rest);
     case "diagnose":

@@ -41,6 +41,13 @@ public static class RosterSeeds
     /// fresh seeds, and kept off"). Nothing was chosen on them.
     /// </summary>
     public static readonly int[] Fresh = [20261204, 20261205, 20261206];
+
+    /// <summary>
+    /// Seeds first generated on 6 Dec 2026 (<c>quality fresh2</c>, <c>production fresh2</c>), after the rule for switching the household
+    /// resolver on was written (LINKAGE.md, "6 Dec 2026: the resolver's order dependence fixed"): the first seeds the resolver's
+    /// undo and the production path were measured on. Nothing was chosen on them.
+    /// </summary>
+    public static readonly int[] Fresh2 = [20261207, 20261208, 20261209];
 }
 
 /// <summary>One row of a provider roster as the provider would send it (cleartext), with its truth.</summary>
