@@ -81,20 +81,15 @@ public sealed class HouseholdResolverStorageTests : IAsyncLifetime
     public async Task SplitAsync_OfAnotherPairInTheCluster_KeepsWhatTheResolverJoined()
     {
         var linker = Linker();
-        var naomi = Subject("prov-a", "a1", "NAOMI", "2015-03-02", "Female", Street);
-        var noName = Subject("prov-b", "b1", null, null, "Female", Street);
-        var elsewhere = Subject("prov-e", "e1", "NAOMI", "2015-03-02", "Female", "7OXLEYPLACE");
-        await LinkAsync(linker, "u-a", [naomi]);
-        await LinkAsync(linker, "u-b", [noName]);
-        await LinkAsync(linker, "u-e", [elsewhere]);
+        await LinkNaomiAsync(linker);
         var before = await ClusterKeysAsync();
         Assert.Single(before.Values.Distinct());
 
-        await Admin().SplitAsync(Key(naomi), Key(elsewhere), "operator:test", default);
+        await Admin().SplitAsync(Key(Naomi), Key(Elsewhere), "operator:test", default);
 
         var after = await ClusterKeysAsync();
-        Assert.NotEqual(after[Key(naomi)], after[Key(elsewhere)]);
-        Assert.Equal(after[Key(naomi)], after[Key(noName)]);
+        Assert.NotEqual(after[Key(Naomi)], after[Key(Elsewhere)]);
+        Assert.Equal(after[Key(Naomi)], after[Key(NoName)]);
     }
 
     // The split's resolver pass reads the households of the cluster's members: a rival stored in their blocks (but in no cluster of
@@ -103,25 +98,32 @@ public sealed class HouseholdResolverStorageTests : IAsyncLifetime
     public async Task SplitAsync_ARivalStoredOutsideTheCluster_KeepsTheRecordApart()
     {
         var linker = Linker();
-        var naomi = Subject("prov-a", "a1", "NAOMI", "2015-03-02", "Female", Street);
-        var noName = Subject("prov-b", "b1", null, null, "Female", Street);
-        var elsewhere = Subject("prov-e", "e1", "NAOMI", "2015-03-02", "Female", "7OXLEYPLACE");
-        await LinkAsync(linker, "u-a", [naomi]);
-        await LinkAsync(linker, "u-b", [noName]);
-        await LinkAsync(linker, "u-e", [elsewhere]);
+        await LinkNaomiAsync(linker);
 
         // Naomi's sister at a fourth provider, born another day: eligible against the record without a birth date, never a candidate
         // of Naomi's own records by a strong link.
         var sister = Subject("prov-f", "f1", "NORA", "2017-06-09", "Female", Street);
         await LinkAsync(linker, "u-f", [sister]);
         var stored = await ClusterKeysAsync();
-        Assert.NotEqual(stored[Key(sister)], stored[Key(naomi)]);
+        Assert.NotEqual(stored[Key(sister)], stored[Key(Naomi)]);
 
-        await Admin().SplitAsync(Key(naomi), Key(elsewhere), "operator:test", default);
+        await Admin().SplitAsync(Key(Naomi), Key(Elsewhere), "operator:test", default);
 
         var after = await ClusterKeysAsync();
-        Assert.NotEqual(after[Key(naomi)], after[Key(noName)]);
-        Assert.NotEqual(after[Key(sister)], after[Key(noName)]);
+        Assert.NotEqual(after[Key(Naomi)], after[Key(NoName)]);
+        Assert.NotEqual(after[Key(sister)], after[Key(NoName)]);
+    }
+
+    // Naomi at provider a, a record of provider b without first name or birth date at her address, Naomi at provider e elsewhere.
+    private static readonly LinkSubject Naomi = Subject("prov-a", "a1", "NAOMI", "2015-03-02", "Female", Street);
+    private static readonly LinkSubject NoName = Subject("prov-b", "b1", null, null, "Female", Street);
+    private static readonly LinkSubject Elsewhere = Subject("prov-e", "e1", "NAOMI", "2015-03-02", "Female", "7OXLEYPLACE");
+
+    private static async Task LinkNaomiAsync(IncrementalLinker linker)
+    {
+        await LinkAsync(linker, "u-a", [Naomi]);
+        await LinkAsync(linker, "u-b", [NoName]);
+        await LinkAsync(linker, "u-e", [Elsewhere]);
     }
 
     private static readonly Dictionary<string, LinkSubject> Household = new()
