@@ -10,7 +10,7 @@ using ChildShare.Core.Storage;
 using ChildShare.LinkageBenchmarks;
 
 // Two benchmarks of record linkage on the synthetic community (the generator of the ingestion issue).
-//   memory [children]            links 100,000 children (default) from 5 providers with the in-memory engine, against
+//   memory [children] [resolver|no-resolver]  links 100,000 children (default) from 5 providers with the in-memory engine, against
 //                                hashing the tokens alone in the same run: time, allocations, peak working set, quality.
 //   storage [children] [probe]   links the community through table storage (Azurite) upload by upload and, as the
 //                                store grows, times linking a probe upload of the same size each time: the ratio to
@@ -48,12 +48,16 @@ switch (mode)
         return QualityBenchmark.Guards(rest);
 }
 
+// "memory resolver" / "memory no-resolver": the household resolver switched on or off whatever the default says.
+var engineOptions = rest.Contains("resolver") ? LinkModelOptions.Default with { HouseholdResolver = true }
+    : rest.Contains("no-resolver") ? LinkModelOptions.Default with { HouseholdResolver = false } : LinkModelOptions.Default;
+rest = rest.Where(a => a is not "resolver" and not "no-resolver").ToArray();
 var children = rest.Length > 0 ? int.Parse(rest[0], CultureInfo.InvariantCulture) : CommunitySpec.Benchmark.Children;
 var spec = CommunitySpec.Benchmark with { Children = children, ServiceRows = children * 10 };
 var subjects = await Community.LoadSubjectsAsync(spec);
 var pseudonymizer = new Pseudonymizer(new PseudonymKey("bench-1", SHA256.HashData(Encoding.UTF8.GetBytes("linkage benchmark key"))));
 var providerChildren = subjects.Select(s => s.Provider + "|" + s.LocalId).Distinct().Count();
-Console.WriteLine($"{subjects.Count:N0} distinct provider-child identities ({providerChildren:N0} provider children) from {spec.Providers} providers, {children:N0} children");
+Console.WriteLine($"{subjects.Count:N0} distinct provider-child identities ({providerChildren:N0} provider children) from {spec.Providers} providers, {children:N0} children; household resolver {(engineOptions.HouseholdResolver ? "on" : "off")}");
 
 // Warm-up (JIT, HMAC) on the first 2,000.
 RunHashing(subjects.Take(2000).ToList(), pseudonymizer);
@@ -85,7 +89,7 @@ var encodings = subjects.Select(s => encoder.Encode(LinkInputs.From(s.Identity, 
 encoding.Stop();
 var encodingCpu = Cpu() - linkCpu;
 var linking = Stopwatch.StartNew();
-var engine = new LinkageEngine();
+var engine = new LinkageEngine(engineOptions);
 var keys = new string[subjects.Count];
 for (var n = 0; n < subjects.Count; n++)
 {
