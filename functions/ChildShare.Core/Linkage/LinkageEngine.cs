@@ -127,8 +127,9 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         node.StoredUnfolded = state.Variants.Any(v => v.FoldedOnRead);
         node.BestReason = state.Rule == Unlinked ? null : state.Rule;
         node.BestWeight = WeightOf(state.Rule);
-        if (_options.HouseholdResolver && IsResolverJoin(state.Rule))
+        if (IsResolverJoin(state.Rule))
         {
+            node.ResolverJoined = true;
             _resolverJoined.Add(id);
         }
         if (state.DoNotLink.Count > 0)
@@ -168,11 +169,6 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         }
 
         var node = _nodes[id];
-        if (_options.HouseholdResolver)
-        {
-            _addedSinceResolve.Add(id);
-        }
-
         var index = IndexOfVariant(node, encoding);
         if (index < 0)
         {
@@ -185,6 +181,12 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
             node.VariantsChanged = true;
             Index(id, encoding);
             index = node.Variants.Count - 1;
+        }
+
+        if (_options.HouseholdResolver && (node.IsNew || node.VariantsChanged))
+        {
+            // An arrival the resolver's joins are judged against again; a record delivered again unchanged is none.
+            _addedSinceResolve.Add(id);
         }
 
         LinkFrom(id, encoding, _slotCounts[id] == Wide ? -1 : _slots[id * MaxVariants + index]);
@@ -314,6 +316,7 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
             _clusters[m] = new Cluster(m, _nodes[m].Seed, _nodes[m].ProviderNumber);
             _nodes[m].BestReason = null;
             _nodes[m].BestWeight = double.NegativeInfinity;
+            _nodes[m].ResolverJoined = false;
         }
 
         // Operator merges first, then the members' own links, strongest first, under every constraint.
@@ -843,8 +846,10 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
 
     /// <summary>
     /// A resolver join stands only while no rival is in view. When a record that could be a rival arrived after the join (a later
-    /// upload, a later chunk of one), the cluster is re-formed from its members' own links and the pass judges it again with the rival
-    /// present, so the decision does not depend on the order in which a household's records arrive (adversary 32, finding 2).
+    /// upload, a later chunk of one), the cluster is taken apart into what its members' own links hold together (accepted and strong
+    /// pairs, operator merges), the arrivals' accepted links to those parts are tried again (the join may have refused them: a shared
+    /// provider), and the pass judges the parts again with the rival present, so the decision does not depend on the order in which a
+    /// household's records arrive (adversary 32, finding 2; adversary 33).
     /// </summary>
     private void ReopenChallengedJoins()
     {
@@ -859,30 +864,59 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         foreach (var joined in _resolverJoined)
         {
             var root = Find(joined);
-            if (IsResolverJoin(_nodes[joined].BestReason) && seen.Add(root) && Challenged(root, household))
+            if (_nodes[joined].ResolverJoined && seen.Add(root) && Challenged(root, household))
             {
                 challenged.Add(root);
             }
         }
 
+        var detached = new List<int>();
         foreach (var root in challenged)
         {
-            var member = _clusters[root].Members[0];
-            Reform(member, member);
+            detached.AddRange(Detach(root));
+        }
+
+        if (detached.Count == 0)
+        {
+            return;
+        }
+
+        // The arrivals' accepted links to the detached members, strongest first, under every constraint.
+        var retry = new List<(int A, int B, PairScore Score)>();
+        foreach (var n in _addedSinceResolve.Order())
+        {
+            foreach (var m in detached)
+            {
+                if (Find(n) != Find(m) && ScoreNodes(n, m) is var score && (score.Strong || score.Weight >= _options.Model.AcceptWeight))
+                {
+                    retry.Add((n, m, score));
+                }
+            }
+        }
+
+        foreach (var (n, m, score) in retry.OrderByDescending(l => l.Score.Strong).ThenByDescending(l => l.Score.Weight).ThenBy(l => l.A).ThenBy(l => l.B))
+        {
+            TryLink(n, m, score);
         }
     }
 
-    /// <summary>Whether a node added since the last pass is of the household of a member of this cluster and could be its child.</summary>
+    /// <summary>
+    /// Whether a record added since the last pass is of the household of a member of this cluster, of another provider than that
+    /// member (a provider's two local ids are two children: the one-to-one assignment), not kept apart by a constraint, and could be
+    /// that member's child (eligible against it, or carrying its first name).
+    /// </summary>
     private bool Challenged(int root, HashSet<int> household)
     {
-        foreach (var x in _clusters[root].Members)
+        var cluster = _clusters[root];
+        foreach (var x in cluster.Members)
         {
             household.Clear();
             AddHousehold(x, household);
             AddBirthDateKin(x, household);
             foreach (var n in household)
             {
-                if (_addedSinceResolve.Contains(n) && Find(n) != root && (Eligible(n, x) || SameFirstName(n, x)))
+                if (_addedSinceResolve.Contains(n) && Find(n) != root && _nodes[n].ProviderNumber != _nodes[x].ProviderNumber
+                    && !Constrained(_clusters[Find(n)], cluster) && (Eligible(n, x) || SameFirstName(n, x)))
                 {
                     return true;
                 }
@@ -890,6 +924,102 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// Takes a cluster apart into the parts its members' own links hold together: pairs that are strong, or accepted without
+    /// contradicting each other, and operator merges. Every accepted link of the cluster stays inside one part (unlike a re-forming,
+    /// which re-links strongest first under the provider rule). The members lose the resolver's mark and are judged again by the
+    /// pass; pairs left in two parts are queued for review again. Returns the members when the cluster came apart, else nothing.
+    /// </summary>
+    private List<int> Detach(int root)
+    {
+        var members = _clusters[root].Members.ToList();
+        var part = members.ToDictionary(m => m, m => m);
+        int PartOf(int m) => part[m] == m ? m : part[m] = PartOf(part[m]);
+        var uncertain = new List<(int A, int B, PairScore Score)>();
+        var held = new List<(int A, int B, PairScore Score, bool Merged)>();
+        for (var i = 0; i < members.Count; i++)
+        {
+            for (var j = i + 1; j < members.Count; j++)
+            {
+                var (x, y) = (members[i], members[j]);
+                var score = ScoreNodes(x, y);
+                var merged = _nodes[x].MustLink.Contains(_nodes[y].Key) || _nodes[y].MustLink.Contains(_nodes[x].Key);
+                if (merged || score.Strong || (score.Weight >= _options.Model.AcceptWeight && !MatchScorer.Contradicts(score.Pattern, _options)))
+                {
+                    part[PartOf(x)] = PartOf(y);
+                    held.Add((x, y, score, merged));
+                }
+                else if (score.Weight >= _options.Model.ReviewWeight)
+                {
+                    uncertain.Add((x, y, score));
+                }
+            }
+        }
+
+        var parts = members.GroupBy(PartOf).Select(g => g.ToList()).ToList();
+        foreach (var m in members)
+        {
+            _nodes[m].ResolverJoined = false;
+        }
+
+        if (parts.Count == 1)
+        {
+            // Its own links hold it together: nothing the resolver joined is left to undo.
+            return [];
+        }
+
+        foreach (var m in members)
+        {
+            _parent[m] = m;
+            _clusters.Remove(m);
+        }
+
+        var lostReason = new HashSet<int>();
+        foreach (var group in parts)
+        {
+            foreach (var m in group)
+            {
+                _clusters[m] = new Cluster(m, _nodes[m].Seed, _nodes[m].ProviderNumber);
+                if (IsResolverJoin(_nodes[m].BestReason))
+                {
+                    lostReason.Add(m);
+                    _nodes[m].BestReason = null;
+                    _nodes[m].BestWeight = double.NegativeInfinity;
+                }
+            }
+
+            foreach (var m in group.Skip(1))
+            {
+                Union(group[0], m, force: false);
+            }
+        }
+
+        // A member whose reason was the undone join takes its best link inside its part.
+        foreach (var (x, y, score, merged) in held)
+        {
+            var (weight, reason) = merged ? (double.PositiveInfinity, OperatorMerge) : (score.Strong ? double.MaxValue : score.Weight, (string?)null);
+            foreach (var n in (ReadOnlySpan<int>)[x, y])
+            {
+                if (lostReason.Contains(n) && weight > _nodes[n].BestWeight)
+                {
+                    _nodes[n].BestWeight = weight;
+                    _nodes[n].BestReason = reason ?? MatchScorer.Reason(score, _options);
+                }
+            }
+        }
+
+        foreach (var (x, y, score) in uncertain)
+        {
+            if (Find(x) != Find(y))
+            {
+                _reopened.Add((x, y, score.Weight, score.Pattern, false));
+            }
+        }
+
+        _resolveAgain.UnionWith(members);
+        return members;
     }
 
     private enum Resolution
@@ -959,26 +1089,17 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         }
 
         var reason = MatchScorer.Reason(link, _options) + " " + HouseholdResolved;
-        var marked = false;
         foreach (var n in new[] { a, b })
         {
             if (link.Weight > _nodes[n].BestWeight)
             {
                 _nodes[n].BestWeight = link.Weight;
                 _nodes[n].BestReason = reason;
-                _resolverJoined.Add(n);
-                marked = true;
             }
-        }
 
-        if (!marked)
-        {
-            // Both sides hold stronger links of their own: the weaker one carries the join's reason, so that a rival arriving later
-            // finds the join (ReopenChallengedJoins) in this engine and in the stored rows.
-            var weaker = _nodes[a].BestWeight <= _nodes[b].BestWeight ? a : b;
-            _nodes[weaker].BestWeight = link.Weight;
-            _nodes[weaker].BestReason = reason;
-            _resolverJoined.Add(weaker);
+            // Both sides carry the mark, whatever their best link: a rival arriving later finds the join (ReopenChallengedJoins).
+            _nodes[n].ResolverJoined = true;
+            _resolverJoined.Add(n);
         }
 
         Union(a, b, force: false);
@@ -1059,7 +1180,10 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
                     foreach (var vy in _nodes[y].Variants)
                     {
                         var p = MatchScorer.Compare(vx, vy);
-                        if (!p.Strong && (p.StateId == MatchModel.Different || (MatchScorer.Contradicts(p, _options) && !HouseholdEligible(p))))
+                        // A pair the pass would not join itself (a replaced first name: twins of one sex) is not tolerated between them
+                        // either: else a record without a first name joined to one twin carries the other twin in (adversary 33).
+                        if (!p.Strong && (p.StateId == MatchModel.Different
+                            || (MatchScorer.Contradicts(p, _options) && !(HouseholdEligible(p) && !ResolverRefuses(p)))))
                         {
                             return false;
                         }
@@ -1370,7 +1494,16 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
 
         public string? BestReason { get; set; }
 
-        public string Rule => BestReason ?? Unlinked;
+        /// <summary>
+        /// The household resolver joined this node to its cluster or its cluster to it. Kept apart from the reason, which a stronger
+        /// link later replaces: the stored reason then still ends in <see cref="HouseholdResolved"/>, so the join can be undone.
+        /// </summary>
+        public bool ResolverJoined { get; set; }
+
+        // An operator's merge is the reason that counts (the must-link holds the node whatever the resolver did): it is not marked.
+        public string Rule => ResolverJoined && !IsResolverJoin(BestReason) && BestReason != OperatorMerge
+            ? (BestReason ?? Unlinked) + " " + HouseholdResolved
+            : BestReason ?? Unlinked;
     }
 
     private sealed class Cluster(int member, string key, int providerNumber)

@@ -24,7 +24,10 @@ public sealed class HeldOutQualityTests(ITestOutputHelper output)
     // 0.9230 / +6.00% / 14 of 250; twins-identical 0.9958 / 0.9572 / +3.40% / 6 of 250. Resolver on: two 1.0000 / 0.9381 / +6.18% / 0;
     // six 0.9996 / 0.9305 / +7.40% / 0; twins 0.9900 / 0.9386 / +4.85% / 14; twins-identical 0.9958 / 0.9676 / +2.70% / 6. (Unfolded,
     // before folding was switched on: twins-identical 0.9965 precision and 5 twin pairs, the twins' count +4.70% with the resolver;
-    // the rest within 0.003.) No twins of different sex were joined on any set: every row allows none, so a change that joins one fails here.
+    // the rest within 0.003.) Resolver-on floors lowered on 6 Dec 2026, deliberately: the pass runs per chunk of 2,000, undoes a join a
+    // later rival challenges, and no longer tolerates a replaced first name between the clusters it joins (adversary 33, which showed
+    // twin brothers joined through a record without a first name); measured then: two 1.0000 / 0.9379 / +6.20% / 0; six 0.9996 /
+    // 0.9147 / +8.50% / 0; twins 0.9899 / 0.9298 / +5.20% / 14; twins-identical 0.9958 / 0.9602 / +3.10% / 6. No twins of different sex were joined on any set: every row allows none, so a change that joins one fails here.
     public static TheoryData<string, bool, double, double, double, double, int> Sets => new()
     {
         { "two", false, 0.999, 0.92, 0.077, 0.02, 0 },
@@ -32,9 +35,9 @@ public sealed class HeldOutQualityTests(ITestOutputHelper output)
         { "twins", false, 0.989, 0.92, 0.060, 0.06, 0 },
         { "twins-identical", false, 0.995, 0.95, 0.037, 0.024, 0 },
         { "two", true, 0.999, 0.935, 0.064, 0.02, 0 },
-        { "six", true, 0.999, 0.925, 0.077, 0.05, 0 },
-        { "twins", true, 0.989, 0.935, 0.050, 0.06, 0 },
-        { "twins-identical", true, 0.995, 0.965, 0.028, 0.024, 0 },
+        { "six", true, 0.999, 0.91, 0.087, 0.05, 0 },
+        { "twins", true, 0.989, 0.925, 0.054, 0.06, 0 },
+        { "twins-identical", true, 0.995, 0.955, 0.033, 0.024, 0 },
     };
 
     private static RosterSpec SpecOf(string set) => set switch
