@@ -784,6 +784,7 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         }
 
         ReopenChallengedJoins();
+        AddUnlinkedNeighbours();
         _addedSinceResolve.Clear();
         if (_reviews.Count == 0 && _contradicted.Count == 0 && _resolveAgain.Count == 0)
         {
@@ -813,7 +814,11 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
             }
         }
 
-        var pending = pairs.OrderByDescending(p => p.Value).ThenBy(p => p.Key.Item1).ThenBy(p => p.Key.Item2).Select(p => p.Key).ToList();
+        // Equal weights in the order of the records' keys, not of their arrival: an engine per upload and one engine over every upload
+        // then try the pairs in one order.
+        var pending = pairs.Select(p => (Pair: p.Key, Weight: p.Value, Keys: KeysOf(p.Key)))
+            .OrderByDescending(p => p.Weight).ThenBy(p => p.Keys.Low, StringComparer.Ordinal).ThenBy(p => p.Keys.High, StringComparer.Ordinal)
+            .Select(p => p.Pair).ToList();
         var joined = 0;
         for (var round = 0; round < 4 && pending.Count > 0; round++)
         {
@@ -840,6 +845,35 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         }
 
         return joined;
+    }
+
+    /// <summary>
+    /// An arrival can remove a rival as well as bring one: a second local id at a provider that already holds a record without a
+    /// first name leaves that record one twin it can be (the one-to-one assignment). The pair it may now join was queued in an
+    /// earlier engine, which a fresh engine loaded from storage does not hold: the unlinked records of the arrivals' households are
+    /// judged again, so an engine per upload decides as one engine over every upload does (adversary 33, second review).
+    /// </summary>
+    private void AddUnlinkedNeighbours()
+    {
+        var household = new HashSet<int>();
+        foreach (var arrival in _addedSinceResolve)
+        {
+            household.Clear();
+            AddHousehold(arrival, household);
+            foreach (var n in household)
+            {
+                if (_nodes[n].BestReason is null && _clusters.TryGetValue(n, out var own) && own.Members.Count == 1)
+                {
+                    _resolveAgain.Add(n);
+                }
+            }
+        }
+    }
+
+    private (string Low, string High) KeysOf((int A, int B) pair)
+    {
+        var (a, b) = (_nodes[pair.A].Key, _nodes[pair.B].Key);
+        return string.CompareOrdinal(a, b) <= 0 ? (a, b) : (b, a);
     }
 
     private static bool IsResolverJoin(string? rule) => rule is not null && rule.EndsWith(HouseholdResolved, StringComparison.Ordinal);
@@ -1089,21 +1123,33 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         }
 
         var reason = MatchScorer.Reason(link, _options) + " " + HouseholdResolved;
+        var marked = false;
         foreach (var n in new[] { a, b })
         {
             if (link.Weight > _nodes[n].BestWeight)
             {
                 _nodes[n].BestWeight = link.Weight;
                 _nodes[n].BestReason = reason;
+                Mark(n);
             }
+        }
 
-            // Both sides carry the mark, whatever their best link: a rival arriving later finds the join (ReopenChallengedJoins).
-            _nodes[n].ResolverJoined = true;
-            _resolverJoined.Add(n);
+        if (!marked)
+        {
+            // Both sides hold stronger links of their own: one of them (by key, so that every engine picks the same) carries the mark.
+            Mark(string.CompareOrdinal(_nodes[a].Key, _nodes[b].Key) <= 0 ? a : b);
         }
 
         Union(a, b, force: false);
         return Resolution.Joined;
+
+        // The mark outlives the reason (a later, stronger link replaces the reason): a rival arriving later finds the join by it.
+        void Mark(int n)
+        {
+            _nodes[n].ResolverJoined = true;
+            _resolverJoined.Add(n);
+            marked = true;
+        }
     }
 
     /// <summary>The best-scoring pair of variants of two nodes whose pattern is <see cref="HouseholdEligible"/>, if any.</summary>
