@@ -410,7 +410,8 @@ public static class QualityBenchmark
             var counts = new Dictionary<string, int>();
             var joinedTotal = 0;
             var examplesShown = 0;
-            foreach (var seed in RosterSeeds.Tuning)
+            // "fresh2" describes a held-out set's joined twins (to report them, never to tune on them).
+            foreach (var seed in args.Contains("fresh2") ? RosterSeeds.Fresh2 : RosterSeeds.Tuning)
             {
                 foreach (var spec in new[] { RosterSpec.Twins(seed), RosterSpec.Twins(seed, identicalRecords: true), RosterSpec.SixProviders(seed), RosterSpec.TwoProviders(seed) })
                 {
