@@ -8,6 +8,12 @@ public sealed record LinkNodeState(
 {
     /// <summary>Operator must-link constraints (<c>linkage merge</c>): provider children confirmed to be this child.</summary>
     public IReadOnlyCollection<string> MustLink { get; init; } = [];
+
+    /// <summary>
+    /// The household resolver's join holds this node in its cluster: a rival arriving later undoes it. Stored apart from the reason,
+    /// which a later, stronger link or an operator's merge replaces.
+    /// </summary>
+    public bool ResolverJoined { get; init; }
 }
 
 /// <summary>A provider child whose cluster (or encoding, or reason) changed and must be written.</summary>
@@ -127,7 +133,8 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         node.StoredUnfolded = state.Variants.Any(v => v.FoldedOnRead);
         node.BestReason = state.Rule == Unlinked ? null : state.Rule;
         node.BestWeight = WeightOf(state.Rule);
-        if (IsResolverJoin(state.Rule))
+        node.PersistedResolverJoined = state.ResolverJoined;
+        if (state.ResolverJoined)
         {
             node.ResolverJoined = true;
             _resolverJoined.Add(id);
@@ -285,7 +292,8 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
     /// </summary>
     public IReadOnlyList<LinkChange> Changes() =>
         _nodes.Select((n, id) => (n, id))
-            .Where(x => x.n.IsNew || x.n.VariantsChanged || x.n.StoredUnfolded || x.n.PersistedKey != ClusterKeyOf(x.id) || x.n.PersistedRule != x.n.Rule)
+            .Where(x => x.n.IsNew || x.n.VariantsChanged || x.n.StoredUnfolded || x.n.PersistedKey != ClusterKeyOf(x.id) || x.n.PersistedRule != x.n.Rule
+                || x.n.PersistedResolverJoined != x.n.ResolverJoined)
             .Select(x => new LinkChange(x.n.Key, x.n.ProviderId, ClusterKeyOf(x.id), x.n.Rule, x.n.VariantsChanged, x.n.IsNew))
             .ToList();
 
@@ -294,7 +302,11 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
     {
         var id = _byKey[key];
         var n = _nodes[id];
-        return new LinkNodeState(n.Key, n.ProviderId, n.Seed, n.Variants.ToList(), ClusterKeyOf(id), n.Rule, n.DoNotLink.ToList()) { MustLink = n.MustLink.ToList() };
+        return new LinkNodeState(n.Key, n.ProviderId, n.Seed, n.Variants.ToList(), ClusterKeyOf(id), n.Rule, n.DoNotLink.ToList())
+        {
+            MustLink = n.MustLink.ToList(),
+            ResolverJoined = n.ResolverJoined,
+        };
     }
 
     private IReadOnlyList<string> Reform(int a, int b)
@@ -858,8 +870,14 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         var household = new HashSet<int>();
         foreach (var arrival in _addedSinceResolve)
         {
+            // The households of the arrival's whole cluster: an arrival without an address (or at another) still removes a rival
+            // from the households of the records it joined.
             household.Clear();
-            AddHousehold(arrival, household);
+            foreach (var member in _clusters[Find(arrival)].Members)
+            {
+                AddHousehold(member, household);
+            }
+
             foreach (var n in household)
             {
                 if (_nodes[n].BestReason is null && _clusters.TryGetValue(n, out var own) && own.Members.Count == 1)
@@ -935,15 +953,22 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
     }
 
     /// <summary>
-    /// Whether a record added since the last pass is of the household of a member of this cluster, of another provider than that
-    /// member (a provider's two local ids are two children: the one-to-one assignment), not kept apart by a constraint, and could be
-    /// that member's child (eligible against it, or carrying its first name).
+    /// Whether a record added since the last pass joined this cluster beside another local id of its provider, or is of the household
+    /// of a member of this cluster, of another provider than that member (a provider's two local ids are two children: the one-to-one
+    /// assignment), not kept apart by a constraint, and could be that member's child (eligible against it, or carrying its first name).
     /// </summary>
     private bool Challenged(int root, HashSet<int> household)
     {
         var cluster = _clusters[root];
         foreach (var x in cluster.Members)
         {
+            // An arrival that joined the cluster (a strong link) beside another local id of its own provider: a provider's two ids
+            // are two children, so what the resolver joined beside them is judged again (adversary 33, third review).
+            if (_addedSinceResolve.Contains(x) && cluster.Members.Any(m => m != x && _nodes[m].ProviderNumber == _nodes[x].ProviderNumber))
+            {
+                return true;
+            }
+
             household.Clear();
             AddHousehold(x, household);
             AddBirthDateKin(x, household);
@@ -980,7 +1005,10 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
                 var (x, y) = (members[i], members[j]);
                 var score = ScoreNodes(x, y);
                 var merged = _nodes[x].MustLink.Contains(_nodes[y].Key) || _nodes[y].MustLink.Contains(_nodes[x].Key);
-                if (merged || score.Strong || (score.Weight >= _options.Model.AcceptWeight && !MatchScorer.Contradicts(score.Pattern, _options)))
+
+                // A weak link never holds two local ids of one provider together (they are two children), as TryLink never makes one.
+                if (merged || score.Strong || (score.Weight >= _options.Model.AcceptWeight && !MatchScorer.Contradicts(score.Pattern, _options)
+                    && _nodes[x].ProviderNumber != _nodes[y].ProviderNumber))
                 {
                     part[PartOf(x)] = PartOf(y);
                     held.Add((x, y, score, merged));
@@ -1541,15 +1569,15 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         public string? BestReason { get; set; }
 
         /// <summary>
-        /// The household resolver joined this node to its cluster or its cluster to it. Kept apart from the reason, which a stronger
-        /// link later replaces: the stored reason then still ends in <see cref="HouseholdResolved"/>, so the join can be undone.
+        /// The household resolver's join holds this node in its cluster. Kept apart from the reason, which a stronger link or an
+        /// operator's merge later replaces, and stored in its own column (<see cref="LinkNodeState.ResolverJoined"/>), so the join can
+        /// be undone by an engine loaded from storage.
         /// </summary>
         public bool ResolverJoined { get; set; }
 
-        // An operator's merge is the reason that counts (the must-link holds the node whatever the resolver did): it is not marked.
-        public string Rule => ResolverJoined && !IsResolverJoin(BestReason) && BestReason != OperatorMerge
-            ? (BestReason ?? Unlinked) + " " + HouseholdResolved
-            : BestReason ?? Unlinked;
+        public bool PersistedResolverJoined { get; set; }
+
+        public string Rule => BestReason ?? Unlinked;
     }
 
     private sealed class Cluster(int member, string key, int providerNumber)

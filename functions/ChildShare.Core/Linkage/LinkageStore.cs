@@ -689,7 +689,10 @@ public sealed class LinkageStore(
         var layout = (reads.Fence ?? throw new InvalidOperationException("The linkage reads of this unit of work did not begin with the fence.")).Layout;
         ArgumentNullException.ThrowIfNull(state);
         return rows.WriteNodeAsync(writer, new LinkNodeRow(state.Key, state.ProviderId, state.Seed, string.Join(';', state.Variants.Select(v => v.Serialize())),
-            state.ClusterKey, state.Rule, string.Join(';', state.DoNotLink.Order(StringComparer.Ordinal)), string.Join(';', state.MustLink.Order(StringComparer.Ordinal))),
+            state.ClusterKey, state.Rule, string.Join(';', state.DoNotLink.Order(StringComparer.Ordinal)), string.Join(';', state.MustLink.Order(StringComparer.Ordinal)))
+            {
+                ResolverJoined = state.ResolverJoined,
+            },
             layout, reads.NewChildren.Contains(state.Key), cancellationToken);
     }
 
@@ -704,6 +707,7 @@ public sealed class LinkageStore(
         row.DoNotLink.Split(';', StringSplitOptions.RemoveEmptyEntries))
     {
         MustLink = row.MustLink.Split(';', StringSplitOptions.RemoveEmptyEntries),
+        ResolverJoined = row.ResolverJoined,
     };
 
     /// <summary>Records a do-not-link constraint (both directions) for audit; the nodes carry it for linking.</summary>

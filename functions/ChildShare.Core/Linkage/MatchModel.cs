@@ -285,11 +285,11 @@ public sealed record LinkModelOptions
 
     /// <summary>
     /// The second pass over the review band (<see cref="LinkageEngine.ResolveHouseholds"/>): a household pair of the review band
-    /// joins when the household's other records leave no rival for either side; it needs the twin guard. Off by default. On fresh
-    /// seeds it raised every set's recall by 0.6 to 2.5 points for one twin pair more of 1,710, but in the production linker, which
-    /// runs it per chunk, its decision depends on which twin a chunk holds (a record without a first name joins the first twin to
-    /// arrive, of either sex), and an operator's split of another pair undoes its joins until the next upload (LINKAGE.md, "4 Dec 2026:
-    /// the household resolver measured on fresh seeds, and kept off").
+    /// joins when the household's other records leave no rival for either side; it needs the twin guard. Off by default. Its joins are
+    /// undone when a rival arrives later and an operator's split runs it again, so the production linker decides as the evaluation
+    /// does; on held-out seeds it raised every set's recall (+0.3 to +1.6 points) for one twin pair more of 1,710. It stays off because
+    /// each of three adversarial reviews of that work found faults (twelve, all fixed, the last round's fixes not yet reviewed):
+    /// LINKAGE.md, "6 Dec 2026: the resolver's order dependence fixed".
     /// </summary>
     public bool HouseholdResolver { get; init; }
 

@@ -99,7 +99,11 @@ public sealed record FenceRow(long Writes, ETag? ETag, LinkageLayout Layout, boo
 }
 
 /// <summary>A provider child's node row (see <see cref="LinkageTables.Records"/>): its encodings and constraints as stored (<c>;</c>-joined text).</summary>
-public sealed record LinkNodeRow(string ProviderChild, string ProviderId, string Seed, string Variants, string ClusterKey, string? Rule, string DoNotLink, string MustLink);
+public sealed record LinkNodeRow(string ProviderChild, string ProviderId, string Seed, string Variants, string ClusterKey, string? Rule, string DoNotLink, string MustLink)
+{
+    /// <summary>The household resolver's join holds this node in its cluster (LinkageEngine: undone when a rival arrives).</summary>
+    public bool ResolverJoined { get; init; }
+}
 
 /// <summary>A queued review pair (keys in ordinal order): weight and agreement pattern only, never a value.</summary>
 public sealed record LinkReviewRow(string KeyA, string KeyB, double Weight, string Pattern, bool Ambiguous);
@@ -135,7 +139,7 @@ public sealed class LinkageRowStore(ChildShareStorage storage)
     public const int WriteParallelism = 16;
 
     private const string ProviderIdColumn = "ProviderId", SeedColumn = "Seed", VariantsColumn = "Variants", ClusterKeyColumn = "ClusterKey",
-        RuleColumn = "Rule", DoNotLinkColumn = "DoNotLink", MustLinkColumn = "MustLink", MembersColumn = "Members", CountColumn = "Count",
+        RuleColumn = "Rule", DoNotLinkColumn = "DoNotLink", MustLinkColumn = "MustLink", ResolverJoinedColumn = "ResolverJoined", MembersColumn = "Members", CountColumn = "Count",
         OverflowColumn = "Overflow", WritesColumn = "Writes", CreatedAtColumn = "CreatedAt", WeightColumn = "Weight", PatternColumn = "Pattern",
         AmbiguousColumn = "Ambiguous", UpdatedAtColumn = "UpdatedAt", LayoutColumn = "Layout", KnownBlocksColumn = "KnownBlocks";
 
@@ -188,6 +192,9 @@ public sealed class LinkageRowStore(ChildShareStorage storage)
             ? new LinkNodeRow(providerChild, entity.GetString(ProviderIdColumn) ?? "", entity.GetString(SeedColumn) ?? "",
                 entity.GetString(VariantsColumn) ?? "", entity.GetString(ClusterKeyColumn) ?? "", entity.GetString(RuleColumn),
                 entity.GetString(DoNotLinkColumn) ?? "", entity.GetString(MustLinkColumn) ?? "")
+            {
+                ResolverJoined = entity.GetBoolean(ResolverJoinedColumn) ?? false,
+            }
             : null;
     }
 
@@ -209,6 +216,7 @@ public sealed class LinkageRowStore(ChildShareStorage storage)
             [RuleColumn] = row.Rule,
             [DoNotLinkColumn] = row.DoNotLink,
             [MustLinkColumn] = row.MustLink,
+            [ResolverJoinedColumn] = row.ResolverJoined,
         };
         return mustBeNew ? writer.InsertAsync(_records, entity, cancellationToken) : writer.UpsertAsync(_records, entity, cancellationToken);
     }

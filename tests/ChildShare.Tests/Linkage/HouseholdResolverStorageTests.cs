@@ -72,6 +72,7 @@ public sealed class HouseholdResolverStorageTests : IAsyncLifetime
         var clusters = await ClusterKeysAsync();
         Assert.Equal(3, clusters.Values.Distinct().Count());
         Assert.DoesNotContain(await RulesAsync(), r => r.EndsWith(LinkageEngine.HouseholdResolved, StringComparison.Ordinal));
+        Assert.DoesNotContain(await _storage.ReadAllAsync(LinkageTables.Records), n => n.GetBoolean("ResolverJoined") == true);
     }
 
     // Adversary 32, finding 3: Naomi at providers a and e (e without the household's street), and a record of provider b without first
