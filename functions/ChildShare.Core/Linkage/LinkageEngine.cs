@@ -134,7 +134,9 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         node.BestReason = state.Rule == Unlinked ? null : state.Rule;
         node.BestWeight = WeightOf(state.Rule);
         node.PersistedResolverJoined = state.ResolverJoined;
-        if (state.ResolverJoined)
+
+        // A row written before the mark had its own column says so by its reason alone.
+        if (state.ResolverJoined || IsResolverJoin(state.Rule))
         {
             node.ResolverJoined = true;
             _resolverJoined.Add(id);
@@ -1021,9 +1023,32 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         }
 
         var parts = members.GroupBy(PartOf).Select(g => g.ToList()).ToList();
+
+        // The join no longer holds anything by itself: no member keeps its mark, and a member whose reason was the join takes its
+        // best link inside its part (also when the cluster's own links now hold it whole).
+        var lostReason = new HashSet<int>();
         foreach (var m in members)
         {
             _nodes[m].ResolverJoined = false;
+            if (IsResolverJoin(_nodes[m].BestReason))
+            {
+                lostReason.Add(m);
+                _nodes[m].BestReason = null;
+                _nodes[m].BestWeight = double.NegativeInfinity;
+            }
+        }
+
+        foreach (var (x, y, score, merged) in held)
+        {
+            var (weight, reason) = merged ? (double.PositiveInfinity, OperatorMerge) : (score.Strong ? double.MaxValue : score.Weight, (string?)null);
+            foreach (var n in (ReadOnlySpan<int>)[x, y])
+            {
+                if (lostReason.Contains(n) && weight > _nodes[n].BestWeight)
+                {
+                    _nodes[n].BestWeight = weight;
+                    _nodes[n].BestReason = reason ?? MatchScorer.Reason(score, _options);
+                }
+            }
         }
 
         if (parts.Count == 1)
@@ -1038,37 +1063,16 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
             _clusters.Remove(m);
         }
 
-        var lostReason = new HashSet<int>();
         foreach (var group in parts)
         {
             foreach (var m in group)
             {
                 _clusters[m] = new Cluster(m, _nodes[m].Seed, _nodes[m].ProviderNumber);
-                if (IsResolverJoin(_nodes[m].BestReason))
-                {
-                    lostReason.Add(m);
-                    _nodes[m].BestReason = null;
-                    _nodes[m].BestWeight = double.NegativeInfinity;
-                }
             }
 
             foreach (var m in group.Skip(1))
             {
                 Union(group[0], m, force: false);
-            }
-        }
-
-        // A member whose reason was the undone join takes its best link inside its part.
-        foreach (var (x, y, score, merged) in held)
-        {
-            var (weight, reason) = merged ? (double.PositiveInfinity, OperatorMerge) : (score.Strong ? double.MaxValue : score.Weight, (string?)null);
-            foreach (var n in (ReadOnlySpan<int>)[x, y])
-            {
-                if (lostReason.Contains(n) && weight > _nodes[n].BestWeight)
-                {
-                    _nodes[n].BestWeight = weight;
-                    _nodes[n].BestReason = reason ?? MatchScorer.Reason(score, _options);
-                }
             }
         }
 
