@@ -141,6 +141,7 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
             node.ResolverJoined = true;
             _resolverJoined.Add(id);
         }
+
         if (state.DoNotLink.Count > 0)
         {
             node.DoNotLink.UnionWith(state.DoNotLink);
@@ -319,15 +320,9 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
             members.AddRange(_clusters[Find(b)].Members);
         }
 
+        ResetToSingletons(members);
         foreach (var m in members)
         {
-            _parent[m] = m;
-            _clusters.Remove(m);
-        }
-
-        foreach (var m in members)
-        {
-            _clusters[m] = new Cluster(m, _nodes[m].Seed, _nodes[m].ProviderNumber);
             _nodes[m].BestReason = null;
             _nodes[m].BestWeight = double.NegativeInfinity;
             _nodes[m].ResolverJoined = false;
@@ -388,6 +383,21 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
         }
 
         return members.Select(m => _nodes[m].Key).ToList();
+    }
+
+    /// <summary>Makes each member a cluster of its own again (a re-forming or an undo then joins them as their links say).</summary>
+    private void ResetToSingletons(List<int> members)
+    {
+        foreach (var m in members)
+        {
+            _parent[m] = m;
+            _clusters.Remove(m);
+        }
+
+        foreach (var m in members)
+        {
+            _clusters[m] = new Cluster(m, _nodes[m].Seed, _nodes[m].ProviderNumber);
+        }
     }
 
     private int NewNode(string key, string providerId, string seed, bool isNew)
@@ -870,10 +880,16 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
     private void AddUnlinkedNeighbours()
     {
         var household = new HashSet<int>();
+        var clustersSeen = new HashSet<int>();
         foreach (var arrival in _addedSinceResolve)
         {
-            // The households of the arrival's whole cluster: an arrival without an address (or at another) still removes a rival
-            // from the households of the records it joined.
+            // The households of the arrival's whole cluster (once for the arrivals of one cluster): an arrival without an address
+            // (or at another) still removes a rival from the households of the records it joined.
+            if (!clustersSeen.Add(Find(arrival)))
+            {
+                continue;
+            }
+
             household.Clear();
             foreach (var member in _clusters[Find(arrival)].Members)
             {
@@ -1057,19 +1073,9 @@ public sealed class LinkageEngine(LinkModelOptions? options = null)
             return [];
         }
 
-        foreach (var m in members)
-        {
-            _parent[m] = m;
-            _clusters.Remove(m);
-        }
-
+        ResetToSingletons(members);
         foreach (var group in parts)
         {
-            foreach (var m in group)
-            {
-                _clusters[m] = new Cluster(m, _nodes[m].Seed, _nodes[m].ProviderNumber);
-            }
-
             foreach (var m in group.Skip(1))
             {
                 Union(group[0], m, force: false);
