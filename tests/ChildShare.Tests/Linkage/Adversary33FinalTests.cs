@@ -1,9 +1,7 @@
-using System.Security.Cryptography;
-using System.Text;
 using ChildShare.Core.Ingestion;
 using ChildShare.Core.Linkage;
-using ChildShare.Core.Pseudonymization;
 using Xunit.Abstractions;
+using static ChildShare.Tests.Linkage.EngineHarness;
 
 namespace ChildShare.Tests.Linkage;
 
@@ -11,20 +9,8 @@ namespace ChildShare.Tests.Linkage;
 public sealed class Adversary33FinalTests(ITestOutputHelper output)
 {
     private static readonly LinkModelOptions WithResolver = LinkModelOptions.Default with { HouseholdResolver = true };
+
     private static readonly LinkModelOptions WithoutResolver = LinkModelOptions.Default with { HouseholdResolver = false };
-    private static readonly Pseudonymizer Key = new(new PseudonymKey("k1", SHA256.HashData(Encoding.UTF8.GetBytes("engine tests"))));
-    private static readonly LinkEncoder Encoder = new(Key);
-    private const string Street = "12BANNERSTREET";
-
-    private static LinkEncoding Enc(
-        string? first, string? last, string? dob, string? zip = "12345", string? ssid = null, Sex sex = Sex.Unknown, string? address = Street) =>
-        Encoder.Encode(new LinkInput(first is null ? null : NameNormalizer.MatchForm(first), last is null ? null : NameNormalizer.MatchForm(last),
-            dob?[..4], dob?[5..7], dob?[8..], sex == Sex.Unknown ? null : sex.ToString(), zip, ssid, address));
-
-    private static void Add(LinkageEngine engine, string key, LinkEncoding encoding) => engine.Add(key, key[..key.IndexOf('|')], "s-" + key, encoding);
-
-    private static string Partition(LinkageEngine engine) =>
-        string.Join(" / ", engine.Clusters().Select(c => string.Join(",", c.OrderBy(k => k, StringComparer.Ordinal))).OrderBy(s => s, StringComparer.Ordinal));
 
     private void Dump(LinkageEngine engine, string label)
     {
@@ -34,35 +20,6 @@ public sealed class Adversary33FinalTests(ITestOutputHelper output)
             foreach (var k in c)
             {
                 output.WriteLine($"  {k} -> {engine.ClusterKeyOf(k)} {engine.RuleOf(k)}");
-            }
-        }
-    }
-
-    private static LinkageEngine Reload(LinkageEngine engine)
-    {
-        var again = new LinkageEngine(engine.Options);
-        foreach (var key in engine.Clusters().SelectMany(c => c).Order(StringComparer.Ordinal))
-        {
-            again.Load(engine.StateOf(key));
-        }
-
-        return again;
-    }
-
-    private static IEnumerable<IReadOnlyList<T>> Permutations<T>(IReadOnlyList<T> items)
-    {
-        if (items.Count <= 1)
-        {
-            yield return items;
-            yield break;
-        }
-
-        for (var i = 0; i < items.Count; i++)
-        {
-            var rest = items.Where((_, j) => j != i).ToList();
-            foreach (var tail in Permutations(rest))
-            {
-                yield return [items[i], .. tail];
             }
         }
     }
@@ -283,19 +240,6 @@ public sealed class Adversary33FinalTests(ITestOutputHelper output)
 public sealed class Adversary33FinalMarkTests(ITestOutputHelper output)
 {
     private static readonly LinkModelOptions WithResolver = LinkModelOptions.Default with { HouseholdResolver = true };
-    private static readonly Pseudonymizer Key = new(new PseudonymKey("k1", SHA256.HashData(Encoding.UTF8.GetBytes("engine tests"))));
-    private static readonly LinkEncoder Encoder = new(Key);
-    private const string Street = "12BANNERSTREET";
-
-    private static LinkEncoding Enc(
-        string? first, string? last, string? dob, string? zip = "12345", string? ssid = null, Sex sex = Sex.Unknown, string? address = Street) =>
-        Encoder.Encode(new LinkInput(first is null ? null : NameNormalizer.MatchForm(first), last is null ? null : NameNormalizer.MatchForm(last),
-            dob?[..4], dob?[5..7], dob?[8..], sex == Sex.Unknown ? null : sex.ToString(), zip, ssid, address));
-
-    private static void Add(LinkageEngine engine, string key, LinkEncoding encoding) => engine.Add(key, key[..key.IndexOf('|')], "s-" + key, encoding);
-
-    private static string Partition(LinkageEngine engine) =>
-        string.Join(" / ", engine.Clusters().Select(c => string.Join(",", c.OrderBy(k => k, StringComparer.Ordinal))).OrderBy(s => s, StringComparer.Ordinal));
 
     private void Dump(LinkageEngine engine, string label)
     {
@@ -307,17 +251,6 @@ public sealed class Adversary33FinalMarkTests(ITestOutputHelper output)
                 output.WriteLine($"  {k} -> {engine.ClusterKeyOf(k)} {engine.RuleOf(k)}");
             }
         }
-    }
-
-    private static LinkageEngine Reload(LinkageEngine engine)
-    {
-        var again = new LinkageEngine(engine.Options);
-        foreach (var key in engine.Clusters().SelectMany(c => c).Order(StringComparer.Ordinal))
-        {
-            again.Load(engine.StateOf(key));
-        }
-
-        return again;
     }
 
     [Fact]

@@ -1,10 +1,9 @@
-using System.Security.Cryptography;
-using System.Text;
 using ChildShare.Core.Ingestion;
 using ChildShare.Core.Linkage;
 using ChildShare.Core.Pseudonymization;
 using ChildShare.Core.Storage;
 using Xunit.Abstractions;
+using static ChildShare.Tests.Linkage.EngineHarness;
 
 namespace ChildShare.Tests.Linkage;
 
@@ -12,19 +11,6 @@ namespace ChildShare.Tests.Linkage;
 public sealed class Adversary33ResolverTests(ITestOutputHelper output)
 {
     private static readonly LinkModelOptions WithResolver = LinkModelOptions.Default with { HouseholdResolver = true };
-    private static readonly Pseudonymizer Key = new(new PseudonymKey("k1", SHA256.HashData(Encoding.UTF8.GetBytes("engine tests"))));
-    private static readonly LinkEncoder Encoder = new(Key);
-    private const string Street = "12BANNERSTREET";
-
-    private static LinkEncoding Enc(
-        string? first, string? last, string? dob, string? zip = "12345", string? ssid = null, Sex sex = Sex.Unknown, string? address = Street) =>
-        Encoder.Encode(new LinkInput(first is null ? null : NameNormalizer.MatchForm(first), last is null ? null : NameNormalizer.MatchForm(last),
-            dob?[..4], dob?[5..7], dob?[8..], sex == Sex.Unknown ? null : sex.ToString(), zip, ssid, address));
-
-    private static void Add(LinkageEngine engine, string key, LinkEncoding encoding) => engine.Add(key, key[..key.IndexOf('|')], "s-" + key, encoding);
-
-    private static string Partition(LinkageEngine engine) =>
-        string.Join(" / ", engine.Clusters().Select(c => string.Join(",", c.OrderBy(k => k, StringComparer.Ordinal))).OrderBy(s => s, StringComparer.Ordinal));
 
     private void Dump(LinkageEngine engine, string label)
     {
@@ -159,24 +145,6 @@ public sealed class Adversary33ResolverTests(ITestOutputHelper output)
     }
 
     // ---- Candidate 4: order independence over every permutation of a household's records (the resolver run after each record).
-    private static IEnumerable<IReadOnlyList<T>> Permutations<T>(IReadOnlyList<T> items)
-    {
-        if (items.Count <= 1)
-        {
-            yield return items;
-            yield break;
-        }
-
-        for (var i = 0; i < items.Count; i++)
-        {
-            var rest = items.Where((_, j) => j != i).ToList();
-            foreach (var tail in Permutations(rest))
-            {
-                yield return [items[i], .. tail];
-            }
-        }
-    }
-
     // Two households the adversary also tried depend on the order of arrival in the first pass itself, resolver on or off, and are
     // not here: twins with a Liam of mistyped sex and a record without first name; triplets (two brothers) with records without
     // first name. LINKAGE.md ("6 Dec 2026: the resolver's order dependence fixed") describes them as open.
@@ -312,7 +280,6 @@ public sealed class Adversary33ResolverStorageTests(ITestOutputHelper output) : 
 {
     private static readonly Pseudonymizer Pseudonymizer = new(PseudonymKey.FromBase64("local-dev-1", ChildShare.Cli.CliHost.DevelopmentKey));
     private static readonly LinkModelOptions WithResolver = LinkModelOptions.Default with { HouseholdResolver = true };
-    private const string Street = "12BANNERSTREET";
 
     private readonly ChildShare.Tests.Support.TestStorage _storage = new();
     private Microsoft.Extensions.DependencyInjection.ServiceProvider _services = null!;

@@ -1,9 +1,7 @@
-using System.Security.Cryptography;
-using System.Text;
 using ChildShare.Core.Ingestion;
 using ChildShare.Core.Linkage;
-using ChildShare.Core.Pseudonymization;
 using Xunit.Abstractions;
+using static ChildShare.Tests.Linkage.EngineHarness;
 
 namespace ChildShare.Tests.Linkage;
 
@@ -11,20 +9,8 @@ namespace ChildShare.Tests.Linkage;
 public sealed class Adversary33Round4Tests(ITestOutputHelper output)
 {
     private static readonly LinkModelOptions WithResolver = LinkModelOptions.Default with { HouseholdResolver = true };
+
     private static readonly LinkModelOptions WithoutResolver = LinkModelOptions.Default with { HouseholdResolver = false };
-    private static readonly Pseudonymizer Key = new(new PseudonymKey("k1", SHA256.HashData(Encoding.UTF8.GetBytes("engine tests"))));
-    private static readonly LinkEncoder Encoder = new(Key);
-    private const string Street = "12BANNERSTREET";
-
-    internal static LinkEncoding Enc(
-        string? first, string? last, string? dob, string? zip = "12345", string? ssid = null, Sex sex = Sex.Unknown, string? address = Street) =>
-        Encoder.Encode(new LinkInput(first is null ? null : NameNormalizer.MatchForm(first), last is null ? null : NameNormalizer.MatchForm(last),
-            dob?[..4], dob?[5..7], dob?[8..], sex == Sex.Unknown ? null : sex.ToString(), zip, ssid, address));
-
-    internal static void Add(LinkageEngine engine, string key, LinkEncoding encoding) => engine.Add(key, key[..key.IndexOf('|')], "s-" + key, encoding);
-
-    internal static string Partition(LinkageEngine engine) =>
-        string.Join(" / ", engine.Clusters().Select(c => string.Join(",", c.OrderBy(k => k, StringComparer.Ordinal))).OrderBy(s => s, StringComparer.Ordinal));
 
     private void Dump(LinkageEngine engine, string label)
     {
@@ -34,35 +20,6 @@ public sealed class Adversary33Round4Tests(ITestOutputHelper output)
             foreach (var k in c)
             {
                 output.WriteLine($"  {k} -> {engine.ClusterKeyOf(k)} {engine.RuleOf(k)} joined={engine.StateOf(k).ResolverJoined}");
-            }
-        }
-    }
-
-    internal static LinkageEngine Reload(LinkageEngine engine)
-    {
-        var again = new LinkageEngine(engine.Options);
-        foreach (var key in engine.Clusters().SelectMany(c => c).Order(StringComparer.Ordinal))
-        {
-            again.Load(engine.StateOf(key));
-        }
-
-        return again;
-    }
-
-    private static IEnumerable<IReadOnlyList<T>> Permutations<T>(IReadOnlyList<T> items)
-    {
-        if (items.Count <= 1)
-        {
-            yield return items;
-            yield break;
-        }
-
-        for (var i = 0; i < items.Count; i++)
-        {
-            var rest = items.Where((_, j) => j != i).ToList();
-            foreach (var tail in Permutations(rest))
-            {
-                yield return [items[i], .. tail];
             }
         }
     }
@@ -266,13 +223,10 @@ public sealed class Adversary33Round4Tests(ITestOutputHelper output)
 public sealed class Adversary33Round4LoopTests(ITestOutputHelper output)
 {
     private static readonly LinkModelOptions WithResolver = LinkModelOptions.Default with { HouseholdResolver = true };
-    private static LinkEncoding Enc(
-        string? first, string? last, string? dob, string? zip = "12345", string? ssid = null, Sex sex = Sex.Unknown, string? address = "12BANNERSTREET") =>
-        Adversary33Round4Tests.Enc(first, last, dob, zip, ssid, sex, address);
 
     private void Dump(LinkageEngine engine, string label)
     {
-        output.WriteLine(label + ": " + Adversary33Round4Tests.Partition(engine));
+        output.WriteLine(label + ": " + Partition(engine));
         foreach (var c in engine.Clusters())
         {
             foreach (var k in c)
@@ -297,7 +251,7 @@ public sealed class Adversary33Round4LoopTests(ITestOutputHelper output)
             ("c|2", Enc(null, "Dinnison", "2015-03-02", ssid: "S9")),
         })
         {
-            Adversary33Round4Tests.Add(engine, key, enc);
+            Add(engine, key, enc);
             engine.ResolveHouseholds();
         }
 
@@ -312,9 +266,9 @@ public sealed class Adversary33Round4LoopTests(ITestOutputHelper output)
         };
         foreach (var (version, i) in versions.Select((v, i) => (v, i)))
         {
-            var before = Adversary33Round4Tests.Partition(engine);
-            var reloaded = Adversary33Round4Tests.Reload(engine);
-            Adversary33Round4Tests.Add(reloaded, "c|2", version);
+            var before = Partition(engine);
+            var reloaded = Reload(engine);
+            Add(reloaded, "c|2", version);
             reloaded.ResolveHouseholds();
             Dump(reloaded, "upload " + i);
             // No other record moves; the first new version may correct a|liam's reason once (the join it named no longer holds it:
@@ -324,9 +278,9 @@ public sealed class Adversary33Round4LoopTests(ITestOutputHelper output)
                 problems.Add($"upload {i}: {change.Key} -> {change.ClusterKey} {change.Rule}");
             }
 
-            if (Adversary33Round4Tests.Partition(reloaded) != before)
+            if (Partition(reloaded) != before)
             {
-                problems.Add($"upload {i}: {before} became {Adversary33Round4Tests.Partition(reloaded)}");
+                problems.Add($"upload {i}: {before} became {Partition(reloaded)}");
             }
 
             engine = reloaded;
@@ -354,7 +308,7 @@ public sealed class Adversary33Round4LoopTests(ITestOutputHelper output)
             ("c|1", Enc(null, "Dinnison", "2015-03-02")),
         })
         {
-            Adversary33Round4Tests.Add(memory, key, enc);
+            Add(memory, key, enc);
             memory.ResolveHouseholds();
         }
 
@@ -366,13 +320,13 @@ public sealed class Adversary33Round4LoopTests(ITestOutputHelper output)
         }
 
         var emma = Enc("Emma", "Dinnison", "2015-03-02", sex: Sex.Female);
-        Adversary33Round4Tests.Add(memory, "b|emma", emma);
+        Add(memory, "b|emma", emma);
         memory.ResolveHouseholds();
-        Adversary33Round4Tests.Add(old, "b|emma", emma);
+        Add(old, "b|emma", emma);
         old.ResolveHouseholds();
         Dump(memory, "one engine, Emma arrived");
         Dump(old, "engine loaded from old rows, Emma arrived");
-        Assert.Equal(Adversary33Round4Tests.Partition(memory), Adversary33Round4Tests.Partition(old));
+        Assert.Equal(Partition(memory), Partition(old));
     }
 
     /// <summary>
@@ -398,21 +352,21 @@ public sealed class Adversary33Round4LoopTests(ITestOutputHelper output)
             var engine = new LinkageEngine(WithResolver);
             foreach (var (key, enc) in records)
             {
-                Adversary33Round4Tests.Add(engine, key, enc);
+                Add(engine, key, enc);
                 engine.ResolveHouseholds();
-                engine = Adversary33Round4Tests.Reload(engine);
+                engine = Reload(engine);
             }
 
             foreach (var (key, enc) in emmaFirst ? new[] { ("b|emma", emma), ("c|2", male) } : new[] { ("c|2", male), ("b|emma", emma) })
             {
-                Adversary33Round4Tests.Add(engine, key, enc);
+                Add(engine, key, enc);
                 engine.ResolveHouseholds();
                 Dump(engine, (emmaFirst ? "emma first" : "new version first") + ", after " + key);
-                engine = Adversary33Round4Tests.Reload(engine);
+                engine = Reload(engine);
             }
 
             output.WriteLine($"score a|liam c|2: {engine.ScoreOf("a|liam", "c|2").Weight} {engine.ScoreOf("a|liam", "c|2").Pattern}");
-            partitions.Add(Adversary33Round4Tests.Partition(engine) + " | a|liam: " + engine.RuleOf("a|liam"));
+            partitions.Add(Partition(engine) + " | a|liam: " + engine.RuleOf("a|liam"));
         }
 
         // The same partition either way; the stored reason of a's Liam should not depend on the order either.

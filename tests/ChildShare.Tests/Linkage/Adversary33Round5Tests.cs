@@ -1,6 +1,7 @@
 using ChildShare.Core.Ingestion;
 using ChildShare.Core.Linkage;
 using Xunit.Abstractions;
+using static ChildShare.Tests.Linkage.EngineHarness;
 
 namespace ChildShare.Tests.Linkage;
 
@@ -8,14 +9,6 @@ namespace ChildShare.Tests.Linkage;
 public sealed class Adversary33Round5Tests(ITestOutputHelper output)
 {
     private static readonly LinkModelOptions WithResolver = LinkModelOptions.Default with { HouseholdResolver = true };
-
-    private static LinkEncoding Enc(
-        string? first, string? last, string? dob, string? zip = "12345", string? ssid = null, Sex sex = Sex.Unknown, string? address = "12BANNERSTREET") =>
-        Adversary33Round4Tests.Enc(first, last, dob, zip, ssid, sex, address);
-
-    private static void Add(LinkageEngine e, string key, LinkEncoding enc) => Adversary33Round4Tests.Add(e, key, enc);
-
-    private static string Partition(LinkageEngine e) => Adversary33Round4Tests.Partition(e);
 
     private void Dump(LinkageEngine engine, string label)
     {
@@ -39,7 +32,7 @@ public sealed class Adversary33Round5Tests(ITestOutputHelper output)
             Dump(engine, label + " after " + key);
             if (reload)
             {
-                engine = Adversary33Round4Tests.Reload(engine);
+                engine = Reload(engine);
             }
         }
 
